@@ -1,0 +1,95 @@
+
+const S = new URL(import.meta.url).origin;
+const url = (file) => new URL(file, import.meta.url);
+let wasm; // the wasm-bindgen module once instantiated; one per page, however many buttons
+
+export const ready = import(url("./milogin-3596004b3006.js")).then(async (m) => {
+  await m.default({ module_or_path: url("./milogin-3596004b3006_bg.wasm") });
+  return (wasm = m);
+}).catch((e) => {
+  const csp = /eval|Content.Security/i.test(e && e.message);
+  console.error(
+    "milogin: the widget could not start.",
+    csp
+      ? `This page's Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval' and ${S} to script-src, and ${S} to connect-src.`
+      : `Check that ${S}/widget/ is reachable (built with \`cargo xtask build-widget\`) and that a Content-Security-Policy allows ${S} in script-src and connect-src (plus 'wasm-unsafe-eval').`,
+    e,
+  );
+  throw e;
+});
+ready.catch(() => {}); // reported above
+
+const mark = (bg, fg) =>
+  `url("data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'><rect width='24' height='24' rx='6' fill='%23${bg}'/><path fill='%23${fg}' d='M5 7.5h7.2a3.3 3.3 0 0 1 3.3 3.3V17h-2.3v-6a1.2 1.2 0 0 0-1.2-1.2H7.3V17H5zm4.1 3.8h2.3V17H9.1zm8.1-3.8h2.3V17h-2.3z'/></svg>")`;
+
+const CSS = `
+:host{display:inline-block;vertical-align:middle;line-height:normal}
+:host([hidden]){display:none}
+button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;gap:10px;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#fff;color:#1f1f1f;font:500 14px/1 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif;letter-spacing:.01em;white-space:nowrap;cursor:pointer;transition:background-color .15s,box-shadow .15s,opacity .15s;-webkit-tap-highlight-color:transparent}
+button:hover{background:#f5f5f5;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+button:active{background:#ececec}
+button:focus-visible{outline:2px solid #ff6900;outline-offset:2px}
+button[aria-busy=true]{cursor:progress;opacity:.75}
+button:disabled{cursor:not-allowed;opacity:.5;box-shadow:none}
+.dark{background:#1f1f1f;border-color:#1f1f1f;color:#fff}
+.dark:hover{background:#333}.dark:active{background:#444}
+.brand{background:#ff6900;border-color:#ff6900;color:#fff}
+.brand:hover{background:#f26300}.brand:active{background:#e05a00}
+.small{height:32px;padding:0 12px;font-size:13px;gap:8px}
+.large{height:48px;padding:0 22px;font-size:16px;gap:12px}
+.pill{border-radius:999px}
+.icon{width:40px;padding:0}.icon.small{width:32px}.icon.large{width:48px}
+.mark{flex:none;width:20px;height:20px;background:${mark("ff6900", "fff")} center/contain no-repeat}
+.small .mark{width:16px;height:16px}.large .mark{width:24px;height:24px}
+.brand .mark{background-image:${mark("fff", "ff6900")}}
+[aria-busy=true] .mark{animation:milogin-pulse .8s ease-in-out infinite alternate}
+@keyframes milogin-pulse{to{opacity:.35}}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (prefers-reduced-motion:reduce){button{transition:none}[aria-busy=true] .mark{animation:none}}
+@media (forced-colors:active){button{border-color:ButtonText}}
+`;
+
+let sheet;
+function style(root) {
+  try {
+    if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    root.append(Object.assign(document.createElement("style"), { textContent: CSS }));
+  }
+}
+
+class MiloginButton extends HTMLElement {
+  static observedAttributes = ["pool", "app", "connection", "display-name", "theme", "size", "shape",
+    "locale", "mode", "redirect-uri", "timeout", "fallback"];
+  #h = null;
+
+  connectedCallback() {
+    if (!this.shadowRoot) style(this.attachShadow({ mode: "open" }));
+    ready.then(() => this.#mount(), () => {});
+  }
+
+  disconnectedCallback() {
+    this.#h?.free();
+    this.#h = null;
+  }
+
+  attributeChangedCallback() {
+    if (this.#h) {
+      this.disconnectedCallback();
+      this.#mount();
+    }
+  }
+
+  #mount() {
+    if (this.isConnected && !this.#h) this.#h = wasm.mount(this, this.shadowRoot, S);
+  }
+}
+
+if (!customElements.get("milogin-button")) customElements.define("milogin-button", MiloginButton);
+
+export function login(options = {}) {
+  if (wasm) return wasm.login(options, S);
+  const pre = options.mode == "redirect" ? null : open("about:blank", "_blank", "popup,width=520,height=640");
+  return ready.then((m) => m.login(options, S, pre || undefined));
+}

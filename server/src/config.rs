@@ -1,0 +1,855 @@
+//! Typed configuration (design.md §3): defaults → TOML file → `MILOGIN_…` environment overrides
+//! (`__` separates levels, a number indexes an array: `MILOGIN_POOLS__0__APPS__0__ORIGINS`), then
+//! validated into [`Config`]. Every problem is collected with its key and how to fix it, so
+//! `milogin check` can list them all at once.
+//!
+//! Secrets are `{ env = "NAME" }` or `{ file = "path" }` and live in [`secrecy::SecretString`].
+
+use milogin_shared as wire;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// One configuration problem: where and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `pools[0].apps[1].origins[0]`.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// All problems found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<Problem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} configuration problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[xiaomi]`.
+    pub xiaomi: XiaomiConfig,
+    /// `[[pools]]`.
+    pub pools: Vec<Pool>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL (no trailing slash): callback URLs and the token issuer are built from it.
+    pub public_url: Url,
+    /// `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// Folder holding the built widget (served at `/widget/`).
+    pub widget_dir: PathBuf,
+    /// Lifetime of issued id_tokens, seconds.
+    pub token_ttl_secs: u64,
+    /// Lifetime of a login attempt (state), seconds.
+    pub attempt_ttl_secs: u64,
+}
+
+impl ServerConfig {
+    /// True when cookies must carry `Secure` (public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.public_url.as_str().trim_end_matches('/')
+    }
+
+    /// The exact callback URL of a connection: paste it into the Xiaomi console.
+    pub fn callback_url(&self, pool: &str, unique_id: &str) -> String {
+        format!("{}/connection/social/{unique_id}/{pool}/callback", self.base())
+    }
+
+    /// The issuer of a pool's tokens.
+    pub fn issuer(&self, pool: &str) -> String {
+        format!("{}/pools/{pool}", self.base())
+    }
+}
+
+/// `[xiaomi]`: where Xiaomi is and how we talk to it.
+#[derive(Debug, Clone)]
+pub struct XiaomiConfig {
+    /// Base of `/oauth2/authorize` and `/oauth2/token`.
+    pub account_base: Url,
+    /// Base of `/user/profile`, `/user/openidV2`, `/user/phoneAndEmail`.
+    pub open_base: Url,
+    /// Total time for one call to Xiaomi, milliseconds.
+    pub timeout_ms: u64,
+    /// Connect timeout, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Largest response body accepted from Xiaomi, bytes.
+    pub max_body_bytes: usize,
+}
+
+/// A user pool: its apps and connections.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// Pool id (in URLs and the issuer).
+    pub id: String,
+    /// Apps (web sites) of the pool.
+    pub apps: Vec<App>,
+    /// Identity-source connections of the pool.
+    pub connections: Vec<Connection>,
+}
+
+impl Pool {
+    /// The app with this id.
+    pub fn app(&self, id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.id == id)
+    }
+
+    /// The connection with this Unique ID.
+    pub fn connection(&self, unique_id: &str) -> Option<&Connection> {
+        self.connections.iter().find(|c| c.unique_id == unique_id)
+    }
+}
+
+/// A web site that embeds the button.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// App id (the token's `aud`).
+    pub id: String,
+    /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
+    pub origins: Vec<String>,
+    /// Exact redirect URIs for redirect mode.
+    pub redirect_uris: Vec<String>,
+    /// Unique IDs of the connections enabled for this app.
+    pub connections: Vec<String>,
+}
+
+impl App {
+    /// True when `origin` (any spelling) is registered, after normalisation.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        normalize_origin(origin).is_ok_and(|o| self.origins.contains(&o))
+    }
+
+    /// True when `uri` is registered, byte for byte.
+    pub fn allows_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    /// True when the connection is enabled for this app.
+    pub fn enables(&self, unique_id: &str) -> bool {
+        self.connections.iter().any(|c| c == unique_id)
+    }
+}
+
+/// Login mode of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    /// Log in existing users and create new ones.
+    LoginAndRegister,
+    /// Log in existing users only; an unknown Xiaomi user gets `user_not_found`.
+    LoginOnly,
+}
+
+/// Account identity association of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Association {
+    /// A new Xiaomi identity always gets a new user.
+    Off,
+    /// Match an existing user by field (email, phone).
+    FieldMatch,
+    /// The user proves ownership of an existing account.
+    QueryBinding,
+}
+
+/// A Xiaomi connection (identity source).
+#[derive(Clone)]
+pub struct Connection {
+    /// Unique ID, `^[a-z0-9-]{1,31}$`; identities bind to it.
+    pub unique_id: String,
+    /// Shown on the button by default.
+    pub display_name: String,
+    /// Xiaomi APP ID, a decimal string.
+    pub app_id: String,
+    /// Xiaomi APP Secret.
+    pub app_secret: SecretString,
+    /// Numeric Xiaomi scopes.
+    pub scopes: Vec<u32>,
+    /// `skip_confirm` sent to Xiaomi.
+    pub skip_confirm: bool,
+    /// Login mode.
+    pub login_mode: LoginMode,
+    /// Account association policy.
+    pub association: Association,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("unique_id", &self.unique_id)
+            .field("display_name", &self.display_name)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .field("login_mode", &self.login_mode)
+            .field("association", &self.association)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The pool with this id.
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+
+    /// Loads `path`, applies `MILOGIN_…` overrides from the process environment, validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            one(
+                "(file)",
+                format!("cannot read {}: {e}; pass an existing file with --config", path.display()),
+            )
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, std::env::vars(), base)
+    }
+
+    /// Parses TOML text with the given environment; relative secret files resolve from `base_dir`.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        base_dir: &Path,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Value =
+            toml::from_str(text).map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
+        apply_env(&mut value, env)?;
+        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
+            one("(file)", format!("{}; see milogin.example.toml for every key", e.message().trim()))
+        })?;
+        raw.validate(&|name| std::env::var(name).ok(), base_dir)
+    }
+}
+
+fn one(key: &str, message: String) -> ConfigError {
+    ConfigError(vec![Problem { key: key.into(), message }])
+}
+
+const SECTIONS: [&str; 3] = ["server", "xiaomi", "pools"];
+
+/// Applies `MILOGIN_A__B__0__C=value` overrides. Values are read as TOML (`5000`, `true`,
+/// `["a","b"]`) and fall back to a plain string. Variables outside the known sections are ignored.
+fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    let mut vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("MILOGIN_")).collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name["MILOGIN_".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+        if !SECTIONS.contains(&path[0].as_str()) {
+            continue;
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        if let Err(msg) = set_path(root, &path, value) {
+            problems.push(Problem { key: name, message: msg });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(problems))
+    }
+}
+
+fn set_path(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (head, rest) = path.split_first().ok_or("empty key")?;
+    let child = match node {
+        toml::Value::Table(t) => {
+            if rest.is_empty() {
+                t.insert(head.clone(), value);
+                return Ok(());
+            }
+            let next_is_index = rest[0].parse::<usize>().is_ok();
+            t.entry(head.clone()).or_insert_with(|| {
+                if next_is_index {
+                    toml::Value::Array(Vec::new())
+                } else {
+                    toml::Value::Table(Default::default())
+                }
+            })
+        }
+        toml::Value::Array(a) => {
+            let i: usize = head.parse().map_err(|_| format!("{head:?} is not an array index"))?;
+            if i > a.len() {
+                return Err(format!("index {i} skips entries; the array has {} entries", a.len()));
+            }
+            if i == a.len() {
+                a.push(toml::Value::Table(Default::default()));
+            }
+            if rest.is_empty() {
+                a[i] = value;
+                return Ok(());
+            }
+            &mut a[i]
+        }
+        _ => return Err(format!("cannot set {head:?} inside a plain value")),
+    };
+    set_path(child, rest, value)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw (file) shape.
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    server: RawServer,
+    xiaomi: RawXiaomi,
+    pools: Vec<RawPool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawServer {
+    listen: String,
+    public_url: Option<String>,
+    database_url: String,
+    widget_dir: String,
+    token_ttl_secs: u64,
+    attempt_ttl_secs: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: "sqlite://data/milogin.db".into(),
+            widget_dir: "public/widget".into(),
+            token_ttl_secs: 3600,
+            attempt_ttl_secs: 600,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawXiaomi {
+    account_base: String,
+    open_base: String,
+    allow_insecure_endpoints: bool,
+    timeout_ms: u64,
+    connect_timeout_ms: u64,
+    max_body_bytes: usize,
+}
+
+impl Default for RawXiaomi {
+    fn default() -> Self {
+        Self {
+            account_base: "https://account.xiaomi.com".into(),
+            open_base: "https://open.account.xiaomi.com".into(),
+            allow_insecure_endpoints: false,
+            timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPool {
+    id: String,
+    #[serde(default)]
+    apps: Vec<RawApp>,
+    #[serde(default)]
+    connections: Vec<RawConnection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    id: String,
+    #[serde(default)]
+    origins: Vec<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    connections: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    unique_id: String,
+    #[serde(default = "xiaomi_kind")]
+    kind: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    app_id: toml::Value,
+    app_secret: RawSecret,
+    #[serde(default = "default_scopes")]
+    scopes: Vec<u32>,
+    #[serde(default)]
+    skip_confirm: bool,
+    #[serde(default = "default_login_mode")]
+    login_mode: LoginMode,
+    #[serde(default = "default_association")]
+    association: Association,
+}
+
+fn xiaomi_kind() -> String {
+    "xiaomi".into()
+}
+fn default_scopes() -> Vec<u32> {
+    vec![1, 3]
+}
+fn default_login_mode() -> LoginMode {
+    LoginMode::LoginAndRegister
+}
+fn default_association() -> Association {
+    Association::Off
+}
+
+/// Where a secret comes from.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSecret {
+    Env { env: String },
+    File { file: String },
+    Inline(#[allow(dead_code)] String),
+}
+
+impl RawConfig {
+    fn validate(self, getenv: &dyn Fn(&str) -> Option<String>, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut p = Problems::default();
+
+        let listen = self.server.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+            p.add("server.listen", format!("{:?} is not an address; write e.g. \"127.0.0.1:8080\"", self.server.listen));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let public_url = match &self.server.public_url {
+            None => {
+                p.add("server.public_url", "is required: the URL browsers use to reach this server, e.g. \"https://login.example.com\"");
+                Url::parse("http://127.0.0.1:8080").expect("static url")
+            }
+            Some(s) => match Url::parse(s) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() && u.host().is_some() => u,
+                _ => {
+                    p.add("server.public_url", format!("{s:?} must be an absolute http(s) URL without query or fragment"));
+                    Url::parse("http://127.0.0.1:8080").expect("static url")
+                }
+            },
+        };
+        let db = &self.server.database_url;
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            p.add("server.database_url", format!("{db:?} must start with sqlite:// or postgres://"));
+        }
+        if self.server.token_ttl_secs == 0 || self.server.token_ttl_secs > 86_400 {
+            p.add("server.token_ttl_secs", "must be between 1 and 86400 seconds");
+        }
+        if !(60..=3600).contains(&self.server.attempt_ttl_secs) {
+            p.add("server.attempt_ttl_secs", "must be between 60 and 3600 seconds (default 600)");
+        }
+
+        let x = &self.xiaomi;
+        let mut base = |key: &str, s: &str| -> Url {
+            match Url::parse(s) {
+                Ok(u) if u.scheme() == "https" && u.host().is_some() => u,
+                Ok(u) if u.scheme() == "http" && u.host().is_some() => {
+                    if !x.allow_insecure_endpoints {
+                        p.add(key, format!("{s:?} is http://; Xiaomi is only reached over https. For a local mock set xiaomi.allow_insecure_endpoints = true"));
+                    }
+                    u
+                }
+                _ => {
+                    p.add(key, format!("{s:?} must be an absolute https URL"));
+                    Url::parse("https://invalid.invalid").expect("static url")
+                }
+            }
+        };
+        let account_base = base("xiaomi.account_base", &x.account_base);
+        let open_base = base("xiaomi.open_base", &x.open_base);
+        if !(100..=60_000).contains(&x.timeout_ms) {
+            p.add("xiaomi.timeout_ms", "must be between 100 and 60000 milliseconds (default 10000)");
+        }
+        if !(50..=30_000).contains(&x.connect_timeout_ms) {
+            p.add("xiaomi.connect_timeout_ms", "must be between 50 and 30000 milliseconds (default 3000)");
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&x.max_body_bytes) {
+            p.add("xiaomi.max_body_bytes", "must be between 1024 and 16777216 (default 65536)");
+        }
+
+        if self.pools.is_empty() {
+            p.add("pools", "no pool is configured; add a [[pools]] table (see milogin.example.toml)");
+        }
+        let mut pool_ids = HashSet::new();
+        let mut pools = Vec::new();
+        for (pi, rp) in self.pools.into_iter().enumerate() {
+            let pk = format!("pools[{pi}]");
+            check_id(&mut p, &format!("{pk}.id"), &rp.id);
+            if !pool_ids.insert(rp.id.clone()) {
+                p.add(format!("{pk}.id"), format!("pool {:?} is defined twice; pool ids must be unique", rp.id));
+            }
+            let mut conns = Vec::new();
+            let mut uids = HashSet::new();
+            for (ci, rc) in rp.connections.into_iter().enumerate() {
+                let ck = format!("{pk}.connections[{ci}]");
+                if let Err(e) = wire::validate_unique_id(&rc.unique_id) {
+                    p.add(format!("{ck}.unique_id"), format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id));
+                }
+                if !uids.insert(rc.unique_id.clone()) {
+                    p.add(format!("{ck}.unique_id"), format!("{:?} is used twice in this pool", rc.unique_id));
+                }
+                if rc.kind != "xiaomi" {
+                    p.add(format!("{ck}.kind"), format!("{:?} is not supported; the only kind is \"xiaomi\"", rc.kind));
+                }
+                let app_id = match &rc.app_id {
+                    toml::Value::String(s) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+                    toml::Value::String(s) => {
+                        p.add(format!("{ck}.app_id"), format!("{s:?} must be the decimal APP ID from the Xiaomi console"));
+                        String::new()
+                    }
+                    _ => {
+                        p.add(format!("{ck}.app_id"), "must be a quoted decimal string, e.g. app_id = \"2882303761520000000\" (large numbers lose precision otherwise)");
+                        String::new()
+                    }
+                };
+                let secret = resolve_secret(&mut p, &format!("{ck}.app_secret"), rc.app_secret, getenv, base_dir);
+                if rc.scopes.is_empty() {
+                    p.add(format!("{ck}.scopes"), "is empty; use at least [1] (profile)");
+                }
+                if !rc.scopes.contains(&1) {
+                    p.add(format!("{ck}.scopes"), "must contain 1 (user profile): the login reads the nickname and avatar");
+                }
+                conns.push(Connection {
+                    display_name: rc.display_name.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "Sign in with Xiaomi".into()),
+                    unique_id: rc.unique_id,
+                    app_id,
+                    app_secret: secret,
+                    scopes: rc.scopes,
+                    skip_confirm: rc.skip_confirm,
+                    login_mode: rc.login_mode,
+                    association: rc.association,
+                });
+            }
+            let mut apps = Vec::new();
+            let mut app_ids = HashSet::new();
+            for (ai, ra) in rp.apps.into_iter().enumerate() {
+                let ak = format!("{pk}.apps[{ai}]");
+                check_id(&mut p, &format!("{ak}.id"), &ra.id);
+                if !app_ids.insert(ra.id.clone()) {
+                    p.add(format!("{ak}.id"), format!("app {:?} is defined twice in this pool", ra.id));
+                }
+                let mut origins = Vec::new();
+                for (oi, o) in ra.origins.iter().enumerate() {
+                    match normalize_origin(o) {
+                        Ok(n) => origins.push(n),
+                        Err(e) => p.add(format!("{ak}.origins[{oi}]"), format!("{o:?} {e}")),
+                    }
+                }
+                if ra.origins.is_empty() && ra.redirect_uris.is_empty() {
+                    p.add(format!("{ak}.origins"), "is empty; add the exact origin of the site, e.g. \"https://shop.example.com\"");
+                }
+                for (ri, r) in ra.redirect_uris.iter().enumerate() {
+                    if let Err(e) = check_redirect_uri(r) {
+                        p.add(format!("{ak}.redirect_uris[{ri}]"), format!("{r:?} {e}"));
+                    }
+                }
+                for (ci, c) in ra.connections.iter().enumerate() {
+                    if !conns.iter().any(|k| &k.unique_id == c) {
+                        p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
+                    }
+                }
+                apps.push(App { id: ra.id, origins, redirect_uris: ra.redirect_uris, connections: ra.connections });
+            }
+            pools.push(Pool { id: rp.id, apps, connections: conns });
+        }
+
+        p.finish(Config {
+            server: ServerConfig {
+                listen,
+                public_url,
+                database_url: self.server.database_url,
+                widget_dir: PathBuf::from(self.server.widget_dir),
+                token_ttl_secs: self.server.token_ttl_secs,
+                attempt_ttl_secs: self.server.attempt_ttl_secs,
+            },
+            xiaomi: XiaomiConfig {
+                account_base,
+                open_base,
+                timeout_ms: self.xiaomi.timeout_ms,
+                connect_timeout_ms: self.xiaomi.connect_timeout_ms,
+                max_body_bytes: self.xiaomi.max_body_bytes,
+            },
+            pools,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem { key: key.into(), message: message.into() });
+    }
+    fn finish(self, c: Config) -> Result<Config, ConfigError> {
+        if self.0.is_empty() {
+            Ok(c)
+        } else {
+            Err(ConfigError(self.0))
+        }
+    }
+}
+
+fn check_id(p: &mut Problems, key: &str, id: &str) {
+    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        p.add(key, format!("{id:?} must be 1–64 characters of A-Z, a-z, 0-9, '-', '_'"));
+    }
+}
+
+fn resolve_secret(
+    p: &mut Problems,
+    key: &str,
+    raw: RawSecret,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    base_dir: &Path,
+) -> SecretString {
+    let value = match raw {
+        RawSecret::Env { env } => getenv(&env).or_else(|| {
+            p.add(key, format!("environment variable {env} is not set; export it, or use {{ file = \"path\" }}"));
+            None
+        }),
+        RawSecret::File { file } => {
+            let path = base_dir.join(&file);
+            match std::fs::read_to_string(&path) {
+                Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_string()),
+                Err(e) => {
+                    p.add(key, format!("cannot read secret file {}: {e}", path.display()));
+                    None
+                }
+            }
+        }
+        RawSecret::Inline(_) => {
+            p.add(key, "secrets are never written inline; use { env = \"XIAOMI_APP_SECRET\" } or { file = \"secret.txt\" }");
+            None
+        }
+    };
+    match value {
+        Some(v) if v.is_empty() => {
+            p.add(key, "the secret is empty; paste the APP Secret from the Xiaomi console");
+            SecretString::from(String::new())
+        }
+        Some(v) => SecretString::from(v),
+        None => SecretString::from(String::new()),
+    }
+}
+
+/// Normalises an origin to `scheme://host[:port]` (default ports dropped, host lowercased).
+/// Refuses paths, queries, fragments, credentials, non-http(s) schemes and odd hosts.
+pub fn normalize_origin(s: &str) -> Result<String, &'static str> {
+    if s.is_empty() || s.len() > 512 || s.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'%') {
+        return Err("is not an origin: write scheme://host[:port]");
+    }
+    let u = Url::parse(s).map_err(|_| "is not an origin: write scheme://host[:port]")?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err("must use http or https");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() || s.ends_with('/') || s.contains('?') || s.contains('#') {
+        return Err("must be an origin only (no path, query or fragment)");
+    }
+    match u.host_str() {
+        Some(h) if !h.is_empty() && !h.ends_with('.') => {}
+        _ => return Err("has no valid host"),
+    }
+    Ok(u.origin().ascii_serialization())
+}
+
+fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
+    if s.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\') {
+        return Err("contains whitespace, control characters or backslashes");
+    }
+    let u = Url::parse(s).map_err(|_| "is not an absolute URL")?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("must be an absolute http(s) URL");
+    }
+    if u.fragment().is_some() {
+        return Err("must not have a fragment (the result is delivered in the fragment)");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const GOOD: &str = r#"
+[server]
+public_url = "https://login.example.com"
+[xiaomi]
+[[pools]]
+id = "demo-pool"
+  [[pools.apps]]
+  id = "demo-app"
+  origins = ["https://shop.example.com"]
+  connections = ["xiaomi"]
+  [[pools.connections]]
+  unique_id = "xiaomi"
+  app_id = "2882303761520000000"
+  app_secret = { env = "XIAOMI_SECRET_FOR_TEST" }
+"#;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| one("(file)", e.to_string()))?;
+        apply_env(&mut value, env.clone())?;
+        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| one("(file)", e.to_string()))?;
+        let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        raw.validate(&lookup, Path::new("."))
+    }
+
+    #[test]
+    fn a_good_config_loads_with_defaults() {
+        let c = parse(GOOD, &[("XIAOMI_SECRET_FOR_TEST", "s+/=")]).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.xiaomi.timeout_ms, 10_000);
+        let conn = &c.pools[0].connections[0];
+        assert_eq!(conn.app_secret.expose_secret(), "s+/=");
+        assert_eq!(conn.scopes, vec![1, 3]);
+        assert_eq!(conn.login_mode, LoginMode::LoginAndRegister);
+        assert_eq!(
+            c.server.callback_url("demo-pool", "xiaomi"),
+            "https://login.example.com/connection/social/xiaomi/demo-pool/callback"
+        );
+        assert!(!format!("{conn:?}").contains("s+/="), "Debug must redact the secret");
+    }
+
+    #[test]
+    fn env_overrides_nested_keys_and_array_entries() {
+        let c = parse(
+            GOOD,
+            &[
+                ("XIAOMI_SECRET_FOR_TEST", "x"),
+                ("MILOGIN_XIAOMI__TIMEOUT_MS", "2500"),
+                ("MILOGIN_SERVER__LISTEN", "0.0.0.0:9000"),
+                ("MILOGIN_POOLS__0__APPS__0__ORIGINS", r#"["https://a.example", "https://b.example:8443"]"#),
+                ("MILOGIN_TEST_SOMETHING", "ignored"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.xiaomi.timeout_ms, 2500);
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.pools[0].apps[0].origins, vec!["https://a.example", "https://b.example:8443"]);
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_key() {
+        let bad = r#"
+[server]
+listen = "nowhere"
+[xiaomi]
+account_base = "http://127.0.0.1:1"
+[[pools]]
+id = "p"
+  [[pools.apps]]
+  id = "a"
+  origins = ["https://shop.example.com/path", "javascript:alert(1)"]
+  connections = ["nope"]
+  [[pools.connections]]
+  unique_id = "Bad_ID"
+  app_id = 2882303761520000000
+  app_secret = "inline"
+  scopes = [3]
+"#;
+        let err = parse(bad, &[]).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for k in [
+            "server.listen",
+            "server.public_url",
+            "xiaomi.account_base",
+            "pools[0].connections[0].unique_id",
+            "pools[0].connections[0].app_id",
+            "pools[0].connections[0].app_secret",
+            "pools[0].connections[0].scopes",
+            "pools[0].apps[0].origins[0]",
+            "pools[0].apps[0].origins[1]",
+            "pools[0].apps[0].connections[0]",
+        ] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+        assert!(err.to_string().contains("allow_insecure_endpoints"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = parse(&GOOD.replace("[xiaomi]", "[xiaomi]\ntimeout = 5"), &[("XIAOMI_SECRET_FOR_TEST", "x")]).unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+    }
+
+    #[test]
+    fn http_bases_need_the_insecure_switch() {
+        let text = GOOD.replace(
+            "[xiaomi]",
+            "[xiaomi]\naccount_base = \"http://127.0.0.1:9\"\nopen_base = \"http://127.0.0.1:9\"\nallow_insecure_endpoints = true",
+        );
+        assert!(parse(&text, &[("XIAOMI_SECRET_FOR_TEST", "x")]).is_ok());
+    }
+
+    #[test]
+    fn origins_normalise_and_refuse_spoofs() {
+        assert_eq!(normalize_origin("HTTPS://Shop.Example.COM").unwrap(), "https://shop.example.com");
+        assert_eq!(normalize_origin("https://shop.example.com:443").unwrap(), "https://shop.example.com");
+        assert_eq!(normalize_origin("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        for bad in [
+            "https://shop.example.com/",
+            "https://shop.example.com/x",
+            "https://user@shop.example.com",
+            "https://shop.example.com#x",
+            "https://shop.example.com?x",
+            "https://shop.example.com.",
+            "null",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://shop.example.com%00.evil",
+            "https://shop.example.com\t",
+            "",
+        ] {
+            assert!(normalize_origin(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `milogin demo`: the login server, the embedded mock Xiaomi and a demo host page on a
+//! different origin, all on 127.0.0.1, with a ready configuration and SQLite in a data folder.
+
+use crate::config::Config;
+use crate::mock_xiaomi::{Mock, MockConfig};
+use crate::state::{AppState, SystemClock};
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Pool, app and connection of the demo.
+pub const POOL: &str = "demo-pool";
+/// App id of the demo.
+pub const APP: &str = "demo-app";
+/// Connection Unique ID of the demo.
+pub const CONNECTION: &str = "xiaomi";
+
+/// The `public/` folder: next to the working directory, else the source checkout's.
+pub fn public_dir() -> PathBuf {
+    let here = PathBuf::from("public");
+    if here.join("demo").is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("public")
+}
+
+/// Writes the demo configuration (secret in a file next to it) and returns its path.
+pub fn write_config(data_dir: &Path, port: u16, mock_port: u16, secret: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let data_dir = data_dir.canonicalize().map_err(|e| e.to_string())?;
+    std::fs::write(data_dir.join("xiaomi-secret.txt"), secret).map_err(|e| e.to_string())?;
+    let widget_dir = public_dir().join("widget");
+    let text = format!(
+        r#"# Written by `milogin demo`. Everything on 127.0.0.1; the mock Xiaomi stands in for Xiaomi.
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database_url = "sqlite://{db}"
+widget_dir = "{widget}"
+
+[xiaomi]
+account_base = "http://127.0.0.1:{mock_port}"
+open_base = "http://127.0.0.1:{mock_port}"
+allow_insecure_endpoints = true
+timeout_ms = 10000
+
+[[pools]]
+id = "{POOL}"
+
+  [[pools.apps]]
+  id = "{APP}"
+  origins = ["http://localhost:{page}", "http://127.0.0.1:{page}"]
+  redirect_uris = ["http://localhost:{page}/", "http://127.0.0.1:{page}/"]
+  connections = ["{CONNECTION}"]
+
+  [[pools.connections]]
+  unique_id = "{CONNECTION}"
+  kind = "xiaomi"
+  display_name = "Sign in with Xiaomi"
+  app_id = "2882303761520000000"
+  app_secret = {{ file = "xiaomi-secret.txt" }}
+  scopes = [1, 3]
+  login_mode = "login_and_register"
+  association = "off"
+"#,
+        db = data_dir.join("milogin.db").display(),
+        widget = widget_dir.display(),
+        page = port + 1,
+    );
+    let path = data_dir.join("milogin.toml");
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The demo host page with its placeholders filled.
+pub fn demo_page(server_origin: &str) -> Result<String, String> {
+    let path = public_dir().join("demo").join("index.html");
+    let t = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(t.replace("{{SERVER}}", server_origin).replace("{{POOL}}", POOL).replace("{{APP}}", APP).replace("{{CONNECTION}}", CONNECTION))
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
+    let (page_port, mock_port) = (port.checked_add(1).ok_or("port too high")?, port.checked_add(2).ok_or("port too high")?);
+    let bind = |p: u16| async move { tokio::net::TcpListener::bind(("127.0.0.1", p)).await.map_err(|e| format!("port {p} is busy ({e}); try --port {}", p + 10)) };
+    let (server_l, page_l, mock_l) = (bind(port).await?, bind(page_port).await?, bind(mock_port).await?);
+
+    let mock_cfg = MockConfig::default();
+    let client = mock_cfg.clients.first().ok_or("the mock has no client")?;
+    let config_path = write_config(data_dir, port, mock_port, &client.client_secret)?;
+    let config = Config::load(&config_path).map_err(|e| e.to_string())?;
+    if !config.server.widget_dir.join("milogin.js").is_file() {
+        eprintln!("warning: the widget is not built ({} is missing); run `cargo xtask build-widget` or use `cargo xtask demo`.", config.server.widget_dir.join("milogin.js").display());
+    }
+    let state = AppState::build(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    let server_origin = format!("http://127.0.0.1:{port}");
+    let page = demo_page(&server_origin)?;
+    let page_app = Router::new().route("/", get(move || async move { Html(page) }));
+
+    tokio::spawn(async move { Mock::new(mock_cfg).serve(mock_l).await });
+    tokio::spawn(async move { axum::serve(page_l, page_app).await });
+    println!();
+    println!("  milogin demo is running (Ctrl-C to stop)");
+    println!();
+    println!("  Open the demo page:   http://localhost:{page_port}/");
+    println!("  Login server:         {server_origin}  (config: {})", config_path.display());
+    println!("  Mock Xiaomi:          http://127.0.0.1:{mock_port}");
+    println!("  Users:                milogin user list --config {} --pool {POOL}", config_path.display());
+    println!();
+    crate::serve(server_l, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())
+}

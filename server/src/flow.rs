@@ -1,0 +1,411 @@
+//! The login flow between the HTTP edge and the parts: starting an attempt (state + browser
+//! binding) and finishing it (consume state first, check every binding, call Xiaomi, resolve the
+//! user, sign the token). Routes only translate HTTP in and out.
+
+use crate::config::{App, Connection, LoginMode, Pool};
+use crate::provider::ProviderIdentity;
+use crate::state::AppState;
+use crate::store::{Attempt, Consumed, Identity, NewUser, User};
+use crate::token::Claims;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use milogin_shared::{self as wire, ErrorCode, Outcome, ResultMessage, UserInfo};
+use sha2::{Digest, Sha256};
+
+/// Longest accepted `code`, `state`, `error`, `error_description`.
+pub const MAX_CODE: usize = 512;
+const MAX_STATE: usize = 128;
+const MAX_ERROR: usize = 128;
+const MAX_ERROR_DESCRIPTION: usize = 1024;
+
+/// 32 bytes from the OS CSPRNG, base64url (256 bits).
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    B64.encode(b)
+}
+
+/// SHA-256, hex.
+pub fn sha256_hex(s: &str) -> String {
+    let d = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in d {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Constant-time comparison of two equal-length strings.
+fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The name of the per-attempt binding cookie (derived from the state, so parallel logins in
+/// one browser never overwrite each other). `__Host-` when served over https.
+pub fn cookie_name(state_hash: &str, secure: bool) -> String {
+    let prefix = if secure { "__Host-" } else { "" };
+    format!("{prefix}milogin-{}", &state_hash[..16])
+}
+
+/// Where the result of an attempt goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `postMessage` to this origin from the popup page.
+    Popup(String),
+    /// 302 to this registered URI with the result in the fragment.
+    Redirect(String),
+}
+
+/// A validated authorize request.
+pub struct Start<'a> {
+    /// The pool.
+    pub pool: &'a Pool,
+    /// The app.
+    pub app: &'a App,
+    /// The connection.
+    pub connection: &'a Connection,
+    /// Where the result goes.
+    pub target: Target,
+    /// The widget's attempt id.
+    pub attempt: String,
+}
+
+/// What `start` hands back to the route: the cookie and where to send the browser.
+pub struct Started {
+    /// Cookie name.
+    pub cookie_name: String,
+    /// Cookie value (the binding secret).
+    pub cookie_value: String,
+    /// The Xiaomi authorize URL.
+    pub location: String,
+}
+
+/// Records the attempt and builds the Xiaomi redirect.
+pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, crate::store::StoreError> {
+    let state = random_token();
+    let binding = random_token();
+    let state_hash = sha256_hex(&state);
+    let now = st.clock.now();
+    let (origin, mode, redirect_uri) = match &s.target {
+        Target::Popup(o) => (Some(o.clone()), "popup", None),
+        Target::Redirect(u) => (None, "redirect", Some(u.clone())),
+    };
+    let attempt = Attempt {
+        state_hash: state_hash.clone(),
+        binding_hash: sha256_hex(&binding),
+        pool: s.pool.id.clone(),
+        connection: s.connection.unique_id.clone(),
+        app: s.app.id.clone(),
+        origin,
+        mode: mode.into(),
+        redirect_uri,
+        attempt: s.attempt.clone(),
+        created_at: now,
+        expires_at: now + st.config.server.attempt_ttl_secs as i64,
+    };
+    st.store.insert_attempt(&attempt, now).await?;
+    let callback = st.config.server.callback_url(&s.pool.id, &s.connection.unique_id);
+    Ok(Started {
+        cookie_name: cookie_name(&state_hash, st.config.server.secure_cookies()),
+        cookie_value: binding,
+        location: st.provider.authorize_url(s.connection, &callback, &state),
+    })
+}
+
+/// The only callback parameters we read (X-05, X-23: everything else is ignored).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    /// Authorization code.
+    pub code: Option<String>,
+    /// Our state.
+    pub state: Option<String>,
+    /// Xiaomi's error (a 960xx code).
+    pub error: Option<String>,
+    /// Xiaomi's error text (attacker-controllable; never reflected).
+    pub error_description: Option<String>,
+}
+
+/// Parses the raw callback query: duplicates of a trusted parameter and oversized values are
+/// refused; invalid percent-encoding decodes lossily and then fails validation.
+pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, &'static str> {
+    let mut p = CallbackParams::default();
+    let raw = raw.unwrap_or("");
+    if raw.len() > 8192 {
+        return Err("query too long");
+    }
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let (slot, max) = match k.as_ref() {
+            "code" => (&mut p.code, MAX_CODE),
+            "state" => (&mut p.state, MAX_STATE),
+            "error" => (&mut p.error, MAX_ERROR),
+            "error_description" => (&mut p.error_description, MAX_ERROR_DESCRIPTION),
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err("a parameter appears twice");
+        }
+        if v.len() > max {
+            return Err("a parameter is too long");
+        }
+        *slot = Some(v.into_owned());
+    }
+    Ok(p)
+}
+
+/// How a finished callback answers.
+#[derive(Debug)]
+pub enum Finish {
+    /// Deliver this result to the attempt's target.
+    Deliver {
+        /// Where.
+        target: Target,
+        /// What.
+        message: ResultMessage,
+        /// HTTP status of the popup page (400 for state problems).
+        client_error: bool,
+    },
+    /// No trusted destination: a plain error page, nothing posted.
+    Refuse(ErrorCode, &'static str),
+}
+
+/// Finishes a login. The state is consumed before anything else (and stays consumed on any
+/// failure); Xiaomi is called only after every local check passed.
+pub async fn finish(
+    st: &AppState,
+    path_pool: &str,
+    path_connection: &str,
+    params: CallbackParams,
+    cookie: impl Fn(&str) -> Option<String>,
+) -> Finish {
+    let Some(state) = params.state.filter(|s| !s.is_empty()) else {
+        return Finish::Refuse(ErrorCode::InvalidState, "The login link has no state. Please start again from the site.");
+    };
+    let state_hash = sha256_hex(&state);
+    let now = st.clock.now();
+    let attempt = match st.store.consume_attempt(&state_hash, now).await {
+        Ok(Consumed::Fresh(a)) => a,
+        Ok(Consumed::Expired(a)) => return deliver_error(&a, ErrorCode::StateExpired, true),
+        Ok(Consumed::Replayed) => {
+            return Finish::Refuse(ErrorCode::InvalidState, "This login link was already used. Please start again from the site.")
+        }
+        Ok(Consumed::Unknown) => {
+            return Finish::Refuse(ErrorCode::InvalidState, "This login link is not valid. Please start again from the site.")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "consume attempt failed");
+            return Finish::Refuse(ErrorCode::Internal, "The login service could not read its database. Please try again.");
+        }
+    };
+    if attempt.pool != path_pool || attempt.connection != path_connection {
+        tracing::warn!(pool = path_pool, connection = path_connection, "state presented at another connection's callback");
+        return Finish::Refuse(ErrorCode::InvalidState, "This login link belongs to another login. Please start again from the site.");
+    }
+    let name = cookie_name(&state_hash, st.config.server.secure_cookies());
+    let bound = cookie(&name).is_some_and(|v| ct_eq(&sha256_hex(&v), &attempt.binding_hash));
+    if !bound {
+        tracing::warn!("callback without this attempt's binding cookie");
+        return deliver_error(&attempt, ErrorCode::InvalidState, true);
+    }
+    let message = match complete(st, &attempt, params.code, params.error).await {
+        Ok(m) => m,
+        Err(code) => ResultMessage::failure(&attempt.attempt, code),
+    };
+    Finish::Deliver { target: target_of(&attempt), message, client_error: false }
+}
+
+fn target_of(a: &Attempt) -> Target {
+    match (&a.redirect_uri, &a.origin) {
+        (Some(u), _) if a.mode == "redirect" => Target::Redirect(u.clone()),
+        (_, Some(o)) => Target::Popup(o.clone()),
+        _ => Target::Popup(String::new()),
+    }
+}
+
+fn deliver_error(a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
+    Finish::Deliver { target: target_of(a), message: ResultMessage::failure(&a.attempt, code), client_error }
+}
+
+/// After the state checks: Xiaomi, the user, the token.
+async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Option<String>) -> Result<ResultMessage, ErrorCode> {
+    if let Some(e) = error {
+        tracing::info!(xiaomi_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "xiaomi returned an error");
+        return Err(if e == "96012" || e == "access_denied" { ErrorCode::AccessDenied } else { ErrorCode::ProviderError });
+    }
+    let code = code.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic())).ok_or(ErrorCode::InvalidRequest)?;
+    let pool = st.config.pool(&a.pool).ok_or(ErrorCode::ConnectionNotEnabled)?;
+    let conn = pool.connection(&a.connection).ok_or(ErrorCode::ConnectionNotEnabled)?;
+    if !pool.app(&a.app).is_some_and(|app| app.enables(&conn.unique_id)) {
+        return Err(ErrorCode::ConnectionNotEnabled);
+    }
+    let callback = st.config.server.callback_url(&pool.id, &conn.unique_id);
+    let identity = st.provider.identity(conn, &code, &callback).await.map_err(|e| {
+        tracing::warn!(error = %e, connection = %conn.unique_id, "xiaomi step failed");
+        e.code()
+    })?;
+    let (user, new_user) = resolve_user(st, pool, conn, &identity).await?;
+    let claims = Claims {
+        iss: st.config.server.issuer(&pool.id),
+        sub: user.id.clone(),
+        aud: a.app.clone(),
+        iat: st.clock.now(),
+        exp: st.clock.now() + st.config.server.token_ttl_secs as i64,
+        nonce: a.attempt.clone(),
+        name: user.nickname.clone(),
+        picture: user.avatar.clone(),
+        idp: conn.unique_id.clone(),
+    };
+    let key = st.keys.get(&pool.id).ok_or(ErrorCode::Internal)?;
+    tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, new_user, "login succeeded");
+    Ok(ResultMessage {
+        attempt: a.attempt.clone(),
+        outcome: Outcome::Success {
+            id_token: key.sign(&claims),
+            user: UserInfo { id: user.id, nickname: user.nickname, avatar: user.avatar, connection: conn.unique_id.clone(), new_user },
+        },
+    })
+}
+
+/// Finds or creates the user of a Xiaomi identity according to the connection's login mode.
+/// Decisions come before any write: a refused login writes nothing (T-15).
+pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<(User, bool), ErrorCode> {
+    let now = st.clock.now();
+    let internal = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "store failed during login");
+        ErrorCode::Internal
+    };
+    if let Some(user) = st.store.user_by_identity(&pool.id, &conn.unique_id, &id.subject).await.map_err(internal)? {
+        if user.disabled {
+            return Err(ErrorCode::UserDisabled);
+        }
+        if user.nickname != id.nickname || user.avatar != id.avatar {
+            st.store.update_profile(&user.id, &id.nickname, id.avatar.as_deref(), now).await.map_err(internal)?;
+        }
+        return Ok((User { nickname: id.nickname.clone(), avatar: id.avatar.clone(), ..user }, false));
+    }
+    if conn.login_mode == LoginMode::LoginOnly {
+        return Err(ErrorCode::UserNotFound);
+    }
+    let new = NewUser { id: format!("u_{}", &random_token()[..22]), pool: pool.id.clone(), nickname: id.nickname.clone(), avatar: id.avatar.clone() };
+    let identity = Identity {
+        connection: conn.unique_id.clone(),
+        subject: id.subject.clone(),
+        client_id: conn.app_id.clone(),
+        union_id: id.union_id.clone(),
+        created_at: now,
+    };
+    let (user, created) = st.store.create_user_with_identity(&new, &identity, now).await.map_err(internal)?;
+    if user.disabled {
+        return Err(ErrorCode::UserDisabled);
+    }
+    Ok((user, created))
+}
+
+/// Validates an authorize request against the configuration. `Err` carries the code, a message,
+/// and — once the destination is trusted — the target to deliver the error to.
+pub fn validate_start<'a>(
+    st: &'a AppState,
+    pool_id: &str,
+    uid: &str,
+    q: &AuthorizeQuery,
+) -> Result<Start<'a>, (ErrorCode, &'static str, Option<(Target, String)>)> {
+    let not_found = (ErrorCode::ConnectionNotEnabled, "Unknown pool, app or connection. Check the button's pool, app and connection attributes.", None);
+    let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
+    let connection = pool.connection(uid).ok_or(not_found.clone())?;
+    let app = q.app_id.as_deref().and_then(|id| pool.app(id)).ok_or(not_found)?;
+    let target = match q.mode.as_deref().unwrap_or("popup") {
+        "popup" => {
+            let origin = q.origin.as_deref().ok_or((ErrorCode::InvalidRequest, "The origin parameter is required in popup mode.", None))?;
+            if !app.allows_origin(origin) {
+                return Err((ErrorCode::OriginNotAllowed, "This site's origin is not registered for the app (pools.apps.origins).", None));
+            }
+            Target::Popup(crate::config::normalize_origin(origin).expect("allowed origins normalise"))
+        }
+        "redirect" => {
+            let uri = q.redirect_uri.as_deref().ok_or((ErrorCode::InvalidRequest, "The redirect_uri parameter is required in redirect mode.", None))?;
+            if !app.allows_redirect_uri(uri) {
+                return Err((ErrorCode::OriginNotAllowed, "This redirect_uri is not registered for the app (pools.apps.redirect_uris).", None));
+            }
+            Target::Redirect(uri.to_owned())
+        }
+        _ => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.", None)),
+    };
+    let attempt = q.attempt.clone().unwrap_or_default();
+    if wire::validate_attempt(&attempt).is_err() {
+        return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.", None));
+    }
+    if !app.enables(uid) {
+        return Err((ErrorCode::ConnectionNotEnabled, "This connection is not enabled for the app.", Some((target, attempt))));
+    }
+    Ok(Start { pool, app, connection, target, attempt })
+}
+
+/// The authorize query (each key at most once).
+#[derive(Debug, Default)]
+pub struct AuthorizeQuery {
+    /// App id.
+    pub app_id: Option<String>,
+    /// Origin of the host page (popup mode).
+    pub origin: Option<String>,
+    /// The widget's attempt id.
+    pub attempt: Option<String>,
+    /// `popup` (default) or `redirect`.
+    pub mode: Option<String>,
+    /// Redirect mode target.
+    pub redirect_uri: Option<String>,
+}
+
+/// Parses the authorize query; a repeated key or an oversized query is refused.
+pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'static str> {
+    let raw = raw.unwrap_or("");
+    if raw.len() > 4096 {
+        return Err("query too long");
+    }
+    let mut q = AuthorizeQuery::default();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let slot = match k.as_ref() {
+            "app_id" => &mut q.app_id,
+            "origin" => &mut q.origin,
+            "attempt" => &mut q.attempt,
+            "mode" => &mut q.mode,
+            "redirect_uri" => &mut q.redirect_uri,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err("a parameter appears twice");
+        }
+        *slot = Some(v.into_owned());
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_query_keeps_only_trusted_parameters() {
+        let p = parse_callback_query(Some("code=c&state=s&origin=https://evil&redirect_uri=x&mode=redirect")).unwrap();
+        assert_eq!(p, CallbackParams { code: Some("c".into()), state: Some("s".into()), error: None, error_description: None });
+        assert!(parse_callback_query(Some("code=a&code=b&state=s")).is_err());
+        assert!(parse_callback_query(Some("state=a&state=a")).is_err());
+        assert!(parse_callback_query(Some(&format!("code={}&state=s", "a".repeat(MAX_CODE + 1)))).is_err());
+        assert!(parse_callback_query(Some(&"x".repeat(9000))).is_err());
+        assert_eq!(parse_callback_query(Some("state=%ZZ")).unwrap().state.as_deref(), Some("%ZZ"));
+        assert_eq!(parse_callback_query(None).unwrap(), CallbackParams::default());
+    }
+
+    #[test]
+    fn random_tokens_are_256_bit_and_distinct() {
+        let a = random_token();
+        assert_eq!(a.len(), 43);
+        let set: std::collections::HashSet<String> = (0..10_000).map(|_| random_token()).collect();
+        assert_eq!(set.len(), 10_000);
+    }
+
+    #[test]
+    fn cookie_names_are_per_attempt() {
+        let h = sha256_hex("state");
+        assert_eq!(cookie_name(&h, true), format!("__Host-milogin-{}", &h[..16]));
+        assert_ne!(cookie_name(&sha256_hex("other"), false), cookie_name(&h, false));
+    }
+}

@@ -1,0 +1,68 @@
+//! Identity providers. The login flow only sees [`Provider`]: it turns an authorization code into
+//! a [`ProviderIdentity`]. Every Xiaomi quirk lives in [`xiaomi`].
+
+pub mod xiaomi;
+
+use crate::config::Connection;
+use async_trait::async_trait;
+use milogin_shared::ErrorCode;
+
+/// Who logged in, as the provider says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderIdentity {
+    /// Stable subject: Xiaomi `openId` (unique per Xiaomi app).
+    pub subject: String,
+    /// Xiaomi `unionId` (unique per developer), when given.
+    pub union_id: Option<String>,
+    /// Display name, cleaned (no control characters, length-capped). Still untrusted text.
+    pub nickname: String,
+    /// Avatar URL, `https:` only.
+    pub avatar: Option<String>,
+    /// Scopes Xiaomi granted.
+    pub scopes: Vec<u32>,
+}
+
+/// Why the provider step failed. Messages never contain secrets, codes or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Xiaomi answered with a numeric error (960xx).
+    #[error("Xiaomi error {code}: {description}")]
+    Xiaomi {
+        /// The 960xx code (or the code Xiaomi sent).
+        code: i64,
+        /// Xiaomi's description, cleaned and capped.
+        description: String,
+    },
+    /// Xiaomi answered something we cannot use (malformed, missing fields, too large).
+    #[error("invalid response from Xiaomi: {0}")]
+    Invalid(String),
+    /// Xiaomi did not answer usefully in time (timeout, connect error, 5xx, 429).
+    #[error("Xiaomi unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ProviderError {
+    /// The result code the user's page receives.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unavailable(_) => ErrorCode::ProviderUnavailable,
+            Self::Xiaomi { code: 96012, .. } => ErrorCode::AccessDenied,
+            _ => ErrorCode::ProviderError,
+        }
+    }
+}
+
+/// An identity provider as the login flow uses it.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The URL to send the browser to.
+    fn authorize_url(&self, connection: &Connection, redirect_uri: &str, state: &str) -> String;
+
+    /// Exchanges `code` (never retried) and reads the profile.
+    async fn identity(
+        &self,
+        connection: &Connection,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<ProviderIdentity, ProviderError>;
+}

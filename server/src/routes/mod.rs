@@ -1,0 +1,20 @@
+//! HTTP routes, one module per resource; each exposes `router()`.
+
+pub mod connections;
+pub mod health;
+pub mod login;
+pub mod oidc;
+pub mod widget;
+
+use crate::state::AppState;
+use axum::Router;
+
+/// Every route of the service.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(login::router())
+        .merge(connections::router())
+        .merge(oidc::router())
+        .merge(health::router())
+        .nest("/widget", widget::router(state.config.server.widget_dir.clone()))
+}

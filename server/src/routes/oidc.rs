@@ -1,0 +1,69 @@
+//! Issuer metadata, JWKS and userinfo per pool, so any OIDC/JWT library verifies our tokens.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+/// Discovery, JWKS, userinfo.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pools/{pool}/.well-known/openid-configuration", get(get_openid_configuration))
+        .route("/pools/{pool}/.well-known/jwks.json", get(get_jwks))
+        .route("/pools/{pool}/userinfo", get(get_userinfo))
+}
+
+fn public_json(v: serde_json::Value) -> Response {
+    let mut r = Json(v).into_response();
+    let h = r.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+async fn get_openid_configuration(State(st): State<AppState>, Path(pool): Path<String>) -> Result<Response, ApiError> {
+    st.config.pool(&pool).ok_or(ApiError::NotFound("unknown pool"))?;
+    let iss = st.config.server.issuer(&pool);
+    Ok(public_json(json!({
+        "issuer": iss,
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "userinfo_endpoint": format!("{iss}/userinfo"),
+        "authorization_endpoint": format!("{}/login/{pool}", st.config.server.base()),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "name", "picture", "idp"],
+    })))
+}
+
+async fn get_jwks(State(st): State<AppState>, Path(pool): Path<String>) -> Result<Response, ApiError> {
+    st.keys.jwks(&pool).map(public_json).ok_or(ApiError::NotFound("unknown pool"))
+}
+
+/// `Authorization: Bearer <id_token>` → the user's current claims.
+async fn get_userinfo(State(st): State<AppState>, Path(pool): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    st.config.pool(&pool).ok_or(ApiError::NotFound("unknown pool"))?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or(ApiError::Unauthorized("send Authorization: Bearer <id_token>"))?;
+    let claims = st
+        .keys
+        .verify(&pool, &st.config.server.issuer(&pool), token.trim(), st.clock.now())
+        .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
+    let user = st
+        .store
+        .user(&pool, &claims.sub)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .filter(|u| !u.disabled)
+        .ok_or(ApiError::Unauthorized("the user no longer exists or is disabled"))?;
+    let mut r = Json(json!({ "sub": user.id, "name": user.nickname, "picture": user.avatar, "idp": claims.idp })).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}

@@ -1,0 +1,223 @@
+//! Per-pool ES256 signing keys (generated on first start, stored in the database so every replica
+//! shares them), the id_token (a compact JWS with `kid`), its verification for `/userinfo`, and
+//! the JWKS document.
+
+use crate::store::{Store, StoreError, StoredKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The claims of an id_token (design.md §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// `{public_url}/pools/{pool}`.
+    pub iss: String,
+    /// Our user id.
+    pub sub: String,
+    /// The app id.
+    pub aud: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// The widget's attempt id.
+    pub nonce: String,
+    /// Display name.
+    pub name: String,
+    /// Avatar URL.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub picture: Option<String>,
+    /// The connection that authenticated the user.
+    pub idp: String,
+}
+
+/// A pool's key pair.
+pub struct PoolKey {
+    kid: String,
+    signing: SigningKey,
+    jwk: Value,
+}
+
+/// Why a token was refused by [`Keys::verify`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Not a well-formed ES256 JWS of ours.
+    #[error("malformed token")]
+    Malformed,
+    /// Signature, key id, issuer or pool do not match.
+    #[error("invalid signature or issuer")]
+    Invalid,
+    /// Past `exp`.
+    #[error("token expired")]
+    Expired,
+}
+
+impl PoolKey {
+    fn from_signing(signing: SigningKey) -> Self {
+        let point = signing.verifying_key().to_encoded_point(false);
+        let x = B64.encode(point.x().expect("uncompressed point"));
+        let y = B64.encode(point.y().expect("uncompressed point"));
+        // RFC 7638 thumbprint: members in lexicographic order, no whitespace.
+        let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let kid = B64.encode(Sha256::digest(thumb.as_bytes()));
+        let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "use": "sig", "alg": "ES256"});
+        Self { kid, signing, jwk }
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        Self::from_signing(SigningKey::random(&mut rand_core::OsRng))
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Serialised for the store.
+    pub fn to_stored(&self) -> StoredKey {
+        let pem = self.signing.to_pkcs8_pem(LineEnding::LF).expect("encodable key");
+        StoredKey { kid: self.kid.clone(), private_pem: pem.to_string() }
+    }
+
+    /// Parses a stored key.
+    pub fn from_stored(k: &StoredKey) -> Result<Self, String> {
+        let signing = SigningKey::from_pkcs8_pem(&k.private_pem).map_err(|e| format!("stored signing key unreadable: {e}"))?;
+        Ok(Self::from_signing(signing))
+    }
+
+    /// Signs claims into a compact JWS.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": self.kid}).to_string());
+        let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialise"));
+        let input = format!("{header}.{payload}");
+        let sig: Signature = self.signing.sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(sig.to_bytes()))
+    }
+
+    fn verifying(&self) -> &VerifyingKey {
+        self.signing.verifying_key()
+    }
+}
+
+/// The signing keys of every configured pool, loaded once at start.
+pub struct Keys {
+    by_pool: HashMap<String, PoolKey>,
+}
+
+impl Keys {
+    /// Loads (or creates, first writer wins across replicas) the key of each pool.
+    pub async fn load(store: &dyn Store, pools: impl IntoIterator<Item = &str>, now: i64) -> Result<Self, StoreError> {
+        let mut by_pool = HashMap::new();
+        for pool in pools {
+            let stored = store.signing_key(pool, &PoolKey::generate().to_stored(), now).await?;
+            let key = PoolKey::from_stored(&stored).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?;
+            by_pool.insert(pool.to_owned(), key);
+        }
+        Ok(Self { by_pool })
+    }
+
+    /// The key of a pool.
+    pub fn get(&self, pool: &str) -> Option<&PoolKey> {
+        self.by_pool.get(pool)
+    }
+
+    /// The pool's JWKS document.
+    pub fn jwks(&self, pool: &str) -> Option<Value> {
+        self.get(pool).map(|k| json!({ "keys": [k.jwk] }))
+    }
+
+    /// Verifies one of our tokens for `pool`: signature, `kid`, `iss`, `exp`.
+    pub fn verify(&self, pool: &str, issuer: &str, token: &str, now: i64) -> Result<Claims, VerifyError> {
+        let key = self.get(pool).ok_or(VerifyError::Invalid)?;
+        let mut parts = token.split('.');
+        let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(h), Some(p), Some(s), None) => (h, p, s),
+            _ => return Err(VerifyError::Malformed),
+        };
+        let header: Value = B64.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
+        if header.get("alg") != Some(&json!("ES256")) || header.get("kid") != Some(&json!(key.kid)) {
+            return Err(VerifyError::Invalid);
+        }
+        let sig = B64.decode(s).ok().and_then(|b| Signature::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
+        key.verifying().verify(format!("{h}.{p}").as_bytes(), &sig).map_err(|_| VerifyError::Invalid)?;
+        let claims: Claims = B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
+        if claims.iss != issuer {
+            return Err(VerifyError::Invalid);
+        }
+        if claims.exp <= now {
+            return Err(VerifyError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: "https://l.example/pools/p".into(),
+            sub: "u1".into(),
+            aud: "app".into(),
+            exp,
+            iat: 1,
+            nonce: "n".into(),
+            name: "Ann".into(),
+            picture: None,
+            idp: "xiaomi".into(),
+        }
+    }
+
+    fn keys(k: PoolKey) -> Keys {
+        Keys { by_pool: HashMap::from([("p".to_string(), k)]) }
+    }
+
+    #[test]
+    fn a_standard_jwt_library_verifies_our_token_with_our_jwks() {
+        let k = PoolKey::generate();
+        let token = k.sign(&claims(4_000_000_000));
+        let ks = keys(k);
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(ks.jwks("p").unwrap()["keys"][0].clone()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), jwk.common.key_id.as_deref());
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        v.set_audience(&["app"]);
+        v.set_issuer(&["https://l.example/pools/p"]);
+        let data = jsonwebtoken::decode::<Claims>(&token, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v).unwrap();
+        assert_eq!(data.claims.sub, "u1");
+    }
+
+    #[test]
+    fn verify_refuses_tampering_other_keys_and_expiry() {
+        let k = PoolKey::generate();
+        let good = k.sign(&claims(100));
+        let other = PoolKey::generate().sign(&claims(100));
+        let ks = keys(k);
+        let iss = "https://l.example/pools/p";
+        assert!(ks.verify("p", iss, &good, 50).is_ok());
+        assert_eq!(ks.verify("p", iss, &good, 100), Err(VerifyError::Expired));
+        assert_eq!(ks.verify("p", "https://other/pools/p", &good, 50), Err(VerifyError::Invalid));
+        assert_eq!(ks.verify("p", iss, &other, 50), Err(VerifyError::Invalid));
+        assert_eq!(ks.verify("q", iss, &good, 50), Err(VerifyError::Invalid));
+        let mut parts: Vec<String> = good.split('.').map(String::from).collect();
+        parts[1] = B64.encode(serde_json::to_vec(&Claims { sub: "admin".into(), ..claims(100) }).unwrap());
+        assert_eq!(ks.verify("p", iss, &parts.join("."), 50), Err(VerifyError::Invalid));
+        assert_eq!(ks.verify("p", iss, "a.b", 50), Err(VerifyError::Malformed));
+    }
+
+    #[test]
+    fn stored_keys_round_trip_with_the_same_kid() {
+        let k = PoolKey::generate();
+        let back = PoolKey::from_stored(&k.to_stored()).unwrap();
+        assert_eq!(back.kid(), k.kid());
+        assert!(PoolKey::from_stored(&StoredKey { kid: "x".into(), private_pem: "junk".into() }).is_err());
+    }
+}

@@ -1,0 +1,278 @@
+//! Test harness: the real server and the mock Xiaomi on loopback port 0, a scripted browser with
+//! its own cookie jar that follows redirects by hand, and token verification with a standard JWT
+//! library against the published JWKS.
+
+use milogin_server::config::Config;
+use milogin_server::mock_xiaomi::{Mock, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use milogin_server::state::{AppState, ManualClock};
+use milogin_shared::ResultMessage;
+use std::sync::Arc;
+
+/// The host page origin registered for the test app.
+pub const ORIGIN: &str = "https://shop.example.com";
+/// Pool, app, connection of the default set-up.
+pub const POOL: &str = "pool-a";
+/// App id.
+pub const APP: &str = "app-a";
+/// Connection Unique ID.
+pub const CONN: &str = "xiaomi";
+
+/// Knobs of a test environment.
+#[derive(Clone)]
+pub struct Options {
+    /// `login_mode` of the connection.
+    pub login_mode: &'static str,
+    /// Extra origins for the app (browser tests register their host page).
+    pub origins: Vec<String>,
+    /// `xiaomi.timeout_ms`.
+    pub timeout_ms: u64,
+    /// The secret the server sends (defaults to the mock's).
+    pub secret: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into() }
+    }
+}
+
+/// A running server + mock.
+pub struct Env {
+    /// `http://127.0.0.1:port` of the server.
+    pub base: String,
+    /// The mock Xiaomi (faults, call counters).
+    pub mock: Mock,
+    /// `http://127.0.0.1:port` of the mock.
+    pub mock_base: String,
+    /// The server's state (store, clock, keys).
+    pub state: AppState,
+    /// The server's clock.
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    _tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for t in &self._tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the mock and the server with the default options.
+pub async fn spawn() -> Env {
+    spawn_with(Options::default()).await
+}
+
+/// The configuration text the tests use (also exercised by `milogin check` tests).
+pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> String {
+    let mut origins = vec![ORIGIN.to_string()];
+    origins.extend(o.origins.iter().cloned());
+    let origins = origins.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:{server_port}"
+public_url = "http://127.0.0.1:{server_port}"
+database_url = "{db}"
+widget_dir = "{widget}"
+
+[xiaomi]
+account_base = "{mock_base}"
+open_base = "{mock_base}"
+allow_insecure_endpoints = true
+timeout_ms = {timeout}
+connect_timeout_ms = 1000
+
+[[pools]]
+id = "{POOL}"
+  [[pools.apps]]
+  id = "{APP}"
+  origins = [{origins}]
+  redirect_uris = ["{ORIGIN}/login/done"]
+  connections = ["{CONN}"]
+  [[pools.apps]]
+  id = "app-no-conn"
+  origins = ["{ORIGIN}"]
+  connections = []
+  [[pools.connections]]
+  unique_id = "{CONN}"
+  display_name = "Sign in with Xiaomi"
+  app_id = "{DEMO_CLIENT_ID}"
+  app_secret = {{ file = "secret.txt" }}
+  scopes = [1, 3]
+  login_mode = "{mode}"
+  [[pools.connections]]
+  unique_id = "xiaomi-2"
+  display_name = "Xiaomi (second app)"
+  app_id = "{DEMO_CLIENT_ID}"
+  app_secret = {{ file = "secret.txt" }}
+
+[[pools]]
+id = "pool-b"
+  [[pools.apps]]
+  id = "{APP}"
+  origins = ["{ORIGIN}"]
+  connections = ["{CONN}"]
+  [[pools.connections]]
+  unique_id = "{CONN}"
+  app_id = "{DEMO_CLIENT_ID}"
+  app_secret = {{ file = "secret.txt" }}
+"#,
+        widget = widget_dir().display(),
+        timeout = o.timeout_ms,
+        mode = o.login_mode,
+    )
+}
+
+/// The built widget folder of the checkout.
+pub fn widget_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("public").join("widget")
+}
+
+/// Starts the mock and the server.
+pub async fn spawn_with(o: Options) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mock = Mock::new(MockConfig::default());
+    let mock_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mock_base = format!("http://{}", mock_l.local_addr().unwrap());
+    let server_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = server_l.local_addr().unwrap().port();
+    std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let text = config_text(&o, port, &mock_base, &db);
+    let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap_or_else(|e| panic!("test config: {e}"));
+    let clock = Arc::new(ManualClock::new());
+    let state = AppState::build(config, clock.clone()).await.expect("server state");
+    let m = mock.clone();
+    let t1 = tokio::spawn(async move {
+        let _ = m.serve(mock_l).await;
+    });
+    let s = state.clone();
+    let t2 = tokio::spawn(async move {
+        let _ = milogin_server::serve(server_l, s, std::future::pending()).await;
+    });
+    Env { base: format!("http://127.0.0.1:{port}"), mock, mock_base, state, clock, _dir: dir, _tasks: vec![t1, t2] }
+}
+
+/// A scripted browser: its own cookie jar, redirects followed by hand.
+pub struct Browser {
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A fresh random attempt id.
+pub fn attempt_id() -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("att{n:x}{:x}", std::process::id())
+}
+
+impl Browser {
+    /// A browser with an empty cookie jar.
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// GET without following redirects.
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.unwrap()
+    }
+
+    /// The authorize URL of the default app for `attempt`.
+    pub fn authorize_url(env: &Env, attempt: &str) -> String {
+        format!(
+            "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={}&attempt={attempt}&mode=popup",
+            env.base,
+            enc(ORIGIN)
+        )
+    }
+
+    /// Authorize → consent page; returns the consent page's `req` id.
+    pub async fn start(&self, env: &Env, authorize_url: &str) -> String {
+        let r = self.get(authorize_url).await;
+        assert_eq!(r.status(), 302, "authorize: {}", r.text().await.unwrap_or_default());
+        let xiaomi = location(&r);
+        assert!(xiaomi.starts_with(&env.mock_base), "{xiaomi}");
+        let page = self.get(&xiaomi).await.text().await.unwrap();
+        between(&page, "name=\"req\" value=\"", "\"").expect("consent page has a req id")
+    }
+
+    /// Consent: `account` approves, `None` denies. Returns the callback URL Xiaomi redirects to.
+    pub async fn decide(&self, env: &Env, req: &str, account: Option<&str>) -> String {
+        let form: Vec<(&str, &str)> = match account {
+            Some(a) => vec![("req", req), ("account", a)],
+            None => vec![("req", req), ("decision", "deny")],
+        };
+        let r = self.http.post(format!("{}/oauth2/authorize/decision", env.mock_base)).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        location(&r)
+    }
+
+    /// A whole popup login as `account`: returns the callback response.
+    pub async fn login(&self, env: &Env, account: &str) -> reqwest::Response {
+        let req = self.start(env, &Self::authorize_url(env, &attempt_id())).await;
+        let callback = self.decide(env, &req, Some(account)).await;
+        self.get(&callback).await
+    }
+}
+
+/// The `Location` header.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").expect("a Location header").to_str().unwrap().to_string()
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The text between `start` and the next `end`.
+pub fn between(s: &str, start: &str, end: &str) -> Option<String> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(s[i..j].to_string())
+}
+
+/// The result message embedded in a popup result page.
+pub fn result_of(page: &str) -> ResultMessage {
+    let json = between(page, "<script type=\"application/json\" id=\"milogin-result\">", "</script>").expect("result JSON in the page");
+    serde_json::from_str(&json).expect("a valid result message")
+}
+
+/// The target origin embedded in a popup result page.
+pub fn target_of(page: &str) -> String {
+    let json = between(page, "<script type=\"application/json\" id=\"milogin-target\">", "</script>").expect("target JSON");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Verifies an id_token with `jsonwebtoken` against the pool's published JWKS.
+pub async fn verify(env: &Env, pool: &str, token: &str, aud: &str) -> serde_json::Value {
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        reqwest::get(format!("{}/pools/{pool}/.well-known/jwks.json", env.base)).await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwk = jwks.find(header.kid.as_deref().expect("kid in header")).expect("kid published in the JWKS");
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[aud]);
+    v.set_issuer(&[format!("{}/pools/{pool}", env.base)]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &v)
+        .unwrap_or_else(|e| panic!("token does not verify: {e}"))
+        .claims
+}
+
+/// `(users, identities, attempts)` rows.
+pub async fn counts(env: &Env) -> (i64, i64, i64) {
+    env.state.store.counts().await.unwrap()
+}

@@ -1,0 +1,3 @@
+//! The integration suite: one binary, the real server and mock Xiaomi on loopback.
+
+mod api;

@@ -1,0 +1,97 @@
+//! `<button part="button">` and its polite live region, inside the element's shadow root.
+
+use crate::config::{Config, Shape};
+use crate::connections;
+use crate::popup::{Change, Login};
+use crate::protocol::End;
+use leptos::prelude::*;
+use milogin_shared as wire;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
+
+/// The login button. Its label is `display-name`, else the connection's display name from the
+/// server, else (until the server answered) the locale's default; always rendered as text.
+#[component]
+pub fn LoginButton(
+    /// The parsed attributes.
+    cfg: Rc<Config>,
+    /// False when a required attribute is missing: the button is shown disabled.
+    usable: bool,
+    /// The controller this button's clicks go to.
+    login: Rc<Login>,
+    /// The `<milogin-button>` element; the `milogin:*` events are dispatched on it.
+    host: HtmlElement,
+    /// The milogin server's origin.
+    server: Rc<str>,
+) -> impl IntoView {
+    let texts = cfg.locale.texts();
+    let state = RwSignal::new("idle");
+    let status = RwSignal::new("");
+    let label = RwSignal::new(cfg.display_name.clone().unwrap_or_else(|| texts.label.into()));
+    let button = NodeRef::<leptos::html::Button>::new();
+
+    if usable && cfg.display_name.is_none() {
+        let cfg = cfg.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(name) = connections::display_name(&server, &cfg.pool, &cfg.app, &cfg.connection).await {
+                label.try_set(name);
+            }
+        });
+    }
+
+    login.set_on_change(Box::new(move |change| {
+        let end = match change {
+            Change::Opened => {
+                state.try_set("open");
+                status.try_set(texts.opened);
+                return;
+            }
+            Change::Ended(end) => end,
+        };
+        let (said, name, detail) = match &end {
+            End::Outcome(wire::Outcome::Success { id_token, user }) => {
+                (texts.signed_in, "milogin:success", crate::entry::success_detail(id_token, user))
+            }
+            End::Cancelled { .. } => (texts.cancelled, "milogin:cancel", JsValue::NULL),
+            End::Blocked => (texts.blocked, "milogin:error", JsValue::NULL),
+            End::TimedOut => (texts.timed_out, "milogin:error", JsValue::NULL),
+            End::Outcome(wire::Outcome::Failure(_)) => (texts.failed, "milogin:error", JsValue::NULL),
+        };
+        let detail = end.error().map_or(detail, |e| crate::entry::error_detail(&e));
+        state.try_set("done");
+        status.try_set(said);
+        if let Some(b) = button.try_get_untracked().flatten() {
+            let _ = b.focus();
+        }
+        // Last: a listener may remove the element (and dispose of this component).
+        let init = CustomEventInit::new();
+        init.set_bubbles(true);
+        init.set_composed(true);
+        init.set_detail(&detail);
+        if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = host.dispatch_event(&event);
+        }
+    }));
+
+    let icon = cfg.shape == Shape::Icon;
+    view! {
+        <button
+            part="button"
+            type="button"
+            class=cfg.classes()
+            disabled=!usable
+            data-state=move || state.get()
+            aria-busy=move || (state.get() == "open").then_some("true")
+            aria-label=move || icon.then(|| label.get())
+            node_ref=button
+            on:click=move |_| login.click(None)
+        >
+            <span class="mark" aria-hidden="true"></span>
+            {(!icon).then(|| view! { <span class="label">{move || label.get()}</span> })}
+        </button>
+        <span class="sr" role="status" aria-live="polite">
+            {move || status.get()}
+        </span>
+    }
+}

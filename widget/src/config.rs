@@ -1,0 +1,337 @@
+//! PURE: the element's attributes (or `login()`'s options) parsed once into a [`Config`], and the
+//! two locales' texts. Tested natively.
+
+/// Seconds to wait for a result when `timeout` is absent or invalid.
+pub const DEFAULT_TIMEOUT_S: u32 = 300;
+
+/// Button colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theme {
+    /// White, grey border, dark text.
+    Light,
+    /// #1f1f1f background, white text.
+    Dark,
+    /// Xiaomi orange background, white text.
+    Brand,
+}
+
+/// Button height and font size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// 32 px.
+    Small,
+    /// 40 px.
+    Medium,
+    /// 48 px.
+    Large,
+}
+
+/// Button outline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Rounded rectangle with the label.
+    Rect,
+    /// Fully rounded ends with the label.
+    Pill,
+    /// Square with the mark only; the label becomes its accessible name (`aria-label`).
+    Icon,
+}
+
+/// How the login window is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A popup; the result comes back with `postMessage`.
+    Popup,
+    /// The whole page navigates; the result comes back to `redirect-uri`.
+    Redirect,
+}
+
+/// The two languages of the button's texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    ZhCn,
+}
+
+impl Locale {
+    /// `zh…` → Chinese, anything else → English (BCP 47 tags, case-insensitive).
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("zh")) {
+            Self::ZhCn
+        } else {
+            Self::En
+        }
+    }
+
+    /// The texts in this locale.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Self::En => &EN,
+            Self::ZhCn => &ZH_CN,
+        }
+    }
+}
+
+/// Everything the button says.
+#[derive(Debug)]
+pub struct Texts {
+    /// Label until the connection's display name is known.
+    pub label: &'static str,
+    /// Live region: the popup opened.
+    pub opened: &'static str,
+    /// Live region: the browser blocked the popup.
+    pub blocked: &'static str,
+    /// Live region: the popup was closed without a result.
+    pub cancelled: &'static str,
+    /// Live region: logged in.
+    pub signed_in: &'static str,
+    /// Live region: the login failed.
+    pub failed: &'static str,
+    /// Live region: no answer in time.
+    pub timed_out: &'static str,
+}
+
+const EN: Texts = Texts {
+    label: "Sign in with Xiaomi",
+    opened: "Xiaomi login window opened.",
+    blocked: "The browser blocked the login window.",
+    cancelled: "Login cancelled.",
+    signed_in: "Signed in.",
+    failed: "Login failed.",
+    timed_out: "Login timed out.",
+};
+
+const ZH_CN: Texts = Texts {
+    label: "使用小米账号登录",
+    opened: "小米登录窗口已打开。",
+    blocked: "浏览器拦截了登录窗口。",
+    cancelled: "已取消登录。",
+    signed_in: "登录成功。",
+    failed: "登录失败。",
+    timed_out: "登录超时。",
+};
+
+/// What [`Config::parse`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The settings, with defaults where values were absent or invalid.
+    pub config: Config,
+    /// What the console should say (one sentence each, without the `milogin:` prefix).
+    pub problems: Vec<String>,
+    /// False when the button cannot work: a required attribute is missing, or redirect mode
+    /// has no `redirect-uri`. The button is then shown disabled.
+    pub usable: bool,
+}
+
+/// One button's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `pool`
+    pub pool: String,
+    /// `app`
+    pub app: String,
+    /// `connection`
+    pub connection: String,
+    /// `display-name`: overrides the connection's display name.
+    pub display_name: Option<String>,
+    /// `theme`
+    pub theme: Theme,
+    /// `size`
+    pub size: Size,
+    /// `shape`
+    pub shape: Shape,
+    /// `locale`
+    pub locale: Locale,
+    /// `mode`
+    pub mode: Mode,
+    /// `redirect-uri` (redirect mode and `fallback="redirect"`).
+    pub redirect_uri: Option<String>,
+    /// `timeout` in seconds.
+    pub timeout_s: u32,
+    /// `fallback="redirect"`: redirect when the popup is blocked.
+    pub redirect_fallback: bool,
+}
+
+impl Config {
+    /// Parses attributes through `get(name)`. `default_locale` is the page's language tag.
+    /// Absent or invalid values get defaults; every problem is reported for the console.
+    pub fn parse(get: impl Fn(&str) -> Option<String>, default_locale: &str) -> Parsed {
+        let mut problems = Vec::new();
+        let mut fatal = false;
+        let mut required = |name: &str| match get(name).filter(|v| !v.trim().is_empty()) {
+            Some(v) => v.trim().to_owned(),
+            None => {
+                problems.push(["the required attribute `", name, "` is missing or empty"].concat());
+                fatal = true;
+                String::new()
+            }
+        };
+        let (pool, app, connection) = (required("pool"), required("app"), required("connection"));
+        let mut pick = |name: &str, allowed: &[&str]| -> usize {
+            match get(name) {
+                None => 0,
+                Some(v) => allowed.iter().position(|a| a.eq_ignore_ascii_case(v.trim())).unwrap_or_else(|| {
+                    problems.push([name, "=\"", &v, "\" is not one of ", &allowed.join("|"), "; using ", allowed[0]].concat());
+                    0
+                }),
+            }
+        };
+        let theme = [Theme::Light, Theme::Dark, Theme::Brand][pick("theme", &["light", "dark", "brand"])];
+        let size = [Size::Medium, Size::Small, Size::Large][pick("size", &["medium", "small", "large"])];
+        let shape = [Shape::Rect, Shape::Pill, Shape::Icon][pick("shape", &["rect", "pill", "icon"])];
+        let mode = [Mode::Popup, Mode::Redirect][pick("mode", &["popup", "redirect"])];
+        let redirect_fallback = pick("fallback", &["none", "redirect"]) == 1;
+        let locale = match get("locale") {
+            Some(tag) if !tag.trim().is_empty() => Locale::from_tag(tag.trim()),
+            _ => Locale::from_tag(default_locale),
+        };
+        let timeout_s = match get("timeout") {
+            None => DEFAULT_TIMEOUT_S,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(s) if (1..=3600).contains(&s) => s,
+                _ => {
+                    problems.push(["timeout=\"", &v, "\" is not a number of seconds in 1..3600; using 300"].concat());
+                    DEFAULT_TIMEOUT_S
+                }
+            },
+        };
+        let redirect_uri = get("redirect-uri").filter(|v| !v.trim().is_empty());
+        if (mode == Mode::Redirect || redirect_fallback) && redirect_uri.is_none() {
+            problems.push("mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute".into());
+            fatal |= mode == Mode::Redirect;
+        }
+        let config = Self {
+            pool,
+            app,
+            connection,
+            display_name: get("display-name").filter(|v| !v.trim().is_empty()),
+            theme,
+            size,
+            shape,
+            locale,
+            mode,
+            redirect_fallback: redirect_fallback && redirect_uri.is_some(),
+            redirect_uri,
+            timeout_s,
+        };
+        Parsed { config, problems, usable: !fatal }
+    }
+
+    /// The button's class list, e.g. `"light medium rect"` (the CSS in `public/milogin.js`).
+    pub fn classes(&self) -> String {
+        let theme = match self.theme {
+            Theme::Light => "light ",
+            Theme::Dark => "dark ",
+            Theme::Brand => "brand ",
+        };
+        let size = match self.size {
+            Size::Small => "small ",
+            Size::Medium => "medium ",
+            Size::Large => "large ",
+        };
+        let shape = match self.shape {
+            Shape::Rect => "rect",
+            Shape::Pill => "pill",
+            Shape::Icon => "icon",
+        };
+        [theme, size, shape].concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(attrs: &[(&str, &str)], lang: &str) -> Result<(Config, Vec<String>), Vec<String>> {
+        let map: HashMap<String, String> = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let p = Config::parse(|k| map.get(k).cloned(), lang);
+        if p.usable {
+            Ok((p.config, p.problems))
+        } else {
+            Err(p.problems)
+        }
+    }
+
+    const BASE: [(&str, &str); 3] = [("pool", "demo-pool"), ("app", "demo-app"), ("connection", "xiaomi")];
+
+    #[test]
+    fn defaults() {
+        let (c, problems) = parse(&BASE, "en-US").unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!((c.pool.as_str(), c.app.as_str(), c.connection.as_str()), ("demo-pool", "demo-app", "xiaomi"));
+        assert_eq!((c.theme, c.size, c.shape, c.mode), (Theme::Light, Size::Medium, Shape::Rect, Mode::Popup));
+        assert_eq!((c.locale, c.timeout_s, c.redirect_fallback), (Locale::En, 300, false));
+        assert_eq!(c.display_name, None);
+        assert_eq!(c.classes(), "light medium rect");
+    }
+
+    #[test]
+    fn every_attribute() {
+        let mut attrs = BASE.to_vec();
+        attrs.extend([
+            ("display-name", "Continue with Mi"),
+            ("theme", "Brand"),
+            ("size", "large"),
+            ("shape", "icon"),
+            ("locale", "zh-CN"),
+            ("mode", "redirect"),
+            ("redirect-uri", "https://shop.example/done"),
+            ("timeout", "60"),
+            ("fallback", "redirect"),
+        ]);
+        let (c, problems) = parse(&attrs, "en").unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(c.display_name.as_deref(), Some("Continue with Mi"));
+        assert_eq!(c.classes(), "brand large icon");
+        assert_eq!((c.locale, c.mode, c.timeout_s, c.redirect_fallback), (Locale::ZhCn, Mode::Redirect, 60, true));
+        assert_eq!(c.redirect_uri.as_deref(), Some("https://shop.example/done"));
+    }
+
+    #[test]
+    fn missing_required_attributes_are_named() {
+        let problems = parse(&[("pool", "p"), ("connection", " ")], "en").unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("`app`"), "{problems:?}");
+        assert!(problems[1].contains("`connection`"), "{problems:?}");
+    }
+
+    #[test]
+    fn bad_values_fall_back_with_a_warning() {
+        let mut attrs = BASE.to_vec();
+        attrs.extend([("theme", "neon"), ("timeout", "-5"), ("fallback", "redirect")]);
+        let (c, problems) = parse(&attrs, "en").unwrap();
+        assert_eq!((c.theme, c.timeout_s, c.redirect_fallback), (Theme::Light, 300, false));
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand"), "{problems:?}");
+        assert!(problems[2].contains("`redirect-uri`"), "{problems:?}");
+        for t in ["0", "3601", "1.5", "abc"] {
+            let mut attrs = BASE.to_vec();
+            attrs.push(("timeout", t));
+            assert_eq!(parse(&attrs, "en").unwrap().0.timeout_s, 300, "{t}");
+        }
+    }
+
+    #[test]
+    fn redirect_mode_needs_a_redirect_uri() {
+        let mut attrs = BASE.to_vec();
+        attrs.push(("mode", "redirect"));
+        assert!(parse(&attrs, "en").unwrap_err()[0].contains("`redirect-uri`"));
+    }
+
+    #[test]
+    fn locale_defaults_to_the_page_language() {
+        assert_eq!(parse(&BASE, "zh").unwrap().0.locale, Locale::ZhCn);
+        assert_eq!(parse(&BASE, "zh-Hans-CN").unwrap().0.locale, Locale::ZhCn);
+        assert_eq!(parse(&BASE, "ZH-tw").unwrap().0.locale, Locale::ZhCn);
+        assert_eq!(parse(&BASE, "").unwrap().0.locale, Locale::En);
+        assert_eq!(parse(&BASE, "z").unwrap().0.locale, Locale::En);
+        let mut attrs = BASE.to_vec();
+        attrs.push(("locale", "en"));
+        assert_eq!(parse(&attrs, "zh-CN").unwrap().0.locale, Locale::En);
+        assert_eq!(Locale::ZhCn.texts().label, "使用小米账号登录");
+        assert_eq!(Locale::En.texts().label, "Sign in with Xiaomi");
+    }
+}

@@ -3,8 +3,8 @@ const S = new URL(import.meta.url).origin;
 const url = (file) => new URL(file, import.meta.url);
 let wasm; // the wasm-bindgen module once instantiated; one per page, however many buttons
 
-export const ready = import(url("./milogin-3596004b3006.js")).then(async (m) => {
-  await m.default({ module_or_path: url("./milogin-3596004b3006_bg.wasm") });
+export const ready = import(url("./milogin-4991c82165d7.js")).then(async (m) => {
+  await m.default({ module_or_path: url("./milogin-4991c82165d7_bg.wasm") });
   return (wasm = m);
 }).catch((e) => {
   const csp = /eval|Content.Security/i.test(e && e.message);

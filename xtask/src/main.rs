@@ -119,7 +119,7 @@ fn build_widget() -> Result {
         .out_name("milogin")
         .web(true)?
         .typescript(false)
-        .remove_name_section(true)
+        .remove_name_section(!keep_names())
         .remove_producers_section(true);
     let mut out = bindgen.generate_output()?;
     if out.snippets().values().any(|s| !s.is_empty()) || !out.local_modules().is_empty() {
@@ -205,8 +205,15 @@ fn wasm_opt(wasm: Vec<u8>) -> Result<Vec<u8>> {
     fs::create_dir_all(&tmp)?;
     let (input, output) = (tmp.join("in.wasm"), tmp.join("out.wasm"));
     fs::write(&input, wasm)?;
-    run(Command::new(&bin).arg("-Oz").arg(&input).arg("-o").arg(&output))?;
+    let keep = if keep_names() { "-g" } else { "-Oz" }; // `-g` keeps the names (with -Oz below)
+    run(Command::new(&bin).args(["-Oz", keep]).arg(&input).arg("-o").arg(&output))?;
     Ok(fs::read(&output)?)
+}
+
+/// `MILOGIN_KEEP_NAMES=1`: keep function names in the wasm, for size analysis (e.g. with
+/// `wasm-objdump -x` or twiggy). Never ship that build.
+fn keep_names() -> bool {
+    env::var_os("MILOGIN_KEEP_NAMES").is_some_and(|v| v == "1")
 }
 
 /// Drops whole-line `//` comments (the loader's documentation) from the served loader.

@@ -1,0 +1,196 @@
+//! The `milogin` binary as an operator uses it: `check` on good and broken files, and `serve`
+//! against `mock-xiaomi` as two real processes, driven by a scripted browser.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_milogin");
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn check_lists_every_problem_with_its_key_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        r#"
+[server]
+listen = "here"
+public_url = "ftp://x"
+[xiaomi]
+open_base = "http://127.0.0.1:1"
+[[pools]]
+id = "p"
+  [[pools.apps]]
+  id = "a"
+  origins = ["https://a.example/path"]
+  connections = ["missing"]
+  [[pools.connections]]
+  unique_id = "Not Valid"
+  app_id = "12ab"
+  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
+"#,
+    )
+    .unwrap();
+    let out = Command::new(BIN).args(["check", "--config"]).arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    for key in [
+        "server.listen",
+        "server.public_url",
+        "xiaomi.open_base",
+        "pools[0].apps[0].origins[0]",
+        "pools[0].apps[0].connections[0]",
+        "pools[0].connections[0].unique_id",
+        "pools[0].connections[0].app_id",
+        "pools[0].connections[0].app_secret",
+    ] {
+        assert!(err.contains(key), "{key} missing from:\n{err}");
+    }
+    assert!(err.contains("allow_insecure_endpoints") && err.contains("MILOGIN_TEST_UNSET_SECRET"), "{err}");
+}
+
+#[test]
+fn check_prints_each_callback_url_for_a_good_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.txt"), "secret").unwrap();
+    let f = dir.path().join("good.toml");
+    std::fs::write(&f, EXAMPLE.replace("{ env = \"XIAOMI_APP_SECRET\" }", "{ file = \"s.txt\" }")).unwrap();
+    let out = Command::new(BIN).args(["check", "--config"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("https://login.example.com/connection/social/xiaomi/demo-pool/callback"), "{stdout}");
+}
+
+const EXAMPLE: &str = include_str!("../../milogin.example.toml");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_ready(url: &str) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(url.trim_start_matches("http://")).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{url} never came up");
+}
+
+/// `milogin serve` + `milogin mock-xiaomi` as separate processes; concurrent scripted logins;
+/// then `milogin user list --json` sees the users; removing the bound connection is refused.
+#[tokio::test]
+async fn serve_and_mock_as_processes_complete_concurrent_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock_port = free_port();
+    let mut mock = Kill(
+        Command::new(BIN)
+            .args(["mock-xiaomi", "--port", &mock_port.to_string(), "--client", "2882303761520000001:s3cr+t/="])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(mock.0.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    std::thread::spawn(move || lines.for_each(drop)); // keep draining: a closed pipe would kill it
+    assert!(line.contains(&format!("127.0.0.1:{mock_port}")), "{line}");
+    let port = free_port();
+    std::fs::write(dir.path().join("secret"), "s3cr+t/=\n").unwrap();
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database_url = "sqlite://{db}"
+[xiaomi]
+account_base = "http://127.0.0.1:{mock_port}"
+open_base = "http://127.0.0.1:{mock_port}"
+allow_insecure_endpoints = true
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ file = "secret" }}
+"#,
+        db = dir.path().join("data/milogin.db").display()
+    );
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    let server = Kill(Command::new(BIN).args(["serve", "--config"]).arg(&cfg).stderr(Stdio::null()).spawn().unwrap());
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+
+    let accounts = ["alice", "bob", "carol", "alice", "bob", "carol"];
+    let mut tasks = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let (base, account) = (base.clone(), account.to_string());
+        tasks.push(tokio::spawn(async move { login(&base, &account, &format!("attempt-{i:012}")).await }));
+    }
+    let mut subs = std::collections::HashSet::new();
+    for t in tasks {
+        subs.insert(t.await.unwrap());
+    }
+    assert_eq!(subs.len(), 3, "three distinct users for three Xiaomi accounts");
+    let calls: serde_json::Value =
+        reqwest::get(format!("http://127.0.0.1:{mock_port}/_mock/calls")).await.unwrap().json().await.unwrap();
+    assert_eq!(calls["token"], 6, "one exchange per login");
+
+    let out = Command::new(BIN).args(["user", "list", "--pool", "p1", "--json", "--config"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success());
+    let users: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(users.len(), 3);
+    assert!(users.iter().all(|u| u["identities"][0]["connection"] == "mi"));
+    drop(server);
+
+    // Renaming the connection would orphan the three users: the server refuses to start.
+    std::fs::write(&cfg, config.replace("\"mi\"", "\"mi-2\"")).unwrap();
+    let out = Command::new(BIN).args(["serve", "--config"]).arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("p1/mi") && err.contains("cannot be renamed"), "{err}");
+    drop(mock);
+}
+
+/// A scripted popup login; returns the verified `sub`.
+async fn login(base: &str, account: &str, attempt: &str) -> String {
+    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let loc = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
+    let r = http
+        .get(format!("{base}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let consent = http.get(loc(&r)).send().await.unwrap();
+    let mock_base = consent.url().origin().ascii_serialization();
+    let page = consent.text().await.unwrap();
+    let req = page.split("name=\"req\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = http.post(format!("{mock_base}/oauth2/authorize/decision")).form(&[("req", req.as_str()), ("account", account)]).send().await.unwrap();
+    let page = http.get(loc(&r)).send().await.unwrap().text().await.unwrap();
+    let json = page.split("id=\"milogin-result\">").nth(1).unwrap().split("</script>").next().unwrap();
+    let m: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(m["ok"], true, "{m}");
+    let token = m["id_token"].as_str().unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{base}/pools/p1/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&["web"]);
+    v.set_issuer(&[format!("{base}/pools/p1")]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims;
+    assert_eq!(claims["nonce"], attempt);
+    claims["sub"].as_str().unwrap().to_string()
+}

@@ -65,47 +65,76 @@ button:disabled{cursor:not-allowed;opacity:.5;box-shadow:none}
 `;
 
 let sheet;
-function style(root) {
-  try {
-    if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } catch {
-    root.append(Object.assign(document.createElement("style"), { textContent: CSS }));
+function mount(el, pre) {
+  let root = el.shadowRoot;
+  if (!root) {
+    root = el.attachShadow({ mode: "open" });
+    try {
+      if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(Object.assign(document.createElement("style"), { textContent: CSS }));
+    }
   }
+  el._m ||= wasm.mount(el, root, S, pre);
+  return root.querySelector("button");
+}
+
+function unmount(el) {
+  el._m?.free();
+  el._m = null;
 }
 
 class MiloginButton extends HTMLElement {
   static observedAttributes = ["pool", "app", "connection", "display-name", "theme", "size", "shape",
     "locale", "mode", "redirect-uri", "timeout", "fallback"];
-  #h = null;
 
   connectedCallback() {
-    if (!this.shadowRoot) style(this.attachShadow({ mode: "open" }));
-    ready.then(() => this.#mount(), () => {});
+    ready.then(() => this.isConnected && mount(this), () => {});
   }
 
   disconnectedCallback() {
-    this.#h?.free();
-    this.#h = null;
+    unmount(this);
   }
 
   attributeChangedCallback() {
-    if (this.#h) {
-      this.disconnectedCallback();
-      this.#mount();
+    if (this._m) {
+      unmount(this);
+      mount(this);
     }
-  }
-
-  #mount() {
-    if (this.isConnected && !this.#h) this.#h = wasm.mount(this, this.shadowRoot, S);
   }
 }
 
 if (!customElements.get("milogin-button")) customElements.define("milogin-button", MiloginButton);
 
+let current; // the running login(): {el, promise}
+
 export function login(options = {}) {
-  if (wasm) return wasm.login(options, S);
+  if (current) {
+    current.el.shadowRoot.querySelector("button").click(); // focuses the open popup
+    return current.promise;
+  }
+  // A detached <milogin-button>, clicked: the same code and checks as a real button.
+  const el = document.createElement("milogin-button");
+  for (const k in options) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
   // Not ready yet: open the popup now, inside the click's user activation, and navigate it later.
-  const pre = options.mode == "redirect" ? null : open("about:blank", "_blank", "popup,width=520,height=640");
-  return ready.then((m) => m.login(options, S, pre || undefined));
+  const pre = wasm || options.mode == "redirect" ? undefined : open("about:blank", "_blank", "popup,width=520,height=640") || undefined;
+  const promise = new Promise((resolve, reject) => {
+    const settle = (f) => (e) => {
+      current = null;
+      unmount(el);
+      f(e.detail || { code: "cancelled", message: "The login window was closed." });
+    };
+    el.addEventListener("milogin:success", settle(resolve));
+    el.addEventListener("milogin:error", settle(reject));
+    el.addEventListener("milogin:cancel", settle(reject));
+    const go = () => {
+      const button = mount(el, pre);
+      if (button.disabled) settle(reject)({ detail: { code: "invalid_request", message: "login(): pool, app and connection are required (see the console)" } });
+      else button.click();
+    };
+    wasm ? go() : ready.then(go, () => settle(reject)({ detail: { code: "internal", message: "The milogin widget could not start (see the console)." } }));
+  });
+  if (options.mode != "redirect") current = { el, promise };
+  return promise;
 }

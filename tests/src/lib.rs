@@ -140,7 +140,7 @@ pub async fn spawn_with(o: Options) -> Env {
     let server_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = server_l.local_addr().unwrap().port();
     std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
-    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let db = database_url(dir.path()).await;
     let text = config_text(&o, port, &mock_base, &db);
     let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap_or_else(|e| panic!("test config: {e}"));
     let clock = Arc::new(ManualClock::new());
@@ -154,6 +154,26 @@ pub async fn spawn_with(o: Options) -> Env {
         let _ = milogin_server::serve(server_l, s, std::future::pending()).await;
     });
     Env { base: format!("http://127.0.0.1:{port}"), mock, mock_base, state, clock, _dir: dir, _tasks: vec![t1, t2] }
+}
+
+/// Which store the suite runs on: `MILOGIN_TEST_STORE=postgres` (with `MILOGIN_TEST_PG_URL`, an
+/// admin URL of a scratch cluster that `cargo xtask test` starts) or SQLite (default).
+pub fn on_postgres() -> bool {
+    std::env::var("MILOGIN_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// A fresh database for one test: a new PostgreSQL database in the scratch cluster, or a SQLite
+/// file in the test's temporary folder.
+pub async fn database_url(dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("milogin.db").display());
+    }
+    let admin = std::env::var("MILOGIN_TEST_PG_URL").expect("MILOGIN_TEST_STORE=postgres needs MILOGIN_TEST_PG_URL (run `cargo xtask test`)");
+    let name = format!("t_{}", attempt_id().to_ascii_lowercase().replace('-', "_"));
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("scratch PostgreSQL reachable");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    let base = admin.rsplit_once('/').expect("admin URL ends in /dbname").0;
+    format!("{base}/{name}")
 }
 
 /// A scripted browser: its own cookie jar, redirects followed by hand.
@@ -170,8 +190,10 @@ impl Default for Browser {
 
 /// A fresh random attempt id.
 pub fn attempt_id() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("att{n:x}{:x}", std::process::id())
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("att{n:x}{:x}{seq}", std::process::id())
 }
 
 impl Browser {

@@ -7,8 +7,10 @@ use crate::config::{Config, Mode};
 use crate::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+use js_sys::{Object, Reflect};
+use milogin_shared as wire;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Window};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent, Window};
 
 /// What the UI (the button, or `login()`'s promise) hears about.
 pub enum Change {
@@ -24,6 +26,8 @@ pub struct Login {
     server: Rc<str>,
     state: RefCell<State>,
     on_change: RefCell<Box<dyn Fn(Change)>>,
+    /// A popup `login()` opened before the wasm was ready; the first attempt navigates it.
+    pre: RefCell<Option<Window>>,
 }
 
 #[derive(Default)]
@@ -61,9 +65,11 @@ fn prefixed(parts: &[&str]) -> JsValue {
 }
 
 impl Login {
-    /// A controller that sends the user to `server` with the settings in `cfg`.
-    pub fn new(cfg: Rc<Config>, server: Rc<str>) -> Rc<Self> {
-        Rc::new(Self { cfg, server, state: RefCell::default(), on_change: RefCell::new(Box::new(|_| ())) })
+    /// A controller that sends the user to `server` with the settings in `cfg`; `pre` is a
+    /// popup already opened for it (by `login()`, synchronously in the click).
+    pub fn new(cfg: Rc<Config>, server: Rc<str>, pre: Option<Window>) -> Rc<Self> {
+        let on_change = RefCell::new(Box::new(|_| ()) as Box<dyn Fn(Change)>);
+        Rc::new(Self { cfg, server, state: RefCell::default(), on_change, pre: RefCell::new(pre) })
     }
 
     /// Who hears about the attempt's changes.
@@ -71,17 +77,11 @@ impl Login {
         *self.on_change.borrow_mut() = f;
     }
 
-    /// True while a popup is open.
-    pub fn is_open(&self) -> bool {
-        self.state.borrow().machine.current().is_some()
-    }
-
-    /// The click: start an attempt, or focus the popup that is already open. `pre` is a window
-    /// the caller already opened synchronously (for `login()` before the wasm was ready).
-    pub fn click(self: &Rc<Self>, pre: Option<Window>) {
+    /// The click: start an attempt, or focus the popup that is already open.
+    pub fn click(self: &Rc<Self>) {
         let effect = self.state.borrow_mut().machine.on(Event::Click);
         match effect {
-            Effect::Start => self.start(pre),
+            Effect::Start => self.start(),
             Effect::Focus => {
                 if let Some(p) = &self.state.borrow().popup {
                     let _ = p.focus();
@@ -95,13 +95,14 @@ impl Login {
     pub fn stop(&self) {
         let (popup, listeners) = self.take();
         drop(listeners);
-        if let Some(p) = popup {
+        if let Some(p) = popup.or_else(|| self.pre.take()) {
             let _ = p.close();
         }
         *self.on_change.borrow_mut() = Box::new(|_| ());
     }
 
-    fn start(self: &Rc<Self>, pre: Option<Window>) {
+    fn start(self: &Rc<Self>) {
+        let pre = self.pre.take();
         let w = window();
         let mut random = [0u8; 32];
         if let Err(e) = w.crypto().and_then(|c| c.get_random_values_with_u8_array(&mut random)) {
@@ -111,6 +112,9 @@ impl Login {
         let attempt = protocol::attempt_id(&random);
         let cfg = &self.cfg;
         if cfg.mode == Mode::Redirect {
+            if let Some(p) = pre {
+                let _ = p.close();
+            }
             return self.redirect(&attempt);
         }
         let origin = w.location().origin().unwrap_or_default();
@@ -226,6 +230,47 @@ impl Login {
     }
 }
 
+/// Fires the ending's event on `host`, bubbling and composed: `milogin:success` (detail
+/// `{id_token, user}`), `milogin:error` (detail `{code, message}`) or `milogin:cancel`.
+pub fn dispatch(host: &EventTarget, end: &End) {
+    let (name, detail) = match end {
+        End::Outcome(wire::Outcome::Success { id_token, user }) => {
+            let avatar = user.avatar.as_deref().map_or(JsValue::NULL, JsValue::from);
+            let user = object(&[
+                ("id", user.id.as_str().into()),
+                ("nickname", user.nickname.as_str().into()),
+                ("avatar", avatar),
+                ("connection", user.connection.as_str().into()),
+                ("new_user", user.new_user.into()),
+            ]);
+            ("milogin:success", object(&[("id_token", id_token.as_str().into()), ("user", user)]))
+        }
+        End::Cancelled { .. } => ("milogin:cancel", JsValue::NULL),
+        _ => {
+            let e = end.error().unwrap_or_else(|| wire::ErrorBody {
+                code: wire::ErrorCode::Internal,
+                message: String::new(),
+            });
+            ("milogin:error", object(&[("code", e.code.as_str().into()), ("message", e.message.into())]))
+        }
+    };
+    let init = CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(&detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
+        let _ = host.dispatch_event(&event);
+    }
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &(*k).into(), v);
+    }
+    o.into()
+}
+
 impl Drop for Listeners {
     fn drop(&mut self) {
         let w = window();
@@ -267,7 +312,7 @@ fn value(v: JsValue) -> Value {
     }
 }
 
-fn object<const N: usize>(o: &JsValue, key: &str, keys: [&str; N]) -> Option<[Value; N]> {
+fn read_object<const N: usize>(o: &JsValue, key: &str, keys: [&str; N]) -> Option<[Value; N]> {
     let v = get(o, key);
     (v.is_object() && !v.is_null()).then(|| keys.map(|k| value(get(&v, k))))
 }
@@ -283,7 +328,7 @@ fn read_fields(data: &JsValue) -> MessageFields {
         attempt: value(get(data, "attempt")),
         ok: value(get(data, "ok")),
         id_token: value(get(data, "id_token")),
-        user: object(data, "user", protocol::USER_KEYS),
-        error: object(data, "error", protocol::ERROR_KEYS),
+        user: read_object(data, "user", protocol::USER_KEYS),
+        error: read_object(data, "error", protocol::ERROR_KEYS),
     }
 }

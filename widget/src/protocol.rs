@@ -383,10 +383,29 @@ pub fn popup_features(screen_x: f64, screen_y: f64, outer_w: f64, outer_h: f64) 
     let left = screen_x + ((outer_w - w) / 2.0).max(0.0);
     let top = screen_y + ((outer_h - h) / 2.0).max(0.0);
     let mut f = String::from("popup,width=520,height=640,left=");
-    f.push_str(&(left as i32).to_string());
+    push_int(&mut f, left as i64);
     f.push_str(",top=");
-    f.push_str(&(top as i32).to_string());
+    push_int(&mut f, top as i64);
     f
+}
+
+/// Appends `n` in decimal (without pulling `core::fmt`'s number formatting into the wasm).
+pub fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[i..].iter().for_each(|&d| out.push(d as char));
 }
 
 #[cfg(test)]
@@ -647,6 +666,15 @@ mod tests {
         let mut out = String::new();
         encode("小米 ~", &mut out);
         assert_eq!(out, "%E5%B0%8F%E7%B1%B3%20~");
+    }
+
+    #[test]
+    fn integers() {
+        for n in [0, 7, -7, 10, 404, -2147483648, i64::MAX, i64::MIN] {
+            let mut s = String::new();
+            push_int(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 
     #[test]

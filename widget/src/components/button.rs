@@ -2,13 +2,12 @@
 
 use crate::config::{Config, Shape};
 use crate::connections;
-use crate::popup::{Change, Login};
+use crate::popup::{self, Change, Login};
 use crate::protocol::End;
 use leptos::prelude::*;
 use milogin_shared as wire;
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
-use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
+use web_sys::HtmlElement;
 
 /// The login button. Its label is `display-name`, else the connection's display name from the
 /// server, else (until the server answered) the locale's default; always rendered as text.
@@ -32,11 +31,8 @@ pub fn LoginButton(
     let button = NodeRef::<leptos::html::Button>::new();
 
     if usable && cfg.display_name.is_none() {
-        let cfg = cfg.clone();
-        leptos::task::spawn_local(async move {
-            if let Some(name) = connections::display_name(&server, &cfg.pool, &cfg.app, &cfg.connection).await {
-                label.try_set(name);
-            }
+        connections::display_name(&server, &cfg.pool, &cfg.app, cfg.connection.clone(), move |name| {
+            label.try_set(name);
         });
     }
 
@@ -49,29 +45,20 @@ pub fn LoginButton(
             }
             Change::Ended(end) => end,
         };
-        let (said, name, detail) = match &end {
-            End::Outcome(wire::Outcome::Success { id_token, user }) => {
-                (texts.signed_in, "milogin:success", crate::entry::success_detail(id_token, user))
-            }
-            End::Cancelled { .. } => (texts.cancelled, "milogin:cancel", JsValue::NULL),
-            End::Blocked => (texts.blocked, "milogin:error", JsValue::NULL),
-            End::TimedOut => (texts.timed_out, "milogin:error", JsValue::NULL),
-            End::Outcome(wire::Outcome::Failure(_)) => (texts.failed, "milogin:error", JsValue::NULL),
+        let said = match &end {
+            End::Outcome(wire::Outcome::Success { .. }) => texts.signed_in,
+            End::Outcome(wire::Outcome::Failure(_)) => texts.failed,
+            End::Cancelled { .. } => texts.cancelled,
+            End::Blocked => texts.blocked,
+            End::TimedOut => texts.timed_out,
         };
-        let detail = end.error().map_or(detail, |e| crate::entry::error_detail(&e));
         state.try_set("done");
         status.try_set(said);
         if let Some(b) = button.try_get_untracked().flatten() {
             let _ = b.focus();
         }
         // Last: a listener may remove the element (and dispose of this component).
-        let init = CustomEventInit::new();
-        init.set_bubbles(true);
-        init.set_composed(true);
-        init.set_detail(&detail);
-        if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
-            let _ = host.dispatch_event(&event);
-        }
+        popup::dispatch(&host, &end);
     }));
 
     let icon = cfg.shape == Shape::Icon;
@@ -85,7 +72,7 @@ pub fn LoginButton(
             aria-busy=move || (state.get() == "open").then_some("true")
             aria-label=move || icon.then(|| label.get())
             node_ref=button
-            on:click=move |_| login.click(None)
+            on:click=move |_| login.click()
         >
             <span class="mark" aria-hidden="true"></span>
             {(!icon).then(|| view! { <span class="label">{move || label.get()}</span> })}

@@ -134,33 +134,18 @@ return ptr;
 if (Symbol.dispose) Mounted.prototype[Symbol.dispose] = Mounted.prototype.free;
 
 /**
- * `login(options)`: the same login without a button. Resolves with `{id_token, user}`;
- * rejects with `{code, message}` — `code` is an error code, or `"cancelled"` when the popup
- * was closed. A call while a popup is open focuses it and returns the pending promise.
- * `pre`: a popup the loader opened synchronously because the wasm was not ready yet.
- * @param {any} options
- * @param {string} server
- * @param {Window | null} [pre]
- * @returns {Promise<any>}
- */
-export function login(options, server, pre) {
-const ptr0 = passStringToWasm0(server, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-const len0 = WASM_VECTOR_LEN;
-const ret = wasm.login(options, ptr0, len0, isLikeNone(pre) ? 0 : addToExternrefTable0(pre));
-return ret;
-}
-
-/**
  * Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root.
+ * `pre`: a popup the loader's `login()` opened before the wasm was ready.
  * @param {HTMLElement} host
  * @param {ShadowRoot} root
  * @param {string} server
+ * @param {Window | null} [pre]
  * @returns {Mounted}
  */
-export function mount(host, root, server) {
+export function mount(host, root, server, pre) {
 const ptr0 = passStringToWasm0(server, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
 const len0 = WASM_VECTOR_LEN;
-const ret = wasm.mount(host, root, ptr0, len0);
+const ret = wasm.mount(host, root, ptr0, len0, isLikeNone(pre) ? 0 : addToExternrefTable0(pre));
 return Mounted.__wrap(ret);
 }
 function __wbg_get_imports() {
@@ -399,24 +384,6 @@ __wbg_new_787b9fb330d55d78: function(arg0, arg1) {
 const ret = new Error(getStringFromWasm0(arg0, arg1));
 return ret;
 },
-__wbg_new_ba40181b3f24ac80: function(arg0, arg1) {
-try {
-var state0 = {a: arg0, b: arg1};
-var cb0 = (arg0, arg1) => {
-const a = state0.a;
-state0.a = 0;
-try {
-return wasm_bindgen__convert__closures_____invoke__h10c7cea53597491f(a, state0.b, arg0, arg1);
-} finally {
-state0.a = a;
-}
-};
-const ret = new Promise(cb0);
-return ret;
-} finally {
-state0.a = 0;
-}
-},
 __wbg_new_cd4348290afae586: function() {
 const ret = new Object();
 return ret;
@@ -487,10 +454,6 @@ return ret;
 },
 __wbg_queueMicrotask_4a1a4d8dd332373b: function(arg0) {
 queueMicrotask(arg0);
-},
-__wbg_reject_334b730b3c00849b: function(arg0) {
-const ret = Promise.reject(arg0);
-return ret;
 },
 __wbg_removeAttribute_735f25a801a701e1: function() { return handleError(function (arg0, arg1, arg2) {
 arg0.removeAttribute(getStringFromWasm0(arg1, arg2));
@@ -588,22 +551,22 @@ __wbg_warn_228ff2257384d295: function(arg0) {
 console.warn(arg0);
 },
 __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 22, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 21, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
 const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h5cddc56ae7f8e60e);
 return ret;
 },
 __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 68, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 67, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
 const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h78e974bc56a545b8);
 return ret;
 },
 __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 5, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 14, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
 const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h665f3b913f2ee5e0);
 return ret;
 },
 __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 7, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+// Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 16, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
 const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__ha97269deb75f28b6);
 return ret;
 },

@@ -28,11 +28,13 @@ pub struct Options {
     pub timeout_ms: u64,
     /// The secret the server sends (defaults to the mock's).
     pub secret: String,
+    /// `xiaomi.account_base` instead of the mock (unreachable hosts for fault tests).
+    pub account_base: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into() }
+        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into(), account_base: None }
     }
 }
 
@@ -79,7 +81,7 @@ database_url = "{db}"
 widget_dir = "{widget}"
 
 [xiaomi]
-account_base = "{mock_base}"
+account_base = "{account_base}"
 open_base = "{mock_base}"
 allow_insecure_endpoints = true
 timeout_ms = {timeout}
@@ -123,6 +125,7 @@ id = "pool-b"
         widget = widget_dir().display(),
         timeout = o.timeout_ms,
         mode = o.login_mode,
+        account_base = o.account_base.as_deref().unwrap_or(mock_base),
     )
 }
 
@@ -249,6 +252,19 @@ impl Browser {
         let callback = self.decide(env, &req, Some(account)).await;
         self.get(&callback).await
     }
+}
+
+/// Starts a flow (authorize only) and makes the code directly at the mock, as if `account`
+/// approved: returns (browser, callback URL). For tests where Xiaomi's token host is unreachable.
+pub async fn approved_directly(env: &Env, account: &str) -> (Browser, String) {
+    let b = Browser::new();
+    let r = b.get(&Browser::authorize_url(env, &attempt_id())).await;
+    assert_eq!(r.status(), 302);
+    let xiaomi = url::Url::parse(&location(&r)).unwrap();
+    let q: std::collections::HashMap<String, String> = xiaomi.query_pairs().into_owned().collect();
+    let code = env.mock.issue_code(account, &q["client_id"], &q["redirect_uri"]).expect("mock issues a code");
+    let cb = format!("{}?code={}&state={}", q["redirect_uri"], enc(&code), enc(&q["state"]));
+    (b, cb)
 }
 
 /// The `Location` header.

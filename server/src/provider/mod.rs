@@ -42,12 +42,12 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    /// The result code the user's page receives.
+    /// The result code the user's page receives. (A 96012 here means a token/app mismatch or a
+    /// MAC failure, not the user's refusal: that arrives as the callback's `error` parameter.)
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Unavailable(_) => ErrorCode::ProviderUnavailable,
-            Self::Xiaomi { code: 96012, .. } => ErrorCode::AccessDenied,
-            _ => ErrorCode::ProviderError,
+            Self::Xiaomi { .. } | Self::Invalid(_) => ErrorCode::ProviderError,
         }
     }
 }

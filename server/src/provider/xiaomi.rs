@@ -490,7 +490,8 @@ mod tests {
         assert!(matches!(tok(r#"{"error":"invalid_client"}"#), Err(ProviderError::Xiaomi { code: -1, .. })));
         assert_eq!(
             tok(r#"{"error":96012,"error_description":"x"}"#).unwrap_err().code(),
-            milogin_shared::ErrorCode::AccessDenied
+            milogin_shared::ErrorCode::ProviderError,
+            "96012 from the token endpoint is a mismatch, not the user's refusal"
         );
     }
 

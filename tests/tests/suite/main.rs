@@ -1,3 +1,4 @@
 //! The integration suite: one binary, the real server and mock Xiaomi on loopback.
 
 mod api;
+mod faults;

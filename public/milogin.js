@@ -65,6 +65,22 @@ button:disabled{cursor:not-allowed;opacity:.5;box-shadow:none}
 `;
 
 let sheet;
+const lang = () => document.documentElement.lang || navigator.language || "";
+
+// For the wasm, at the end of an attempt: focus back to the button, then the element's event.
+// ("success", id_token, id, nickname, avatar, connection, new_user) | ("error", code, message) |
+// ("cancel").
+const emitter = (el) => (kind, a, b, c, d, e, f) => {
+  el.shadowRoot.querySelector("button")?.focus();
+  el.dispatchEvent(new CustomEvent("milogin:" + kind, {
+    bubbles: true,
+    composed: true,
+    detail: kind == "success"
+      ? { id_token: a, user: { id: b, nickname: c, avatar: d, connection: e, new_user: f } }
+      : kind == "error" ? { code: a, message: b } : null,
+  }));
+};
+
 function mount(el, pre) {
   let root = el.shadowRoot;
   if (!root) {
@@ -76,13 +92,48 @@ function mount(el, pre) {
       root.append(Object.assign(document.createElement("style"), { textContent: CSS }));
     }
   }
-  el._m ||= wasm.mount(el, root, S, pre);
-  return root.querySelector("button");
+  const button = () => root.querySelector("button");
+  if (!el._m) {
+    const m = (el._m = wasm.mount(el, root, S, lang(), emitter(el), pre));
+    // The connection's display name replaces the default label: text only, never HTML.
+    label(el, (name) => {
+      const b = el._m == m && button();
+      if (b) {
+        b.setAttribute("aria-label", name);
+        b.querySelector(".label").textContent = name;
+      }
+    });
+  }
+  return button();
 }
 
 function unmount(el) {
   el._m?.free();
   el._m = null;
+}
+
+// The label: the connection's display name from the app's public connection list, fetched once
+// per pool/app; the console says what to fix when that fails.
+const lists = {};
+function label(el, set) {
+  const [pool, app, connection] = ["pool", "app", "connection"].map((a) => el.getAttribute(a)?.trim());
+  if (!pool || !app || !connection || el.getAttribute("display-name")?.trim()) return;
+  const url = `${S}/api/v1/pools/${encodeURIComponent(pool)}/apps/${encodeURIComponent(app)}/connections`;
+  const error = (...m) => console.error("milogin:", ...m);
+  (lists[url] ||= fetch(url).then(
+    async (r) => {
+      const body = await r.json().catch(() => ({}));
+      if (r.ok && Array.isArray(body)) return body;
+      error(`${url} answered HTTP ${r.status}: ${body.message || ""}`, r.status == 404
+        ? "Check the button's `pool` and `app` attributes against the server configuration." : "");
+    },
+    () => error(`could not load ${url}. Most likely this page's origin ${location.origin} is not registered for app "${app}": add it to the app's \`origins\` (pools.apps.origins) in the server configuration. Otherwise the server is unreachable, or a Content-Security-Policy \`connect-src\` blocks it.`),
+  )).then((list) => {
+    if (!list) return;
+    const c = list.find((c) => c.unique_id == connection);
+    if (c && typeof c.display_name == "string") set(c.display_name);
+    else error(`connection "${connection}" is not enabled for app "${app}" (enabled: ${list.map((c) => c.unique_id).join(", ")}). Fix the button's \`connection\` attribute, or add it to the app's \`connections\` in the server configuration.`);
+  });
 }
 
 class MiloginButton extends HTMLElement {

@@ -1,7 +1,8 @@
 //! The command line (design.md §2): `serve`, `check`, `demo`, `mock-xiaomi`, `user`.
 
 use crate::config::Config;
-use crate::state::{AppState, SystemClock};
+use crate::state::{AppState, Clock, SystemClock};
+use secrecy::SecretString;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,19 +55,101 @@ enum Command {
     },
 }
 
+/// Where a user command acts: the configuration (for the database) and the pool.
+#[derive(clap::Args)]
+struct PoolArgs {
+    /// The configuration file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Pool id.
+    #[arg(long)]
+    pool: String,
+}
+
+/// One user of the pool.
+#[derive(clap::Args)]
+struct UserArgs {
+    #[command(flatten)]
+    at: PoolArgs,
+    /// The user: its id, or its username, email or phone.
+    #[arg(long)]
+    user: String,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// List the users of a pool with their identities.
     List {
-        /// The configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Pool id.
-        #[arg(long)]
-        pool: String,
+        #[command(flatten)]
+        at: PoolArgs,
         /// One JSON array instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Create a local user (for login-only mode and query binding). The password comes from
+    /// --password-file, --password-stdin or the MILOGIN_USER_PASSWORD variable, never from an
+    /// argument (other users could read it in the process list).
+    Create {
+        #[command(flatten)]
+        at: PoolArgs,
+        /// Username: a-z, 0-9, '.', '_', '-', starting with a letter.
+        #[arg(long)]
+        username: Option<String>,
+        /// Email address (stored lowercase).
+        #[arg(long)]
+        email: Option<String>,
+        /// The email is verified: field matching may link to it when Xiaomi's email is trusted.
+        #[arg(long)]
+        email_verified: bool,
+        /// Phone number, E.164 (+8613800138000) or an 11-digit mainland China mobile number.
+        #[arg(long)]
+        phone: Option<String>,
+        /// The phone number is verified (see --email-verified).
+        #[arg(long)]
+        phone_verified: bool,
+        /// Display name (the token's `name`); default: username, email or phone.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from this file (a trailing newline is dropped).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        /// Read the password from standard input (no prompt; a trailing newline is dropped).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print the new user as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user with its identities.
+    Show {
+        #[command(flatten)]
+        who: UserArgs,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: its logins end in `user_disabled`.
+    Disable {
+        #[command(flatten)]
+        who: UserArgs,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[command(flatten)]
+        who: UserArgs,
+    },
+    /// Delete a user and its identities.
+    Delete {
+        #[command(flatten)]
+        who: UserArgs,
+    },
+    /// Remove the user's Xiaomi identity on a connection (its next Xiaomi login is a new one).
+    Unlink {
+        #[command(flatten)]
+        who: UserArgs,
+        /// The connection's Unique ID.
+        #[arg(long)]
+        connection: String,
     },
 }
 
@@ -102,7 +185,9 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
             let state = AppState::build(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tracing::info!(%listen, public_url = %state.config.server.public_url, "milogin serving");
+            let store = state.store.clone();
             crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+            store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config)),
@@ -127,13 +212,53 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
             crate::mock_xiaomi::Mock::new(cfg).serve(listener).await.map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command: UserCommand::List { config, pool, json } } => {
-            let config = load(&config)?;
-            if config.pool(&pool).is_none() {
-                return Err(format!("pool {pool:?} is not in the configuration"));
-            }
-            let store = crate::store::open(&config.server.database_url).await.map_err(|e| e.to_string())?;
-            let users = store.list_users(&pool).await.map_err(|e| e.to_string())?;
+        Command::User { command } => user(command).await,
+    }
+}
+
+/// The password of `user create`: file, stdin, or `MILOGIN_USER_PASSWORD`; none is fine.
+fn read_password(file: Option<&std::path::Path>, stdin: bool) -> Result<Option<SecretString>, String> {
+    let raw = if let Some(f) = file {
+        Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read --password-file {}: {e}", f.display()))?)
+    } else if stdin {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        Some(s)
+    } else {
+        std::env::var("MILOGIN_USER_PASSWORD").ok()
+    };
+    Ok(raw.map(|s| SecretString::from(s.trim_end_matches(['\n', '\r']).to_owned())))
+}
+
+/// Opens the database of `at.config` after checking that the pool exists.
+async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String> {
+    let config = load(&at.config)?;
+    if config.pool(&at.pool).is_none() {
+        return Err(format!("pool {:?} is not in the configuration", at.pool));
+    }
+    crate::store::open(&config.server.database_url).await.map_err(|e| e.to_string())
+}
+
+/// The user named by `--user`: an id, or a username, email or phone.
+async fn find_user(store: &dyn crate::store::Store, who: &UserArgs) -> Result<crate::store::User, String> {
+    let e = |e: crate::store::StoreError| e.to_string();
+    if let Some(u) = store.user(&who.at.pool, &who.user).await.map_err(e)? {
+        return Ok(u);
+    }
+    if let Some(id) = crate::accounts::parse_login_id(&who.user) {
+        if let Some((u, _)) = store.user_for_login(&who.at.pool, &id).await.map_err(e)? {
+            return Ok(u);
+        }
+    }
+    Err(format!("no user {:?} in pool {:?} (give its id, username, email or phone)", who.user, who.at.pool))
+}
+
+async fn user(cmd: UserCommand) -> Result<ExitCode, String> {
+    let now = SystemClock.now();
+    match cmd {
+        UserCommand::List { at, json } => {
+            let store = open_pool(&at).await?;
+            let users = store.list_users(&at.pool).await.map_err(|e| e.to_string())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?);
             } else {
@@ -144,9 +269,69 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
                 }
                 println!("{} user(s)", users.len());
             }
-            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Create { at, username, email, email_verified, phone, phone_verified, display_name, password_file, password_stdin, json } => {
+            let password = read_password(password_file.as_deref(), password_stdin)?;
+            let store = open_pool(&at).await?;
+            let has_password = password.is_some();
+            let account = crate::accounts::NewAccount { username, email, email_verified, phone, phone_verified, display_name, password };
+            let u = crate::accounts::create_account(store.as_ref(), &at.pool, account, now).await.map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?);
+            } else {
+                println!("created user {} in pool {}", u.id, at.pool);
+                if !has_password {
+                    println!("no password set: this user cannot prove the account in the binding step");
+                }
+            }
+        }
+        UserCommand::Show { who, json } => {
+            let store = open_pool(&who.at).await?;
+            let user = find_user(store.as_ref(), &who).await?;
+            let identities = store.identities_of(&who.at.pool, &user.id).await.map_err(|e| e.to_string())?;
+            let u = crate::store::UserWithIdentities { user, identities };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?);
+            } else {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                let user = &u.user;
+                println!("id        {}\npool      {}\nname      {}", user.id, user.pool, user.nickname);
+                println!("username  {}", opt(&user.username));
+                println!("email     {} (verified: {})", opt(&user.email), user.email_verified);
+                println!("phone     {} (verified: {})", opt(&user.phone), user.phone_verified);
+                println!("disabled  {}", user.disabled);
+                for i in &u.identities {
+                    println!("identity  {}:{} (app {})", i.connection, i.subject, i.client_id);
+                }
+            }
+        }
+        UserCommand::Disable { who } => set_disabled(&who, true, now).await?,
+        UserCommand::Enable { who } => set_disabled(&who, false, now).await?,
+        UserCommand::Delete { who } => {
+            let store = open_pool(&who.at).await?;
+            let user = find_user(store.as_ref(), &who).await?;
+            store.delete_user(&who.at.pool, &user.id).await.map_err(|e| e.to_string())?;
+            println!("deleted user {} and its identities", user.id);
+        }
+        UserCommand::Unlink { who, connection } => {
+            let store = open_pool(&who.at).await?;
+            let user = find_user(store.as_ref(), &who).await?;
+            let n = store.unlink_identity(&who.at.pool, &user.id, &connection).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("user {} has no identity on connection {connection:?}", user.id));
+            }
+            println!("unlinked connection {connection} from user {}", user.id);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_disabled(who: &UserArgs, disabled: bool, now: i64) -> Result<(), String> {
+    let store = open_pool(&who.at).await?;
+    let user = find_user(store.as_ref(), who).await?;
+    store.set_disabled(&who.at.pool, &user.id, disabled, now).await.map_err(|e| e.to_string())?;
+    println!("user {} {}", user.id, if disabled { "disabled" } else { "enabled" });
+    Ok(())
 }
 
 /// `milogin check`: every problem with its key, then the callback URLs.
@@ -158,6 +343,9 @@ fn check(path: &std::path::Path) -> ExitCode {
         }
         Ok(c) => {
             println!("{}: configuration is valid.", path.display());
+            for w in c.warnings() {
+                println!("warning: {w}");
+            }
             println!("Callback URLs to paste into the Xiaomi console (one per connection):");
             for p in &c.pools {
                 for conn in &p.connections {

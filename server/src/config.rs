@@ -54,6 +54,42 @@ pub struct Config {
     pub xiaomi: XiaomiConfig,
     /// `[[pools]]`.
     pub pools: Vec<Pool>,
+    /// `[limits]`: abuse protection.
+    pub limits: Limits,
+}
+
+/// `[limits]`: per-IP rate limits and other bounds (X-87…X-90). Rate limits are per replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Authorize requests per client IP per minute (burst = the same number).
+    pub authorize_per_minute: u32,
+    /// Callback requests per client IP per minute.
+    pub callback_per_minute: u32,
+    /// Binding-form submissions per client IP per minute.
+    pub binding_per_minute: u32,
+    /// Unfinished, unexpired attempts beyond which new logins are refused (503).
+    pub max_pending_attempts: i64,
+    /// A client must send its request headers within this time, milliseconds (slowloris).
+    pub header_read_timeout_ms: u64,
+    /// Consecutive Xiaomi outages after which calls fail fast.
+    pub breaker_failures: u32,
+    /// How long calls fail fast before one is tried again, milliseconds.
+    pub breaker_cooldown_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            authorize_per_minute: 60,
+            callback_per_minute: 60,
+            binding_per_minute: 30,
+            max_pending_attempts: 100_000,
+            header_read_timeout_ms: 10_000,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 5_000,
+        }
+    }
 }
 
 /// `[server]`.
@@ -185,6 +221,34 @@ pub enum Association {
     QueryBinding,
 }
 
+/// A field that `association = "field_match"` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    /// Xiaomi's bound email (scope 6) against the user's email.
+    Email,
+    /// Xiaomi's bound phone number (scope 4) against the user's phone.
+    Phone,
+}
+
+impl MatchField {
+    /// The Xiaomi scope that releases this field through `/user/phoneAndEmail`.
+    pub const fn scope(self) -> u32 {
+        match self {
+            Self::Email => 6,
+            Self::Phone => 4,
+        }
+    }
+
+    /// The key's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+        }
+    }
+}
+
 /// A Xiaomi connection (identity source).
 #[derive(Clone)]
 pub struct Connection {
@@ -204,6 +268,28 @@ pub struct Connection {
     pub login_mode: LoginMode,
     /// Account association policy.
     pub association: Association,
+    /// Fields compared when `association` is `field_match` (empty otherwise).
+    pub match_fields: Vec<MatchField>,
+    /// The operator trusts Xiaomi's email to belong to the person logging in: a match with a
+    /// verified local email links automatically. Off by default (pre-account takeover, T-13).
+    pub trust_xiaomi_email: bool,
+    /// Same for the phone number.
+    pub trust_xiaomi_phone: bool,
+}
+
+impl Connection {
+    /// True when `field` is compared by this connection's field matching.
+    pub fn matches_on(&self, field: MatchField) -> bool {
+        self.association == Association::FieldMatch && self.match_fields.contains(&field)
+    }
+
+    /// True when an operator declared Xiaomi's value of `field` trustworthy.
+    pub fn trusts(&self, field: MatchField) -> bool {
+        match field {
+            MatchField::Email => self.trust_xiaomi_email,
+            MatchField::Phone => self.trust_xiaomi_phone,
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -216,6 +302,9 @@ impl fmt::Debug for Connection {
             .field("scopes", &self.scopes)
             .field("login_mode", &self.login_mode)
             .field("association", &self.association)
+            .field("match_fields", &self.match_fields)
+            .field("trust_xiaomi_email", &self.trust_xiaomi_email)
+            .field("trust_xiaomi_phone", &self.trust_xiaomi_phone)
             .finish()
     }
 }
@@ -258,7 +347,7 @@ fn one(key: &str, message: String) -> ConfigError {
     ConfigError(vec![Problem { key: key.into(), message }])
 }
 
-const SECTIONS: [&str; 3] = ["server", "xiaomi", "pools"];
+const SECTIONS: [&str; 4] = ["server", "xiaomi", "pools", "limits"];
 
 /// Applies `MILOGIN_A__B__0__C=value` overrides. Values are read as TOML (`5000`, `true`,
 /// `["a","b"]`) and fall back to a plain string. Variables outside the known sections are ignored.
@@ -331,6 +420,7 @@ struct RawConfig {
     server: RawServer,
     xiaomi: RawXiaomi,
     pools: Vec<RawPool>,
+    limits: Limits,
 }
 
 #[derive(Deserialize)]
@@ -421,6 +511,12 @@ struct RawConnection {
     login_mode: LoginMode,
     #[serde(default = "default_association")]
     association: Association,
+    #[serde(default)]
+    match_fields: Vec<MatchField>,
+    #[serde(default)]
+    trust_xiaomi_email: bool,
+    #[serde(default)]
+    trust_xiaomi_phone: bool,
 }
 
 fn xiaomi_kind() -> String {
@@ -505,6 +601,24 @@ impl RawConfig {
             p.add("xiaomi.max_body_bytes", "must be between 1024 and 16777216 (default 65536)");
         }
 
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.authorize_per_minute", l.authorize_per_minute),
+            ("limits.callback_per_minute", l.callback_per_minute),
+            ("limits.binding_per_minute", l.binding_per_minute),
+            ("limits.breaker_failures", l.breaker_failures),
+        ] {
+            if v == 0 {
+                p.add(key, "must be at least 1");
+            }
+        }
+        if l.max_pending_attempts < 1 {
+            p.add("limits.max_pending_attempts", "must be at least 1 (default 100000)");
+        }
+        if !(100..=120_000).contains(&l.header_read_timeout_ms) {
+            p.add("limits.header_read_timeout_ms", "must be between 100 and 120000 milliseconds (default 10000)");
+        }
+
         if self.pools.is_empty() {
             p.add("pools", "no pool is configured; add a [[pools]] table (see milogin.example.toml)");
         }
@@ -540,6 +654,7 @@ impl RawConfig {
                         String::new()
                     }
                 };
+                check_association(&mut p, &ck, &rc);
                 let secret = resolve_secret(&mut p, &format!("{ck}.app_secret"), rc.app_secret, getenv, base_dir);
                 if rc.scopes.is_empty() {
                     p.add(format!("{ck}.scopes"), "is empty; use at least [1] (profile)");
@@ -556,6 +671,9 @@ impl RawConfig {
                     skip_confirm: rc.skip_confirm,
                     login_mode: rc.login_mode,
                     association: rc.association,
+                    match_fields: rc.match_fields,
+                    trust_xiaomi_email: rc.trust_xiaomi_email,
+                    trust_xiaomi_phone: rc.trust_xiaomi_phone,
                 });
             }
             let mut apps = Vec::new();
@@ -608,6 +726,7 @@ impl RawConfig {
                 max_body_bytes: self.xiaomi.max_body_bytes,
             },
             pools,
+            limits: self.limits,
         })
     }
 }
@@ -625,6 +744,56 @@ impl Problems {
         } else {
             Err(ConfigError(self.0))
         }
+    }
+}
+
+/// `association`, `match_fields` and the trust flags must make sense together.
+fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
+    let mut seen = HashSet::new();
+    for (i, f) in rc.match_fields.iter().enumerate() {
+        if !seen.insert(*f) {
+            p.add(format!("{ck}.match_fields[{i}]"), format!("{:?} is listed twice", f.as_str()));
+        }
+    }
+    if rc.association == Association::FieldMatch {
+        if rc.match_fields.is_empty() {
+            p.add(format!("{ck}.match_fields"), "is empty; association = \"field_match\" needs match_fields = [\"email\"], [\"phone\"] or both");
+        }
+    } else if !rc.match_fields.is_empty() {
+        p.add(format!("{ck}.match_fields"), "only applies to association = \"field_match\"; remove it or change association");
+    }
+    for (key, on, field) in [("trust_xiaomi_email", rc.trust_xiaomi_email, MatchField::Email), ("trust_xiaomi_phone", rc.trust_xiaomi_phone, MatchField::Phone)] {
+        if on && !(rc.association == Association::FieldMatch && rc.match_fields.contains(&field)) {
+            p.add(
+                format!("{ck}.{key}"),
+                format!("has no effect unless association = \"field_match\" and match_fields contains {:?}; remove it", field.as_str()),
+            );
+        }
+    }
+}
+
+impl Config {
+    /// Advice that is not an error: field matching on a field whose Xiaomi scope is not
+    /// requested (that field is then never compared). Printed by `milogin check`.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (pi, pool) in self.pools.iter().enumerate() {
+            for (ci, c) in pool.connections.iter().enumerate() {
+                for f in &c.match_fields {
+                    if c.association == Association::FieldMatch && !c.scopes.contains(&f.scope()) {
+                        out.push(Problem {
+                            key: format!("pools[{pi}].connections[{ci}].scopes"),
+                            message: format!(
+                                "matching on {} needs Xiaomi scope {} (approved for your app by Xiaomi); without it that field is never compared",
+                                f.as_str(),
+                                f.scope()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -827,6 +996,50 @@ id = "p"
             "[xiaomi]\naccount_base = \"http://127.0.0.1:9\"\nopen_base = \"http://127.0.0.1:9\"\nallow_insecure_endpoints = true",
         );
         assert!(parse(&text, &[("XIAOMI_SECRET_FOR_TEST", "x")]).is_ok());
+    }
+
+    #[test]
+    fn field_matching_keys_load_with_safe_defaults() {
+        let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+        let c = parse(GOOD, &env).unwrap();
+        let conn = &c.pools[0].connections[0];
+        assert_eq!((conn.association, conn.match_fields.len()), (Association::Off, 0));
+        assert!(!conn.trust_xiaomi_email && !conn.trust_xiaomi_phone, "Xiaomi's values are untrusted by default");
+
+        let text = GOOD.replace(
+            "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }",
+            "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }\n  scopes = [1, 3, 6]\n  association = \"field_match\"\n  match_fields = [\"email\", \"phone\"]\n  trust_xiaomi_email = true",
+        );
+        let c = parse(&text, &env).unwrap();
+        let conn = &c.pools[0].connections[0];
+        assert_eq!(conn.match_fields, vec![MatchField::Email, MatchField::Phone]);
+        assert!(conn.trusts(MatchField::Email) && !conn.trusts(MatchField::Phone));
+        assert!(conn.matches_on(MatchField::Phone));
+        let w = c.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].message.contains("scope 4"), "{w:?}");
+        assert!(format!("{conn:?}").contains("trust_xiaomi_email: true"));
+    }
+
+    #[test]
+    fn inconsistent_association_keys_are_refused_by_key() {
+        let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+        let with = |extra: &str| {
+            GOOD.replace("app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }", &format!("app_secret = {{ env = \"XIAOMI_SECRET_FOR_TEST\" }}\n  {extra}"))
+        };
+        for (extra, key) in [
+            ("association = \"field_match\"", "pools[0].connections[0].match_fields"),
+            ("match_fields = [\"email\"]", "pools[0].connections[0].match_fields"),
+            ("association = \"field_match\"\n  match_fields = [\"email\", \"email\"]", "pools[0].connections[0].match_fields[1]"),
+            ("association = \"query_binding\"\n  trust_xiaomi_email = true", "pools[0].connections[0].trust_xiaomi_email"),
+            ("association = \"field_match\"\n  match_fields = [\"email\"]\n  trust_xiaomi_phone = true", "pools[0].connections[0].trust_xiaomi_phone"),
+        ] {
+            let err = parse(&with(extra), &env).unwrap_err();
+            assert!(err.0.iter().any(|p| p.key == key), "{extra}: {err}");
+        }
+        let err = parse(&with("association = \"field_match\"\n  match_fields = [\"address\"]"), &env).unwrap_err();
+        assert!(err.to_string().contains("address"), "{err}");
+        assert!(parse(&with("association = \"query_binding\"\n  login_mode = \"login_only\""), &env).is_ok());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! binding) and finishing it (consume state first, check every binding, call Xiaomi, resolve the
 //! user, sign the token). Routes only translate HTTP in and out.
 
-use crate::config::{App, Connection, LoginMode, Pool};
-use crate::provider::ProviderIdentity;
+use crate::config::{App, Association, Connection, LoginMode, MatchField, Pool};
+use crate::provider::{Contact, ProviderError, ProviderIdentity};
 use crate::state::AppState;
-use crate::store::{Attempt, Consumed, Identity, NewUser, User};
+use crate::store::{Attempt, Consumed, Identity, Link, NewUser, User};
 use crate::token::Claims;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -17,6 +17,11 @@ pub const MAX_CODE: usize = 512;
 const MAX_STATE: usize = 128;
 const MAX_ERROR: usize = 128;
 const MAX_ERROR_DESCRIPTION: usize = 1024;
+
+/// A fresh user id: `u_` and 22 random base64url characters (132 bits).
+pub fn new_user_id() -> String {
+    format!("u_{}", &random_token()[..22])
+}
 
 /// 32 bytes from the OS CSPRNG, base64url (256 bits).
 pub fn random_token() -> String {
@@ -36,7 +41,7 @@ pub fn sha256_hex(s: &str) -> String {
 }
 
 /// Constant-time comparison of two equal-length strings.
-fn ct_eq(a: &str, b: &str) -> bool {
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -80,12 +85,26 @@ pub struct Started {
     pub location: String,
 }
 
+/// Why an attempt could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Too many logins are in progress (`limits.max_pending_attempts`).
+    #[error("too many logins in progress")]
+    Busy,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Records the attempt and builds the Xiaomi redirect.
-pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, crate::store::StoreError> {
+pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> {
     let state = random_token();
     let binding = random_token();
     let state_hash = sha256_hex(&state);
     let now = st.clock.now();
+    if !st.limiters.pending.admit(st.store.as_ref(), now).await {
+        return Err(StartError::Busy);
+    }
     let (origin, mode, redirect_uri) = match &s.target {
         Target::Popup(o) => (Some(o.clone()), "popup", None),
         Target::Redirect(u) => (None, "redirect", Some(u.clone())),
@@ -166,6 +185,9 @@ pub enum Finish {
     },
     /// No trusted destination: a plain error page, nothing posted.
     Refuse(ErrorCode, &'static str),
+    /// The Xiaomi identity is not bound yet: the "link your Xiaomi account" page (item 4 of the
+    /// accounts design), with its ticket cookie.
+    Bind(Box<crate::binding::Offer>),
 }
 
 /// Finishes a login. The state is consumed before anything else (and stays consumed on any
@@ -207,7 +229,8 @@ pub async fn finish(
         return deliver_error(&attempt, ErrorCode::InvalidState, true);
     }
     let message = match complete(st, &attempt, params.code, params.error).await {
-        Ok(m) => m,
+        Ok(Step::Done(m)) => m,
+        Ok(Step::Bind(offer)) => return Finish::Bind(offer),
         Err(code) => ResultMessage::failure(&attempt.attempt, code),
     };
     Finish::Deliver { target: target_of(&attempt), message, client_error: false }
@@ -225,8 +248,16 @@ fn deliver_error(a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
     Finish::Deliver { target: target_of(a), message: ResultMessage::failure(&a.attempt, code), client_error }
 }
 
+/// What the callback's work led to.
+enum Step {
+    /// A result to deliver.
+    Done(ResultMessage),
+    /// The binding page.
+    Bind(Box<crate::binding::Offer>),
+}
+
 /// After the state checks: Xiaomi, the user, the token.
-async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Option<String>) -> Result<ResultMessage, ErrorCode> {
+async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Option<String>) -> Result<Step, ErrorCode> {
     if let Some(e) = error {
         tracing::info!(xiaomi_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "xiaomi returned an error");
         return Err(if e == "96012" || e == "access_denied" { ErrorCode::AccessDenied } else { ErrorCode::ProviderError });
@@ -242,14 +273,23 @@ async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Optio
         tracing::warn!(error = %e, connection = %conn.unique_id, "xiaomi step failed");
         e.code()
     })?;
-    let (user, new_user) = resolve_user(st, pool, conn, &identity).await?;
+    let (user, new_user) = match resolve_user(st, pool, conn, &identity).await? {
+        Resolved::User(user, new_user) => (user, new_user),
+        Resolved::Bind { matched } => return crate::binding::offer(st, a, conn, &identity, matched).await.map(|o| Step::Bind(Box::new(o))),
+    };
+    success(st, pool, conn, &a.app, &a.attempt, user, new_user).map(Step::Done)
+}
+
+/// Signs the id_token of a logged-in user and builds the success result (the callback and the
+/// binding step end the same way).
+pub(crate) fn success(st: &AppState, pool: &Pool, conn: &Connection, app: &str, attempt: &str, user: User, new_user: bool) -> Result<ResultMessage, ErrorCode> {
     let claims = Claims {
         iss: st.config.server.issuer(&pool.id),
         sub: user.id.clone(),
-        aud: a.app.clone(),
+        aud: app.to_owned(),
         iat: st.clock.now(),
         exp: st.clock.now() + st.config.server.token_ttl_secs as i64,
-        nonce: a.attempt.clone(),
+        nonce: attempt.to_owned(),
         name: user.nickname.clone(),
         picture: user.avatar.clone(),
         idp: conn.unique_id.clone(),
@@ -257,7 +297,7 @@ async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Optio
     let key = st.keys.get(&pool.id).ok_or(ErrorCode::Internal)?;
     tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, new_user, "login succeeded");
     Ok(ResultMessage {
-        attempt: a.attempt.clone(),
+        attempt: attempt.to_owned(),
         outcome: Outcome::Success {
             id_token: key.sign(&claims),
             user: UserInfo { id: user.id, nickname: user.nickname, avatar: user.avatar, connection: conn.unique_id.clone(), new_user },
@@ -265,9 +305,47 @@ async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Optio
     })
 }
 
-/// Finds or creates the user of a Xiaomi identity according to the connection's login mode.
-/// Decisions come before any write: a refused login writes nothing (T-15).
-pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<(User, bool), ErrorCode> {
+/// What logging in a Xiaomi identity leads to.
+#[derive(Debug)]
+pub enum Resolved {
+    /// Logged in as this user; `true` when this login created it.
+    User(User, bool),
+    /// Not bound yet, and the association asks the person to prove an existing account (or, when
+    /// the login mode allows, to choose a new one). `matched`: a field match led here.
+    Bind {
+        /// A field match (not trusted or not verified enough to link) led here.
+        matched: bool,
+    },
+}
+
+/// The outcome of field matching (association = "field_match").
+enum FieldMatch {
+    /// No local user has Xiaomi's email or phone (or Xiaomi gave none).
+    None,
+    /// Exactly one user matches on a field that is verified locally **and** trusted by the
+    /// operator, is enabled and has no other identity on this connection: link automatically.
+    Link(User),
+    /// A match that may not link automatically (unverified or untrusted field, several users,
+    /// disabled user…). `provable`: some matched user could prove ownership with a password.
+    Bind {
+        /// Some matched user has a password, is enabled and has no identity here.
+        provable: bool,
+    },
+}
+
+/// Finds, links or creates the user of a Xiaomi identity according to the connection's login mode
+/// and account association. Decisions come before any write: a refused login writes nothing
+/// (T-15), and nothing here binds an identity to an account whose owner did not prove it (a
+/// verified-and-trusted field; passwords are proven in `binding`).
+///
+/// | association | identity unknown, `login_and_register` | identity unknown, `login_only` |
+/// |---|---|---|
+/// | `off` | new user | `user_not_found` |
+/// | `field_match`, no match | new user | `user_not_found` |
+/// | `field_match`, verified + trusted single match | link | link |
+/// | `field_match`, other match | binding page (link or new) | binding page (link only); `binding_required` when no matched user can prove it |
+/// | `query_binding` | binding page (link or new) | binding page (link only) |
+pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<Resolved, ErrorCode> {
     let now = st.clock.now();
     let internal = |e: crate::store::StoreError| {
         tracing::error!(error = %e, "store failed during login");
@@ -280,24 +358,108 @@ pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &Pr
         if user.nickname != id.nickname || user.avatar != id.avatar {
             st.store.update_profile(&user.id, &id.nickname, id.avatar.as_deref(), now).await.map_err(internal)?;
         }
-        return Ok((User { nickname: id.nickname.clone(), avatar: id.avatar.clone(), ..user }, false));
+        return Ok(Resolved::User(User { nickname: id.nickname.clone(), avatar: id.avatar.clone(), ..user }, false));
+    }
+    match conn.association {
+        Association::Off => {}
+        Association::QueryBinding => return Ok(Resolved::Bind { matched: false }),
+        Association::FieldMatch => match field_match(st, pool, conn, id).await? {
+            FieldMatch::None => {}
+            FieldMatch::Link(user) => {
+                let identity = identity_of(conn, id, now);
+                match st.store.link_identity(&pool.id, &user.id, &identity, None, now).await.map_err(internal)? {
+                    Link::Linked | Link::AlreadyLinked => {
+                        tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, "identity linked by a verified and trusted field");
+                        return Ok(Resolved::User(user, false));
+                    }
+                    // Bound meanwhile by a concurrent login: log in as whoever holds it now.
+                    Link::LinkedToOther => return Box::pin(resolve_user(st, pool, conn, id)).await,
+                    Link::UserHasOther | Link::TicketGone => return Ok(Resolved::Bind { matched: true }),
+                }
+            }
+            FieldMatch::Bind { provable } => {
+                if provable || conn.login_mode == LoginMode::LoginAndRegister {
+                    return Ok(Resolved::Bind { matched: true });
+                }
+                return Err(ErrorCode::BindingRequired);
+            }
+        },
     }
     if conn.login_mode == LoginMode::LoginOnly {
         return Err(ErrorCode::UserNotFound);
     }
-    let new = NewUser { id: format!("u_{}", &random_token()[..22]), pool: pool.id.clone(), nickname: id.nickname.clone(), avatar: id.avatar.clone() };
-    let identity = Identity {
+    let (user, created) = create_user(st, pool, conn, id).await?;
+    Ok(Resolved::User(user, created))
+}
+
+/// The identity row of a provider identity.
+pub(crate) fn identity_of(conn: &Connection, id: &ProviderIdentity, now: i64) -> Identity {
+    Identity {
         connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
         client_id: conn.app_id.clone(),
         union_id: id.union_id.clone(),
         created_at: now,
-    };
-    let (user, created) = st.store.create_user_with_identity(&new, &identity, now).await.map_err(internal)?;
+    }
+}
+
+/// Creates user + identity in one transaction (racing logins converge on one user).
+pub(crate) async fn create_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<(User, bool), ErrorCode> {
+    let now = st.clock.now();
+    let new = NewUser { id: new_user_id(), pool: pool.id.clone(), nickname: id.nickname.clone(), avatar: id.avatar.clone() };
+    let (user, created) = st.store.create_user_with_identity(&new, &identity_of(conn, id, now), now).await.map_err(|e| {
+        tracing::error!(error = %e, "store failed during login");
+        ErrorCode::Internal
+    })?;
     if user.disabled {
         return Err(ErrorCode::UserDisabled);
     }
     Ok((user, created))
+}
+
+/// Compares Xiaomi's email and phone with the pool's users (T-13, X-50…X-59). Empty or invalid
+/// values never match (they are `None` after normalisation); Xiaomi refusing the call (scope
+/// not granted) skips matching; Xiaomi being unreachable fails the login, rather than silently
+/// registering a second account for someone who has one.
+async fn field_match(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<FieldMatch, ErrorCode> {
+    let contact = match st.provider.contact(conn, id).await {
+        Ok(c) => c,
+        Err(e @ ProviderError::Unavailable(_)) => {
+            tracing::warn!(error = %e, connection = %conn.unique_id, "phoneAndEmail unavailable");
+            return Err(e.code());
+        }
+        Err(e) => {
+            tracing::info!(error = %e, connection = %conn.unique_id, "phoneAndEmail refused; field matching skipped");
+            Contact::default()
+        }
+    };
+    let email = contact.email.filter(|_| conn.matches_on(MatchField::Email));
+    let phone = contact.phone.filter(|_| conn.matches_on(MatchField::Phone));
+    if email.is_none() && phone.is_none() {
+        return Ok(FieldMatch::None);
+    }
+    let candidates = st.store.match_candidates(&pool.id, &conn.unique_id, email.as_deref(), phone.as_deref()).await.map_err(|e| {
+        tracing::error!(error = %e, "store failed during field matching");
+        ErrorCode::Internal
+    })?;
+    let provable = candidates.iter().any(|c| c.has_password && !c.user.disabled && !c.bound_here);
+    let [c] = candidates.as_slice() else {
+        if !candidates.is_empty() {
+            tracing::info!(pool = %pool.id, matches = candidates.len(), "field match is ambiguous; no automatic link");
+            return Ok(FieldMatch::Bind { provable });
+        }
+        return Ok(FieldMatch::None);
+    };
+    let on = |field: MatchField, ours: &Option<String>, theirs: &Option<String>, verified: bool| {
+        theirs.is_some() && ours == theirs && verified && conn.trusts(field)
+    };
+    let trusted = on(MatchField::Email, &c.user.email, &email, c.user.email_verified) || on(MatchField::Phone, &c.user.phone, &phone, c.user.phone_verified);
+    if trusted && !c.user.disabled && !c.bound_here {
+        Ok(FieldMatch::Link(c.user.clone()))
+    } else {
+        tracing::info!(pool = %pool.id, trusted, disabled = c.user.disabled, bound_here = c.bound_here, "field match may not link automatically");
+        Ok(FieldMatch::Bind { provable })
+    }
 }
 
 /// Validates an authorize request against the configuration. `Err` carries the code, a message,

@@ -3,6 +3,10 @@
 //! [`app`] builds the router that `milogin serve` runs and that the tests drive; everything it
 //! needs travels in [`state::AppState`].
 
+/// Local accounts: email/phone/username normal forms, argon2id passwords, account creation.
+pub mod accounts;
+/// The "link your Xiaomi account" step: tickets, password proof, brute-force limits.
+pub mod binding;
 /// Command line: serve, check, demo, mock-xiaomi, user.
 pub mod cli;
 /// Typed configuration: TOML file, `MILOGIN_…` overrides, validation with fix hints.
@@ -11,6 +15,10 @@ pub mod config;
 pub mod demo;
 /// The error type of the HTTP boundary and its responses.
 pub mod error;
+/// Per-IP rate limits and the Xiaomi circuit breaker.
+pub mod limits;
+/// Prometheus metrics.
+pub mod metrics;
 /// The login flow itself: callback → provider → user → token → result.
 pub mod flow;
 /// The embedded mock Xiaomi (for development, the demo and tests).
@@ -32,18 +40,70 @@ pub mod token;
 
 use axum::Router;
 
-/// The whole HTTP application for one `AppState`.
+/// The whole HTTP application for one `AppState`: every request gets an `x-request-id` (kept
+/// if the proxy sent one) and a log span with method, path (never the query: it carries codes
+/// and states) and that id.
 pub fn app(state: state::AppState) -> Router {
-    routes::router(&state).with_state(state)
+    use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+
+    #[derive(Clone, Copy)]
+    struct NewId;
+    impl MakeRequestId for NewId {
+        fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+            axum::http::HeaderValue::from_str(&flow::random_token()[..16]).ok().map(RequestId::new)
+        }
+    }
+    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    });
+    let header = axum::http::HeaderName::from_static("x-request-id");
+    routes::router(&state)
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(header, NewId))
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` resolves.
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.
+///
+/// A hand-rolled accept loop instead of `axum::serve`, for one reason: a header-read timeout
+/// (`limits.header_read_timeout_ms`), so slow clients cannot hold connections open.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: state::AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let header_timeout = std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
+    let app = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            conn = listener.accept() => match conn {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            tower::ServiceExt::oneshot(app.clone(), req)
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+    Ok(())
 }

@@ -20,6 +20,22 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Wall clock (tests inject a fixed one).
     pub clock: Arc<dyn Clock>,
+    /// Prometheus counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Per-IP rate limits of the login routes.
+    pub limiters: Arc<Limiters>,
+}
+
+/// One rate limiter per protected route.
+pub struct Limiters {
+    /// `/authorize`.
+    pub authorize: crate::limits::RateLimiter,
+    /// `/callback`.
+    pub callback: crate::limits::RateLimiter,
+    /// The binding form.
+    pub binding: crate::limits::RateLimiter,
+    /// The bound on pending attempts.
+    pub pending: crate::limits::PendingCap,
 }
 
 /// A source of "now", in Unix seconds.
@@ -99,7 +115,15 @@ impl AppState {
             )));
         }
         let keys = crate::token::Keys::load(store.as_ref(), config.pools.iter().map(|p| p.id.as_str()), clock.now()).await?;
-        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(&config.xiaomi)?);
-        Ok(Self { config: Arc::new(config), store, provider, keys: Arc::new(keys), clock })
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(&config.xiaomi, &config.limits, metrics.clone())?);
+        let l = &config.limits;
+        let limiters = Arc::new(Limiters {
+            authorize: crate::limits::RateLimiter::new(l.authorize_per_minute),
+            callback: crate::limits::RateLimiter::new(l.callback_per_minute),
+            binding: crate::limits::RateLimiter::new(l.binding_per_minute),
+            pending: crate::limits::PendingCap::new(l.max_pending_attempts),
+        });
+        Ok(Self { config: Arc::new(config), store, provider, keys: Arc::new(keys), clock, metrics, limiters })
     }
 }

@@ -17,6 +17,9 @@ pub const APP: &str = "app-a";
 /// Connection Unique ID.
 pub const CONN: &str = "xiaomi";
 
+/// Rate limits high enough for the suite's bursts from one IP.
+pub const GENEROUS_LIMITS: &str = "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
+
 /// Knobs of a test environment.
 #[derive(Clone)]
 pub struct Options {
@@ -30,11 +33,30 @@ pub struct Options {
     pub secret: String,
     /// `xiaomi.account_base` instead of the mock (unreachable hosts for fault tests).
     pub account_base: Option<String>,
+    /// The `[limits]` table (tests default to generous rate limits: many logins come from 127.0.0.1).
+    pub limits: String,
+    /// `association` of the connection: `off`, `field_match`, `query_binding`.
+    pub association: &'static str,
+    /// `match_fields` of the connection (written only when not empty).
+    pub match_fields: Vec<&'static str>,
+    /// `trust_xiaomi_email` (written only when true).
+    pub trust_xiaomi_email: bool,
+    /// `trust_xiaomi_phone` (written only when true).
+    pub trust_xiaomi_phone: bool,
+    /// `scopes` of the connection (4 = phone, 6 = email for field matching).
+    pub scopes: Vec<u32>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into(), account_base: None }
+        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into(), account_base: None,
+            limits: GENEROUS_LIMITS.into(),
+            association: "off",
+            match_fields: vec![],
+            trust_xiaomi_email: false,
+            trust_xiaomi_phone: false,
+            scopes: vec![1, 3],
+        }
     }
 }
 
@@ -87,6 +109,9 @@ allow_insecure_endpoints = true
 timeout_ms = {timeout}
 connect_timeout_ms = 1000
 
+[limits]
+{limits}
+
 [[pools]]
 id = "{POOL}"
   [[pools.apps]]
@@ -103,8 +128,9 @@ id = "{POOL}"
   display_name = "Sign in with Xiaomi"
   app_id = "{DEMO_CLIENT_ID}"
   app_secret = {{ file = "secret.txt" }}
-  scopes = [1, 3]
+  scopes = [{scopes}]
   login_mode = "{mode}"
+  association = "{association}"{association_extra}
   [[pools.connections]]
   unique_id = "xiaomi-2"
   display_name = "Xiaomi (second app)"
@@ -125,8 +151,63 @@ id = "pool-b"
         widget = widget_dir().display(),
         timeout = o.timeout_ms,
         mode = o.login_mode,
+        scopes = o.scopes.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        association = o.association,
+        association_extra = association_extra(o),
         account_base = o.account_base.as_deref().unwrap_or(mock_base),
+        limits = o.limits,
     )
+}
+
+fn association_extra(o: &Options) -> String {
+    let mut out = String::new();
+    if !o.match_fields.is_empty() {
+        out.push_str(&format!("\n  match_fields = {:?}", o.match_fields));
+    }
+    if o.trust_xiaomi_email {
+        out.push_str("\n  trust_xiaomi_email = true");
+    }
+    if o.trust_xiaomi_phone {
+        out.push_str("\n  trust_xiaomi_phone = true");
+    }
+    out
+}
+
+/// A local account for a test, created by the same code as `milogin user create`.
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    /// `--username`.
+    pub username: Option<&'static str>,
+    /// `--email`.
+    pub email: Option<&'static str>,
+    /// `--email-verified`.
+    pub email_verified: bool,
+    /// `--phone`.
+    pub phone: Option<&'static str>,
+    /// `--phone-verified`.
+    pub phone_verified: bool,
+    /// The password (none: the account cannot be proven in the binding step).
+    pub password: Option<&'static str>,
+}
+
+/// Creates a local account in the default pool.
+pub async fn create_local(env: &Env, l: Local) -> milogin_server::store::User {
+    let account = milogin_server::accounts::NewAccount {
+        username: l.username.map(str::to_owned),
+        email: l.email.map(str::to_owned),
+        email_verified: l.email_verified,
+        phone: l.phone.map(str::to_owned),
+        phone_verified: l.phone_verified,
+        display_name: None,
+        password: l.password.map(|p| p.to_owned().into()),
+    };
+    let now = milogin_server::state::Clock::now(env.clock.as_ref());
+    milogin_server::accounts::create_account(env.state.store.as_ref(), POOL, account, now).await.unwrap_or_else(|e| panic!("create {l:?}: {e}"))
+}
+
+/// The users of the default pool with their identities (what `milogin user list --json` prints).
+pub async fn users(env: &Env) -> Vec<milogin_server::store::UserWithIdentities> {
+    env.state.store.list_users(POOL).await.unwrap()
 }
 
 /// The built widget folder of the checkout.

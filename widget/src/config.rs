@@ -157,56 +157,37 @@ pub struct Config {
 impl Config {
     /// Parses attributes through `get(name)`. `default_locale` is the page's language tag.
     /// Absent or invalid values get defaults; every problem is reported for the console.
-    pub fn parse(get: impl Fn(&str) -> Option<String>, default_locale: &str) -> Parsed {
+    pub fn parse(get: &dyn Fn(&str) -> Option<String>, default_locale: &str) -> Parsed {
         let mut problems = Vec::new();
-        let mut fatal = false;
-        let mut required = |name: &str| match get(name).filter(|v| !v.trim().is_empty()) {
-            Some(v) => v.trim().to_owned(),
-            None => {
-                problems.push(["the required attribute `", name, "` is missing or empty"].concat());
-                fatal = true;
-                String::new()
-            }
-        };
-        let (pool, app, connection) = (required("pool"), required("app"), required("connection"));
-        let mut pick = |name: &str, allowed: &[&str]| -> usize {
-            match get(name) {
-                None => 0,
-                Some(v) => allowed.iter().position(|a| a.eq_ignore_ascii_case(v.trim())).unwrap_or_else(|| {
-                    problems.push([name, "=\"", &v, "\" is not one of ", &allowed.join("|"), "; using ", allowed[0]].concat());
-                    0
-                }),
-            }
-        };
-        let theme = [Theme::Light, Theme::Dark, Theme::Brand][pick("theme", &["light", "dark", "brand"])];
-        let size = [Size::Medium, Size::Small, Size::Large][pick("size", &["medium", "small", "large"])];
-        let shape = [Shape::Rect, Shape::Pill, Shape::Icon][pick("shape", &["rect", "pill", "icon"])];
-        let mode = [Mode::Popup, Mode::Redirect][pick("mode", &["popup", "redirect"])];
-        let redirect_fallback = pick("fallback", &["none", "redirect"]) == 1;
-        let locale = match get("locale") {
-            Some(tag) if !tag.trim().is_empty() => Locale::from_tag(tag.trim()),
-            _ => Locale::from_tag(default_locale),
-        };
+        let p = &mut problems;
+        let (pool, app, connection) = (required(get, "pool", p), required(get, "app", p), required(get, "connection", p));
+        let mut usable = p.is_empty();
+        let theme = [Theme::Light, Theme::Dark, Theme::Brand][pick(get, "theme", &["light", "dark", "brand"], p)];
+        let size = [Size::Medium, Size::Small, Size::Large][pick(get, "size", &["medium", "small", "large"], p)];
+        let shape = [Shape::Rect, Shape::Pill, Shape::Icon][pick(get, "shape", &["rect", "pill", "icon"], p)];
+        let mode = [Mode::Popup, Mode::Redirect][pick(get, "mode", &["popup", "redirect"], p)];
+        let redirect_fallback = pick(get, "fallback", &["none", "redirect"], p) == 1;
+        let locale = Locale::from_tag(&optional(get, "locale").unwrap_or_else(|| default_locale.into()));
         let timeout_s = match get("timeout") {
             None => DEFAULT_TIMEOUT_S,
-            Some(v) => match v.trim().parse::<u32>() {
+            Some(v) => match v.parse::<u32>() {
                 Ok(s) if (1..=3600).contains(&s) => s,
                 _ => {
-                    problems.push(["timeout=\"", &v, "\" is not a number of seconds in 1..3600; using 300"].concat());
+                    p.push(["timeout=\"", &v, "\" is not a number of seconds in 1..3600; using 300"].concat());
                     DEFAULT_TIMEOUT_S
                 }
             },
         };
-        let redirect_uri = get("redirect-uri").filter(|v| !v.trim().is_empty());
+        let redirect_uri = optional(get, "redirect-uri");
         if (mode == Mode::Redirect || redirect_fallback) && redirect_uri.is_none() {
-            problems.push("mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute".into());
-            fatal |= mode == Mode::Redirect;
+            p.push("mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute".into());
+            usable &= mode != Mode::Redirect;
         }
         let config = Self {
             pool,
             app,
             connection,
-            display_name: get("display-name").filter(|v| !v.trim().is_empty()),
+            display_name: optional(get, "display-name"),
             theme,
             size,
             shape,
@@ -216,7 +197,7 @@ impl Config {
             redirect_uri,
             timeout_s,
         };
-        Parsed { config, problems, usable: !fatal }
+        Parsed { config, problems, usable }
     }
 
     /// The button's class list, e.g. `"light medium rect"` (the CSS in `public/milogin.js`).
@@ -240,6 +221,36 @@ impl Config {
     }
 }
 
+/// The value, `None` when absent or empty. Values are not trimmed (like HTML's own attributes).
+fn optional(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    get(name).filter(|v| !v.is_empty())
+}
+
+fn required(get: &dyn Fn(&str) -> Option<String>, name: &str, problems: &mut Vec<String>) -> String {
+    optional(get, name).unwrap_or_else(|| {
+        problems.push(["the required attribute `", name, "` is missing or empty"].concat());
+        String::new()
+    })
+}
+
+/// The index of the value in `allowed` (ASCII case-insensitive); 0 (the default) when absent or
+/// unknown.
+fn pick(get: &dyn Fn(&str) -> Option<String>, name: &str, allowed: &[&str], problems: &mut Vec<String>) -> usize {
+    let Some(v) = get(name) else { return 0 };
+    allowed.iter().position(|a| a.eq_ignore_ascii_case(&v)).unwrap_or_else(|| {
+        let mut p = [name, "=\"", &v, "\" is not one of "].concat();
+        for a in allowed {
+            p.push_str(a);
+            p.push('|');
+        }
+        p.pop();
+        p.push_str("; using ");
+        p.push_str(allowed[0]);
+        problems.push(p);
+        0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,7 +258,7 @@ mod tests {
 
     fn parse(attrs: &[(&str, &str)], lang: &str) -> Result<(Config, Vec<String>), Vec<String>> {
         let map: HashMap<String, String> = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let p = Config::parse(|k| map.get(k).cloned(), lang);
+        let p = Config::parse(&|k| map.get(k).cloned(), lang);
         if p.usable {
             Ok((p.config, p.problems))
         } else {
@@ -292,7 +303,7 @@ mod tests {
 
     #[test]
     fn missing_required_attributes_are_named() {
-        let problems = parse(&[("pool", "p"), ("connection", " ")], "en").unwrap_err();
+        let problems = parse(&[("pool", "p"), ("connection", "")], "en").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("`app`"), "{problems:?}");
         assert!(problems[1].contains("`connection`"), "{problems:?}");

@@ -7,7 +7,6 @@
 //! * [`protocol`] (pure): the attempt state machine, message validation, URLs — native tests.
 //! * [`config`] (pure): attributes → settings, the two locales' texts — native tests.
 //! * `popup` (wasm32): `window.open`, listeners and timers, diagnostics.
-//! * `connections` (wasm32): the label from the server's connection list.
 //! * `components` (wasm32): the button; it only wires signals.
 
 pub mod config;
@@ -15,8 +14,6 @@ pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
 mod components;
-#[cfg(target_arch = "wasm32")]
-mod connections;
 #[cfg(target_arch = "wasm32")]
 mod popup;
 
@@ -48,34 +45,33 @@ mod entry {
     }
 
     /// Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root.
-    /// `pre`: a popup the loader's `login()` opened before the wasm was ready.
+    ///
+    /// `lang`: the page's language (`<html lang>` or `navigator.language`). `emit(kind, …)`: fires
+    /// the element's events (see `popup::emit`). `pre`: a popup the loader's `login()` opened
+    /// before the wasm was ready.
     #[wasm_bindgen]
-    pub fn mount(host: HtmlElement, root: ShadowRoot, server: String, pre: Option<Window>) -> Mounted {
-        let parsed = Config::parse(|name| host.get_attribute(name), &page_language());
+    pub fn mount(
+        host: HtmlElement,
+        root: ShadowRoot,
+        server: String,
+        lang: String,
+        emit: js_sys::Function,
+        pre: Option<Window>,
+    ) -> Mounted {
+        let parsed = Config::parse(&|name| host.get_attribute(name), &lang);
         for p in &parsed.problems {
             let report = if parsed.usable { popup::warn } else { popup::error };
             report(&["<milogin-button>: ", p]);
         }
         let usable = parsed.usable;
         let cfg = Rc::new(parsed.config);
-        let server: Rc<str> = server.into();
-        let login = Login::new(cfg.clone(), server.clone(), pre);
+        let label = cfg.display_name.clone().unwrap_or_else(|| cfg.locale.texts().label.into());
+        let login = Login::new(cfg.clone(), server.into(), pre);
         let l = login.clone();
         // Leptos only calls Node methods on the parent, which a ShadowRoot has.
         let view = leptos::mount::mount_to(root.unchecked_into(), move || {
-            view! { <LoginButton cfg usable login=l host server /> }
+            view! { <LoginButton cfg usable login=l label emit /> }
         });
         Mounted { login, _view: Box::new(view) }
-    }
-
-    /// `document.documentElement.lang`, else `navigator.language`.
-    fn page_language() -> String {
-        let Some(w) = web_sys::window() else { return String::new() };
-        w.document()
-            .and_then(|d| d.document_element())
-            .and_then(|e| e.get_attribute("lang"))
-            .filter(|l| !l.is_empty())
-            .or_else(|| w.navigator().language())
-            .unwrap_or_default()
     }
 }

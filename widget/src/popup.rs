@@ -2,17 +2,19 @@
 //! listener, the 500 ms poll for a closed popup and the deadline, redirects, and the console
 //! diagnostics. Every decision is made by [`protocol::Attempt`]; this module only carries it out.
 //! Listeners and timers exist only while a popup is open and are removed when the attempt ends.
+//!
+//! Size note: plain properties are read with `Reflect.get` ([`prop`]) rather than typed web-sys
+//! getters; each typed getter is one more import and JS shim in the download.
 
 use crate::config::{Config, Mode};
 use crate::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
+use milogin_shared as wire;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-use js_sys::{Object, Reflect};
-use milogin_shared as wire;
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent, Window};
+use web_sys::Window;
 
-/// What the UI (the button, or `login()`'s promise) hears about.
+/// What the button hears about.
 pub enum Change {
     /// The popup is open.
     Opened,
@@ -20,7 +22,7 @@ pub enum Change {
     Ended(End),
 }
 
-/// The login controller of one button (or of `login()`): at most one attempt at a time.
+/// The login controller of one button: at most one attempt at a time.
 pub struct Login {
     cfg: Rc<Config>,
     server: Rc<str>,
@@ -37,15 +39,20 @@ struct State {
     listeners: Option<Listeners>,
 }
 
+/// The `message` listener and the poll; removed from the window when dropped.
 struct Listeners {
-    message: Closure<dyn FnMut(MessageEvent)>,
-    // Kept alive for the interval; dropped with it.
-    _tick: Closure<dyn FnMut()>,
+    message: Closure<dyn FnMut(JsValue)>,
+    _tick: Closure<dyn FnMut(JsValue)>,
     interval: i32,
 }
 
 fn window() -> Window {
     web_sys::window().expect_throw("milogin: no window")
+}
+
+/// `o[key]`, or `undefined`.
+fn prop(o: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(o, &key.into()).unwrap_or_default()
 }
 
 /// `console.warn("milogin: …")`
@@ -111,31 +118,35 @@ impl Login {
         }
         let attempt = protocol::attempt_id(&random);
         let cfg = &self.cfg;
-        if cfg.mode == Mode::Redirect {
-            if let Some(p) = pre {
-                let _ = p.close();
-            }
-            return self.redirect(&attempt);
-        }
-        let origin = w.location().origin().unwrap_or_default();
-        let url = protocol::authorize_url(protocol::AuthorizeParams {
+        let mut params = protocol::AuthorizeParams {
             server: &self.server,
             pool: &cfg.pool,
             app: &cfg.app,
             connection: &cfg.connection,
             attempt: &attempt,
-            origin: Some(&origin),
-            redirect_uri: None,
-        });
-        let num = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            origin: None,
+            redirect_uri: cfg.redirect_uri.as_deref(),
+        };
+        let redirect = |params| {
+            let _ = w.location().set_href(&protocol::authorize_url(params));
+        };
+        if cfg.mode == Mode::Redirect {
+            if let Some(p) = pre {
+                let _ = p.close();
+            }
+            return redirect(params);
+        }
+        let origin = prop(&w.location(), "origin").as_string().unwrap_or_default();
+        let url = protocol::authorize_url(protocol::AuthorizeParams { origin: Some(&origin), ..params });
         let popup = match pre {
             Some(p) => p.location().set_href(&url).ok().map(|_| p),
             None => {
+                let num = |key| prop(&w, key).as_f64().unwrap_or(0.0);
                 let features = protocol::popup_features(
-                    num(w.screen_x()),
-                    num(w.screen_y()),
-                    num(w.outer_width()),
-                    num(w.outer_height()),
+                    num("screenX"),
+                    num("screenY"),
+                    num("outerWidth"),
+                    num("outerHeight"),
                 );
                 w.open_with_url_and_target_and_features(&url, &["milogin-", &attempt].concat(), &features)
                     .ok()
@@ -146,28 +157,16 @@ impl Login {
             Some(p) => {
                 self.state.borrow_mut().popup = Some(p);
                 let timeout_ms = f64::from(cfg.timeout_s) * 1000.0;
-                self.handle(Event::Opened { attempt, now: js_sys::Date::now(), timeout_ms });
+                let now = js_sys::Date::now();
+                self.handle(Event::Opened { attempt: attempt.clone(), now, timeout_ms });
             }
             None if cfg.redirect_fallback => {
                 warn(&["the browser blocked the login popup; redirecting instead (fallback=\"redirect\")"]);
-                self.redirect(&attempt);
+                params.attempt = &attempt;
+                redirect(params);
             }
             None => self.handle(Event::Blocked),
         }
-    }
-
-    fn redirect(&self, attempt: &str) {
-        let cfg = &self.cfg;
-        let url = protocol::authorize_url(protocol::AuthorizeParams {
-            server: &self.server,
-            pool: &cfg.pool,
-            app: &cfg.app,
-            connection: &cfg.connection,
-            attempt,
-            origin: None,
-            redirect_uri: cfg.redirect_uri.as_deref(),
-        });
-        let _ = window().location().assign(&url);
     }
 
     fn handle(self: &Rc<Self>, event: Event) {
@@ -185,11 +184,11 @@ impl Login {
     fn listen(self: &Rc<Self>) {
         let w = window();
         let me = Rc::downgrade(self);
-        let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| on_message(&me, &e));
+        let message = Closure::<dyn FnMut(JsValue)>::new(move |e| on_message(&me, &e));
         let me = Rc::downgrade(self);
-        let tick = Closure::<dyn FnMut()>::new(move || {
+        let tick = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             if let Some(me) = me.upgrade() {
-                let closed = me.state.borrow().popup.as_ref().is_none_or(|p| p.closed().unwrap_or(true));
+                let closed = me.state.borrow().popup.as_ref().is_none_or(|p| prop(p, "closed") != false);
                 let now = js_sys::Date::now();
                 me.handle(if closed { Event::Closed { now } } else { Event::Tick { now } });
             }
@@ -209,10 +208,8 @@ impl Login {
     fn finish(&self, end: End, close_popup: bool) {
         let (popup, listeners) = self.take();
         drop(listeners);
-        if close_popup {
-            if let Some(p) = popup {
-                let _ = p.close();
-            }
+        if let (true, Some(p)) = (close_popup, popup) {
+            let _ = p.close();
         }
         match &end {
             End::Blocked => warn(&[
@@ -230,47 +227,6 @@ impl Login {
     }
 }
 
-/// Fires the ending's event on `host`, bubbling and composed: `milogin:success` (detail
-/// `{id_token, user}`), `milogin:error` (detail `{code, message}`) or `milogin:cancel`.
-pub fn dispatch(host: &EventTarget, end: &End) {
-    let (name, detail) = match end {
-        End::Outcome(wire::Outcome::Success { id_token, user }) => {
-            let avatar = user.avatar.as_deref().map_or(JsValue::NULL, JsValue::from);
-            let user = object(&[
-                ("id", user.id.as_str().into()),
-                ("nickname", user.nickname.as_str().into()),
-                ("avatar", avatar),
-                ("connection", user.connection.as_str().into()),
-                ("new_user", user.new_user.into()),
-            ]);
-            ("milogin:success", object(&[("id_token", id_token.as_str().into()), ("user", user)]))
-        }
-        End::Cancelled { .. } => ("milogin:cancel", JsValue::NULL),
-        _ => {
-            let e = end.error().unwrap_or_else(|| wire::ErrorBody {
-                code: wire::ErrorCode::Internal,
-                message: String::new(),
-            });
-            ("milogin:error", object(&[("code", e.code.as_str().into()), ("message", e.message.into())]))
-        }
-    };
-    let init = CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_detail(&detail);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
-        let _ = host.dispatch_event(&event);
-    }
-}
-
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &(*k).into(), v);
-    }
-    o.into()
-}
-
 impl Drop for Listeners {
     fn drop(&mut self) {
         let w = window();
@@ -279,23 +235,45 @@ impl Drop for Listeners {
     }
 }
 
-fn on_message(me: &Weak<Login>, e: &MessageEvent) {
+/// Reports the ending through the loader's `emit(kind, …)`, which fires the element's event
+/// (bubbling, composed): `("success", id_token, id, nickname, avatar, connection, new_user)` →
+/// `milogin:success`, `("error", code, message)` → `milogin:error`, `("cancel")` → `milogin:cancel`.
+pub fn emit(emit: &js_sys::Function, end: &End) {
+    let u = JsValue::UNDEFINED;
+    let s = |s: &str| JsValue::from(s);
+    let args = match end {
+        End::Outcome(wire::Outcome::Success { id_token, user }) => [
+            s("success"),
+            s(id_token),
+            s(&user.id),
+            s(&user.nickname),
+            user.avatar.as_deref().map_or(JsValue::NULL, s),
+            s(&user.connection),
+            user.new_user.into(),
+        ],
+        End::Cancelled { .. } => [s("cancel"), u.clone(), u.clone(), u.clone(), u.clone(), u.clone(), u.clone()],
+        _ => {
+            let (code, message) = end.error().unwrap_or((wire::ErrorCode::Internal, ""));
+            [s("error"), s(code.as_str()), s(message), u.clone(), u.clone(), u.clone(), u.clone()]
+        }
+    };
+    let [a, b, c, d, e, f, g] = args;
+    let _ = emit.call7(&u, &a, &b, &c, &d, &e, &f, &g);
+}
+
+fn on_message(me: &Weak<Login>, e: &JsValue) {
     let Some(me) = me.upgrade() else { return };
     let verdict = {
         let s = me.state.borrow();
         let (Some(attempt), Some(popup)) = (s.machine.current(), &s.popup) else { return };
-        let popup: &JsValue = popup.as_ref();
-        let from_popup = e.source().is_some_and(|src| JsValue::from(src) == *popup);
-        protocol::validate(&me.server, &e.origin(), from_popup, attempt, || read_fields(&e.data()))
+        let from_popup = prop(e, "source") == *AsRef::<JsValue>::as_ref(popup);
+        let origin = prop(e, "origin").as_string().unwrap_or_default();
+        protocol::validate(&me.server, &origin, from_popup, attempt, || read_fields(&prop(e, "data")))
     };
     match verdict {
         Verdict::Accept(outcome) => me.handle(Event::Result(outcome)),
         Verdict::Ignore(why) => web_sys::console::debug_2(&"milogin: ignored a message:".into(), &why.into()),
     }
-}
-
-fn get(o: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(o, &key.into()).unwrap_or_default()
 }
 
 fn value(v: JsValue) -> Value {
@@ -305,16 +283,16 @@ fn value(v: JsValue) -> Value {
         Value::Bool(b)
     } else if let Some(n) = v.as_f64() {
         Value::Num(n)
-    } else if v.is_null() || v.is_undefined() {
-        Value::Nothing
-    } else {
+    } else if v.is_object() {
         Value::Other
+    } else {
+        Value::Nothing
     }
 }
 
 fn read_object<const N: usize>(o: &JsValue, key: &str, keys: [&str; N]) -> Option<[Value; N]> {
-    let v = get(o, key);
-    (v.is_object() && !v.is_null()).then(|| keys.map(|k| value(get(&v, k))))
+    let v = prop(o, key);
+    v.is_object().then(|| keys.map(|k| value(prop(&v, k))))
 }
 
 /// Reads the message's fields with `Reflect.get` (the data is a structured clone: plain values).
@@ -323,11 +301,11 @@ fn read_fields(data: &JsValue) -> MessageFields {
         return MessageFields::default();
     }
     MessageFields {
-        kind: value(get(data, "type")),
-        version: value(get(data, "version")),
-        attempt: value(get(data, "attempt")),
-        ok: value(get(data, "ok")),
-        id_token: value(get(data, "id_token")),
+        kind: value(prop(data, "type")),
+        version: value(prop(data, "version")),
+        attempt: value(prop(data, "attempt")),
+        ok: value(prop(data, "ok")),
+        id_token: value(prop(data, "id_token")),
         user: read_object(data, "user", protocol::USER_KEYS),
         error: read_object(data, "error", protocol::ERROR_KEYS),
     }

@@ -85,15 +85,17 @@ pub enum End {
 }
 
 impl End {
-    /// The `{code, message}` of an ending that is reported as `milogin:error`, else `None`.
-    pub fn error(&self) -> Option<wire::ErrorBody> {
-        let code = match self {
-            Self::Outcome(wire::Outcome::Failure(e)) => return Some(e.clone()),
-            Self::Blocked => wire::ErrorCode::PopupBlocked,
-            Self::TimedOut => wire::ErrorCode::Timeout,
-            _ => return None,
-        };
-        Some(wire::ErrorBody { code, message: code.default_message().into() })
+    /// The `(code, message)` of an ending that is reported as `milogin:error`, else `None`.
+    pub fn error(&self) -> Option<(wire::ErrorCode, &str)> {
+        // Consts, so only these two default messages end up in the wasm.
+        const BLOCKED: &str = wire::ErrorCode::PopupBlocked.default_message();
+        const TIMEOUT: &str = wire::ErrorCode::Timeout.default_message();
+        match self {
+            Self::Outcome(wire::Outcome::Failure(e)) => Some((e.code, &e.message)),
+            Self::Blocked => Some((wire::ErrorCode::PopupBlocked, BLOCKED)),
+            Self::TimedOut => Some((wire::ErrorCode::Timeout, TIMEOUT)),
+            _ => None,
+        }
     }
 }
 
@@ -558,7 +560,7 @@ mod tests {
         assert_eq!(a.current(), Some(A));
         let outcome = Outcome::Failure(wire::ErrorBody { code: ErrorCode::AccessDenied, message: "m".into() });
         let end = End::Outcome(outcome.clone());
-        assert_eq!(end.error().map(|e| e.code), Some(ErrorCode::AccessDenied));
+        assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::AccessDenied));
         assert_eq!(a.on(Event::Result(outcome.clone())), Effect::Finish { end, close_popup: false });
         assert_eq!(a.phase(), &Phase::Done);
         // Late events for the finished attempt change nothing.
@@ -588,7 +590,7 @@ mod tests {
         let mut a = Attempt::default();
         a.on(Event::Click);
         let end = End::Blocked;
-        assert_eq!(end.error().map(|e| e.code), Some(ErrorCode::PopupBlocked));
+        assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::PopupBlocked));
         assert_eq!(a.on(Event::Blocked), Effect::Finish { end, close_popup: false });
         assert_eq!(a.phase().as_str(), "done");
     }
@@ -619,7 +621,7 @@ mod tests {
         assert_eq!(a.on(Event::Tick { now: 4999.0 }), Effect::None);
         assert_eq!(a.phase().as_str(), "open");
         let end = End::TimedOut;
-        assert_eq!(end.error().map(|e| e.code), Some(ErrorCode::Timeout));
+        assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::Timeout));
         assert_eq!(a.on(Event::Tick { now: 5000.0 }), Effect::Finish { end, close_popup: true });
     }
 

@@ -13,6 +13,8 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod postgres;
+
 type Result<T = (), E = Box<dyn Error>> = std::result::Result<T, E>;
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -72,14 +74,14 @@ fn cargo() -> Command {
 }
 
 /// Runs `cmd`, echoing it; a non-zero exit is an error that names the command.
-fn run(cmd: &mut Command) -> Result {
+fn run(cmd: &mut Command) -> Result<(), String> {
     let line = describe(cmd);
     println!("$ {line}");
     let status = cmd.status().map_err(|e| format!("could not run `{line}`: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`{line}` failed ({status})").into())
+        Err(format!("`{line}` failed ({status})"))
     }
 }
 
@@ -108,8 +110,9 @@ fn found(program: &str) -> bool {
 fn build_widget() -> Result {
     let started = Instant::now();
     ensure_wasm_target()?;
-    run(cargo().args(["build", "-p", "milogin-widget", "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"]))?;
-    let input = target_dir().join(WASM_TARGET).join("wasm-release/milogin_widget.wasm");
+    let pkg = env::var("XTASK_PKG").unwrap_or("milogin-widget".into()); // TEMP experiment
+    run(cargo().args(["build", "-p", &pkg, "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"]))?;
+    let input = target_dir().join(WASM_TARGET).join(format!("wasm-release/{}.wasm", pkg.replace('-', "_")));
 
     check_wasm_bindgen_version()?;
     println!("wasm-bindgen {WASM_BINDGEN} (library) --target web");
@@ -131,12 +134,21 @@ fn build_widget() -> Result {
         .into());
     }
     let glue = out.js().to_owned();
+    let glue = drop_unused_classes(out.wasm_mut(), &glue)?;
+    let glue = shorten_names(out.wasm_mut(), &glue)?;
     let mut wasm = out.wasm_mut().emit_wasm();
-    wasm = wasm_opt(wasm)?;
-
+    let mut glue = glue;
+    let tools = node_tools()?;
+    if let Some(bin) = &tools {
+        wasm = wasm_opt(bin, wasm)?;
+        glue = minify(bin, &glue)?;
+    }
     let hash = &format!("{:016x}", fnv1a(&[glue.as_bytes(), &wasm].concat()))[..12];
-    let loader = fs::read_to_string(root().join("public/milogin.js"))?;
-    let loader = strip_comment_lines(&loader).replace("@HASH@", hash);
+    let loader = fs::read_to_string(root().join("public/milogin.js"))?.replace("@HASH@", hash);
+    let loader = match &tools {
+        Some(bin) => minify(bin, &loader)?,
+        None => strip_comment_lines(&loader),
+    };
 
     let dir = widget_dir();
     if dir.exists() {
@@ -155,6 +167,117 @@ fn build_widget() -> Result {
     println!("widget built into {} in {:.1}s", dir.display(), started.elapsed().as_secs_f64());
     print_sizes(&dir)?;
     Ok(())
+}
+
+/// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables
+/// server_fn's `browser` feature, which exports wasm-streams' classes. Exports are roots, so LTO
+/// keeps them (≈ 3 KB brotli of wasm and JS).
+const UNUSED_CLASSES: [&str; 3] = ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
+
+/// Removes [`UNUSED_CLASSES`] from the module and the glue, then what only they needed: unused
+/// functions and imports (walrus gc), the glue's entries for those imports, and closure-invoke
+/// exports no glue code calls any more. Repeats until nothing changes.
+fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String> {
+    let mut js = glue.to_owned();
+    let mut dead: Vec<String> = UNUSED_CLASSES.iter().map(|c| c.to_lowercase()).collect();
+    for class in UNUSED_CLASSES {
+        js = cut(&js, &format!("export class {class} {{"), &format!("{class}.prototype.free;\n"))?;
+        js = cut(&js, &format!("const {class}Finalization = "), ";\n")?;
+    }
+    loop {
+        let exports: Vec<_> = module
+            .exports
+            .iter()
+            .filter(|e| {
+                let name = e.name.trim_start_matches("__wbg_");
+                dead.iter().any(|d| name.starts_with(d.as_str()))
+            })
+            .map(|e| e.id())
+            .collect();
+        if exports.is_empty() {
+            break;
+        }
+        exports.into_iter().for_each(|id| module.exports.delete(id));
+        walrus::passes::gc::run(module);
+        let imports: std::collections::HashSet<String> = module.imports.iter().map(|i| i.name.clone()).collect();
+        js = drop_import_entries(&js, &imports)?;
+        // Closure invokers whose only caller was a dropped import entry.
+        dead.clear();
+        for e in module.exports.iter() {
+            // Defined and called once in its own `function NAME(…) { wasm.NAME(…) }`: unused.
+            if e.name.starts_with("wasm_bindgen__convert__closures") && js.matches(e.name.as_str()).count() <= 2 {
+                let def = format!("\nfunction {}(", e.name);
+                js = cut(&js, &def[1..], "\n}\n")?;
+                dead.push(e.name.clone());
+            }
+        }
+    }
+    Ok(js)
+}
+
+/// Renames the glue's imports (`__wbg_addEventListener_847fd86b8c33ec43` → `b`) and
+/// closure-invoke exports in both the wasm and the glue: the hashes in ~100 names are random
+/// text that no compressor can shrink (≈ 1.5 KB brotli).
+fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
+    let mut js = js.to_owned();
+    let short = |mut i: usize| {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut s = String::new();
+        loop {
+            s.push(LETTERS[i % LETTERS.len()] as char);
+            i /= LETTERS.len();
+            if i == 0 {
+                return s;
+            }
+        }
+    };
+    let ids: Vec<_> = module.imports.iter().filter(|i| i.module == "./milogin_bg.js").map(|i| i.id()).collect();
+    for (n, id) in ids.into_iter().enumerate() {
+        let import = module.imports.get_mut(id);
+        let (old, new) = (format!("{}: function(", import.name), format!("{}: function(", short(n)));
+        if js.matches(&old).count() != 1 {
+            return Err(format!("glue: import `{}` not found once; update xtask's shorten_names", import.name).into());
+        }
+        js = js.replacen(&old, &new, 1);
+        import.name = short(n);
+    }
+    let mut n = 0;
+    for export in module.exports.iter_mut().filter(|e| e.name.starts_with("wasm_bindgen__convert__closures")) {
+        let new = format!("__inv{n}");
+        js = js.replace(&export.name, &new);
+        export.name = new;
+        n += 1;
+    }
+    Ok(js)
+}
+
+/// Removes `text[start..=end]`, where `start` is where `from` begins and `end` is the end of the
+/// first `to` after it. Fails when `from` is missing: the glue's shape changed, so look again.
+fn cut(text: &str, from: &str, to: &str) -> Result<String> {
+    let start = text.find(from).ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
+    let end = text[start..].find(to).map(|i| start + i + to.len()).ok_or_else(|| format!("glue: end of `{from}` not found"))?;
+    Ok([&text[..start], &text[end..]].concat())
+}
+
+/// Drops the glue's import-object entries (`name: function(…) {…},`, one after the other up to
+/// the object's closing `};`) whose import the wasm no longer has.
+fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) -> Result<String> {
+    let begin = js.find("const import0 = {").ok_or("glue: import object not found")?;
+    let used = js.find("\": import0,").ok_or("glue: use of the import object not found")?;
+    let end = js[..used].rfind("\n};\n").filter(|&e| e > begin).ok_or("glue: end of import object not found")?;
+    let mut out = String::from(&js[..begin]);
+    let mut keep = true;
+    for line in js[begin..end].split_inclusive('\n') {
+        let entry = line.split_once(": function(").map(|(name, _)| name).filter(|n| !n.contains(' '));
+        if let Some(name) = entry {
+            keep = imports.contains(name);
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    out.push_str(&js[end..]);
+    Ok(out)
 }
 
 /// The `wasm-bindgen-cli-support` version in xtask/Cargo.toml.
@@ -181,7 +304,7 @@ fn check_wasm_bindgen_version() -> Result {
 fn ensure_wasm_target() -> Result {
     match output(Command::new("rustup").args(["target", "list", "--installed"])) {
         Some(list) if list.lines().any(|l| l.trim() == WASM_TARGET) => Ok(()),
-        Some(_) => run(Command::new("rustup").args(["target", "add", WASM_TARGET])),
+        Some(_) => cmd(Command::new("rustup").args(["target", "add", WASM_TARGET])),
         None => {
             println!("note: rustup not found; assuming the {WASM_TARGET} target is installed");
             Ok(())
@@ -189,25 +312,48 @@ fn ensure_wasm_target() -> Result {
     }
 }
 
-/// `wasm-opt -Oz` from npm `binaryen` 132 (package-lock.json), installed with `npm ci` when
-/// missing. Never Debian's binaryen 108: it breaks wasm-bindgen's externref table.
-fn wasm_opt(wasm: Vec<u8>) -> Result<Vec<u8>> {
+/// `node_modules/.bin` with wasm-opt (npm binaryen 132) and terser, from `npm ci` of the
+/// committed package-lock.json; `None` (with a note) when npm is missing.
+fn node_tools() -> Result<Option<PathBuf>> {
     let root = root();
-    let bin = root.join("node_modules/.bin/wasm-opt");
-    if !bin.exists() {
+    let bin = root.join("node_modules/.bin");
+    if !(bin.join("wasm-opt").exists() && bin.join("terser").exists()) {
         if !found("npm") {
-            println!("note: npm not found, skipping wasm-opt (the wasm is ~1.5 KB gzip bigger)");
-            return Ok(wasm);
+            println!("note: npm not found: skipping wasm-opt and terser (the widget is ~3 KB brotli bigger)");
+            return Ok(None);
         }
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root))?;
     }
-    let tmp = target_dir().join("milogin-widget-opt");
-    fs::create_dir_all(&tmp)?;
-    let (input, output) = (tmp.join("in.wasm"), tmp.join("out.wasm"));
-    fs::write(&input, wasm)?;
+    Ok(Some(bin))
+}
+
+/// `wasm-opt -Oz` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's
+/// externref table (toolchain.md §3).
+fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
+    let (input, output) = scratch("in.wasm", &wasm)?;
     let keep = if keep_names() { "-g" } else { "-Oz" }; // `-g` keeps the names (with -Oz below)
-    run(Command::new(&bin).args(["-Oz", keep]).arg(&input).arg("-o").arg(&output))?;
+    run(Command::new(bin.join("wasm-opt")).args(["-Oz", keep]).arg(&input).arg("-o").arg(&output))?;
     Ok(fs::read(&output)?)
+}
+
+/// terser (compress + mangle, ES module): the loader and wasm-bindgen's glue are ~35% smaller
+/// in brotli. It also proves they parse.
+fn minify(bin: &Path, js: &str) -> Result<String> {
+    let (input, output) = scratch("in.js", js.as_bytes())?;
+    run(Command::new(bin.join("terser"))
+        .arg(&input)
+        .args(["--module", "--ecma", "2020", "--compress", "passes=2", "--mangle", "-o"])
+        .arg(&output))?;
+    Ok(fs::read_to_string(&output)?)
+}
+
+/// Writes `bytes` to a scratch file in the target dir; returns it and a path for the output.
+fn scratch(name: &str, bytes: &[u8]) -> Result<(PathBuf, PathBuf)> {
+    let dir = target_dir().join("milogin-widget-build");
+    fs::create_dir_all(&dir)?;
+    let (input, output) = (dir.join(name), dir.join(["out-", name].concat()));
+    fs::write(&input, bytes)?;
+    Ok((input, output))
 }
 
 /// `MILOGIN_KEEP_NAMES=1`: keep function names in the wasm, for size analysis (e.g. with
@@ -291,7 +437,7 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 
 fn demo(args: &[String]) -> Result {
     build_widget()?;
-    run(cargo().args(["run", "--release", "-p", "milogin-server", "--bin", "milogin", "--", "demo"]).args(args))
+    cmd(cargo().args(["run", "--release", "-p", "milogin-server", "--bin", "milogin", "--", "demo"]).args(args))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,19 +446,30 @@ fn demo(args: &[String]) -> Result {
 fn test() -> Result {
     let started = Instant::now();
     let chromedriver = step("tools", ensure_test_tools)?;
-    step("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"])))?;
-    step("clippy (native)", || {
-        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
-    })?;
+    step("cargo fmt --check", || cmd(cargo().args(["fmt", "--all", "--check"])))?;
+    step("clippy (native)", || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
     step("clippy (widget, wasm32)", || {
-        run(cargo().args(["clippy", "-p", "milogin-widget", "--target", WASM_TARGET, "--", "-D", "warnings"]))
+        cmd(cargo().args(["clippy", "-p", "milogin-widget", "--target", WASM_TARGET, "--", "-D", "warnings"]))
     })?;
     step("build-widget", build_widget)?;
-    step("cargo test", || {
-        run(cargo().args(["test", "--workspace"]).env("MILOGIN_TEST_CHROMEDRIVER", &chromedriver))
-    })?;
+    let pg = step("PostgreSQL (scratch cluster)", || Ok(postgres::TempPostgres::start()?))?;
+    let test = |store: &str| {
+        let mut c = cargo();
+        c.env("MILOGIN_TEST_CHROMEDRIVER", &chromedriver)
+            .env("MILOGIN_TEST_PG_URL", &pg.url)
+            .env("MILOGIN_REQUIRE_PG", "1")
+            .env("MILOGIN_TEST_STORE", store);
+        c
+    };
+    step("cargo test --workspace", || cmd(test("sqlite").args(["test", "--workspace"])))?;
+    step("cargo test -p milogin-tests (on PostgreSQL)", || cmd(test("postgres").args(["test", "-p", "milogin-tests"])))?;
     println!("\nall checks passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// [`run`] for a step.
+fn cmd(c: &mut Command) -> Result {
+    Ok(run(c)?)
 }
 
 /// Runs one step of `test`, printing its name and wall time; stops at the first failure.

@@ -233,6 +233,10 @@ pub struct Faults {
     pub profile_malformed: Option<String>,
     /// `/user/phoneAndEmail` answers `result:"error"` (scope not granted).
     pub phone_email_refused: bool,
+    /// `/user/phoneAndEmail` answers this `email` instead of the account's (when scope 6 was granted).
+    pub email_override: Option<String>,
+    /// `/user/phoneAndEmail` answers this `phone` instead of the account's (when scope 4 was granted).
+    pub phone_override: Option<String>,
     /// Token endpoint answers a 10 MiB body.
     pub oversized: bool,
     /// Token endpoint answers 302 with this `Location`.
@@ -291,6 +295,8 @@ struct MockState {
     codes: HashMap<String, Grant>,
     access_tokens: HashMap<String, Grant>,
     refresh_tokens: HashMap<String, Grant>,
+    /// Every access token, refresh token and `mac_key` handed out (for log-leak tests).
+    issued_secrets: Vec<String>,
     last_prune: Option<Instant>,
 }
 
@@ -387,6 +393,11 @@ impl Mock {
 
     pub fn last_token_request(&self) -> Option<TokenRequestRecord> {
         self.lock().last_token_request.clone()
+    }
+
+    /// Every access token, refresh token and `mac_key` issued so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.lock().issued_secrets.clone()
     }
 
     /// Token requests currently held open by the `hang` or `drip` fault; it drops back to zero

@@ -108,8 +108,8 @@ async fn open_api(mock: Mock, query: Option<String>, api: Api) -> Response {
             }
             let granted = |granted: bool, value: &str| if granted { value } else { "" }.to_owned();
             json!({
-                "phone": granted(phone, &account.phone),
-                "email": granted(email, &account.email),
+                "phone": granted(phone, faults.phone_override.as_ref().unwrap_or(&account.phone)),
+                "email": granted(email, faults.email_override.as_ref().unwrap_or(&account.email)),
             })
         }
     };

@@ -285,6 +285,17 @@ async fn phone_and_email_follow_the_granted_scope() {
     let token = access_token(&mock, "alice", "1 4 6").await;
     let data = send(&mock, api("/user/phoneAndEmail", &token)).await.json();
     assert_eq!(data["result"], "error");
+
+    // Hostile values for the field-matching tests; the scope still decides what is released.
+    mock.set_faults(Faults {
+        email_override: Some("a@x.com,victim@y.com".into()),
+        phone_override: Some("+86 138-0013-8000".into()),
+        ..Faults::default()
+    });
+    let token = access_token(&mock, "carol", "1 4").await;
+    let data = send(&mock, api("/user/phoneAndEmail", &token)).await.json();
+    assert_eq!(data["data"]["phone"], "+86 138-0013-8000");
+    assert_eq!(data["data"]["email"], "");
 }
 
 #[tokio::test]

@@ -156,6 +156,11 @@ impl Mock {
             open_id: account.open_id.clone(),
             union_id: account.union_id.clone(),
         };
+        state.issued_secrets.extend([
+            issued.access_token.clone(),
+            issued.refresh_token.clone(),
+            issued.mac_key.clone(),
+        ]);
         state
             .access_tokens
             .insert(issued.access_token.clone(), grant.clone());

@@ -1,4 +1,5 @@
-//! HTML the server renders: the popup result page and the plain error page.
+//! HTML the server renders: the popup result page, the plain error page, and the binding form
+//! ([`binding`]).
 //!
 //! Every page: strict CSP with a per-response nonce, `frame-ancestors 'none'`, `no-store`,
 //! `Referrer-Policy: no-referrer`, `nosniff`, no third-party resources, and all text escaped
@@ -8,6 +9,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use milogin_shared::{ErrorCode, Outcome, ResultMessage};
+
+pub mod binding;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
@@ -53,14 +56,41 @@ const STYLE: &str = "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI','Ping
 
 /// A page with the security headers; `script` (if any) runs under the page's nonce.
 fn page(status: StatusCode, title: &str, body_html: &str, head_extra: &str, script: Option<&str>) -> Response {
+    html_page(&Page { status, lang: "en", title, body_html, head_extra, script, style_extra: "", form_action: "'none'" })
+}
+
+/// What [`html_page`] renders.
+pub(crate) struct Page<'a> {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `<html lang>`.
+    pub lang: &'a str,
+    /// Title text (escaped here).
+    pub title: &'a str,
+    /// Body HTML (the caller escapes its text).
+    pub body_html: &'a str,
+    /// Extra `<head>` HTML.
+    pub head_extra: &'a str,
+    /// A script run under the page's nonce.
+    pub script: Option<&'a str>,
+    /// CSS added to the house style.
+    pub style_extra: &'a str,
+    /// The CSP `form-action` sources (`'none'` unless the page has a form).
+    pub form_action: &'a str,
+}
+
+/// Any page we serve: nonce CSP with `frame-ancestors 'none'`, and [`secure_headers`].
+pub(crate) fn html_page(p: &Page<'_>) -> Response {
+    let Page { status, lang, title, body_html, head_extra, script, style_extra, form_action } = *p;
     let n = nonce();
     let script_tag = script.map(|s| format!("<script nonce=\"{n}\">{s}</script>")).unwrap_or_default();
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style nonce=\"{n}\">{STYLE}</style>{head_extra}</head><body><main>{body_html}</main>{script_tag}</body></html>",
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style nonce=\"{n}\">{STYLE}{style_extra}</style>{head_extra}</head><body><main>{body_html}</main>{script_tag}</body></html>",
+        escape_html(lang),
         escape_html(title)
     );
     let csp = format!(
-        "default-src 'none'; script-src 'nonce-{n}'; style-src 'nonce-{n}'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'nonce-{n}'; style-src 'nonce-{n}'; img-src 'none'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
     );
     let mut r = (status, html).into_response();
     let h = r.headers_mut();

@@ -6,9 +6,33 @@ pub mod xiaomi;
 use crate::config::Connection;
 use async_trait::async_trait;
 use milogin_shared::ErrorCode;
+use secrecy::SecretString;
+
+/// The provider's access token of one login, kept in memory only for the follow-up calls of that
+/// same login ([`Provider::contact`]); never stored, and `Debug` redacts it.
+#[derive(Clone)]
+pub struct AccessToken(SecretString);
+
+impl AccessToken {
+    /// Wraps a token.
+    pub fn new(token: SecretString) -> Self {
+        Self(token)
+    }
+
+    /// The token.
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken([REDACTED])")
+    }
+}
 
 /// Who logged in, as the provider says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ProviderIdentity {
     /// Stable subject: Xiaomi `openId` (unique per Xiaomi app).
     pub subject: String,
@@ -18,8 +42,21 @@ pub struct ProviderIdentity {
     pub nickname: String,
     /// Avatar URL, `https:` only.
     pub avatar: Option<String>,
-    /// Scopes Xiaomi granted.
+    /// Scopes Xiaomi granted (empty when the token response did not say).
     pub scopes: Vec<u32>,
+    /// For [`Provider::contact`] during the same login.
+    pub access: Option<AccessToken>,
+}
+
+/// The email and phone number the provider holds for the user, in our normal forms
+/// (`accounts::normalize_email`, `accounts::normalize_phone`). `None` when absent, empty, not
+/// one plain value, or not asked for. They are **claims**: Xiaomi documents no "verified" flag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    /// Normalised email.
+    pub email: Option<String>,
+    /// E.164 phone number.
+    pub phone: Option<String>,
 }
 
 /// Why the provider step failed. Messages never contain secrets, codes or tokens.
@@ -65,4 +102,9 @@ pub trait Provider: Send + Sync {
         code: &str,
         redirect_uri: &str,
     ) -> Result<ProviderIdentity, ProviderError>;
+
+    /// The email and phone of an identity this login just produced, for field matching: only the
+    /// fields the connection matches on whose scope (4 phone, 6 email) is configured (and granted,
+    /// when the token response lists scopes); no call at all when there is none.
+    async fn contact(&self, connection: &Connection, identity: &ProviderIdentity) -> Result<Contact, ProviderError>;
 }

@@ -8,13 +8,17 @@
 //!   the doc typos `"token_type "` / `"mac_key "` are tolerated by trimming keys;
 //! - open API: `clientId` + `token` in the query, envelope `{result, code, description, data}`,
 //!   `miliaoNick`, `miliaoIcon`(`_orig`/`_320`), `unionId`; `openidV2` answers `openId` or `openid` (§5);
+//!   `phoneAndEmail` answers `phone`/`email`, `""` when absent, refused (96005) without scope 4/6;
 //! - one shared client: no redirects, connect + total timeout, body cap; a code exchange is never
 //!   retried, an open-API GET at most once.
 //!
 //! Request URLs are never logged or put in errors: the open API carries the access token in its query.
 
-use super::{Provider, ProviderError, ProviderIdentity};
-use crate::config::{Connection, XiaomiConfig};
+use super::{AccessToken, Contact, Provider, ProviderError, ProviderIdentity};
+use crate::config::{Connection, Limits, MatchField, XiaomiConfig};
+use crate::limits::Breaker;
+use crate::metrics::Metrics;
+use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -32,6 +36,8 @@ pub struct Xiaomi {
     account_base: Url,
     open_base: Url,
     max_body: usize,
+    breaker: Breaker,
+    metrics: Arc<Metrics>,
 }
 
 /// A parsed token response. `Debug` redacts the secrets.
@@ -76,7 +82,7 @@ pub struct Profile {
 
 impl Xiaomi {
     /// Builds the provider and its one HTTP client.
-    pub fn new(cfg: &XiaomiConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(cfg: &XiaomiConfig, limits: &Limits, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
@@ -84,7 +90,14 @@ impl Xiaomi {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("milogin/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { http, account_base: cfg.account_base.clone(), open_base: cfg.open_base.clone(), max_body: cfg.max_body_bytes })
+        Ok(Self {
+            http,
+            account_base: cfg.account_base.clone(),
+            open_base: cfg.open_base.clone(),
+            max_body: cfg.max_body_bytes,
+            breaker: Breaker::new(limits.breaker_failures, Duration::from_millis(limits.breaker_cooldown_ms)),
+            metrics,
+        })
     }
 
     fn endpoint(base: &Url, path: &str) -> String {
@@ -123,7 +136,7 @@ impl Xiaomi {
     }
 
     /// GETs an open-API endpoint, retrying once with jitter when Xiaomi is unavailable.
-    async fn open_api(&self, c: &Connection, path: &str, token: &SecretString) -> Result<Map<String, Value>, ProviderError> {
+    async fn open_api(&self, c: &Connection, path: &'static str, token: &SecretString) -> Result<Map<String, Value>, ProviderError> {
         let url = Self::endpoint(&self.open_base, path);
         let mut last = None;
         for attempt in 0..2 {
@@ -155,8 +168,16 @@ impl Xiaomi {
     }
 
     /// Sends a request and reads at most `max_body` bytes of the answer.
-    async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
+    async fn send(&self, req: reqwest::RequestBuilder, what: &'static str) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
         let started = std::time::Instant::now();
+        let result = self.read(req).await;
+        let status = result.as_ref().map_or(0, |(s, _)| s.as_u16());
+        self.metrics.xiaomi_call(what, status, started.elapsed());
+        tracing::debug!(endpoint = what, status, ms = started.elapsed().as_millis() as u64, "xiaomi call");
+        result
+    }
+
+    async fn read(&self, req: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
         let mut resp = req.send().await.map_err(|e| transport(&e))?;
         let status = resp.status();
         let mut body = Vec::new();
@@ -166,8 +187,20 @@ impl Xiaomi {
             }
             body.extend_from_slice(&chunk);
         }
-        tracing::debug!(endpoint = what, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "xiaomi call");
         Ok((status, body))
+    }
+
+    /// Runs a call through the circuit breaker.
+    async fn guarded<T>(&self, call: impl std::future::Future<Output = Result<T, ProviderError>>) -> Result<T, ProviderError> {
+        if !self.breaker.allow() {
+            return Err(ProviderError::Unavailable("Xiaomi is failing; failing fast for a few seconds".into()));
+        }
+        let r = call.await;
+        match &r {
+            Err(ProviderError::Unavailable(_)) => self.breaker.failure(),
+            _ => self.breaker.success(),
+        }
+        r
     }
 }
 
@@ -187,11 +220,11 @@ impl Provider for Xiaomi {
     }
 
     async fn identity(&self, c: &Connection, code: &str, redirect_uri: &str) -> Result<ProviderIdentity, ProviderError> {
-        let token = self.exchange(c, code, redirect_uri).await?;
-        let profile = self.profile(c, &token.access_token).await?;
+        let token = self.guarded(self.exchange(c, code, redirect_uri)).await?;
+        let profile = self.guarded(self.profile(c, &token.access_token)).await?;
         let subject = match token.open_id {
             Some(id) => id,
-            None => self.open_id(c, &token.access_token).await?,
+            None => self.guarded(self.open_id(c, &token.access_token)).await?,
         };
         Ok(ProviderIdentity {
             subject,
@@ -199,7 +232,32 @@ impl Provider for Xiaomi {
             nickname: profile.nickname,
             avatar: profile.avatar,
             scopes: token.scopes,
+            access: Some(AccessToken::new(token.access_token)),
         })
+    }
+
+    async fn contact(&self, c: &Connection, id: &ProviderIdentity) -> Result<Contact, ProviderError> {
+        // Ask only for what the connection matches on, with its scope configured and — when the
+        // token response listed scopes — granted; otherwise Xiaomi would refuse anyway (96005).
+        let wanted = |f: MatchField| c.matches_on(f) && c.scopes.contains(&f.scope()) && (id.scopes.is_empty() || id.scopes.contains(&f.scope()));
+        let (email, phone) = (wanted(MatchField::Email), wanted(MatchField::Phone));
+        let Some(access) = id.access.as_ref().filter(|_| email || phone) else {
+            return Ok(Contact::default());
+        };
+        let data = self.guarded(self.open_api(c, "/user/phoneAndEmail", access.secret())).await?;
+        let found = parse_phone_and_email(&data);
+        Ok(Contact { email: found.email.filter(|_| email), phone: found.phone.filter(|_| phone) })
+    }
+}
+
+/// Extracts `phone` and `email` from `/user/phoneAndEmail`'s `data`. Xiaomi sends `""` when the
+/// account has none; that, a non-string, a list or anything else that does not normalise is
+/// absent — never a value to match on (X-50, X-51).
+pub fn parse_phone_and_email(data: &Map<String, Value>) -> Contact {
+    let text = |k: &str| data.get(k).and_then(Value::as_str).filter(|s| s.len() <= 320);
+    Contact {
+        email: text("email").and_then(crate::accounts::normalize_email),
+        phone: text("phone").and_then(crate::accounts::normalize_phone),
     }
 }
 
@@ -569,6 +627,31 @@ mod tests {
         assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":"a","openid":"b"}}"#)).is_err());
         assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":""}}"#)).is_err());
         assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{}}"#)).is_err());
+    }
+
+    #[test]
+    fn phone_and_email_fixtures() {
+        let d = |s: &str| parse_envelope(s.as_bytes()).unwrap();
+        // As documented: both present.
+        let c = parse_phone_and_email(&d(r#"{"result":"ok","description":"成功","data":{"phone":"13800138000","email":" Alice@Example.com "},"code":0}"#));
+        assert_eq!(c, Contact { email: Some("alice@example.com".into()), phone: Some("+8613800138000".into()) });
+        // Empty when absent (X-50), missing keys, wrong types.
+        for body in [
+            r#"{"result":"ok","code":0,"data":{"phone":"","email":""}}"#,
+            r#"{"result":"ok","code":0,"data":{}}"#,
+            r#"{"result":"ok","code":0,"data":{"phone":13800138000,"email":null}}"#,
+            r#"{"result":"ok","code":0,"data":{"phone":["13800138000"],"email":{"a":"b"}}}"#,
+            r#"{"result":"ok","code":0,"data":{"phone":"   ","email":"  "}}"#,
+        ] {
+            assert_eq!(parse_phone_and_email(&d(body)), Contact::default(), "{body}");
+        }
+        // Hostile values (X-51): lists, confusables, junk never become a value.
+        let c = parse_phone_and_email(&d(r#"{"result":"ok","code":0,"data":{"phone":"13800138000,13900139000","email":"a@x.com,victim@y.com"}}"#));
+        assert_eq!(c, Contact::default());
+        let c = parse_phone_and_email(&d(r#"{"result":"ok","code":0,"data":{"phone":"+86 139-0013-9000","email":"\u0430lice@example.com"}}"#));
+        assert_eq!(c, Contact { email: None, phone: Some("+8613900139000".into()) });
+        // Refused without the scope (96005): an error, which the flow treats as "no values".
+        assert!(matches!(parse_envelope(br#"{"result":"error","description":"no permission","code":96005}"#), Err(ProviderError::Xiaomi { code: 96005, .. })));
     }
 
     #[test]

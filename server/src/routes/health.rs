@@ -1,4 +1,4 @@
-//! Liveness and readiness.
+//! Liveness, readiness and Prometheus metrics.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -8,7 +8,7 @@ use axum::Router;
 
 /// `/healthz`, `/readyz`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(get_healthz)).route("/readyz", get(get_readyz))
+    Router::new().route("/healthz", get(get_healthz)).route("/readyz", get(get_readyz)).route("/metrics", get(get_metrics))
 }
 
 async fn get_healthz() -> &'static str {
@@ -24,4 +24,10 @@ async fn get_readyz(State(st): State<AppState>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
+}
+
+/// Prometheus text format; `milogin_attempts_pending` is read from the database at scrape time.
+async fn get_metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
+    let pending = st.store.pending_attempts(st.clock.now()).await.ok();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(pending))
 }

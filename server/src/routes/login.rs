@@ -4,7 +4,7 @@
 use crate::flow::{self, Finish, Target};
 use crate::pages;
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,8 +22,38 @@ async fn head_refused() -> StatusCode {
     StatusCode::METHOD_NOT_ALLOWED
 }
 
+/// The client's IP as the socket saw it (`0.0.0.0` when unknown, e.g. in `oneshot` tests).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(Self(ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))))
+    }
+}
+
+/// 429 with `Retry-After` when `limiter` has no token for this client.
+pub fn rate_limited(st: &AppState, limiter: &crate::limits::RateLimiter, route: &'static str, ip: std::net::IpAddr) -> Option<Response> {
+    let wait = limiter.check(ip).err()?;
+    st.metrics.limited(route);
+    tracing::warn!(route, %ip, "rate limited");
+    let mut r = pages::error_page(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidRequest, "Too many login attempts from your network. Please wait a minute and try again.");
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    Some(r)
+}
+
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
-async fn get_authorize(State(st): State<AppState>, Path((uid, pool)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Response {
+async fn get_authorize(
+    State(st): State<AppState>,
+    Path((uid, pool)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    ClientIp(ip): ClientIp,
+) -> Response {
+    if let Some(r) = rate_limited(&st, &st.limiters.authorize, "authorize", ip) {
+        return r;
+    }
     let q = match flow::parse_authorize_query(raw.as_deref()) {
         Ok(q) => q,
         Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why),
@@ -53,7 +83,10 @@ async fn get_authorize(State(st): State<AppState>, Path((uid, pool)): Path<(Stri
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot record the attempt");
-            let m = ResultMessage::failure(&start.attempt, ErrorCode::Internal);
+            let m = match e {
+                flow::StartError::Busy => ResultMessage::failure_with(&start.attempt, ErrorCode::Internal, "Too many logins are in progress. Please try again in a minute."),
+                flow::StartError::Store(_) => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
+            };
             deliver(&start.target, &m, StatusCode::SERVICE_UNAVAILABLE)
         }
     }
@@ -64,20 +97,34 @@ async fn get_callback(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(r) = rate_limited(&st, &st.limiters.callback, "callback", ip) {
+        return r;
+    }
     let params = match flow::parse_callback_query(raw.as_deref()) {
         Ok(p) => p,
         Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why),
     };
     let state_hash = params.state.as_deref().map(flow::sha256_hex);
     let finish = flow::finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
+    match &finish {
+        Finish::Refuse(code, _) => st.metrics.login(false, code.as_str()),
+        Finish::Deliver { message, .. } => match &message.outcome {
+            Outcome::Success { .. } => st.metrics.login(true, "none"),
+            Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
+        },
+        // Counted when the binding step ends (routes::binding).
+        Finish::Bind(_) => {}
+    }
     let mut r = match finish {
         Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, code, msg),
         Finish::Deliver { target, message, client_error } => {
             let status = if client_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
             deliver(&target, &message, status)
         }
+        Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
     };
     if let Some(h) = state_hash {
         // The binding cookie has done its job.
@@ -113,7 +160,7 @@ pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> 
 }
 
 /// The value of cookie `name` from the request's `Cookie` headers.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource; each exposes `router()`.
 
+pub mod binding;
 pub mod connections;
 pub mod health;
 pub mod login;
@@ -13,6 +14,7 @@ use axum::Router;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(login::router())
+        .merge(binding::router())
         .merge(connections::router())
         .merge(oidc::router())
         .merge(health::router())

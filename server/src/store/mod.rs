@@ -140,6 +140,111 @@ pub struct StoredKey {
     pub private_pem: String,
 }
 
+/// A local account to insert (`milogin user create`): values already normalised and validated.
+#[derive(Clone)]
+pub struct NewLocalUser {
+    /// Our id.
+    pub id: String,
+    /// Pool id.
+    pub pool: String,
+    /// Display name.
+    pub nickname: String,
+    /// Normalised username.
+    pub username: Option<String>,
+    /// Normalised email.
+    pub email: Option<String>,
+    /// The operator vouches for the email.
+    pub email_verified: bool,
+    /// E.164 phone.
+    pub phone: Option<String>,
+    /// The operator vouches for the phone.
+    pub phone_verified: bool,
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for NewLocalUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewLocalUser")
+            .field("id", &self.id)
+            .field("pool", &self.pool)
+            .field("username", &self.username)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "[REDACTED]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user found by a field-matching lookup, with what the association rules need to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// The user.
+    pub user: User,
+    /// The user has a password (can prove ownership in the binding step).
+    pub has_password: bool,
+    /// The user already has an identity on the connection asked about.
+    pub bound_here: bool,
+}
+
+/// A pending "link your Xiaomi account" step (security.md T-14): single use, expiring, bound to
+/// one Xiaomi identity and to the browser holding the ticket cookie. Only hashes of the ticket and
+/// of the CSRF token are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// SHA-256 (hex) of the ticket (the cookie value).
+    pub ticket_hash: String,
+    /// SHA-256 (hex) of the form's CSRF token.
+    pub csrf_hash: String,
+    /// Pool id.
+    pub pool: String,
+    /// Connection Unique ID.
+    pub connection: String,
+    /// The Xiaomi openId this ticket may bind, and nothing else.
+    pub subject: String,
+    /// Xiaomi APP ID the openId belongs to.
+    pub client_id: String,
+    /// Xiaomi unionId.
+    pub union_id: Option<String>,
+    /// Nickname from Xiaomi (for the page and a new account).
+    pub nickname: String,
+    /// Avatar from Xiaomi.
+    pub avatar: Option<String>,
+    /// App id (the token's `aud`).
+    pub app: String,
+    /// The widget's attempt id.
+    pub attempt: String,
+    /// Popup mode: the origin that receives the result.
+    pub origin: Option<String>,
+    /// `popup` or `redirect`.
+    pub mode: String,
+    /// Redirect mode: where the result goes.
+    pub redirect_uri: Option<String>,
+    /// A field match led here (the page says an account may already exist).
+    pub matched: bool,
+    /// Password tries so far (counted before each verification).
+    pub failures: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Set once used (bound, new account, cancelled, exhausted or expired).
+    pub consumed_at: Option<i64>,
+}
+
+/// What binding an identity to an existing user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Bound now.
+    Linked,
+    /// It already was bound to this user (nothing changed).
+    AlreadyLinked,
+    /// The identity is bound to another user: refused.
+    LinkedToOther,
+    /// The user already has another identity on this connection: refused.
+    UserHasOther,
+    /// The ticket was used meanwhile: nothing done.
+    TicketGone,
+}
+
 /// The database.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -173,6 +278,60 @@ pub trait Store: Send + Sync {
 
     /// The pool's signing key; stores `candidate` when there is none yet (first writer wins).
     async fn signing_key(&self, pool: &str, candidate: &StoredKey, now: i64) -> Result<StoredKey, StoreError>;
+
+    /// Closes the connection pool (graceful shutdown); every later call fails.
+    async fn close(&self);
+
+    /// Attempts neither consumed nor expired.
+    async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError>;
+
+    /// Creates a local account. A taken username, email or phone is `StoreError::Taken(field)`.
+    async fn create_local_user(&self, user: &NewLocalUser, now: i64) -> Result<User, StoreError>;
+
+    /// The user a sign-in identifier names, with its password hash.
+    async fn user_for_login(&self, pool: &str, id: &crate::accounts::LoginId) -> Result<Option<(User, Option<String>)>, StoreError>;
+
+    /// Users whose email equals `email` or whose phone equals `phone` (normalised values; `None`
+    /// matches nothing), each with whether it has a password and an identity on `connection`.
+    async fn match_candidates(&self, pool: &str, connection: &str, email: Option<&str>, phone: Option<&str>) -> Result<Vec<Candidate>, StoreError>;
+
+    /// Binds `identity` to the existing user `user_id`, in one transaction; with `ticket_hash`, the
+    /// ticket is consumed in the same transaction (and nothing is bound when it already was).
+    async fn link_identity(&self, pool: &str, user_id: &str, identity: &Identity, ticket_hash: Option<&str>, now: i64) -> Result<Link, StoreError>;
+
+    /// Stores a binding ticket; also deletes tickets that expired more than an hour ago.
+    async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError>;
+
+    /// A binding ticket by the hash of its value.
+    async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError>;
+
+    /// Counts one password try on a live ticket, atomically, and returns the new count; `None`
+    /// when the ticket is used, expired or already has `max` tries.
+    async fn ticket_try(&self, ticket_hash: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError>;
+
+    /// Marks a ticket used; `false` when it already was.
+    async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Failed sign-ins of an account since `since` (Unix seconds; the current window only).
+    async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError>;
+
+    /// Records a failed sign-in; a window older than `window_secs` starts over. Returns the count.
+    async fn record_account_failure(&self, user_id: &str, now: i64, window_secs: i64) -> Result<i64, StoreError>;
+
+    /// Forgets an account's failed sign-ins (after a successful one).
+    async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError>;
+
+    /// The identities of one user.
+    async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError>;
+
+    /// Disables or enables a user; `false` when there is no such user.
+    async fn set_disabled(&self, pool: &str, user_id: &str, disabled: bool, now: i64) -> Result<bool, StoreError>;
+
+    /// Deletes a user and its identities; `false` when there is no such user.
+    async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError>;
+
+    /// Removes the user's identity on `connection`; the number of identities removed.
+    async fn unlink_identity(&self, pool: &str, user_id: &str, connection: &str) -> Result<u64, StoreError>;
 
     /// Row counts `(users, identities, attempts)`, for tests and diagnostics.
     async fn counts(&self) -> Result<(i64, i64, i64), StoreError>;

@@ -10,6 +10,11 @@ use std::time::Duration;
 /// Attempts are kept this long after they expire (so a late replay reads "already used").
 const ATTEMPT_GRACE_SECS: i64 = 3600;
 
+/// Binding tickets are kept this long after they expire (so a late replay reads "already used").
+const TICKET_GRACE_SECS: i64 = 3600;
+
+const TICKET_COLUMNS: &str = "ticket_hash, csrf_hash, pool, connection, subject, client_id, union_id, nickname, avatar, app, attempt, origin, mode, redirect_uri, matched, failures, created_at, expires_at, consumed_at";
+
 const USER_COLUMNS: &str =
     "u.id, u.pool, u.nickname, u.avatar, u.username, u.email, u.email_verified, u.phone, u.phone_verified, u.disabled, u.created_at";
 
@@ -83,6 +88,30 @@ macro_rules! sql_store {
                     phone_verified: r.try_get("phone_verified")?,
                     disabled: r.try_get("disabled")?,
                     created_at: r.try_get("created_at")?,
+                })
+            }
+
+            fn ticket_from(r: &$row) -> Result<Ticket, sqlx::Error> {
+                Ok(Ticket {
+                    ticket_hash: r.try_get("ticket_hash")?,
+                    csrf_hash: r.try_get("csrf_hash")?,
+                    pool: r.try_get("pool")?,
+                    connection: r.try_get("connection")?,
+                    subject: r.try_get("subject")?,
+                    client_id: r.try_get("client_id")?,
+                    union_id: r.try_get("union_id")?,
+                    nickname: r.try_get("nickname")?,
+                    avatar: r.try_get("avatar")?,
+                    app: r.try_get("app")?,
+                    attempt: r.try_get("attempt")?,
+                    origin: r.try_get("origin")?,
+                    mode: r.try_get("mode")?,
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    matched: r.try_get("matched")?,
+                    failures: r.try_get("failures")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    consumed_at: r.try_get("consumed_at")?,
                 })
             }
 
@@ -262,6 +291,291 @@ macro_rules! sql_store {
                     .await?;
                 let r = sqlx::query("SELECT kid, private_pem FROM signing_keys WHERE pool = $1").bind(pool).fetch_one(&self.pool).await?;
                 Ok(StoredKey { kid: r.try_get("kid")?, private_pem: r.try_get("private_pem")? })
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
+                let r = sqlx::query("SELECT COUNT(*) AS n FROM attempts WHERE consumed_at IS NULL AND expires_at >= $1")
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(r.try_get("n")?)
+            }
+
+            async fn create_local_user(&self, u: &NewLocalUser, now: i64) -> Result<User, StoreError> {
+                sqlx::query(
+                    "INSERT INTO users (id, pool, nickname, username, email, email_verified, phone, phone_verified, password_hash, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                )
+                .bind(&u.id)
+                .bind(&u.pool)
+                .bind(&u.nickname)
+                .bind(&u.username)
+                .bind(&u.email)
+                .bind(u.email_verified)
+                .bind(&u.phone)
+                .bind(u.phone_verified)
+                .bind(&u.password_hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match unique_violation(&e) {
+                    Some(what) => StoreError::Taken(what),
+                    None => StoreError::Db(e),
+                })?;
+                self.user(&u.pool, &u.id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+            }
+
+            async fn user_for_login(&self, pool: &str, id: &crate::accounts::LoginId) -> Result<Option<(User, Option<String>)>, StoreError> {
+                use crate::accounts::LoginId;
+                let (column, value) = match id {
+                    LoginId::Email(v) => ("email", v),
+                    LoginId::Phone(v) => ("phone", v),
+                    LoginId::Username(v) => ("username", v),
+                };
+                let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.pool = $1 AND u.{column} = $2");
+                let row = sqlx::query(&sql).bind(pool).bind(value).fetch_optional(&self.pool).await?;
+                match row {
+                    Some(r) => Ok(Some((Self::user_from(&r)?, r.try_get("password_hash")?))),
+                    None => Ok(None),
+                }
+            }
+
+            async fn match_candidates(&self, pool: &str, connection: &str, email: Option<&str>, phone: Option<&str>) -> Result<Vec<Candidate>, StoreError> {
+                if email.is_none() && phone.is_none() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+                     WHERE u.pool = $1 AND ((u.email IS NOT NULL AND u.email = $2) OR (u.phone IS NOT NULL AND u.phone = $3))
+                     ORDER BY u.created_at, u.id"
+                );
+                let rows = sqlx::query(&sql).bind(pool).bind(email).bind(phone).fetch_all(&self.pool).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let user = Self::user_from(r)?;
+                    let hash: Option<String> = r.try_get("password_hash")?;
+                    let bound = sqlx::query("SELECT 1 FROM identities WHERE pool = $1 AND connection = $2 AND user_id = $3")
+                        .bind(pool)
+                        .bind(connection)
+                        .bind(&user.id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    out.push(Candidate { user, has_password: hash.is_some(), bound_here: bound.is_some() });
+                }
+                Ok(out)
+            }
+
+            async fn link_identity(&self, pool: &str, user_id: &str, i: &Identity, ticket_hash: Option<&str>, now: i64) -> Result<Link, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // Write first: the transaction takes the write lock at once (no read→write upgrade).
+                if let Some(hash) = ticket_hash {
+                    let used = sqlx::query("UPDATE binding_tickets SET consumed_at = $2 WHERE ticket_hash = $1 AND consumed_at IS NULL")
+                        .bind(hash)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if used == 0 {
+                        tx.rollback().await?;
+                        return Ok(Link::TicketGone);
+                    }
+                }
+                // No conflict target: the identity's key and "one identity per user and connection"
+                // both make it a no-op, told apart below.
+                let bound = sqlx::query(
+                    "INSERT INTO identities (pool, connection, subject, user_id, client_id, union_id, created_at)
+                     SELECT $1, $2, $3, u.id, $5, $6, $7 FROM users u WHERE u.id = $4 AND u.pool = $1
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(pool)
+                .bind(&i.connection)
+                .bind(&i.subject)
+                .bind(user_id)
+                .bind(&i.client_id)
+                .bind(&i.union_id)
+                .bind(i.created_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let outcome = if bound == 1 {
+                    Link::Linked
+                } else {
+                    let owner: Option<String> = sqlx::query("SELECT user_id FROM identities WHERE pool = $1 AND connection = $2 AND subject = $3")
+                        .bind(pool)
+                        .bind(&i.connection)
+                        .bind(&i.subject)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| r.try_get("user_id"))
+                        .transpose()?;
+                    match owner {
+                        Some(o) if o == user_id => Link::AlreadyLinked,
+                        Some(_) => Link::LinkedToOther,
+                        None => {
+                            let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1 AND pool = $2").bind(user_id).bind(pool).fetch_optional(&mut *tx).await?;
+                            if exists.is_none() {
+                                tx.rollback().await?;
+                                return Err(StoreError::Db(sqlx::Error::RowNotFound));
+                            }
+                            // Nothing bound and the ticket stays usable: the person may prove another account.
+                            tx.rollback().await?;
+                            return Ok(Link::UserHasOther);
+                        }
+                    }
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM binding_tickets WHERE expires_at < $1").bind(now - TICKET_GRACE_SECS).execute(&self.pool).await?;
+                sqlx::query(
+                    "INSERT INTO binding_tickets (ticket_hash, csrf_hash, pool, connection, subject, client_id, union_id, nickname, avatar, app, attempt, origin, mode, redirect_uri, matched, failures, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                )
+                .bind(&t.ticket_hash)
+                .bind(&t.csrf_hash)
+                .bind(&t.pool)
+                .bind(&t.connection)
+                .bind(&t.subject)
+                .bind(&t.client_id)
+                .bind(&t.union_id)
+                .bind(&t.nickname)
+                .bind(&t.avatar)
+                .bind(&t.app)
+                .bind(&t.attempt)
+                .bind(&t.origin)
+                .bind(&t.mode)
+                .bind(&t.redirect_uri)
+                .bind(t.matched)
+                .bind(t.failures)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
+                let sql = format!("SELECT {TICKET_COLUMNS} FROM binding_tickets WHERE ticket_hash = $1");
+                let row = sqlx::query(&sql).bind(ticket_hash).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::ticket_from).transpose()?)
+            }
+
+            async fn ticket_try(&self, ticket_hash: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE binding_tickets SET failures = failures + 1
+                     WHERE ticket_hash = $1 AND consumed_at IS NULL AND failures < $2 AND expires_at >= $3
+                     RETURNING failures",
+                )
+                .bind(ticket_hash)
+                .bind(max)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.try_get("failures")).transpose()?)
+            }
+
+            async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError> {
+                let n = sqlx::query("UPDATE binding_tickets SET consumed_at = $2 WHERE ticket_hash = $1 AND consumed_at IS NULL")
+                    .bind(ticket_hash)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
+                let row = sqlx::query("SELECT failures FROM account_failures WHERE user_id = $1 AND window_start > $2")
+                    .bind(user_id)
+                    .bind(since)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
+            }
+
+            async fn record_account_failure(&self, user_id: &str, now: i64, window_secs: i64) -> Result<i64, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO account_failures (user_id, window_start, failures) VALUES ($1, $2, 1)
+                     ON CONFLICT (user_id) DO UPDATE SET
+                       failures = CASE WHEN account_failures.window_start <= $3 THEN 1 ELSE account_failures.failures + 1 END,
+                       window_start = CASE WHEN account_failures.window_start <= $3 THEN $2 ELSE account_failures.window_start END
+                     RETURNING failures",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(now - window_secs)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(r.try_get("failures")?)
+            }
+
+            async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM account_failures WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT connection, subject, client_id, union_id, created_at FROM identities WHERE pool = $1 AND user_id = $2 ORDER BY created_at, connection",
+                )
+                .bind(pool)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|i| {
+                        Ok(Identity {
+                            connection: i.try_get("connection")?,
+                            subject: i.try_get("subject")?,
+                            client_id: i.try_get("client_id")?,
+                            union_id: i.try_get("union_id")?,
+                            created_at: i.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_disabled(&self, pool: &str, user_id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
+                let n = sqlx::query("UPDATE users SET disabled = $3, updated_at = $4 WHERE pool = $1 AND id = $2")
+                    .bind(pool)
+                    .bind(user_id)
+                    .bind(disabled)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The foreign keys cascade; deleting the children first makes it explicit.
+                sqlx::query("DELETE FROM identities WHERE pool = $1 AND user_id = $2").bind(pool).bind(user_id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM account_failures WHERE user_id IN (SELECT id FROM users WHERE pool = $1 AND id = $2)")
+                    .bind(pool)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let n = sqlx::query("DELETE FROM users WHERE pool = $1 AND id = $2").bind(pool).bind(user_id).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                Ok(n == 1)
+            }
+
+            async fn unlink_identity(&self, pool: &str, user_id: &str, connection: &str) -> Result<u64, StoreError> {
+                let n = sqlx::query("DELETE FROM identities WHERE pool = $1 AND user_id = $2 AND connection = $3")
+                    .bind(pool)
+                    .bind(user_id)
+                    .bind(connection)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n)
             }
 
             async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {

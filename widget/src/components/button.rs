@@ -1,16 +1,13 @@
 //! `<button part="button">` and its polite live region, inside the element's shadow root.
 
-use crate::config::{Config, Shape};
-use crate::connections;
+use crate::config::Config;
 use crate::popup::{self, Change, Login};
 use crate::protocol::End;
 use leptos::prelude::*;
 use milogin_shared as wire;
 use std::rc::Rc;
-use web_sys::HtmlElement;
 
-/// The login button. Its label is `display-name`, else the connection's display name from the
-/// server, else (until the server answered) the locale's default; always rendered as text.
+/// The login button, its label rendered as text (never HTML).
 #[component]
 pub fn LoginButton(
     /// The parsed attributes.
@@ -19,28 +16,23 @@ pub fn LoginButton(
     usable: bool,
     /// The controller this button's clicks go to.
     login: Rc<Login>,
-    /// The `<milogin-button>` element; the `milogin:*` events are dispatched on it.
-    host: HtmlElement,
-    /// The milogin server's origin.
-    server: Rc<str>,
+    /// The label: `display-name`, else the locale's default (the loader replaces the default
+    /// with the connection's display name once it fetched the list).
+    label: String,
+    /// The loader's `emit(kind, …)`: fires the `milogin:*` events on the element.
+    emit: js_sys::Function,
 ) -> impl IntoView {
     let texts = cfg.locale.texts();
     let state = RwSignal::new("idle");
+    let busy = RwSignal::new("false");
     let status = RwSignal::new("");
-    let label = RwSignal::new(cfg.display_name.clone().unwrap_or_else(|| texts.label.into()));
-    let button = NodeRef::<leptos::html::Button>::new();
-
-    if usable && cfg.display_name.is_none() {
-        connections::display_name(&server, &cfg.pool, &cfg.app, cfg.connection.clone(), move |name| {
-            label.try_set(name);
-        });
-    }
 
     login.set_on_change(Box::new(move |change| {
         let end = match change {
             Change::Opened => {
-                state.try_set("open");
-                status.try_set(texts.opened);
+                state.set("open");
+                busy.set("true");
+                status.set(texts.opened);
                 return;
             }
             Change::Ended(end) => end,
@@ -52,33 +44,33 @@ pub fn LoginButton(
             End::Blocked => texts.blocked,
             End::TimedOut => texts.timed_out,
         };
-        state.try_set("done");
-        status.try_set(said);
-        if let Some(b) = button.try_get_untracked().flatten() {
-            let _ = b.focus();
-        }
-        // Last: a listener may remove the element (and dispose of this component).
-        popup::dispatch(&host, &end);
+        state.set("done");
+        busy.set("false");
+        status.set(said);
+        // Last: the loader returns focus to the button and fires the event, whose listeners may
+        // remove the element (and dispose of this component).
+        popup::emit(&emit, &end);
     }));
 
-    let icon = cfg.shape == Shape::Icon;
+    // The label is always in the DOM; the icon shape hides it visually (class `icon`), and
+    // `aria-label` keeps the accessible name explicit for every shape.
+    let aria_label = label.clone();
     view! {
         <button
             part="button"
             type="button"
             class=cfg.classes()
             disabled=!usable
-            data-state=move || state.get()
-            aria-busy=move || (state.get() == "open").then_some("true")
-            aria-label=move || icon.then(|| label.get())
-            node_ref=button
+            data-state=state
+            aria-busy=busy
+            aria-label=aria_label
             on:click=move |_| login.click()
         >
             <span class="mark" aria-hidden="true"></span>
-            {(!icon).then(|| view! { <span class="label">{move || label.get()}</span> })}
+            <span class="label">{label}</span>
         </button>
         <span class="sr" role="status" aria-live="polite">
-            {move || status.get()}
+            {status}
         </span>
     }
 }

@@ -1,0 +1,209 @@
+//! The binding page — "Link your Xiaomi account" / "关联小米账号" — in English or Simplified
+//! Chinese (picked from `Accept-Language`). A plain form (no script): identifier + password to
+//! prove an existing account, "Create a new account" when the login mode allows it, "Cancel".
+//! Same hardening as every page (nonce CSP, `frame-ancestors 'none'`, `no-store`); its CSP allows
+//! the form to post to us only (and, in redirect mode, the final redirect to the app's origin).
+
+use super::{escape_html, html_page, Page};
+use crate::binding::{Form, FormError};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// The page's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The preferred of English and Chinese in an `Accept-Language` value (English by default).
+    pub fn from_accept_language(value: Option<&str>) -> Self {
+        let mut best = (Self::En, 0.0_f32);
+        for part in value.unwrap_or("").split(',').take(32) {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
+            let lang = if tag == "zh" || tag.starts_with("zh-") {
+                Self::Zh
+            } else if tag == "en" || tag.starts_with("en-") {
+                Self::En
+            } else {
+                continue;
+            };
+            if q > best.1 {
+                best = (lang, q);
+            }
+        }
+        best.0
+    }
+
+    /// From the request's headers.
+    pub fn from_headers(h: &HeaderMap) -> Self {
+        Self::from_accept_language(h.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Zh => "zh-CN",
+        }
+    }
+}
+
+struct Texts {
+    title: &'static str,
+    intro: &'static str,
+    matched: &'static str,
+    identifier: &'static str,
+    password: &'static str,
+    link: &'static str,
+    create: &'static str,
+    create_hint: &'static str,
+    cancel: &'static str,
+    missing: &'static str,
+    wrong: &'static str,
+    has_other: &'static str,
+}
+
+const EN: Texts = Texts {
+    title: "Link your Xiaomi account",
+    intro: "You signed in with the Xiaomi account",
+    matched: "An account with the same email or phone number as your Xiaomi account may already exist here. Sign in to it to link your Xiaomi account.",
+    identifier: "Username, email or phone",
+    password: "Password",
+    link: "Sign in and link",
+    create: "Create a new account",
+    create_hint: "No account yet?",
+    cancel: "Cancel",
+    missing: "Enter your username, email or phone, and your password.",
+    wrong: "Wrong account or password.",
+    has_other: "This account is already linked to another Xiaomi account.",
+};
+
+const ZH: Texts = Texts {
+    title: "关联小米账号",
+    intro: "你已使用小米账号登录：",
+    matched: "可能已有账号使用与你的小米账号相同的邮箱或手机号。请登录该账号以完成关联。",
+    identifier: "用户名、邮箱或手机号",
+    password: "密码",
+    link: "登录并关联",
+    create: "创建新账号",
+    create_hint: "还没有账号？",
+    cancel: "取消",
+    missing: "请输入用户名、邮箱或手机号，以及密码。",
+    wrong: "账号或密码错误。",
+    has_other: "该账号已关联其他小米账号。",
+};
+
+const FORM_STYLE: &str = "form{text-align:left;margin-top:16px}label{display:block;margin:10px 0 4px;font-size:13px;color:#444}input{box-sizing:border-box;width:100%;padding:9px 10px;border:1px solid #ccc;border-radius:8px;font:inherit}button{display:block;width:100%;margin-top:12px;padding:10px;border-radius:8px;border:1px solid #ccc;background:#fff;font:inherit;cursor:pointer}button.primary{background:#ff6900;border-color:#ff6900;color:#fff}.alert{color:#b00020}.hint{font-size:13px}.alt{margin-top:18px;border-top:1px solid #eee;padding-top:6px}";
+
+/// The binding page for `form`.
+pub fn page(status: StatusCode, lang: Lang, form: &Form) -> Response {
+    let t = match lang {
+        Lang::En => &EN,
+        Lang::Zh => &ZH,
+    };
+    let mut body = format!("<h1>{}</h1><p>{} <strong id=\"milogin-nickname\">{}</strong></p>", t.title, t.intro, escape_html(&form.nickname));
+    if form.matched {
+        body.push_str(&format!("<p class=\"hint\">{}</p>", t.matched));
+    }
+    if let Some(e) = form.error {
+        let text = match e {
+            FormError::Missing => t.missing,
+            FormError::Wrong => t.wrong,
+            FormError::AccountHasOther => t.has_other,
+        };
+        body.push_str(&format!("<p class=\"alert\" role=\"alert\" id=\"milogin-bind-error\">{text}</p>"));
+    }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"{action}\" id=\"milogin-bind\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"identifier\">{li}</label><input id=\"identifier\" name=\"identifier\" autocomplete=\"username\" required maxlength=\"254\" value=\"{ident}\">\
+         <label for=\"password\">{lp}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"1024\">\
+         <button class=\"primary\" type=\"submit\" name=\"action\" value=\"bind\">{link}</button>",
+        action = escape_html(&form.action),
+        csrf = escape_html(&form.csrf),
+        li = t.identifier,
+        ident = escape_html(&form.identifier),
+        lp = t.password,
+        link = t.link,
+    ));
+    body.push_str("<div class=\"alt\">");
+    if form.can_create {
+        body.push_str(&format!(
+            "<p class=\"hint\">{}</p><button type=\"submit\" name=\"action\" value=\"create\" formnovalidate>{}</button>",
+            t.create_hint, t.create
+        ));
+    }
+    body.push_str(&format!("<button type=\"submit\" name=\"action\" value=\"cancel\" formnovalidate>{}</button></div></form>", t.cancel));
+    let form_action = match &form.redirect_origin {
+        Some(o) => format!("'self' {o}"),
+        None => "'self'".to_owned(),
+    };
+    html_page(&Page {
+        status,
+        lang: lang.tag(),
+        title: t.title,
+        body_html: &body,
+        head_extra: "",
+        script: None,
+        style_extra: FORM_STYLE,
+        form_action: &form_action,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> Form {
+        Form {
+            action: "https://login.example.com/connection/social/xiaomi/p/bind".into(),
+            csrf: "tok\"en".into(),
+            nickname: "</p><script>alert(1)</script>".into(),
+            can_create: true,
+            matched: true,
+            error: Some(FormError::Wrong),
+            identifier: "\"><img src=x>".into(),
+            redirect_origin: None,
+        }
+    }
+
+    #[test]
+    fn language_follows_accept_language() {
+        for (h, want) in [
+            (None, Lang::En),
+            (Some("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh),
+            (Some("en-US,en;q=0.9,zh-CN;q=0.8"), Lang::En),
+            (Some("fr-FR, zh-TW;q=0.5"), Lang::Zh),
+            (Some("de"), Lang::En),
+            (Some("en;q=0.2, zh;q=0.7"), Lang::Zh),
+            (Some(";;;q=,,zh;q=abc"), Lang::Zh),
+        ] {
+            assert_eq!(Lang::from_accept_language(h), want, "{h:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_escapes_and_carries_the_form_hardening() {
+        let r = page(StatusCode::OK, Lang::Zh, &form());
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("form-action 'self';") && csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'nonce-"), "{csp}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("关联小米账号") && html.contains("lang=\"zh-CN\"") && html.contains("账号或密码错误"));
+        assert!(!html.contains("<script>alert") && !html.contains("<img src=x>") && html.contains("tok&quot;en"));
+        assert!(html.contains("value=\"create\"") && html.contains("value=\"cancel\""));
+
+        let mut f = form();
+        f.can_create = false;
+        f.redirect_origin = Some("https://shop.example.com".into());
+        let r = page(StatusCode::OK, Lang::En, &f);
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self' https://shop.example.com;"));
+        let html = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("Link your Xiaomi account") && !html.contains("value=\"create\""));
+    }
+}

@@ -1,0 +1,154 @@
+//! Shared by the process-level tests: spawn `milogin`, free ports, a scripted popup login.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The `milogin` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_milogin");
+
+/// Kills (SIGKILL) and reaps the child on drop.
+pub struct Kill(pub Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `base` (`http://host:port`) accepts connections.
+pub fn wait_ready(base: &str) {
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{base} never came up");
+}
+
+/// Starts `milogin serve --config cfg` with extra environment; stderr goes to `log` if given.
+pub fn serve(cfg: &std::path::Path, env: &[(&str, &str)], log: Option<&std::path::Path>) -> Kill {
+    let mut c = Command::new(BIN);
+    c.args(["serve", "--config"]).arg(cfg).stdout(Stdio::null());
+    match log {
+        Some(p) => c.stderr(std::fs::File::create(p).unwrap()),
+        None => c.stderr(Stdio::null()),
+    };
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    Kill(c.spawn().unwrap())
+}
+
+/// A config for one pool `p1`, app `web` (origin https://shop.example.com), connection `mi`
+/// against the mock at `mock_base`; the secret is read from `secret` next to the file.
+pub fn config(port: u16, public_port: u16, mock_base: &str, database_url: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{public_port}"
+database_url = "{database_url}"
+[xiaomi]
+account_base = "{mock_base}"
+open_base = "{mock_base}"
+allow_insecure_endpoints = true
+timeout_ms = 3000
+[limits]
+authorize_per_minute = 100000
+callback_per_minute = 100000
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000000"
+  app_secret = {{ file = "secret" }}
+"#
+    )
+}
+
+/// A scripted browser.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// `Location` of a redirect.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Authorize at `base` and approve as `account` at the mock: returns the callback URL Xiaomi
+/// redirects to (its host is the configured public URL).
+pub async fn approve(http: &reqwest::Client, base: &str, account: &str, attempt: &str) -> String {
+    let r = http
+        .get(format!("{base}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "authorize");
+    let consent = http.get(location(&r)).send().await.unwrap();
+    let mock_base = consent.url().origin().ascii_serialization();
+    let page = consent.text().await.unwrap();
+    let req = page.split("name=\"req\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = http.post(format!("{mock_base}/oauth2/authorize/decision")).form(&[("req", req.as_str()), ("account", account)]).send().await.unwrap();
+    location(&r)
+}
+
+/// The result message of a popup page.
+pub fn result(page: &str) -> serde_json::Value {
+    let json = page.split("id=\"milogin-result\">").nth(1).expect("a result page").split("</script>").next().unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+/// `(users, identities)` rows, and users without any identity, read directly.
+pub async fn rows(database_url: &str) -> (i64, i64, i64) {
+    use sqlx::Row;
+    let q = "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i, \
+             (SELECT COUNT(*) FROM users WHERE id NOT IN (SELECT user_id FROM identities)) AS orphans";
+    let r = if database_url.starts_with("sqlite") {
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(database_url).await.unwrap();
+        let r = sqlx::query(q).fetch_one(&mut c).await.unwrap();
+        (r.get::<i64, _>("u"), r.get::<i64, _>("i"), r.get::<i64, _>("orphans"))
+    } else {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await.unwrap();
+        let r = sqlx::query(q).fetch_one(&mut c).await.unwrap();
+        (r.get::<i64, _>("u"), r.get::<i64, _>("i"), r.get::<i64, _>("orphans"))
+    };
+    r
+}
+
+/// A fresh PostgreSQL database in the scratch cluster, or `None` when the run has none.
+/// `cargo xtask test` always provides one and sets `MILOGIN_REQUIRE_PG=1`, so a missing cluster
+/// fails there instead of skipping.
+pub async fn postgres_database() -> Option<String> {
+    let Ok(admin) = std::env::var("MILOGIN_TEST_PG_URL") else {
+        assert!(std::env::var("MILOGIN_REQUIRE_PG").is_err(), "MILOGIN_REQUIRE_PG is set but MILOGIN_TEST_PG_URL is not");
+        eprintln!("skipped: no PostgreSQL (set MILOGIN_TEST_PG_URL or run `cargo xtask test`)");
+        return None;
+    };
+    let name = format!("r_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    Some(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
+}
+
+/// Starts the in-process mock Xiaomi on a free port.
+pub async fn mock() -> (milogin_server::mock_xiaomi::Mock, String) {
+    let mock = milogin_server::mock_xiaomi::Mock::default();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    let m = mock.clone();
+    tokio::spawn(async move { m.serve(l).await });
+    (mock, base)
+}

@@ -231,7 +231,7 @@ pub async fn finish(
     let message = match complete(st, &attempt, params.code, params.error).await {
         Ok(Step::Done(m)) => m,
         Ok(Step::Bind(offer)) => return Finish::Bind(offer),
-        Err(code) => ResultMessage::failure(&attempt.attempt, code),
+        Err(code) => return deliver_error(&attempt, code, code == ErrorCode::InvalidRequest),
     };
     Finish::Deliver { target: target_of(&attempt), message, client_error: false }
 }

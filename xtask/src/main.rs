@@ -111,7 +111,9 @@ fn build_widget() -> Result {
     let started = Instant::now();
     ensure_wasm_target()?;
     let pkg = env::var("XTASK_PKG").unwrap_or("milogin-widget".into()); // TEMP experiment
-    run(cargo().args(["build", "-p", &pkg, "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"]))?;
+    run(cargo()
+        .args(["build", "-p", &pkg, "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"])
+        .env("RUSTFLAGS", remap_paths()))?;
     let input = target_dir().join(WASM_TARGET).join(format!("wasm-release/{}.wasm", pkg.replace('-', "_")));
 
     check_wasm_bindgen_version()?;
@@ -167,6 +169,25 @@ fn build_widget() -> Result {
     println!("widget built into {} in {:.1}s", dir.display(), started.elapsed().as_secs_f64());
     print_sizes(&dir)?;
     Ok(())
+}
+
+/// `RUSTFLAGS` (plus any already set) that shorten the source paths panic locations embed in the
+/// wasm (`/root/.cargo/registry/src/index.crates.io-…/leptos-0.8.23/src/…` → `leptos-0.8.23/src/…`):
+/// smaller, and the same bytes (and content hash) on every machine.
+fn remap_paths() -> String {
+    let mut flags = env::var("RUSTFLAGS").unwrap_or_default();
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let registries = home.and_then(|h| fs::read_dir(h.join("registry/src")).ok());
+    let dirs = registries.into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
+    for dir in dirs.chain([root()]) {
+        let dir = dir.to_string_lossy();
+        if !dir.contains(' ') {
+            flags.push_str(&format!(" --remap-path-prefix={dir}/="));
+        }
+    }
+    flags
 }
 
 /// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables

@@ -533,3 +533,126 @@ async fn hostile_nicknames_are_escaped_in_the_page_and_valid_in_the_json() {
     let m = result_of(&page);
     assert_eq!(ok_user(&m).1.nickname, "</script><script>alert(1)</script> \"'&".trim());
 }
+
+#[tokio::test]
+async fn a_callback_with_neither_code_nor_error_is_an_invalid_request_without_calls() {
+    // X-13
+    let env = spawn().await;
+    let (b, cb, attempt) = approved(&env, "alice").await;
+    let state = param(&cb, "state");
+    let r = b.get(&format!("{}/connection/social/{CONN}/{POOL}/callback?state={}", env.base, enc(&state))).await;
+    assert_eq!(r.status(), 400);
+    let m = result_of(&r.text().await.unwrap());
+    assert_eq!((m.attempt.as_str(), err_code(&m)), (attempt.as_str(), ErrorCode::InvalidRequest));
+    assert_eq!(env.mock.calls().token, 0);
+    assert_eq!(counts(&env).await.0, 0);
+}
+
+#[tokio::test]
+async fn two_tabs_of_one_browser_finish_independently() {
+    // X-08 (session overwriting): interleaved logins in one cookie jar.
+    let env = spawn().await;
+    let b = Browser::new();
+    let (a1, a2) = (attempt_id(), attempt_id());
+    let r1 = b.start(&env, &Browser::authorize_url(&env, &a1)).await;
+    let r2 = b.start(&env, &Browser::authorize_url(&env, &a2)).await;
+    let cb2 = b.decide(&env, &r2, Some("bob")).await;
+    let cb1 = b.decide(&env, &r1, Some("alice")).await;
+    let m2 = result_of(&b.get(&cb2).await.text().await.unwrap());
+    let m1 = result_of(&b.get(&cb1).await.text().await.unwrap());
+    assert_eq!((m1.attempt.as_str(), ok_user(&m1).1.nickname.as_str()), (a1.as_str(), "Alice Wang"));
+    assert_eq!((m2.attempt.as_str(), ok_user(&m2).1.nickname.as_str()), (a2.as_str(), "Bob"));
+}
+
+#[tokio::test]
+async fn forwarded_host_headers_never_change_the_urls_we_build() {
+    // X-09, T-24
+    let env = spawn().await;
+    let r = Browser::new()
+        .http
+        .get(Browser::authorize_url(&env, &attempt_id()))
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .header("forwarded", "host=evil.example;proto=https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let loc = location(&r);
+    assert_eq!(param(&loc, "redirect_uri"), format!("{}/connection/social/{CONN}/{POOL}/callback", env.base));
+    assert!(!loc.contains("evil"));
+}
+
+#[tokio::test]
+async fn redirect_mode_refuses_every_open_redirect_trick() {
+    // X-05, T-10: only the byte-exact registered URI passes.
+    let env = spawn().await;
+    let b = Browser::new();
+    let a = attempt_id();
+    for bad in [
+        "https://shop.example.com/login/done/../../evil",
+        "https://shop.example.com/login/done/.",
+        "https://shop.example.com/login/done%2f..%2fevil",
+        "https://shop.example.com\\@evil.example/login/done",
+        "https://shop.example.com/login/done\\",
+        "https://shop.example.com/ /login/done",
+        "https://shop.example.com/login/done\t",
+        "https://shop.example.com/login/done\r\nLocation: https://evil.example",
+        "//evil.example/login/done",
+        "/login/done",
+        "https:/\\evil.example/login/done",
+        "https://evil.example/https://shop.example.com/login/done",
+        "https://shop.example.com.evil.example/login/done",
+        "https://shop.example.com@evil.example/login/done",
+        "HTTPS://SHOP.EXAMPLE.COM/login/done",
+        "https://shop.example.com:443/login/done",
+        "http://shop.example.com/login/done",
+        "javascript:alert(1)//https://shop.example.com/login/done",
+        "data:text/html,<script>alert(1)</script>",
+        "https%3A%2F%2Fshop.example.com%2Flogin%2Fdone",
+        "",
+    ] {
+        let u = format!(
+            "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={a}&mode=redirect&redirect_uri={}",
+            env.base,
+            enc(bad)
+        );
+        let r = b.get(&u).await;
+        assert_eq!(r.status(), 400, "{bad:?}");
+        assert!(r.headers().get("location").is_none(), "{bad:?}");
+    }
+    assert_eq!(counts(&env).await.2, 0);
+}
+
+#[tokio::test]
+async fn oversized_and_repeated_queries_are_refused_fast() {
+    // X-06
+    let env = spawn().await;
+    let b = Browser::new();
+    let base = Browser::authorize_url(&env, &attempt_id());
+    let many: String = (0..1000).map(|i| format!("&p{i}=x")).collect();
+    for u in [format!("{base}{many}"), format!("{base}&x={}", "a".repeat(60 * 1024)), format!("{base}&origin={}", enc(ORIGIN))] {
+        let r = b.get(&u).await;
+        assert!(r.status() == 400 || r.status() == 414 || r.status() == 431, "{}", r.status());
+    }
+    assert_eq!(counts(&env).await.2, 0);
+}
+
+#[tokio::test]
+async fn served_pages_never_post_to_star_nor_use_inline_handlers() {
+    // X-75 (server side; the widget's JS is checked by the browser suite)
+    let env = spawn().await;
+    let ok = Browser::new().login(&env, "mallory").await.text().await.unwrap();
+    let err = Browser::new().get(&format!("{}/connection/social/{CONN}/{POOL}/callback?state=x", env.base)).await.text().await.unwrap();
+    for page in [ok, err] {
+        assert!(!page.contains("'*'") && !page.contains("\"*\""));
+        assert!(!page.contains("innerHTML"));
+        for handler in [" onclick=", " onload=", " onerror=", "javascript:"] {
+            assert!(!page.contains(handler), "{handler} in {page}");
+        }
+        let scripts = page.matches("<script").count();
+        let typed = page.matches("<script type=\"application/json\"").count();
+        let nonced = page.matches("<script nonce=\"").count();
+        assert_eq!(scripts, typed + nonced, "every executable script carries the nonce");
+    }
+}

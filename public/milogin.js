@@ -27,7 +27,7 @@ export const ready = import(url("./milogin-@HASH@.js")).then(async (m) => {
     "milogin: the widget could not start.",
     csp
       ? `This page's Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval' and ${S} to script-src, and ${S} to connect-src.`
-      : `Check that ${S}/widget/ is reachable (built with \`cargo xtask build-widget\`) and that a Content-Security-Policy allows ${S} in script-src and connect-src (plus 'wasm-unsafe-eval').`,
+      : `Is ${S}/widget/ reachable (cargo xtask build-widget)? A Content-Security-Policy needs ${S} in script-src and connect-src, plus 'wasm-unsafe-eval'.`,
     e,
   );
   throw e;
@@ -38,28 +38,26 @@ const mark = (bg, fg) =>
   `url("data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'><rect width='24' height='24' rx='6' fill='%23${bg}'/><path fill='%23${fg}' d='M5 7.5h7.2a3.3 3.3 0 0 1 3.3 3.3V17h-2.3v-6a1.2 1.2 0 0 0-1.2-1.2H7.3V17H5zm4.1 3.8h2.3V17H9.1zm8.1-3.8h2.3V17h-2.3z'/></svg>")`;
 
 const CSS = `
-:host{display:inline-block;vertical-align:middle;line-height:normal}
+:host{display:inline-block;vertical-align:middle}
 :host([hidden]){display:none}
-button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;gap:10px;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#fff;color:#1f1f1f;font:500 14px/1 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif;letter-spacing:.01em;white-space:nowrap;cursor:pointer;transition:background-color .15s,box-shadow .15s,opacity .15s;-webkit-tap-highlight-color:transparent}
-button:hover{background:#f5f5f5;box-shadow:0 1px 3px rgba(0,0,0,.12)}
-button:active{background:#ececec}
+button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;gap:10px;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#fff;color:#1f1f1f;font:500 14px/1 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif;white-space:nowrap;cursor:pointer;transition:.15s}
+button:hover{background:#f5f5f5;box-shadow:0 1px 3px #0002}
 button:focus-visible{outline:2px solid #ff6900;outline-offset:2px}
 button[aria-busy=true]{cursor:progress;opacity:.75}
-button:disabled{cursor:not-allowed;opacity:.5;box-shadow:none}
-.dark{background:#1f1f1f;border-color:#1f1f1f;color:#fff}
-.dark:hover{background:#333}.dark:active{background:#444}
-.brand{background:#ff6900;border-color:#ff6900;color:#fff}
-.brand:hover{background:#f26300}.brand:active{background:#e05a00}
-.small{height:32px;padding:0 12px;font-size:13px;gap:8px}
-.large{height:48px;padding:0 22px;font-size:16px;gap:12px}
-.pill{border-radius:999px}
-.icon{width:40px;padding:0}.icon.small{width:32px}.icon.large{width:48px}
-.mark{flex:none;width:20px;height:20px;background:${mark("ff6900", "fff")} center/contain no-repeat}
-.small .mark{width:16px;height:16px}.large .mark{width:24px;height:24px}
-.brand .mark{background-image:${mark("fff", "ff6900")}}
+button[aria-disabled=true]{cursor:not-allowed;opacity:.5;box-shadow:none}
+:host([theme=dark i]) button{background:#1f1f1f;border-color:#1f1f1f;color:#fff}
+:host([theme=dark i]) button:hover{background:#333}
+:host([theme=brand i]) button{background:#ff6900;border-color:#ff6900;color:#fff}
+:host([theme=brand i]) button:hover{background:#f26300}
+:host([size=small i]) button{height:32px;padding:0 12px;font-size:13px;gap:8px}
+:host([size=large i]) button{height:48px;padding:0 22px;font-size:16px;gap:12px}
+:host([shape=pill i]) button{border-radius:999px}
+:host([shape=icon i]) button{aspect-ratio:1;padding:0}
+.mark{flex:none;width:1.45em;height:1.45em;background:${mark("ff6900", "fff")} center/contain no-repeat}
+:host([theme=brand i]) .mark{background-image:${mark("fff", "ff6900")}}
 [aria-busy=true] .mark{animation:milogin-pulse .8s ease-in-out infinite alternate}
 @keyframes milogin-pulse{to{opacity:.35}}
-.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.sr,:host([shape=icon i]) .label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (prefers-reduced-motion:reduce){button{transition:none}[aria-busy=true] .mark{animation:none}}
 @media (forced-colors:active){button{border-color:ButtonText}}
 `;
@@ -116,23 +114,22 @@ function unmount(el) {
 // per pool/app; the console says what to fix when that fails.
 const lists = {};
 function label(el, set) {
-  const [pool, app, connection] = ["pool", "app", "connection"].map((a) => el.getAttribute(a)?.trim());
-  if (!pool || !app || !connection || el.getAttribute("display-name")?.trim()) return;
+  const [pool, app, connection, name] = ["pool", "app", "connection", "display-name"].map((a) => el.getAttribute(a));
+  if (!pool || !app || !connection || name) return;
   const url = `${S}/api/v1/pools/${encodeURIComponent(pool)}/apps/${encodeURIComponent(app)}/connections`;
   const error = (...m) => console.error("milogin:", ...m);
   (lists[url] ||= fetch(url).then(
     async (r) => {
       const body = await r.json().catch(() => ({}));
       if (r.ok && Array.isArray(body)) return body;
-      error(`${url} answered HTTP ${r.status}: ${body.message || ""}`, r.status == 404
-        ? "Check the button's `pool` and `app` attributes against the server configuration." : "");
+      error(`${url} answered HTTP ${r.status}: ${body.message || ""}`, r.status == 404 ? "Check the pool and app attributes." : "");
     },
-    () => error(`could not load ${url}. Most likely this page's origin ${location.origin} is not registered for app "${app}": add it to the app's \`origins\` (pools.apps.origins) in the server configuration. Otherwise the server is unreachable, or a Content-Security-Policy \`connect-src\` blocks it.`),
+    () => error(`could not load ${url}: is this page's origin (${location.origin}) registered for app "${app}"? Add it to pools.apps.origins in the server config. (Or the server is down, or a CSP connect-src blocks it.)`),
   )).then((list) => {
     if (!list) return;
     const c = list.find((c) => c.unique_id == connection);
     if (c && typeof c.display_name == "string") set(c.display_name);
-    else error(`connection "${connection}" is not enabled for app "${app}" (enabled: ${list.map((c) => c.unique_id).join(", ")}). Fix the button's \`connection\` attribute, or add it to the app's \`connections\` in the server configuration.`);
+    else error(`connection "${connection}" is not enabled for app "${app}" (enabled: ${list.map((c) => c.unique_id)}): fix the connection attribute, or add it to pools.apps.connections in the server config.`);
   });
 }
 
@@ -181,7 +178,7 @@ export function login(options = {}) {
     el.addEventListener("milogin:cancel", settle(reject));
     const go = () => {
       const button = mount(el, pre);
-      if (button.disabled) settle(reject)({ detail: { code: "invalid_request", message: "login(): pool, app and connection are required (see the console)" } });
+      if (button.ariaDisabled == "true") settle(reject)({ detail: { code: "invalid_request", message: "login(): pool, app and connection are required (see the console)" } });
       else button.click();
     };
     wasm ? go() : ready.then(go, () => settle(reject)({ detail: { code: "internal", message: "The milogin widget could not start (see the console)." } }));

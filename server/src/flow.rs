@@ -462,6 +462,9 @@ async fn field_match(st: &AppState, pool: &Pool, conn: &Connection, id: &Provide
     }
 }
 
+/// Why an authorize request is refused: code, message, and the target once it is trusted.
+pub type StartRefusal = (ErrorCode, &'static str, Option<(Target, String)>);
+
 /// Validates an authorize request against the configuration. `Err` carries the code, a message,
 /// and — once the destination is trusted — the target to deliver the error to.
 pub fn validate_start<'a>(
@@ -469,7 +472,7 @@ pub fn validate_start<'a>(
     pool_id: &str,
     uid: &str,
     q: &AuthorizeQuery,
-) -> Result<Start<'a>, (ErrorCode, &'static str, Option<(Target, String)>)> {
+) -> Result<Start<'a>, StartRefusal> {
     let not_found = (ErrorCode::ConnectionNotEnabled, "Unknown pool, app or connection. Check the button's pool, app and connection attributes.", None);
     let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
     let connection = pool.connection(uid).ok_or(not_found.clone())?;

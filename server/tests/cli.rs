@@ -194,3 +194,148 @@ async fn login(base: &str, account: &str, attempt: &str) -> String {
     assert_eq!(claims["nonce"], attempt);
     claims["sub"].as_str().unwrap().to_string()
 }
+
+/// A configuration with one pool (`p1`, connection `mi`) over a fresh SQLite file in `dir`.
+fn user_config(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::write(dir.join("secret"), "s3cret\n").unwrap();
+    let cfg = dir.join("milogin.toml");
+    let text = format!(
+        r#"
+[server]
+public_url = "https://login.example.com"
+database_url = "sqlite://{db}"
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ file = "secret" }}
+"#,
+        db = dir.join("milogin.db").display()
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// Runs `milogin user …` with `--config cfg --pool p1`; `stdin` is piped in when given.
+fn user_cmd(cfg: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("user").args(args).arg("--config").arg(cfg).args(["--pool", "p1"]).env_remove("MILOGIN_USER_PASSWORD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        std::io::Write::write_all(&mut pipe, s.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn fails_with(out: &std::process::Output, text: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(text), "expected {text:?} in:\n{err}");
+}
+
+#[test]
+fn user_create_show_disable_enable_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    std::fs::write(dir.path().join("pw"), "correct horse battery\n").unwrap();
+    let pw_file = dir.path().join("pw").display().to_string();
+    let out = user_cmd(
+        &cfg,
+        &["create", "--username", "Ann", "--email", " Ann@Example.COM ", "--email-verified", "--phone", "138 0013 8000", "--display-name", "Ann Lee", "--password-file", &pw_file, "--json"],
+        &[],
+        None,
+    );
+    let ann = ok_json(&out);
+    assert_eq!((ann["username"].as_str(), ann["email"].as_str(), ann["phone"].as_str()), (Some("ann"), Some("ann@example.com"), Some("+8613800138000")));
+    assert_eq!((ann["email_verified"].as_bool(), ann["phone_verified"].as_bool(), ann["nickname"].as_str()), (Some(true), Some(false), Some("Ann Lee")));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("argon2"), "the hash is never printed");
+    let id = ann["id"].as_str().unwrap().to_string();
+
+    // Passwords from the environment and from standard input; the hash is argon2id.
+    ok_json(&user_cmd(&cfg, &["create", "--username", "bea", "--json"], &[("MILOGIN_USER_PASSWORD", "from the environment")], None));
+    ok_json(&user_cmd(&cfg, &["create", "--email", "cy@example.com", "--password-stdin", "--json"], &[], Some("from standard input\n")));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hash = rt.block_on(async {
+        let store = milogin_server::store::open(&format!("sqlite://{}", dir.path().join("milogin.db").display())).await.unwrap();
+        let id = milogin_server::accounts::LoginId::Email("cy@example.com".into());
+        store.user_for_login("p1", &id).await.unwrap().unwrap().1.unwrap()
+    });
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(milogin_server::accounts::verify_password(&"from standard input".to_string().into(), Some(&hash)));
+
+    // Clear refusals that name the problem.
+    fails_with(&user_cmd(&cfg, &["create", "--username", "ANN"], &[], None), "the username is already used");
+    fails_with(&user_cmd(&cfg, &["create", "--email", "ann@EXAMPLE.com"], &[], None), "the email is already used");
+    fails_with(&user_cmd(&cfg, &["create", "--phone", "+8613800138000"], &[], None), "the phone is already used");
+    fails_with(&user_cmd(&cfg, &["create", "--email", "a@x.com,b@y.com"], &[], None), "invalid email");
+    fails_with(&user_cmd(&cfg, &["create", "--phone", "12345"], &[], None), "invalid phone");
+    fails_with(&user_cmd(&cfg, &["create", "--username", "1abc"], &[], None), "invalid username");
+    fails_with(&user_cmd(&cfg, &["create", "--display-name", "x"], &[], None), "at least one of --username, --email, --phone");
+    fails_with(&user_cmd(&cfg, &["create", "--username", "dee", "--phone-verified"], &[], None), "--phone-verified needs --phone");
+    fails_with(&user_cmd(&cfg, &["create", "--username", "dee"], &[("MILOGIN_USER_PASSWORD", "short")], None), "at least 8 characters");
+    fails_with(&user_cmd(&cfg, &["create", "--username", "dee", "--password", "in-the-process-list"], &[], None), "--password");
+    fails_with(&user_cmd(&cfg, &["show", "--user", "nobody"], &[], None), "no user \"nobody\"");
+
+    // show by id, username, email or phone.
+    for who in [id.as_str(), "ann", "ANN@example.com", "13800138000"] {
+        let u = ok_json(&user_cmd(&cfg, &["show", "--user", who, "--json"], &[], None));
+        assert_eq!(u["id"], id.as_str(), "{who}");
+        assert_eq!(u["identities"], serde_json::json!([]));
+    }
+    let text = user_cmd(&cfg, &["show", "--user", "ann"], &[], None);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("email     ann@example.com (verified: true)"));
+
+    assert!(user_cmd(&cfg, &["disable", "--user", "ann"], &[], None).status.success());
+    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["disabled"], true);
+    assert!(user_cmd(&cfg, &["enable", "--user", "ann"], &[], None).status.success());
+    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["disabled"], false);
+
+    let list = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(list.as_array().unwrap().iter().all(|u| u["identities"].is_array() && u.get("password_hash").is_none()));
+    assert!(user_cmd(&cfg, &["delete", "--user", "ann"], &[], None).status.success());
+    assert_eq!(ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None)).as_array().unwrap().len(), 2);
+    fails_with(&user_cmd(&cfg, &["delete", "--user", "ann"], &[], None), "no user");
+}
+
+#[test]
+fn user_unlink_removes_the_identity_of_one_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let ann = ok_json(&user_cmd(&cfg, &["create", "--username", "ann", "--json"], &[], None));
+    let id = ann["id"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = milogin_server::store::open(&format!("sqlite://{}", dir.path().join("milogin.db").display())).await.unwrap();
+        let identity = milogin_server::store::Identity {
+            connection: "mi".into(),
+            subject: "2.0Vq3xK9mZ7pL1aB4cD8eF2gH".into(),
+            client_id: "2882303761520000001".into(),
+            union_id: None,
+            created_at: 1,
+        };
+        assert_eq!(store.link_identity("p1", &id, &identity, None, 1).await.unwrap(), milogin_server::store::Link::Linked);
+    });
+    let shown = ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None));
+    assert_eq!(shown["identities"][0]["subject"], "2.0Vq3xK9mZ7pL1aB4cD8eF2gH");
+    fails_with(&user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "other"], &[], None), "has no identity on connection \"other\"");
+    let out = user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "mi"], &[], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["identities"], serde_json::json!([]));
+    fails_with(&user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "mi"], &[], None), "has no identity");
+}

@@ -2,6 +2,9 @@
 //! its own cookie jar that follows redirects by hand, and token verification with a standard JWT
 //! library against the published JWKS.
 
+/// Real-browser harness (chromedriver + headless Chromium).
+pub mod browser;
+
 use milogin_server::config::Config;
 use milogin_server::mock_xiaomi::{Mock, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use milogin_server::state::{AppState, ManualClock};

@@ -200,25 +200,6 @@ impl Config {
         Parsed { config, problems, usable }
     }
 
-    /// The button's class list, e.g. `"light medium rect"` (the CSS in `public/milogin.js`).
-    pub fn classes(&self) -> String {
-        let theme = match self.theme {
-            Theme::Light => "light ",
-            Theme::Dark => "dark ",
-            Theme::Brand => "brand ",
-        };
-        let size = match self.size {
-            Size::Small => "small ",
-            Size::Medium => "medium ",
-            Size::Large => "large ",
-        };
-        let shape = match self.shape {
-            Shape::Rect => "rect",
-            Shape::Pill => "pill",
-            Shape::Icon => "icon",
-        };
-        [theme, size, shape].concat()
-    }
 }
 
 /// The value, `None` when absent or empty. Values are not trimmed (like HTML's own attributes).
@@ -276,7 +257,6 @@ mod tests {
         assert_eq!((c.theme, c.size, c.shape, c.mode), (Theme::Light, Size::Medium, Shape::Rect, Mode::Popup));
         assert_eq!((c.locale, c.timeout_s, c.redirect_fallback), (Locale::En, 300, false));
         assert_eq!(c.display_name, None);
-        assert_eq!(c.classes(), "light medium rect");
     }
 
     #[test]
@@ -296,7 +276,7 @@ mod tests {
         let (c, problems) = parse(&attrs, "en").unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(c.display_name.as_deref(), Some("Continue with Mi"));
-        assert_eq!(c.classes(), "brand large icon");
+        assert_eq!((c.theme, c.size, c.shape), (Theme::Brand, Size::Large, Shape::Icon));
         assert_eq!((c.locale, c.mode, c.timeout_s, c.redirect_fallback), (Locale::ZhCn, Mode::Redirect, 60, true));
         assert_eq!(c.redirect_uri.as_deref(), Some("https://shop.example/done"));
     }

@@ -112,9 +112,8 @@ impl Login {
         let pre = self.pre.take();
         let w = window();
         let mut random = [0u8; 32];
-        if let Err(e) = w.crypto().and_then(|c| c.get_random_values_with_u8_array(&mut random)) {
-            web_sys::console::error_2(&"milogin: no crypto.getRandomValues".into(), &e);
-            return;
+        if w.crypto().and_then(|c| c.get_random_values_with_u8_array(&mut random)).is_err() {
+            return error(&["crypto.getRandomValues is not available"]);
         }
         let attempt = protocol::attempt_id(&random);
         let cfg = &self.cfg;
@@ -161,7 +160,7 @@ impl Login {
                 self.handle(Event::Opened { attempt: attempt.clone(), now, timeout_ms });
             }
             None if cfg.redirect_fallback => {
-                warn(&["the browser blocked the login popup; redirecting instead (fallback=\"redirect\")"]);
+                warn(&["popup blocked; redirecting (fallback=\"redirect\")"]);
                 params.attempt = &attempt;
                 redirect(params);
             }
@@ -213,13 +212,13 @@ impl Login {
         }
         match &end {
             End::Blocked => warn(&[
-                "the browser blocked the login popup. Open it from a click (call login() synchronously in the \
-                 click handler, never after an await), or set fallback=\"redirect\" and a redirect-uri.",
+                "the browser blocked the login popup: open it from a click (no await before login()), or \
+                 set fallback=\"redirect\" and a redirect-uri.",
             ]),
             End::Cancelled { suspect_coop: true } => warn(&[
-                "the login window closed within a second without a result. If nobody closed it, a \
-                 Cross-Origin-Opener-Policy cut it off from this page: serve this page with \
-                 `Cross-Origin-Opener-Policy: same-origin-allow-popups` (not `same-origin`).",
+                "the login window closed within a second, with no result. If nobody closed it, a \
+                 Cross-Origin-Opener-Policy cut it off: serve this page with \
+                 `Cross-Origin-Opener-Policy: same-origin-allow-popups`.",
             ]),
             _ => {}
         }

@@ -138,17 +138,27 @@ fn build_widget() -> Result {
     let glue = out.js().to_owned();
     let glue = drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
+    // The loader only calls the async init (the default export): without `initSync`, terser
+    // drops the synchronous path.
+    let glue = glue
+        .replacen("export { initSync, __wbg_init as default };", "export { __wbg_init as default };", 1)
+        .replacen("export class Mounted", "class Mounted", 1)
+        .replacen(
+            "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
+            "",
+            1,
+        );
     let mut wasm = out.wasm_mut().emit_wasm();
     let mut glue = glue;
     let tools = node_tools()?;
     if let Some(bin) = &tools {
         wasm = wasm_opt(bin, wasm)?;
-        glue = minify(bin, &glue)?;
+        glue = minify(bin, "glue.js", &glue)?;
     }
     let hash = &format!("{:016x}", fnv1a(&[glue.as_bytes(), &wasm].concat()))[..12];
     let loader = fs::read_to_string(root().join("public/milogin.js"))?.replace("@HASH@", hash);
     let loader = match &tools {
-        Some(bin) => minify(bin, &loader)?,
+        Some(bin) => minify(bin, "loader.js", &loader)?,
         None => strip_comment_lines(&loader),
     };
 
@@ -359,8 +369,8 @@ fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
 
 /// terser (compress + mangle, ES module): the loader and wasm-bindgen's glue are ~35% smaller
 /// in brotli. It also proves they parse.
-fn minify(bin: &Path, js: &str) -> Result<String> {
-    let (input, output) = scratch("in.js", js.as_bytes())?;
+fn minify(bin: &Path, name: &str, js: &str) -> Result<String> {
+    let (input, output) = scratch(name, js.as_bytes())?;
     run(Command::new(bin.join("terser"))
         .arg(&input)
         .args(["--module", "--ecma", "2020", "--compress", "passes=2", "--mangle", "-o"])

@@ -39,6 +39,8 @@
 //!   skip it use [`Mock::issue_code`]).
 //! - Each account has one `openId` for every client (real ones differ per app).
 //! - Issued tokens are kept in memory for the life of the mock and never expire.
+//! - The consent page lists the first 50 accounts only (the benchmark configures thousands);
+//!   the decision accepts any configured account id.
 
 mod authorize;
 mod open_api;
@@ -280,6 +282,8 @@ pub struct Mock {
 
 struct Inner {
     config: MockConfig,
+    /// Position of each account in `config.accounts`, by id (the benchmark runs thousands).
+    account_index: HashMap<String, usize>,
     state: Mutex<MockState>,
     /// Token requests currently held open by `hang` or `drip`.
     held: AtomicU64,
@@ -336,9 +340,15 @@ impl Default for Mock {
 
 impl Mock {
     pub fn new(config: MockConfig) -> Self {
+        let mut account_index = HashMap::with_capacity(config.accounts.len());
+        for (i, account) in config.accounts.iter().enumerate() {
+            // The first account with an id wins, as a linear search would.
+            account_index.entry(account.id.clone()).or_insert(i);
+        }
         Self {
             inner: Arc::new(Inner {
                 config,
+                account_index,
                 state: Mutex::new(MockState::default()),
                 held: AtomicU64::new(0),
             }),
@@ -445,11 +455,8 @@ impl Mock {
     }
 
     fn account(&self, account_id: &str) -> Option<&MockAccount> {
-        self.inner
-            .config
-            .accounts
-            .iter()
-            .find(|a| a.id == account_id)
+        let i = *self.inner.account_index.get(account_id)?;
+        self.inner.config.accounts.get(i)
     }
 
     /// Counts one request and returns the faults in force for it.

@@ -16,6 +16,9 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margi
                      text-align:left;cursor:pointer}#deny{text-align:center;margin-top:1.2rem}\
                      code{word-break:break-all}";
 
+/// Accounts listed on the consent page; any configured account may still be chosen by id.
+const CONSENT_MAX_ACCOUNTS: usize = 50;
+
 /// Escapes text for HTML element content and quoted attribute values.
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -72,7 +75,7 @@ pub(super) fn consent_page(consent: &Consent<'_>, coop: bool) -> Response {
         escape(consent.redirect_uri),
         escape(consent.req)
     );
-    for account in consent.accounts {
+    for account in consent.accounts.iter().take(CONSENT_MAX_ACCOUNTS) {
         let _ = write!(
             body,
             "<button type=\"submit\" name=\"account\" value=\"{id}\" id=\"account-{id}\">\
@@ -80,6 +83,9 @@ pub(super) fn consent_page(consent: &Consent<'_>, coop: bool) -> Response {
             id = escape(&account.id),
             nickname = escape(&account.nickname),
         );
+    }
+    if let Some(more) = consent.accounts.len().checked_sub(CONSENT_MAX_ACCOUNTS).filter(|n| *n > 0) {
+        let _ = write!(body, "<p id=\"more-accounts\">…and {more} more accounts (post their id).</p>");
     }
     body.push_str(
         "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",

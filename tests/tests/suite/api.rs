@@ -68,7 +68,7 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert!(h.get("cross-origin-opener-policy").is_none());
-    assert!(page.contains(&format!("postMessage(m,t)")) && !page.contains("'*'"));
+    assert!(page.contains("postMessage(m,t)") && !page.contains("'*'"));
 
     let calls = env.mock.calls();
     assert_eq!((calls.token, calls.profile), (1, 1));
@@ -233,7 +233,7 @@ async fn callbacks_without_a_usable_state_call_nobody_and_write_nothing() {
         format!("code={code}&state=eyJhbGciOiJub25lIn0.e30."),
         format!("code={code}&state={state}&state={state}"),
         format!("code={code}&code={code}&state={state}"),
-        format!("error=96012&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=nope"),
+        "error=96012&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=nope".to_string(),
         format!("code={}&state={state}", "c".repeat(5000)),
         format!("code={code}&state=%ZZ%C0%AF%00"),
     ] {

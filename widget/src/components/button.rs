@@ -12,7 +12,7 @@ use std::rc::Rc;
 pub fn LoginButton(
     /// The parsed attributes.
     cfg: Rc<Config>,
-    /// False when a required attribute is missing: the button is shown disabled.
+    /// False when a required attribute is missing: the button is shown disabled (`aria-disabled`).
     usable: bool,
     /// The controller this button's clicks go to.
     login: Rc<Login>,
@@ -52,19 +52,23 @@ pub fn LoginButton(
         popup::emit(&emit, &end);
     }));
 
-    // The label is always in the DOM; the icon shape hides it visually (class `icon`), and
-    // `aria-label` keeps the accessible name explicit for every shape.
+    // Theme, size and shape are styled from the host's attributes (`:host([theme=dark i])` in
+    // the loader's CSS), so they cost no code here. The label is always in the DOM; the icon shape
+    // hides it visually, and `aria-label` keeps the accessible name explicit for every shape.
     let aria_label = label.clone();
     view! {
         <button
             part="button"
             type="button"
-            class=cfg.classes()
-            disabled=!usable
+            aria-disabled=if usable { "false" } else { "true" }
             data-state=state
             aria-busy=busy
             aria-label=aria_label
-            on:click=move |_| login.click()
+            on:click=move |_| {
+                if usable {
+                    login.click()
+                }
+            }
         >
             <span class="mark" aria-hidden="true"></span>
             <span class="label">{label}</span>

@@ -1,0 +1,203 @@
+//! The figures of a run: per level, then one table and one JSON line for the whole run.
+
+use crate::LevelRun;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// The figures of one concurrency level.
+pub struct Level {
+    /// Virtual users.
+    pub concurrency: usize,
+    /// Flows completed (successful or not).
+    pub flows: u64,
+    /// Failed flows.
+    pub errors: u64,
+    /// The first failure.
+    pub first_error: Option<String>,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Successful flows per second.
+    pub flows_per_s: f64,
+    /// Whole-flow latency percentiles of successful flows, milliseconds: p50, p90, p99, max.
+    pub latency_ms: [f64; 4],
+    /// Server CPU (user + system) during the level, milliseconds.
+    pub server_cpu_ms: f64,
+    /// Load generator + mock CPU during the level, milliseconds.
+    pub client_cpu_ms: f64,
+    /// Peak resident set size of the server during the level, KiB.
+    pub server_peak_rss_kib: u64,
+}
+
+/// The value at quantile `q` of sorted values (nearest rank).
+fn quantile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl Level {
+    /// Summarises a level.
+    pub fn new(concurrency: usize, mut r: LevelRun, server_cpu_ms: f64, client_cpu_ms: f64, server_peak_rss_kib: u64) -> Self {
+        r.latencies_us.sort_unstable();
+        let ms = |q: f64| quantile(&r.latencies_us, q) as f64 / 1000.0;
+        let seconds = r.wall.as_secs_f64();
+        Self {
+            concurrency,
+            flows: r.flows,
+            errors: r.errors,
+            first_error: r.first_error,
+            seconds,
+            flows_per_s: r.latencies_us.len() as f64 / seconds.max(1e-9),
+            latency_ms: [ms(0.50), ms(0.90), ms(0.99), ms(1.0)],
+            server_cpu_ms,
+            client_cpu_ms,
+            server_peak_rss_kib,
+        }
+    }
+
+    /// Server CPU per flow, milliseconds.
+    pub fn server_cpu_ms_per_flow(&self) -> f64 {
+        self.server_cpu_ms / self.flows.max(1) as f64
+    }
+
+    /// Load generator CPU per flow, milliseconds.
+    pub fn client_cpu_ms_per_flow(&self) -> f64 {
+        self.client_cpu_ms / self.flows.max(1) as f64
+    }
+
+    /// One progress line for standard error.
+    pub fn progress(&self) -> String {
+        format!(
+            "c={}: {} flows in {:.1} s, {:.0}/s, p99 {:.2} ms, server {:.3} ms CPU/flow, {} errors{}",
+            self.concurrency,
+            self.flows,
+            self.seconds,
+            self.flows_per_s,
+            self.latency_ms[2],
+            self.server_cpu_ms_per_flow(),
+            self.errors,
+            self.first_error.as_deref().map(|e| format!(" (first: {e})")).unwrap_or_default()
+        )
+    }
+
+    fn json(&self) -> Value {
+        let r3 = |v: f64| (v * 1000.0).round() / 1000.0;
+        json!({
+            "concurrency": self.concurrency,
+            "flows": self.flows,
+            "errors": self.errors,
+            "first_error": self.first_error,
+            "seconds": r3(self.seconds),
+            "flows_per_s": r3(self.flows_per_s),
+            "p50_ms": r3(self.latency_ms[0]),
+            "p90_ms": r3(self.latency_ms[1]),
+            "p99_ms": r3(self.latency_ms[2]),
+            "max_ms": r3(self.latency_ms[3]),
+            "server_cpu_ms_per_flow": r3(self.server_cpu_ms_per_flow()),
+            "client_cpu_ms_per_flow": r3(self.client_cpu_ms_per_flow()),
+            "server_peak_rss_mib": r3(self.server_peak_rss_kib as f64 / 1024.0),
+        })
+    }
+}
+
+/// A whole run.
+pub struct Run {
+    /// `new` or `returning`.
+    pub mix: &'static str,
+    /// Mock Xiaomi accounts.
+    pub accounts: u64,
+    /// Users written before the server started.
+    pub users_prepopulated: u64,
+    /// Users in the store at the end.
+    pub users_after: i64,
+    /// Identities in the store at the end.
+    pub identities_after: i64,
+    /// Server on CPU 0, load generator on CPU 1.
+    pub pinned: bool,
+    /// `--seconds`.
+    pub seconds: u64,
+    /// `--max-flows`.
+    pub max_flows: u64,
+    /// The server's `RUST_LOG`.
+    pub server_log: String,
+    /// Every level, in order.
+    pub levels: Vec<Level>,
+}
+
+impl Run {
+    /// The human table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "milogin full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            self.mix,
+            self.accounts,
+            self.users_prepopulated,
+            self.users_after,
+            if self.pinned { "server pinned to CPU 0, load to CPU 1" } else { "unpinned" },
+            self.server_log
+        );
+        let _ = writeln!(
+            out,
+            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>6}",
+            "conc", "flows", "flows/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "srv CPU ms/fl", "gen CPU ms/fl", "peak MiB", "errors"
+        );
+        for l in &self.levels {
+            let _ = writeln!(
+                out,
+                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>13.3} {:>10.1} {:>6}",
+                l.concurrency,
+                l.flows,
+                l.flows_per_s,
+                l.latency_ms[0],
+                l.latency_ms[1],
+                l.latency_ms[2],
+                l.latency_ms[3],
+                l.server_cpu_ms_per_flow(),
+                l.client_cpu_ms_per_flow(),
+                l.server_peak_rss_kib as f64 / 1024.0,
+                l.errors
+            );
+        }
+        for l in self.levels.iter().filter(|l| l.errors > 0) {
+            let _ = writeln!(out, "c={}: first error: {}", l.concurrency, l.first_error.as_deref().unwrap_or("?"));
+        }
+        out
+    }
+
+    /// The whole run on one line of JSON.
+    pub fn json(&self) -> String {
+        json!({
+            "bench": "milogin-full-login",
+            "mix": self.mix,
+            "accounts": self.accounts,
+            "users_prepopulated": self.users_prepopulated,
+            "users_after": self.users_after,
+            "identities_after": self.identities_after,
+            "pinned": self.pinned,
+            "seconds": self.seconds,
+            "max_flows": self.max_flows,
+            "server_log": self.server_log,
+            "levels": self.levels.iter().map(Level::json).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    #[test]
+    fn quantiles_use_the_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(quantile(&v, 0.5), 50);
+        assert_eq!(quantile(&v, 0.99), 99);
+        assert_eq!(quantile(&v, 1.0), 100);
+        assert_eq!(quantile(&[7], 0.01), 7);
+        assert_eq!(quantile(&[], 0.5), 0);
+    }
+}

@@ -1,0 +1,245 @@
+//! The benchmark's world: the in-process mock Xiaomi with generated accounts, a configuration
+//! and SQLite database in a temporary folder (optionally pre-populated with users), and the
+//! server as a child process (optionally pinned to CPU 0).
+
+use crate::login::{Target, APP, CONN, ORIGIN, POOL};
+use crate::Args;
+use milogin_server::mock_xiaomi::{Mock, MockAccount, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the server may take to answer `/readyz` after it started.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The id of mock account number `n` (what the consent form posts).
+pub fn account_id(n: u64) -> String {
+    format!("a{n:08}")
+}
+
+/// `n` generated Xiaomi accounts, each with its own openId and unionId.
+fn accounts(n: u64) -> Vec<MockAccount> {
+    (0..n)
+        .map(|i| MockAccount {
+            id: account_id(i),
+            open_id: format!("2.0bench{i:012}"),
+            union_id: format!("ubench{i:012}"),
+            nickname: format!("Bench User {i}"),
+            avatar: format!("https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/bench{i}.jpg"),
+            email: String::new(),
+            phone: String::new(),
+        })
+        .collect()
+}
+
+/// The running server and mock; the server is killed and the folder removed on drop.
+pub struct Env {
+    /// `http://127.0.0.1:port` of the server.
+    pub base: String,
+    mock_base: String,
+    database_url: String,
+    log: PathBuf,
+    server: Child,
+    mock_task: tokio::task::JoinHandle<()>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Env {
+    /// The server's process id (the same process when started through `taskset`, which execs).
+    pub fn server_pid(&self) -> u32 {
+        self.server.id()
+    }
+
+    /// The temporary folder.
+    pub fn dir_path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), tempfile::TempDir::path)
+    }
+
+    /// What the flows need (fetches the JWKS).
+    pub async fn target(&self) -> Result<Target, String> {
+        Target::new(self.base.clone(), self.mock_base.clone()).await
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// `(users, identities)` in the database now.
+    pub async fn rows(&self) -> (i64, i64) {
+        use sqlx::{Connection, Row};
+        let Ok(mut c) = sqlx::SqliteConnection::connect(&self.database_url).await else {
+            return (-1, -1);
+        };
+        let r = sqlx::query("SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i").fetch_one(&mut c).await;
+        let _ = c.close().await;
+        r.map_or((-1, -1), |r| (r.get("u"), r.get("i")))
+    }
+
+    /// Stops the server and the mock; with `keep`, leaves the folder in place.
+    pub fn stop(mut self, keep: bool) {
+        if keep {
+            if let Some(d) = self.dir.take() {
+                let _ = d.keep();
+            }
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        self.mock_task.abort();
+    }
+}
+
+/// Finds the server binary: as given, else relative to the workspace this bench was built in.
+fn server_bin(given: &Path) -> Result<PathBuf, String> {
+    if given.is_file() {
+        return Ok(given.to_owned());
+    }
+    let in_workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(given);
+    if given.is_relative() && in_workspace.is_file() {
+        return Ok(in_workspace);
+    }
+    Err(format!("no server binary at {}: build it with `cargo build --release -p milogin-server` or pass --server-bin", given.display()))
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
+}
+
+/// The configuration: one pool, app and connection against the mock; limits out of the way.
+fn config_text(port: u16, mock_base: &str, database_url: &str, widget_dir: &Path) -> String {
+    format!(
+        r#"[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database_url = "{database_url}"
+widget_dir = "{widget}"
+
+[xiaomi]
+account_base = "{mock_base}"
+open_base = "{mock_base}"
+allow_insecure_endpoints = true
+timeout_ms = 10000
+
+[limits]
+authorize_per_minute = 1000000000
+callback_per_minute = 1000000000
+binding_per_minute = 1000000000
+max_pending_attempts = 1000000000
+
+[[pools]]
+id = "{POOL}"
+  [[pools.apps]]
+  id = "{APP}"
+  origins = ["{ORIGIN}"]
+  connections = ["{CONN}"]
+  [[pools.connections]]
+  unique_id = "{CONN}"
+  app_id = "{DEMO_CLIENT_ID}"
+  app_secret = {{ file = "secret.txt" }}
+"#,
+        widget = widget_dir.display(),
+    )
+}
+
+/// Writes `n` users, each with an identity on the benchmark's connection, in one transaction
+/// (after the server's own migrations created the schema).
+async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
+    use sqlx::Connection;
+    let e = |e: sqlx::Error| format!("pre-populating users: {e}");
+    let store = milogin_server::store::open(database_url).await.map_err(|e| format!("opening the store: {e}"))?;
+    store.close().await;
+    let started = Instant::now();
+    let mut c = sqlx::SqliteConnection::connect(database_url).await.map_err(e)?;
+    let mut tx = c.begin().await.map_err(e)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    for i in 0..n {
+        let id = format!("u_pre{i:017}");
+        sqlx::query("INSERT INTO users (id, pool, nickname, avatar, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .bind(&id)
+            .bind(POOL)
+            .bind(format!("Existing User {i}"))
+            .bind(format!("https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/pre{i}.jpg"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        sqlx::query("INSERT INTO identities (pool, connection, subject, user_id, client_id, union_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(POOL)
+            .bind(CONN)
+            .bind(format!("2.0pre{i:012}"))
+            .bind(&id)
+            .bind(DEMO_CLIENT_ID)
+            .bind(format!("upre{i:012}"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+    }
+    tx.commit().await.map_err(e)?;
+    c.close().await.map_err(e)?;
+    eprintln!("pre-populated {n} users in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Starts the mock (with `accounts` generated accounts) and the server, and waits until the
+/// server is ready.
+pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, String> {
+    let bin = server_bin(&args.server_bin)?;
+    let dir = tempfile::Builder::new().prefix("milogin-bench-").tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+
+    let mock = Mock::new(MockConfig { accounts: accounts(accounts_n), ..MockConfig::default() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("mock listener: {e}"))?;
+    let mock_base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let mock_task = tokio::spawn(async move {
+        let _ = mock.serve(listener).await;
+    });
+
+    let port = free_port()?;
+    let database_url = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    std::fs::write(dir.path().join("secret.txt"), DEMO_CLIENT_SECRET).map_err(|e| e.to_string())?;
+    let config = dir.path().join("milogin.toml");
+    std::fs::write(&config, config_text(port, &mock_base, &database_url, &dir.path().join("widget"))).map_err(|e| e.to_string())?;
+    if args.users > 0 {
+        prepopulate(&database_url, args.users).await?;
+    }
+
+    let log = dir.path().join("server.log");
+    let mut cmd = if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", &args.server_log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
+    let server = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut env = Env { base: format!("http://127.0.0.1:{port}"), mock_base, database_url, log, server, mock_task, dir: Some(dir) };
+
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = env.server.try_wait() {
+            return Err(format!("the server exited ({status}):\n{}", env.log_tail()));
+        }
+        if http.get(format!("{}/readyz", env.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(env);
+        }
+        if started.elapsed() > START_TIMEOUT {
+            return Err(format!("the server did not become ready in {START_TIMEOUT:?}:\n{}", env.log_tail()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

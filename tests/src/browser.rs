@@ -1,0 +1,206 @@
+//! Real-browser harness: headless Chromium through chromedriver (WebDriver, `fantoccini`), one
+//! chromedriver per test in its own process group (killed as a group on drop, so no Chromium
+//! outlives a failing test), a fresh profile, and a host page server on a *different* origin
+//! (`http://localhost:PORT`, while the login server is `http://127.0.0.1:PORT`: cross-site).
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running chromedriver + Chromium session.
+pub struct Chrome {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and every Chromium process it started.
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.driver.id() as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ = self.driver.wait();
+    }
+}
+
+fn chromedriver() -> String {
+    std::env::var("MILOGIN_TEST_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+/// True when the browser tests can run here.
+pub fn available() -> bool {
+    std::path::Path::new(&chromedriver()).exists() && crate::widget_dir().join("milogin.js").exists()
+}
+
+/// Skips (with a message) when no browser or widget is present, unless `MILOGIN_REQUIRE_BROWSER`
+/// is set (as `cargo xtask test` does): then the absence is a failure.
+pub fn require() -> bool {
+    if available() {
+        return true;
+    }
+    assert!(
+        std::env::var("MILOGIN_REQUIRE_BROWSER").is_err(),
+        "browser tests required but chromedriver or the built widget is missing (run `cargo xtask test`)"
+    );
+    eprintln!("skipped: no chromedriver or no built widget (run `cargo xtask build-widget`, install chromium-driver)");
+    false
+}
+
+impl Chrome {
+    /// Starts chromedriver and a headless Chromium. `popup_blocker`: keep Chromium's popup
+    /// blocker on (chromedriver turns it off by default).
+    pub async fn start(popup_blocker: bool) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let mut opts = json!({
+            "binary": std::env::var("MILOGIN_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1200,900",
+                     format!("--user-data-dir={}", profile.path().display())],
+        });
+        if popup_blocker {
+            opts["excludeSwitches"] = json!(["disable-popup-blocking"]);
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), opts);
+        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("chromedriver session: {e}"),
+            }
+        };
+        Self { client, driver, _profile: profile }
+    }
+
+    /// Runs `js` (a function body; `arguments` available) and returns its value.
+    pub async fn js(&self, js: &str, args: Vec<Value>) -> Value {
+        self.client.execute(js, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{js}"))
+    }
+
+    /// Polls `cond` (a JS expression) until true; panics with `what` after `secs`.
+    pub async fn wait_until(&self, cond: &str, secs: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.client.execute(&format!("return !!({cond});"), vec![]).await.ok() == Some(Value::Bool(true)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what} ({cond})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The events the host page recorded (`window.__events`).
+    pub async fn events(&self) -> Vec<Value> {
+        match self.js("return window.__events || [];", vec![]).await {
+            Value::Array(v) => v,
+            other => panic!("events: {other}"),
+        }
+    }
+
+    /// Waits for the popup window to open and returns (main, popup) handles.
+    pub async fn popup(&self) -> (fantoccini::wd::WindowHandle, fantoccini::wd::WindowHandle) {
+        let main = self.client.window().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ws = self.client.windows().await.unwrap();
+            if let Some(p) = ws.iter().find(|w| **w != main) {
+                return (main, p.clone());
+            }
+            assert!(Instant::now() < deadline, "no popup opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// In the popup: clicks `#<id>` on the mock's consent page, then returns to the main window.
+    pub async fn consent(&self, id: &str) {
+        let (main, popup) = self.popup().await;
+        self.client.switch_to_window(popup).await.unwrap();
+        let el = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Id(id)).await.expect("the consent page");
+        el.click().await.unwrap();
+        self.client.switch_to_window(main).await.unwrap();
+    }
+
+    /// Number of open windows.
+    pub async fn window_count(&self) -> usize {
+        self.client.windows().await.unwrap().len()
+    }
+
+    /// Clicks the inner button of the `n`th `<milogin-button>` (a real, trusted click).
+    pub async fn click_button(&self, selector: &str) {
+        let host = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|_| panic!("no {selector}"));
+        let root = host.shadow_root().await.expect("an open shadow root");
+        root.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+    }
+
+    /// The inner button's text and attributes of `selector`.
+    pub async fn button_state(&self, selector: &str) -> Value {
+        self.js(
+            "const b = document.querySelector(arguments[0]).shadowRoot.querySelector('button');
+             const live = document.querySelector(arguments[0]).shadowRoot.querySelector('[role=status]');
+             return { text: b.textContent.trim(), label: b.getAttribute('aria-label'), busy: b.getAttribute('aria-busy'),
+                      state: b.dataset.state, live: live ? live.textContent : null,
+                      bg: getComputedStyle(b).backgroundColor, color: getComputedStyle(b).color };",
+            vec![json!(selector)],
+        )
+        .await
+    }
+}
+
+/// Binds the host page's port first (the server must know its origin before it starts).
+pub async fn bind_host() -> (tokio::net::TcpListener, String) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://localhost:{}", l.local_addr().unwrap().port());
+    (l, origin)
+}
+
+/// Serves `html` at every path of `l`, with extra response headers (e.g.
+/// `Cross-Origin-Opener-Policy`).
+pub fn serve_host(l: tokio::net::TcpListener, html: String, headers: Vec<(&'static str, &'static str)>) -> tokio::task::JoinHandle<()> {
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move || {
+        let (html, headers) = (html.clone(), headers.clone());
+        async move {
+            let mut r = axum::response::Html(html).into_response();
+            for (k, v) in headers {
+                r.headers_mut().insert(k, axum::http::HeaderValue::from_static(v));
+            }
+            r
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    })
+}
+
+/// A host page: the widget from `server`, the given body, and a recorder of every milogin event.
+pub fn page(server: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host</title>
+<script type="module" src="{server}/widget/milogin.js"></script>
+<script>
+window.__events = [];
+const open = window.open;
+window.open = function (u, ...rest) {{ window.__opened = String(u); return open.call(window, u, ...rest); }};
+for (const k of ["milogin:success", "milogin:error", "milogin:cancel"]) {{
+  document.addEventListener(k, (e) => window.__events.push({{ type: e.type, target: e.target.id, detail: e.detail }}));
+}}
+</script></head><body>{body}</body></html>"#
+    )
+}

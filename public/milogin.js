@@ -12,26 +12,32 @@
 // timeout, fallback}); it resolves with {id_token, user} and rejects with {code, message}, where
 // code is an error code or "cancelled" (the popup was closed). Call it from a click handler.
 //
-// `cargo xtask build-widget` copies this file to public/widget/ with @HASH@ replaced.
+// This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
+// wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, mount };
+// })();`) and @HASH@ replaced by the wasm's content hash. One module, so the browser fetches two
+// files: this one (short cache) and the content-hashed wasm (immutable).
+
+// @GLUE@
 
 const S = new URL(import.meta.url).origin;
-const url = (file) => new URL(file, import.meta.url);
-let wasm; // the wasm-bindgen module once instantiated; one per page, however many buttons
+let live = false; // the wasm runs: instantiated once per page, however many buttons
 
-export const ready = import(url("./milogin-@HASH@.js")).then(async (m) => {
-  await m.default({ module_or_path: url("./milogin-@HASH@_bg.wasm") });
-  return (wasm = m);
-}).catch((e) => {
-  const csp = /eval|Content.Security/i.test(e && e.message);
-  console.error(
-    "milogin: the widget could not start.",
-    csp
-      ? `This page's Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval' and ${S} to script-src, and ${S} to connect-src.`
-      : `Is ${S}/widget/ reachable (cargo xtask build-widget)? A Content-Security-Policy needs ${S} in script-src and connect-src, plus 'wasm-unsafe-eval'.`,
-    e,
-  );
-  throw e;
-});
+export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm", import.meta.url) }).then(
+  () => {
+    live = true;
+  },
+  (e) => {
+    const csp = /eval|Content.Security/i.test(e && e.message);
+    console.error(
+      "milogin: the widget could not start.",
+      csp
+        ? `This page's Content-Security-Policy blocks WebAssembly: add 'wasm-unsafe-eval' and ${S} to script-src, and ${S} to connect-src.`
+        : `Is ${S}/widget/ reachable (cargo xtask build-widget)? A Content-Security-Policy needs ${S} in script-src and connect-src, plus 'wasm-unsafe-eval'.`,
+      e,
+    );
+    throw e;
+  },
+);
 ready.catch(() => {}); // reported above
 
 const mark = (bg, fg) =>
@@ -79,7 +85,7 @@ const emitter = (el) => (kind, a, b, c, d, e, f) => {
   }));
 };
 
-function mount(el, pre) {
+function attach(el, pre) {
   let root = el.shadowRoot;
   if (!root) {
     root = el.attachShadow({ mode: "open" });
@@ -92,7 +98,7 @@ function mount(el, pre) {
   }
   const button = () => root.querySelector("button");
   if (!el._m) {
-    const m = (el._m = wasm.mount(el, root, S, lang(), emitter(el), pre));
+    const m = (el._m = glue.mount(el, root, S, lang(), emitter(el), pre));
     // The connection's display name replaces the default label: text only, never HTML.
     label(el, (name) => {
       const b = el._m == m && button();
@@ -105,7 +111,7 @@ function mount(el, pre) {
   return button();
 }
 
-function unmount(el) {
+function detach(el) {
   el._m?.free();
   el._m = null;
 }
@@ -138,17 +144,17 @@ class MiloginButton extends HTMLElement {
     "locale", "mode", "redirect-uri", "timeout", "fallback"];
 
   connectedCallback() {
-    ready.then(() => this.isConnected && mount(this), () => {});
+    ready.then(() => this.isConnected && attach(this), () => {});
   }
 
   disconnectedCallback() {
-    unmount(this);
+    detach(this);
   }
 
   attributeChangedCallback() {
     if (this._m) {
-      unmount(this);
-      mount(this);
+      detach(this);
+      attach(this);
     }
   }
 }
@@ -159,29 +165,30 @@ let current; // the running login(): {el, promise}
 
 export function login(options = {}) {
   if (current) {
-    current.el.shadowRoot.querySelector("button").click(); // focuses the open popup
+    current.el.shadowRoot?.querySelector("button")?.click(); // focuses the open popup
     return current.promise;
   }
   // A detached <milogin-button>, clicked: the same code and checks as a real button.
   const el = document.createElement("milogin-button");
   for (const k in options) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
   // Not ready yet: open the popup now, inside the click's user activation, and navigate it later.
-  const pre = wasm || options.mode == "redirect" ? undefined : open("about:blank", "_blank", "popup,width=520,height=640") || undefined;
+  const pre = live || options.mode == "redirect" ? undefined : open("about:blank", "_blank", "popup,width=520,height=640") || undefined;
   const promise = new Promise((resolve, reject) => {
     const settle = (f) => (e) => {
       current = null;
-      unmount(el);
+      detach(el);
       f(e.detail || { code: "cancelled", message: "The login window was closed." });
     };
     el.addEventListener("milogin:success", settle(resolve));
     el.addEventListener("milogin:error", settle(reject));
     el.addEventListener("milogin:cancel", settle(reject));
+    const fail = (code, message) => settle(reject)({ detail: { code, message } });
     const go = () => {
-      const button = mount(el, pre);
-      if (button.ariaDisabled == "true") settle(reject)({ detail: { code: "invalid_request", message: "login(): pool, app and connection are required (see the console)" } });
+      const button = attach(el, pre);
+      if (button.getAttribute("aria-disabled") == "true") fail("invalid_request", "login(): pool, app and connection are required (see the console)");
       else button.click();
     };
-    wasm ? go() : ready.then(go, () => settle(reject)({ detail: { code: "internal", message: "The milogin widget could not start (see the console)." } }));
+    live ? go() : ready.then(go, () => (pre?.close(), fail("internal", "The milogin widget could not start (see the console).")));
   });
   if (options.mode != "redirect") current = { el, promise };
   return promise;

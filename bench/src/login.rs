@@ -30,16 +30,31 @@ pub struct Target {
 impl Target {
     /// Fetches the pool's JWKS once and prepares the token validation.
     pub async fn new(base: String, mock_base: String) -> Result<Self, String> {
-        let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().map_err(|e| e.to_string())?;
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| e.to_string())?;
         let url = format!("{base}/pools/{POOL}/.well-known/jwks.json");
-        let jwks: jsonwebtoken::jwk::JwkSet =
-            http.get(&url).send().await.and_then(reqwest::Response::error_for_status).map_err(|e| format!("GET {url}: {e}"))?.json().await.map_err(|e| format!("JWKS: {e}"))?;
+        let jwks: jsonwebtoken::jwk::JwkSet = http
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("GET {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("JWKS: {e}"))?;
         let jwk = jwks.keys.first().ok_or("the JWKS has no key")?;
         let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("JWK: {e}"))?;
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         validation.set_audience(&[APP]);
         validation.set_issuer(&[format!("{base}/pools/{POOL}")]);
-        Ok(Self { base, mock_base, key, validation })
+        Ok(Self {
+            base,
+            mock_base,
+            key,
+            validation,
+        })
     }
 }
 
@@ -59,7 +74,11 @@ impl VirtualUser {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("a default reqwest client builds");
-        Self { http, id, seq: std::sync::atomic::AtomicU64::new(0) }
+        Self {
+            http,
+            id,
+            seq: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// One login as the mock account `account`; `Err` says which step failed and how.
@@ -71,20 +90,34 @@ impl VirtualUser {
         let r = self.send(self.http.get(format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={origin}&attempt={attempt}&mode=popup", t.base)), "authorize").await?;
         let consent_url = redirect(&r, "authorize")?;
         if !consent_url.starts_with(&t.mock_base) {
-            return Err(format!("authorize: redirected to {consent_url}, not the mock"));
+            return Err(format!(
+                "authorize: redirected to {consent_url}, not the mock"
+            ));
         }
 
-        let page = self.text(self.http.get(consent_url), "consent page", 200).await?;
-        let req = between(&page, "name=\"req\" value=\"", "\"").ok_or("consent page: no req field")?;
-        let r = self.send(self.http.post(format!("{}/oauth2/authorize/decision", t.mock_base)).form(&[("req", req), ("account", account)]), "decision").await?;
+        let page = self
+            .text(self.http.get(consent_url), "consent page", 200)
+            .await?;
+        let req =
+            between(&page, "name=\"req\" value=\"", "\"").ok_or("consent page: no req field")?;
+        let r = self
+            .send(
+                self.http
+                    .post(format!("{}/oauth2/authorize/decision", t.mock_base))
+                    .form(&[("req", req), ("account", account)]),
+                "decision",
+            )
+            .await?;
         let callback = redirect(&r, "decision")?;
         if !callback.starts_with(&t.base) || !callback.contains("code=") {
             return Err(format!("decision: redirected to {callback}"));
         }
 
         let page = self.text(self.http.get(callback), "callback", 200).await?;
-        let json = between(&page, "id=\"milogin-result\">", "</script>").ok_or("callback: not a result page")?;
-        let msg: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("result JSON: {e}"))?;
+        let json = between(&page, "id=\"milogin-result\">", "</script>")
+            .ok_or("callback: not a result page")?;
+        let msg: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("result JSON: {e}"))?;
         if msg["ok"] != true {
             return Err(format!("login failed: {}", msg["error"]));
         }
@@ -92,23 +125,37 @@ impl VirtualUser {
             return Err("result for another attempt".into());
         }
         let token = msg["id_token"].as_str().ok_or("result without id_token")?;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &t.key, &t.validation).map_err(|e| format!("id_token does not verify: {e}"))?.claims;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &t.key, &t.validation)
+            .map_err(|e| format!("id_token does not verify: {e}"))?
+            .claims;
         if claims["nonce"] != attempt.as_str() || claims["sub"] != msg["user"]["id"] {
             return Err("id_token claims do not match the result".into());
         }
         Ok(())
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, step: &str) -> Result<reqwest::Response, String> {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        step: &str,
+    ) -> Result<reqwest::Response, String> {
         req.send().await.map_err(|e| format!("{step}: {e}"))
     }
 
-    async fn text(&self, req: reqwest::RequestBuilder, step: &str, status: u16) -> Result<String, String> {
+    async fn text(
+        &self,
+        req: reqwest::RequestBuilder,
+        step: &str,
+        status: u16,
+    ) -> Result<String, String> {
         let r = self.send(req, step).await?;
         let got = r.status().as_u16();
         let body = r.text().await.map_err(|e| format!("{step}: {e}"))?;
         if got != status {
-            return Err(format!("{step}: HTTP {got}: {}", body.chars().take(300).collect::<String>()));
+            return Err(format!(
+                "{step}: HTTP {got}: {}",
+                body.chars().take(300).collect::<String>()
+            ));
         }
         Ok(body)
     }
@@ -136,7 +183,14 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 mod tests {
     #[test]
     fn between_finds_the_first_enclosed_text() {
-        assert_eq!(super::between("a name=\"req\" value=\"x1\" b", "name=\"req\" value=\"", "\""), Some("x1"));
+        assert_eq!(
+            super::between(
+                "a name=\"req\" value=\"x1\" b",
+                "name=\"req\" value=\"",
+                "\""
+            ),
+            Some("x1")
+        );
         assert_eq!(super::between("nothing", "<", ">"), None);
     }
 }

@@ -106,7 +106,10 @@ fn main() -> ExitCode {
     }
     // Threads inherit the affinity set above: the runtime, the mock and sqlx's workers all run
     // on CPU 1 when pinned.
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -136,7 +139,11 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         accounts,
         args.users,
         args.mix.as_str(),
-        if pinned { ", pinned: server CPU 0, load CPU 1" } else { "" }
+        if pinned {
+            ", pinned: server CPU 0, load CPU 1"
+        } else {
+            ""
+        }
     );
     let target = Arc::new(env.target().await?);
     let next_account = Arc::new(AtomicU64::new(0));
@@ -147,10 +154,22 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         Mix::Returning => args.warmup.max(accounts),
     };
     if warmup > 0 {
-        let w = run_level(&target, &next_account, accounts, 32, Duration::from_secs(600), warmup).await;
+        let w = run_level(
+            &target,
+            &next_account,
+            accounts,
+            32,
+            Duration::from_secs(600),
+            warmup,
+        )
+        .await;
         eprintln!("warm-up: {} flows, {} errors", w.flows, w.errors);
         if w.errors > 0 {
-            return Err(format!("warm-up failed: {}; server log: {}", w.first_error.unwrap_or_default(), env.log_tail()));
+            return Err(format!(
+                "warm-up failed: {}; server log: {}",
+                w.first_error.unwrap_or_default(),
+                env.log_tail()
+            ));
         }
     }
 
@@ -159,7 +178,15 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         procfs::reset_peak_rss(env.server_pid());
         let server_before = procfs::cpu_ticks(env.server_pid())?;
         let self_before = procfs::cpu_ticks(std::process::id())?;
-        let r = run_level(&target, &next_account, accounts, c, Duration::from_secs(args.seconds), args.max_flows).await;
+        let r = run_level(
+            &target,
+            &next_account,
+            accounts,
+            c,
+            Duration::from_secs(args.seconds),
+            args.max_flows,
+        )
+        .await;
         let server_after = procfs::cpu_ticks(env.server_pid())?;
         let self_after = procfs::cpu_ticks(std::process::id())?;
         let level = report::Level::new(
@@ -226,9 +253,16 @@ async fn run_level(
         let (target, next_account, budget) = (target.clone(), next_account.clone(), budget.clone());
         tasks.push(tokio::spawn(async move {
             let user = login::VirtualUser::new(vu);
-            let mut out = LevelRun { flows: 0, errors: 0, first_error: None, latencies_us: Vec::new(), wall: Duration::ZERO };
+            let mut out = LevelRun {
+                flows: 0,
+                errors: 0,
+                first_error: None,
+                latencies_us: Vec::new(),
+                wall: Duration::ZERO,
+            };
             while Instant::now() < deadline && budget.fetch_add(1, Ordering::Relaxed) < max_flows {
-                let account = setup::account_id(next_account.fetch_add(1, Ordering::Relaxed) % accounts);
+                let account =
+                    setup::account_id(next_account.fetch_add(1, Ordering::Relaxed) % accounts);
                 let t0 = Instant::now();
                 let r = user.login(&target, &account).await;
                 out.flows += 1;
@@ -243,7 +277,13 @@ async fn run_level(
             out
         }));
     }
-    let mut total = LevelRun { flows: 0, errors: 0, first_error: None, latencies_us: Vec::new(), wall: Duration::ZERO };
+    let mut total = LevelRun {
+        flows: 0,
+        errors: 0,
+        first_error: None,
+        latencies_us: Vec::new(),
+        wall: Duration::ZERO,
+    };
     for t in tasks {
         // Every request has a timeout (login::REQUEST_TIMEOUT), so each task ends.
         match t.await {
@@ -257,7 +297,9 @@ async fn run_level(
             }
             Err(e) => {
                 total.errors += 1;
-                total.first_error.get_or_insert(format!("virtual user panicked: {e}"));
+                total
+                    .first_error
+                    .get_or_insert(format!("virtual user panicked: {e}"));
             }
         }
     }

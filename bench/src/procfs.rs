@@ -6,12 +6,21 @@ use std::sync::OnceLock;
 
 /// utime + stime of the whole process (every thread, live or exited), in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("cannot read /proc/{pid}/stat: {e}"))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("cannot read /proc/{pid}/stat: {e}"))?;
     // The command name (field 2) may hold spaces; the fields after it are space-separated.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("malformed /proc/<pid>/stat")?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or("malformed /proc/<pid>/stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After ")": state is field 3, so utime (field 14) is index 11 and stime (15) index 12.
-    let num = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).ok_or("malformed /proc/<pid>/stat");
+    let num = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or("malformed /proc/<pid>/stat")
+    };
     Ok(num(11)? + num(12)?)
 }
 
@@ -39,7 +48,12 @@ pub fn ticks_to_ms(ticks: u64) -> f64 {
 fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
-    line[key.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Peak resident set size since start or the last [`reset_peak_rss`], KiB.
@@ -55,14 +69,24 @@ pub fn reset_peak_rss(pid: u32) {
 /// True when `taskset` exists and this machine has `cpu`.
 pub fn can_pin(cpu: usize) -> bool {
     std::thread::available_parallelism().is_ok_and(|n| n.get() > cpu)
-        && Command::new("taskset").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        && Command::new("taskset")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
 }
 
 /// Pins this process's main thread (and so every thread it starts afterwards) to `cpu`.
 pub fn pin_self(cpu: usize) -> bool {
     can_pin(cpu)
         && Command::new("taskset")
-            .args(["-p", "-c", &cpu.to_string(), &std::process::id().to_string()])
+            .args([
+                "-p",
+                "-c",
+                &cpu.to_string(),
+                &std::process::id().to_string(),
+            ])
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())

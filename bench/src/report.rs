@@ -39,7 +39,13 @@ fn quantile(sorted: &[u64], q: f64) -> u64 {
 
 impl Level {
     /// Summarises a level.
-    pub fn new(concurrency: usize, mut r: LevelRun, server_cpu_ms: f64, client_cpu_ms: f64, server_peak_rss_kib: u64) -> Self {
+    pub fn new(
+        concurrency: usize,
+        mut r: LevelRun,
+        server_cpu_ms: f64,
+        client_cpu_ms: f64,
+        server_peak_rss_kib: u64,
+    ) -> Self {
         r.latencies_us.sort_unstable();
         let ms = |q: f64| quantile(&r.latencies_us, q) as f64 / 1000.0;
         let seconds = r.wall.as_secs_f64();
@@ -143,7 +149,17 @@ impl Run {
         let _ = writeln!(
             out,
             "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>6}",
-            "conc", "flows", "flows/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "srv CPU ms/fl", "gen CPU ms/fl", "peak MiB", "errors"
+            "conc",
+            "flows",
+            "flows/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "srv CPU ms/fl",
+            "gen CPU ms/fl",
+            "peak MiB",
+            "errors"
         );
         for l in &self.levels {
             let _ = writeln!(
@@ -163,7 +179,12 @@ impl Run {
             );
         }
         for l in self.levels.iter().filter(|l| l.errors > 0) {
-            let _ = writeln!(out, "c={}: first error: {}", l.concurrency, l.first_error.as_deref().unwrap_or("?"));
+            let _ = writeln!(
+                out,
+                "c={}: first error: {}",
+                l.concurrency,
+                l.first_error.as_deref().unwrap_or("?")
+            );
         }
         out
     }

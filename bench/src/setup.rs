@@ -4,7 +4,9 @@
 
 use crate::login::{Target, APP, CONN, ORIGIN, POOL};
 use crate::Args;
-use milogin_server::mock_xiaomi::{Mock, MockAccount, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use milogin_server::mock_xiaomi::{
+    Mock, MockAccount, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,7 +54,9 @@ impl Env {
 
     /// The temporary folder.
     pub fn dir_path(&self) -> &Path {
-        self.dir.as_ref().map_or(Path::new(""), tempfile::TempDir::path)
+        self.dir
+            .as_ref()
+            .map_or(Path::new(""), tempfile::TempDir::path)
     }
 
     /// What the flows need (fetches the JWKS).
@@ -73,7 +77,11 @@ impl Env {
         let Ok(mut c) = sqlx::SqliteConnection::connect(&self.database_url).await else {
             return (-1, -1);
         };
-        let r = sqlx::query("SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i").fetch_one(&mut c).await;
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i",
+        )
+        .fetch_one(&mut c)
+        .await;
         let _ = c.close().await;
         r.map_or((-1, -1), |r| (r.get("u"), r.get("i")))
     }
@@ -110,7 +118,10 @@ fn server_bin(given: &Path) -> Result<PathBuf, String> {
 
 /// A port that was free a moment ago.
 fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// The configuration: one pool, app and connection against the mock; limits out of the way.
@@ -154,12 +165,18 @@ id = "{POOL}"
 async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
     use sqlx::Connection;
     let e = |e: sqlx::Error| format!("pre-populating users: {e}");
-    let store = milogin_server::store::open(database_url).await.map_err(|e| format!("opening the store: {e}"))?;
+    let store = milogin_server::store::open(database_url)
+        .await
+        .map_err(|e| format!("opening the store: {e}"))?;
     store.close().await;
     let started = Instant::now();
-    let mut c = sqlx::SqliteConnection::connect(database_url).await.map_err(e)?;
+    let mut c = sqlx::SqliteConnection::connect(database_url)
+        .await
+        .map_err(e)?;
     let mut tx = c.begin().await.map_err(e)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     for i in 0..n {
         let id = format!("u_pre{i:017}");
         sqlx::query("INSERT INTO users (id, pool, nickname, avatar, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
@@ -185,7 +202,10 @@ async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
     }
     tx.commit().await.map_err(e)?;
     c.close().await.map_err(e)?;
-    eprintln!("pre-populated {n} users in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "pre-populated {n} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -193,11 +213,22 @@ async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
 /// server is ready.
 pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, String> {
     let bin = server_bin(&args.server_bin)?;
-    let dir = tempfile::Builder::new().prefix("milogin-bench-").tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+    let dir = tempfile::Builder::new()
+        .prefix("milogin-bench-")
+        .tempdir()
+        .map_err(|e| format!("temporary folder: {e}"))?;
 
-    let mock = Mock::new(MockConfig { accounts: accounts(accounts_n), ..MockConfig::default() });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("mock listener: {e}"))?;
-    let mock_base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let mock = Mock::new(MockConfig {
+        accounts: accounts(accounts_n),
+        ..MockConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("mock listener: {e}"))?;
+    let mock_base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     let mock_task = tokio::spawn(async move {
         let _ = mock.serve(listener).await;
     });
@@ -206,7 +237,11 @@ pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, St
     let database_url = format!("sqlite://{}", dir.path().join("milogin.db").display());
     std::fs::write(dir.path().join("secret.txt"), DEMO_CLIENT_SECRET).map_err(|e| e.to_string())?;
     let config = dir.path().join("milogin.toml");
-    std::fs::write(&config, config_text(port, &mock_base, &database_url, &dir.path().join("widget"))).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &config,
+        config_text(port, &mock_base, &database_url, &dir.path().join("widget")),
+    )
+    .map_err(|e| e.to_string())?;
     if args.users > 0 {
         prepopulate(&database_url, args.users).await?;
     }
@@ -225,20 +260,41 @@ pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, St
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
-    let server = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let mut env = Env { base: format!("http://127.0.0.1:{port}"), mock_base, database_url, log, server, mock_task, dir: Some(dir) };
+    let server = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut env = Env {
+        base: format!("http://127.0.0.1:{port}"),
+        mock_base,
+        database_url,
+        log,
+        server,
+        mock_task,
+        dir: Some(dir),
+    };
 
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
     let started = Instant::now();
     loop {
         if let Ok(Some(status)) = env.server.try_wait() {
             return Err(format!("the server exited ({status}):\n{}", env.log_tail()));
         }
-        if http.get(format!("{}/readyz", env.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{}/readyz", env.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(env);
         }
         if started.elapsed() > START_TIMEOUT {
-            return Err(format!("the server did not become ready in {START_TIMEOUT:?}:\n{}", env.log_tail()));
+            return Err(format!(
+                "the server did not become ready in {START_TIMEOUT:?}:\n{}",
+                env.log_tail()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -20,9 +20,14 @@ const TOKEN_BODY: &[u8] = br#"&&&START&&&{"access_token":"V3_6TdMi3AFsLsI0wH3zIv
 const PROFILE_BODY: &[u8] = br#"{"result":"ok","code":0,"description":"no error","data":{"miliaoNick":"Alice Wang","miliaoIcon":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K.jpg","miliaoIcon_75":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_75.jpg","miliaoIcon_90":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_90.jpg","miliaoIcon_120":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_120.jpg","miliaoIcon_320":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_320.jpg","miliaoIcon_orig":"https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_orig.jpg","unionId":"nKp2Qx7vL0aZ3mW9tR5yB8cE1fH4jU6sD2gT0iOq"}}"#;
 
 fn xiaomi_parsing(c: &mut Criterion) {
-    c.bench_function("xiaomi/parse_token", |b| b.iter(|| parse_token(black_box(TOKEN_BODY)).expect("valid token body")));
+    c.bench_function("xiaomi/parse_token", |b| {
+        b.iter(|| parse_token(black_box(TOKEN_BODY)).expect("valid token body"))
+    });
     c.bench_function("xiaomi/parse_envelope+parse_profile", |b| {
-        b.iter(|| parse_profile(parse_envelope(black_box(PROFILE_BODY)).expect("valid envelope")).expect("valid profile"))
+        b.iter(|| {
+            parse_profile(parse_envelope(black_box(PROFILE_BODY)).expect("valid envelope"))
+                .expect("valid profile")
+        })
     });
 }
 
@@ -36,32 +41,57 @@ fn id_token(c: &mut Criterion) {
         iat: 1_900_000_000,
         nonce: "att-0123456789abcdef".into(),
         name: "Alice Wang".into(),
-        picture: Some("https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_orig.jpg".into()),
+        picture: Some(
+            "https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_orig.jpg".into(),
+        ),
         idp: "xiaomi".into(),
     };
-    c.bench_function("token/PoolKey::sign (ES256)", |b| b.iter(|| key.sign(black_box(&claims))));
+    c.bench_function("token/PoolKey::sign (ES256)", |b| {
+        b.iter(|| key.sign(black_box(&claims)))
+    });
 }
 
 fn store(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = rt.block_on(SqliteStore::connect(&url)).expect("store");
     let seq = AtomicU64::new(0);
     let next = || seq.fetch_add(1, Ordering::Relaxed);
-    let identity = |subject: String| Identity { connection: "xiaomi".into(), subject, client_id: "2882303761520000000".into(), union_id: None, created_at: 1 };
-    let new_user = |n: u64| NewUser { id: format!("u_bench{n:016}"), pool: "p".into(), nickname: format!("User {n}"), avatar: None };
+    let identity = |subject: String| Identity {
+        connection: "xiaomi".into(),
+        subject,
+        client_id: "2882303761520000000".into(),
+        union_id: None,
+        created_at: 1,
+    };
+    let new_user = |n: u64| NewUser {
+        id: format!("u_bench{n:016}"),
+        pool: "p".into(),
+        nickname: format!("User {n}"),
+        avatar: None,
+    };
 
     // Returning users: 1000 of them, looked up round-robin.
     for _ in 0..1000 {
         let n = next();
-        rt.block_on(store.create_user_with_identity(&new_user(n), &identity(format!("2.0sub{n}")), 1)).expect("create");
+        rt.block_on(store.create_user_with_identity(
+            &new_user(n),
+            &identity(format!("2.0sub{n}")),
+            1,
+        ))
+        .expect("create");
     }
     let mut i = 0u64;
     c.bench_function("store/sqlite user_by_identity (hit)", |b| {
         b.iter(|| {
             i = (i + 1) % 1000;
-            rt.block_on(store.user_by_identity("p", "xiaomi", &format!("2.0sub{i}"))).expect("lookup").expect("found")
+            rt.block_on(store.user_by_identity("p", "xiaomi", &format!("2.0sub{i}")))
+                .expect("lookup")
+                .expect("found")
         })
     });
     c.bench_function("store/sqlite create_user_with_identity (new)", |b| {
@@ -70,7 +100,10 @@ fn store(c: &mut Criterion) {
                 let n = next();
                 (new_user(n), identity(format!("2.0sub{n}")))
             },
-            |(u, id)| rt.block_on(store.create_user_with_identity(&u, &id, 1)).expect("create"),
+            |(u, id)| {
+                rt.block_on(store.create_user_with_identity(&u, &id, 1))
+                    .expect("create")
+            },
             BatchSize::SmallInput,
         )
     });
@@ -94,8 +127,14 @@ fn store(c: &mut Criterion) {
             },
             |a| {
                 rt.block_on(async {
-                    store.insert_attempt(&a, 1_900_000_000).await.expect("insert");
-                    store.consume_attempt(&a.state_hash, 1_900_000_001).await.expect("consume")
+                    store
+                        .insert_attempt(&a, 1_900_000_000)
+                        .await
+                        .expect("insert");
+                    store
+                        .consume_attempt(&a.state_hash, 1_900_000_001)
+                        .await
+                        .expect("consume")
                 })
             },
             BatchSize::SmallInput,

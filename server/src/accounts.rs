@@ -81,14 +81,20 @@ pub fn normalize_email(s: &str) -> Option<String> {
     if local.is_empty() || local.len() > 64 || domain.contains('@') {
         return None;
     }
-    let local_ok = local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+    let local_ok = local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         && labels.last().is_some_and(|tld| tld.len() >= 2);
     (local_ok && domain_ok).then(|| t.to_ascii_lowercase())
@@ -96,14 +102,19 @@ pub fn normalize_email(s: &str) -> Option<String> {
 
 /// The E.164 form of a phone number, or `None` when `s` is not one number we can read.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let t: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
     let t = match t.strip_prefix("00") {
         Some(rest) => format!("+{rest}"),
         None => t,
     };
     let digits_ok = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
     if let Some(d) = t.strip_prefix('+') {
-        return (digits_ok(d) && (8..=15).contains(&d.len()) && !d.starts_with('0')).then(|| t.clone());
+        return (digits_ok(d) && (8..=15).contains(&d.len()) && !d.starts_with('0'))
+            .then(|| t.clone());
     }
     (digits_ok(&t) && t.len() == 11 && t.starts_with('1')).then(|| format!("+86{t}"))
 }
@@ -113,7 +124,8 @@ pub fn normalize_username(s: &str) -> Option<String> {
     let t = s.trim().to_ascii_lowercase();
     let mut b = t.bytes();
     let first_ok = b.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_ok = b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
+    let rest_ok =
+        b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
     (first_ok && rest_ok && t.len() <= 64).then_some(t)
 }
 
@@ -162,7 +174,10 @@ pub fn hash_password(p: &SecretString) -> Result<String, AccountError> {
     let mut salt = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|_| AccountError::Hash)?;
-    Argon2::default().hash_password(p.expose_secret().as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| AccountError::Hash)
+    Argon2::default()
+        .hash_password(p.expose_secret().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| AccountError::Hash)
 }
 
 /// A hash of a random password with the same parameters, verified when the account is unknown
@@ -184,13 +199,19 @@ pub fn verify_password(p: &SecretString, hash: Option<&str>) -> bool {
         Some(h) => (h, true),
         None => (dummy_hash(), false),
     };
-    let ok = PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(p.expose_secret().as_bytes(), &parsed).is_ok());
+    let ok = PasswordHash::new(phc).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(p.expose_secret().as_bytes(), &parsed)
+            .is_ok()
+    });
     ok && real
 }
 
 /// [`verify_password`] on a blocking thread.
 pub async fn verify_password_blocking(p: SecretString, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&p, hash.as_deref())).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&p, hash.as_deref()))
+        .await
+        .unwrap_or(false)
 }
 
 /// A local account to create (the fields of `milogin user create`).
@@ -214,7 +235,12 @@ pub struct NewAccount {
 
 /// Validates, normalises, hashes and stores a local account.
 #[tracing::instrument(skip_all, fields(pool = %pool))]
-pub async fn create_account(store: &dyn Store, pool: &str, a: NewAccount, now: i64) -> Result<User, AccountError> {
+pub async fn create_account(
+    store: &dyn Store,
+    pool: &str,
+    a: NewAccount,
+    now: i64,
+) -> Result<User, AccountError> {
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let (username, email, phone) = (present(a.username), present(a.email), present(a.phone));
     if username.is_none() && email.is_none() && phone.is_none() {
@@ -226,9 +252,15 @@ pub async fn create_account(store: &dyn Store, pool: &str, a: NewAccount, now: i
     if a.phone_verified && phone.is_none() {
         return Err(AccountError::VerifiedWithoutValue("phone"));
     }
-    let username = username.map(|u| normalize_username(&u).ok_or(AccountError::InvalidUsername(u))).transpose()?;
-    let email = email.map(|e| normalize_email(&e).ok_or(AccountError::InvalidEmail(e))).transpose()?;
-    let phone = phone.map(|p| normalize_phone(&p).ok_or(AccountError::InvalidPhone(p))).transpose()?;
+    let username = username
+        .map(|u| normalize_username(&u).ok_or(AccountError::InvalidUsername(u)))
+        .transpose()?;
+    let email = email
+        .map(|e| normalize_email(&e).ok_or(AccountError::InvalidEmail(e)))
+        .transpose()?;
+    let phone = phone
+        .map(|p| normalize_phone(&p).ok_or(AccountError::InvalidPhone(p)))
+        .transpose()?;
     let nickname = match a.display_name {
         Some(d) => {
             let d = d.trim();
@@ -237,12 +269,20 @@ pub async fn create_account(store: &dyn Store, pool: &str, a: NewAccount, now: i
             }
             d.chars().take(DISPLAY_NAME_MAX_CHARS).collect()
         }
-        None => username.clone().or_else(|| email.clone()).or_else(|| phone.clone()).unwrap_or_default(),
+        None => username
+            .clone()
+            .or_else(|| email.clone())
+            .or_else(|| phone.clone())
+            .unwrap_or_default(),
     };
     let password_hash = match a.password {
         Some(p) => {
             check_password(&p)?;
-            Some(tokio::task::spawn_blocking(move || hash_password(&p)).await.map_err(|_| AccountError::Hash)??)
+            Some(
+                tokio::task::spawn_blocking(move || hash_password(&p))
+                    .await
+                    .map_err(|_| AccountError::Hash)??,
+            )
         }
         None => None,
     };
@@ -266,8 +306,14 @@ mod tests {
 
     #[test]
     fn emails_normalise_and_lists_or_junk_are_refused() {
-        assert_eq!(normalize_email("  Alice@Example.COM ").as_deref(), Some("alice@example.com"));
-        assert_eq!(normalize_email("a.b+tag@sub.example.cn").as_deref(), Some("a.b+tag@sub.example.cn"));
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(
+            normalize_email("a.b+tag@sub.example.cn").as_deref(),
+            Some("a.b+tag@sub.example.cn")
+        );
         for bad in [
             "",
             "   ",
@@ -304,7 +350,17 @@ mod tests {
         ] {
             assert_eq!(normalize_phone(input).as_deref(), Some(want), "{input}");
         }
-        for bad in ["", "+", "12345", "23800138000", "+0123456789", "+86138001380001234", "13800138000,13900139000", "+86 138x", "１３８００１３８０００"] {
+        for bad in [
+            "",
+            "+",
+            "12345",
+            "23800138000",
+            "+0123456789",
+            "+86138001380001234",
+            "13800138000,13900139000",
+            "+86 138x",
+            "１３８００１３８０００",
+        ] {
             assert_eq!(normalize_phone(bad), None, "{bad:?}");
         }
     }
@@ -315,9 +371,18 @@ mod tests {
         for bad in ["", "1abc", "+abc", "a b", "a@b", &"a".repeat(65)] {
             assert_eq!(normalize_username(bad), None, "{bad:?}");
         }
-        assert_eq!(parse_login_id("Alice@Example.com"), Some(LoginId::Email("alice@example.com".into())));
-        assert_eq!(parse_login_id("138 0013 8000"), Some(LoginId::Phone("+8613800138000".into())));
-        assert_eq!(parse_login_id("alice"), Some(LoginId::Username("alice".into())));
+        assert_eq!(
+            parse_login_id("Alice@Example.com"),
+            Some(LoginId::Email("alice@example.com".into()))
+        );
+        assert_eq!(
+            parse_login_id("138 0013 8000"),
+            Some(LoginId::Phone("+8613800138000".into()))
+        );
+        assert_eq!(
+            parse_login_id("alice"),
+            Some(LoginId::Username("alice".into()))
+        );
         assert_eq!(parse_login_id("a,b@x.com"), None);
     }
 
@@ -327,7 +392,10 @@ mod tests {
         let h = hash_password(&p).unwrap();
         assert!(h.starts_with("$argon2id$v=19$"), "{h}");
         assert!(verify_password(&p, Some(&h)));
-        assert!(!verify_password(&SecretString::from("wrong horse".to_string()), Some(&h)));
+        assert!(!verify_password(
+            &SecretString::from("wrong horse".to_string()),
+            Some(&h)
+        ));
         assert!(!verify_password(&p, None), "no hash never verifies");
         assert!(!verify_password(&p, Some("not a phc string")));
         assert!(check_password(&SecretString::from("short".to_string())).is_err());

@@ -46,9 +46,11 @@ const MAX_FORM_BYTES: usize = 8192;
 const MAX_FIELD_BYTES: usize = 1024;
 
 const GONE: &str = "This account-linking page is no longer valid in this browser. Please start the login again from the site.";
-const USED: &str = "This account-linking page was already used. Please start the login again from the site.";
+const USED: &str =
+    "This account-linking page was already used. Please start the login again from the site.";
 const TOO_MANY: &str = "Too many wrong passwords. Please start the login again from the site.";
-const LINKED_ELSEWHERE: &str = "This Xiaomi account is already linked to another account. Please start the login again.";
+const LINKED_ELSEWHERE: &str =
+    "This Xiaomi account is already linked to another account. Please start the login again.";
 const DECLINED: &str = "The Xiaomi account was not linked to an account.";
 
 /// The name of a ticket cookie: derived from the page's CSRF token (`__Host-` over https).
@@ -113,7 +115,11 @@ pub struct Offer {
 
 impl std::fmt::Debug for Offer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Offer").field("cookie_name", &self.cookie_name).field("ticket", &"[REDACTED]").field("form", &self.form).finish()
+        f.debug_struct("Offer")
+            .field("cookie_name", &self.cookie_name)
+            .field("ticket", &"[REDACTED]")
+            .field("form", &self.form)
+            .finish()
     }
 }
 
@@ -123,16 +129,27 @@ fn internal(e: StoreError) -> ErrorCode {
 }
 
 fn form_action(st: &AppState, pool: &str, connection: &str) -> String {
-    format!("{}/connection/social/{connection}/{pool}/bind", st.config.server.base())
+    format!(
+        "{}/connection/social/{connection}/{pool}/bind",
+        st.config.server.base()
+    )
 }
 
 fn redirect_origin(redirect_uri: Option<&String>) -> Option<String> {
-    redirect_uri.and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin().ascii_serialization())
+    redirect_uri
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
 }
 
 /// Stores a ticket for this identity and attempt, and builds the page that offers the binding.
 #[tracing::instrument(skip_all, fields(pool = %a.pool, connection = %conn.unique_id))]
-pub async fn offer(st: &AppState, a: &Attempt, conn: &Connection, id: &ProviderIdentity, matched: bool) -> Result<Offer, ErrorCode> {
+pub async fn offer(
+    st: &AppState,
+    a: &Attempt,
+    conn: &Connection,
+    id: &ProviderIdentity,
+    matched: bool,
+) -> Result<Offer, ErrorCode> {
     let (ticket, csrf) = (random_token(), random_token());
     let now = st.clock.now();
     let t = Ticket {
@@ -199,7 +216,11 @@ pub struct Submission {
 
 impl std::fmt::Debug for Submission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Submission").field("action", &self.action).field("csrf", &"[REDACTED]").field("password", &"[REDACTED]").finish_non_exhaustive()
+        f.debug_struct("Submission")
+            .field("action", &self.action)
+            .field("csrf", &"[REDACTED]")
+            .field("password", &"[REDACTED]")
+            .finish_non_exhaustive()
     }
 }
 
@@ -265,14 +286,25 @@ fn target_of(t: &Ticket) -> Target {
 }
 
 fn end(t: &Ticket, code: ErrorCode, message: &str) -> Answer {
-    Answer::Deliver { target: target_of(t), message: ResultMessage::failure_with(&t.attempt, code, message) }
+    Answer::Deliver {
+        target: target_of(t),
+        message: ResultMessage::failure_with(&t.attempt, code, message),
+    }
 }
 
 /// Handles a POST of the binding form. `cookie` reads the request's cookies.
 #[tracing::instrument(skip_all, fields(pool = %path_pool, connection = %path_connection, action = ?sub.action))]
-pub async fn submit(st: &AppState, path_pool: &str, path_connection: &str, sub: Submission, cookie: impl Fn(&str) -> Option<String>) -> Answer {
+pub async fn submit(
+    st: &AppState,
+    path_pool: &str,
+    path_connection: &str,
+    sub: Submission,
+    cookie: impl Fn(&str) -> Option<String>,
+) -> Answer {
     let now = st.clock.now();
-    let ticket = (!sub.csrf.is_empty()).then(|| cookie(&cookie_name(&sub.csrf, st.config.server.secure_cookies()))).flatten();
+    let ticket = (!sub.csrf.is_empty())
+        .then(|| cookie(&cookie_name(&sub.csrf, st.config.server.secure_cookies())))
+        .flatten();
     let Some(ticket) = ticket else {
         tracing::warn!("binding form without its ticket cookie (other browser, or no CSRF token)");
         return Answer::Refuse(ErrorCode::InvalidState, GONE);
@@ -281,9 +313,17 @@ pub async fn submit(st: &AppState, path_pool: &str, path_connection: &str, sub: 
     let t = match st.store.ticket(&hash).await {
         Ok(Some(t)) => t,
         Ok(None) => return Answer::Refuse(ErrorCode::InvalidState, GONE),
-        Err(e) => return Answer::Refuse(internal(e), "The login service could not read its database. Please try again."),
+        Err(e) => {
+            return Answer::Refuse(
+                internal(e),
+                "The login service could not read its database. Please try again.",
+            )
+        }
     };
-    if !ct_eq(&sha256_hex(&sub.csrf), &t.csrf_hash) || t.pool != path_pool || t.connection != path_connection {
+    if !ct_eq(&sha256_hex(&sub.csrf), &t.csrf_hash)
+        || t.pool != path_pool
+        || t.connection != path_connection
+    {
         tracing::warn!("binding form with a ticket of another page or connection");
         return Answer::Refuse(ErrorCode::InvalidState, GONE);
     }
@@ -302,15 +342,38 @@ pub async fn submit(st: &AppState, path_pool: &str, path_connection: &str, sub: 
         }
     };
     if now > t.expires_at {
-        return consume(ErrorCode::StateExpired, "The account-linking page expired. Please start the login again.").await;
+        return consume(
+            ErrorCode::StateExpired,
+            "The account-linking page expired. Please start the login again.",
+        )
+        .await;
     }
-    let Some((pool, conn)) = st.config.pool(&t.pool).and_then(|p| Some((p, p.connection(&t.connection)?))).filter(|(p, c)| p.app(&t.app).is_some_and(|a| a.enables(&c.unique_id))) else {
-        return consume(ErrorCode::ConnectionNotEnabled, ErrorCode::ConnectionNotEnabled.default_message()).await;
+    let Some((pool, conn)) = st
+        .config
+        .pool(&t.pool)
+        .and_then(|p| Some((p, p.connection(&t.connection)?)))
+        .filter(|(p, c)| p.app(&t.app).is_some_and(|a| a.enables(&c.unique_id)))
+    else {
+        return consume(
+            ErrorCode::ConnectionNotEnabled,
+            ErrorCode::ConnectionNotEnabled.default_message(),
+        )
+        .await;
     };
-    let declined = if conn.login_mode == LoginMode::LoginOnly { ErrorCode::UserNotFound } else { ErrorCode::BindingRequired };
+    let declined = if conn.login_mode == LoginMode::LoginOnly {
+        ErrorCode::UserNotFound
+    } else {
+        ErrorCode::BindingRequired
+    };
     match sub.action {
         Action::Cancel => consume(declined, DECLINED).await,
-        Action::Create if conn.login_mode == LoginMode::LoginOnly => consume(ErrorCode::UserNotFound, ErrorCode::UserNotFound.default_message()).await,
+        Action::Create if conn.login_mode == LoginMode::LoginOnly => {
+            consume(
+                ErrorCode::UserNotFound,
+                ErrorCode::UserNotFound.default_message(),
+            )
+            .await
+        }
         Action::Create => create(st, pool, conn, &t, now).await,
         Action::Bind => prove(st, pool, conn, &t, sub, now).await,
     }
@@ -329,7 +392,10 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
         Err(code) => Err(code),
     };
     match result {
-        Ok(message) => Answer::Deliver { target: target_of(t), message },
+        Ok(message) => Answer::Deliver {
+            target: target_of(t),
+            message,
+        },
         Err(code) => end(t, code, code.default_message()),
     }
 }
@@ -347,7 +413,14 @@ fn identity_of(t: &Ticket) -> ProviderIdentity {
 }
 
 /// "Link account": count the try, find the account, verify the password (always), bind.
-async fn prove(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, sub: Submission, now: i64) -> Answer {
+async fn prove(
+    st: &AppState,
+    pool: &Pool,
+    conn: &Connection,
+    t: &Ticket,
+    sub: Submission,
+    now: i64,
+) -> Answer {
     let mut form = Form {
         action: form_action(st, &t.pool, &t.connection),
         csrf: sub.csrf.clone(),
@@ -361,7 +434,11 @@ async fn prove(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, sub: S
     if sub.identifier.trim().is_empty() || sub.password.expose_secret().is_empty() {
         return Answer::Form(form);
     }
-    let tries = match st.store.ticket_try(&t.ticket_hash, MAX_TRIES_PER_TICKET, now).await {
+    let tries = match st
+        .store
+        .ticket_try(&t.ticket_hash, MAX_TRIES_PER_TICKET, now)
+        .await
+    {
         Ok(Some(n)) => n,
         // Used up (or consumed by a parallel post): the ticket is dead.
         Ok(None) => {
@@ -384,12 +461,15 @@ async fn prove(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, sub: S
         Some((u, h)) => (Some(u), h),
         None => (None, None),
     };
-    let locked = match &user {
-        Some(u) => match st.store.account_failures(&u.id, now - ACCOUNT_WINDOW_SECS).await {
-            Ok(n) => n >= MAX_FAILURES_PER_ACCOUNT,
-            Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
-        },
-        None => false,
+    // The same queries and the same argon2 work whether or not the account exists.
+    let probe = user.as_ref().map_or("-", |u| u.id.as_str());
+    let locked = match st
+        .store
+        .account_failures(probe, now - ACCOUNT_WINDOW_SECS)
+        .await
+    {
+        Ok(n) => user.is_some() && n >= MAX_FAILURES_PER_ACCOUNT,
+        Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
     };
     // argon2 runs whatever we know by now (dummy hash without an account or a password).
     let password_ok = verify_password_blocking(sub.password, phc).await;
@@ -397,11 +477,20 @@ async fn prove(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, sub: S
         Some(u) if password_ok && !locked => u,
         user => {
             if let Some(u) = &user {
-                if let Err(e) = st.store.record_account_failure(&u.id, now, ACCOUNT_WINDOW_SECS).await {
+                if let Err(e) = st
+                    .store
+                    .record_account_failure(&u.id, now, ACCOUNT_WINDOW_SECS)
+                    .await
+                {
                     tracing::error!(error = %e, "cannot record a failed sign-in");
                 }
             }
-            tracing::info!(tries, known = user.is_some(), locked, "binding sign-in failed");
+            tracing::info!(
+                tries,
+                known = user.is_some(),
+                locked,
+                "binding sign-in failed"
+            );
             if tries >= MAX_TRIES_PER_TICKET {
                 return match st.store.consume_ticket(&t.ticket_hash, now).await {
                     Ok(true) => end(t, ErrorCode::BindingRequired, TOO_MANY),
@@ -418,17 +507,28 @@ async fn prove(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, sub: S
     }
     if user.disabled {
         return match st.store.consume_ticket(&t.ticket_hash, now).await {
-            Ok(true) => end(t, ErrorCode::UserDisabled, ErrorCode::UserDisabled.default_message()),
+            Ok(true) => end(
+                t,
+                ErrorCode::UserDisabled,
+                ErrorCode::UserDisabled.default_message(),
+            ),
             Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
             Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
         };
     }
     let identity = flow::identity_of(conn, &identity_of(t), now);
-    match st.store.link_identity(&pool.id, &user.id, &identity, Some(&t.ticket_hash), now).await {
+    match st
+        .store
+        .link_identity(&pool.id, &user.id, &identity, Some(&t.ticket_hash), now)
+        .await
+    {
         Ok(Link::Linked | Link::AlreadyLinked) => {
             tracing::info!(user = %user.id, "identity linked by password");
             match flow::success(st, pool, conn, &t.app, &t.attempt, user, false) {
-                Ok(message) => Answer::Deliver { target: target_of(t), message },
+                Ok(message) => Answer::Deliver {
+                    target: target_of(t),
+                    message,
+                },
                 Err(code) => end(t, code, code.default_message()),
             }
         }
@@ -451,16 +551,30 @@ mod tests {
 
     #[test]
     fn submissions_parse_strictly_and_redact() {
-        let s = parse_submission(b"csrf=abc&identifier=alice%40example.com&password=p%26ss+word&action=bind").unwrap();
-        assert_eq!((s.csrf.as_str(), s.action, s.identifier.as_str()), ("abc", Action::Bind, "alice@example.com"));
+        let s = parse_submission(
+            b"csrf=abc&identifier=alice%40example.com&password=p%26ss+word&action=bind",
+        )
+        .unwrap();
+        assert_eq!(
+            (s.csrf.as_str(), s.action, s.identifier.as_str()),
+            ("abc", Action::Bind, "alice@example.com")
+        );
         assert_eq!(s.password.expose_secret(), "p&ss word");
         let d = format!("{s:?}");
         assert!(!d.contains("abc") && !d.contains("p&ss"), "{d}");
-        assert_eq!(parse_submission(b"csrf=a&action=create").unwrap().action, Action::Create);
-        assert_eq!(parse_submission(b"csrf=a&action=cancel").unwrap().action, Action::Cancel);
+        assert_eq!(
+            parse_submission(b"csrf=a&action=create").unwrap().action,
+            Action::Create
+        );
+        assert_eq!(
+            parse_submission(b"csrf=a&action=cancel").unwrap().action,
+            Action::Cancel
+        );
         assert!(parse_submission(b"csrf=a&csrf=b").is_err());
         assert!(parse_submission(b"csrf=a&action=delete").is_err());
-        assert!(parse_submission(format!("csrf=a&password={}", "x".repeat(2000)).as_bytes()).is_err());
+        assert!(
+            parse_submission(format!("csrf=a&password={}", "x".repeat(2000)).as_bytes()).is_err()
+        );
         assert!(parse_submission(&vec![b'a'; 9000]).is_err());
         assert_eq!(parse_submission(b"").unwrap().csrf, "");
     }

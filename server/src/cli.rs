@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::state::{AppState, Clock, SystemClock};
-use secrecy::SecretString;
 use clap::{Parser, Subcommand};
+use secrecy::SecretString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -157,7 +157,10 @@ enum UserCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::telemetry::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -174,7 +177,12 @@ pub fn main() -> ExitCode {
 }
 
 fn load(path: &std::path::Path) -> Result<Config, String> {
-    Config::load(path).map_err(|e| format!("{e}Run `milogin check --config {}` after fixing.", path.display()))
+    Config::load(path).map_err(|e| {
+        format!(
+            "{e}Run `milogin check --config {}` after fixing.",
+            path.display()
+        )
+    })
 }
 
 async fn run(cmd: Command) -> Result<ExitCode, String> {
@@ -182,34 +190,53 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
         Command::Serve { config } => {
             let config = load(&config)?;
             let listen = config.server.listen;
-            let state = AppState::build(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
-            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let state = AppState::build(config, Arc::new(SystemClock))
+                .await
+                .map_err(|e| e.to_string())?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tracing::info!(%listen, public_url = %state.config.server.public_url, "milogin serving");
             let store = state.store.clone();
-            crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+            crate::serve(listener, state, shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => Ok(check(&config)),
-        Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::MockXiaomi { port, clients } => {
             let mut cfg = crate::mock_xiaomi::MockConfig::default();
             if !clients.is_empty() {
                 cfg.clients = clients
                     .iter()
                     .map(|c| {
-                        let (id, secret) = c.split_once(':').ok_or(format!("--client {c:?}: write CLIENT_ID:SECRET"))?;
-                        Ok(crate::mock_xiaomi::MockClient { client_id: id.into(), client_secret: secret.into(), redirect_uris: vec![] })
+                        let (id, secret) = c
+                            .split_once(':')
+                            .ok_or(format!("--client {c:?}: write CLIENT_ID:SECRET"))?;
+                        Ok(crate::mock_xiaomi::MockClient {
+                            client_id: id.into(),
+                            client_secret: secret.into(),
+                            redirect_uris: vec![],
+                        })
                     })
                     .collect::<Result<_, String>>()?;
             }
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             println!("mock Xiaomi listening on http://{addr}");
             for c in &cfg.clients {
                 println!("  client_id {}  (secret configured)", c.client_id);
             }
-            crate::mock_xiaomi::Mock::new(cfg).serve(listener).await.map_err(|e| e.to_string())?;
+            crate::mock_xiaomi::Mock::new(cfg)
+                .serve(listener)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => user(command).await,
@@ -217,12 +244,19 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
 }
 
 /// The password of `user create`: file, stdin, or `MILOGIN_USER_PASSWORD`; none is fine.
-fn read_password(file: Option<&std::path::Path>, stdin: bool) -> Result<Option<SecretString>, String> {
+fn read_password(
+    file: Option<&std::path::Path>,
+    stdin: bool,
+) -> Result<Option<SecretString>, String> {
     let raw = if let Some(f) = file {
-        Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read --password-file {}: {e}", f.display()))?)
+        Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read --password-file {}: {e}", f.display()))?,
+        )
     } else if stdin {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         Some(s)
     } else {
         std::env::var("MILOGIN_USER_PASSWORD").ok()
@@ -236,11 +270,16 @@ async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String
     if config.pool(&at.pool).is_none() {
         return Err(format!("pool {:?} is not in the configuration", at.pool));
     }
-    crate::store::open(&config.server.database_url).await.map_err(|e| e.to_string())
+    crate::store::open(&config.server.database_url)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The user named by `--user`: an id, or a username, email or phone.
-async fn find_user(store: &dyn crate::store::Store, who: &UserArgs) -> Result<crate::store::User, String> {
+async fn find_user(
+    store: &dyn crate::store::Store,
+    who: &UserArgs,
+) -> Result<crate::store::User, String> {
     let e = |e: crate::store::StoreError| e.to_string();
     if let Some(u) = store.user(&who.at.pool, &who.user).await.map_err(e)? {
         return Ok(u);
@@ -250,7 +289,10 @@ async fn find_user(store: &dyn crate::store::Store, who: &UserArgs) -> Result<cr
             return Ok(u);
         }
     }
-    Err(format!("no user {:?} in pool {:?} (give its id, username, email or phone)", who.user, who.at.pool))
+    Err(format!(
+        "no user {:?} in pool {:?} (give its id, username, email or phone)",
+        who.user, who.at.pool
+    ))
 }
 
 async fn user(cmd: UserCommand) -> Result<ExitCode, String> {
@@ -258,50 +300,115 @@ async fn user(cmd: UserCommand) -> Result<ExitCode, String> {
     match cmd {
         UserCommand::List { at, json } => {
             let store = open_pool(&at).await?;
-            let users = store.list_users(&at.pool).await.map_err(|e| e.to_string())?;
+            let users = store
+                .list_users(&at.pool)
+                .await
+                .map_err(|e| e.to_string())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?
+                );
             } else {
-                println!("{:<26} {:<24} {:<8} identities", "id", "nickname", "disabled");
+                println!(
+                    "{:<26} {:<24} {:<8} identities",
+                    "id", "nickname", "disabled"
+                );
                 for u in &users {
-                    let ids: Vec<String> = u.identities.iter().map(|i| format!("{}:{}", i.connection, i.subject)).collect();
-                    println!("{:<26} {:<24} {:<8} {}", u.user.id, u.user.nickname, u.user.disabled, ids.join(", "));
+                    let ids: Vec<String> = u
+                        .identities
+                        .iter()
+                        .map(|i| format!("{}:{}", i.connection, i.subject))
+                        .collect();
+                    println!(
+                        "{:<26} {:<24} {:<8} {}",
+                        u.user.id,
+                        u.user.nickname,
+                        u.user.disabled,
+                        ids.join(", ")
+                    );
                 }
                 println!("{} user(s)", users.len());
             }
         }
-        UserCommand::Create { at, username, email, email_verified, phone, phone_verified, display_name, password_file, password_stdin, json } => {
+        UserCommand::Create {
+            at,
+            username,
+            email,
+            email_verified,
+            phone,
+            phone_verified,
+            display_name,
+            password_file,
+            password_stdin,
+            json,
+        } => {
             let password = read_password(password_file.as_deref(), password_stdin)?;
             let store = open_pool(&at).await?;
             let has_password = password.is_some();
-            let account = crate::accounts::NewAccount { username, email, email_verified, phone, phone_verified, display_name, password };
-            let u = crate::accounts::create_account(store.as_ref(), &at.pool, account, now).await.map_err(|e| e.to_string())?;
+            let account = crate::accounts::NewAccount {
+                username,
+                email,
+                email_verified,
+                phone,
+                phone_verified,
+                display_name,
+                password,
+            };
+            let u = crate::accounts::create_account(store.as_ref(), &at.pool, account, now)
+                .await
+                .map_err(|e| e.to_string())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?
+                );
             } else {
                 println!("created user {} in pool {}", u.id, at.pool);
                 if !has_password {
-                    println!("no password set: this user cannot prove the account in the binding step");
+                    println!(
+                        "no password set: this user cannot prove the account in the binding step"
+                    );
                 }
             }
         }
         UserCommand::Show { who, json } => {
             let store = open_pool(&who.at).await?;
             let user = find_user(store.as_ref(), &who).await?;
-            let identities = store.identities_of(&who.at.pool, &user.id).await.map_err(|e| e.to_string())?;
+            let identities = store
+                .identities_of(&who.at.pool, &user.id)
+                .await
+                .map_err(|e| e.to_string())?;
             let u = crate::store::UserWithIdentities { user, identities };
             if json {
-                println!("{}", serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&u).map_err(|e| e.to_string())?
+                );
             } else {
                 let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
                 let user = &u.user;
-                println!("id        {}\npool      {}\nname      {}", user.id, user.pool, user.nickname);
+                println!(
+                    "id        {}\npool      {}\nname      {}",
+                    user.id, user.pool, user.nickname
+                );
                 println!("username  {}", opt(&user.username));
-                println!("email     {} (verified: {})", opt(&user.email), user.email_verified);
-                println!("phone     {} (verified: {})", opt(&user.phone), user.phone_verified);
+                println!(
+                    "email     {} (verified: {})",
+                    opt(&user.email),
+                    user.email_verified
+                );
+                println!(
+                    "phone     {} (verified: {})",
+                    opt(&user.phone),
+                    user.phone_verified
+                );
                 println!("disabled  {}", user.disabled);
                 for i in &u.identities {
-                    println!("identity  {}:{} (app {})", i.connection, i.subject, i.client_id);
+                    println!(
+                        "identity  {}:{} (app {})",
+                        i.connection, i.subject, i.client_id
+                    );
                 }
             }
         }
@@ -310,15 +417,24 @@ async fn user(cmd: UserCommand) -> Result<ExitCode, String> {
         UserCommand::Delete { who } => {
             let store = open_pool(&who.at).await?;
             let user = find_user(store.as_ref(), &who).await?;
-            store.delete_user(&who.at.pool, &user.id).await.map_err(|e| e.to_string())?;
+            store
+                .delete_user(&who.at.pool, &user.id)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("deleted user {} and its identities", user.id);
         }
         UserCommand::Unlink { who, connection } => {
             let store = open_pool(&who.at).await?;
             let user = find_user(store.as_ref(), &who).await?;
-            let n = store.unlink_identity(&who.at.pool, &user.id, &connection).await.map_err(|e| e.to_string())?;
+            let n = store
+                .unlink_identity(&who.at.pool, &user.id, &connection)
+                .await
+                .map_err(|e| e.to_string())?;
             if n == 0 {
-                return Err(format!("user {} has no identity on connection {connection:?}", user.id));
+                return Err(format!(
+                    "user {} has no identity on connection {connection:?}",
+                    user.id
+                ));
             }
             println!("unlinked connection {connection} from user {}", user.id);
         }
@@ -329,8 +445,15 @@ async fn user(cmd: UserCommand) -> Result<ExitCode, String> {
 async fn set_disabled(who: &UserArgs, disabled: bool, now: i64) -> Result<(), String> {
     let store = open_pool(&who.at).await?;
     let user = find_user(store.as_ref(), who).await?;
-    store.set_disabled(&who.at.pool, &user.id, disabled, now).await.map_err(|e| e.to_string())?;
-    println!("user {} {}", user.id, if disabled { "disabled" } else { "enabled" });
+    store
+        .set_disabled(&who.at.pool, &user.id, disabled, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "user {} {}",
+        user.id,
+        if disabled { "disabled" } else { "enabled" }
+    );
     Ok(())
 }
 
@@ -349,7 +472,12 @@ fn check(path: &std::path::Path) -> ExitCode {
             println!("Callback URLs to paste into the Xiaomi console (one per connection):");
             for p in &c.pools {
                 for conn in &p.connections {
-                    println!("  pool {:<16} connection {:<16} {}", p.id, conn.unique_id, c.server.callback_url(&p.id, &conn.unique_id));
+                    println!(
+                        "  pool {:<16} connection {:<16} {}",
+                        p.id,
+                        conn.unique_id,
+                        c.server.callback_url(&p.id, &conn.unique_id)
+                    );
                 }
             }
             ExitCode::SUCCESS
@@ -363,7 +491,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

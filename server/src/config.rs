@@ -122,7 +122,10 @@ impl ServerConfig {
 
     /// The exact callback URL of a connection: paste it into the Xiaomi console.
     pub fn callback_url(&self, pool: &str, unique_id: &str) -> String {
-        format!("{}/connection/social/{unique_id}/{pool}/callback", self.base())
+        format!(
+            "{}/connection/social/{unique_id}/{pool}/callback",
+            self.base()
+        )
     }
 
     /// The issuer of a pool's tokens.
@@ -320,7 +323,10 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             one(
                 "(file)",
-                format!("cannot read {}: {e}; pass an existing file with --config", path.display()),
+                format!(
+                    "cannot read {}: {e}; pass an existing file with --config",
+                    path.display()
+                ),
             )
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -333,30 +339,48 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         base_dir: &Path,
     ) -> Result<Self, ConfigError> {
-        let mut value: toml::Value =
-            toml::from_str(text).map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
+        let mut value: toml::Value = toml::from_str(text)
+            .map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
         apply_env(&mut value, env)?;
         let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
-            one("(file)", format!("{}; see milogin.example.toml for every key", e.message().trim()))
+            one(
+                "(file)",
+                format!(
+                    "{}; see milogin.example.toml for every key",
+                    e.message().trim()
+                ),
+            )
         })?;
         raw.validate(&|name| std::env::var(name).ok(), base_dir)
     }
 }
 
 fn one(key: &str, message: String) -> ConfigError {
-    ConfigError(vec![Problem { key: key.into(), message }])
+    ConfigError(vec![Problem {
+        key: key.into(),
+        message,
+    }])
 }
 
 const SECTIONS: [&str; 4] = ["server", "xiaomi", "pools", "limits"];
 
 /// Applies `MILOGIN_A__B__0__C=value` overrides. Values are read as TOML (`5000`, `true`,
 /// `["a","b"]`) and fall back to a plain string. Variables outside the known sections are ignored.
-fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+fn apply_env(
+    root: &mut toml::Value,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
     let mut problems = Vec::new();
-    let mut vars: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("MILOGIN_")).collect();
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("MILOGIN_"))
+        .collect();
     vars.sort();
     for (name, raw) in vars {
-        let path: Vec<String> = name["MILOGIN_".len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+        let path: Vec<String> = name["MILOGIN_".len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         if !SECTIONS.contains(&path[0].as_str()) {
             continue;
         }
@@ -365,7 +389,10 @@ fn apply_env(root: &mut toml::Value, env: impl IntoIterator<Item = (String, Stri
             .and_then(|mut t| t.remove("v"))
             .unwrap_or(toml::Value::String(raw));
         if let Err(msg) = set_path(root, &path, value) {
-            problems.push(Problem { key: name, message: msg });
+            problems.push(Problem {
+                key: name,
+                message: msg,
+            });
         }
     }
     if problems.is_empty() {
@@ -393,9 +420,14 @@ fn set_path(node: &mut toml::Value, path: &[String], value: toml::Value) -> Resu
             })
         }
         toml::Value::Array(a) => {
-            let i: usize = head.parse().map_err(|_| format!("{head:?} is not an array index"))?;
+            let i: usize = head
+                .parse()
+                .map_err(|_| format!("{head:?} is not an array index"))?;
             if i > a.len() {
-                return Err(format!("index {i} skips entries; the array has {} entries", a.len()));
+                return Err(format!(
+                    "index {i} skips entries; the array has {} entries",
+                    a.len()
+                ));
             }
             if i == a.len() {
                 a.push(toml::Value::Table(Default::default()));
@@ -542,35 +574,71 @@ enum RawSecret {
 }
 
 impl RawConfig {
-    fn validate(self, getenv: &dyn Fn(&str) -> Option<String>, base_dir: &Path) -> Result<Config, ConfigError> {
+    fn validate(
+        self,
+        getenv: &dyn Fn(&str) -> Option<String>,
+        base_dir: &Path,
+    ) -> Result<Config, ConfigError> {
         let mut p = Problems::default();
 
-        let listen = self.server.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
-            p.add("server.listen", format!("{:?} is not an address; write e.g. \"127.0.0.1:8080\"", self.server.listen));
-            SocketAddr::from(([127, 0, 0, 1], 8080))
-        });
+        let listen = self
+            .server
+            .listen
+            .parse::<SocketAddr>()
+            .unwrap_or_else(|_| {
+                p.add(
+                    "server.listen",
+                    format!(
+                        "{:?} is not an address; write e.g. \"127.0.0.1:8080\"",
+                        self.server.listen
+                    ),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            });
         let public_url = match &self.server.public_url {
             None => {
                 p.add("server.public_url", "is required: the URL browsers use to reach this server, e.g. \"https://login.example.com\"");
                 Url::parse("http://127.0.0.1:8080").expect("static url")
             }
             Some(s) => match Url::parse(s) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() && u.host().is_some() => u,
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                        && u.host().is_some() =>
+                {
+                    u
+                }
                 _ => {
-                    p.add("server.public_url", format!("{s:?} must be an absolute http(s) URL without query or fragment"));
+                    p.add(
+                        "server.public_url",
+                        format!("{s:?} must be an absolute http(s) URL without query or fragment"),
+                    );
                     Url::parse("http://127.0.0.1:8080").expect("static url")
                 }
             },
         };
         let db = &self.server.database_url;
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            p.add("server.database_url", format!("{db:?} must start with sqlite:// or postgres://"));
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            p.add(
+                "server.database_url",
+                format!("{db:?} must start with sqlite:// or postgres://"),
+            );
         }
         if self.server.token_ttl_secs == 0 || self.server.token_ttl_secs > 86_400 {
-            p.add("server.token_ttl_secs", "must be between 1 and 86400 seconds");
+            p.add(
+                "server.token_ttl_secs",
+                "must be between 1 and 86400 seconds",
+            );
         }
         if !(60..=3600).contains(&self.server.attempt_ttl_secs) {
-            p.add("server.attempt_ttl_secs", "must be between 60 and 3600 seconds (default 600)");
+            p.add(
+                "server.attempt_ttl_secs",
+                "must be between 60 and 3600 seconds (default 600)",
+            );
         }
 
         let x = &self.xiaomi;
@@ -592,13 +660,22 @@ impl RawConfig {
         let account_base = base("xiaomi.account_base", &x.account_base);
         let open_base = base("xiaomi.open_base", &x.open_base);
         if !(100..=60_000).contains(&x.timeout_ms) {
-            p.add("xiaomi.timeout_ms", "must be between 100 and 60000 milliseconds (default 10000)");
+            p.add(
+                "xiaomi.timeout_ms",
+                "must be between 100 and 60000 milliseconds (default 10000)",
+            );
         }
         if !(50..=30_000).contains(&x.connect_timeout_ms) {
-            p.add("xiaomi.connect_timeout_ms", "must be between 50 and 30000 milliseconds (default 3000)");
+            p.add(
+                "xiaomi.connect_timeout_ms",
+                "must be between 50 and 30000 milliseconds (default 3000)",
+            );
         }
         if !(1024..=16 * 1024 * 1024).contains(&x.max_body_bytes) {
-            p.add("xiaomi.max_body_bytes", "must be between 1024 and 16777216 (default 65536)");
+            p.add(
+                "xiaomi.max_body_bytes",
+                "must be between 1024 and 16777216 (default 65536)",
+            );
         }
 
         let l = &self.limits;
@@ -613,14 +690,23 @@ impl RawConfig {
             }
         }
         if l.max_pending_attempts < 1 {
-            p.add("limits.max_pending_attempts", "must be at least 1 (default 100000)");
+            p.add(
+                "limits.max_pending_attempts",
+                "must be at least 1 (default 100000)",
+            );
         }
         if !(100..=120_000).contains(&l.header_read_timeout_ms) {
-            p.add("limits.header_read_timeout_ms", "must be between 100 and 120000 milliseconds (default 10000)");
+            p.add(
+                "limits.header_read_timeout_ms",
+                "must be between 100 and 120000 milliseconds (default 10000)",
+            );
         }
 
         if self.pools.is_empty() {
-            p.add("pools", "no pool is configured; add a [[pools]] table (see milogin.example.toml)");
+            p.add(
+                "pools",
+                "no pool is configured; add a [[pools]] table (see milogin.example.toml)",
+            );
         }
         let mut pool_ids = HashSet::new();
         let mut pools = Vec::new();
@@ -628,25 +714,49 @@ impl RawConfig {
             let pk = format!("pools[{pi}]");
             check_id(&mut p, &format!("{pk}.id"), &rp.id);
             if !pool_ids.insert(rp.id.clone()) {
-                p.add(format!("{pk}.id"), format!("pool {:?} is defined twice; pool ids must be unique", rp.id));
+                p.add(
+                    format!("{pk}.id"),
+                    format!("pool {:?} is defined twice; pool ids must be unique", rp.id),
+                );
             }
             let mut conns = Vec::new();
             let mut uids = HashSet::new();
             for (ci, rc) in rp.connections.into_iter().enumerate() {
                 let ck = format!("{pk}.connections[{ci}]");
                 if let Err(e) = wire::validate_unique_id(&rc.unique_id) {
-                    p.add(format!("{ck}.unique_id"), format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id));
+                    p.add(
+                        format!("{ck}.unique_id"),
+                        format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id),
+                    );
                 }
                 if !uids.insert(rc.unique_id.clone()) {
-                    p.add(format!("{ck}.unique_id"), format!("{:?} is used twice in this pool", rc.unique_id));
+                    p.add(
+                        format!("{ck}.unique_id"),
+                        format!("{:?} is used twice in this pool", rc.unique_id),
+                    );
                 }
                 if rc.kind != "xiaomi" {
-                    p.add(format!("{ck}.kind"), format!("{:?} is not supported; the only kind is \"xiaomi\"", rc.kind));
+                    p.add(
+                        format!("{ck}.kind"),
+                        format!(
+                            "{:?} is not supported; the only kind is \"xiaomi\"",
+                            rc.kind
+                        ),
+                    );
                 }
                 let app_id = match &rc.app_id {
-                    toml::Value::String(s) if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+                    toml::Value::String(s)
+                        if !s.is_empty()
+                            && s.len() <= 20
+                            && s.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        s.clone()
+                    }
                     toml::Value::String(s) => {
-                        p.add(format!("{ck}.app_id"), format!("{s:?} must be the decimal APP ID from the Xiaomi console"));
+                        p.add(
+                            format!("{ck}.app_id"),
+                            format!("{s:?} must be the decimal APP ID from the Xiaomi console"),
+                        );
                         String::new()
                     }
                     _ => {
@@ -655,15 +765,30 @@ impl RawConfig {
                     }
                 };
                 check_association(&mut p, &ck, &rc);
-                let secret = resolve_secret(&mut p, &format!("{ck}.app_secret"), rc.app_secret, getenv, base_dir);
+                let secret = resolve_secret(
+                    &mut p,
+                    &format!("{ck}.app_secret"),
+                    rc.app_secret,
+                    getenv,
+                    base_dir,
+                );
                 if rc.scopes.is_empty() {
-                    p.add(format!("{ck}.scopes"), "is empty; use at least [1] (profile)");
+                    p.add(
+                        format!("{ck}.scopes"),
+                        "is empty; use at least [1] (profile)",
+                    );
                 }
                 if !rc.scopes.contains(&1) {
-                    p.add(format!("{ck}.scopes"), "must contain 1 (user profile): the login reads the nickname and avatar");
+                    p.add(
+                        format!("{ck}.scopes"),
+                        "must contain 1 (user profile): the login reads the nickname and avatar",
+                    );
                 }
                 conns.push(Connection {
-                    display_name: rc.display_name.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "Sign in with Xiaomi".into()),
+                    display_name: rc
+                        .display_name
+                        .filter(|d| !d.trim().is_empty())
+                        .unwrap_or_else(|| "Sign in with Xiaomi".into()),
                     unique_id: rc.unique_id,
                     app_id,
                     app_secret: secret,
@@ -682,7 +807,10 @@ impl RawConfig {
                 let ak = format!("{pk}.apps[{ai}]");
                 check_id(&mut p, &format!("{ak}.id"), &ra.id);
                 if !app_ids.insert(ra.id.clone()) {
-                    p.add(format!("{ak}.id"), format!("app {:?} is defined twice in this pool", ra.id));
+                    p.add(
+                        format!("{ak}.id"),
+                        format!("app {:?} is defined twice in this pool", ra.id),
+                    );
                 }
                 let mut origins = Vec::new();
                 for (oi, o) in ra.origins.iter().enumerate() {
@@ -704,9 +832,18 @@ impl RawConfig {
                         p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
                     }
                 }
-                apps.push(App { id: ra.id, origins, redirect_uris: ra.redirect_uris, connections: ra.connections });
+                apps.push(App {
+                    id: ra.id,
+                    origins,
+                    redirect_uris: ra.redirect_uris,
+                    connections: ra.connections,
+                });
             }
-            pools.push(Pool { id: rp.id, apps, connections: conns });
+            pools.push(Pool {
+                id: rp.id,
+                apps,
+                connections: conns,
+            });
         }
 
         p.finish(Config {
@@ -736,7 +873,10 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem { key: key.into(), message: message.into() });
+        self.0.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
     }
     fn finish(self, c: Config) -> Result<Config, ConfigError> {
         if self.0.is_empty() {
@@ -752,7 +892,10 @@ fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
     let mut seen = HashSet::new();
     for (i, f) in rc.match_fields.iter().enumerate() {
         if !seen.insert(*f) {
-            p.add(format!("{ck}.match_fields[{i}]"), format!("{:?} is listed twice", f.as_str()));
+            p.add(
+                format!("{ck}.match_fields[{i}]"),
+                format!("{:?} is listed twice", f.as_str()),
+            );
         }
     }
     if rc.association == Association::FieldMatch {
@@ -760,9 +903,23 @@ fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
             p.add(format!("{ck}.match_fields"), "is empty; association = \"field_match\" needs match_fields = [\"email\"], [\"phone\"] or both");
         }
     } else if !rc.match_fields.is_empty() {
-        p.add(format!("{ck}.match_fields"), "only applies to association = \"field_match\"; remove it or change association");
+        p.add(
+            format!("{ck}.match_fields"),
+            "only applies to association = \"field_match\"; remove it or change association",
+        );
     }
-    for (key, on, field) in [("trust_xiaomi_email", rc.trust_xiaomi_email, MatchField::Email), ("trust_xiaomi_phone", rc.trust_xiaomi_phone, MatchField::Phone)] {
+    for (key, on, field) in [
+        (
+            "trust_xiaomi_email",
+            rc.trust_xiaomi_email,
+            MatchField::Email,
+        ),
+        (
+            "trust_xiaomi_phone",
+            rc.trust_xiaomi_phone,
+            MatchField::Phone,
+        ),
+    ] {
         if on && !(rc.association == Association::FieldMatch && rc.match_fields.contains(&field)) {
             p.add(
                 format!("{ck}.{key}"),
@@ -798,9 +955,16 @@ impl Config {
 }
 
 fn check_id(p: &mut Problems, key: &str, id: &str) {
-    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
-        p.add(key, format!("{id:?} must be 1–64 characters of A-Z, a-z, 0-9, '-', '_'"));
+        p.add(
+            key,
+            format!("{id:?} must be 1–64 characters of A-Z, a-z, 0-9, '-', '_'"),
+        );
     }
 }
 
@@ -833,7 +997,10 @@ fn resolve_secret(
     };
     match value {
         Some(v) if v.is_empty() => {
-            p.add(key, "the secret is empty; paste the APP Secret from the Xiaomi console");
+            p.add(
+                key,
+                "the secret is empty; paste the APP Secret from the Xiaomi console",
+            );
             SecretString::from(String::new())
         }
         Some(v) => SecretString::from(v),
@@ -844,7 +1011,11 @@ fn resolve_secret(
 /// Normalises an origin to `scheme://host[:port]` (default ports dropped, host lowercased).
 /// Refuses paths, queries, fragments, credentials, non-http(s) schemes and odd hosts.
 pub fn normalize_origin(s: &str) -> Result<String, &'static str> {
-    if s.is_empty() || s.len() > 512 || s.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'%') {
+    if s.is_empty()
+        || s.len() > 512
+        || s.bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'%')
+    {
         return Err("is not an origin: write scheme://host[:port]");
     }
     let u = Url::parse(s).map_err(|_| "is not an origin: write scheme://host[:port]")?;
@@ -854,7 +1025,13 @@ pub fn normalize_origin(s: &str) -> Result<String, &'static str> {
     if !u.username().is_empty() || u.password().is_some() {
         return Err("must not contain credentials");
     }
-    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() || s.ends_with('/') || s.contains('?') || s.contains('#') {
+    if u.path() != "/"
+        || u.query().is_some()
+        || u.fragment().is_some()
+        || s.ends_with('/')
+        || s.contains('?')
+        || s.contains('#')
+    {
         return Err("must be an origin only (no path, query or fragment)");
     }
     match u.host_str() {
@@ -865,7 +1042,9 @@ pub fn normalize_origin(s: &str) -> Result<String, &'static str> {
 }
 
 fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
-    if s.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\') {
+    if s.bytes()
+        .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\')
+    {
         return Err("contains whitespace, control characters or backslashes");
     }
     let u = Url::parse(s).map_err(|_| "is not an absolute URL")?;
@@ -903,10 +1082,16 @@ id = "demo-pool"
 "#;
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        let mut value: toml::Value = toml::from_str(text).map_err(|e| one("(file)", e.to_string()))?;
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let mut value: toml::Value =
+            toml::from_str(text).map_err(|e| one("(file)", e.to_string()))?;
         apply_env(&mut value, env.clone())?;
-        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| one("(file)", e.to_string()))?;
+        let raw: RawConfig = value
+            .try_into()
+            .map_err(|e: toml::de::Error| one("(file)", e.to_string()))?;
         let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         raw.validate(&lookup, Path::new("."))
     }
@@ -924,7 +1109,10 @@ id = "demo-pool"
             c.server.callback_url("demo-pool", "xiaomi"),
             "https://login.example.com/connection/social/xiaomi/demo-pool/callback"
         );
-        assert!(!format!("{conn:?}").contains("s+/="), "Debug must redact the secret");
+        assert!(
+            !format!("{conn:?}").contains("s+/="),
+            "Debug must redact the secret"
+        );
     }
 
     #[test]
@@ -935,14 +1123,20 @@ id = "demo-pool"
                 ("XIAOMI_SECRET_FOR_TEST", "x"),
                 ("MILOGIN_XIAOMI__TIMEOUT_MS", "2500"),
                 ("MILOGIN_SERVER__LISTEN", "0.0.0.0:9000"),
-                ("MILOGIN_POOLS__0__APPS__0__ORIGINS", r#"["https://a.example", "https://b.example:8443"]"#),
+                (
+                    "MILOGIN_POOLS__0__APPS__0__ORIGINS",
+                    r#"["https://a.example", "https://b.example:8443"]"#,
+                ),
                 ("MILOGIN_TEST_SOMETHING", "ignored"),
             ],
         )
         .unwrap();
         assert_eq!(c.xiaomi.timeout_ms, 2500);
         assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
-        assert_eq!(c.pools[0].apps[0].origins, vec!["https://a.example", "https://b.example:8443"]);
+        assert_eq!(
+            c.pools[0].apps[0].origins,
+            vec!["https://a.example", "https://b.example:8443"]
+        );
     }
 
     #[test]
@@ -985,7 +1179,11 @@ id = "p"
 
     #[test]
     fn unknown_keys_are_refused_by_name() {
-        let err = parse(&GOOD.replace("[xiaomi]", "[xiaomi]\ntimeout = 5"), &[("XIAOMI_SECRET_FOR_TEST", "x")]).unwrap_err();
+        let err = parse(
+            &GOOD.replace("[xiaomi]", "[xiaomi]\ntimeout = 5"),
+            &[("XIAOMI_SECRET_FOR_TEST", "x")],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("timeout"), "{err}");
     }
 
@@ -1003,8 +1201,14 @@ id = "p"
         let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
         let c = parse(GOOD, &env).unwrap();
         let conn = &c.pools[0].connections[0];
-        assert_eq!((conn.association, conn.match_fields.len()), (Association::Off, 0));
-        assert!(!conn.trust_xiaomi_email && !conn.trust_xiaomi_phone, "Xiaomi's values are untrusted by default");
+        assert_eq!(
+            (conn.association, conn.match_fields.len()),
+            (Association::Off, 0)
+        );
+        assert!(
+            !conn.trust_xiaomi_email && !conn.trust_xiaomi_phone,
+            "Xiaomi's values are untrusted by default"
+        );
 
         let text = GOOD.replace(
             "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }",
@@ -1012,7 +1216,10 @@ id = "p"
         );
         let c = parse(&text, &env).unwrap();
         let conn = &c.pools[0].connections[0];
-        assert_eq!(conn.match_fields, vec![MatchField::Email, MatchField::Phone]);
+        assert_eq!(
+            conn.match_fields,
+            vec![MatchField::Email, MatchField::Phone]
+        );
         assert!(conn.trusts(MatchField::Email) && !conn.trusts(MatchField::Phone));
         assert!(conn.matches_on(MatchField::Phone));
         let w = c.warnings();
@@ -1025,7 +1232,10 @@ id = "p"
     fn inconsistent_association_keys_are_refused_by_key() {
         let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
         let with = |extra: &str| {
-            GOOD.replace("app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }", &format!("app_secret = {{ env = \"XIAOMI_SECRET_FOR_TEST\" }}\n  {extra}"))
+            GOOD.replace(
+                "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }",
+                &format!("app_secret = {{ env = \"XIAOMI_SECRET_FOR_TEST\" }}\n  {extra}"),
+            )
         };
         for (extra, key) in [
             ("association = \"field_match\"", "pools[0].connections[0].match_fields"),
@@ -1037,16 +1247,33 @@ id = "p"
             let err = parse(&with(extra), &env).unwrap_err();
             assert!(err.0.iter().any(|p| p.key == key), "{extra}: {err}");
         }
-        let err = parse(&with("association = \"field_match\"\n  match_fields = [\"address\"]"), &env).unwrap_err();
+        let err = parse(
+            &with("association = \"field_match\"\n  match_fields = [\"address\"]"),
+            &env,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("address"), "{err}");
-        assert!(parse(&with("association = \"query_binding\"\n  login_mode = \"login_only\""), &env).is_ok());
+        assert!(parse(
+            &with("association = \"query_binding\"\n  login_mode = \"login_only\""),
+            &env
+        )
+        .is_ok());
     }
 
     #[test]
     fn origins_normalise_and_refuse_spoofs() {
-        assert_eq!(normalize_origin("HTTPS://Shop.Example.COM").unwrap(), "https://shop.example.com");
-        assert_eq!(normalize_origin("https://shop.example.com:443").unwrap(), "https://shop.example.com");
-        assert_eq!(normalize_origin("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            normalize_origin("HTTPS://Shop.Example.COM").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            normalize_origin("https://shop.example.com:443").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         for bad in [
             "https://shop.example.com/",
             "https://shop.example.com/x",

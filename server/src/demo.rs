@@ -23,12 +23,20 @@ pub fn public_dir() -> PathBuf {
     if here.join("demo").is_dir() {
         return here;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("public")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("public")
 }
 
 /// Writes the demo configuration (secret in a file next to it) and returns its path.
-pub fn write_config(data_dir: &Path, port: u16, mock_port: u16, secret: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+pub fn write_config(
+    data_dir: &Path,
+    port: u16,
+    mock_port: u16,
+    secret: &str,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize().map_err(|e| e.to_string())?;
     std::fs::write(data_dir.join("xiaomi-secret.txt"), secret).map_err(|e| e.to_string())?;
     let widget_dir = public_dir().join("widget");
@@ -77,15 +85,30 @@ id = "{POOL}"
 /// The demo host page with its placeholders filled.
 pub fn demo_page(server_origin: &str) -> Result<String, String> {
     let path = public_dir().join("demo").join("index.html");
-    let t = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(t.replace("{{SERVER}}", server_origin).replace("{{POOL}}", POOL).replace("{{APP}}", APP).replace("{{CONNECTION}}", CONNECTION))
+    let t = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(t.replace("{{SERVER}}", server_origin)
+        .replace("{{POOL}}", POOL)
+        .replace("{{APP}}", APP)
+        .replace("{{CONNECTION}}", CONNECTION))
 }
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
-    let (page_port, mock_port) = (port.checked_add(1).ok_or("port too high")?, port.checked_add(2).ok_or("port too high")?);
-    let bind = |p: u16| async move { tokio::net::TcpListener::bind(("127.0.0.1", p)).await.map_err(|e| format!("port {p} is busy ({e}); try --port {}", p + 10)) };
-    let (server_l, page_l, mock_l) = (bind(port).await?, bind(page_port).await?, bind(mock_port).await?);
+    let (page_port, mock_port) = (
+        port.checked_add(1).ok_or("port too high")?,
+        port.checked_add(2).ok_or("port too high")?,
+    );
+    let bind = |p: u16| async move {
+        tokio::net::TcpListener::bind(("127.0.0.1", p))
+            .await
+            .map_err(|e| format!("port {p} is busy ({e}); try --port {}", p + 10))
+    };
+    let (server_l, page_l, mock_l) = (
+        bind(port).await?,
+        bind(page_port).await?,
+        bind(mock_port).await?,
+    );
 
     let mock_cfg = MockConfig::default();
     let client = mock_cfg.clients.first().ok_or("the mock has no client")?;
@@ -94,7 +117,9 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
     if !config.server.widget_dir.join("milogin.js").is_file() {
         eprintln!("warning: the widget is not built ({} is missing); run `cargo xtask build-widget` or use `cargo xtask demo`.", config.server.widget_dir.join("milogin.js").display());
     }
-    let state = AppState::build(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    let state = AppState::build(config, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
     let server_origin = format!("http://127.0.0.1:{port}");
     let page = demo_page(&server_origin)?;
     let page_app = Router::new().route("/", get(move || async move { Html(page) }));
@@ -105,9 +130,15 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
     println!("  milogin demo is running (Ctrl-C to stop)");
     println!();
     println!("  Open the demo page:   http://localhost:{page_port}/");
-    println!("  Login server:         {server_origin}  (config: {})", config_path.display());
+    println!(
+        "  Login server:         {server_origin}  (config: {})",
+        config_path.display()
+    );
     println!("  Mock Xiaomi:          http://127.0.0.1:{mock_port}");
-    println!("  Users:                milogin user list --config {} --pool {POOL}", config_path.display());
+    println!(
+        "  Users:                milogin user list --config {} --pool {POOL}",
+        config_path.display()
+    );
     println!();
     crate::serve(server_l, state, async {
         let _ = tokio::signal::ctrl_c().await;

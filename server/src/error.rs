@@ -33,7 +33,11 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
-        let mut r = (status, Json(serde_json::json!({ "error": code, "message": self.to_string() }))).into_response();
+        let mut r = (
+            status,
+            Json(serde_json::json!({ "error": code, "message": self.to_string() })),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -42,7 +42,11 @@ pub fn sha256_hex(s: &str) -> String {
 
 /// Constant-time comparison of two equal-length strings.
 pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The name of the per-attempt binding cookie (derived from the state, so parallel logins in
@@ -123,7 +127,10 @@ pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> 
         expires_at: now + st.config.server.attempt_ttl_secs as i64,
     };
     st.store.insert_attempt(&attempt, now).await?;
-    let callback = st.config.server.callback_url(&s.pool.id, &s.connection.unique_id);
+    let callback = st
+        .config
+        .server
+        .callback_url(&s.pool.id, &s.connection.unique_id);
     Ok(Started {
         cookie_name: cookie_name(&state_hash, st.config.server.secure_cookies()),
         cookie_value: binding,
@@ -200,7 +207,10 @@ pub async fn finish(
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Finish {
     let Some(state) = params.state.filter(|s| !s.is_empty()) else {
-        return Finish::Refuse(ErrorCode::InvalidState, "The login link has no state. Please start again from the site.");
+        return Finish::Refuse(
+            ErrorCode::InvalidState,
+            "The login link has no state. Please start again from the site.",
+        );
     };
     let state_hash = sha256_hex(&state);
     let now = st.clock.now();
@@ -208,19 +218,35 @@ pub async fn finish(
         Ok(Consumed::Fresh(a)) => a,
         Ok(Consumed::Expired(a)) => return deliver_error(&a, ErrorCode::StateExpired, true),
         Ok(Consumed::Replayed) => {
-            return Finish::Refuse(ErrorCode::InvalidState, "This login link was already used. Please start again from the site.")
+            return Finish::Refuse(
+                ErrorCode::InvalidState,
+                "This login link was already used. Please start again from the site.",
+            )
         }
         Ok(Consumed::Unknown) => {
-            return Finish::Refuse(ErrorCode::InvalidState, "This login link is not valid. Please start again from the site.")
+            return Finish::Refuse(
+                ErrorCode::InvalidState,
+                "This login link is not valid. Please start again from the site.",
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "consume attempt failed");
-            return Finish::Refuse(ErrorCode::Internal, "The login service could not read its database. Please try again.");
+            return Finish::Refuse(
+                ErrorCode::Internal,
+                "The login service could not read its database. Please try again.",
+            );
         }
     };
     if attempt.pool != path_pool || attempt.connection != path_connection {
-        tracing::warn!(pool = path_pool, connection = path_connection, "state presented at another connection's callback");
-        return Finish::Refuse(ErrorCode::InvalidState, "This login link belongs to another login. Please start again from the site.");
+        tracing::warn!(
+            pool = path_pool,
+            connection = path_connection,
+            "state presented at another connection's callback"
+        );
+        return Finish::Refuse(
+            ErrorCode::InvalidState,
+            "This login link belongs to another login. Please start again from the site.",
+        );
     }
     let name = cookie_name(&state_hash, st.config.server.secure_cookies());
     let bound = cookie(&name).is_some_and(|v| ct_eq(&sha256_hex(&v), &attempt.binding_hash));
@@ -233,7 +259,11 @@ pub async fn finish(
         Ok(Step::Bind(offer)) => return Finish::Bind(offer),
         Err(code) => return deliver_error(&attempt, code, code == ErrorCode::InvalidRequest),
     };
-    Finish::Deliver { target: target_of(&attempt), message, client_error: false }
+    Finish::Deliver {
+        target: target_of(&attempt),
+        message,
+        client_error: false,
+    }
 }
 
 fn target_of(a: &Attempt) -> Target {
@@ -245,7 +275,11 @@ fn target_of(a: &Attempt) -> Target {
 }
 
 fn deliver_error(a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
-    Finish::Deliver { target: target_of(a), message: ResultMessage::failure(&a.attempt, code), client_error }
+    Finish::Deliver {
+        target: target_of(a),
+        message: ResultMessage::failure(&a.attempt, code),
+        client_error,
+    }
 }
 
 /// What the callback's work led to.
@@ -257,32 +291,67 @@ enum Step {
 }
 
 /// After the state checks: Xiaomi, the user, the token.
-async fn complete(st: &AppState, a: &Attempt, code: Option<String>, error: Option<String>) -> Result<Step, ErrorCode> {
+async fn complete(
+    st: &AppState,
+    a: &Attempt,
+    code: Option<String>,
+    error: Option<String>,
+) -> Result<Step, ErrorCode> {
     if let Some(e) = error {
         tracing::info!(xiaomi_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "xiaomi returned an error");
-        return Err(if e == "96012" || e == "access_denied" { ErrorCode::AccessDenied } else { ErrorCode::ProviderError });
+        return Err(if e == "96012" || e == "access_denied" {
+            ErrorCode::AccessDenied
+        } else {
+            ErrorCode::ProviderError
+        });
     }
-    let code = code.filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic())).ok_or(ErrorCode::InvalidRequest)?;
-    let pool = st.config.pool(&a.pool).ok_or(ErrorCode::ConnectionNotEnabled)?;
-    let conn = pool.connection(&a.connection).ok_or(ErrorCode::ConnectionNotEnabled)?;
-    if !pool.app(&a.app).is_some_and(|app| app.enables(&conn.unique_id)) {
+    let code = code
+        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or(ErrorCode::InvalidRequest)?;
+    let pool = st
+        .config
+        .pool(&a.pool)
+        .ok_or(ErrorCode::ConnectionNotEnabled)?;
+    let conn = pool
+        .connection(&a.connection)
+        .ok_or(ErrorCode::ConnectionNotEnabled)?;
+    if !pool
+        .app(&a.app)
+        .is_some_and(|app| app.enables(&conn.unique_id))
+    {
         return Err(ErrorCode::ConnectionNotEnabled);
     }
     let callback = st.config.server.callback_url(&pool.id, &conn.unique_id);
-    let identity = st.provider.identity(conn, &code, &callback).await.map_err(|e| {
-        tracing::warn!(error = %e, connection = %conn.unique_id, "xiaomi step failed");
-        e.code()
-    })?;
+    let identity = st
+        .provider
+        .identity(conn, &code, &callback)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, connection = %conn.unique_id, "xiaomi step failed");
+            e.code()
+        })?;
     let (user, new_user) = match resolve_user(st, pool, conn, &identity).await? {
         Resolved::User(user, new_user) => (user, new_user),
-        Resolved::Bind { matched } => return crate::binding::offer(st, a, conn, &identity, matched).await.map(|o| Step::Bind(Box::new(o))),
+        Resolved::Bind { matched } => {
+            return crate::binding::offer(st, a, conn, &identity, matched)
+                .await
+                .map(|o| Step::Bind(Box::new(o)))
+        }
     };
     success(st, pool, conn, &a.app, &a.attempt, user, new_user).map(Step::Done)
 }
 
 /// Signs the id_token of a logged-in user and builds the success result (the callback and the
 /// binding step end the same way).
-pub(crate) fn success(st: &AppState, pool: &Pool, conn: &Connection, app: &str, attempt: &str, user: User, new_user: bool) -> Result<ResultMessage, ErrorCode> {
+pub(crate) fn success(
+    st: &AppState,
+    pool: &Pool,
+    conn: &Connection,
+    app: &str,
+    attempt: &str,
+    user: User,
+    new_user: bool,
+) -> Result<ResultMessage, ErrorCode> {
     let claims = Claims {
         iss: st.config.server.issuer(&pool.id),
         sub: user.id.clone(),
@@ -300,7 +369,13 @@ pub(crate) fn success(st: &AppState, pool: &Pool, conn: &Connection, app: &str, 
         attempt: attempt.to_owned(),
         outcome: Outcome::Success {
             id_token: key.sign(&claims),
-            user: UserInfo { id: user.id, nickname: user.nickname, avatar: user.avatar, connection: conn.unique_id.clone(), new_user },
+            user: UserInfo {
+                id: user.id,
+                nickname: user.nickname,
+                avatar: user.avatar,
+                connection: conn.unique_id.clone(),
+                new_user,
+            },
         },
     })
 }
@@ -345,20 +420,40 @@ enum FieldMatch {
 /// | `field_match`, verified + trusted single match | link | link |
 /// | `field_match`, other match | binding page (link or new) | binding page (link only); `binding_required` when no matched user can prove it |
 /// | `query_binding` | binding page (link or new) | binding page (link only) |
-pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<Resolved, ErrorCode> {
+pub async fn resolve_user(
+    st: &AppState,
+    pool: &Pool,
+    conn: &Connection,
+    id: &ProviderIdentity,
+) -> Result<Resolved, ErrorCode> {
     let now = st.clock.now();
     let internal = |e: crate::store::StoreError| {
         tracing::error!(error = %e, "store failed during login");
         ErrorCode::Internal
     };
-    if let Some(user) = st.store.user_by_identity(&pool.id, &conn.unique_id, &id.subject).await.map_err(internal)? {
+    if let Some(user) = st
+        .store
+        .user_by_identity(&pool.id, &conn.unique_id, &id.subject)
+        .await
+        .map_err(internal)?
+    {
         if user.disabled {
             return Err(ErrorCode::UserDisabled);
         }
         if user.nickname != id.nickname || user.avatar != id.avatar {
-            st.store.update_profile(&user.id, &id.nickname, id.avatar.as_deref(), now).await.map_err(internal)?;
+            st.store
+                .update_profile(&user.id, &id.nickname, id.avatar.as_deref(), now)
+                .await
+                .map_err(internal)?;
         }
-        return Ok(Resolved::User(User { nickname: id.nickname.clone(), avatar: id.avatar.clone(), ..user }, false));
+        return Ok(Resolved::User(
+            User {
+                nickname: id.nickname.clone(),
+                avatar: id.avatar.clone(),
+                ..user
+            },
+            false,
+        ));
     }
     match conn.association {
         Association::Off => {}
@@ -367,14 +462,21 @@ pub async fn resolve_user(st: &AppState, pool: &Pool, conn: &Connection, id: &Pr
             FieldMatch::None => {}
             FieldMatch::Link(user) => {
                 let identity = identity_of(conn, id, now);
-                match st.store.link_identity(&pool.id, &user.id, &identity, None, now).await.map_err(internal)? {
+                match st
+                    .store
+                    .link_identity(&pool.id, &user.id, &identity, None, now)
+                    .await
+                    .map_err(internal)?
+                {
                     Link::Linked | Link::AlreadyLinked => {
                         tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, "identity linked by a verified and trusted field");
                         return Ok(Resolved::User(user, false));
                     }
                     // Bound meanwhile by a concurrent login: log in as whoever holds it now.
                     Link::LinkedToOther => return Box::pin(resolve_user(st, pool, conn, id)).await,
-                    Link::UserHasOther | Link::TicketGone => return Ok(Resolved::Bind { matched: true }),
+                    Link::UserHasOther | Link::TicketGone => {
+                        return Ok(Resolved::Bind { matched: true })
+                    }
                 }
             }
             FieldMatch::Bind { provable } => {
@@ -404,13 +506,27 @@ pub(crate) fn identity_of(conn: &Connection, id: &ProviderIdentity, now: i64) ->
 }
 
 /// Creates user + identity in one transaction (racing logins converge on one user).
-pub(crate) async fn create_user(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<(User, bool), ErrorCode> {
+pub(crate) async fn create_user(
+    st: &AppState,
+    pool: &Pool,
+    conn: &Connection,
+    id: &ProviderIdentity,
+) -> Result<(User, bool), ErrorCode> {
     let now = st.clock.now();
-    let new = NewUser { id: new_user_id(), pool: pool.id.clone(), nickname: id.nickname.clone(), avatar: id.avatar.clone() };
-    let (user, created) = st.store.create_user_with_identity(&new, &identity_of(conn, id, now), now).await.map_err(|e| {
-        tracing::error!(error = %e, "store failed during login");
-        ErrorCode::Internal
-    })?;
+    let new = NewUser {
+        id: new_user_id(),
+        pool: pool.id.clone(),
+        nickname: id.nickname.clone(),
+        avatar: id.avatar.clone(),
+    };
+    let (user, created) = st
+        .store
+        .create_user_with_identity(&new, &identity_of(conn, id, now), now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "store failed during login");
+            ErrorCode::Internal
+        })?;
     if user.disabled {
         return Err(ErrorCode::UserDisabled);
     }
@@ -421,7 +537,12 @@ pub(crate) async fn create_user(st: &AppState, pool: &Pool, conn: &Connection, i
 /// values never match (they are `None` after normalisation); Xiaomi refusing the call (scope
 /// not granted) skips matching; Xiaomi being unreachable fails the login, rather than silently
 /// registering a second account for someone who has one.
-async fn field_match(st: &AppState, pool: &Pool, conn: &Connection, id: &ProviderIdentity) -> Result<FieldMatch, ErrorCode> {
+async fn field_match(
+    st: &AppState,
+    pool: &Pool,
+    conn: &Connection,
+    id: &ProviderIdentity,
+) -> Result<FieldMatch, ErrorCode> {
     let contact = match st.provider.contact(conn, id).await {
         Ok(c) => c,
         Err(e @ ProviderError::Unavailable(_)) => {
@@ -438,11 +559,22 @@ async fn field_match(st: &AppState, pool: &Pool, conn: &Connection, id: &Provide
     if email.is_none() && phone.is_none() {
         return Ok(FieldMatch::None);
     }
-    let candidates = st.store.match_candidates(&pool.id, &conn.unique_id, email.as_deref(), phone.as_deref()).await.map_err(|e| {
-        tracing::error!(error = %e, "store failed during field matching");
-        ErrorCode::Internal
-    })?;
-    let provable = candidates.iter().any(|c| c.has_password && !c.user.disabled && !c.bound_here);
+    let candidates = st
+        .store
+        .match_candidates(
+            &pool.id,
+            &conn.unique_id,
+            email.as_deref(),
+            phone.as_deref(),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "store failed during field matching");
+            ErrorCode::Internal
+        })?;
+    let provable = candidates
+        .iter()
+        .any(|c| c.has_password && !c.user.disabled && !c.bound_here);
     let [c] = candidates.as_slice() else {
         if !candidates.is_empty() {
             tracing::info!(pool = %pool.id, matches = candidates.len(), "field match is ambiguous; no automatic link");
@@ -453,7 +585,17 @@ async fn field_match(st: &AppState, pool: &Pool, conn: &Connection, id: &Provide
     let on = |field: MatchField, ours: &Option<String>, theirs: &Option<String>, verified: bool| {
         theirs.is_some() && ours == theirs && verified && conn.trusts(field)
     };
-    let trusted = on(MatchField::Email, &c.user.email, &email, c.user.email_verified) || on(MatchField::Phone, &c.user.phone, &phone, c.user.phone_verified);
+    let trusted = on(
+        MatchField::Email,
+        &c.user.email,
+        &email,
+        c.user.email_verified,
+    ) || on(
+        MatchField::Phone,
+        &c.user.phone,
+        &phone,
+        c.user.phone_verified,
+    );
     if trusted && !c.user.disabled && !c.bound_here {
         Ok(FieldMatch::Link(c.user.clone()))
     } else {
@@ -473,35 +615,81 @@ pub fn validate_start<'a>(
     uid: &str,
     q: &AuthorizeQuery,
 ) -> Result<Start<'a>, StartRefusal> {
-    let not_found = (ErrorCode::ConnectionNotEnabled, "Unknown pool, app or connection. Check the button's pool, app and connection attributes.", None);
+    let not_found = (
+        ErrorCode::ConnectionNotEnabled,
+        "Unknown pool, app or connection. Check the button's pool, app and connection attributes.",
+        None,
+    );
     let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
     let connection = pool.connection(uid).ok_or(not_found.clone())?;
-    let app = q.app_id.as_deref().and_then(|id| pool.app(id)).ok_or(not_found)?;
+    let app = q
+        .app_id
+        .as_deref()
+        .and_then(|id| pool.app(id))
+        .ok_or(not_found)?;
     let target = match q.mode.as_deref().unwrap_or("popup") {
         "popup" => {
-            let origin = q.origin.as_deref().ok_or((ErrorCode::InvalidRequest, "The origin parameter is required in popup mode.", None))?;
+            let origin = q.origin.as_deref().ok_or((
+                ErrorCode::InvalidRequest,
+                "The origin parameter is required in popup mode.",
+                None,
+            ))?;
             if !app.allows_origin(origin) {
-                return Err((ErrorCode::OriginNotAllowed, "This site's origin is not registered for the app (pools.apps.origins).", None));
+                return Err((
+                    ErrorCode::OriginNotAllowed,
+                    "This site's origin is not registered for the app (pools.apps.origins).",
+                    None,
+                ));
             }
-            Target::Popup(crate::config::normalize_origin(origin).expect("allowed origins normalise"))
+            Target::Popup(
+                crate::config::normalize_origin(origin).expect("allowed origins normalise"),
+            )
         }
         "redirect" => {
-            let uri = q.redirect_uri.as_deref().ok_or((ErrorCode::InvalidRequest, "The redirect_uri parameter is required in redirect mode.", None))?;
+            let uri = q.redirect_uri.as_deref().ok_or((
+                ErrorCode::InvalidRequest,
+                "The redirect_uri parameter is required in redirect mode.",
+                None,
+            ))?;
             if !app.allows_redirect_uri(uri) {
-                return Err((ErrorCode::OriginNotAllowed, "This redirect_uri is not registered for the app (pools.apps.redirect_uris).", None));
+                return Err((
+                    ErrorCode::OriginNotAllowed,
+                    "This redirect_uri is not registered for the app (pools.apps.redirect_uris).",
+                    None,
+                ));
             }
             Target::Redirect(uri.to_owned())
         }
-        _ => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.", None)),
+        _ => {
+            return Err((
+                ErrorCode::InvalidRequest,
+                "mode must be popup or redirect.",
+                None,
+            ))
+        }
     };
     let attempt = q.attempt.clone().unwrap_or_default();
     if wire::validate_attempt(&attempt).is_err() {
-        return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.", None));
+        return Err((
+            ErrorCode::InvalidRequest,
+            "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
+            None,
+        ));
     }
     if !app.enables(uid) {
-        return Err((ErrorCode::ConnectionNotEnabled, "This connection is not enabled for the app.", Some((target, attempt))));
+        return Err((
+            ErrorCode::ConnectionNotEnabled,
+            "This connection is not enabled for the app.",
+            Some((target, attempt)),
+        ));
     }
-    Ok(Start { pool, app, connection, target, attempt })
+    Ok(Start {
+        pool,
+        app,
+        connection,
+        target,
+        attempt,
+    })
 }
 
 /// The authorize query (each key at most once).
@@ -549,14 +737,37 @@ mod tests {
 
     #[test]
     fn callback_query_keeps_only_trusted_parameters() {
-        let p = parse_callback_query(Some("code=c&state=s&origin=https://evil&redirect_uri=x&mode=redirect")).unwrap();
-        assert_eq!(p, CallbackParams { code: Some("c".into()), state: Some("s".into()), error: None, error_description: None });
+        let p = parse_callback_query(Some(
+            "code=c&state=s&origin=https://evil&redirect_uri=x&mode=redirect",
+        ))
+        .unwrap();
+        assert_eq!(
+            p,
+            CallbackParams {
+                code: Some("c".into()),
+                state: Some("s".into()),
+                error: None,
+                error_description: None
+            }
+        );
         assert!(parse_callback_query(Some("code=a&code=b&state=s")).is_err());
         assert!(parse_callback_query(Some("state=a&state=a")).is_err());
-        assert!(parse_callback_query(Some(&format!("code={}&state=s", "a".repeat(MAX_CODE + 1)))).is_err());
+        assert!(
+            parse_callback_query(Some(&format!("code={}&state=s", "a".repeat(MAX_CODE + 1))))
+                .is_err()
+        );
         assert!(parse_callback_query(Some(&"x".repeat(9000))).is_err());
-        assert_eq!(parse_callback_query(Some("state=%ZZ")).unwrap().state.as_deref(), Some("%ZZ"));
-        assert_eq!(parse_callback_query(None).unwrap(), CallbackParams::default());
+        assert_eq!(
+            parse_callback_query(Some("state=%ZZ"))
+                .unwrap()
+                .state
+                .as_deref(),
+            Some("%ZZ")
+        );
+        assert_eq!(
+            parse_callback_query(None).unwrap(),
+            CallbackParams::default()
+        );
     }
 
     #[test]
@@ -570,7 +781,13 @@ mod tests {
     #[test]
     fn cookie_names_are_per_attempt() {
         let h = sha256_hex("state");
-        assert_eq!(cookie_name(&h, true), format!("__Host-milogin-{}", &h[..16]));
-        assert_ne!(cookie_name(&sha256_hex("other"), false), cookie_name(&h, false));
+        assert_eq!(
+            cookie_name(&h, true),
+            format!("__Host-milogin-{}", &h[..16])
+        );
+        assert_ne!(
+            cookie_name(&sha256_hex("other"), false),
+            cookie_name(&h, false)
+        );
     }
 }

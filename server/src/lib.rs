@@ -15,12 +15,12 @@ pub mod config;
 pub mod demo;
 /// The error type of the HTTP boundary and its responses.
 pub mod error;
+/// The login flow itself: callback → provider → user → token → result.
+pub mod flow;
 /// Per-IP rate limits and the Xiaomi circuit breaker.
 pub mod limits;
 /// Prometheus metrics.
 pub mod metrics;
-/// The login flow itself: callback → provider → user → token → result.
-pub mod flow;
 /// The embedded mock Xiaomi (for development, the demo and tests).
 pub mod mock_xiaomi;
 /// HTML the server renders (popup result page, error page).
@@ -44,13 +44,17 @@ use axum::Router;
 /// if the proxy sent one) and a log span with method, path (never the query: it carries codes
 /// and states) and that id.
 pub fn app(state: state::AppState) -> Router {
-    use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+    use tower_http::request_id::{
+        MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+    };
 
     #[derive(Clone, Copy)]
     struct NewId;
     impl MakeRequestId for NewId {
         fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-            axum::http::HeaderValue::from_str(&flow::random_token()[..16]).ok().map(RequestId::new)
+            axum::http::HeaderValue::from_str(&flow::random_token()[..16])
+                .ok()
+                .map(RequestId::new)
         }
     }
     let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
@@ -75,10 +79,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let header_timeout = std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
+    let header_timeout =
+        std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
     let app = app(state);
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -95,10 +101,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            tower::ServiceExt::oneshot(app.clone(), req)
-        });
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
         tokio::spawn(async move {
             let _ = conn.await;

@@ -22,7 +22,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `per_minute` requests per IP per minute (and bursts of that size).
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute: f64::from(per_minute.max(1)), buckets: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute: f64::from(per_minute.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `ip`; `Err(wait)` when the bucket is empty.
@@ -35,7 +38,9 @@ impl RateLimiter {
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_BUCKETS {
             let cap = self.per_minute;
-            map.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < cap);
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < cap
+            });
         }
         let (tokens, at) = map.entry(ip).or_insert((self.per_minute, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(self.per_minute);
@@ -83,7 +88,16 @@ impl Breaker {
         }
         let now = self.now_ms();
         // Half-open: one caller moves the deadline forward and tries.
-        now >= until && self.open_until_ms.compare_exchange(until, now + self.cooldown_ms, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        now >= until
+            && self
+                .open_until_ms
+                .compare_exchange(
+                    until,
+                    now + self.cooldown_ms,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
     }
 
     /// Xiaomi answered (even with an error body): close.
@@ -96,7 +110,8 @@ impl Breaker {
     pub fn failure(&self) {
         let n = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
         if n >= self.threshold {
-            self.open_until_ms.store(self.now_ms() + self.cooldown_ms, Ordering::Release);
+            self.open_until_ms
+                .store(self.now_ms() + self.cooldown_ms, Ordering::Release);
         }
     }
 }
@@ -113,13 +128,22 @@ pub struct PendingCap {
 impl PendingCap {
     /// A cap of `max` pending attempts.
     pub fn new(max: i64) -> Self {
-        Self { max, cached: AtomicI64::new(0), read_at: AtomicI64::new(0) }
+        Self {
+            max,
+            cached: AtomicI64::new(0),
+            read_at: AtomicI64::new(0),
+        }
     }
 
     /// True when one more attempt may start (and counts it).
     pub async fn admit(&self, store: &dyn crate::store::Store, now: i64) -> bool {
         let read_at = self.read_at.load(Ordering::Acquire);
-        if now.saturating_sub(read_at) >= 2 && self.read_at.compare_exchange(read_at, now, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if now.saturating_sub(read_at) >= 2
+            && self
+                .read_at
+                .compare_exchange(read_at, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
             if let Ok(n) = store.pending_attempts(now).await {
                 self.cached.store(n, Ordering::Release);
             }
@@ -141,8 +165,14 @@ mod tests {
             assert!(l.check_at(ip, t0).is_ok());
         }
         let wait = l.check_at(ip, t0).unwrap_err();
-        assert!(wait <= Duration::from_secs(20) && wait > Duration::from_secs(19), "{wait:?}");
-        assert!(l.check_at("192.0.2.2".parse().unwrap(), t0).is_ok(), "other IPs are not affected");
+        assert!(
+            wait <= Duration::from_secs(20) && wait > Duration::from_secs(19),
+            "{wait:?}"
+        );
+        assert!(
+            l.check_at("192.0.2.2".parse().unwrap(), t0).is_ok(),
+            "other IPs are not affected"
+        );
         assert!(l.check_at(ip, t0 + Duration::from_secs(21)).is_ok());
     }
 

@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram buckets, seconds.
-const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -29,7 +31,12 @@ impl Metrics {
     /// Counts one finished login: `code` is `"none"` on success.
     pub fn login(&self, ok: bool, code: &'static str) {
         let key = (if ok { "success" } else { "error" }, code);
-        *self.logins.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+        *self
+            .logins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default() += 1;
     }
 
     /// Records one call to Xiaomi; `status` 0 means no HTTP answer (timeout, connect error).
@@ -48,7 +55,12 @@ impl Metrics {
 
     /// Counts a request refused by a rate limit.
     pub fn limited(&self, route: &'static str) {
-        *self.limited.lock().unwrap_or_else(|e| e.into_inner()).entry(route).or_default() += 1;
+        *self
+            .limited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(route)
+            .or_default() += 1;
     }
 
     /// The exposition text.
@@ -56,20 +68,45 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP milogin_logins_total Finished logins by outcome and error code.\n# TYPE milogin_logins_total counter\n");
         for ((outcome, code), n) in self.logins.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "milogin_logins_total{{outcome=\"{outcome}\",code=\"{code}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "milogin_logins_total{{outcome=\"{outcome}\",code=\"{code}\"}} {n}"
+            );
         }
         out.push_str("# HELP milogin_xiaomi_request_duration_seconds Calls to Xiaomi by endpoint and HTTP status (0 = no answer).\n# TYPE milogin_xiaomi_request_duration_seconds histogram\n");
-        for ((endpoint, status), h) in self.xiaomi.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((endpoint, status), h) in self.xiaomi.lock().unwrap_or_else(|e| e.into_inner()).iter()
+        {
             let labels = format!("endpoint=\"{endpoint}\",status=\"{status}\"");
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "milogin_xiaomi_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "milogin_xiaomi_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "milogin_xiaomi_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "milogin_xiaomi_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "milogin_xiaomi_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "milogin_xiaomi_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "milogin_xiaomi_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "milogin_xiaomi_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         out.push_str("# HELP milogin_rate_limited_total Requests refused by a per-IP rate limit.\n# TYPE milogin_rate_limited_total counter\n");
-        for (route, n) in self.limited.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (route, n) in self
+            .limited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let _ = writeln!(out, "milogin_rate_limited_total{{route=\"{route}\"}} {n}");
         }
         if let Some(p) = pending_attempts {
@@ -93,10 +130,15 @@ mod tests {
         m.xiaomi_call("token", 200, Duration::from_millis(30));
         m.xiaomi_call("token", 200, Duration::from_millis(3));
         let t = m.render(Some(7));
-        assert!(t.contains("milogin_logins_total{outcome=\"error\",code=\"access_denied\"} 2"), "{t}");
+        assert!(
+            t.contains("milogin_logins_total{outcome=\"error\",code=\"access_denied\"} 2"),
+            "{t}"
+        );
         assert!(t.contains("milogin_xiaomi_request_duration_seconds_bucket{endpoint=\"token\",status=\"200\",le=\"0.005\"} 1"));
         assert!(t.contains("milogin_xiaomi_request_duration_seconds_bucket{endpoint=\"token\",status=\"200\",le=\"0.05\"} 2"));
-        assert!(t.contains("milogin_xiaomi_request_duration_seconds_count{endpoint=\"token\",status=\"200\"} 2"));
+        assert!(t.contains(
+            "milogin_xiaomi_request_duration_seconds_count{endpoint=\"token\",status=\"200\"} 2"
+        ));
         assert!(t.contains("milogin_attempts_pending 7"));
     }
 }

@@ -100,7 +100,11 @@ impl AppState {
     }
 
     /// Same as [`AppState::build`] with a given store.
-    pub async fn with_store(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+    pub async fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         let orphans: Vec<String> = store
             .bound_connections()
             .await?
@@ -114,9 +118,18 @@ impl AppState {
                 orphans.join(", ")
             )));
         }
-        let keys = crate::token::Keys::load(store.as_ref(), config.pools.iter().map(|p| p.id.as_str()), clock.now()).await?;
+        let keys = crate::token::Keys::load(
+            store.as_ref(),
+            config.pools.iter().map(|p| p.id.as_str()),
+            clock.now(),
+        )
+        .await?;
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(&config.xiaomi, &config.limits, metrics.clone())?);
+        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(
+            &config.xiaomi,
+            &config.limits,
+            metrics.clone(),
+        )?);
         let l = &config.limits;
         let limiters = Arc::new(Limiters {
             authorize: crate::limits::RateLimiter::new(l.authorize_per_minute),
@@ -124,6 +137,14 @@ impl AppState {
             binding: crate::limits::RateLimiter::new(l.binding_per_minute),
             pending: crate::limits::PendingCap::new(l.max_pending_attempts),
         });
-        Ok(Self { config: Arc::new(config), store, provider, keys: Arc::new(keys), clock, metrics, limiters })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            provider,
+            keys: Arc::new(keys),
+            clock,
+            metrics,
+            limiters,
+        })
     }
 }

@@ -82,13 +82,20 @@ impl PoolKey {
 
     /// Serialised for the store.
     pub fn to_stored(&self) -> StoredKey {
-        let pem = self.signing.to_pkcs8_pem(LineEnding::LF).expect("encodable key");
-        StoredKey { kid: self.kid.clone(), private_pem: pem.to_string() }
+        let pem = self
+            .signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("encodable key");
+        StoredKey {
+            kid: self.kid.clone(),
+            private_pem: pem.to_string(),
+        }
     }
 
     /// Parses a stored key.
     pub fn from_stored(k: &StoredKey) -> Result<Self, String> {
-        let signing = SigningKey::from_pkcs8_pem(&k.private_pem).map_err(|e| format!("stored signing key unreadable: {e}"))?;
+        let signing = SigningKey::from_pkcs8_pem(&k.private_pem)
+            .map_err(|e| format!("stored signing key unreadable: {e}"))?;
         Ok(Self::from_signing(signing))
     }
 
@@ -113,11 +120,18 @@ pub struct Keys {
 
 impl Keys {
     /// Loads (or creates, first writer wins across replicas) the key of each pool.
-    pub async fn load(store: &dyn Store, pools: impl IntoIterator<Item = &str>, now: i64) -> Result<Self, StoreError> {
+    pub async fn load(
+        store: &dyn Store,
+        pools: impl IntoIterator<Item = &str>,
+        now: i64,
+    ) -> Result<Self, StoreError> {
         let mut by_pool = HashMap::new();
         for pool in pools {
-            let stored = store.signing_key(pool, &PoolKey::generate().to_stored(), now).await?;
-            let key = PoolKey::from_stored(&stored).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?;
+            let stored = store
+                .signing_key(pool, &PoolKey::generate().to_stored(), now)
+                .await?;
+            let key = PoolKey::from_stored(&stored)
+                .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?;
             by_pool.insert(pool.to_owned(), key);
         }
         Ok(Self { by_pool })
@@ -134,20 +148,41 @@ impl Keys {
     }
 
     /// Verifies one of our tokens for `pool`: signature, `kid`, `iss`, `exp`.
-    pub fn verify(&self, pool: &str, issuer: &str, token: &str, now: i64) -> Result<Claims, VerifyError> {
+    pub fn verify(
+        &self,
+        pool: &str,
+        issuer: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<Claims, VerifyError> {
         let key = self.get(pool).ok_or(VerifyError::Invalid)?;
         let mut parts = token.split('.');
         let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(h), Some(p), Some(s), None) => (h, p, s),
             _ => return Err(VerifyError::Malformed),
         };
-        let header: Value = B64.decode(h).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
-        if header.get("alg") != Some(&json!("ES256")) || header.get("kid") != Some(&json!(key.kid)) {
+        let header: Value = B64
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(VerifyError::Malformed)?;
+        if header.get("alg") != Some(&json!("ES256")) || header.get("kid") != Some(&json!(key.kid))
+        {
             return Err(VerifyError::Invalid);
         }
-        let sig = B64.decode(s).ok().and_then(|b| Signature::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
-        key.verifying().verify(format!("{h}.{p}").as_bytes(), &sig).map_err(|_| VerifyError::Invalid)?;
-        let claims: Claims = B64.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(VerifyError::Malformed)?;
+        let sig = B64
+            .decode(s)
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .ok_or(VerifyError::Malformed)?;
+        key.verifying()
+            .verify(format!("{h}.{p}").as_bytes(), &sig)
+            .map_err(|_| VerifyError::Invalid)?;
+        let claims: Claims = B64
+            .decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(VerifyError::Malformed)?;
         if claims.iss != issuer {
             return Err(VerifyError::Invalid);
         }
@@ -177,7 +212,9 @@ mod tests {
     }
 
     fn keys(k: PoolKey) -> Keys {
-        Keys { by_pool: HashMap::from([("p".to_string(), k)]) }
+        Keys {
+            by_pool: HashMap::from([("p".to_string(), k)]),
+        }
     }
 
     #[test]
@@ -185,13 +222,19 @@ mod tests {
         let k = PoolKey::generate();
         let token = k.sign(&claims(4_000_000_000));
         let ks = keys(k);
-        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(ks.jwks("p").unwrap()["keys"][0].clone()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(ks.jwks("p").unwrap()["keys"][0].clone()).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), jwk.common.key_id.as_deref());
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         v.set_audience(&["app"]);
         v.set_issuer(&["https://l.example/pools/p"]);
-        let data = jsonwebtoken::decode::<Claims>(&token, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v).unwrap();
+        let data = jsonwebtoken::decode::<Claims>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+            &v,
+        )
+        .unwrap();
         assert_eq!(data.claims.sub, "u1");
     }
 
@@ -204,12 +247,24 @@ mod tests {
         let iss = "https://l.example/pools/p";
         assert!(ks.verify("p", iss, &good, 50).is_ok());
         assert_eq!(ks.verify("p", iss, &good, 100), Err(VerifyError::Expired));
-        assert_eq!(ks.verify("p", "https://other/pools/p", &good, 50), Err(VerifyError::Invalid));
+        assert_eq!(
+            ks.verify("p", "https://other/pools/p", &good, 50),
+            Err(VerifyError::Invalid)
+        );
         assert_eq!(ks.verify("p", iss, &other, 50), Err(VerifyError::Invalid));
         assert_eq!(ks.verify("q", iss, &good, 50), Err(VerifyError::Invalid));
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
-        parts[1] = B64.encode(serde_json::to_vec(&Claims { sub: "admin".into(), ..claims(100) }).unwrap());
-        assert_eq!(ks.verify("p", iss, &parts.join("."), 50), Err(VerifyError::Invalid));
+        parts[1] = B64.encode(
+            serde_json::to_vec(&Claims {
+                sub: "admin".into(),
+                ..claims(100)
+            })
+            .unwrap(),
+        );
+        assert_eq!(
+            ks.verify("p", iss, &parts.join("."), 50),
+            Err(VerifyError::Invalid)
+        );
         assert_eq!(ks.verify("p", iss, "a.b", 50), Err(VerifyError::Malformed));
     }
 
@@ -218,6 +273,10 @@ mod tests {
         let k = PoolKey::generate();
         let back = PoolKey::from_stored(&k.to_stored()).unwrap();
         assert_eq!(back.kid(), k.kid());
-        assert!(PoolKey::from_stored(&StoredKey { kid: "x".into(), private_pem: "junk".into() }).is_err());
+        assert!(PoolKey::from_stored(&StoredKey {
+            kid: "x".into(),
+            private_pem: "junk".into()
+        })
+        .is_err());
     }
 }

@@ -40,7 +40,11 @@ id = "p"
 "#,
     )
     .unwrap();
-    let out = Command::new(BIN).args(["check", "--config"]).arg(&f).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     for key in [
@@ -55,7 +59,10 @@ id = "p"
     ] {
         assert!(err.contains(key), "{key} missing from:\n{err}");
     }
-    assert!(err.contains("allow_insecure_endpoints") && err.contains("MILOGIN_TEST_UNSET_SECRET"), "{err}");
+    assert!(
+        err.contains("allow_insecure_endpoints") && err.contains("MILOGIN_TEST_UNSET_SECRET"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -63,17 +70,36 @@ fn check_prints_each_callback_url_for_a_good_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.txt"), "secret").unwrap();
     let f = dir.path().join("good.toml");
-    std::fs::write(&f, EXAMPLE.replace("{ env = \"XIAOMI_APP_SECRET\" }", "{ file = \"s.txt\" }")).unwrap();
-    let out = Command::new(BIN).args(["check", "--config"]).arg(&f).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &f,
+        EXAMPLE.replace("{ env = \"XIAOMI_APP_SECRET\" }", "{ file = \"s.txt\" }"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("https://login.example.com/connection/social/xiaomi/demo-pool/callback"), "{stdout}");
+    assert!(
+        stdout.contains("https://login.example.com/connection/social/xiaomi/demo-pool/callback"),
+        "{stdout}"
+    );
 }
 
 const EXAMPLE: &str = include_str!("../../milogin.example.toml");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_ready(url: &str) {
@@ -94,7 +120,13 @@ async fn serve_and_mock_as_processes_complete_concurrent_logins() {
     let mock_port = free_port();
     let mut mock = Kill(
         Command::new(BIN)
-            .args(["mock-xiaomi", "--port", &mock_port.to_string(), "--client", "2882303761520000001:s3cr+t/="])
+            .args([
+                "mock-xiaomi",
+                "--port",
+                &mock_port.to_string(),
+                "--client",
+                "2882303761520000001:s3cr+t/=",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -130,7 +162,14 @@ id = "p1"
     );
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, &config).unwrap();
-    let server = Kill(Command::new(BIN).args(["serve", "--config"]).arg(&cfg).stderr(Stdio::null()).spawn().unwrap());
+    let server = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
 
@@ -138,36 +177,64 @@ id = "p1"
     let mut tasks = Vec::new();
     for (i, account) in accounts.iter().enumerate() {
         let (base, account) = (base.clone(), account.to_string());
-        tasks.push(tokio::spawn(async move { login(&base, &account, &format!("attempt-{i:012}")).await }));
+        tasks.push(tokio::spawn(async move {
+            login(&base, &account, &format!("attempt-{i:012}")).await
+        }));
     }
     let mut subs = std::collections::HashSet::new();
     for t in tasks {
         subs.insert(t.await.unwrap());
     }
-    assert_eq!(subs.len(), 3, "three distinct users for three Xiaomi accounts");
+    assert_eq!(
+        subs.len(),
+        3,
+        "three distinct users for three Xiaomi accounts"
+    );
     let calls: serde_json::Value =
-        reqwest::get(format!("http://127.0.0.1:{mock_port}/_mock/calls")).await.unwrap().json().await.unwrap();
+        reqwest::get(format!("http://127.0.0.1:{mock_port}/_mock/calls"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(calls["token"], 6, "one exchange per login");
 
-    let out = Command::new(BIN).args(["user", "list", "--pool", "p1", "--json", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["user", "list", "--pool", "p1", "--json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let users: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(users.len(), 3);
-    assert!(users.iter().all(|u| u["identities"][0]["connection"] == "mi"));
+    assert!(users
+        .iter()
+        .all(|u| u["identities"][0]["connection"] == "mi"));
     drop(server);
 
     // Renaming the connection would orphan the three users: the server refuses to start.
     std::fs::write(&cfg, config.replace("\"mi\"", "\"mi-2\"")).unwrap();
-    let out = Command::new(BIN).args(["serve", "--config"]).arg(&cfg).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("p1/mi") && err.contains("cannot be renamed"), "{err}");
+    assert!(
+        err.contains("p1/mi") && err.contains("cannot be renamed"),
+        "{err}"
+    );
     drop(mock);
 }
 
 /// A scripted popup login; returns the verified `sub`.
 async fn login(base: &str, account: &str, attempt: &str) -> String {
-    let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let loc = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
     let r = http
         .get(format!("{base}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
@@ -178,19 +245,52 @@ async fn login(base: &str, account: &str, attempt: &str) -> String {
     let consent = http.get(loc(&r)).send().await.unwrap();
     let mock_base = consent.url().origin().ascii_serialization();
     let page = consent.text().await.unwrap();
-    let req = page.split("name=\"req\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let r = http.post(format!("{mock_base}/oauth2/authorize/decision")).form(&[("req", req.as_str()), ("account", account)]).send().await.unwrap();
-    let page = http.get(loc(&r)).send().await.unwrap().text().await.unwrap();
-    let json = page.split("id=\"milogin-result\">").nth(1).unwrap().split("</script>").next().unwrap();
+    let req = page
+        .split("name=\"req\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{mock_base}/oauth2/authorize/decision"))
+        .form(&[("req", req.as_str()), ("account", account)])
+        .send()
+        .await
+        .unwrap();
+    let page = http
+        .get(loc(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let json = page
+        .split("id=\"milogin-result\">")
+        .nth(1)
+        .unwrap()
+        .split("</script>")
+        .next()
+        .unwrap();
     let m: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(m["ok"], true, "{m}");
     let token = m["id_token"].as_str().unwrap();
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{base}/pools/p1/.well-known/jwks.json")).await.unwrap().json().await.unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        reqwest::get(format!("{base}/pools/p1/.well-known/jwks.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     v.set_audience(&["web"]);
     v.set_issuer(&[format!("{base}/pools/p1")]);
     let key = jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
-    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v)
+        .unwrap()
+        .claims;
     assert_eq!(claims["nonce"], attempt);
     claims["sub"].as_str().unwrap().to_string()
 }
@@ -222,13 +322,25 @@ id = "p1"
 }
 
 /// Runs `milogin user …` with `--config cfg --pool p1`; `stdin` is piped in when given.
-fn user_cmd(cfg: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> std::process::Output {
+fn user_cmd(
+    cfg: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> std::process::Output {
     let mut c = Command::new(BIN);
-    c.arg("user").args(args).arg("--config").arg(cfg).args(["--pool", "p1"]).env_remove("MILOGIN_USER_PASSWORD");
+    c.arg("user")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .args(["--pool", "p1"])
+        .env_remove("MILOGIN_USER_PASSWORD");
     for (k, v) in env {
         c.env(k, v);
     }
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut pipe = child.stdin.take().unwrap();
     if let Some(s) = stdin {
@@ -239,13 +351,21 @@ fn user_cmd(cfg: &std::path::Path, args: &[&str], env: &[(&str, &str)], stdin: O
 }
 
 fn ok_json(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fails_with(out: &std::process::Output, text: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains(text), "expected {text:?} in:\n{err}");
+    assert!(
+        !out.status.success() && err.contains(text),
+        "expected {text:?} in:\n{err}"
+    );
 }
 
 #[test]
@@ -256,72 +376,238 @@ fn user_create_show_disable_enable_delete() {
     let pw_file = dir.path().join("pw").display().to_string();
     let out = user_cmd(
         &cfg,
-        &["create", "--username", "Ann", "--email", " Ann@Example.COM ", "--email-verified", "--phone", "138 0013 8000", "--display-name", "Ann Lee", "--password-file", &pw_file, "--json"],
+        &[
+            "create",
+            "--username",
+            "Ann",
+            "--email",
+            " Ann@Example.COM ",
+            "--email-verified",
+            "--phone",
+            "138 0013 8000",
+            "--display-name",
+            "Ann Lee",
+            "--password-file",
+            &pw_file,
+            "--json",
+        ],
         &[],
         None,
     );
     let ann = ok_json(&out);
-    assert_eq!((ann["username"].as_str(), ann["email"].as_str(), ann["phone"].as_str()), (Some("ann"), Some("ann@example.com"), Some("+8613800138000")));
-    assert_eq!((ann["email_verified"].as_bool(), ann["phone_verified"].as_bool(), ann["nickname"].as_str()), (Some(true), Some(false), Some("Ann Lee")));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("argon2"), "the hash is never printed");
+    assert_eq!(
+        (
+            ann["username"].as_str(),
+            ann["email"].as_str(),
+            ann["phone"].as_str()
+        ),
+        (Some("ann"), Some("ann@example.com"), Some("+8613800138000"))
+    );
+    assert_eq!(
+        (
+            ann["email_verified"].as_bool(),
+            ann["phone_verified"].as_bool(),
+            ann["nickname"].as_str()
+        ),
+        (Some(true), Some(false), Some("Ann Lee"))
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("argon2"),
+        "the hash is never printed"
+    );
     let id = ann["id"].as_str().unwrap().to_string();
 
     // Passwords from the environment and from standard input; the hash is argon2id.
-    ok_json(&user_cmd(&cfg, &["create", "--username", "bea", "--json"], &[("MILOGIN_USER_PASSWORD", "from the environment")], None));
-    ok_json(&user_cmd(&cfg, &["create", "--email", "cy@example.com", "--password-stdin", "--json"], &[], Some("from standard input\n")));
+    ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "bea", "--json"],
+        &[("MILOGIN_USER_PASSWORD", "from the environment")],
+        None,
+    ));
+    ok_json(&user_cmd(
+        &cfg,
+        &[
+            "create",
+            "--email",
+            "cy@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        &[],
+        Some("from standard input\n"),
+    ));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let hash = rt.block_on(async {
-        let store = milogin_server::store::open(&format!("sqlite://{}", dir.path().join("milogin.db").display())).await.unwrap();
+        let store = milogin_server::store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("milogin.db").display()
+        ))
+        .await
+        .unwrap();
         let id = milogin_server::accounts::LoginId::Email("cy@example.com".into());
-        store.user_for_login("p1", &id).await.unwrap().unwrap().1.unwrap()
+        store
+            .user_for_login("p1", &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .unwrap()
     });
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(milogin_server::accounts::verify_password(&"from standard input".to_string().into(), Some(&hash)));
+    assert!(milogin_server::accounts::verify_password(
+        &"from standard input".to_string().into(),
+        Some(&hash)
+    ));
 
     // Clear refusals that name the problem.
-    fails_with(&user_cmd(&cfg, &["create", "--username", "ANN"], &[], None), "the username is already used");
-    fails_with(&user_cmd(&cfg, &["create", "--email", "ann@EXAMPLE.com"], &[], None), "the email is already used");
-    fails_with(&user_cmd(&cfg, &["create", "--phone", "+8613800138000"], &[], None), "the phone is already used");
-    fails_with(&user_cmd(&cfg, &["create", "--email", "a@x.com,b@y.com"], &[], None), "invalid email");
-    fails_with(&user_cmd(&cfg, &["create", "--phone", "12345"], &[], None), "invalid phone");
-    fails_with(&user_cmd(&cfg, &["create", "--username", "1abc"], &[], None), "invalid username");
-    fails_with(&user_cmd(&cfg, &["create", "--display-name", "x"], &[], None), "at least one of --username, --email, --phone");
-    fails_with(&user_cmd(&cfg, &["create", "--username", "dee", "--phone-verified"], &[], None), "--phone-verified needs --phone");
-    fails_with(&user_cmd(&cfg, &["create", "--username", "dee"], &[("MILOGIN_USER_PASSWORD", "short")], None), "at least 8 characters");
-    fails_with(&user_cmd(&cfg, &["create", "--username", "dee", "--password", "in-the-process-list"], &[], None), "--password");
-    fails_with(&user_cmd(&cfg, &["show", "--user", "nobody"], &[], None), "no user \"nobody\"");
+    fails_with(
+        &user_cmd(&cfg, &["create", "--username", "ANN"], &[], None),
+        "the username is already used",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--email", "ann@EXAMPLE.com"], &[], None),
+        "the email is already used",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--phone", "+8613800138000"], &[], None),
+        "the phone is already used",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--email", "a@x.com,b@y.com"], &[], None),
+        "invalid email",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--phone", "12345"], &[], None),
+        "invalid phone",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--username", "1abc"], &[], None),
+        "invalid username",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["create", "--display-name", "x"], &[], None),
+        "at least one of --username, --email, --phone",
+    );
+    fails_with(
+        &user_cmd(
+            &cfg,
+            &["create", "--username", "dee", "--phone-verified"],
+            &[],
+            None,
+        ),
+        "--phone-verified needs --phone",
+    );
+    fails_with(
+        &user_cmd(
+            &cfg,
+            &["create", "--username", "dee"],
+            &[("MILOGIN_USER_PASSWORD", "short")],
+            None,
+        ),
+        "at least 8 characters",
+    );
+    fails_with(
+        &user_cmd(
+            &cfg,
+            &[
+                "create",
+                "--username",
+                "dee",
+                "--password",
+                "in-the-process-list",
+            ],
+            &[],
+            None,
+        ),
+        "--password",
+    );
+    fails_with(
+        &user_cmd(&cfg, &["show", "--user", "nobody"], &[], None),
+        "no user \"nobody\"",
+    );
 
     // show by id, username, email or phone.
     for who in [id.as_str(), "ann", "ANN@example.com", "13800138000"] {
-        let u = ok_json(&user_cmd(&cfg, &["show", "--user", who, "--json"], &[], None));
+        let u = ok_json(&user_cmd(
+            &cfg,
+            &["show", "--user", who, "--json"],
+            &[],
+            None,
+        ));
         assert_eq!(u["id"], id.as_str(), "{who}");
         assert_eq!(u["identities"], serde_json::json!([]));
     }
     let text = user_cmd(&cfg, &["show", "--user", "ann"], &[], None);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("email     ann@example.com (verified: true)"));
+    assert!(String::from_utf8_lossy(&text.stdout)
+        .contains("email     ann@example.com (verified: true)"));
 
-    assert!(user_cmd(&cfg, &["disable", "--user", "ann"], &[], None).status.success());
-    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["disabled"], true);
-    assert!(user_cmd(&cfg, &["enable", "--user", "ann"], &[], None).status.success());
-    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["disabled"], false);
+    assert!(user_cmd(&cfg, &["disable", "--user", "ann"], &[], None)
+        .status
+        .success());
+    assert_eq!(
+        ok_json(&user_cmd(
+            &cfg,
+            &["show", "--user", "ann", "--json"],
+            &[],
+            None
+        ))["disabled"],
+        true
+    );
+    assert!(user_cmd(&cfg, &["enable", "--user", "ann"], &[], None)
+        .status
+        .success());
+    assert_eq!(
+        ok_json(&user_cmd(
+            &cfg,
+            &["show", "--user", "ann", "--json"],
+            &[],
+            None
+        ))["disabled"],
+        false
+    );
 
     let list = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(list.as_array().unwrap().len(), 3);
-    assert!(list.as_array().unwrap().iter().all(|u| u["identities"].is_array() && u.get("password_hash").is_none()));
-    assert!(user_cmd(&cfg, &["delete", "--user", "ann"], &[], None).status.success());
-    assert_eq!(ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None)).as_array().unwrap().len(), 2);
-    fails_with(&user_cmd(&cfg, &["delete", "--user", "ann"], &[], None), "no user");
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["identities"].is_array() && u.get("password_hash").is_none()));
+    assert!(user_cmd(&cfg, &["delete", "--user", "ann"], &[], None)
+        .status
+        .success());
+    assert_eq!(
+        ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    fails_with(
+        &user_cmd(&cfg, &["delete", "--user", "ann"], &[], None),
+        "no user",
+    );
 }
 
 #[test]
 fn user_unlink_removes_the_identity_of_one_connection() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = user_config(dir.path());
-    let ann = ok_json(&user_cmd(&cfg, &["create", "--username", "ann", "--json"], &[], None));
+    let ann = ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "ann", "--json"],
+        &[],
+        None,
+    ));
     let id = ann["id"].as_str().unwrap().to_string();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = milogin_server::store::open(&format!("sqlite://{}", dir.path().join("milogin.db").display())).await.unwrap();
+        let store = milogin_server::store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("milogin.db").display()
+        ))
+        .await
+        .unwrap();
         let identity = milogin_server::store::Identity {
             connection: "mi".into(),
             subject: "2.0Vq3xK9mZ7pL1aB4cD8eF2gH".into(),
@@ -329,13 +615,60 @@ fn user_unlink_removes_the_identity_of_one_connection() {
             union_id: None,
             created_at: 1,
         };
-        assert_eq!(store.link_identity("p1", &id, &identity, None, 1).await.unwrap(), milogin_server::store::Link::Linked);
+        assert_eq!(
+            store
+                .link_identity("p1", &id, &identity, None, 1)
+                .await
+                .unwrap(),
+            milogin_server::store::Link::Linked
+        );
     });
-    let shown = ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None));
-    assert_eq!(shown["identities"][0]["subject"], "2.0Vq3xK9mZ7pL1aB4cD8eF2gH");
-    fails_with(&user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "other"], &[], None), "has no identity on connection \"other\"");
-    let out = user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "mi"], &[], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(ok_json(&user_cmd(&cfg, &["show", "--user", "ann", "--json"], &[], None))["identities"], serde_json::json!([]));
-    fails_with(&user_cmd(&cfg, &["unlink", "--user", "ann", "--connection", "mi"], &[], None), "has no identity");
+    let shown = ok_json(&user_cmd(
+        &cfg,
+        &["show", "--user", "ann", "--json"],
+        &[],
+        None,
+    ));
+    assert_eq!(
+        shown["identities"][0]["subject"],
+        "2.0Vq3xK9mZ7pL1aB4cD8eF2gH"
+    );
+    fails_with(
+        &user_cmd(
+            &cfg,
+            &["unlink", "--user", "ann", "--connection", "other"],
+            &[],
+            None,
+        ),
+        "has no identity on connection \"other\"",
+    );
+    let out = user_cmd(
+        &cfg,
+        &["unlink", "--user", "ann", "--connection", "mi"],
+        &[],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ok_json(&user_cmd(
+            &cfg,
+            &["show", "--user", "ann", "--json"],
+            &[],
+            None
+        ))["identities"],
+        serde_json::json!([])
+    );
+    fails_with(
+        &user_cmd(
+            &cfg,
+            &["unlink", "--user", "ann", "--connection", "mi"],
+            &[],
+            None,
+        ),
+        "has no identity",
+    );
 }

@@ -4,13 +4,17 @@
 //! same users instead of creating duplicates. Runs on SQLite, and on PostgreSQL when available.
 
 mod support;
-use support::*;
 use std::time::Duration;
+use support::*;
 
 async fn crash_and_restart(db: String) {
     let dir = tempfile::tempdir().unwrap();
     let (_mock, mock_base) = mock().await;
-    std::fs::write(dir.path().join("secret"), milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET).unwrap();
+    std::fs::write(
+        dir.path().join("secret"),
+        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
+    )
+    .unwrap();
     let port = free_port();
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
@@ -26,7 +30,13 @@ async fn crash_and_restart(db: String) {
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
             let http = browser();
-            let cb = approve(&http, &base, accounts[i % 4], &format!("attempt-crash-{i:06}")).await;
+            let cb = approve(
+                &http,
+                &base,
+                accounts[i % 4],
+                &format!("attempt-crash-{i:06}"),
+            )
+            .await;
             tokio::time::sleep(Duration::from_millis((i as u64 % 8) * 5)).await;
             http.get(&cb).send().await.ok().map(|r| r.status().as_u16())
         }));
@@ -40,7 +50,10 @@ async fn crash_and_restart(db: String) {
 
     let (users, identities, orphans) = rows(&db).await;
     assert_eq!(orphans, 0, "a user without an identity survived the crash");
-    assert_eq!(users, identities, "users and identities are written together");
+    assert_eq!(
+        users, identities,
+        "users and identities are written together"
+    );
     assert!(users <= 4);
 
     // Restart on the same database: it opens cleanly and every account logs in to one user.
@@ -52,22 +65,49 @@ async fn crash_and_restart(db: String) {
         let m = result(&http.get(&cb).send().await.unwrap().text().await.unwrap());
         assert_eq!(m["ok"], true, "{m}");
     }
-    assert_eq!(rows(&db).await, (4, 4, 0), "no duplicates after the restart");
+    assert_eq!(
+        rows(&db).await,
+        (4, 4, 0),
+        "no duplicates after the restart"
+    );
     if db.starts_with("sqlite") {
         use sqlx::Row;
-        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db).await.unwrap();
-        let ok: String = sqlx::query("PRAGMA integrity_check").fetch_one(&mut c).await.unwrap().get(0);
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+            .await
+            .unwrap();
+        let ok: String = sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get(0);
         assert_eq!(ok, "ok");
     }
-    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
-    let pending: i64 = metrics.lines().find_map(|l| l.strip_prefix("milogin_attempts_pending ")).unwrap().parse().unwrap();
-    assert!(pending <= 40, "attempts cut off by the crash stay pending until they expire: {pending}");
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pending: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("milogin_attempts_pending "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        pending <= 40,
+        "attempts cut off by the crash stay pending until they expire: {pending}"
+    );
 }
 
 #[tokio::test]
 async fn kill_9_during_load_on_sqlite_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    crash_and_restart(format!("sqlite://{}", dir.path().join("crash.db").display())).await;
+    crash_and_restart(format!(
+        "sqlite://{}",
+        dir.path().join("crash.db").display()
+    ))
+    .await;
 }
 
 #[tokio::test]

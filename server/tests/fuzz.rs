@@ -5,31 +5,63 @@
 
 use milogin_server::config::normalize_origin;
 use milogin_server::flow::{parse_authorize_query, parse_callback_query};
-use milogin_server::provider::xiaomi::{parse_envelope, parse_open_id, parse_profile, parse_token, PREFIX};
+use milogin_server::provider::xiaomi::{
+    parse_envelope, parse_open_id, parse_profile, parse_token, PREFIX,
+};
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
 
 fn cases() -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
-    ProptestConfig { cases: n, failure_persistence: None, ..ProptestConfig::default() }
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// JSON-ish text built from the pieces Xiaomi bodies are made of, plus noise.
 fn xiaomi_like() -> impl Strategy<Value = String> {
     let key = prop_oneof![
-        Just("access_token"), Just("openId"), Just("union_id"), Just("mac_key"), Just("mac_key "), Just("scope"),
-        Just("expires_in"), Just("error"), Just("error_description"), Just("result"), Just("code"), Just("data"),
-        Just("miliaoNick"), Just("miliaoIcon"), Just("unionId"), Just("openid"), Just("description")
+        Just("access_token"),
+        Just("openId"),
+        Just("union_id"),
+        Just("mac_key"),
+        Just("mac_key "),
+        Just("scope"),
+        Just("expires_in"),
+        Just("error"),
+        Just("error_description"),
+        Just("result"),
+        Just("code"),
+        Just("data"),
+        Just("miliaoNick"),
+        Just("miliaoIcon"),
+        Just("unionId"),
+        Just("openid"),
+        Just("description")
     ];
     let scalar = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         "[a-zA-Z0-9 <>&\"\\\\/+=.:-]{0,24}".prop_map(|s| serde_json::to_string(&s).unwrap()),
-        Just("null".to_string()), Just("true".to_string()), Just("\"ok\"".to_string()), Just("\"0\"".to_string()),
-        Just("18446744073709551615".to_string()), Just("1e400".to_string()), Just("{}".to_string()), Just("[]".to_string()),
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("\"ok\"".to_string()),
+        Just("\"0\"".to_string()),
+        Just("18446744073709551615".to_string()),
+        Just("1e400".to_string()),
+        Just("{}".to_string()),
+        Just("[]".to_string()),
     ];
     let member = (key, scalar).prop_map(|(k, v)| format!("\"{k}\":{v}"));
     let object = prop::collection::vec(member, 0..8).prop_map(|m| format!("{{{}}}", m.join(",")));
-    let nested = (object.clone(), object).prop_map(|(a, b)| a.replacen('}', &format!(",\"data\":{b}}}"), 1).replacen("{,", "{", 1));
+    let nested = (object.clone(), object).prop_map(|(a, b)| {
+        a.replacen('}', &format!(",\"data\":{b}}}"), 1)
+            .replacen("{,", "{", 1)
+    });
     prop_oneof![nested, any::<String>(), "&&&START&&&.{0,40}"]
 }
 

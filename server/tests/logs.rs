@@ -16,7 +16,11 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
     let log = dir.path().join("server.log");
-    let server = serve(&cfg, &[("RUST_LOG", "trace"), ("MILOGIN_LOG_FORMAT", "json")], Some(&log));
+    let server = serve(
+        &cfg,
+        &[("RUST_LOG", "trace"), ("MILOGIN_LOG_FORMAT", "json")],
+        Some(&log),
+    );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
 
@@ -32,11 +36,21 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
             }
         }
         if i == 1 {
-            mock.set_faults(milogin_server::mock_xiaomi::Faults { profile_error: Some(96008), ..Default::default() });
+            mock.set_faults(milogin_server::mock_xiaomi::Faults {
+                profile_error: Some(96008),
+                ..Default::default()
+            });
         }
         let r = http.get(&cb).send().await.unwrap();
         for c in r.headers().get_all("set-cookie") {
-            if let Some(v) = c.to_str().unwrap().split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v) {
+            if let Some(v) = c
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .and_then(|kv| kv.split_once('='))
+                .map(|(_, v)| v)
+            {
                 if v.len() > 8 {
                     secrets.push(v.to_string());
                 }
@@ -55,12 +69,26 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
 
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() > 50, "trace logging produced only {} lines", lines.len());
-    assert!(text.contains("login succeeded") && text.contains("request_id"), "the log is the real one");
+    assert!(
+        lines.len() > 50,
+        "trace logging produced only {} lines",
+        lines.len()
+    );
+    assert!(
+        text.contains("login succeeded") && text.contains("request_id"),
+        "the log is the real one"
+    );
     for line in &lines {
-        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "not a JSON line: {line}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON line: {line}"
+        );
     }
     for s in &secrets {
-        assert!(!text.contains(s.as_str()), "a secret ({}…) appears in the log", &s[..s.len().min(6)]);
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret ({}…) appears in the log",
+            &s[..s.len().min(6)]
+        );
     }
 }

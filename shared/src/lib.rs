@@ -102,7 +102,9 @@ impl ErrorCode {
         match self {
             Self::AccessDenied => "You declined the login at Xiaomi.",
             Self::InvalidRequest => "The login request was malformed.",
-            Self::InvalidState => "This login link is invalid or was already used. Please start again.",
+            Self::InvalidState => {
+                "This login link is invalid or was already used. Please start again."
+            }
             Self::StateExpired => "This login took too long and expired. Please start again.",
             Self::OriginNotAllowed => "This site is not registered for this login app.",
             Self::ConnectionNotEnabled => "This login method is not enabled for this app.",
@@ -181,10 +183,17 @@ impl ResultMessage {
     }
 
     /// A failure with a custom message.
-    pub fn failure_with(attempt: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn failure_with(
+        attempt: impl Into<String>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             attempt: attempt.into(),
-            outcome: Outcome::Failure(ErrorBody { code, message: message.into() }),
+            outcome: Outcome::Failure(ErrorBody {
+                code,
+                message: message.into(),
+            }),
         }
     }
 
@@ -212,7 +221,9 @@ struct RawMessage<'a> {
 impl Serialize for ResultMessage {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (ok, id_token, user, error) = match &self.outcome {
-            Outcome::Success { id_token, user } => (true, Some(id_token.clone()), Some(user.clone()), None),
+            Outcome::Success { id_token, user } => {
+                (true, Some(id_token.clone()), Some(user.clone()), None)
+            }
             Outcome::Failure(e) => (false, None, None, Some(e.clone())),
         };
         RawMessage {
@@ -236,14 +247,24 @@ impl<'de> Deserialize<'de> for ResultMessage {
             return Err(D::Error::custom(format!("type must be {MESSAGE_TYPE:?}")));
         }
         if raw.version != MESSAGE_VERSION {
-            return Err(D::Error::custom(format!("unsupported version {}", raw.version)));
+            return Err(D::Error::custom(format!(
+                "unsupported version {}",
+                raw.version
+            )));
         }
         let outcome = match (raw.ok, raw.id_token, raw.user, raw.error) {
             (true, Some(id_token), Some(user), None) => Outcome::Success { id_token, user },
             (false, None, None, Some(error)) => Outcome::Failure(error),
-            _ => return Err(D::Error::custom("ok=true needs id_token and user; ok=false needs error")),
+            _ => {
+                return Err(D::Error::custom(
+                    "ok=true needs id_token and user; ok=false needs error",
+                ))
+            }
         };
-        Ok(Self { attempt: raw.attempt, outcome })
+        Ok(Self {
+            attempt: raw.attempt,
+            outcome,
+        })
     }
 }
 
@@ -283,7 +304,10 @@ impl fmt::Display for IdError {
             Self::Empty => f.write_str("is empty"),
             Self::TooLong { max } => write!(f, "is longer than {max} characters"),
             Self::TooShort { min } => write!(f, "is shorter than {min} characters"),
-            Self::BadChar(c) => write!(f, "contains {c:?}; allowed are lowercase letters, digits and '-'"),
+            Self::BadChar(c) => write!(
+                f,
+                "contains {c:?}; allowed are lowercase letters, digits and '-'"
+            ),
         }
     }
 }
@@ -295,7 +319,10 @@ pub fn validate_unique_id(id: &str) -> Result<(), IdError> {
     if id.is_empty() {
         return Err(IdError::Empty);
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         return Err(IdError::BadChar(c));
     }
     if id.len() > UNIQUE_ID_MAX {
@@ -306,14 +333,21 @@ pub fn validate_unique_id(id: &str) -> Result<(), IdError> {
 
 /// Validates an attempt id chosen by the widget: 16–128 characters of `[A-Za-z0-9_-]`.
 pub fn validate_attempt(id: &str) -> Result<(), IdError> {
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         return Err(IdError::BadChar(c));
     }
     if id.len() < *ATTEMPT_LEN.start() {
-        return Err(IdError::TooShort { min: *ATTEMPT_LEN.start() });
+        return Err(IdError::TooShort {
+            min: *ATTEMPT_LEN.start(),
+        });
     }
     if id.len() > *ATTEMPT_LEN.end() {
-        return Err(IdError::TooLong { max: *ATTEMPT_LEN.end() });
+        return Err(IdError::TooLong {
+            max: *ATTEMPT_LEN.end(),
+        });
     }
     Ok(())
 }
@@ -336,7 +370,10 @@ mod tests {
     fn success_serializes_to_the_exact_contract_json() {
         let m = ResultMessage {
             attempt: "a".repeat(16),
-            outcome: Outcome::Success { id_token: "h.p.s".into(), user: user() },
+            outcome: Outcome::Success {
+                id_token: "h.p.s".into(),
+                user: user(),
+            },
         };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
@@ -356,10 +393,17 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         for m in [
-            ResultMessage { attempt: "x".into(), outcome: Outcome::Success { id_token: "t".into(), user: user() } },
+            ResultMessage {
+                attempt: "x".into(),
+                outcome: Outcome::Success {
+                    id_token: "t".into(),
+                    user: user(),
+                },
+            },
             ResultMessage::failure("y", ErrorCode::AccessDenied),
         ] {
-            let back: ResultMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            let back: ResultMessage =
+                serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
             assert_eq!(back, m);
         }
     }
@@ -381,7 +425,10 @@ mod tests {
     fn error_codes_parse_their_own_spelling_and_match_serde() {
         for c in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
-            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.as_str()));
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
         }
         assert_eq!(ErrorCode::parse("Access_Denied"), None);
     }
@@ -391,7 +438,10 @@ mod tests {
         assert!(validate_unique_id("xiaomi").is_ok());
         assert!(validate_unique_id("mi-2").is_ok());
         assert!(validate_unique_id(&"a".repeat(31)).is_ok());
-        assert_eq!(validate_unique_id(&"a".repeat(32)), Err(IdError::TooLong { max: 31 }));
+        assert_eq!(
+            validate_unique_id(&"a".repeat(32)),
+            Err(IdError::TooLong { max: 31 })
+        );
         assert_eq!(validate_unique_id(""), Err(IdError::Empty));
         assert_eq!(validate_unique_id("Xiaomi"), Err(IdError::BadChar('X')));
         assert_eq!(validate_unique_id("mi_1"), Err(IdError::BadChar('_')));
@@ -403,8 +453,17 @@ mod tests {
     fn attempts() {
         assert!(validate_attempt("abcdefghijklmnop").is_ok());
         assert!(validate_attempt(&"A_-9".repeat(32)).is_ok());
-        assert_eq!(validate_attempt("short"), Err(IdError::TooShort { min: 16 }));
-        assert_eq!(validate_attempt(&"a".repeat(129)), Err(IdError::TooLong { max: 128 }));
-        assert_eq!(validate_attempt("abcdefghijklmnop="), Err(IdError::BadChar('=')));
+        assert_eq!(
+            validate_attempt("short"),
+            Err(IdError::TooShort { min: 16 })
+        );
+        assert_eq!(
+            validate_attempt(&"a".repeat(129)),
+            Err(IdError::TooLong { max: 128 })
+        );
+        assert_eq!(
+            validate_attempt("abcdefghijklmnop="),
+            Err(IdError::BadChar('='))
+        );
     }
 }

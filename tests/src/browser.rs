@@ -20,7 +20,10 @@ pub struct Chrome {
 impl Drop for Chrome {
     fn drop(&mut self) {
         // The whole group: chromedriver and every Chromium process it started.
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(self.driver.id() as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.driver.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.driver.wait();
     }
 }
@@ -31,7 +34,8 @@ fn chromedriver() -> String {
 
 /// True when the browser tests can run here.
 pub fn available() -> bool {
-    std::path::Path::new(&chromedriver()).exists() && crate::widget_dir().join("milogin.js").exists()
+    std::path::Path::new(&chromedriver()).exists()
+        && crate::widget_dir().join("milogin.js").exists()
 }
 
 /// Skips (with a message) when no browser or widget is present, unless `MILOGIN_REQUIRE_BROWSER`
@@ -52,7 +56,11 @@ impl Chrome {
     /// Starts chromedriver and a headless Chromium. `popup_blocker`: keep Chromium's popup
     /// blocker on (chromedriver turns it off by default).
     pub async fn start(popup_blocker: bool) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -77,7 +85,11 @@ impl Chrome {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
                 Ok(c) => break c,
                 Err(e) if Instant::now() < deadline => {
                     let _ = e;
@@ -86,22 +98,38 @@ impl Chrome {
                 Err(e) => panic!("chromedriver session: {e}"),
             }
         };
-        Self { client, driver, _profile: profile }
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
     }
 
     /// Runs `js` (a function body; `arguments` available) and returns its value.
     pub async fn js(&self, js: &str, args: Vec<Value>) -> Value {
-        self.client.execute(js, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{js}"))
+        self.client
+            .execute(js, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{js}"))
     }
 
     /// Polls `cond` (a JS expression) until true; panics with `what` after `secs`.
     pub async fn wait_until(&self, cond: &str, secs: u64, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            if self.client.execute(&format!("return !!({cond});"), vec![]).await.ok() == Some(Value::Bool(true)) {
+            if self
+                .client
+                .execute(&format!("return !!({cond});"), vec![])
+                .await
+                .ok()
+                == Some(Value::Bool(true))
+            {
                 return;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what} ({cond})");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} ({cond})"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -132,7 +160,13 @@ impl Chrome {
     pub async fn consent(&self, id: &str) {
         let (main, popup) = self.popup().await;
         self.client.switch_to_window(popup).await.unwrap();
-        let el = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Id(id)).await.expect("the consent page");
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Id(id))
+            .await
+            .expect("the consent page");
         el.click().await.unwrap();
         self.client.switch_to_window(main).await.unwrap();
     }
@@ -144,9 +178,18 @@ impl Chrome {
 
     /// Clicks the inner button of the `n`th `<milogin-button>` (a real, trusted click).
     pub async fn click_button(&self, selector: &str) {
-        let host = self.client.find(Locator::Css(selector)).await.unwrap_or_else(|_| panic!("no {selector}"));
+        let host = self
+            .client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|_| panic!("no {selector}"));
         let root = host.shadow_root().await.expect("an open shadow root");
-        root.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+        root.find(Locator::Css("button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     /// The inner button's text and attributes of `selector`.
@@ -172,14 +215,19 @@ pub async fn bind_host() -> (tokio::net::TcpListener, String) {
 
 /// Serves `html` at every path of `l`, with extra response headers (e.g.
 /// `Cross-Origin-Opener-Policy`).
-pub fn serve_host(l: tokio::net::TcpListener, html: String, headers: Vec<(&'static str, &'static str)>) -> tokio::task::JoinHandle<()> {
+pub fn serve_host(
+    l: tokio::net::TcpListener,
+    html: String,
+    headers: Vec<(&'static str, &'static str)>,
+) -> tokio::task::JoinHandle<()> {
     use axum::response::IntoResponse;
     let app = axum::Router::new().fallback(move || {
         let (html, headers) = (html.clone(), headers.clone());
         async move {
             let mut r = axum::response::Html(html).into_response();
             for (k, v) in headers {
-                r.headers_mut().insert(k, axum::http::HeaderValue::from_static(v));
+                r.headers_mut()
+                    .insert(k, axum::http::HeaderValue::from_static(v));
             }
             r
         }

@@ -21,7 +21,8 @@ pub const APP: &str = "app-a";
 pub const CONN: &str = "xiaomi";
 
 /// Rate limits high enough for the suite's bursts from one IP.
-pub const GENEROUS_LIMITS: &str = "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
+pub const GENEROUS_LIMITS: &str =
+    "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
 
 /// Knobs of a test environment.
 #[derive(Clone)]
@@ -52,7 +53,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { login_mode: "login_and_register", origins: vec![], timeout_ms: 3000, secret: DEMO_CLIENT_SECRET.into(), account_base: None,
+        Self {
+            login_mode: "login_and_register",
+            origins: vec![],
+            timeout_ms: 3000,
+            secret: DEMO_CLIENT_SECRET.into(),
+            account_base: None,
             limits: GENEROUS_LIMITS.into(),
             association: "off",
             match_fields: vec![],
@@ -96,7 +102,11 @@ pub async fn spawn() -> Env {
 pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> String {
     let mut origins = vec![ORIGIN.to_string()];
     origins.extend(o.origins.iter().cloned());
-    let origins = origins.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ");
+    let origins = origins
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"
 [server]
@@ -154,7 +164,12 @@ id = "pool-b"
         widget = widget_dir().display(),
         timeout = o.timeout_ms,
         mode = o.login_mode,
-        scopes = o.scopes.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        scopes = o
+            .scopes
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         association = o.association,
         association_extra = association_extra(o),
         account_base = o.account_base.as_deref().unwrap_or(mock_base),
@@ -205,7 +220,9 @@ pub async fn create_local(env: &Env, l: Local) -> milogin_server::store::User {
         password: l.password.map(|p| p.to_owned().into()),
     };
     let now = milogin_server::state::Clock::now(env.clock.as_ref());
-    milogin_server::accounts::create_account(env.state.store.as_ref(), POOL, account, now).await.unwrap_or_else(|e| panic!("create {l:?}: {e}"))
+    milogin_server::accounts::create_account(env.state.store.as_ref(), POOL, account, now)
+        .await
+        .unwrap_or_else(|e| panic!("create {l:?}: {e}"))
 }
 
 /// The users of the default pool with their identities (what `milogin user list --json` prints).
@@ -215,7 +232,10 @@ pub async fn users(env: &Env) -> Vec<milogin_server::store::UserWithIdentities> 
 
 /// The built widget folder of the checkout.
 pub fn widget_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("public").join("widget")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("public")
+        .join("widget")
 }
 
 /// Starts the mock and the server.
@@ -229,9 +249,12 @@ pub async fn spawn_with(o: Options) -> Env {
     std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
     let db = database_url(dir.path()).await;
     let text = config_text(&o, port, &mock_base, &db);
-    let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap_or_else(|e| panic!("test config: {e}"));
+    let config = Config::from_toml(&text, Vec::new(), dir.path())
+        .unwrap_or_else(|e| panic!("test config: {e}"));
     let clock = Arc::new(ManualClock::new());
-    let state = AppState::build(config, clock.clone()).await.expect("server state");
+    let state = AppState::build(config, clock.clone())
+        .await
+        .expect("server state");
     let m = mock.clone();
     let t1 = tokio::spawn(async move {
         let _ = m.serve(mock_l).await;
@@ -240,7 +263,15 @@ pub async fn spawn_with(o: Options) -> Env {
     let t2 = tokio::spawn(async move {
         let _ = milogin_server::serve(server_l, s, std::future::pending()).await;
     });
-    Env { base: format!("http://127.0.0.1:{port}"), mock, mock_base, state, clock, _dir: dir, _tasks: vec![t1, t2] }
+    Env {
+        base: format!("http://127.0.0.1:{port}"),
+        mock,
+        mock_base,
+        state,
+        clock,
+        _dir: dir,
+        _tasks: vec![t1, t2],
+    }
 }
 
 /// Which store the suite runs on: `MILOGIN_TEST_STORE=postgres` (with `MILOGIN_TEST_PG_URL`, an
@@ -255,10 +286,15 @@ pub async fn database_url(dir: &std::path::Path) -> String {
     if !on_postgres() {
         return format!("sqlite://{}", dir.join("milogin.db").display());
     }
-    let admin = std::env::var("MILOGIN_TEST_PG_URL").expect("MILOGIN_TEST_STORE=postgres needs MILOGIN_TEST_PG_URL (run `cargo xtask test`)");
+    let admin = std::env::var("MILOGIN_TEST_PG_URL")
+        .expect("MILOGIN_TEST_STORE=postgres needs MILOGIN_TEST_PG_URL (run `cargo xtask test`)");
     let name = format!("t_{}", attempt_id().to_ascii_lowercase().replace('-', "_"));
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("scratch PostgreSQL reachable");
-    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("scratch PostgreSQL reachable");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
     let base = admin.rsplit_once('/').expect("admin URL ends in /dbname").0;
     format!("{base}/{name}")
 }
@@ -278,7 +314,10 @@ impl Default for Browser {
 /// A fresh random attempt id.
 pub fn attempt_id() -> String {
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("att{n:x}{:x}{seq}", std::process::id())
 }
@@ -312,7 +351,12 @@ impl Browser {
     /// Authorize → consent page; returns the consent page's `req` id.
     pub async fn start(&self, env: &Env, authorize_url: &str) -> String {
         let r = self.get(authorize_url).await;
-        assert_eq!(r.status(), 302, "authorize: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            302,
+            "authorize: {}",
+            r.text().await.unwrap_or_default()
+        );
         let xiaomi = location(&r);
         assert!(xiaomi.starts_with(&env.mock_base), "{xiaomi}");
         let page = self.get(&xiaomi).await.text().await.unwrap();
@@ -325,14 +369,22 @@ impl Browser {
             Some(a) => vec![("req", req), ("account", a)],
             None => vec![("req", req), ("decision", "deny")],
         };
-        let r = self.http.post(format!("{}/oauth2/authorize/decision", env.mock_base)).form(&form).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}/oauth2/authorize/decision", env.mock_base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 302);
         location(&r)
     }
 
     /// A whole popup login as `account`: returns the callback response.
     pub async fn login(&self, env: &Env, account: &str) -> reqwest::Response {
-        let req = self.start(env, &Self::authorize_url(env, &attempt_id())).await;
+        let req = self
+            .start(env, &Self::authorize_url(env, &attempt_id()))
+            .await;
         let callback = self.decide(env, &req, Some(account)).await;
         self.get(&callback).await
     }
@@ -346,14 +398,27 @@ pub async fn approved_directly(env: &Env, account: &str) -> (Browser, String) {
     assert_eq!(r.status(), 302);
     let xiaomi = url::Url::parse(&location(&r)).unwrap();
     let q: std::collections::HashMap<String, String> = xiaomi.query_pairs().into_owned().collect();
-    let code = env.mock.issue_code(account, &q["client_id"], &q["redirect_uri"]).expect("mock issues a code");
-    let cb = format!("{}?code={}&state={}", q["redirect_uri"], enc(&code), enc(&q["state"]));
+    let code = env
+        .mock
+        .issue_code(account, &q["client_id"], &q["redirect_uri"])
+        .expect("mock issues a code");
+    let cb = format!(
+        "{}?code={}&state={}",
+        q["redirect_uri"],
+        enc(&code),
+        enc(&q["state"])
+    );
     (b, cb)
 }
 
 /// The `Location` header.
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").expect("a Location header").to_str().unwrap().to_string()
+    r.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Percent-encodes a query value.
@@ -370,28 +435,49 @@ pub fn between(s: &str, start: &str, end: &str) -> Option<String> {
 
 /// The result message embedded in a popup result page.
 pub fn result_of(page: &str) -> ResultMessage {
-    let json = between(page, "<script type=\"application/json\" id=\"milogin-result\">", "</script>").expect("result JSON in the page");
+    let json = between(
+        page,
+        "<script type=\"application/json\" id=\"milogin-result\">",
+        "</script>",
+    )
+    .expect("result JSON in the page");
     serde_json::from_str(&json).expect("a valid result message")
 }
 
 /// The target origin embedded in a popup result page.
 pub fn target_of(page: &str) -> String {
-    let json = between(page, "<script type=\"application/json\" id=\"milogin-target\">", "</script>").expect("target JSON");
+    let json = between(
+        page,
+        "<script type=\"application/json\" id=\"milogin-target\">",
+        "</script>",
+    )
+    .expect("target JSON");
     serde_json::from_str(&json).unwrap()
 }
 
 /// Verifies an id_token with `jsonwebtoken` against the pool's published JWKS.
 pub async fn verify(env: &Env, pool: &str, token: &str, aud: &str) -> serde_json::Value {
     let jwks: jsonwebtoken::jwk::JwkSet =
-        reqwest::get(format!("{}/pools/{pool}/.well-known/jwks.json", env.base)).await.unwrap().json().await.unwrap();
+        reqwest::get(format!("{}/pools/{pool}/.well-known/jwks.json", env.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwk = jwks.find(header.kid.as_deref().expect("kid in header")).expect("kid published in the JWKS");
+    let jwk = jwks
+        .find(header.kid.as_deref().expect("kid in header"))
+        .expect("kid published in the JWKS");
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     v.set_audience(&[aud]);
     v.set_issuer(&[format!("{}/pools/{pool}", env.base)]);
-    jsonwebtoken::decode::<serde_json::Value>(token, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &v)
-        .unwrap_or_else(|e| panic!("token does not verify: {e}"))
-        .claims
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &v,
+    )
+    .unwrap_or_else(|e| panic!("token does not verify: {e}"))
+    .claims
 }
 
 /// `(users, identities, attempts)` rows.

@@ -160,27 +160,45 @@ impl Config {
     pub fn parse(get: &dyn Fn(&str) -> Option<String>, default_locale: &str) -> Parsed {
         let mut problems = Vec::new();
         let p = &mut problems;
-        let (pool, app, connection) = (required(get, "pool", p), required(get, "app", p), required(get, "connection", p));
+        let (pool, app, connection) = (
+            required(get, "pool", p),
+            required(get, "app", p),
+            required(get, "connection", p),
+        );
         let mut usable = p.is_empty();
-        let theme = [Theme::Light, Theme::Dark, Theme::Brand][pick(get, "theme", &["light", "dark", "brand"], p)];
-        let size = [Size::Medium, Size::Small, Size::Large][pick(get, "size", &["medium", "small", "large"], p)];
-        let shape = [Shape::Rect, Shape::Pill, Shape::Icon][pick(get, "shape", &["rect", "pill", "icon"], p)];
+        let theme = [Theme::Light, Theme::Dark, Theme::Brand]
+            [pick(get, "theme", &["light", "dark", "brand"], p)];
+        let size = [Size::Medium, Size::Small, Size::Large]
+            [pick(get, "size", &["medium", "small", "large"], p)];
+        let shape = [Shape::Rect, Shape::Pill, Shape::Icon]
+            [pick(get, "shape", &["rect", "pill", "icon"], p)];
         let mode = [Mode::Popup, Mode::Redirect][pick(get, "mode", &["popup", "redirect"], p)];
         let redirect_fallback = pick(get, "fallback", &["none", "redirect"], p) == 1;
-        let locale = Locale::from_tag(&optional(get, "locale").unwrap_or_else(|| default_locale.into()));
+        let locale =
+            Locale::from_tag(&optional(get, "locale").unwrap_or_else(|| default_locale.into()));
         let timeout_s = match get("timeout") {
             None => DEFAULT_TIMEOUT_S,
             Some(v) => match v.parse::<u32>() {
                 Ok(s) if (1..=3600).contains(&s) => s,
                 _ => {
-                    p.push(["timeout=\"", &v, "\" is not a number of seconds in 1..3600; using 300"].concat());
+                    p.push(
+                        [
+                            "timeout=\"",
+                            &v,
+                            "\" is not a number of seconds in 1..3600; using 300",
+                        ]
+                        .concat(),
+                    );
                     DEFAULT_TIMEOUT_S
                 }
             },
         };
         let redirect_uri = optional(get, "redirect-uri");
         if (mode == Mode::Redirect || redirect_fallback) && redirect_uri.is_none() {
-            p.push("mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute".into());
+            p.push(
+                "mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute"
+                    .into(),
+            );
             usable &= mode != Mode::Redirect;
         }
         let config = Self {
@@ -197,9 +215,12 @@ impl Config {
             redirect_uri,
             timeout_s,
         };
-        Parsed { config, problems, usable }
+        Parsed {
+            config,
+            problems,
+            usable,
+        }
     }
-
 }
 
 /// The value, `None` when absent or empty. Values are not trimmed (like HTML's own attributes).
@@ -207,7 +228,11 @@ fn optional(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> 
     get(name).filter(|v| !v.is_empty())
 }
 
-fn required(get: &dyn Fn(&str) -> Option<String>, name: &str, problems: &mut Vec<String>) -> String {
+fn required(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> String {
     optional(get, name).unwrap_or_else(|| {
         problems.push(["the required attribute `", name, "` is missing or empty"].concat());
         String::new()
@@ -216,20 +241,28 @@ fn required(get: &dyn Fn(&str) -> Option<String>, name: &str, problems: &mut Vec
 
 /// The index of the value in `allowed` (ASCII case-insensitive); 0 (the default) when absent or
 /// unknown.
-fn pick(get: &dyn Fn(&str) -> Option<String>, name: &str, allowed: &[&str], problems: &mut Vec<String>) -> usize {
+fn pick(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    allowed: &[&str],
+    problems: &mut Vec<String>,
+) -> usize {
     let Some(v) = get(name) else { return 0 };
-    allowed.iter().position(|a| a.eq_ignore_ascii_case(&v)).unwrap_or_else(|| {
-        let mut p = [name, "=\"", &v, "\" is not one of "].concat();
-        for a in allowed {
-            p.push_str(a);
-            p.push('|');
-        }
-        p.pop();
-        p.push_str("; using ");
-        p.push_str(allowed[0]);
-        problems.push(p);
-        0
-    })
+    allowed
+        .iter()
+        .position(|a| a.eq_ignore_ascii_case(&v))
+        .unwrap_or_else(|| {
+            let mut p = [name, "=\"", &v, "\" is not one of "].concat();
+            for a in allowed {
+                p.push_str(a);
+                p.push('|');
+            }
+            p.pop();
+            p.push_str("; using ");
+            p.push_str(allowed[0]);
+            problems.push(p);
+            0
+        })
 }
 
 #[cfg(test)]
@@ -238,7 +271,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(attrs: &[(&str, &str)], lang: &str) -> Result<(Config, Vec<String>), Vec<String>> {
-        let map: HashMap<String, String> = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let p = Config::parse(&|k| map.get(k).cloned(), lang);
         if p.usable {
             Ok((p.config, p.problems))
@@ -247,15 +283,28 @@ mod tests {
         }
     }
 
-    const BASE: [(&str, &str); 3] = [("pool", "demo-pool"), ("app", "demo-app"), ("connection", "xiaomi")];
+    const BASE: [(&str, &str); 3] = [
+        ("pool", "demo-pool"),
+        ("app", "demo-app"),
+        ("connection", "xiaomi"),
+    ];
 
     #[test]
     fn defaults() {
         let (c, problems) = parse(&BASE, "en-US").unwrap();
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!((c.pool.as_str(), c.app.as_str(), c.connection.as_str()), ("demo-pool", "demo-app", "xiaomi"));
-        assert_eq!((c.theme, c.size, c.shape, c.mode), (Theme::Light, Size::Medium, Shape::Rect, Mode::Popup));
-        assert_eq!((c.locale, c.timeout_s, c.redirect_fallback), (Locale::En, 300, false));
+        assert_eq!(
+            (c.pool.as_str(), c.app.as_str(), c.connection.as_str()),
+            ("demo-pool", "demo-app", "xiaomi")
+        );
+        assert_eq!(
+            (c.theme, c.size, c.shape, c.mode),
+            (Theme::Light, Size::Medium, Shape::Rect, Mode::Popup)
+        );
+        assert_eq!(
+            (c.locale, c.timeout_s, c.redirect_fallback),
+            (Locale::En, 300, false)
+        );
         assert_eq!(c.display_name, None);
     }
 
@@ -276,8 +325,14 @@ mod tests {
         let (c, problems) = parse(&attrs, "en").unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(c.display_name.as_deref(), Some("Continue with Mi"));
-        assert_eq!((c.theme, c.size, c.shape), (Theme::Brand, Size::Large, Shape::Icon));
-        assert_eq!((c.locale, c.mode, c.timeout_s, c.redirect_fallback), (Locale::ZhCn, Mode::Redirect, 60, true));
+        assert_eq!(
+            (c.theme, c.size, c.shape),
+            (Theme::Brand, Size::Large, Shape::Icon)
+        );
+        assert_eq!(
+            (c.locale, c.mode, c.timeout_s, c.redirect_fallback),
+            (Locale::ZhCn, Mode::Redirect, 60, true)
+        );
         assert_eq!(c.redirect_uri.as_deref(), Some("https://shop.example/done"));
     }
 
@@ -292,11 +347,21 @@ mod tests {
     #[test]
     fn bad_values_fall_back_with_a_warning() {
         let mut attrs = BASE.to_vec();
-        attrs.extend([("theme", "neon"), ("timeout", "-5"), ("fallback", "redirect")]);
+        attrs.extend([
+            ("theme", "neon"),
+            ("timeout", "-5"),
+            ("fallback", "redirect"),
+        ]);
         let (c, problems) = parse(&attrs, "en").unwrap();
-        assert_eq!((c.theme, c.timeout_s, c.redirect_fallback), (Theme::Light, 300, false));
+        assert_eq!(
+            (c.theme, c.timeout_s, c.redirect_fallback),
+            (Theme::Light, 300, false)
+        );
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand"),
+            "{problems:?}"
+        );
         assert!(problems[2].contains("`redirect-uri`"), "{problems:?}");
         for t in ["0", "3601", "1.5", "abc"] {
             let mut attrs = BASE.to_vec();

@@ -60,18 +60,28 @@ mod entry {
     ) -> Mounted {
         let parsed = Config::parse(&|name| host.get_attribute(name), &lang);
         for p in &parsed.problems {
-            let report = if parsed.usable { popup::warn } else { popup::error };
+            let report = if parsed.usable {
+                popup::warn
+            } else {
+                popup::error
+            };
             report(&["<milogin-button>: ", p]);
         }
         let usable = parsed.usable;
         let cfg = Rc::new(parsed.config);
-        let label = cfg.display_name.clone().unwrap_or_else(|| cfg.locale.texts().label.into());
+        let label = cfg
+            .display_name
+            .clone()
+            .unwrap_or_else(|| cfg.locale.texts().label.into());
         let login = Login::new(cfg.clone(), server.into(), pre);
         let l = login.clone();
         // Leptos only calls Node methods on the parent, which a ShadowRoot has.
         let view = leptos::mount::mount_to(root.unchecked_into(), move || {
             view! { <LoginButton cfg usable login=l label emit /> }
         });
-        Mounted { login, _view: Box::new(view) }
+        Mounted {
+            login,
+            _view: Box::new(view),
+        }
     }
 }

@@ -76,7 +76,13 @@ impl Login {
     /// popup already opened for it (by `login()`, synchronously in the click).
     pub fn new(cfg: Rc<Config>, server: Rc<str>, pre: Option<Window>) -> Rc<Self> {
         let on_change = RefCell::new(Box::new(|_| ()) as Box<dyn Fn(Change)>);
-        Rc::new(Self { cfg, server, state: RefCell::default(), on_change, pre: RefCell::new(pre) })
+        Rc::new(Self {
+            cfg,
+            server,
+            state: RefCell::default(),
+            on_change,
+            pre: RefCell::new(pre),
+        })
     }
 
     /// Who hears about the attempt's changes.
@@ -112,7 +118,10 @@ impl Login {
         let pre = self.pre.take();
         let w = window();
         let mut random = [0u8; 32];
-        if w.crypto().and_then(|c| c.get_random_values_with_u8_array(&mut random)).is_err() {
+        if w.crypto()
+            .and_then(|c| c.get_random_values_with_u8_array(&mut random))
+            .is_err()
+        {
             return error(&["crypto.getRandomValues is not available"]);
         }
         let attempt = protocol::attempt_id(&random);
@@ -135,8 +144,13 @@ impl Login {
             }
             return redirect(params);
         }
-        let origin = prop(&w.location(), "origin").as_string().unwrap_or_default();
-        let url = protocol::authorize_url(protocol::AuthorizeParams { origin: Some(&origin), ..params });
+        let origin = prop(&w.location(), "origin")
+            .as_string()
+            .unwrap_or_default();
+        let url = protocol::authorize_url(protocol::AuthorizeParams {
+            origin: Some(&origin),
+            ..params
+        });
         let popup = match pre {
             Some(p) => p.location().set_href(&url).ok().map(|_| p),
             None => {
@@ -147,9 +161,13 @@ impl Login {
                     num("outerWidth"),
                     num("outerHeight"),
                 );
-                w.open_with_url_and_target_and_features(&url, &["milogin-", &attempt].concat(), &features)
-                    .ok()
-                    .flatten()
+                w.open_with_url_and_target_and_features(
+                    &url,
+                    &["milogin-", &attempt].concat(),
+                    &features,
+                )
+                .ok()
+                .flatten()
             }
         };
         match popup {
@@ -157,7 +175,11 @@ impl Login {
                 self.state.borrow_mut().popup = Some(p);
                 let timeout_ms = f64::from(cfg.timeout_s) * 1000.0;
                 let now = js_sys::Date::now();
-                self.handle(Event::Opened { attempt: attempt.clone(), now, timeout_ms });
+                self.handle(Event::Opened {
+                    attempt: attempt.clone(),
+                    now,
+                    timeout_ms,
+                });
             }
             None if cfg.redirect_fallback => {
                 warn(&["popup blocked; redirecting (fallback=\"redirect\")"]);
@@ -187,16 +209,32 @@ impl Login {
         let me = Rc::downgrade(self);
         let tick = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             if let Some(me) = me.upgrade() {
-                let closed = me.state.borrow().popup.as_ref().is_none_or(|p| prop(p, "closed") != false);
+                let closed = me
+                    .state
+                    .borrow()
+                    .popup
+                    .as_ref()
+                    .is_none_or(|p| prop(p, "closed") != false);
                 let now = js_sys::Date::now();
-                me.handle(if closed { Event::Closed { now } } else { Event::Tick { now } });
+                me.handle(if closed {
+                    Event::Closed { now }
+                } else {
+                    Event::Tick { now }
+                });
             }
         });
         let _ = w.add_event_listener_with_callback("message", message.as_ref().unchecked_ref());
         let interval = w
-            .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 500)
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                500,
+            )
             .unwrap_or_default();
-        self.state.borrow_mut().listeners = Some(Listeners { message, _tick: tick, interval });
+        self.state.borrow_mut().listeners = Some(Listeners {
+            message,
+            _tick: tick,
+            interval,
+        });
     }
 
     fn take(&self) -> (Option<Window>, Option<Listeners>) {
@@ -229,7 +267,8 @@ impl Login {
 impl Drop for Listeners {
     fn drop(&mut self) {
         let w = window();
-        let _ = w.remove_event_listener_with_callback("message", self.message.as_ref().unchecked_ref());
+        let _ =
+            w.remove_event_listener_with_callback("message", self.message.as_ref().unchecked_ref());
         w.clear_interval_with_handle(self.interval);
     }
 }
@@ -250,10 +289,26 @@ pub fn emit(emit: &js_sys::Function, end: &End) {
             s(&user.connection),
             user.new_user.into(),
         ],
-        End::Cancelled { .. } => [s("cancel"), u.clone(), u.clone(), u.clone(), u.clone(), u.clone(), u.clone()],
+        End::Cancelled { .. } => [
+            s("cancel"),
+            u.clone(),
+            u.clone(),
+            u.clone(),
+            u.clone(),
+            u.clone(),
+            u.clone(),
+        ],
         _ => {
             let (code, message) = end.error().unwrap_or((wire::ErrorCode::Internal, ""));
-            [s("error"), s(code.as_str()), s(message), u.clone(), u.clone(), u.clone(), u.clone()]
+            [
+                s("error"),
+                s(code.as_str()),
+                s(message),
+                u.clone(),
+                u.clone(),
+                u.clone(),
+                u.clone(),
+            ]
         }
     };
     let [a, b, c, d, e, f, g] = args;
@@ -264,14 +319,20 @@ fn on_message(me: &Weak<Login>, e: &JsValue) {
     let Some(me) = me.upgrade() else { return };
     let verdict = {
         let s = me.state.borrow();
-        let (Some(attempt), Some(popup)) = (s.machine.current(), &s.popup) else { return };
+        let (Some(attempt), Some(popup)) = (s.machine.current(), &s.popup) else {
+            return;
+        };
         let from_popup = prop(e, "source") == *AsRef::<JsValue>::as_ref(popup);
         let origin = prop(e, "origin").as_string().unwrap_or_default();
-        protocol::validate(&me.server, &origin, from_popup, attempt, || read_fields(&prop(e, "data")))
+        protocol::validate(&me.server, &origin, from_popup, attempt, || {
+            read_fields(&prop(e, "data"))
+        })
     };
     match verdict {
         Verdict::Accept(outcome) => me.handle(Event::Result(outcome)),
-        Verdict::Ignore(why) => web_sys::console::debug_2(&"milogin: ignored a message:".into(), &why.into()),
+        Verdict::Ignore(why) => {
+            web_sys::console::debug_2(&"milogin: ignored a message:".into(), &why.into())
+        }
     }
 }
 

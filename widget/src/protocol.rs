@@ -151,11 +151,25 @@ impl Attempt {
         let (next, effect) = match (event, &self.phase) {
             (Event::Click, Phase::Open { .. }) => return Effect::Focus,
             (Event::Click, _) => return Effect::Start,
-            (Event::Opened { attempt, now, timeout_ms }, _) if !open => {
-                (Phase::Open { attempt, opened_at: now, deadline: now + timeout_ms }, Effect::Listen)
-            }
+            (
+                Event::Opened {
+                    attempt,
+                    now,
+                    timeout_ms,
+                },
+                _,
+            ) if !open => (
+                Phase::Open {
+                    attempt,
+                    opened_at: now,
+                    deadline: now + timeout_ms,
+                },
+                Effect::Listen,
+            ),
             (Event::Blocked, _) if !open => (Phase::Done, finish(End::Blocked, false)),
-            (Event::Result(outcome), Phase::Open { .. }) => (Phase::Done, finish(End::Outcome(outcome), false)),
+            (Event::Result(outcome), Phase::Open { .. }) => {
+                (Phase::Done, finish(End::Outcome(outcome), false))
+            }
             (Event::Closed { now }, Phase::Open { opened_at, .. }) => {
                 let suspect_coop = now - opened_at < COOP_SUSPECT_MS;
                 (Phase::Done, finish(End::Cancelled { suspect_coop }, false))
@@ -286,7 +300,10 @@ pub fn validate(
         (Value::Bool(false), None, None, Some([code, message])) => {
             match (code.str().and_then(wire::ErrorCode::parse), message.str()) {
                 (Some(code), Some(message)) => {
-                    Verdict::Accept(wire::Outcome::Failure(wire::ErrorBody { code, message: message.into() }))
+                    Verdict::Accept(wire::Outcome::Failure(wire::ErrorBody {
+                        code,
+                        message: message.into(),
+                    }))
                 }
                 _ => Verdict::Ignore("malformed or unknown error code"),
             }
@@ -299,7 +316,10 @@ const ID_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 /// An attempt id from CSPRNG bytes: one `[A-Za-z0-9_-]` character per byte (6 bits each).
 pub fn attempt_id(random: &[u8]) -> String {
-    random.iter().map(|b| ID_ALPHABET[usize::from(b & 63)] as char).collect()
+    random
+        .iter()
+        .map(|b| ID_ALPHABET[usize::from(b & 63)] as char)
+        .collect()
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (like `encodeURIComponent`,
@@ -429,7 +449,13 @@ mod tests {
             attempt: s(A),
             ok: Value::Bool(true),
             id_token: s("h.p.s"),
-            user: Some([s("u1"), s("Ann <b>"), s("https://cdn/a.jpg"), s("xiaomi"), Value::Bool(true)]),
+            user: Some([
+                s("u1"),
+                s("Ann <b>"),
+                s("https://cdn/a.jpg"),
+                s("xiaomi"),
+                Value::Bool(true),
+            ]),
             error: None,
         }
     }
@@ -451,7 +477,9 @@ mod tests {
 
     #[test]
     fn accepts_a_well_formed_success() {
-        let Verdict::Accept(Outcome::Success { id_token, user }) = check(success()) else { panic!() };
+        let Verdict::Accept(Outcome::Success { id_token, user }) = check(success()) else {
+            panic!()
+        };
         assert_eq!(id_token, "h.p.s");
         assert_eq!(user.nickname, "Ann <b>");
         assert_eq!(user.avatar.as_deref(), Some("https://cdn/a.jpg"));
@@ -462,7 +490,9 @@ mod tests {
     fn accepts_a_null_avatar_and_a_known_error() {
         let mut m = success();
         m.user.as_mut().unwrap()[2] = Value::Nothing;
-        assert!(matches!(check(m), Verdict::Accept(Outcome::Success { user, .. }) if user.avatar.is_none()));
+        assert!(
+            matches!(check(m), Verdict::Accept(Outcome::Success { user, .. }) if user.avatar.is_none())
+        );
         assert_eq!(
             check(failure("user_not_found")),
             Verdict::Accept(Outcome::Failure(wire::ErrorBody {
@@ -475,7 +505,10 @@ mod tests {
     #[test]
     fn checks_the_sender_before_reading_the_data() {
         let unread = || -> MessageFields { panic!("data read before the sender was checked") };
-        assert!(matches!(validate(S, "https://evil.example", true, A, unread), Verdict::Ignore(_)));
+        assert!(matches!(
+            validate(S, "https://evil.example", true, A, unread),
+            Verdict::Ignore(_)
+        ));
         // Exact match only: no prefix, no trailing slash, no other scheme or port.
         for origin in [
             "https://login.example.com.evil",
@@ -484,9 +517,15 @@ mod tests {
             "https://login.example.com:444",
             "null",
         ] {
-            assert!(matches!(validate(S, origin, true, A, unread), Verdict::Ignore(_)), "{origin}");
+            assert!(
+                matches!(validate(S, origin, true, A, unread), Verdict::Ignore(_)),
+                "{origin}"
+            );
         }
-        assert!(matches!(validate(S, S, false, A, unread), Verdict::Ignore(_)));
+        assert!(matches!(
+            validate(S, S, false, A, unread),
+            Verdict::Ignore(_)
+        ));
     }
 
     #[test]
@@ -546,7 +585,11 @@ mod tests {
     }
 
     fn opened(a: &mut Attempt, at: f64) -> Effect {
-        a.on(Event::Opened { attempt: A.into(), now: at, timeout_ms: 300_000.0 })
+        a.on(Event::Opened {
+            attempt: A.into(),
+            now: at,
+            timeout_ms: 300_000.0,
+        })
     }
 
     #[test]
@@ -558,10 +601,19 @@ mod tests {
         assert_eq!(opened(&mut a, 1000.0), Effect::Listen);
         assert_eq!(a.phase().as_str(), "open");
         assert_eq!(a.current(), Some(A));
-        let outcome = Outcome::Failure(wire::ErrorBody { code: ErrorCode::AccessDenied, message: "m".into() });
+        let outcome = Outcome::Failure(wire::ErrorBody {
+            code: ErrorCode::AccessDenied,
+            message: "m".into(),
+        });
         let end = End::Outcome(outcome.clone());
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::AccessDenied));
-        assert_eq!(a.on(Event::Result(outcome.clone())), Effect::Finish { end, close_popup: false });
+        assert_eq!(
+            a.on(Event::Result(outcome.clone())),
+            Effect::Finish {
+                end,
+                close_popup: false
+            }
+        );
         assert_eq!(a.phase(), &Phase::Done);
         // Late events for the finished attempt change nothing.
         assert_eq!(a.on(Event::Result(outcome)), Effect::None);
@@ -581,7 +633,14 @@ mod tests {
         assert_eq!(a.on(Event::Click), Effect::Focus);
         assert_eq!(a.current(), Some(A));
         // And a second "Opened" cannot replace the running attempt.
-        assert_eq!(a.on(Event::Opened { attempt: "x".repeat(32), now: 1.0, timeout_ms: 1.0 }), Effect::None);
+        assert_eq!(
+            a.on(Event::Opened {
+                attempt: "x".repeat(32),
+                now: 1.0,
+                timeout_ms: 1.0
+            }),
+            Effect::None
+        );
         assert_eq!(a.current(), Some(A));
     }
 
@@ -591,7 +650,13 @@ mod tests {
         a.on(Event::Click);
         let end = End::Blocked;
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::PopupBlocked));
-        assert_eq!(a.on(Event::Blocked), Effect::Finish { end, close_popup: false });
+        assert_eq!(
+            a.on(Event::Blocked),
+            Effect::Finish {
+                end,
+                close_popup: false
+            }
+        );
         assert_eq!(a.phase().as_str(), "done");
     }
 
@@ -602,27 +667,51 @@ mod tests {
         opened(&mut a, 1000.0);
         assert_eq!(
             a.on(Event::Closed { now: 1500.0 }),
-            Effect::Finish { end: End::Cancelled { suspect_coop: true }, close_popup: false }
+            Effect::Finish {
+                end: End::Cancelled { suspect_coop: true },
+                close_popup: false
+            }
         );
         a.on(Event::Click);
         opened(&mut a, 1000.0);
         assert_eq!(
             a.on(Event::Closed { now: 20_000.0 }),
-            Effect::Finish { end: End::Cancelled { suspect_coop: false }, close_popup: false }
+            Effect::Finish {
+                end: End::Cancelled {
+                    suspect_coop: false
+                },
+                close_popup: false
+            }
         );
-        assert_eq!(End::Cancelled { suspect_coop: false }.error(), None);
+        assert_eq!(
+            End::Cancelled {
+                suspect_coop: false
+            }
+            .error(),
+            None
+        );
     }
 
     #[test]
     fn timeout_closes_the_popup() {
         let mut a = Attempt::default();
         a.on(Event::Click);
-        a.on(Event::Opened { attempt: A.into(), now: 0.0, timeout_ms: 5000.0 });
+        a.on(Event::Opened {
+            attempt: A.into(),
+            now: 0.0,
+            timeout_ms: 5000.0,
+        });
         assert_eq!(a.on(Event::Tick { now: 4999.0 }), Effect::None);
         assert_eq!(a.phase().as_str(), "open");
         let end = End::TimedOut;
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::Timeout));
-        assert_eq!(a.on(Event::Tick { now: 5000.0 }), Effect::Finish { end, close_popup: true });
+        assert_eq!(
+            a.on(Event::Tick { now: 5000.0 }),
+            Effect::Finish {
+                end,
+                close_popup: true
+            }
+        );
     }
 
     #[test]
@@ -654,7 +743,11 @@ mod tests {
             "https://login.example.com/connection/social/xiaomi/demo-pool/authorize?app_id=demo%20app%26x%3D1\
              &origin=http%3A%2F%2Flocalhost%3A3000&attempt=abcdefghijklmnopqrstuvwxyz012345&mode=popup"
         );
-        let r = AuthorizeParams { origin: None, redirect_uri: Some("https://shop.example/done?a=1#x"), ..p };
+        let r = AuthorizeParams {
+            origin: None,
+            redirect_uri: Some("https://shop.example/done?a=1#x"),
+            ..p
+        };
         assert_eq!(
             authorize_url(r),
             "https://login.example.com/connection/social/xiaomi/demo-pool/authorize?app_id=demo%20app%26x%3D1\
@@ -681,8 +774,14 @@ mod tests {
 
     #[test]
     fn popup_is_centred() {
-        assert_eq!(popup_features(100.0, 50.0, 1520.0, 1040.0), "popup,width=520,height=640,left=600,top=250");
+        assert_eq!(
+            popup_features(100.0, 50.0, 1520.0, 1040.0),
+            "popup,width=520,height=640,left=600,top=250"
+        );
         // A window smaller than the popup: align with its corner.
-        assert_eq!(popup_features(-10.0, 0.0, 300.0, 300.0), "popup,width=520,height=640,left=-10,top=0");
+        assert_eq!(
+            popup_features(-10.0, 0.0, 300.0, 300.0),
+            "popup,width=520,height=640,left=-10,top=0"
+        );
     }
 }

@@ -55,7 +55,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -77,7 +80,9 @@ fn cargo() -> Command {
 fn run(cmd: &mut Command) -> Result<(), String> {
     let line = describe(cmd);
     println!("$ {line}");
-    let status = cmd.status().map_err(|e| format!("could not run `{line}`: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run `{line}`: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -97,7 +102,9 @@ fn describe(cmd: &Command) -> String {
 /// stdout of `cmd`, or `None` when it cannot run or fails.
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn found(program: &str) -> bool {
@@ -112,9 +119,20 @@ fn build_widget() -> Result {
     ensure_wasm_target()?;
     let pkg = env::var("XTASK_PKG").unwrap_or("milogin-widget".into()); // TEMP experiment
     run(cargo()
-        .args(["build", "-p", &pkg, "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"])
+        .args([
+            "build",
+            "-p",
+            &pkg,
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+        ])
         .env("RUSTFLAGS", remap_paths()))?;
-    let input = target_dir().join(WASM_TARGET).join(format!("wasm-release/{}.wasm", pkg.replace('-', "_")));
+    let input = target_dir()
+        .join(WASM_TARGET)
+        .join(format!("wasm-release/{}.wasm", pkg.replace('-', "_")));
 
     check_wasm_bindgen_version()?;
     println!("wasm-bindgen {WASM_BINDGEN} (library) --target web");
@@ -138,27 +156,20 @@ fn build_widget() -> Result {
     let glue = out.js().to_owned();
     let glue = drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
-    // The loader only calls the async init (the default export): without `initSync`, terser
-    // drops the synchronous path.
-    let glue = glue
-        .replacen("export { initSync, __wbg_init as default };", "export { __wbg_init as default };", 1)
-        .replacen("export class Mounted", "class Mounted", 1)
-        .replacen(
-            "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
-            "",
-            1,
-        );
+    let glue = wrap_glue(&glue)?;
     let mut wasm = out.wasm_mut().emit_wasm();
-    let mut glue = glue;
     let tools = node_tools()?;
     if let Some(bin) = &tools {
         wasm = wasm_opt(bin, wasm)?;
-        glue = minify(bin, "glue.js", &glue)?;
     }
-    let hash = &format!("{:016x}", fnv1a(&[glue.as_bytes(), &wasm].concat()))[..12];
-    let loader = fs::read_to_string(root().join("public/milogin.js"))?.replace("@HASH@", hash);
+    let hash = &format!("{:016x}", fnv1a(&wasm))[..12];
+    let template = fs::read_to_string(root().join("public/milogin.js"))?;
+    if template.matches("\n// @GLUE@\n").count() != 1 {
+        return Err("public/milogin.js must have exactly one `// @GLUE@` line".into());
+    }
+    let loader = template.replacen("\n// @GLUE@\n", &glue, 1).replace("@HASH@", hash);
     let loader = match &tools {
-        Some(bin) => minify(bin, "loader.js", &loader)?,
+        Some(bin) => minify(bin, "milogin.js", &loader)?,
         None => strip_comment_lines(&loader),
     };
 
@@ -167,18 +178,40 @@ fn build_widget() -> Result {
         fs::remove_dir_all(&dir)?;
     }
     fs::create_dir_all(&dir)?;
-    for (name, bytes) in [
-        ("milogin.js".to_owned(), loader.as_bytes()),
-        (format!("milogin-{hash}.js"), glue.as_bytes()),
-        (format!("milogin-{hash}_bg.wasm"), &wasm[..]),
-    ] {
+    for (name, bytes) in [("milogin.js".to_owned(), loader.as_bytes()), (format!("milogin-{hash}.wasm"), &wasm[..])] {
         fs::write(dir.join(&name), bytes)?;
         fs::write(dir.join(format!("{name}.br")), brotli(bytes))?;
         fs::write(dir.join(format!("{name}.gz")), gzip(bytes))?;
     }
-    println!("widget built into {} in {:.1}s", dir.display(), started.elapsed().as_secs_f64());
+    println!(
+        "widget built into {} in {:.1}s",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
     print_sizes(&dir)?;
     Ok(())
+}
+
+/// wasm-bindgen's glue as a statement for the loader: `const glue = (() => { … return { init,
+/// mount }; })();`. The function scope keeps its names apart from the loader's; its exports become
+/// the returned object, so terser can drop what the loader doesn't use (`initSync`, …).
+fn wrap_glue(glue: &str) -> Result<String> {
+    let glue = glue
+        .replacen("export function mount(", "function mount(", 1)
+        .replacen("export class Mounted", "class Mounted", 1)
+        .replacen("export { initSync, __wbg_init as default };", "", 1)
+        .replacen(
+            "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
+            "",
+            1,
+        )
+        // `Debug` of a JsValue (only in Rust panic messages): `String(v)` instead of the ~1 KB
+        // pretty-printer, which terser then drops.
+        .replacen("const ret = debugString(arg1);", "const ret = String(arg1);", 1);
+    if glue.lines().any(|l| l.trim_start().starts_with("export ")) {
+        return Err("the wasm-bindgen glue has exports xtask's wrap_glue does not know; update it".into());
+    }
+    Ok(format!("\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, mount }};\n}})();\n"))
 }
 
 /// `RUSTFLAGS` (plus any already set) that shorten the source paths panic locations embed in the
@@ -190,7 +223,10 @@ fn remap_paths() -> String {
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
     let registries = home.and_then(|h| fs::read_dir(h.join("registry/src")).ok());
-    let dirs = registries.into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
+    let dirs = registries
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()));
     for dir in dirs.chain([root()]) {
         let dir = dir.to_string_lossy();
         if !dir.contains(' ') {
@@ -203,7 +239,11 @@ fn remap_paths() -> String {
 /// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables
 /// server_fn's `browser` feature, which exports wasm-streams' classes. Exports are roots, so LTO
 /// keeps them (≈ 3 KB brotli of wasm and JS).
-const UNUSED_CLASSES: [&str; 3] = ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
+const UNUSED_CLASSES: [&str; 3] = [
+    "IntoUnderlyingByteSource",
+    "IntoUnderlyingSink",
+    "IntoUnderlyingSource",
+];
 
 /// Removes [`UNUSED_CLASSES`] from the module and the glue, then what only they needed: unused
 /// functions and imports (walrus gc), the glue's entries for those imports, and closure-invoke
@@ -212,7 +252,11 @@ fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String
     let mut js = glue.to_owned();
     let mut dead: Vec<String> = UNUSED_CLASSES.iter().map(|c| c.to_lowercase()).collect();
     for class in UNUSED_CLASSES {
-        js = cut(&js, &format!("export class {class} {{"), &format!("{class}.prototype.free;\n"))?;
+        js = cut(
+            &js,
+            &format!("export class {class} {{"),
+            &format!("{class}.prototype.free;\n"),
+        )?;
         js = cut(&js, &format!("const {class}Finalization = "), ";\n")?;
     }
     loop {
@@ -230,13 +274,16 @@ fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String
         }
         exports.into_iter().for_each(|id| module.exports.delete(id));
         walrus::passes::gc::run(module);
-        let imports: std::collections::HashSet<String> = module.imports.iter().map(|i| i.name.clone()).collect();
+        let imports: std::collections::HashSet<String> =
+            module.imports.iter().map(|i| i.name.clone()).collect();
         js = drop_import_entries(&js, &imports)?;
         // Closure invokers whose only caller was a dropped import entry.
         dead.clear();
         for e in module.exports.iter() {
             // Defined and called once in its own `function NAME(…) { wasm.NAME(…) }`: unused.
-            if e.name.starts_with("wasm_bindgen__convert__closures") && js.matches(e.name.as_str()).count() <= 2 {
+            if e.name.starts_with("wasm_bindgen__convert__closures")
+                && js.matches(e.name.as_str()).count() <= 2
+            {
                 let def = format!("\nfunction {}(", e.name);
                 js = cut(&js, &def[1..], "\n}\n")?;
                 dead.push(e.name.clone());
@@ -262,18 +309,34 @@ fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
             }
         }
     };
-    let ids: Vec<_> = module.imports.iter().filter(|i| i.module == "./milogin_bg.js").map(|i| i.id()).collect();
+    let ids: Vec<_> = module
+        .imports
+        .iter()
+        .filter(|i| i.module == "./milogin_bg.js")
+        .map(|i| i.id())
+        .collect();
     for (n, id) in ids.into_iter().enumerate() {
         let import = module.imports.get_mut(id);
-        let (old, new) = (format!("{}: function(", import.name), format!("{}: function(", short(n)));
+        let (old, new) = (
+            format!("{}: function(", import.name),
+            format!("{}: function(", short(n)),
+        );
         if js.matches(&old).count() != 1 {
-            return Err(format!("glue: import `{}` not found once; update xtask's shorten_names", import.name).into());
+            return Err(format!(
+                "glue: import `{}` not found once; update xtask's shorten_names",
+                import.name
+            )
+            .into());
         }
         js = js.replacen(&old, &new, 1);
         import.name = short(n);
     }
     let mut n = 0;
-    for export in module.exports.iter_mut().filter(|e| e.name.starts_with("wasm_bindgen__convert__closures")) {
+    for export in module
+        .exports
+        .iter_mut()
+        .filter(|e| e.name.starts_with("wasm_bindgen__convert__closures"))
+    {
         let new = format!("__inv{n}");
         js = js.replace(&export.name, &new);
         export.name = new;
@@ -285,21 +348,36 @@ fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
 /// Removes `text[start..=end]`, where `start` is where `from` begins and `end` is the end of the
 /// first `to` after it. Fails when `from` is missing: the glue's shape changed, so look again.
 fn cut(text: &str, from: &str, to: &str) -> Result<String> {
-    let start = text.find(from).ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
-    let end = text[start..].find(to).map(|i| start + i + to.len()).ok_or_else(|| format!("glue: end of `{from}` not found"))?;
+    let start = text
+        .find(from)
+        .ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
+    let end = text[start..]
+        .find(to)
+        .map(|i| start + i + to.len())
+        .ok_or_else(|| format!("glue: end of `{from}` not found"))?;
     Ok([&text[..start], &text[end..]].concat())
 }
 
 /// Drops the glue's import-object entries (`name: function(…) {…},`, one after the other up to
 /// the object's closing `};`) whose import the wasm no longer has.
 fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) -> Result<String> {
-    let begin = js.find("const import0 = {").ok_or("glue: import object not found")?;
-    let used = js.find("\": import0,").ok_or("glue: use of the import object not found")?;
-    let end = js[..used].rfind("\n};\n").filter(|&e| e > begin).ok_or("glue: end of import object not found")?;
+    let begin = js
+        .find("const import0 = {")
+        .ok_or("glue: import object not found")?;
+    let used = js
+        .find("\": import0,")
+        .ok_or("glue: use of the import object not found")?;
+    let end = js[..used]
+        .rfind("\n};\n")
+        .filter(|&e| e > begin)
+        .ok_or("glue: end of import object not found")?;
     let mut out = String::from(&js[..begin]);
     let mut keep = true;
     for line in js[begin..end].split_inclusive('\n') {
-        let entry = line.split_once(": function(").map(|(name, _)| name).filter(|n| !n.contains(' '));
+        let entry = line
+            .split_once(": function(")
+            .map(|(name, _)| name)
+            .filter(|n| !n.contains(' '));
         if let Some(name) = entry {
             keep = imports.contains(name);
         }
@@ -353,7 +431,9 @@ fn node_tools() -> Result<Option<PathBuf>> {
             println!("note: npm not found: skipping wasm-opt and terser (the widget is ~3 KB brotli bigger)");
             return Ok(None);
         }
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&root))?;
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&root))?;
     }
     Ok(Some(bin))
 }
@@ -363,17 +443,29 @@ fn node_tools() -> Result<Option<PathBuf>> {
 fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     let (input, output) = scratch("in.wasm", &wasm)?;
     let keep = if keep_names() { "-g" } else { "-Oz" }; // `-g` keeps the names (with -Oz below)
-    run(Command::new(bin.join("wasm-opt")).args(["-Oz", keep]).arg(&input).arg("-o").arg(&output))?;
+    run(Command::new(bin.join("wasm-opt"))
+        .args(["-Oz", keep])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output))?;
     Ok(fs::read(&output)?)
 }
 
-/// terser (compress + mangle, ES module): the loader and wasm-bindgen's glue are ~35% smaller
-/// in brotli. It also proves they parse.
+/// terser (compress + mangle, ES module): the loader with wasm-bindgen's glue is ~35% smaller in
+/// brotli. It also proves it parses.
 fn minify(bin: &Path, name: &str, js: &str) -> Result<String> {
     let (input, output) = scratch(name, js.as_bytes())?;
     run(Command::new(bin.join("terser"))
         .arg(&input)
-        .args(["--module", "--ecma", "2020", "--compress", "passes=2", "--mangle", "-o"])
+        .args([
+            "--module",
+            "--ecma",
+            "2020",
+            "--compress",
+            "passes=2",
+            "--mangle",
+            "-o",
+        ])
         .arg(&output))?;
     Ok(fs::read_to_string(&output)?)
 }
@@ -395,17 +487,26 @@ fn keep_names() -> bool {
 
 /// Drops whole-line `//` comments (the loader's documentation) from the served loader.
 fn strip_comment_lines(js: &str) -> String {
-    js.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| [l, "\n"].concat()).collect()
+    js.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(|l| [l, "\n"].concat())
+        .collect()
 }
 
 /// FNV-1a, 64 bit: a content hash for cache-busting file names.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn brotli(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("compressing into memory");
     out
 }
@@ -423,11 +524,18 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 fn size() -> Result {
     let dir = widget_dir();
     if !dir.join("milogin.js").exists() {
-        return Err(format!("{} has no built widget: run `cargo xtask build-widget` first", dir.display()).into());
+        return Err(format!(
+            "{} has no built widget: run `cargo xtask build-widget` first",
+            dir.display()
+        )
+        .into());
     }
     let total_br = print_sizes(&dir)?;
     if total_br > BUDGET_BROTLI {
-        return Err(format!("the widget is {total_br} bytes brotli, over the budget of {BUDGET_BROTLI}").into());
+        return Err(format!(
+            "the widget is {total_br} bytes brotli, over the budget of {BUDGET_BROTLI}"
+        )
+        .into());
     }
     Ok(())
 }
@@ -437,9 +545,15 @@ fn print_sizes(dir: &Path) -> Result<u64> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|e| e == "js" || e == "wasm" || e == "css"));
+    files.retain(|p| {
+        p.extension()
+            .is_some_and(|e| e == "js" || e == "wasm" || e == "css")
+    });
     files.sort();
-    println!("{:<34} {:>9} {:>9} {:>9}", "file", "raw", "gzip -9", "brotli 11");
+    println!(
+        "{:<34} {:>9} {:>9} {:>9}",
+        "file", "raw", "gzip -9", "brotli 11"
+    );
     let mut total = [0u64; 3];
     for path in &files {
         let bytes = fs::read(path)?;
@@ -451,7 +565,10 @@ fn print_sizes(dir: &Path) -> Result<u64> {
         }
     }
     let kib = |n: u64| n as f64 / 1024.0;
-    println!("{:<34} {:>9} {:>9} {:>9}", "total", total[0], total[1], total[2]);
+    println!(
+        "{:<34} {:>9} {:>9} {:>9}",
+        "total", total[0], total[1], total[2]
+    );
     println!(
         "{:<34} {:>8.1}K {:>8.1}K {:>8.1}K   (budget: {:.0} KiB brotli)",
         "total KiB",
@@ -468,7 +585,18 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 
 fn demo(args: &[String]) -> Result {
     build_widget()?;
-    cmd(cargo().args(["run", "--release", "-p", "milogin-server", "--bin", "milogin", "--", "demo"]).args(args))
+    cmd(cargo()
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "milogin-server",
+            "--bin",
+            "milogin",
+            "--",
+            "demo",
+        ])
+        .args(args))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,13 +605,35 @@ fn demo(args: &[String]) -> Result {
 fn test() -> Result {
     let started = Instant::now();
     let chromedriver = step("tools", ensure_test_tools)?;
-    step("cargo fmt --check", || cmd(cargo().args(["fmt", "--all", "--check"])))?;
-    step("clippy (native)", || cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))?;
+    step("cargo fmt --check", || {
+        cmd(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    step("clippy (native)", || {
+        cmd(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     step("clippy (widget, wasm32)", || {
-        cmd(cargo().args(["clippy", "-p", "milogin-widget", "--target", WASM_TARGET, "--", "-D", "warnings"]))
+        cmd(cargo().args([
+            "clippy",
+            "-p",
+            "milogin-widget",
+            "--target",
+            WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ]))
     })?;
     step("build-widget", build_widget)?;
-    let pg = step("PostgreSQL (scratch cluster)", || Ok(postgres::TempPostgres::start()?))?;
+    let pg = step("PostgreSQL (scratch cluster)", || {
+        Ok(postgres::TempPostgres::start()?)
+    })?;
     let test = |store: &str| {
         let mut c = cargo();
         c.env("MILOGIN_TEST_CHROMEDRIVER", &chromedriver)
@@ -492,9 +642,16 @@ fn test() -> Result {
             .env("MILOGIN_TEST_STORE", store);
         c
     };
-    step("cargo test --workspace", || cmd(test("sqlite").args(["test", "--workspace"])))?;
-    step("cargo test -p milogin-tests (on PostgreSQL)", || cmd(test("postgres").args(["test", "-p", "milogin-tests"])))?;
-    println!("\nall checks passed in {:.0}s", started.elapsed().as_secs_f64());
+    step("cargo test --workspace", || {
+        cmd(test("sqlite").args(["test", "--workspace"]))
+    })?;
+    step("cargo test -p milogin-tests (on PostgreSQL)", || {
+        cmd(test("postgres").args(["test", "-p", "milogin-tests"]))
+    })?;
+    println!(
+        "\nall checks passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -519,27 +676,44 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// The wasm target, rustfmt, clippy, Chromium and chromedriver; returns chromedriver's path.
 fn ensure_test_tools() -> Result<String> {
     ensure_wasm_target()?;
-    if let Some(installed) = output(Command::new("rustup").args(["component", "list", "--installed"])) {
+    if let Some(installed) =
+        output(Command::new("rustup").args(["component", "list", "--installed"]))
+    {
         for component in ["rustfmt", "clippy"] {
             if !installed.lines().any(|l| l.starts_with(component)) {
                 run(Command::new("rustup").args(["component", "add", component]))?;
             }
         }
     }
-    let path = |p: &str| output(Command::new("sh").args(["-c", &format!("command -v {p}")])).map(|s| s.trim().to_owned());
-    let (chromium, driver) = (path("chromium").or_else(|| path("chromium-browser")), path("chromedriver"));
+    let path = |p: &str| {
+        output(Command::new("sh").args(["-c", &format!("command -v {p}")]))
+            .map(|s| s.trim().to_owned())
+    };
+    let (chromium, driver) = (
+        path("chromium").or_else(|| path("chromium-browser")),
+        path("chromedriver"),
+    );
     if let (Some(_), Some(driver)) = (&chromium, &driver) {
         return Ok(driver.clone());
     }
     let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
     if !(root_user && found("apt-get")) {
-        return Err("Chromium and chromedriver are needed for the browser tests. Install them, e.g. \
+        return Err(
+            "Chromium and chromedriver are needed for the browser tests. Install them, e.g. \
                     `sudo apt-get install -y chromium chromium-driver` (Debian), and run again"
-            .into());
+                .into(),
+        );
     }
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    path("chromedriver").ok_or_else(|| "chromedriver is still not on PATH after apt-get install".into())
+    path("chromedriver")
+        .ok_or_else(|| "chromedriver is still not on PATH after apt-get install".into())
 }

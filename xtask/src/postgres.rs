@@ -14,14 +14,23 @@ pub struct TempPostgres {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// The folder holding `initdb`, `pg_ctl`, `postgres` (Debian keeps them off PATH).
 fn bin_dir() -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect();
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .collect();
     versions.sort();
-    versions.into_iter().rev().find(|b| b.join("initdb").is_file())
+    versions
+        .into_iter()
+        .rev()
+        .find(|b| b.join("initdb").is_file())
 }
 
 /// Installs PostgreSQL with apt when absent (root only), else explains what to install.
@@ -32,8 +41,14 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     if !is_root() {
         return Err("PostgreSQL is not installed; run `sudo apt-get install -y postgresql` (the tests start their own temporary cluster)".into());
     }
-    crate::run(Command::new("apt-get").args(["install", "-y", "-q", "postgresql"]).env("DEBIAN_FRONTEND", "noninteractive"))?;
-    bin_dir().ok_or_else(|| "apt installed postgresql but no initdb was found under /usr/lib/postgresql".into())
+    crate::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    bin_dir().ok_or_else(|| {
+        "apt installed postgresql but no initdb was found under /usr/lib/postgresql".into()
+    })
 }
 
 fn as_postgres(bin: &Path, tool: &str) -> Command {
@@ -59,20 +74,55 @@ impl TempPostgres {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         if is_root() {
-            crate::run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
+            crate::run(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir),
+            )?;
         }
         let data = dir.join("data");
-        crate::run(as_postgres(&bin, "initdb").args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "-D"]).arg(&data).stdout(std::process::Stdio::null()))?;
+        crate::run(
+            as_postgres(&bin, "initdb")
+                .args([
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "-D",
+                ])
+                .arg(&data)
+                .stdout(std::process::Stdio::null()),
+        )?;
         let port = free_port()?;
         let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", dir.display());
-        crate::run(as_postgres(&bin, "pg_ctl").args(["-w", "-t", "60", "-D"]).arg(&data).args(["-l"]).arg(dir.join("log")).args(["-o", &opts, "start"]).stdout(std::process::Stdio::null()))?;
-        Ok(Self { dir, bin, url: format!("postgres://postgres@127.0.0.1:{port}/postgres") })
+        crate::run(
+            as_postgres(&bin, "pg_ctl")
+                .args(["-w", "-t", "60", "-D"])
+                .arg(&data)
+                .args(["-l"])
+                .arg(dir.join("log"))
+                .args(["-o", &opts, "start"])
+                .stdout(std::process::Stdio::null()),
+        )?;
+        Ok(Self {
+            dir,
+            bin,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        })
     }
 }
 
 impl Drop for TempPostgres {
     fn drop(&mut self) {
-        let _ = as_postgres(&self.bin, "pg_ctl").args(["-D"]).arg(self.dir.join("data")).args(["-m", "immediate", "stop"]).stdout(std::process::Stdio::null()).status();
+        let _ = as_postgres(&self.bin, "pg_ctl")
+            .args(["-D"])
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -84,8 +84,16 @@ pub(super) fn consent_page(consent: &Consent<'_>, coop: bool) -> Response {
             nickname = escape(&account.nickname),
         );
     }
-    if let Some(more) = consent.accounts.len().checked_sub(CONSENT_MAX_ACCOUNTS).filter(|n| *n > 0) {
-        let _ = write!(body, "<p id=\"more-accounts\">…and {more} more accounts (post their id).</p>");
+    if let Some(more) = consent
+        .accounts
+        .len()
+        .checked_sub(CONSENT_MAX_ACCOUNTS)
+        .filter(|n| *n > 0)
+    {
+        let _ = write!(
+            body,
+            "<p id=\"more-accounts\">…and {more} more accounts (post their id).</p>"
+        );
     }
     body.push_str(
         "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",

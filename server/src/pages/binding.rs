@@ -25,7 +25,13 @@ impl Lang {
         for part in value.unwrap_or("").split(',').take(32) {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
             let lang = if tag == "zh" || tag.starts_with("zh-") {
                 Self::Zh
             } else if tag == "en" || tag.starts_with("en-") {
@@ -42,7 +48,10 @@ impl Lang {
 
     /// From the request's headers.
     pub fn from_headers(h: &HeaderMap) -> Self {
-        Self::from_accept_language(h.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+        Self::from_accept_language(
+            h.get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
     }
 
     fn tag(self) -> &'static str {
@@ -106,7 +115,12 @@ pub fn page(status: StatusCode, lang: Lang, form: &Form) -> Response {
         Lang::En => &EN,
         Lang::Zh => &ZH,
     };
-    let mut body = format!("<h1>{}</h1><p>{} <strong id=\"milogin-nickname\">{}</strong></p>", t.title, t.intro, escape_html(&form.nickname));
+    let mut body = format!(
+        "<h1>{}</h1><p>{} <strong id=\"milogin-nickname\">{}</strong></p>",
+        t.title,
+        t.intro,
+        escape_html(&form.nickname)
+    );
     if form.matched {
         body.push_str(&format!("<p class=\"hint\">{}</p>", t.matched));
     }
@@ -116,7 +130,9 @@ pub fn page(status: StatusCode, lang: Lang, form: &Form) -> Response {
             FormError::Wrong => t.wrong,
             FormError::AccountHasOther => t.has_other,
         };
-        body.push_str(&format!("<p class=\"alert\" role=\"alert\" id=\"milogin-bind-error\">{text}</p>"));
+        body.push_str(&format!(
+            "<p class=\"alert\" role=\"alert\" id=\"milogin-bind-error\">{text}</p>"
+        ));
     }
     body.push_str(&format!(
         "<form method=\"post\" action=\"{action}\" id=\"milogin-bind\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -189,21 +205,46 @@ mod tests {
     #[tokio::test]
     async fn the_page_escapes_and_carries_the_form_hardening() {
         let r = page(StatusCode::OK, Lang::Zh, &form());
-        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
-        assert!(csp.contains("form-action 'self';") && csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'nonce-"), "{csp}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("form-action 'self';")
+                && csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'nonce-"),
+            "{csp}"
+        );
         assert_eq!(r.headers()["cache-control"], "no-store");
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         let html = String::from_utf8(body.to_vec()).unwrap();
-        assert!(html.contains("关联小米账号") && html.contains("lang=\"zh-CN\"") && html.contains("账号或密码错误"));
-        assert!(!html.contains("<script>alert") && !html.contains("<img src=x>") && html.contains("tok&quot;en"));
+        assert!(
+            html.contains("关联小米账号")
+                && html.contains("lang=\"zh-CN\"")
+                && html.contains("账号或密码错误")
+        );
+        assert!(
+            !html.contains("<script>alert")
+                && !html.contains("<img src=x>")
+                && html.contains("tok&quot;en")
+        );
         assert!(html.contains("value=\"create\"") && html.contains("value=\"cancel\""));
 
         let mut f = form();
         f.can_create = false;
         f.redirect_origin = Some("https://shop.example.com".into());
         let r = page(StatusCode::OK, Lang::En, &f);
-        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self' https://shop.example.com;"));
-        let html = String::from_utf8(axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("form-action 'self' https://shop.example.com;"));
+        let html = String::from_utf8(
+            axum::body::to_bytes(r.into_body(), 1 << 20)
+                .await
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap();
         assert!(html.contains("Link your Xiaomi account") && !html.contains("value=\"create\""));
     }
 }

@@ -55,8 +55,23 @@ fn nonce() -> String {
 const STYLE: &str = "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei',sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f6f6;color:#222}main{background:#fff;border-radius:12px;padding:28px 32px;max-width:420px;box-shadow:0 2px 12px #0001;text-align:center}h1{font-size:18px;margin:0 0 8px}p{margin:6px 0;color:#555}.code{font-family:ui-monospace,monospace;font-size:12px;color:#999}";
 
 /// A page with the security headers; `script` (if any) runs under the page's nonce.
-fn page(status: StatusCode, title: &str, body_html: &str, head_extra: &str, script: Option<&str>) -> Response {
-    html_page(&Page { status, lang: "en", title, body_html, head_extra, script, style_extra: "", form_action: "'none'" })
+fn page(
+    status: StatusCode,
+    title: &str,
+    body_html: &str,
+    head_extra: &str,
+    script: Option<&str>,
+) -> Response {
+    html_page(&Page {
+        status,
+        lang: "en",
+        title,
+        body_html,
+        head_extra,
+        script,
+        style_extra: "",
+        form_action: "'none'",
+    })
 }
 
 /// What [`html_page`] renders.
@@ -81,9 +96,20 @@ pub(crate) struct Page<'a> {
 
 /// Any page we serve: nonce CSP with `frame-ancestors 'none'`, and [`secure_headers`].
 pub(crate) fn html_page(p: &Page<'_>) -> Response {
-    let Page { status, lang, title, body_html, head_extra, script, style_extra, form_action } = *p;
+    let Page {
+        status,
+        lang,
+        title,
+        body_html,
+        head_extra,
+        script,
+        style_extra,
+        form_action,
+    } = *p;
     let n = nonce();
-    let script_tag = script.map(|s| format!("<script nonce=\"{n}\">{s}</script>")).unwrap_or_default();
+    let script_tag = script
+        .map(|s| format!("<script nonce=\"{n}\">{s}</script>"))
+        .unwrap_or_default();
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style nonce=\"{n}\">{STYLE}{style_extra}</style>{head_extra}</head><body><main>{body_html}</main>{script_tag}</body></html>",
         escape_html(lang),
@@ -94,8 +120,14 @@ pub(crate) fn html_page(p: &Page<'_>) -> Response {
     );
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_str(&csp).expect("ascii"),
+    );
     secure_headers(h);
     r
 }
@@ -103,8 +135,14 @@ pub(crate) fn html_page(p: &Page<'_>) -> Response {
 /// Headers every login response carries.
 pub fn secure_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
@@ -115,7 +153,10 @@ const POST_SCRIPT: &str = "(function(){var d=document,m=JSON.parse(d.getElementB
 /// The popup result page: the message as JSON in `#milogin-result`, posted to `target_origin`.
 pub fn result_page(status: StatusCode, msg: &ResultMessage, target_origin: &str) -> Response {
     let (title, text) = match &msg.outcome {
-        Outcome::Success { user, .. } => ("Signed in".to_string(), format!("Signed in as {} / 已登录", user.nickname)),
+        Outcome::Success { user, .. } => (
+            "Signed in".to_string(),
+            format!("Signed in as {} / 已登录", user.nickname),
+        ),
         Outcome::Failure(e) => ("Login failed".to_string(), e.message.clone()),
     };
     let head = format!(
@@ -149,12 +190,20 @@ mod tests {
     #[test]
     fn script_json_cannot_break_out_of_the_script_element() {
         let s = script_json(&"</script><script>alert(1)</script><!-- \u{2028}&");
-        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&') && !s.contains('\u{2028}'));
-        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "</script><script>alert(1)</script><!-- \u{2028}&");
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&') && !s.contains('\u{2028}')
+        );
+        assert_eq!(
+            serde_json::from_str::<String>(&s).unwrap(),
+            "</script><script>alert(1)</script><!-- \u{2028}&"
+        );
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape_html(r#"<img src=x onerror="a">'&"#), "&lt;img src=x onerror=&quot;a&quot;&gt;&#39;&amp;");
+        assert_eq!(
+            escape_html(r#"<img src=x onerror="a">'&"#),
+            "&lt;img src=x onerror=&quot;a&quot;&gt;&#39;&amp;"
+        );
     }
 }

@@ -106,5 +106,9 @@ pub trait Provider: Send + Sync {
     /// The email and phone of an identity this login just produced, for field matching: only the
     /// fields the connection matches on whose scope (4 phone, 6 email) is configured (and granted,
     /// when the token response lists scopes); no call at all when there is none.
-    async fn contact(&self, connection: &Connection, identity: &ProviderIdentity) -> Result<Contact, ProviderError>;
+    async fn contact(
+        &self,
+        connection: &Connection,
+        identity: &ProviderIdentity,
+    ) -> Result<Contact, ProviderError>;
 }

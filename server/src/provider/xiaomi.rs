@@ -18,10 +18,10 @@ use super::{AccessToken, Contact, Provider, ProviderError, ProviderIdentity};
 use crate::config::{Connection, Limits, MatchField, XiaomiConfig};
 use crate::limits::Breaker;
 use crate::metrics::Metrics;
-use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -82,7 +82,11 @@ pub struct Profile {
 
 impl Xiaomi {
     /// Builds the provider and its one HTTP client.
-    pub fn new(cfg: &XiaomiConfig, limits: &Limits, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        cfg: &XiaomiConfig,
+        limits: &Limits,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
@@ -95,7 +99,10 @@ impl Xiaomi {
             account_base: cfg.account_base.clone(),
             open_base: cfg.open_base.clone(),
             max_body: cfg.max_body_bytes,
-            breaker: Breaker::new(limits.breaker_failures, Duration::from_millis(limits.breaker_cooldown_ms)),
+            breaker: Breaker::new(
+                limits.breaker_failures,
+                Duration::from_millis(limits.breaker_cooldown_ms),
+            ),
             metrics,
         })
     }
@@ -105,7 +112,12 @@ impl Xiaomi {
     }
 
     /// POSTs the code exchange. Never retried: a code is single use (xiaomi-oauth.md §10).
-    pub async fn exchange(&self, c: &Connection, code: &str, redirect_uri: &str) -> Result<TokenResponse, ProviderError> {
+    pub async fn exchange(
+        &self,
+        c: &Connection,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, ProviderError> {
         let form = [
             ("client_id", c.app_id.as_str()),
             ("redirect_uri", redirect_uri),
@@ -114,11 +126,15 @@ impl Xiaomi {
             ("code", code),
             ("token_type", "mac"),
         ];
-        let body = serde_urlencoded::to_string(form).map_err(|_| ProviderError::Invalid("cannot encode form".into()))?;
+        let body = serde_urlencoded::to_string(form)
+            .map_err(|_| ProviderError::Invalid("cannot encode form".into()))?;
         let req = self
             .http
             .post(Self::endpoint(&self.account_base, "/oauth2/token"))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(reqwest::header::ACCEPT, "application/json, text/plain, */*")
             .body(body);
         let (status, bytes) = self.send(req, "token").await?;
@@ -130,20 +146,30 @@ impl Xiaomi {
             });
         }
         parse_token(&bytes).map_err(|e| match e {
-            ProviderError::Invalid(m) if status.is_redirection() => ProviderError::Invalid(format!("unexpected redirect ({status}); {m}")),
+            ProviderError::Invalid(m) if status.is_redirection() => {
+                ProviderError::Invalid(format!("unexpected redirect ({status}); {m}"))
+            }
             other => other,
         })
     }
 
     /// GETs an open-API endpoint, retrying once with jitter when Xiaomi is unavailable.
-    async fn open_api(&self, c: &Connection, path: &'static str, token: &SecretString) -> Result<Map<String, Value>, ProviderError> {
+    async fn open_api(
+        &self,
+        c: &Connection,
+        path: &'static str,
+        token: &SecretString,
+    ) -> Result<Map<String, Value>, ProviderError> {
         let url = Self::endpoint(&self.open_base, path);
         let mut last = None;
         for attempt in 0..2 {
             if attempt == 1 {
                 tokio::time::sleep(Duration::from_millis(50 + jitter_ms(100))).await;
             }
-            let req = self.http.get(&url).query(&[("clientId", c.app_id.as_str()), ("token", token.expose_secret())]);
+            let req = self.http.get(&url).query(&[
+                ("clientId", c.app_id.as_str()),
+                ("token", token.expose_secret()),
+            ]);
             match self.send(req, path).await {
                 Ok((status, bytes)) if status.is_server_error() || status.as_u16() == 429 => {
                     last = Some(unavailable_status(status));
@@ -158,32 +184,55 @@ impl Xiaomi {
     }
 
     /// Reads `/user/profile`.
-    pub async fn profile(&self, c: &Connection, token: &SecretString) -> Result<Profile, ProviderError> {
+    pub async fn profile(
+        &self,
+        c: &Connection,
+        token: &SecretString,
+    ) -> Result<Profile, ProviderError> {
         parse_profile(self.open_api(c, "/user/profile", token).await?)
     }
 
     /// Reads `/user/openidV2`.
-    pub async fn open_id(&self, c: &Connection, token: &SecretString) -> Result<String, ProviderError> {
+    pub async fn open_id(
+        &self,
+        c: &Connection,
+        token: &SecretString,
+    ) -> Result<String, ProviderError> {
         parse_open_id(&self.open_api(c, "/user/openidV2", token).await?)
     }
 
     /// Sends a request and reads at most `max_body` bytes of the answer.
-    async fn send(&self, req: reqwest::RequestBuilder, what: &'static str) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
         let started = std::time::Instant::now();
         let result = self.read(req).await;
         let status = result.as_ref().map_or(0, |(s, _)| s.as_u16());
         self.metrics.xiaomi_call(what, status, started.elapsed());
-        tracing::debug!(endpoint = what, status, ms = started.elapsed().as_millis() as u64, "xiaomi call");
+        tracing::debug!(
+            endpoint = what,
+            status,
+            ms = started.elapsed().as_millis() as u64,
+            "xiaomi call"
+        );
         result
     }
 
-    async fn read(&self, req: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
+    async fn read(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), ProviderError> {
         let mut resp = req.send().await.map_err(|e| transport(&e))?;
         let status = resp.status();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
             if body.len() + chunk.len() > self.max_body {
-                return Err(ProviderError::Invalid(format!("response larger than {} bytes", self.max_body)));
+                return Err(ProviderError::Invalid(format!(
+                    "response larger than {} bytes",
+                    self.max_body
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -191,9 +240,14 @@ impl Xiaomi {
     }
 
     /// Runs a call through the circuit breaker.
-    async fn guarded<T>(&self, call: impl std::future::Future<Output = Result<T, ProviderError>>) -> Result<T, ProviderError> {
+    async fn guarded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
         if !self.breaker.allow() {
-            return Err(ProviderError::Unavailable("Xiaomi is failing; failing fast for a few seconds".into()));
+            return Err(ProviderError::Unavailable(
+                "Xiaomi is failing; failing fast for a few seconds".into(),
+            ));
         }
         let r = call.await;
         match &r {
@@ -207,19 +261,33 @@ impl Xiaomi {
 #[async_trait]
 impl Provider for Xiaomi {
     fn authorize_url(&self, c: &Connection, redirect_uri: &str, state: &str) -> String {
-        let scope = c.scopes.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
-        let mut url = Url::parse(&Self::endpoint(&self.account_base, "/oauth2/authorize")).expect("validated base");
+        let scope = c
+            .scopes
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut url = Url::parse(&Self::endpoint(&self.account_base, "/oauth2/authorize"))
+            .expect("validated base");
         url.query_pairs_mut()
             .append_pair("client_id", &c.app_id)
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("response_type", "code")
             .append_pair("scope", &scope)
             .append_pair("state", state)
-            .append_pair("skip_confirm", if c.skip_confirm { "true" } else { "false" });
+            .append_pair(
+                "skip_confirm",
+                if c.skip_confirm { "true" } else { "false" },
+            );
         url.into()
     }
 
-    async fn identity(&self, c: &Connection, code: &str, redirect_uri: &str) -> Result<ProviderIdentity, ProviderError> {
+    async fn identity(
+        &self,
+        c: &Connection,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<ProviderIdentity, ProviderError> {
         let token = self.guarded(self.exchange(c, code, redirect_uri)).await?;
         let profile = self.guarded(self.profile(c, &token.access_token)).await?;
         let subject = match token.open_id {
@@ -236,17 +304,30 @@ impl Provider for Xiaomi {
         })
     }
 
-    async fn contact(&self, c: &Connection, id: &ProviderIdentity) -> Result<Contact, ProviderError> {
+    async fn contact(
+        &self,
+        c: &Connection,
+        id: &ProviderIdentity,
+    ) -> Result<Contact, ProviderError> {
         // Ask only for what the connection matches on, with its scope configured and — when the
         // token response listed scopes — granted; otherwise Xiaomi would refuse anyway (96005).
-        let wanted = |f: MatchField| c.matches_on(f) && c.scopes.contains(&f.scope()) && (id.scopes.is_empty() || id.scopes.contains(&f.scope()));
+        let wanted = |f: MatchField| {
+            c.matches_on(f)
+                && c.scopes.contains(&f.scope())
+                && (id.scopes.is_empty() || id.scopes.contains(&f.scope()))
+        };
         let (email, phone) = (wanted(MatchField::Email), wanted(MatchField::Phone));
         let Some(access) = id.access.as_ref().filter(|_| email || phone) else {
             return Ok(Contact::default());
         };
-        let data = self.guarded(self.open_api(c, "/user/phoneAndEmail", access.secret())).await?;
+        let data = self
+            .guarded(self.open_api(c, "/user/phoneAndEmail", access.secret()))
+            .await?;
         let found = parse_phone_and_email(&data);
-        Ok(Contact { email: found.email.filter(|_| email), phone: found.phone.filter(|_| phone) })
+        Ok(Contact {
+            email: found.email.filter(|_| email),
+            phone: found.phone.filter(|_| phone),
+        })
     }
 }
 
@@ -254,7 +335,11 @@ impl Provider for Xiaomi {
 /// account has none; that, a non-string, a list or anything else that does not normalise is
 /// absent — never a value to match on (X-50, X-51).
 pub fn parse_phone_and_email(data: &Map<String, Value>) -> Contact {
-    let text = |k: &str| data.get(k).and_then(Value::as_str).filter(|s| s.len() <= 320);
+    let text = |k: &str| {
+        data.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| s.len() <= 320)
+    };
     Contact {
         email: text("email").and_then(crate::accounts::normalize_email),
         phone: text("phone").and_then(crate::accounts::normalize_phone),
@@ -288,13 +373,15 @@ fn jitter_ms(max: u64) -> u64 {
 /// Trims, strips one optional `&&&START&&&` and parses a JSON object. Keys are trimmed (the doc
 /// typos `"token_type "`, `"mac_key "`); a key present twice (even after trimming) is refused.
 pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ProviderError> {
-    let text = std::str::from_utf8(body).map_err(|_| ProviderError::Invalid("body is not UTF-8".into()))?;
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ProviderError::Invalid("body is not UTF-8".into()))?;
     let text = text.trim_start_matches('\u{feff}').trim();
     let text = text.strip_prefix(PREFIX).unwrap_or(text).trim_start();
     if text.is_empty() {
         return Err(ProviderError::Invalid("empty body".into()));
     }
-    let value: UniqueKeys = serde_json::from_str(text).map_err(|_| ProviderError::Invalid("body is not JSON".into()))?;
+    let value: UniqueKeys = serde_json::from_str(text)
+        .map_err(|_| ProviderError::Invalid("body is not JSON".into()))?;
     match value.0 {
         Value::Object(m) => Ok(m),
         _ => Err(ProviderError::Invalid("body is not a JSON object".into())),
@@ -322,7 +409,9 @@ impl<'de> serde::Deserialize<'de> for UniqueKeys {
                 Ok(UniqueKeys(Value::from(v)))
             }
             fn visit_f64<E>(self, v: f64) -> Result<UniqueKeys, E> {
-                Ok(UniqueKeys(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+                Ok(UniqueKeys(
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+                ))
             }
             fn visit_str<E>(self, v: &str) -> Result<UniqueKeys, E> {
                 Ok(UniqueKeys(Value::String(v.to_owned())))
@@ -333,14 +422,20 @@ impl<'de> serde::Deserialize<'de> for UniqueKeys {
             fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
                 Ok(UniqueKeys(Value::Null))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<UniqueKeys, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<UniqueKeys, A::Error> {
                 let mut v = Vec::new();
                 while let Some(UniqueKeys(x)) = s.next_element()? {
                     v.push(x);
                 }
                 Ok(UniqueKeys(Value::Array(v)))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<UniqueKeys, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<UniqueKeys, A::Error> {
                 let mut out = Map::new();
                 while let Some((k, UniqueKeys(v))) = m.next_entry::<String, UniqueKeys>()? {
                     if out.insert(k.trim().to_owned(), v).is_some() {
@@ -375,8 +470,15 @@ fn as_id(v: &Value) -> Option<String> {
 
 fn xiaomi_error(m: &Map<String, Value>, code_key: &str, desc_key: &str) -> ProviderError {
     let code = m.get(code_key).and_then(as_int).unwrap_or(-1);
-    let description = m.get(desc_key).and_then(Value::as_str).map(clean_text).unwrap_or_default();
-    ProviderError::Xiaomi { code, description: description.chars().take(200).collect() }
+    let description = m
+        .get(desc_key)
+        .and_then(Value::as_str)
+        .map(clean_text)
+        .unwrap_or_default();
+    ProviderError::Xiaomi {
+        code,
+        description: description.chars().take(200).collect(),
+    }
 }
 
 /// Parses a token endpoint body (any HTTP status).
@@ -387,31 +489,61 @@ pub fn parse_token(body: &[u8]) -> Result<TokenResponse, ProviderError> {
     }
     let access_token = match m.get("access_token") {
         Some(Value::String(s)) if !s.trim().is_empty() => SecretString::from(s.trim().to_owned()),
-        _ => return Err(ProviderError::Invalid("access_token missing or empty".into())),
+        _ => {
+            return Err(ProviderError::Invalid(
+                "access_token missing or empty".into(),
+            ))
+        }
     };
     let open_id = match m.get("openId") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into()))?),
+        Some(v) => Some(
+            as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into()))?,
+        ),
     };
     let union_id = m.get("union_id").and_then(as_id);
-    let mac_key = m.get("mac_key").and_then(Value::as_str).map(|s| SecretString::from(s.trim().to_owned()));
+    let mac_key = m
+        .get("mac_key")
+        .and_then(Value::as_str)
+        .map(|s| SecretString::from(s.trim().to_owned()));
     let scopes = m
         .get("scope")
         .and_then(Value::as_str)
-        .map(|s| s.split([' ', ',', '+']).filter_map(|p| p.trim().parse().ok()).collect())
+        .map(|s| {
+            s.split([' ', ',', '+'])
+                .filter_map(|p| p.trim().parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
-    let expires_in = m.get("expires_in").and_then(as_int).and_then(|n| u64::try_from(n).ok());
-    Ok(TokenResponse { access_token, open_id, union_id, mac_key, scopes, expires_in })
+    let expires_in = m
+        .get("expires_in")
+        .and_then(as_int)
+        .and_then(|n| u64::try_from(n).ok());
+    Ok(TokenResponse {
+        access_token,
+        open_id,
+        union_id,
+        mac_key,
+        scopes,
+        expires_in,
+    })
 }
 
 /// Parses the open-API envelope and returns `data` on success.
 pub fn parse_envelope(body: &[u8]) -> Result<Map<String, Value>, ProviderError> {
     let m = parse_json_object(body)?;
-    let result_ok = m.get("result").and_then(Value::as_str).map(|r| r.eq_ignore_ascii_case("ok"));
+    let result_ok = m
+        .get("result")
+        .and_then(Value::as_str)
+        .map(|r| r.eq_ignore_ascii_case("ok"));
     let code = m.get("code").map(as_int);
     let ok = match (result_ok, code) {
         (_, Some(None)) => return Err(ProviderError::Invalid("code is not a number".into())),
-        (None, None) => return Err(ProviderError::Invalid("no result or code in the answer".into())),
+        (None, None) => {
+            return Err(ProviderError::Invalid(
+                "no result or code in the answer".into(),
+            ))
+        }
         (Some(false), _) => false,
         (_, Some(Some(c))) => c == 0,
         (Some(true), None) => true,
@@ -437,14 +569,22 @@ pub fn parse_profile(data: Map<String, Value>) -> Result<Profile, ProviderError>
         .filter_map(|k| data.get(*k).and_then(Value::as_str))
         .find_map(safe_avatar);
     let union_id = data.get("unionId").and_then(as_id);
-    Ok(Profile { nickname, avatar, union_id })
+    Ok(Profile {
+        nickname,
+        avatar,
+        union_id,
+    })
 }
 
 /// Extracts the openId from `/user/openidV2`'s `data` (`openId` or legacy `openid`).
 pub fn parse_open_id(data: &Map<String, Value>) -> Result<String, ProviderError> {
     match (data.get("openId"), data.get("openid")) {
-        (Some(a), Some(b)) if a != b => Err(ProviderError::Invalid("openId and openid disagree".into())),
-        (Some(v), _) | (None, Some(v)) => as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into())),
+        (Some(a), Some(b)) if a != b => {
+            Err(ProviderError::Invalid("openId and openid disagree".into()))
+        }
+        (Some(v), _) | (None, Some(v)) => {
+            as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into()))
+        }
         (None, None) => Err(ProviderError::Invalid("openId missing".into())),
     }
 }
@@ -481,7 +621,10 @@ pub fn clean_nickname(s: &str) -> String {
 /// credentials, no IP literal or local host, at most 1 KiB. We never fetch it ourselves.
 pub fn safe_avatar(s: &str) -> Option<String> {
     let s = s.trim();
-    if s.is_empty() || s.len() > AVATAR_MAX_BYTES || s.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+    if s.is_empty()
+        || s.len() > AVATAR_MAX_BYTES
+        || s.bytes().any(|b| b.is_ascii_control() || b == b' ')
+    {
         return None;
     }
     let u = Url::parse(s).ok()?;
@@ -489,7 +632,13 @@ pub fn safe_avatar(s: &str) -> Option<String> {
         url::Host::Domain(d) => d.to_ascii_lowercase(),
         url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
     };
-    if u.scheme() != "https" || !u.username().is_empty() || u.password().is_some() || host == "localhost" || host.ends_with(".localhost") || !host.contains('.') {
+    if u.scheme() != "https"
+        || !u.username().is_empty()
+        || u.password().is_some()
+        || host == "localhost"
+        || host.ends_with(".localhost")
+        || !host.contains('.')
+    {
         return None;
     }
     Some(u.into())
@@ -543,11 +692,22 @@ mod tests {
             r#"&&&START&&& {"error":"96013","error_description":"invalid code"}"#,
             r#"{"error":96013,"error_description":"invalid code"}"#,
         ] {
-            assert_eq!(tok(body).unwrap_err(), ProviderError::Xiaomi { code: 96013, description: "invalid code".into() });
+            assert_eq!(
+                tok(body).unwrap_err(),
+                ProviderError::Xiaomi {
+                    code: 96013,
+                    description: "invalid code".into()
+                }
+            );
         }
-        assert!(matches!(tok(r#"{"error":"invalid_client"}"#), Err(ProviderError::Xiaomi { code: -1, .. })));
+        assert!(matches!(
+            tok(r#"{"error":"invalid_client"}"#),
+            Err(ProviderError::Xiaomi { code: -1, .. })
+        ));
         assert_eq!(
-            tok(r#"{"error":96012,"error_description":"x"}"#).unwrap_err().code(),
+            tok(r#"{"error":96012,"error_description":"x"}"#)
+                .unwrap_err()
+                .code(),
             milogin_shared::ErrorCode::ProviderError,
             "96012 from the token endpoint is a mismatch, not the user's refusal"
         );
@@ -570,9 +730,15 @@ mod tests {
             r#"{"access_token":"AT","openId":"a","openId":"b"}"#,
             r#"{"access_token":"AT","mac_key":"a","mac_key ":"b"}"#,
         ] {
-            assert!(matches!(tok(body), Err(ProviderError::Invalid(_))), "{body:?}");
+            assert!(
+                matches!(tok(body), Err(ProviderError::Invalid(_))),
+                "{body:?}"
+            );
         }
-        assert!(matches!(parse_token(&[0xff, 0xfe]), Err(ProviderError::Invalid(_))));
+        assert!(matches!(
+            parse_token(&[0xff, 0xfe]),
+            Err(ProviderError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -593,7 +759,10 @@ mod tests {
         let ok = br#"{"result":"ok","description":"no error","data":{"miliaoNick":"Ann","miliaoIcon":"https://cdn.cnbj1.fds.api.mi-img.com/a.jpg","miliaoIcon_orig":"https://cdn.cnbj1.fds.api.mi-img.com/a_orig.jpg","unionId":"UU"},"code":0}"#;
         let p = parse_profile(parse_envelope(ok).unwrap()).unwrap();
         assert_eq!(p.nickname, "Ann");
-        assert_eq!(p.avatar.as_deref(), Some("https://cdn.cnbj1.fds.api.mi-img.com/a_orig.jpg"));
+        assert_eq!(
+            p.avatar.as_deref(),
+            Some("https://cdn.cnbj1.fds.api.mi-img.com/a_orig.jpg")
+        );
         assert_eq!(p.union_id.as_deref(), Some("UU"));
         // "OK" in any case, code as a string, only code.
         for body in [
@@ -608,23 +777,59 @@ mod tests {
     #[test]
     fn open_api_errors_and_contradictions() {
         assert_eq!(
-            parse_envelope(br#"{"result":"error","description":"invalid token","code":96008}"#).unwrap_err(),
-            ProviderError::Xiaomi { code: 96008, description: "invalid token".into() }
+            parse_envelope(br#"{"result":"error","description":"invalid token","code":96008}"#)
+                .unwrap_err(),
+            ProviderError::Xiaomi {
+                code: 96008,
+                description: "invalid token".into()
+            }
         );
-        assert!(matches!(parse_envelope(br#"{"result":"error","code":"96012"}"#), Err(ProviderError::Xiaomi { code: 96012, .. })));
-        assert!(matches!(parse_envelope(br#"{"result":"ok","code":96008,"data":{}}"#), Err(ProviderError::Xiaomi { .. })));
-        for body in [r#"{"result":"ok","code":0}"#, r#"{"result":"ok","data":[]}"#, r#"{"description":"x"}"#, r#"{"code":"zero","data":{}}"#] {
-            assert!(matches!(parse_envelope(body.as_bytes()), Err(ProviderError::Invalid(_))), "{body}");
+        assert!(matches!(
+            parse_envelope(br#"{"result":"error","code":"96012"}"#),
+            Err(ProviderError::Xiaomi { code: 96012, .. })
+        ));
+        assert!(matches!(
+            parse_envelope(br#"{"result":"ok","code":96008,"data":{}}"#),
+            Err(ProviderError::Xiaomi { .. })
+        ));
+        for body in [
+            r#"{"result":"ok","code":0}"#,
+            r#"{"result":"ok","data":[]}"#,
+            r#"{"description":"x"}"#,
+            r#"{"code":"zero","data":{}}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_envelope(body.as_bytes()),
+                    Err(ProviderError::Invalid(_))
+                ),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn open_id_key_spellings() {
         let d = |s: &str| parse_envelope(s.as_bytes()).unwrap();
-        assert_eq!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":"2.0a"}}"#)).unwrap(), "2.0a");
-        assert_eq!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openid":"2.0a"}}"#)).unwrap(), "2.0a");
-        assert_eq!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openid":18446744073709551615}}"#)).unwrap(), "18446744073709551615");
-        assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":"a","openid":"b"}}"#)).is_err());
+        assert_eq!(
+            parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":"2.0a"}}"#)).unwrap(),
+            "2.0a"
+        );
+        assert_eq!(
+            parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openid":"2.0a"}}"#)).unwrap(),
+            "2.0a"
+        );
+        assert_eq!(
+            parse_open_id(&d(
+                r#"{"result":"ok","code":0,"data":{"openid":18446744073709551615}}"#
+            ))
+            .unwrap(),
+            "18446744073709551615"
+        );
+        assert!(parse_open_id(&d(
+            r#"{"result":"ok","code":0,"data":{"openId":"a","openid":"b"}}"#
+        ))
+        .is_err());
         assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{"openId":""}}"#)).is_err());
         assert!(parse_open_id(&d(r#"{"result":"ok","code":0,"data":{}}"#)).is_err());
     }
@@ -633,8 +838,16 @@ mod tests {
     fn phone_and_email_fixtures() {
         let d = |s: &str| parse_envelope(s.as_bytes()).unwrap();
         // As documented: both present.
-        let c = parse_phone_and_email(&d(r#"{"result":"ok","description":"成功","data":{"phone":"13800138000","email":" Alice@Example.com "},"code":0}"#));
-        assert_eq!(c, Contact { email: Some("alice@example.com".into()), phone: Some("+8613800138000".into()) });
+        let c = parse_phone_and_email(&d(
+            r#"{"result":"ok","description":"成功","data":{"phone":"13800138000","email":" Alice@Example.com "},"code":0}"#,
+        ));
+        assert_eq!(
+            c,
+            Contact {
+                email: Some("alice@example.com".into()),
+                phone: Some("+8613800138000".into())
+            }
+        );
         // Empty when absent (X-50), missing keys, wrong types.
         for body in [
             r#"{"result":"ok","code":0,"data":{"phone":"","email":""}}"#,
@@ -643,15 +856,32 @@ mod tests {
             r#"{"result":"ok","code":0,"data":{"phone":["13800138000"],"email":{"a":"b"}}}"#,
             r#"{"result":"ok","code":0,"data":{"phone":"   ","email":"  "}}"#,
         ] {
-            assert_eq!(parse_phone_and_email(&d(body)), Contact::default(), "{body}");
+            assert_eq!(
+                parse_phone_and_email(&d(body)),
+                Contact::default(),
+                "{body}"
+            );
         }
         // Hostile values (X-51): lists, confusables, junk never become a value.
-        let c = parse_phone_and_email(&d(r#"{"result":"ok","code":0,"data":{"phone":"13800138000,13900139000","email":"a@x.com,victim@y.com"}}"#));
+        let c = parse_phone_and_email(&d(
+            r#"{"result":"ok","code":0,"data":{"phone":"13800138000,13900139000","email":"a@x.com,victim@y.com"}}"#,
+        ));
         assert_eq!(c, Contact::default());
-        let c = parse_phone_and_email(&d(r#"{"result":"ok","code":0,"data":{"phone":"+86 139-0013-9000","email":"\u0430lice@example.com"}}"#));
-        assert_eq!(c, Contact { email: None, phone: Some("+8613900139000".into()) });
+        let c = parse_phone_and_email(&d(
+            r#"{"result":"ok","code":0,"data":{"phone":"+86 139-0013-9000","email":"\u0430lice@example.com"}}"#,
+        ));
+        assert_eq!(
+            c,
+            Contact {
+                email: None,
+                phone: Some("+8613900139000".into())
+            }
+        );
         // Refused without the scope (96005): an error, which the flow treats as "no values".
-        assert!(matches!(parse_envelope(br#"{"result":"error","description":"no permission","code":96005}"#), Err(ProviderError::Xiaomi { code: 96005, .. })));
+        assert!(matches!(
+            parse_envelope(br#"{"result":"error","description":"no permission","code":96005}"#),
+            Err(ProviderError::Xiaomi { code: 96005, .. })
+        ));
     }
 
     #[test]
@@ -659,7 +889,11 @@ mod tests {
         assert_eq!(clean_nickname("a\r\nb\u{202e}c\u{0}d"), "a b c d");
         assert_eq!(clean_nickname("   "), "Xiaomi user");
         assert_eq!(clean_nickname(&"x".repeat(10_000)).chars().count(), 64);
-        assert_eq!(clean_nickname("<script>alert(1)</script>"), "<script>alert(1)</script>", "escaping happens at output");
+        assert_eq!(
+            clean_nickname("<script>alert(1)</script>"),
+            "<script>alert(1)</script>",
+            "escaping happens at output"
+        );
         for bad in [
             "javascript:alert(1)",
             "data:image/png;base64,AAAA",
@@ -672,7 +906,10 @@ mod tests {
         ] {
             assert_eq!(safe_avatar(bad), None, "{bad}");
         }
-        assert_eq!(safe_avatar(&format!("https://cdn.example.com/{}", "a".repeat(2000))), None);
+        assert_eq!(
+            safe_avatar(&format!("https://cdn.example.com/{}", "a".repeat(2000))),
+            None
+        );
         assert!(safe_avatar("https://s1.mi-img.com/a_75.jpg").is_some());
     }
 }

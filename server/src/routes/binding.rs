@@ -21,14 +21,26 @@ pub fn router() -> Router<AppState> {
 }
 
 fn ticket_cookie(st: &AppState, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if st.config.server.secure_cookies() { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}")).ok()
+    let secure = if st.config.server.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok()
 }
 
 /// The binding page with its ticket cookie (what the callback answers when binding is needed).
 pub fn offer_response(st: &AppState, headers: &HeaderMap, offer: &Offer) -> Response {
     let mut r = pages::binding::page(StatusCode::OK, Lang::from_headers(headers), &offer.form);
-    if let Some(v) = ticket_cookie(st, &offer.cookie_name, offer.ticket.expose_secret(), TICKET_TTL_SECS) {
+    if let Some(v) = ticket_cookie(
+        st,
+        &offer.cookie_name,
+        offer.ticket.expose_secret(),
+        TICKET_TTL_SECS,
+    ) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
@@ -47,11 +59,15 @@ async fn post_bind(
     }
     let sub = match binding::parse_submission(&body) {
         Ok(s) => s,
-        Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why),
+        Err(why) => {
+            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+        }
     };
     let name = binding::cookie_name(&sub.csrf, st.config.server.secure_cookies());
     match binding::submit(&st, &pool, &uid, sub, |n| cookie(&headers, n)).await {
-        Answer::Form(form) => pages::binding::page(StatusCode::OK, Lang::from_headers(&headers), &form),
+        Answer::Form(form) => {
+            pages::binding::page(StatusCode::OK, Lang::from_headers(&headers), &form)
+        }
         Answer::Deliver { target, message } => {
             match &message.outcome {
                 Outcome::Success { .. } => st.metrics.login(true, "none"),

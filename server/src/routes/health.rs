@@ -8,7 +8,10 @@ use axum::Router;
 
 /// `/healthz`, `/readyz`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(get_healthz)).route("/readyz", get(get_readyz)).route("/metrics", get(get_metrics))
+    Router::new()
+        .route("/healthz", get(get_healthz))
+        .route("/readyz", get(get_readyz))
+        .route("/metrics", get(get_metrics))
 }
 
 async fn get_healthz() -> &'static str {
@@ -29,5 +32,11 @@ async fn get_readyz(State(st): State<AppState>) -> (StatusCode, &'static str) {
 /// Prometheus text format; `milogin_attempts_pending` is read from the database at scrape time.
 async fn get_metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
     let pending = st.store.pending_attempts(st.clock.now()).await.ok();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(pending))
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        st.metrics.render(pending),
+    )
 }

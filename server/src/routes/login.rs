@@ -14,8 +14,14 @@ use milogin_shared::{ErrorCode, Outcome, ResultMessage};
 /// Authorize and callback.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/connection/social/{uid}/{pool}/authorize", get(get_authorize).head(head_refused))
-        .route("/connection/social/{uid}/{pool}/callback", get(get_callback).head(head_refused))
+        .route(
+            "/connection/social/{uid}/{pool}/authorize",
+            get(get_authorize).head(head_refused),
+        )
+        .route(
+            "/connection/social/{uid}/{pool}/callback",
+            get(get_callback).head(head_refused),
+        )
 }
 
 async fn head_refused() -> StatusCode {
@@ -28,19 +34,39 @@ pub struct ClientIp(pub std::net::IpAddr);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        Ok(Self(ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Self(ip.unwrap_or(std::net::IpAddr::V4(
+            std::net::Ipv4Addr::UNSPECIFIED,
+        ))))
     }
 }
 
 /// 429 with `Retry-After` when `limiter` has no token for this client.
-pub fn rate_limited(st: &AppState, limiter: &crate::limits::RateLimiter, route: &'static str, ip: std::net::IpAddr) -> Option<Response> {
+pub fn rate_limited(
+    st: &AppState,
+    limiter: &crate::limits::RateLimiter,
+    route: &'static str,
+    ip: std::net::IpAddr,
+) -> Option<Response> {
     let wait = limiter.check(ip).err()?;
     st.metrics.limited(route);
     tracing::warn!(route, %ip, "rate limited");
-    let mut r = pages::error_page(StatusCode::TOO_MANY_REQUESTS, ErrorCode::InvalidRequest, "Too many login attempts from your network. Please wait a minute and try again.");
-    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    let mut r = pages::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InvalidRequest,
+        "Too many login attempts from your network. Please wait a minute and try again.",
+    );
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
     Some(r)
 }
 
@@ -56,36 +82,59 @@ async fn get_authorize(
     }
     let q = match flow::parse_authorize_query(raw.as_deref()) {
         Ok(q) => q,
-        Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why),
+        Err(why) => {
+            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+        }
     };
     let start = match flow::validate_start(&st, &pool, &uid, &q) {
         Ok(s) => s,
         Err((code, msg, Some((target, attempt)))) => {
-            return deliver(&target, &ResultMessage::failure_with(attempt, code, msg), StatusCode::BAD_REQUEST)
+            return deliver(
+                &target,
+                &ResultMessage::failure_with(attempt, code, msg),
+                StatusCode::BAD_REQUEST,
+            )
         }
         Err((code, msg, None)) => {
-            let status = if code == ErrorCode::ConnectionNotEnabled { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
+            let status = if code == ErrorCode::ConnectionNotEnabled {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             return pages::error_page(status, code, msg);
         }
     };
     match flow::start(&st, &start).await {
         Ok(s) => {
-            let secure = if st.config.server.secure_cookies() { "; Secure" } else { "" };
+            let secure = if st.config.server.secure_cookies() {
+                "; Secure"
+            } else {
+                ""
+            };
             let cookie = format!(
                 "{}={}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 s.cookie_name, s.cookie_value, st.config.server.attempt_ttl_secs
             );
             let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
             let h = r.headers_mut();
-            h.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii cookie"));
+            h.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie).expect("ascii cookie"),
+            );
             pages::secure_headers(h);
             r
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot record the attempt");
             let m = match e {
-                flow::StartError::Busy => ResultMessage::failure_with(&start.attempt, ErrorCode::Internal, "Too many logins are in progress. Please try again in a minute."),
-                flow::StartError::Store(_) => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
+                flow::StartError::Busy => ResultMessage::failure_with(
+                    &start.attempt,
+                    ErrorCode::Internal,
+                    "Too many logins are in progress. Please try again in a minute.",
+                ),
+                flow::StartError::Store(_) => {
+                    ResultMessage::failure(&start.attempt, ErrorCode::Internal)
+                }
             };
             deliver(&start.target, &m, StatusCode::SERVICE_UNAVAILABLE)
         }
@@ -105,7 +154,9 @@ async fn get_callback(
     }
     let params = match flow::parse_callback_query(raw.as_deref()) {
         Ok(p) => p,
-        Err(why) => return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why),
+        Err(why) => {
+            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+        }
     };
     let state_hash = params.state.as_deref().map(flow::sha256_hex);
     let finish = flow::finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
@@ -120,8 +171,16 @@ async fn get_callback(
     }
     let mut r = match finish {
         Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, code, msg),
-        Finish::Deliver { target, message, client_error } => {
-            let status = if client_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        Finish::Deliver {
+            target,
+            message,
+            client_error,
+        } => {
+            let status = if client_error {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
             deliver(&target, &message, status)
         }
         Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
@@ -129,8 +188,14 @@ async fn get_callback(
     if let Some(h) = state_hash {
         // The binding cookie has done its job.
         let name = flow::cookie_name(&h, st.config.server.secure_cookies());
-        let secure = if st.config.server.secure_cookies() { "; Secure" } else { "" };
-        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}")) {
+        let secure = if st.config.server.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}"
+        )) {
             r.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -148,11 +213,16 @@ pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> 
                     f.append_pair("id_token", id_token);
                 }
                 Outcome::Failure(e) => {
-                    f.append_pair("error", e.code.as_str()).append_pair("error_description", &e.message);
+                    f.append_pair("error", e.code.as_str())
+                        .append_pair("error_description", &e.message);
                 }
             }
             f.append_pair("attempt", &m.attempt);
-            let mut r = (StatusCode::FOUND, [(header::LOCATION, format!("{uri}#{}", f.finish()))]).into_response();
+            let mut r = (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("{uri}#{}", f.finish()))],
+            )
+                .into_response();
             pages::secure_headers(r.headers_mut());
             r
         }

@@ -18,5 +18,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(connections::router())
         .merge(oidc::router())
         .merge(health::router())
-        .nest("/widget", widget::router(state.config.server.widget_dir.clone()))
+        .nest(
+            "/widget",
+            widget::router(state.config.server.widget_dir.clone()),
+        )
 }

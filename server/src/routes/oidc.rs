@@ -12,7 +12,10 @@ use serde_json::json;
 /// Discovery, JWKS, userinfo.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pools/{pool}/.well-known/openid-configuration", get(get_openid_configuration))
+        .route(
+            "/pools/{pool}/.well-known/openid-configuration",
+            get(get_openid_configuration),
+        )
         .route("/pools/{pool}/.well-known/jwks.json", get(get_jwks))
         .route("/pools/{pool}/userinfo", get(get_userinfo))
 }
@@ -20,13 +23,24 @@ pub fn router() -> Router<AppState> {
 fn public_json(v: serde_json::Value) -> Response {
     let mut r = Json(v).into_response();
     let h = r.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }
 
-async fn get_openid_configuration(State(st): State<AppState>, Path(pool): Path<String>) -> Result<Response, ApiError> {
-    st.config.pool(&pool).ok_or(ApiError::NotFound("unknown pool"))?;
+async fn get_openid_configuration(
+    State(st): State<AppState>,
+    Path(pool): Path<String>,
+) -> Result<Response, ApiError> {
+    st.config
+        .pool(&pool)
+        .ok_or(ApiError::NotFound("unknown pool"))?;
     let iss = st.config.server.issuer(&pool);
     Ok(public_json(json!({
         "issuer": iss,
@@ -40,21 +54,43 @@ async fn get_openid_configuration(State(st): State<AppState>, Path(pool): Path<S
     })))
 }
 
-async fn get_jwks(State(st): State<AppState>, Path(pool): Path<String>) -> Result<Response, ApiError> {
-    st.keys.jwks(&pool).map(public_json).ok_or(ApiError::NotFound("unknown pool"))
+async fn get_jwks(
+    State(st): State<AppState>,
+    Path(pool): Path<String>,
+) -> Result<Response, ApiError> {
+    st.keys
+        .jwks(&pool)
+        .map(public_json)
+        .ok_or(ApiError::NotFound("unknown pool"))
 }
 
 /// `Authorization: Bearer <id_token>` → the user's current claims.
-async fn get_userinfo(State(st): State<AppState>, Path(pool): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    st.config.pool(&pool).ok_or(ApiError::NotFound("unknown pool"))?;
+async fn get_userinfo(
+    State(st): State<AppState>,
+    Path(pool): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    st.config
+        .pool(&pool)
+        .ok_or(ApiError::NotFound("unknown pool"))?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or(ApiError::Unauthorized("send Authorization: Bearer <id_token>"))?;
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or(ApiError::Unauthorized(
+            "send Authorization: Bearer <id_token>",
+        ))?;
     let claims = st
         .keys
-        .verify(&pool, &st.config.server.issuer(&pool), token.trim(), st.clock.now())
+        .verify(
+            &pool,
+            &st.config.server.issuer(&pool),
+            token.trim(),
+            st.clock.now(),
+        )
         .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
     let user = st
         .store
@@ -62,8 +98,14 @@ async fn get_userinfo(State(st): State<AppState>, Path(pool): Path<String>, head
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .filter(|u| !u.disabled)
-        .ok_or(ApiError::Unauthorized("the user no longer exists or is disabled"))?;
-    let mut r = Json(json!({ "sub": user.id, "name": user.nickname, "picture": user.avatar, "idp": claims.idp })).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .ok_or(ApiError::Unauthorized(
+            "the user no longer exists or is disabled",
+        ))?;
+    let mut r = Json(
+        json!({ "sub": user.id, "name": user.nickname, "picture": user.avatar, "idp": claims.idp }),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }

@@ -169,7 +169,10 @@ impl std::fmt::Debug for NewLocalUser {
             .field("id", &self.id)
             .field("pool", &self.pool)
             .field("username", &self.username)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -258,14 +261,30 @@ pub trait Store: Send + Sync {
     async fn consume_attempt(&self, state_hash: &str, now: i64) -> Result<Consumed, StoreError>;
 
     /// The user bound to this identity.
-    async fn user_by_identity(&self, pool: &str, connection: &str, subject: &str) -> Result<Option<User>, StoreError>;
+    async fn user_by_identity(
+        &self,
+        pool: &str,
+        connection: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StoreError>;
 
     /// Creates the user and binds the identity in one transaction. When the identity was bound
     /// concurrently, nothing is created and the existing user is returned with `false`.
-    async fn create_user_with_identity(&self, user: &NewUser, identity: &Identity, now: i64) -> Result<(User, bool), StoreError>;
+    async fn create_user_with_identity(
+        &self,
+        user: &NewUser,
+        identity: &Identity,
+        now: i64,
+    ) -> Result<(User, bool), StoreError>;
 
     /// Refreshes nickname and avatar from the provider.
-    async fn update_profile(&self, user_id: &str, nickname: &str, avatar: Option<&str>, now: i64) -> Result<(), StoreError>;
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        nickname: &str,
+        avatar: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// A user by id.
     async fn user(&self, pool: &str, id: &str) -> Result<Option<User>, StoreError>;
@@ -277,7 +296,12 @@ pub trait Store: Send + Sync {
     async fn bound_connections(&self) -> Result<Vec<(String, String)>, StoreError>;
 
     /// The pool's signing key; stores `candidate` when there is none yet (first writer wins).
-    async fn signing_key(&self, pool: &str, candidate: &StoredKey, now: i64) -> Result<StoredKey, StoreError>;
+    async fn signing_key(
+        &self,
+        pool: &str,
+        candidate: &StoredKey,
+        now: i64,
+    ) -> Result<StoredKey, StoreError>;
 
     /// Closes the connection pool (graceful shutdown); every later call fails.
     async fn close(&self);
@@ -289,15 +313,32 @@ pub trait Store: Send + Sync {
     async fn create_local_user(&self, user: &NewLocalUser, now: i64) -> Result<User, StoreError>;
 
     /// The user a sign-in identifier names, with its password hash.
-    async fn user_for_login(&self, pool: &str, id: &crate::accounts::LoginId) -> Result<Option<(User, Option<String>)>, StoreError>;
+    async fn user_for_login(
+        &self,
+        pool: &str,
+        id: &crate::accounts::LoginId,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
 
     /// Users whose email equals `email` or whose phone equals `phone` (normalised values; `None`
     /// matches nothing), each with whether it has a password and an identity on `connection`.
-    async fn match_candidates(&self, pool: &str, connection: &str, email: Option<&str>, phone: Option<&str>) -> Result<Vec<Candidate>, StoreError>;
+    async fn match_candidates(
+        &self,
+        pool: &str,
+        connection: &str,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Vec<Candidate>, StoreError>;
 
     /// Binds `identity` to the existing user `user_id`, in one transaction; with `ticket_hash`, the
     /// ticket is consumed in the same transaction (and nothing is bound when it already was).
-    async fn link_identity(&self, pool: &str, user_id: &str, identity: &Identity, ticket_hash: Option<&str>, now: i64) -> Result<Link, StoreError>;
+    async fn link_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        identity: &Identity,
+        ticket_hash: Option<&str>,
+        now: i64,
+    ) -> Result<Link, StoreError>;
 
     /// Stores a binding ticket; also deletes tickets that expired more than an hour ago.
     async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError>;
@@ -307,7 +348,12 @@ pub trait Store: Send + Sync {
 
     /// Counts one password try on a live ticket, atomically, and returns the new count; `None`
     /// when the ticket is used, expired or already has `max` tries.
-    async fn ticket_try(&self, ticket_hash: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError>;
+    async fn ticket_try(
+        &self,
+        ticket_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
 
     /// Marks a ticket used; `false` when it already was.
     async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError>;
@@ -316,7 +362,12 @@ pub trait Store: Send + Sync {
     async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError>;
 
     /// Records a failed sign-in; a window older than `window_secs` starts over. Returns the count.
-    async fn record_account_failure(&self, user_id: &str, now: i64, window_secs: i64) -> Result<i64, StoreError>;
+    async fn record_account_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<i64, StoreError>;
 
     /// Forgets an account's failed sign-ins (after a successful one).
     async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError>;
@@ -325,13 +376,24 @@ pub trait Store: Send + Sync {
     async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError>;
 
     /// Disables or enables a user; `false` when there is no such user.
-    async fn set_disabled(&self, pool: &str, user_id: &str, disabled: bool, now: i64) -> Result<bool, StoreError>;
+    async fn set_disabled(
+        &self,
+        pool: &str,
+        user_id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes a user and its identities; `false` when there is no such user.
     async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError>;
 
     /// Removes the user's identity on `connection`; the number of identities removed.
-    async fn unlink_identity(&self, pool: &str, user_id: &str, connection: &str) -> Result<u64, StoreError>;
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<u64, StoreError>;
 
     /// Row counts `(users, identities, attempts)`, for tests and diagnostics.
     async fn counts(&self) -> Result<(i64, i64, i64), StoreError>;
@@ -342,6 +404,8 @@ pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, Store
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(PgStore::connect(database_url).await?))
     } else {
-        Ok(std::sync::Arc::new(SqliteStore::connect(database_url).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(database_url).await?,
+        ))
     }
 }

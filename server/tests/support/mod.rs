@@ -19,7 +19,11 @@ impl Drop for Kill {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until `base` (`http://host:port`) accepts connections.
@@ -80,7 +84,11 @@ id = "p1"
 
 /// A scripted browser.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// `Location` of a redirect.
@@ -100,14 +108,32 @@ pub async fn approve(http: &reqwest::Client, base: &str, account: &str, attempt:
     let consent = http.get(location(&r)).send().await.unwrap();
     let mock_base = consent.url().origin().ascii_serialization();
     let page = consent.text().await.unwrap();
-    let req = page.split("name=\"req\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let r = http.post(format!("{mock_base}/oauth2/authorize/decision")).form(&[("req", req.as_str()), ("account", account)]).send().await.unwrap();
+    let req = page
+        .split("name=\"req\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{mock_base}/oauth2/authorize/decision"))
+        .form(&[("req", req.as_str()), ("account", account)])
+        .send()
+        .await
+        .unwrap();
     location(&r)
 }
 
 /// The result message of a popup page.
 pub fn result(page: &str) -> serde_json::Value {
-    let json = page.split("id=\"milogin-result\">").nth(1).expect("a result page").split("</script>").next().unwrap();
+    let json = page
+        .split("id=\"milogin-result\">")
+        .nth(1)
+        .expect("a result page")
+        .split("</script>")
+        .next()
+        .unwrap();
     serde_json::from_str(json).unwrap()
 }
 
@@ -117,13 +143,25 @@ pub async fn rows(database_url: &str) -> (i64, i64, i64) {
     let q = "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i, \
              (SELECT COUNT(*) FROM users WHERE id NOT IN (SELECT user_id FROM identities)) AS orphans";
     let r = if database_url.starts_with("sqlite") {
-        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(database_url).await.unwrap();
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(database_url)
+            .await
+            .unwrap();
         let r = sqlx::query(q).fetch_one(&mut c).await.unwrap();
-        (r.get::<i64, _>("u"), r.get::<i64, _>("i"), r.get::<i64, _>("orphans"))
+        (
+            r.get::<i64, _>("u"),
+            r.get::<i64, _>("i"),
+            r.get::<i64, _>("orphans"),
+        )
     } else {
-        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await.unwrap();
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(database_url)
+            .await
+            .unwrap();
         let r = sqlx::query(q).fetch_one(&mut c).await.unwrap();
-        (r.get::<i64, _>("u"), r.get::<i64, _>("i"), r.get::<i64, _>("orphans"))
+        (
+            r.get::<i64, _>("u"),
+            r.get::<i64, _>("i"),
+            r.get::<i64, _>("orphans"),
+        )
     };
     r
 }
@@ -133,13 +171,27 @@ pub async fn rows(database_url: &str) -> (i64, i64, i64) {
 /// fails there instead of skipping.
 pub async fn postgres_database() -> Option<String> {
     let Ok(admin) = std::env::var("MILOGIN_TEST_PG_URL") else {
-        assert!(std::env::var("MILOGIN_REQUIRE_PG").is_err(), "MILOGIN_REQUIRE_PG is set but MILOGIN_TEST_PG_URL is not");
+        assert!(
+            std::env::var("MILOGIN_REQUIRE_PG").is_err(),
+            "MILOGIN_REQUIRE_PG is set but MILOGIN_TEST_PG_URL is not"
+        );
         eprintln!("skipped: no PostgreSQL (set MILOGIN_TEST_PG_URL or run `cargo xtask test`)");
         return None;
     };
-    let name = format!("r_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
-    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
-    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    let name = format!(
+        "r_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
     Some(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
 }
 

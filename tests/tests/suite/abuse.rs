@@ -17,47 +17,99 @@ fn code(m: &milogin_shared::ResultMessage) -> Option<ErrorCode> {
 #[tokio::test]
 async fn authorize_and_callback_are_rate_limited_per_ip() {
     //
-    let env = spawn_with(Options { limits: "authorize_per_minute = 3\ncallback_per_minute = 2".into(), ..Options::default() }).await;
+    let env = spawn_with(Options {
+        limits: "authorize_per_minute = 3\ncallback_per_minute = 2".into(),
+        ..Options::default()
+    })
+    .await;
     let b = Browser::new();
     for _ in 0..3 {
-        assert_eq!(b.get(&Browser::authorize_url(&env, &attempt_id())).await.status(), 302);
+        assert_eq!(
+            b.get(&Browser::authorize_url(&env, &attempt_id()))
+                .await
+                .status(),
+            302
+        );
     }
     let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
     assert_eq!(r.status(), 429);
-    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
     assert_eq!(counts(&env).await.2, 3, "a limited request stores nothing");
-    let cb = format!("{}/connection/social/{CONN}/{POOL}/callback?code=x&state=y", env.base);
+    let cb = format!(
+        "{}/connection/social/{CONN}/{POOL}/callback?code=x&state=y",
+        env.base
+    );
     assert_eq!(b.get(&cb).await.status(), 400);
     assert_eq!(b.get(&cb).await.status(), 400);
     assert_eq!(b.get(&cb).await.status(), 429);
     assert_eq!(env.mock.calls().token, 0);
-    let metrics = reqwest::get(format!("{}/metrics", env.base)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("milogin_rate_limited_total{route=\"authorize\"} 1"), "{metrics}");
-    assert!(metrics.contains("milogin_rate_limited_total{route=\"callback\"} 1"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", env.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("milogin_rate_limited_total{route=\"authorize\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("milogin_rate_limited_total{route=\"callback\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn the_attempt_store_is_bounded() {
     //
-    let env = spawn_with(Options { limits: format!("{GENEROUS_LIMITS}\nmax_pending_attempts = 2"), ..Options::default() }).await;
+    let env = spawn_with(Options {
+        limits: format!("{GENEROUS_LIMITS}\nmax_pending_attempts = 2"),
+        ..Options::default()
+    })
+    .await;
     let b = Browser::new();
-    assert_eq!(b.get(&Browser::authorize_url(&env, &attempt_id())).await.status(), 302);
-    assert_eq!(b.get(&Browser::authorize_url(&env, &attempt_id())).await.status(), 302);
+    assert_eq!(
+        b.get(&Browser::authorize_url(&env, &attempt_id()))
+            .await
+            .status(),
+        302
+    );
+    assert_eq!(
+        b.get(&Browser::authorize_url(&env, &attempt_id()))
+            .await
+            .status(),
+        302
+    );
     let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
     assert_eq!(r.status(), 503);
-    assert_eq!(code(&result_of(&r.text().await.unwrap())), Some(ErrorCode::Internal));
+    assert_eq!(
+        code(&result_of(&r.text().await.unwrap())),
+        Some(ErrorCode::Internal)
+    );
     assert_eq!(counts(&env).await.2, 2);
 }
 
 #[tokio::test]
 async fn slow_clients_are_disconnected_after_the_header_timeout() {
     // X-89 (slowloris)
-    let env = spawn_with(Options { limits: format!("{GENEROUS_LIMITS}\nheader_read_timeout_ms = 300"), ..Options::default() }).await;
+    let env = spawn_with(Options {
+        limits: format!("{GENEROUS_LIMITS}\nheader_read_timeout_ms = 300"),
+        ..Options::default()
+    })
+    .await;
     let addr = env.base.trim_start_matches("http://").to_string();
     let started = Instant::now();
     let closed = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut buf = [0u8; 256];
         loop {
@@ -72,28 +124,70 @@ async fn slow_clients_are_disconnected_after_the_header_timeout() {
     .await
     .unwrap();
     assert!(closed, "the server kept a half-sent request open");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    assert_eq!(reqwest::get(format!("{}/healthz", env.base)).await.unwrap().status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", env.base))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn while_xiaomi_fails_logins_fail_fast_and_recover_quickly() {
     //
-    let env = spawn_with(Options { limits: format!("{GENEROUS_LIMITS}\nbreaker_failures = 3\nbreaker_cooldown_ms = 500"), ..Options::default() }).await;
-    env.mock.set_faults(Faults { token_status: Some(503), ..Faults::default() });
+    let env = spawn_with(Options {
+        limits: format!("{GENEROUS_LIMITS}\nbreaker_failures = 3\nbreaker_cooldown_ms = 500"),
+        ..Options::default()
+    })
+    .await;
+    env.mock.set_faults(Faults {
+        token_status: Some(503),
+        ..Faults::default()
+    });
     for _ in 0..3 {
-        let m = result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap());
+        let m = result_of(
+            &Browser::new()
+                .login(&env, "alice")
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
         assert_eq!(code(&m), Some(ErrorCode::ProviderUnavailable));
     }
     assert_eq!(env.mock.calls().token, 3);
     let t = Instant::now();
-    let m = result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap());
+    let m = result_of(
+        &Browser::new()
+            .login(&env, "alice")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_eq!(code(&m), Some(ErrorCode::ProviderUnavailable));
-    assert_eq!(env.mock.calls().token, 3, "open breaker: Xiaomi is not called");
+    assert_eq!(
+        env.mock.calls().token,
+        3,
+        "open breaker: Xiaomi is not called"
+    );
     assert!(t.elapsed() < Duration::from_secs(1));
     env.mock.set_faults(Faults::default());
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let m = result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap());
+    let m = result_of(
+        &Browser::new()
+            .login(&env, "alice")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     assert!(m.is_ok(), "recovered after the cool-down: {m:?}");
 }
 
@@ -108,31 +202,73 @@ async fn a_database_outage_ends_in_an_error_without_a_token_and_readyz_reports_i
         let cb = b.decide(&env, &req, Some("alice")).await;
         (b, cb, a)
     };
-    assert_eq!(reqwest::get(format!("{}/readyz", env.base)).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(format!("{}/readyz", env.base))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     env.state.store.close().await;
-    assert_eq!(reqwest::get(format!("{}/readyz", env.base)).await.unwrap().status(), 503);
+    assert_eq!(
+        reqwest::get(format!("{}/readyz", env.base))
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     let r = b.get(&cb).await;
     assert!(r.status().is_client_error() || r.status().is_server_error());
     let page = r.text().await.unwrap();
-    assert!(page.contains("internal") && !page.contains("id_token"), "{page}");
-    assert_eq!(env.mock.calls().token, 0, "fails closed before calling Xiaomi");
+    assert!(
+        page.contains("internal") && !page.contains("id_token"),
+        "{page}"
+    );
+    assert_eq!(
+        env.mock.calls().token,
+        0,
+        "fails closed before calling Xiaomi"
+    );
     let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
     assert_eq!(r.status(), 503);
-    assert_eq!(code(&result_of(&r.text().await.unwrap())), Some(ErrorCode::Internal));
-    assert_eq!(reqwest::get(format!("{}/healthz", env.base)).await.unwrap().status(), 200, "still alive");
+    assert_eq!(
+        code(&result_of(&r.text().await.unwrap())),
+        Some(ErrorCode::Internal)
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", env.base))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "still alive"
+    );
 }
 
 #[tokio::test]
 async fn metrics_count_logins_xiaomi_latency_and_pending_attempts() {
     let env = spawn().await;
-    assert!(result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap()).is_ok());
+    assert!(result_of(
+        &Browser::new()
+            .login(&env, "alice")
+            .await
+            .text()
+            .await
+            .unwrap()
+    )
+    .is_ok());
     let b = Browser::new();
-    let req = b.start(&env, &Browser::authorize_url(&env, &attempt_id())).await;
+    let req = b
+        .start(&env, &Browser::authorize_url(&env, &attempt_id()))
+        .await;
     let cb = b.decide(&env, &req, None).await;
     b.get(&cb).await;
     b.get(&Browser::authorize_url(&env, &attempt_id())).await; // left pending
     let r = reqwest::get(format!("{}/metrics", env.base)).await.unwrap();
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let m = r.text().await.unwrap();
     for line in [
         "milogin_logins_total{outcome=\"success\",code=\"none\"} 1",
@@ -144,5 +280,9 @@ async fn metrics_count_logins_xiaomi_latency_and_pending_attempts() {
         assert!(m.contains(line), "missing {line} in\n{m}");
     }
     let r = reqwest::get(format!("{}/healthz", env.base)).await.unwrap();
-    assert_eq!(r.headers()["x-request-id"].len(), 16, "every response carries a request id");
+    assert_eq!(
+        r.headers()["x-request-id"].len(),
+        16,
+        "every response carries a request id"
+    );
 }

@@ -27,26 +27,57 @@ fn err(m: &ResultMessage) -> (ErrorCode, String) {
 }
 
 fn opts(mode: &'static str, association: &'static str) -> Options {
-    Options { login_mode: mode, association, ..Options::default() }
+    Options {
+        login_mode: mode,
+        association,
+        ..Options::default()
+    }
 }
 
 /// Field matching on email (scope 6), optionally trusted.
 fn email_match(mode: &'static str, trusted: bool) -> Options {
-    Options { match_fields: vec!["email"], scopes: vec![1, 3, 6], trust_xiaomi_email: trusted, ..opts(mode, "field_match") }
+    Options {
+        match_fields: vec!["email"],
+        scopes: vec![1, 3, 6],
+        trust_xiaomi_email: trusted,
+        ..opts(mode, "field_match")
+    }
 }
 
 fn calls(token: u64, profile: u64, phone_and_email: u64) -> Calls {
     // Every login here goes through the consent page once.
-    Calls { authorize: token, decision: token, token, profile, openid: 0, phone_and_email }
+    Calls {
+        authorize: token,
+        decision: token,
+        token,
+        profile,
+        openid: 0,
+        phone_and_email,
+    }
 }
 
 fn subject(env: &Env, account: &str) -> String {
-    env.mock.config().accounts.iter().find(|a| a.id == account).expect("mock account").open_id.clone()
+    env.mock
+        .config()
+        .accounts
+        .iter()
+        .find(|a| a.id == account)
+        .expect("mock account")
+        .open_id
+        .clone()
 }
 
 /// The identities (subjects) of each user, by user id.
 fn bound(users: &[UserWithIdentities]) -> BTreeMap<String, Vec<String>> {
-    users.iter().map(|u| (u.user.id.clone(), u.identities.iter().map(|i| i.subject.clone()).collect())).collect()
+    users
+        .iter()
+        .map(|u| {
+            (
+                u.user.id.clone(),
+                u.identities.iter().map(|i| i.subject.clone()).collect(),
+            )
+        })
+        .collect()
 }
 
 fn map<const N: usize>(entries: [(String, Vec<String>); N]) -> BTreeMap<String, Vec<String>> {
@@ -76,11 +107,21 @@ impl BindPage {
     }
 
     async fn bind(&self, identifier: &str, password: &str) -> reqwest::Response {
-        self.post(&[("identifier", identifier), ("password", password), ("action", "bind")]).await
+        self.post(&[
+            ("identifier", identifier),
+            ("password", password),
+            ("action", "bind"),
+        ])
+        .await
     }
 }
 
-async fn post_form(b: &Browser, action: &str, csrf: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+async fn post_form(
+    b: &Browser,
+    action: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form: Vec<(&str, &str)> = vec![("csrf", csrf)];
     form.extend_from_slice(fields);
     b.http.post(action).form(&form).send().await.unwrap()
@@ -90,25 +131,57 @@ async fn post_form(b: &Browser, action: &str, csrf: &str, fields: &[(&str, &str)
 async fn bind_page(env: &Env, account: &str) -> BindPage {
     let browser = Browser::new();
     let attempt = attempt_id();
-    let req = browser.start(env, &Browser::authorize_url(env, &attempt)).await;
+    let req = browser
+        .start(env, &Browser::authorize_url(env, &attempt))
+        .await;
     let cb = browser.decide(env, &req, Some(account)).await;
     let r = browser.get(&cb).await;
     assert_eq!(r.status(), 200);
     let h = r.headers().clone();
     let html = r.text().await.unwrap();
-    assert!(!html.contains("milogin-result"), "a binding page, not a result: {html}");
+    assert!(
+        !html.contains("milogin-result"),
+        "a binding page, not a result: {html}"
+    );
     assert!(html.contains("id=\"milogin-bind\""), "{html}");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'") && csp.contains("script-src 'nonce-"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("form-action 'self'")
+            && csp.contains("script-src 'nonce-"),
+        "{csp}"
+    );
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["x-frame-options"], "DENY");
-    let cookie = h.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("milogin-bind-")).expect("a ticket cookie").to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=600") && cookie.contains("Path=/"), "{cookie}");
+    let cookie = h
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("milogin-bind-"))
+        .expect("a ticket cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Max-Age=600")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     let csrf = between(&html, "name=\"csrf\" value=\"", "\"").expect("csrf field");
     let action = between(&html, "action=\"", "\"").expect("form action");
-    assert_eq!(action, format!("{}/connection/social/{CONN}/{POOL}/bind", env.base));
+    assert_eq!(
+        action,
+        format!("{}/connection/social/{CONN}/{POOL}/bind", env.base)
+    );
     let ticket = between(&cookie, "=", ";").unwrap();
-    BindPage { browser, attempt, html, csrf, action, ticket }
+    BindPage {
+        browser,
+        attempt,
+        html,
+        csrf,
+        action,
+        ticket,
+    }
 }
 
 /// A popup login as `account` that ends in a result.
@@ -130,25 +203,46 @@ async fn wrong(r: reqwest::Response) -> String {
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(!html.contains("milogin-result"), "{html}");
-    assert!(html.contains("id=\"milogin-bind-error\">Wrong account or password.</p>"), "{html}");
+    assert!(
+        html.contains("id=\"milogin-bind-error\">Wrong account or password.</p>"),
+        "{html}"
+    );
     html
 }
 
 async fn refused(r: reqwest::Response) {
     assert_eq!(r.status(), 400);
     let html = r.text().await.unwrap();
-    assert!(!html.contains("milogin-result"), "no result may be posted: {html}");
+    assert!(
+        !html.contains("milogin-result"),
+        "no result may be posted: {html}"
+    );
 }
 
 async fn pre_bind(env: &Env, user_id: &str, account: &str) {
     let now = env.clock.now();
-    let identity = Identity { connection: CONN.into(), subject: subject(env, account), client_id: DEMO_CLIENT_ID.into(), union_id: None, created_at: now };
-    let link = env.state.store.link_identity(POOL, user_id, &identity, None, now).await.unwrap();
+    let identity = Identity {
+        connection: CONN.into(),
+        subject: subject(env, account),
+        client_id: DEMO_CLIENT_ID.into(),
+        union_id: None,
+        created_at: now,
+    };
+    let link = env
+        .state
+        .store
+        .link_identity(POOL, user_id, &identity, None, now)
+        .await
+        .unwrap();
     assert_eq!(link, milogin_server::store::Link::Linked);
 }
 
 fn ann() -> Local {
-    Local { username: Some("ann"), password: Some(PW), ..Local::default() }
+    Local {
+        username: Some("ann"),
+        password: Some(PW),
+        ..Local::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,29 +256,62 @@ async fn off_login_and_register_creates_once_and_a_disabled_user_is_refused() {
     let u = ok_user(&first);
     assert!(u.new_user);
     let again = login_result(&env, "alice").await;
-    assert_eq!((ok_user(&again).id.as_str(), ok_user(&again).new_user), (u.id.as_str(), false));
-    assert_eq!(bound(&users(&env).await), map([(u.id.clone(), vec![subject(&env, "alice")])]));
+    assert_eq!(
+        (ok_user(&again).id.as_str(), ok_user(&again).new_user),
+        (u.id.as_str(), false)
+    );
+    assert_eq!(
+        bound(&users(&env).await),
+        map([(u.id.clone(), vec![subject(&env, "alice")])])
+    );
 
-    assert!(env.state.store.set_disabled(POOL, &u.id, true, env.clock.now()).await.unwrap());
+    assert!(env
+        .state
+        .store
+        .set_disabled(POOL, &u.id, true, env.clock.now())
+        .await
+        .unwrap());
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserDisabled);
     assert_eq!(rows(&env).await, (1, 1));
-    assert_eq!(env.mock.calls(), calls(3, 3, 0), "association off never asks for phone or email");
+    assert_eq!(
+        env.mock.calls(),
+        calls(3, 3, 0),
+        "association off never asks for phone or email"
+    );
 }
 
 #[tokio::test]
 async fn off_login_only_refuses_unknown_users_and_logs_in_bound_ones() {
     // X-54, T-15; an operator-bound user logs in.
     let env = spawn_with(opts("login_only", "off")).await;
-    create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
+    create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
     assert_eq!(rows(&env).await, (1, 0), "no user, no identity written");
 
-    let bob = create_local(&env, Local { username: Some("bob"), ..Local::default() }).await;
+    let bob = create_local(
+        &env,
+        Local {
+            username: Some("bob"),
+            ..Local::default()
+        },
+    )
+    .await;
     pre_bind(&env, &bob.id, "bob").await;
     let m = login_result(&env, "bob").await;
-    assert_eq!((ok_user(&m).id.as_str(), ok_user(&m).new_user), (bob.id.as_str(), false));
+    assert_eq!(
+        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
+        (bob.id.as_str(), false)
+    );
     assert_eq!(rows(&env).await, (2, 1));
     assert_eq!(env.mock.calls(), calls(2, 2, 0));
 }
@@ -197,16 +324,36 @@ async fn field_match_links_a_verified_and_trusted_email_in_both_modes() {
     // X-55, X-53 (no re-matching on the next login), item 5.
     for mode in ["login_only", "login_and_register"] {
         let env = spawn_with(email_match(mode, true)).await;
-        let local = create_local(&env, Local { email: Some("Alice@Example.com"), email_verified: true, ..ann() }).await;
+        let local = create_local(
+            &env,
+            Local {
+                email: Some("Alice@Example.com"),
+                email_verified: true,
+                ..ann()
+            },
+        )
+        .await;
         let m = login_result(&env, "alice").await;
         let u = ok_user(&m);
-        assert_eq!((u.id.as_str(), u.new_user), (local.id.as_str(), false), "{mode}");
-        assert_eq!(bound(&users(&env).await), map([(local.id.clone(), vec![subject(&env, "alice")])]), "{mode}");
+        assert_eq!(
+            (u.id.as_str(), u.new_user),
+            (local.id.as_str(), false),
+            "{mode}"
+        );
+        assert_eq!(
+            bound(&users(&env).await),
+            map([(local.id.clone(), vec![subject(&env, "alice")])]),
+            "{mode}"
+        );
         assert_eq!(env.mock.calls(), calls(1, 1, 1), "{mode}");
 
         let m = login_result(&env, "alice").await;
         assert_eq!(ok_user(&m).id, local.id, "{mode}");
-        assert_eq!(env.mock.calls(), calls(2, 2, 1), "{mode}: a bound identity is not matched again");
+        assert_eq!(
+            env.mock.calls(),
+            calls(2, 2, 1),
+            "{mode}: a bound identity is not matched again"
+        );
         assert_eq!(rows(&env).await, (1, 1), "{mode}");
     }
 }
@@ -214,13 +361,33 @@ async fn field_match_links_a_verified_and_trusted_email_in_both_modes() {
 #[tokio::test]
 async fn field_match_on_phone_normalises_both_sides() {
     // spaces, dashes, +86 on either side compare equal.
-    let env = spawn_with(Options { match_fields: vec!["phone"], scopes: vec![1, 3, 4], trust_xiaomi_phone: true, ..opts("login_only", "field_match") }).await;
-    env.mock.set_faults(Faults { phone_override: Some("+86 139-0013-9000".into()), ..Faults::default() });
-    let local = create_local(&env, Local { phone: Some("139 0013 9000"), phone_verified: true, ..ann() }).await;
+    let env = spawn_with(Options {
+        match_fields: vec!["phone"],
+        scopes: vec![1, 3, 4],
+        trust_xiaomi_phone: true,
+        ..opts("login_only", "field_match")
+    })
+    .await;
+    env.mock.set_faults(Faults {
+        phone_override: Some("+86 139-0013-9000".into()),
+        ..Faults::default()
+    });
+    let local = create_local(
+        &env,
+        Local {
+            phone: Some("139 0013 9000"),
+            phone_verified: true,
+            ..ann()
+        },
+    )
+    .await;
     assert_eq!(local.phone.as_deref(), Some("+8613900139000"));
     let m = login_result(&env, "bob").await;
     assert_eq!(ok_user(&m).id, local.id);
-    assert_eq!(bound(&users(&env).await), map([(local.id.clone(), vec![subject(&env, "bob")])]));
+    assert_eq!(
+        bound(&users(&env).await),
+        map([(local.id.clone(), vec![subject(&env, "bob")])])
+    );
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
@@ -229,10 +396,27 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
     // X-56, T-13 (pre-account takeover): the attacker pre-registered the victim's email with a
     // password they know. The victim's Xiaomi login must not land in that account.
     let env = spawn_with(email_match("login_and_register", true)).await;
-    let attacker = create_local(&env, Local { username: Some("mallory"), email: Some("alice@example.com"), password: Some(PW), ..Local::default() }).await;
+    let attacker = create_local(
+        &env,
+        Local {
+            username: Some("mallory"),
+            email: Some("alice@example.com"),
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
     let page = bind_page(&env, "alice").await;
-    assert!(page.html.contains("may already exist") && page.html.contains("value=\"create\""), "{}", page.html);
-    assert_eq!(rows(&env).await, (1, 0), "nothing bound while the page is shown");
+    assert!(
+        page.html.contains("may already exist") && page.html.contains("value=\"create\""),
+        "{}",
+        page.html
+    );
+    assert_eq!(
+        rows(&env).await,
+        (1, 0),
+        "nothing bound while the page is shown"
+    );
 
     // The victim creates a new account instead: the attacker's account stays unbound.
     let m = result_in(page.post(&[("action", "create")]).await).await;
@@ -241,7 +425,13 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
     assert_eq!(m.attempt, page.attempt);
     assert_ne!(u.id, attacker.id);
     let all = bound(&users(&env).await);
-    assert_eq!(all, map([(attacker.id.clone(), vec![]), (u.id.clone(), vec![subject(&env, "alice")])]));
+    assert_eq!(
+        all,
+        map([
+            (attacker.id.clone(), vec![]),
+            (u.id.clone(), vec![subject(&env, "alice")])
+        ])
+    );
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
@@ -249,7 +439,14 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
 async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_required() {
     // X-56 in login-only mode: no "create" button; without any provable account: binding_required.
     let env = spawn_with(email_match("login_only", true)).await;
-    let local = create_local(&env, Local { email: Some("alice@example.com"), ..ann() }).await;
+    let local = create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            ..ann()
+        },
+    )
+    .await;
     let page = bind_page(&env, "alice").await;
     assert!(!page.html.contains("value=\"create\""));
     let m = result_in(page.post(&[("action", "cancel")]).await).await;
@@ -264,7 +461,14 @@ async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_r
 
     // A match nobody can prove (no password) in login-only mode: binding_required, nothing written.
     let env = spawn_with(email_match("login_only", true)).await;
-    create_local(&env, Local { email: Some("alice@example.com"), ..Local::default() }).await;
+    create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            ..Local::default()
+        },
+    )
+    .await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::BindingRequired);
     assert_eq!(rows(&env).await, (1, 0));
@@ -275,31 +479,93 @@ async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_r
 async fn an_untrusted_xiaomi_email_is_not_linked_until_the_password_is_proven() {
     // X-57 (default: Xiaomi's email untrusted), then X-60 through the field-match fallback.
     let env = spawn_with(email_match("login_and_register", false)).await;
-    let local = create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
+    let local = create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
     let page = bind_page(&env, "alice").await;
     assert_eq!(rows(&env).await, (1, 0));
     let m = result_in(page.bind("alice@example.com", PW).await).await;
-    assert_eq!((ok_user(&m).id.as_str(), ok_user(&m).new_user), (local.id.as_str(), false));
-    assert_eq!(bound(&users(&env).await), map([(local.id.clone(), vec![subject(&env, "alice")])]));
+    assert_eq!(
+        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
+        (local.id.as_str(), false)
+    );
+    assert_eq!(
+        bound(&users(&env).await),
+        map([(local.id.clone(), vec![subject(&env, "alice")])])
+    );
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
 #[tokio::test]
 async fn two_matching_users_are_never_picked() {
     // Xiaomi's email matches one user and its phone another; both verified and trusted.
-    let o = Options { match_fields: vec!["email", "phone"], scopes: vec![1, 3, 4, 6], trust_xiaomi_email: true, trust_xiaomi_phone: true, ..opts("login_only", "field_match") };
+    let o = Options {
+        match_fields: vec!["email", "phone"],
+        scopes: vec![1, 3, 4, 6],
+        trust_xiaomi_email: true,
+        trust_xiaomi_phone: true,
+        ..opts("login_only", "field_match")
+    };
     let env = spawn_with(o.clone()).await;
-    create_local(&env, Local { username: Some("a1"), email: Some("alice@example.com"), email_verified: true, ..Local::default() }).await;
-    create_local(&env, Local { username: Some("a2"), phone: Some("+8613800138000"), phone_verified: true, ..Local::default() }).await;
+    create_local(
+        &env,
+        Local {
+            username: Some("a1"),
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..Local::default()
+        },
+    )
+    .await;
+    create_local(
+        &env,
+        Local {
+            username: Some("a2"),
+            phone: Some("+8613800138000"),
+            phone_verified: true,
+            ..Local::default()
+        },
+    )
+    .await;
     let m = login_result(&env, "alice").await;
-    assert_eq!(err(&m).0, ErrorCode::BindingRequired, "neither can be proven: refused, nothing picked");
+    assert_eq!(
+        err(&m).0,
+        ErrorCode::BindingRequired,
+        "neither can be proven: refused, nothing picked"
+    );
     assert_eq!(rows(&env).await, (2, 0));
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 
     // With passwords, the binding step decides; still nothing is linked automatically.
     let env = spawn_with(o).await;
-    create_local(&env, Local { username: Some("a1"), email: Some("alice@example.com"), email_verified: true, password: Some(PW), ..Local::default() }).await;
-    let a2 = create_local(&env, Local { username: Some("a2"), phone: Some("+8613800138000"), phone_verified: true, password: Some(PW), ..Local::default() }).await;
+    create_local(
+        &env,
+        Local {
+            username: Some("a1"),
+            email: Some("alice@example.com"),
+            email_verified: true,
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
+    let a2 = create_local(
+        &env,
+        Local {
+            username: Some("a2"),
+            phone: Some("+8613800138000"),
+            phone_verified: true,
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
     let page = bind_page(&env, "alice").await;
     assert_eq!(rows(&env).await, (2, 0));
     let m = result_in(page.bind("+86 138 0013 8000", PW).await).await;
@@ -311,16 +577,40 @@ async fn two_matching_users_are_never_picked() {
 async fn a_disabled_matched_user_is_not_linked() {
     //
     let env = spawn_with(email_match("login_only", true)).await;
-    let local = create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
-    env.state.store.set_disabled(POOL, &local.id, true, env.clock.now()).await.unwrap();
+    let local = create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
+    env.state
+        .store
+        .set_disabled(POOL, &local.id, true, env.clock.now())
+        .await
+        .unwrap();
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::BindingRequired);
     assert_eq!(rows(&env).await, (1, 0));
 
     // In login-and-register mode the page is shown; proving the disabled account ends in user_disabled.
     let env = spawn_with(email_match("login_and_register", true)).await;
-    let local = create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
-    env.state.store.set_disabled(POOL, &local.id, true, env.clock.now()).await.unwrap();
+    let local = create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
+    env.state
+        .store
+        .set_disabled(POOL, &local.id, true, env.clock.now())
+        .await
+        .unwrap();
     let page = bind_page(&env, "alice").await;
     let m = result_in(page.bind("ann", PW).await).await;
     assert_eq!(err(&m).0, ErrorCode::UserDisabled);
@@ -331,13 +621,48 @@ async fn a_disabled_matched_user_is_not_linked() {
 #[tokio::test]
 async fn empty_and_hostile_xiaomi_values_never_match() {
     // Xiaomi's "" next to local users without email; X-51: lists and confusables.
-    let env = spawn_with(Options { match_fields: vec!["email", "phone"], scopes: vec![1, 3, 4, 6], trust_xiaomi_email: true, trust_xiaomi_phone: true, ..opts("login_only", "field_match") }).await;
-    create_local(&env, Local { username: Some("noemail"), password: Some(PW), ..Local::default() }).await;
-    let victim = create_local(&env, Local { username: Some("victim"), email: Some("victim@y.com"), email_verified: true, password: Some(PW), ..Local::default() }).await;
+    let env = spawn_with(Options {
+        match_fields: vec!["email", "phone"],
+        scopes: vec![1, 3, 4, 6],
+        trust_xiaomi_email: true,
+        trust_xiaomi_phone: true,
+        ..opts("login_only", "field_match")
+    })
+    .await;
+    create_local(
+        &env,
+        Local {
+            username: Some("noemail"),
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
+    let victim = create_local(
+        &env,
+        Local {
+            username: Some("victim"),
+            email: Some("victim@y.com"),
+            email_verified: true,
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
     let m = login_result(&env, "carol").await; // carol has neither email nor phone: Xiaomi sends ""
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
-    for hostile in ["a@x.com,victim@y.com", "victim@y.com victim@y.com", "vіctim@y.com", "<victim@y.com>", "victim@y.com\u{0}"] {
-        env.mock.set_faults(Faults { email_override: Some(hostile.into()), phone_override: Some("".into()), ..Faults::default() });
+    for hostile in [
+        "a@x.com,victim@y.com",
+        "victim@y.com victim@y.com",
+        "vіctim@y.com",
+        "<victim@y.com>",
+        "victim@y.com\u{0}",
+    ] {
+        env.mock.set_faults(Faults {
+            email_override: Some(hostile.into()),
+            phone_override: Some("".into()),
+            ..Faults::default()
+        });
         let m = login_result(&env, "alice").await;
         assert_eq!(err(&m).0, ErrorCode::UserNotFound, "{hostile:?}");
     }
@@ -345,7 +670,10 @@ async fn empty_and_hostile_xiaomi_values_never_match() {
     assert_eq!(env.mock.calls(), calls(6, 6, 6));
 
     // Case and surrounding spaces are normalised away: a real match.
-    env.mock.set_faults(Faults { email_override: Some("  VICTIM@Y.COM ".into()), ..Faults::default() });
+    env.mock.set_faults(Faults {
+        email_override: Some("  VICTIM@Y.COM ".into()),
+        ..Faults::default()
+    });
     let m = login_result(&env, "alice").await;
     assert_eq!(ok_user(&m).id, victim.id);
     assert_eq!(rows(&env).await, (2, 1));
@@ -354,16 +682,39 @@ async fn empty_and_hostile_xiaomi_values_never_match() {
 #[tokio::test]
 async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing() {
     let env = spawn_with(email_match("login_and_register", true)).await;
-    create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
-    env.mock.set_faults(Faults { phone_email_refused: true, ..Faults::default() });
+    create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
+    env.mock.set_faults(Faults {
+        phone_email_refused: true,
+        ..Faults::default()
+    });
     let m = login_result(&env, "alice").await;
     assert!(ok_user(&m).new_user, "no values, no match: a new user");
     assert_eq!(rows(&env).await, (2, 1));
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 
     // Scope 6 not configured: the call is not even made.
-    let env = spawn_with(Options { scopes: vec![1, 3], ..email_match("login_only", true) }).await;
-    create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
+    let env = spawn_with(Options {
+        scopes: vec![1, 3],
+        ..email_match("login_only", true)
+    })
+    .await;
+    create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
     assert_eq!(rows(&env).await, (1, 0));
@@ -375,7 +726,10 @@ async fn a_field_match_with_no_candidate_follows_the_login_mode() {
     // X-54 with field matching: no user has Xiaomi's email.
     let env = spawn_with(email_match("login_only", true)).await;
     create_local(&env, ann()).await;
-    assert_eq!(err(&login_result(&env, "alice").await).0, ErrorCode::UserNotFound);
+    assert_eq!(
+        err(&login_result(&env, "alice").await).0,
+        ErrorCode::UserNotFound
+    );
     assert_eq!(rows(&env).await, (1, 0));
     let env = spawn_with(email_match("login_and_register", true)).await;
     assert!(ok_user(&login_result(&env, "alice").await).new_user);
@@ -392,38 +746,84 @@ async fn query_binding_with_the_right_password_links_exactly_that_account() {
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
-    assert!(page.html.contains("Link your Xiaomi account") && page.html.contains("Alice Wang") && !page.html.contains("may already exist"));
+    assert!(
+        page.html.contains("Link your Xiaomi account")
+            && page.html.contains("Alice Wang")
+            && !page.html.contains("may already exist")
+    );
     assert_eq!(rows(&env).await, (1, 0));
     let r = page.bind("ann", PW).await;
-    let cleared = r.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("milogin-bind-") && c.to_str().unwrap().contains("Max-Age=0"));
+    let cleared = r.headers().get_all("set-cookie").iter().any(|c| {
+        c.to_str().unwrap().starts_with("milogin-bind-")
+            && c.to_str().unwrap().contains("Max-Age=0")
+    });
     assert!(cleared, "the ticket cookie is dropped");
     let m = result_in(r).await;
     assert_eq!(m.attempt, page.attempt);
     let u = ok_user(&m);
-    assert_eq!((u.id.as_str(), u.new_user, u.connection.as_str()), (local.id.as_str(), false, CONN));
-    let Outcome::Success { id_token, .. } = &m.outcome else { unreachable!() };
-    assert_eq!(verify(&env, POOL, id_token, APP).await["sub"], local.id.as_str());
-    assert_eq!(bound(&users(&env).await), map([(local.id.clone(), vec![subject(&env, "alice")])]));
+    assert_eq!(
+        (u.id.as_str(), u.new_user, u.connection.as_str()),
+        (local.id.as_str(), false, CONN)
+    );
+    let Outcome::Success { id_token, .. } = &m.outcome else {
+        unreachable!()
+    };
+    assert_eq!(
+        verify(&env, POOL, id_token, APP).await["sub"],
+        local.id.as_str()
+    );
+    assert_eq!(
+        bound(&users(&env).await),
+        map([(local.id.clone(), vec![subject(&env, "alice")])])
+    );
 
     refused(page.bind("ann", PW).await).await;
     assert_eq!(rows(&env).await, (1, 1));
 
     let m = login_result(&env, "alice").await;
-    assert_eq!((ok_user(&m).id.as_str(), ok_user(&m).new_user), (local.id.as_str(), false));
+    assert_eq!(
+        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
+        (local.id.as_str(), false)
+    );
     assert_eq!(rows(&env).await, (1, 1));
-    assert_eq!(env.mock.calls(), calls(2, 2, 0), "query binding never asks Xiaomi for phone or email");
+    assert_eq!(
+        env.mock.calls(),
+        calls(2, 2, 0),
+        "query binding never asks Xiaomi for phone or email"
+    );
 }
 
 #[tokio::test]
 async fn the_identifier_may_be_a_username_email_or_phone_in_any_spelling() {
     let env = spawn_with(opts("login_only", "query_binding")).await;
-    let local = create_local(&env, Local { username: Some("ann"), email: Some("ann@example.com"), phone: Some("+8613700137000"), password: Some(PW), ..Local::default() }).await;
-    for (account, identifier) in [("alice", " ANN@Example.COM "), ("bob", "137 0013 7000"), ("carol", "Ann")] {
+    let local = create_local(
+        &env,
+        Local {
+            username: Some("ann"),
+            email: Some("ann@example.com"),
+            phone: Some("+8613700137000"),
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
+    for (account, identifier) in [
+        ("alice", " ANN@Example.COM "),
+        ("bob", "137 0013 7000"),
+        ("carol", "Ann"),
+    ] {
         let page = bind_page(&env, account).await;
         let m = result_in(page.bind(identifier, PW).await).await;
         assert_eq!(ok_user(&m).id, local.id, "{identifier}");
         // One Xiaomi identity per user and connection: unlink before the next one binds.
-        assert_eq!(env.state.store.unlink_identity(POOL, &local.id, CONN).await.unwrap(), 1);
+        assert_eq!(
+            env.state
+                .store
+                .unlink_identity(POOL, &local.id, CONN)
+                .await
+                .unwrap(),
+            1
+        );
     }
     assert_eq!(rows(&env).await, (1, 0));
 }
@@ -438,14 +838,27 @@ async fn wrong_passwords_get_one_generic_answer_and_the_fifth_ends_the_login() {
     assert!(missing.contains("Enter your username"), "{missing}");
     let a = wrong(page.bind("ann", "wrong password").await).await;
     let b = wrong(page.bind("nobody", PW).await).await;
-    let strip = |h: &str| h.replace("value=\"ann\"", "").replace("value=\"nobody\"", "");
+    let strip = |h: &str| {
+        h.replace("value=\"ann\"", "")
+            .replace("value=\"nobody\"", "")
+    };
     let nonce = |h: &str| between(h, "nonce=\"", "\"").unwrap();
-    assert_eq!(strip(&a).replace(&nonce(&a), ""), strip(&b).replace(&nonce(&b), ""), "unknown and known accounts read the same");
+    assert_eq!(
+        strip(&a).replace(&nonce(&a), ""),
+        strip(&b).replace(&nonce(&b), ""),
+        "unknown and known accounts read the same"
+    );
     wrong(page.bind("nobody@example.com", PW).await).await;
     wrong(page.bind("+8613000000000", PW).await).await;
     let m = result_in(page.bind("ann", "wrong again").await).await;
     assert_eq!(m.attempt, page.attempt);
-    assert_eq!(err(&m), (ErrorCode::BindingRequired, "Too many wrong passwords. Please start the login again from the site.".into()));
+    assert_eq!(
+        err(&m),
+        (
+            ErrorCode::BindingRequired,
+            "Too many wrong passwords. Please start the login again from the site.".into()
+        )
+    );
     // The ticket is dead, even with the right password.
     refused(page.bind("ann", PW).await).await;
     assert_eq!(rows(&env).await, (1, 0));
@@ -462,7 +875,10 @@ async fn the_per_account_limit_spans_tickets_and_browsers() {
         for _ in 0..4 {
             wrong(page.bind("ann", "nope nope").await).await;
         }
-        assert_eq!(err(&result_in(page.bind("ann", "nope nope").await).await).0, ErrorCode::BindingRequired);
+        assert_eq!(
+            err(&result_in(page.bind("ann", "nope nope").await).await).0,
+            ErrorCode::BindingRequired
+        );
     }
     let page = bind_page(&env, "alice").await;
     wrong(page.bind("ann", PW).await).await; // locked: the right password reads as wrong
@@ -481,12 +897,50 @@ async fn a_ticket_needs_its_browser_and_its_csrf_token() {
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
-    refused(post_form(&Browser::new(), &page.action, &page.csrf, &[("identifier", "ann"), ("password", PW)]).await).await;
-    refused(page.browser.http.post(&page.action).form(&[("identifier", "ann"), ("password", PW)]).send().await.unwrap()).await;
-    refused(post_form(&page.browser, &page.action, "forged-token", &[("identifier", "ann"), ("password", PW)]).await).await;
+    refused(
+        post_form(
+            &Browser::new(),
+            &page.action,
+            &page.csrf,
+            &[("identifier", "ann"), ("password", PW)],
+        )
+        .await,
+    )
+    .await;
+    refused(
+        page.browser
+            .http
+            .post(&page.action)
+            .form(&[("identifier", "ann"), ("password", PW)])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    refused(
+        post_form(
+            &page.browser,
+            &page.action,
+            "forged-token",
+            &[("identifier", "ann"), ("password", PW)],
+        )
+        .await,
+    )
+    .await;
     // The same page at another connection's or pool's path.
-    let other = page.action.replace(&format!("/{CONN}/{POOL}/"), &format!("/xiaomi-2/{POOL}/"));
-    refused(post_form(&page.browser, &other, &page.csrf, &[("identifier", "ann"), ("password", PW)]).await).await;
+    let other = page
+        .action
+        .replace(&format!("/{CONN}/{POOL}/"), &format!("/xiaomi-2/{POOL}/"));
+    refused(
+        post_form(
+            &page.browser,
+            &other,
+            &page.csrf,
+            &[("identifier", "ann"), ("password", PW)],
+        )
+        .await,
+    )
+    .await;
     assert_eq!(page.browser.get(&page.action).await.status(), 405);
     assert_eq!(rows(&env).await, (1, 0));
     // None of that used the ticket up.
@@ -503,7 +957,10 @@ async fn an_expired_ticket_ends_in_state_expired() {
     let page = bind_page(&env, "alice").await;
     env.clock.advance(601);
     let m = result_in(page.bind("ann", PW).await).await;
-    assert_eq!((m.attempt.as_str(), err(&m).0), (page.attempt.as_str(), ErrorCode::StateExpired));
+    assert_eq!(
+        (m.attempt.as_str(), err(&m).0),
+        (page.attempt.as_str(), ErrorCode::StateExpired)
+    );
     refused(page.post(&[("action", "create")]).await).await;
     assert_eq!(rows(&env).await, (1, 0));
 }
@@ -514,18 +971,48 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
     // CSRF token; the victim's ticket binds only the victim's Xiaomi account.
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let victim = create_local(&env, ann()).await;
-    let attacker = create_local(&env, Local { username: Some("mal"), password: Some(PW), ..Local::default() }).await;
+    let attacker = create_local(
+        &env,
+        Local {
+            username: Some("mal"),
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
     let victim_page = bind_page(&env, "alice").await;
     let attacker_page = bind_page(&env, "mallory").await;
     // Victim's token with the attacker's cookies: no ticket of that name in the attacker's jar.
-    refused(post_form(&attacker_page.browser, &attacker_page.action, &victim_page.csrf, &[("identifier", "mal"), ("password", PW)]).await).await;
+    refused(
+        post_form(
+            &attacker_page.browser,
+            &attacker_page.action,
+            &victim_page.csrf,
+            &[("identifier", "mal"), ("password", PW)],
+        )
+        .await,
+    )
+    .await;
     // The attacker's ticket value under the cookie name of the victim's page: the token does not fit.
-    let jar = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let victim_cookie_name = format!("milogin-bind-{}", &milogin_server::flow::sha256_hex(&victim_page.csrf)[..16]);
+    let jar = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let victim_cookie_name = format!(
+        "milogin-bind-{}",
+        &milogin_server::flow::sha256_hex(&victim_page.csrf)[..16]
+    );
     let forged = jar
         .post(&victim_page.action)
-        .header("cookie", format!("{victim_cookie_name}={}", attacker_page.ticket))
-        .form(&[("csrf", victim_page.csrf.as_str()), ("identifier", "mal"), ("password", PW)])
+        .header(
+            "cookie",
+            format!("{victim_cookie_name}={}", attacker_page.ticket),
+        )
+        .form(&[
+            ("csrf", victim_page.csrf.as_str()),
+            ("identifier", "mal"),
+            ("password", PW),
+        ])
         .send()
         .await
         .unwrap();
@@ -537,20 +1024,48 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
     let m = result_in(victim_page.bind("ann", PW).await).await;
     assert_eq!(ok_user(&m).id, victim.id);
     let all = bound(&users(&env).await);
-    assert_eq!(all, map([(victim.id.clone(), vec![subject(&env, "alice")]), (attacker.id.clone(), vec![subject(&env, "mallory")])]));
+    assert_eq!(
+        all,
+        map([
+            (victim.id.clone(), vec![subject(&env, "alice")]),
+            (attacker.id.clone(), vec![subject(&env, "mallory")])
+        ])
+    );
 }
 
 #[tokio::test]
 async fn proving_a_different_account_than_the_matched_one_links_the_proven_one() {
     // X-62 (Keycloak case): the field match points at one account, the person proves another.
     let env = spawn_with(email_match("login_and_register", false)).await;
-    let matched = create_local(&env, Local { email: Some("alice@example.com"), email_verified: true, ..ann() }).await;
-    let other = create_local(&env, Local { username: Some("alice2"), password: Some("another password"), ..Local::default() }).await;
+    let matched = create_local(
+        &env,
+        Local {
+            email: Some("alice@example.com"),
+            email_verified: true,
+            ..ann()
+        },
+    )
+    .await;
+    let other = create_local(
+        &env,
+        Local {
+            username: Some("alice2"),
+            password: Some("another password"),
+            ..Local::default()
+        },
+    )
+    .await;
     let page = bind_page(&env, "alice").await;
     let m = result_in(page.bind("alice2", "another password").await).await;
     assert_eq!(ok_user(&m).id, other.id);
     let all = bound(&users(&env).await);
-    assert_eq!(all, map([(matched.id.clone(), vec![]), (other.id.clone(), vec![subject(&env, "alice")])]));
+    assert_eq!(
+        all,
+        map([
+            (matched.id.clone(), vec![]),
+            (other.id.clone(), vec![subject(&env, "alice")])
+        ])
+    );
 }
 
 #[tokio::test]
@@ -559,20 +1074,45 @@ async fn an_identity_bound_meanwhile_is_never_rebound_and_an_account_keeps_one_x
     // move it to user B. And a user that already has a Xiaomi identity here cannot take a second.
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let a = create_local(&env, ann()).await;
-    let b = create_local(&env, Local { username: Some("bea"), password: Some(PW), ..Local::default() }).await;
+    let b = create_local(
+        &env,
+        Local {
+            username: Some("bea"),
+            password: Some(PW),
+            ..Local::default()
+        },
+    )
+    .await;
     let first = bind_page(&env, "alice").await;
     let second = bind_page(&env, "alice").await;
-    assert_eq!(ok_user(&result_in(first.bind("ann", PW).await).await).id, a.id);
+    assert_eq!(
+        ok_user(&result_in(first.bind("ann", PW).await).await).id,
+        a.id
+    );
     let m = result_in(second.bind("bea", PW).await).await;
     assert_eq!(err(&m), (ErrorCode::InvalidState, "This Xiaomi account is already linked to another account. Please start the login again.".into()));
     refused(second.bind("bea", PW).await).await;
 
     let page = bind_page(&env, "bob").await;
     let html = page.bind("ann", PW).await.text().await.unwrap();
-    assert!(html.contains("already linked to another Xiaomi account") && !html.contains("milogin-result"), "{html}");
-    assert_eq!(ok_user(&result_in(page.bind("bea", PW).await).await).id, b.id, "the ticket survived that answer");
+    assert!(
+        html.contains("already linked to another Xiaomi account")
+            && !html.contains("milogin-result"),
+        "{html}"
+    );
+    assert_eq!(
+        ok_user(&result_in(page.bind("bea", PW).await).await).id,
+        b.id,
+        "the ticket survived that answer"
+    );
     let all = bound(&users(&env).await);
-    assert_eq!(all, map([(a.id.clone(), vec![subject(&env, "alice")]), (b.id.clone(), vec![subject(&env, "bob")])]));
+    assert_eq!(
+        all,
+        map([
+            (a.id.clone(), vec![subject(&env, "alice")]),
+            (b.id.clone(), vec![subject(&env, "bob")])
+        ])
+    );
 }
 
 #[tokio::test]
@@ -581,13 +1121,26 @@ async fn unlink_leaves_no_usable_proof_behind() {
     let env = spawn_with(opts("login_only", "query_binding")).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
-    assert_eq!(ok_user(&result_in(page.bind("ann", PW).await).await).id, local.id);
-    assert_eq!(env.state.store.unlink_identity(POOL, &local.id, CONN).await.unwrap(), 1);
+    assert_eq!(
+        ok_user(&result_in(page.bind("ann", PW).await).await).id,
+        local.id
+    );
+    assert_eq!(
+        env.state
+            .store
+            .unlink_identity(POOL, &local.id, CONN)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(rows(&env).await, (1, 0));
     refused(page.bind("ann", PW).await).await;
     assert_eq!(rows(&env).await, (1, 0));
     let again = bind_page(&env, "alice").await;
-    assert_eq!(ok_user(&result_in(again.bind("ann", PW).await).await).id, local.id);
+    assert_eq!(
+        ok_user(&result_in(again.bind("ann", PW).await).await).id,
+        local.id
+    );
     assert_eq!(rows(&env).await, (1, 1));
     assert_eq!(env.mock.calls(), calls(2, 2, 0));
 }
@@ -603,7 +1156,10 @@ async fn login_only_binding_never_creates_a_user() {
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
     assert_eq!(rows(&env).await, (1, 0));
     let page = bind_page(&env, "alice").await;
-    assert_eq!(err(&result_in(page.post(&[("action", "cancel")]).await).await).0, ErrorCode::UserNotFound);
+    assert_eq!(
+        err(&result_in(page.post(&[("action", "cancel")]).await).await).0,
+        ErrorCode::UserNotFound
+    );
     assert_eq!(rows(&env).await, (1, 0));
 }
 
@@ -611,15 +1167,24 @@ async fn login_only_binding_never_creates_a_user() {
 async fn login_and_register_binding_may_create_a_new_account_or_cancel() {
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let page = bind_page(&env, "carol").await;
-    assert_eq!(err(&result_in(page.post(&[("action", "cancel")]).await).await).0, ErrorCode::BindingRequired);
+    assert_eq!(
+        err(&result_in(page.post(&[("action", "cancel")]).await).await).0,
+        ErrorCode::BindingRequired
+    );
     assert_eq!(rows(&env).await, (0, 0));
     let page = bind_page(&env, "carol").await;
     let m = result_in(page.post(&[("action", "create")]).await).await;
     let u = ok_user(&m);
     assert!(u.new_user && u.nickname == "陈小雨 Carol");
-    assert_eq!(bound(&users(&env).await), map([(u.id.clone(), vec![subject(&env, "carol")])]));
+    assert_eq!(
+        bound(&users(&env).await),
+        map([(u.id.clone(), vec![subject(&env, "carol")])])
+    );
     let again = login_result(&env, "carol").await;
-    assert_eq!((ok_user(&again).id.as_str(), ok_user(&again).new_user), (u.id.as_str(), false));
+    assert_eq!(
+        (ok_user(&again).id.as_str(), ok_user(&again).new_user),
+        (u.id.as_str(), false)
+    );
     assert_eq!(rows(&env).await, (1, 1));
     assert_eq!(env.mock.calls(), calls(3, 3, 0));
 }
@@ -636,18 +1201,32 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
     let cb = b.decide(&env, &req, Some("alice")).await;
     let r = b.get(&cb).await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains(&format!("form-action 'self' {ORIGIN};")));
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("form-action 'self' {ORIGIN};")));
     let html = r.text().await.unwrap();
     let csrf = between(&html, "name=\"csrf\" value=\"", "\"").unwrap();
     let action = between(&html, "action=\"", "\"").unwrap();
-    let r = post_form(&b, &action, &csrf, &[("identifier", "ann"), ("password", PW)]).await;
+    let r = post_form(
+        &b,
+        &action,
+        &csrf,
+        &[("identifier", "ann"), ("password", PW)],
+    )
+    .await;
     assert_eq!(r.status(), 302);
     let loc = location(&r);
     let (before, fragment) = loc.split_once('#').unwrap();
     assert_eq!(before, done);
-    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes()).into_owned().collect();
+    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect();
     assert_eq!(f["attempt"], attempt);
-    assert_eq!(verify(&env, POOL, &f["id_token"], APP).await["sub"], local.id.as_str());
+    assert_eq!(
+        verify(&env, POOL, &f["id_token"], APP).await["sub"],
+        local.id.as_str()
+    );
     assert_eq!(rows(&env).await, (1, 1));
 }
 
@@ -655,14 +1234,45 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
 async fn the_binding_page_speaks_chinese_when_asked_and_escapes_the_nickname() {
     let env = spawn_with(opts("login_and_register", "query_binding")).await;
     let b = Browser::new();
-    let req = b.start(&env, &Browser::authorize_url(&env, &attempt_id())).await;
+    let req = b
+        .start(&env, &Browser::authorize_url(&env, &attempt_id()))
+        .await;
     let cb = b.decide(&env, &req, Some("mallory")).await;
-    let html = b.http.get(&cb).header("accept-language", "zh-CN,zh;q=0.9,en;q=0.8").send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("关联小米账号") && html.contains("创建新账号") && html.contains("lang=\"zh-CN\""), "{html}");
-    assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    let html = b
+        .http
+        .get(&cb)
+        .header("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("关联小米账号")
+            && html.contains("创建新账号")
+            && html.contains("lang=\"zh-CN\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>alert(1)")
+            && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
     let csrf = between(&html, "name=\"csrf\" value=\"", "\"").unwrap();
     let action = between(&html, "action=\"", "\"").unwrap();
-    let r = b.http.post(&action).header("accept-language", "zh-CN").form(&[("csrf", csrf.as_str()), ("identifier", "x"), ("password", "y")]).send().await.unwrap();
+    let r = b
+        .http
+        .post(&action)
+        .header("accept-language", "zh-CN")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("identifier", "x"),
+            ("password", "y"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert!(r.text().await.unwrap().contains("账号或密码错误"));
     assert_eq!(rows(&env).await, (0, 0));
 }
@@ -671,10 +1281,23 @@ async fn the_binding_page_speaks_chinese_when_asked_and_escapes_the_nickname() {
 async fn usernames_are_never_derived_from_nicknames() {
     // new Xiaomi users get no username, so a nickname can neither collide nor be invalid.
     let env = spawn_with(opts("login_and_register", "off")).await;
-    create_local(&env, Local { username: Some("bob"), ..Local::default() }).await;
-    env.mock.set_faults(Faults { nickname_override: Some("bob".into()), ..Faults::default() });
+    create_local(
+        &env,
+        Local {
+            username: Some("bob"),
+            ..Local::default()
+        },
+    )
+    .await;
+    env.mock.set_faults(Faults {
+        nickname_override: Some("bob".into()),
+        ..Faults::default()
+    });
     assert!(ok_user(&login_result(&env, "bob").await).new_user);
-    env.mock.set_faults(Faults { nickname_override: Some("  ../../bob\r\n".into()), ..Faults::default() });
+    env.mock.set_faults(Faults {
+        nickname_override: Some("  ../../bob\r\n".into()),
+        ..Faults::default()
+    });
     assert!(ok_user(&login_result(&env, "alice").await).new_user);
     let all = users(&env).await;
     assert_eq!(all.len(), 3);

@@ -31,14 +31,28 @@ async fn approved(env: &Env, account: &str) -> (Browser, String, String) {
 
 fn with_param(url: &str, key: &str, value: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
-    let pairs: Vec<(String, String)> =
-        u.query_pairs().map(|(k, v)| { let v = if k == key { value.to_string() } else { v.into_owned() }; (k.into_owned(), v) }).collect();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == key {
+                value.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
     u.query_pairs_mut().clear().extend_pairs(pairs);
     u.into()
 }
 
 fn param(url: &str, key: &str) -> String {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()).unwrap()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -64,7 +78,12 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
 
     // Page hardening (design.md §7).
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'nonce-") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("script-src 'nonce-")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert!(h.get("cross-origin-opener-policy").is_none());
@@ -76,7 +95,10 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
     let rec = env.mock.last_token_request().unwrap();
     assert_eq!(rec.method, "POST");
     assert!(!rec.client_secret_in_query);
-    assert_eq!(rec.redirect_uri.unwrap(), format!("{}/connection/social/{CONN}/{POOL}/callback", env.base));
+    assert_eq!(
+        rec.redirect_uri.unwrap(),
+        format!("{}/connection/social/{CONN}/{POOL}/callback", env.base)
+    );
     assert_eq!(counts(&env).await.0, 1);
     assert_eq!(counts(&env).await.1, 1);
 
@@ -99,10 +121,20 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
         .await
         .unwrap();
     assert_eq!(ui["sub"], user.id.as_str());
-    let bad = reqwest::Client::new().get(format!("{}/pools/{POOL}/userinfo", env.base)).bearer_auth(format!("{token}x")).send().await.unwrap();
+    let bad = reqwest::Client::new()
+        .get(format!("{}/pools/{POOL}/userinfo", env.base))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 401);
     // A token of pool-a does not verify against pool-b's key (T-17, X-71).
-    let other = reqwest::Client::new().get(format!("{}/pools/pool-b/userinfo", env.base)).bearer_auth(token).send().await.unwrap();
+    let other = reqwest::Client::new()
+        .get(format!("{}/pools/pool-b/userinfo", env.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 401);
 }
 
@@ -116,13 +148,22 @@ async fn authorize_redirects_to_xiaomi_with_exact_parameters_and_a_binding_cooki
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.starts_with("milogin-") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.starts_with("milogin-")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     let loc = location(&r);
     let u = url::Url::parse(&loc).unwrap();
     assert_eq!(u.path(), "/oauth2/authorize");
     let q: std::collections::HashMap<String, String> = u.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], "2882303761520000000");
-    assert_eq!(q["redirect_uri"], format!("{}/connection/social/{CONN}/{POOL}/callback", env.base));
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/connection/social/{CONN}/{POOL}/callback", env.base)
+    );
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["scope"], "1 3");
     assert_eq!(q["skip_confirm"], "false");
@@ -140,7 +181,11 @@ async fn authorize_refuses_unknown_ids_unregistered_origins_and_bad_input_storin
     let b = Browser::new();
     let a = attempt_id();
     let url = |uid: &str, pool: &str, app: &str, origin: &str| {
-        format!("{}/connection/social/{uid}/{pool}/authorize?app_id={app}&origin={}&attempt={a}", env.base, enc(origin))
+        format!(
+            "{}/connection/social/{uid}/{pool}/authorize?app_id={app}&origin={}&attempt={a}",
+            env.base,
+            enc(origin)
+        )
     };
     for (u, status) in [
         (url("nope", POOL, APP, ORIGIN), 404),
@@ -174,26 +219,52 @@ async fn authorize_refuses_unknown_ids_unregistered_origins_and_bad_input_storin
         assert_eq!(r.status(), 400, "{origin:?} accepted");
         assert!(r.headers().get("set-cookie").is_none());
         let page = r.text().await.unwrap();
-        assert!(page.contains("origin_not_allowed") && !page.contains("milogin-result"), "{origin:?}");
+        assert!(
+            page.contains("origin_not_allowed") && !page.contains("milogin-result"),
+            "{origin:?}"
+        );
     }
     // Normalised spellings of the registered origin are the same origin.
     for origin in ["HTTPS://SHOP.EXAMPLE.COM", "https://shop.example.com:443"] {
-        assert_eq!(b.get(&url(CONN, POOL, APP, origin)).await.status(), 302, "{origin}");
+        assert_eq!(
+            b.get(&url(CONN, POOL, APP, origin)).await.status(),
+            302,
+            "{origin}"
+        );
     }
     let base = format!("{}/connection/social/{CONN}/{POOL}/authorize", env.base);
     for q in [
-        format!("app_id={APP}&attempt={a}"),                                            // origin missing
-        format!("app_id={APP}&origin={}&attempt=short", enc(ORIGIN)),                   // bad attempt
-        format!("app_id={APP}&origin={}&attempt={a}&mode=iframe", enc(ORIGIN)),         // bad mode
-        format!("app_id={APP}&app_id={APP}&origin={}&attempt={a}", enc(ORIGIN)),       // duplicate
-        format!("app_id={APP}&origin={}&attempt={a}&pad={}", enc(ORIGIN), "x".repeat(9000)), // oversized
+        format!("app_id={APP}&attempt={a}"), // origin missing
+        format!("app_id={APP}&origin={}&attempt=short", enc(ORIGIN)), // bad attempt
+        format!(
+            "app_id={APP}&origin={}&attempt={a}&mode=iframe",
+            enc(ORIGIN)
+        ), // bad mode
+        format!(
+            "app_id={APP}&app_id={APP}&origin={}&attempt={a}",
+            enc(ORIGIN)
+        ), // duplicate
+        format!(
+            "app_id={APP}&origin={}&attempt={a}&pad={}",
+            enc(ORIGIN),
+            "x".repeat(9000)
+        ), // oversized
     ] {
         let r = b.get(&format!("{base}?{q}")).await;
         assert_eq!(r.status(), 400, "{q}");
     }
-    let head = b.http.head(url(CONN, POOL, APP, ORIGIN)).send().await.unwrap();
+    let head = b
+        .http
+        .head(url(CONN, POOL, APP, ORIGIN))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 405);
-    assert_eq!(counts(&env).await.2, 2, "only the two normalised-origin starts stored an attempt");
+    assert_eq!(
+        counts(&env).await.2,
+        2,
+        "only the two normalised-origin starts stored an attempt"
+    );
     assert_eq!(env.mock.calls().authorize, 0);
 }
 
@@ -202,12 +273,19 @@ async fn a_connection_not_enabled_for_the_app_is_an_error_result_for_the_registe
     let env = spawn().await;
     let a = attempt_id();
     let r = Browser::new()
-        .get(&format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id=app-no-conn&origin={}&attempt={a}", env.base, enc(ORIGIN)))
+        .get(&format!(
+            "{}/connection/social/{CONN}/{POOL}/authorize?app_id=app-no-conn&origin={}&attempt={a}",
+            env.base,
+            enc(ORIGIN)
+        ))
         .await;
     assert_eq!(r.status(), 400);
     let page = r.text().await.unwrap();
     let m = result_of(&page);
-    assert_eq!((m.attempt.as_str(), err_code(&m)), (a.as_str(), ErrorCode::ConnectionNotEnabled));
+    assert_eq!(
+        (m.attempt.as_str(), err_code(&m)),
+        (a.as_str(), ErrorCode::ConnectionNotEnabled)
+    );
     assert_eq!(target_of(&page), ORIGIN);
     assert_eq!(counts(&env).await.2, 0);
 }
@@ -240,7 +318,10 @@ async fn callbacks_without_a_usable_state_call_nobody_and_write_nothing() {
         let r = b.get(&format!("{base}?{q}")).await;
         assert_eq!(r.status(), 400, "{q}");
         let page = r.text().await.unwrap();
-        assert!(!page.contains("milogin-result"), "no message may be posted: {q}");
+        assert!(
+            !page.contains("milogin-result"),
+            "no message may be posted: {q}"
+        );
         assert!(!page.contains("<script>alert"), "reflected: {q}");
     }
     assert_eq!(b.http.head(&cb).send().await.unwrap().status(), 405);
@@ -260,7 +341,10 @@ async fn a_replayed_callback_is_refused_without_a_second_token_call() {
     let r = b.get(&cb).await;
     assert_eq!(r.status(), 400);
     let page = r.text().await.unwrap();
-    assert!(page.contains("already used") && !page.contains("milogin-result"), "a replay emits no contradicting result");
+    assert!(
+        page.contains("already used") && !page.contains("milogin-result"),
+        "a replay emits no contradicting result"
+    );
     assert_eq!(env.mock.calls().token, 1);
     assert_eq!(counts(&env).await.0, 1);
 }
@@ -303,14 +387,20 @@ async fn a_callback_from_another_browser_or_with_a_foreign_cookie_is_refused() {
     let r = Browser::new().get(&cb).await; // the attacker's code + state in another browser
     assert_eq!(r.status(), 400);
     let m = result_of(&r.text().await.unwrap());
-    assert_eq!((m.attempt.as_str(), err_code(&m)), (attempt.as_str(), ErrorCode::InvalidState));
+    assert_eq!(
+        (m.attempt.as_str(), err_code(&m)),
+        (attempt.as_str(), ErrorCode::InvalidState)
+    );
 
     // A browser holding the cookie of *another* attempt.
     let (b2, cb2, _) = approved(&env, "alice").await;
     let (_, cb3, _) = approved(&env, "bob").await;
     let r = b2.get(&cb3).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(err_code(&result_of(&r.text().await.unwrap())), ErrorCode::InvalidState);
+    assert_eq!(
+        err_code(&result_of(&r.text().await.unwrap())),
+        ErrorCode::InvalidState
+    );
     assert_eq!(env.mock.calls().token, 0);
     assert_eq!(counts(&env).await.0, 0);
     // b2's own flow is unaffected.
@@ -323,7 +413,10 @@ async fn a_state_presented_at_another_pool_or_connection_is_refused() {
     let env = spawn().await;
     for (uid, pool) in [("xiaomi-2", POOL), (CONN, "pool-b")] {
         let (b, cb, _) = approved(&env, "alice").await;
-        let moved = cb.replace(&format!("/connection/social/{CONN}/{POOL}/"), &format!("/connection/social/{uid}/{pool}/"));
+        let moved = cb.replace(
+            &format!("/connection/social/{CONN}/{POOL}/"),
+            &format!("/connection/social/{uid}/{pool}/"),
+        );
         assert_ne!(moved, cb);
         let r = b.get(&moved).await;
         assert_eq!(r.status(), 400);
@@ -356,7 +449,10 @@ async fn an_expired_state_ends_in_state_expired_without_calling_xiaomi() {
     env.clock.advance(601);
     let r = b.get(&cb).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(err_code(&result_of(&r.text().await.unwrap())), ErrorCode::StateExpired);
+    assert_eq!(
+        err_code(&result_of(&r.text().await.unwrap())),
+        ErrorCode::StateExpired
+    );
     assert_eq!(env.mock.calls().token, 0);
     assert_eq!(counts(&env).await.0, 0);
 }
@@ -370,13 +466,20 @@ async fn denied_consent_is_access_denied_and_the_description_is_never_reflected(
     let req = b.start(&env, &Browser::authorize_url(&env, &attempt)).await;
     let cb = b.decide(&env, &req, None).await;
     assert_eq!(param(&cb, "error"), "96012");
-    let cb = with_param(&cb, "error_description", "</script><script>alert(1)</script>");
+    let cb = with_param(
+        &cb,
+        "error_description",
+        "</script><script>alert(1)</script>",
+    );
     let r = b.get(&cb).await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(!page.contains("<script>alert(1)"));
     let m = result_of(&page);
-    assert_eq!((m.attempt.as_str(), err_code(&m)), (attempt.as_str(), ErrorCode::AccessDenied));
+    assert_eq!(
+        (m.attempt.as_str(), err_code(&m)),
+        (attempt.as_str(), ErrorCode::AccessDenied)
+    );
     assert_eq!(env.mock.calls().token, 0);
     assert_eq!(counts(&env).await.0, 0);
     assert_eq!(b.get(&cb).await.status(), 400, "the state was consumed");
@@ -385,10 +488,17 @@ async fn denied_consent_is_access_denied_and_the_description_is_never_reflected(
 #[tokio::test]
 async fn a_wrong_secret_is_a_provider_error_after_exactly_one_token_call() {
     // F4, X-35 (no retry of the exchange)
-    let env = spawn_with(Options { secret: "not-the-secret".into(), ..Options::default() }).await;
+    let env = spawn_with(Options {
+        secret: "not-the-secret".into(),
+        ..Options::default()
+    })
+    .await;
     let r = Browser::new().login(&env, "alice").await;
     assert_eq!(r.status(), 200);
-    assert_eq!(err_code(&result_of(&r.text().await.unwrap())), ErrorCode::ProviderError);
+    assert_eq!(
+        err_code(&result_of(&r.text().await.unwrap())),
+        ErrorCode::ProviderError
+    );
     assert_eq!(env.mock.calls().token, 1);
     assert_eq!(env.mock.calls().profile, 0);
     assert_eq!(counts(&env).await.0, 0);
@@ -403,16 +513,26 @@ async fn a_reused_code_in_a_fresh_flow_is_refused_by_xiaomi_and_creates_nothing(
     let (b2, cb2, _) = approved(&env, "bob").await;
     let injected = with_param(&cb2, "code", &param(&cb, "code"));
     let r = b2.get(&injected).await;
-    assert_eq!(err_code(&result_of(&r.text().await.unwrap())), ErrorCode::ProviderError);
+    assert_eq!(
+        err_code(&result_of(&r.text().await.unwrap())),
+        ErrorCode::ProviderError
+    );
     assert_eq!(env.mock.calls().token, 2);
     assert_eq!(counts(&env).await.0, 1);
 }
 
 #[tokio::test]
 async fn login_only_refuses_an_unknown_xiaomi_user_and_writes_nothing() {
-    let env = spawn_with(Options { login_mode: "login_only", ..Options::default() }).await;
+    let env = spawn_with(Options {
+        login_mode: "login_only",
+        ..Options::default()
+    })
+    .await;
     let r = Browser::new().login(&env, "alice").await;
-    assert_eq!(err_code(&result_of(&r.text().await.unwrap())), ErrorCode::UserNotFound);
+    assert_eq!(
+        err_code(&result_of(&r.text().await.unwrap())),
+        ErrorCode::UserNotFound
+    );
     assert_eq!((counts(&env).await.0, counts(&env).await.1), (0, 0));
 }
 
@@ -421,18 +541,56 @@ async fn xiaomi_faults_end_in_error_results_and_write_nothing() {
     // A first cut of X-35/X-36/X-38/X-43; the hardening issue adds the rest.
     let env = spawn().await;
     let cases: Vec<(Faults, ErrorCode)> = vec![
-        (Faults { token_status: Some(503), ..Faults::default() }, ErrorCode::ProviderUnavailable),
-        (Faults { error_200: true, ..Faults::default() }, ErrorCode::ProviderError), // paired with a bad code below
-        (Faults { malformed: Some("<html>oops</html>".into()), ..Faults::default() }, ErrorCode::ProviderError),
-        (Faults { profile_error: Some(96008), ..Faults::default() }, ErrorCode::ProviderError),
-        (Faults { hang: true, ..Faults::default() }, ErrorCode::ProviderUnavailable),
+        (
+            Faults {
+                token_status: Some(503),
+                ..Faults::default()
+            },
+            ErrorCode::ProviderUnavailable,
+        ),
+        (
+            Faults {
+                error_200: true,
+                ..Faults::default()
+            },
+            ErrorCode::ProviderError,
+        ), // paired with a bad code below
+        (
+            Faults {
+                malformed: Some("<html>oops</html>".into()),
+                ..Faults::default()
+            },
+            ErrorCode::ProviderError,
+        ),
+        (
+            Faults {
+                profile_error: Some(96008),
+                ..Faults::default()
+            },
+            ErrorCode::ProviderError,
+        ),
+        (
+            Faults {
+                hang: true,
+                ..Faults::default()
+            },
+            ErrorCode::ProviderUnavailable,
+        ),
     ];
     for (faults, expected) in cases {
         env.mock.set_faults(faults.clone());
         let (b, cb, _) = approved(&env, "alice").await;
-        let cb = if faults.error_200 { with_param(&cb, "code", "not-a-code") } else { cb };
+        let cb = if faults.error_200 {
+            with_param(&cb, "code", "not-a-code")
+        } else {
+            cb
+        };
         let r = b.get(&cb).await;
-        assert_eq!(err_code(&result_of(&r.text().await.unwrap())), expected, "{faults:?}");
+        assert_eq!(
+            err_code(&result_of(&r.text().await.unwrap())),
+            expected,
+            "{faults:?}"
+        );
         assert_eq!(counts(&env).await.0, 0, "{faults:?}");
     }
 }
@@ -440,10 +598,35 @@ async fn xiaomi_faults_end_in_error_results_and_write_nothing() {
 #[tokio::test]
 async fn the_openid_fallback_and_prefix_variants_work() {
     let env = spawn().await;
-    env.mock.set_faults(Faults { no_prefix: true, omit_union_id: true, stringify_numbers: true, ..Faults::default() });
-    assert!(result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap()).is_ok());
-    env.mock.set_faults(Faults { prefix_space: true, prefix_newline: true, ..Faults::default() });
-    assert!(result_of(&Browser::new().login(&env, "bob").await.text().await.unwrap()).is_ok());
+    env.mock.set_faults(Faults {
+        no_prefix: true,
+        omit_union_id: true,
+        stringify_numbers: true,
+        ..Faults::default()
+    });
+    assert!(result_of(
+        &Browser::new()
+            .login(&env, "alice")
+            .await
+            .text()
+            .await
+            .unwrap()
+    )
+    .is_ok());
+    env.mock.set_faults(Faults {
+        prefix_space: true,
+        prefix_newline: true,
+        ..Faults::default()
+    });
+    assert!(result_of(
+        &Browser::new()
+            .login(&env, "bob")
+            .await
+            .text()
+            .await
+            .unwrap()
+    )
+    .is_ok());
     assert_eq!(counts(&env).await.0, 2);
 }
 
@@ -465,10 +648,17 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
     let loc = location(&r);
     let (before, fragment) = loc.split_once('#').unwrap();
     assert_eq!(before, done);
-    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes()).into_owned().collect();
+    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect();
     assert_eq!(f["attempt"], attempt);
     verify(&env, POOL, &f["id_token"], APP).await;
-    for bad in [format!("{ORIGIN}/login/done/"), format!("{ORIGIN}/login/done?x=1"), "https://evil.example/login/done".into(), format!("{ORIGIN}/login/done#")] {
+    for bad in [
+        format!("{ORIGIN}/login/done/"),
+        format!("{ORIGIN}/login/done?x=1"),
+        "https://evil.example/login/done".into(),
+        format!("{ORIGIN}/login/done#"),
+    ] {
         let u = format!(
             "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
             env.base,
@@ -481,7 +671,9 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
 #[tokio::test]
 async fn several_concurrent_flows_all_succeed_with_one_exchange_each() {
     let env = std::sync::Arc::new(spawn().await);
-    let accounts = ["alice", "bob", "carol", "alice", "bob", "carol", "alice", "bob"];
+    let accounts = [
+        "alice", "bob", "carol", "alice", "bob", "carol", "alice", "bob",
+    ];
     let tasks: Vec<_> = accounts
         .iter()
         .map(|a| {
@@ -506,32 +698,103 @@ async fn several_concurrent_flows_all_succeed_with_one_exchange_each() {
 async fn public_endpoints_connections_discovery_health() {
     let env = spawn().await;
     let c = reqwest::Client::new();
-    let r = c.get(format!("{}/api/v1/pools/{POOL}/apps/{APP}/connections", env.base)).header("origin", ORIGIN).send().await.unwrap();
+    let r = c
+        .get(format!(
+            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
+            env.base
+        ))
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], ORIGIN);
     let list: Vec<milogin_shared::ConnectionInfo> = r.json().await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!((list[0].unique_id.as_str(), list[0].display_name.as_str()), (CONN, "Sign in with Xiaomi"));
-    let r = c.get(format!("{}/api/v1/pools/{POOL}/apps/{APP}/connections", env.base)).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(
+        (list[0].unique_id.as_str(), list[0].display_name.as_str()),
+        (CONN, "Sign in with Xiaomi")
+    );
+    let r = c
+        .get(format!(
+            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
+            env.base
+        ))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    assert_eq!(c.get(format!("{}/api/v1/pools/{POOL}/apps/nope/connections", env.base)).send().await.unwrap().status(), 404);
-    let d: serde_json::Value = c.get(format!("{}/pools/{POOL}/.well-known/openid-configuration", env.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        c.get(format!(
+            "{}/api/v1/pools/{POOL}/apps/nope/connections",
+            env.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    let d: serde_json::Value = c
+        .get(format!(
+            "{}/pools/{POOL}/.well-known/openid-configuration",
+            env.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["issuer"], format!("{}/pools/{POOL}", env.base));
     assert_eq!(d["id_token_signing_alg_values_supported"][0], "ES256");
-    assert_eq!(c.get(format!("{}/pools/nope/.well-known/jwks.json", env.base)).send().await.unwrap().status(), 404);
-    assert_eq!(c.get(format!("{}/healthz", env.base)).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(format!("{}/readyz", env.base)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(format!("{}/pools/nope/.well-known/jwks.json", env.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.get(format!("{}/healthz", env.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{}/readyz", env.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn hostile_nicknames_are_escaped_in_the_page_and_valid_in_the_json() {
     // X-48 (first cut)
     let env = spawn().await;
-    env.mock.set_faults(Faults { nickname_override: Some("</script><script>alert(1)</script>\u{2028}\"'&".into()), ..Faults::default() });
-    let page = Browser::new().login(&env, "alice").await.text().await.unwrap();
+    env.mock.set_faults(Faults {
+        nickname_override: Some("</script><script>alert(1)</script>\u{2028}\"'&".into()),
+        ..Faults::default()
+    });
+    let page = Browser::new()
+        .login(&env, "alice")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("<script>alert(1)"));
     let m = result_of(&page);
-    assert_eq!(ok_user(&m).1.nickname, "</script><script>alert(1)</script> \"'&".trim());
+    assert_eq!(
+        ok_user(&m).1.nickname,
+        "</script><script>alert(1)</script> \"'&".trim()
+    );
 }
 
 #[tokio::test]
@@ -540,10 +803,19 @@ async fn a_callback_with_neither_code_nor_error_is_an_invalid_request_without_ca
     let env = spawn().await;
     let (b, cb, attempt) = approved(&env, "alice").await;
     let state = param(&cb, "state");
-    let r = b.get(&format!("{}/connection/social/{CONN}/{POOL}/callback?state={}", env.base, enc(&state))).await;
+    let r = b
+        .get(&format!(
+            "{}/connection/social/{CONN}/{POOL}/callback?state={}",
+            env.base,
+            enc(&state)
+        ))
+        .await;
     assert_eq!(r.status(), 400);
     let m = result_of(&r.text().await.unwrap());
-    assert_eq!((m.attempt.as_str(), err_code(&m)), (attempt.as_str(), ErrorCode::InvalidRequest));
+    assert_eq!(
+        (m.attempt.as_str(), err_code(&m)),
+        (attempt.as_str(), ErrorCode::InvalidRequest)
+    );
     assert_eq!(env.mock.calls().token, 0);
     assert_eq!(counts(&env).await.0, 0);
 }
@@ -560,8 +832,14 @@ async fn two_tabs_of_one_browser_finish_independently() {
     let cb1 = b.decide(&env, &r1, Some("alice")).await;
     let m2 = result_of(&b.get(&cb2).await.text().await.unwrap());
     let m1 = result_of(&b.get(&cb1).await.text().await.unwrap());
-    assert_eq!((m1.attempt.as_str(), ok_user(&m1).1.nickname.as_str()), (a1.as_str(), "Alice Wang"));
-    assert_eq!((m2.attempt.as_str(), ok_user(&m2).1.nickname.as_str()), (a2.as_str(), "Bob"));
+    assert_eq!(
+        (m1.attempt.as_str(), ok_user(&m1).1.nickname.as_str()),
+        (a1.as_str(), "Alice Wang")
+    );
+    assert_eq!(
+        (m2.attempt.as_str(), ok_user(&m2).1.nickname.as_str()),
+        (a2.as_str(), "Bob")
+    );
 }
 
 #[tokio::test]
@@ -579,7 +857,10 @@ async fn forwarded_host_headers_never_change_the_urls_we_build() {
         .unwrap();
     assert_eq!(r.status(), 302);
     let loc = location(&r);
-    assert_eq!(param(&loc, "redirect_uri"), format!("{}/connection/social/{CONN}/{POOL}/callback", env.base));
+    assert_eq!(
+        param(&loc, "redirect_uri"),
+        format!("{}/connection/social/{CONN}/{POOL}/callback", env.base)
+    );
     assert!(!loc.contains("evil"));
 }
 
@@ -631,9 +912,17 @@ async fn oversized_and_repeated_queries_are_refused_fast() {
     let b = Browser::new();
     let base = Browser::authorize_url(&env, &attempt_id());
     let many: String = (0..1000).map(|i| format!("&p{i}=x")).collect();
-    for u in [format!("{base}{many}"), format!("{base}&x={}", "a".repeat(60 * 1024)), format!("{base}&origin={}", enc(ORIGIN))] {
+    for u in [
+        format!("{base}{many}"),
+        format!("{base}&x={}", "a".repeat(60 * 1024)),
+        format!("{base}&origin={}", enc(ORIGIN)),
+    ] {
         let r = b.get(&u).await;
-        assert!(r.status() == 400 || r.status() == 414 || r.status() == 431, "{}", r.status());
+        assert!(
+            r.status() == 400 || r.status() == 414 || r.status() == 431,
+            "{}",
+            r.status()
+        );
     }
     assert_eq!(counts(&env).await.2, 0);
 }
@@ -642,8 +931,21 @@ async fn oversized_and_repeated_queries_are_refused_fast() {
 async fn served_pages_never_post_to_star_nor_use_inline_handlers() {
     // X-75 (server side; the widget's JS is checked by the browser suite)
     let env = spawn().await;
-    let ok = Browser::new().login(&env, "mallory").await.text().await.unwrap();
-    let err = Browser::new().get(&format!("{}/connection/social/{CONN}/{POOL}/callback?state=x", env.base)).await.text().await.unwrap();
+    let ok = Browser::new()
+        .login(&env, "mallory")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let err = Browser::new()
+        .get(&format!(
+            "{}/connection/social/{CONN}/{POOL}/callback?state=x",
+            env.base
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
     for page in [ok, err] {
         assert!(!page.contains("'*'") && !page.contains("\"*\""));
         assert!(!page.contains("innerHTML"));
@@ -653,6 +955,10 @@ async fn served_pages_never_post_to_star_nor_use_inline_handlers() {
         let scripts = page.matches("<script").count();
         let typed = page.matches("<script type=\"application/json\"").count();
         let nonced = page.matches("<script nonce=\"").count();
-        assert_eq!(scripts, typed + nonced, "every executable script carries the nonce");
+        assert_eq!(
+            scripts,
+            typed + nonced,
+            "every executable script carries the nonce"
+        );
     }
 }

@@ -13,30 +13,53 @@ async fn setup(body: &str, blocker: bool) -> Option<(Env, Chrome, String)> {
         return None;
     }
     let (l, origin) = bind_host().await;
-    let env = spawn_with(Options { origins: vec![origin.clone()], ..Options::default() }).await;
+    let env = spawn_with(Options {
+        origins: vec![origin.clone()],
+        ..Options::default()
+    })
+    .await;
     serve_host(l, page(&env.base, body), vec![]);
     let chrome = Chrome::start(blocker).await;
     chrome.client.goto(&format!("{origin}/")).await.unwrap();
-    chrome.wait_until("document.querySelector('milogin-button')?.shadowRoot?.querySelector('button')", 20, "the button renders").await;
+    chrome
+        .wait_until(
+            "document.querySelector('milogin-button')?.shadowRoot?.querySelector('button')",
+            20,
+            "the button renders",
+        )
+        .await;
     Some((env, chrome, origin))
 }
 
 async fn wait_events(c: &Chrome, n: usize) -> Vec<Value> {
-    c.wait_until(&format!("window.__events.length >= {n}"), 20, "widget events").await;
+    c.wait_until(
+        &format!("window.__events.length >= {n}"),
+        20,
+        "widget events",
+    )
+    .await;
     c.events().await
 }
 
 #[tokio::test]
 async fn click_approve_success_with_a_verifiable_token() {
-    let Some((env, c, _)) = setup(B1, false).await else { return };
+    let Some((env, c, _)) = setup(B1, false).await else {
+        return;
+    };
     c.wait_until("document.querySelector('#b1').shadowRoot.querySelector('button').textContent.includes('Sign in with Xiaomi')", 10, "server default label").await;
     c.click_button("#b1").await;
     let st = c.button_state("#b1").await;
-    assert_eq!(st["busy"], "true", "aria-busy while the popup is open: {st}");
+    assert_eq!(
+        st["busy"], "true",
+        "aria-busy while the popup is open: {st}"
+    );
     c.consent("account-alice").await;
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev.len(), 1, "{ev:?}");
-    assert_eq!((ev[0]["type"].as_str(), ev[0]["target"].as_str()), (Some("milogin:success"), Some("b1")));
+    assert_eq!(
+        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
+        (Some("milogin:success"), Some("b1"))
+    );
     let token = ev[0]["detail"]["id_token"].as_str().unwrap();
     let claims = verify(&env, POOL, token, APP).await;
     assert_eq!(ev[0]["detail"]["user"]["nickname"], "Alice Wang");
@@ -51,13 +74,23 @@ async fn click_approve_success_with_a_verifiable_token() {
     assert_eq!(c.window_count().await, 1, "the popup closed itself");
     let st = c.button_state("#b1").await;
     assert_ne!(st["busy"], "true");
-    assert_eq!(c.js("return document.activeElement && document.activeElement.id;", vec![]).await, json!("b1"), "focus back on the button");
+    assert_eq!(
+        c.js(
+            "return document.activeElement && document.activeElement.id;",
+            vec![]
+        )
+        .await,
+        json!("b1"),
+        "focus back on the button"
+    );
     assert_eq!(env.mock.calls().token, 1);
 }
 
 #[tokio::test]
 async fn deny_is_an_access_denied_error_event() {
-    let Some((_env, c, _)) = setup(B1, false).await else { return };
+    let Some((_env, c, _)) = setup(B1, false).await else {
+        return;
+    };
     c.click_button("#b1").await;
     c.consent("deny").await;
     let ev = wait_events(&c, 1).await;
@@ -67,7 +100,9 @@ async fn deny_is_an_access_denied_error_event() {
 
 #[tokio::test]
 async fn closing_the_popup_is_a_cancel_event() {
-    let Some((_env, c, _)) = setup(B1, false).await else { return };
+    let Some((_env, c, _)) = setup(B1, false).await else {
+        return;
+    };
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     c.client.switch_to_window(popup).await.unwrap();
@@ -80,9 +115,15 @@ async fn closing_the_popup_is_a_cancel_event() {
 
 #[tokio::test]
 async fn a_blocked_popup_is_a_popup_blocked_error() {
-    let Some((_env, c, _)) = setup(B1, true).await else { return };
+    let Some((_env, c, _)) = setup(B1, true).await else {
+        return;
+    };
     // A scripted click has no user activation: Chromium's popup blocker refuses window.open.
-    c.js("document.querySelector('#b1').shadowRoot.querySelector('button').click();", vec![]).await;
+    c.js(
+        "document.querySelector('#b1').shadowRoot.querySelector('button').click();",
+        vec![],
+    )
+    .await;
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev[0]["type"], "milogin:error");
     assert_eq!(ev[0]["detail"]["code"], "popup_blocked");
@@ -93,7 +134,9 @@ async fn a_blocked_popup_is_a_popup_blocked_error() {
 
 #[tokio::test]
 async fn forged_messages_are_ignored_and_only_the_real_result_counts() {
-    let Some((env, c, origin)) = setup(B1, false).await else { return };
+    let Some((env, c, origin)) = setup(B1, false).await else {
+        return;
+    };
     c.click_button("#b1").await;
     c.popup().await;
     // The host page recorded the URL the widget opened: forge with the *current* attempt id.
@@ -128,7 +171,13 @@ async fn forged_messages_are_ignored_and_only_the_real_result_counts() {
     let ev2 = c.events().await;
     assert_eq!(ev2.len(), 1, "exactly one result: {ev2:?}");
     assert_eq!(ev[0]["type"], "milogin:success");
-    verify(&env, POOL, ev[0]["detail"]["id_token"].as_str().unwrap(), APP).await;
+    verify(
+        &env,
+        POOL,
+        ev[0]["detail"]["id_token"].as_str().unwrap(),
+        APP,
+    )
+    .await;
     assert!(origin.starts_with("http://localhost:"));
 }
 
@@ -137,13 +186,28 @@ async fn two_buttons_never_receive_each_others_result_and_labels_are_text() {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
                   <milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" display-name="Go <b>Mi</b>" theme="dark" shape="pill"></milogin-button>
                   <milogin-button id="b3" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" locale="zh-CN"></milogin-button>"#;
-    let Some((_env, c, _)) = setup(body, false).await else { return };
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
     c.wait_until("document.querySelector('#b1').shadowRoot.querySelector('button').textContent.includes('Sign in with Xiaomi')", 10, "server label").await;
     let b2 = c.button_state("#b2").await;
-    assert_eq!(b2["text"], "Go <b>Mi</b>", "display-name is rendered as text: {b2}");
-    assert_eq!(c.js("return document.querySelector('#b2').shadowRoot.querySelectorAll('b').length;", vec![]).await, json!(0));
+    assert_eq!(
+        b2["text"], "Go <b>Mi</b>",
+        "display-name is rendered as text: {b2}"
+    );
+    assert_eq!(
+        c.js(
+            "return document.querySelector('#b2').shadowRoot.querySelectorAll('b').length;",
+            vec![]
+        )
+        .await,
+        json!(0)
+    );
     let b3 = c.button_state("#b3").await;
-    assert!(b3["label"].as_str().is_some_and(|l| !l.is_empty()), "an icon button keeps an accessible name: {b3}");
+    assert!(
+        b3["label"].as_str().is_some_and(|l| !l.is_empty()),
+        "an icon button keeps an accessible name: {b3}"
+    );
 
     c.click_button("#b1").await;
     c.consent("account-alice").await;
@@ -167,9 +231,15 @@ async fn two_buttons_never_receive_each_others_result_and_labels_are_text() {
 
 #[tokio::test]
 async fn the_brand_button_renders_orange_with_visible_text() {
-    let Some((_env, c, _)) = setup(B1, false).await else { return };
+    let Some((_env, c, _)) = setup(B1, false).await else {
+        return;
+    };
     c.wait_until("document.querySelector('#b1').shadowRoot.querySelector('button').textContent.includes('Sign in with Xiaomi')", 10, "label").await;
-    let host = c.client.find(fantoccini::Locator::Css("#b1")).await.unwrap();
+    let host = c
+        .client
+        .find(fantoccini::Locator::Css("#b1"))
+        .await
+        .unwrap();
     let png = host.screenshot().await.unwrap();
     let decoder = png::Decoder::new(&png[..]);
     let mut reader = decoder.read_info().unwrap();
@@ -177,9 +247,29 @@ async fn the_brand_button_renders_orange_with_visible_text() {
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
     let px: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
-    let orange = px.iter().filter(|p| (p[0] as i32 - 0xff).abs() < 24 && (p[1] as i32 - 0x69).abs() < 24 && (p[2] as i32) < 40).count();
-    let white = px.iter().filter(|p| p[0] > 235 && p[1] > 235 && p[2] > 235).count();
-    assert!(info.width >= 100 && info.height >= 30, "{}x{}", info.width, info.height);
-    assert!(orange * 2 > px.len(), "the button is mostly brand orange: {orange}/{}", px.len());
-    assert!(white > 40, "white text and mark are visible: {white} white pixels");
+    let orange = px
+        .iter()
+        .filter(|p| {
+            (p[0] as i32 - 0xff).abs() < 24 && (p[1] as i32 - 0x69).abs() < 24 && (p[2] as i32) < 40
+        })
+        .count();
+    let white = px
+        .iter()
+        .filter(|p| p[0] > 235 && p[1] > 235 && p[2] > 235)
+        .count();
+    assert!(
+        info.width >= 100 && info.height >= 30,
+        "{}x{}",
+        info.width,
+        info.height
+    );
+    assert!(
+        orange * 2 > px.len(),
+        "the button is mostly brand orange: {orange}/{}",
+        px.len()
+    );
+    assert!(
+        white > 40,
+        "white text and mark are visible: {white} white pixels"
+    );
 }

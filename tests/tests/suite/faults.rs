@@ -34,10 +34,25 @@ async fn fails_with(env: &Env, faults: Faults, expected: ErrorCode) -> Duration 
     assert_eq!(r.status(), 200, "{faults:?}");
     let m = result_of(&r.text().await.unwrap());
     assert_eq!(code_of(&m), Some(expected), "{faults:?}");
-    assert!(took < BUDGET * 2 + Duration::from_millis(1500), "{faults:?} took {took:?}");
-    assert_eq!(env.mock.calls().token, 1, "the code exchange is never retried: {faults:?}");
-    assert_eq!((counts(env).await.0, counts(env).await.1), (0, 0), "{faults:?}");
-    assert_eq!(b.get(&cb).await.status(), 400, "the attempt was consumed: {faults:?}");
+    assert!(
+        took < BUDGET * 2 + Duration::from_millis(1500),
+        "{faults:?} took {took:?}"
+    );
+    assert_eq!(
+        env.mock.calls().token,
+        1,
+        "the code exchange is never retried: {faults:?}"
+    );
+    assert_eq!(
+        (counts(env).await.0, counts(env).await.1),
+        (0, 0),
+        "{faults:?}"
+    );
+    assert_eq!(
+        b.get(&cb).await.status(),
+        400,
+        "the attempt was consumed: {faults:?}"
+    );
     env.mock.set_faults(Faults::default());
     took
 }
@@ -49,17 +64,39 @@ async fn no_requests_held(env: &Env) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{} request(s) still held open at the mock", env.mock.held_requests());
+    panic!(
+        "{} request(s) still held open at the mock",
+        env.mock.held_requests()
+    );
 }
 
 #[tokio::test]
 async fn a_hanging_or_dripping_token_endpoint_ends_within_the_budget_and_releases_the_connection() {
     // of §10 (the exchange is not replayed after a timeout)
     let env = spawn().await;
-    let took = fails_with(&env, Faults { hang: true, ..Faults::default() }, ErrorCode::ProviderUnavailable).await;
-    assert!(took >= BUDGET - Duration::from_millis(200), "gave up before the budget: {took:?}");
+    let took = fails_with(
+        &env,
+        Faults {
+            hang: true,
+            ..Faults::default()
+        },
+        ErrorCode::ProviderUnavailable,
+    )
+    .await;
+    assert!(
+        took >= BUDGET - Duration::from_millis(200),
+        "gave up before the budget: {took:?}"
+    );
     no_requests_held(&env).await;
-    fails_with(&env, Faults { drip: true, ..Faults::default() }, ErrorCode::ProviderUnavailable).await;
+    fails_with(
+        &env,
+        Faults {
+            drip: true,
+            ..Faults::default()
+        },
+        ErrorCode::ProviderUnavailable,
+    )
+    .await;
     no_requests_held(&env).await;
 }
 
@@ -69,22 +106,40 @@ async fn unreachable_or_unknown_token_hosts_fail_closed() {
     // A listener with a full accept queue: the kernel drops further SYNs, so connect never
     // completes (a true blackhole on loopback; this sandbox answers for outside addresses).
     let hole = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    hole.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    hole.bind(
+        &"127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
     hole.listen(0).unwrap();
     let hole_addr = hole.local_addr().unwrap().as_socket().unwrap();
-    let _fill: Vec<_> = (0..4).filter_map(|_| std::net::TcpStream::connect_timeout(&hole_addr, Duration::from_millis(200)).ok()).collect();
+    let _fill: Vec<_> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&hole_addr, Duration::from_millis(200)).ok()
+        })
+        .collect();
     let blackhole = format!("http://{hole_addr}");
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
     for base in [blackhole.as_str(), closed.as_str(), "http://xiaomi.invalid"] {
-        let env = spawn_with(Options { account_base: Some(base.into()), ..Options::default() }).await;
+        let env = spawn_with(Options {
+            account_base: Some(base.into()),
+            ..Options::default()
+        })
+        .await;
         let (b, cb) = approved_directly(&env, "alice").await;
         let t = Instant::now();
         let m = result_of(&b.get(&cb).await.text().await.unwrap());
         assert_eq!(code_of(&m), Some(ErrorCode::ProviderUnavailable), "{base}");
-        assert!(t.elapsed() < Duration::from_millis(2500), "{base}: connect timeout is 1 s, took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "{base}: connect timeout is 1 s, took {:?}",
+            t.elapsed()
+        );
         assert_eq!(counts(&env).await.0, 0);
     }
 }
@@ -94,7 +149,15 @@ async fn server_errors_and_rate_limits_are_unavailable_without_a_retry() {
     //
     let env = spawn().await;
     for status in [500, 502, 503, 504, 429] {
-        fails_with(&env, Faults { token_status: Some(status), ..Faults::default() }, ErrorCode::ProviderUnavailable).await;
+        fails_with(
+            &env,
+            Faults {
+                token_status: Some(status),
+                ..Faults::default()
+            },
+            ErrorCode::ProviderUnavailable,
+        )
+        .await;
     }
 }
 
@@ -117,7 +180,15 @@ async fn error_bodies_and_malformed_bodies_are_provider_errors() {
         "{\"access_token\":\"at\",\"openId\":{\"a\":1}}",
         "{\"access_token\":\"at\",\"openId\":\"a\",\"openId\":\"b\"}",
     ] {
-        fails_with(&env, Faults { malformed: Some(body.into()), ..Faults::default() }, ErrorCode::ProviderError).await;
+        fails_with(
+            &env,
+            Faults {
+                malformed: Some(body.into()),
+                ..Faults::default()
+            },
+            ErrorCode::ProviderError,
+        )
+        .await;
     }
 }
 
@@ -125,9 +196,25 @@ async fn error_bodies_and_malformed_bodies_are_provider_errors() {
 async fn oversized_bodies_and_redirects_are_refused() {
     //
     let env = spawn().await;
-    let took = fails_with(&env, Faults { oversized: true, ..Faults::default() }, ErrorCode::ProviderError).await;
+    let took = fails_with(
+        &env,
+        Faults {
+            oversized: true,
+            ..Faults::default()
+        },
+        ErrorCode::ProviderError,
+    )
+    .await;
     assert!(took < Duration::from_secs(2));
-    fails_with(&env, Faults { redirect_to: Some("https://evil.example/steal".into()), ..Faults::default() }, ErrorCode::ProviderError).await;
+    fails_with(
+        &env,
+        Faults {
+            redirect_to: Some("https://evil.example/steal".into()),
+            ..Faults::default()
+        },
+        ErrorCode::ProviderError,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -143,8 +230,20 @@ async fn open_api_errors_fail_the_login_and_profile_outages_retry_once() {
     ] {
         fails_with(&env, faults, ErrorCode::ProviderError).await;
     }
-    let _ = fails_with(&env, Faults { profile_status: Some(503), ..Faults::default() }, ErrorCode::ProviderUnavailable).await;
-    assert_eq!(env.mock.calls().profile, 2, "an idempotent profile GET is retried exactly once");
+    let _ = fails_with(
+        &env,
+        Faults {
+            profile_status: Some(503),
+            ..Faults::default()
+        },
+        ErrorCode::ProviderUnavailable,
+    )
+    .await;
+    assert_eq!(
+        env.mock.calls().profile,
+        2,
+        "an idempotent profile GET is retried exactly once"
+    );
 }
 
 #[tokio::test]
@@ -152,12 +251,34 @@ async fn hostile_profile_values_are_stored_safely() {
     //
     let env = spawn().await;
     let nick = format!("a\r\nb\u{202e}c\u{0}{}", "x".repeat(10_000));
-    for avatar in ["javascript:alert(1)", "data:image/png;base64,AAAA", "https://169.254.169.254/latest/meta-data", "http://cdn.example.com/a.jpg"] {
-        env.mock.set_faults(Faults { nickname_override: Some(nick.clone()), avatar_override: Some(avatar.into()), ..Faults::default() });
-        let m = result_of(&Browser::new().login(&env, "alice").await.text().await.unwrap());
-        let Outcome::Success { user, id_token } = m.outcome else { panic!("hostile values must not fail the login") };
+    for avatar in [
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "https://169.254.169.254/latest/meta-data",
+        "http://cdn.example.com/a.jpg",
+    ] {
+        env.mock.set_faults(Faults {
+            nickname_override: Some(nick.clone()),
+            avatar_override: Some(avatar.into()),
+            ..Faults::default()
+        });
+        let m = result_of(
+            &Browser::new()
+                .login(&env, "alice")
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
+        let Outcome::Success { user, id_token } = m.outcome else {
+            panic!("hostile values must not fail the login")
+        };
         assert_eq!(user.avatar, None, "{avatar}");
-        assert!(user.nickname.starts_with("a b c") && user.nickname.chars().count() == 64, "{:?}", user.nickname);
+        assert!(
+            user.nickname.starts_with("a b c") && user.nickname.chars().count() == 64,
+            "{:?}",
+            user.nickname
+        );
         let claims = verify(&env, POOL, &id_token, APP).await;
         assert!(claims.get("picture").is_none());
     }
@@ -169,14 +290,38 @@ async fn quirky_but_valid_answers_log_in() {
     // X-37 (prefix variants), F19 (numbers as strings), F20 (openid spellings), missing union_id
     let env = spawn().await;
     for faults in [
-        Faults { no_prefix: true, ..Faults::default() },
-        Faults { prefix_space: true, ..Faults::default() },
-        Faults { prefix_newline: true, stringify_numbers: true, ..Faults::default() },
-        Faults { omit_union_id: true, error_200: true, ..Faults::default() },
-        Faults { latency_ms: 300, ..Faults::default() },
+        Faults {
+            no_prefix: true,
+            ..Faults::default()
+        },
+        Faults {
+            prefix_space: true,
+            ..Faults::default()
+        },
+        Faults {
+            prefix_newline: true,
+            stringify_numbers: true,
+            ..Faults::default()
+        },
+        Faults {
+            omit_union_id: true,
+            error_200: true,
+            ..Faults::default()
+        },
+        Faults {
+            latency_ms: 300,
+            ..Faults::default()
+        },
     ] {
         env.mock.set_faults(faults.clone());
-        let m = result_of(&Browser::new().login(&env, "bob").await.text().await.unwrap());
+        let m = result_of(
+            &Browser::new()
+                .login(&env, "bob")
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
         assert!(m.is_ok(), "{faults:?}: {m:?}");
     }
     assert_eq!((counts(&env).await.0, counts(&env).await.1), (1, 1));
@@ -192,7 +337,9 @@ async fn fifty_racing_callbacks_of_one_new_xiaomi_user_create_one_user() {
     }
     let tasks: Vec<_> = flows
         .into_iter()
-        .map(|(b, cb)| tokio::spawn(async move { result_of(&b.get(&cb).await.text().await.unwrap()) }))
+        .map(|(b, cb)| {
+            tokio::spawn(async move { result_of(&b.get(&cb).await.text().await.unwrap()) })
+        })
         .collect();
     let mut ids = std::collections::HashSet::new();
     let mut created = 0;

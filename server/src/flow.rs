@@ -77,6 +77,8 @@ pub struct Start<'a> {
     pub target: Target,
     /// The widget's attempt id.
     pub attempt: String,
+    /// Result-channel commitment (popup mode), if the widget asked for one.
+    pub channel: Option<String>,
 }
 
 /// What `start` hands back to the route: the cookie and where to send the browser.
@@ -98,6 +100,16 @@ pub enum StartError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// Keeps a finished popup result for the result channel (read once, within 2 minutes, with the
+/// widget's secret), when the attempt asked for one. Failures are logged: the popup page still
+/// delivers by `postMessage`.
+pub async fn publish(st: &AppState, m: &ResultMessage) {
+    let json = serde_json::to_string(m).expect("a result serialises");
+    if let Err(e) = st.store.publish_result(&m.attempt, &json, st.clock.now()).await {
+        tracing::error!(error = %e, "cannot keep the result for the result channel");
+    }
 }
 
 /// Records the attempt and builds the Xiaomi redirect.
@@ -123,6 +135,7 @@ pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> 
         mode: mode.into(),
         redirect_uri,
         attempt: s.attempt.clone(),
+        channel: s.channel.clone(),
         created_at: now,
         expires_at: now + st.config.server.attempt_ttl_secs as i64,
     };
@@ -676,6 +689,13 @@ pub fn validate_start<'a>(
             None,
         ));
     }
+    let channel = match (&target, q.channel.as_deref()) {
+        (_, None) | (Target::Redirect(_), Some(_)) => None,
+        (Target::Popup(_), Some(c)) if c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => Some(c.to_owned()),
+        (Target::Popup(_), Some(_)) => {
+            return Err((ErrorCode::InvalidRequest, "The channel parameter must be the base64url SHA-256 of the widget's secret.", None))
+        }
+    };
     if !app.enables(uid) {
         return Err((
             ErrorCode::ConnectionNotEnabled,
@@ -689,6 +709,7 @@ pub fn validate_start<'a>(
         connection,
         target,
         attempt,
+        channel,
     })
 }
 
@@ -705,6 +726,8 @@ pub struct AuthorizeQuery {
     pub mode: Option<String>,
     /// Redirect mode target.
     pub redirect_uri: Option<String>,
+    /// Result channel commitment: base64url SHA-256 of the widget's per-attempt secret.
+    pub channel: Option<String>,
 }
 
 /// Parses the authorize query; a repeated key or an oversized query is refused.
@@ -721,6 +744,7 @@ pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'stat
             "attempt" => &mut q.attempt,
             "mode" => &mut q.mode,
             "redirect_uri" => &mut q.redirect_uri,
+            "channel" => &mut q.channel,
             _ => continue,
         };
         if slot.is_some() {

@@ -1,11 +1,14 @@
 //! `cargo xtask <command>` — the project's build and test entry points (design.md §2).
 //!
-//! * `build-widget` — release wasm → wasm-bindgen (as a library) → wasm-opt -Oz (npm binaryen
-//!   132, when npm is present) → content-hashed files plus `.br`/`.gz` in `public/widget/`.
+//! * `build-widget` — release wasm → wasm-bindgen (as a library, pinned to Cargo.lock's
+//!   wasm-bindgen) → glue clean-up → wasm-opt -Oz and terser (npm, from package-lock.json, when
+//!   npm is present) → `public/widget/`: `milogin.js` (the loader with the glue inside) and
+//!   `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
 //! * `size` — what a browser downloads to show the button (raw / gzip / brotli), against the
 //!   35 KiB brotli budget; fails when over.
 //! * `demo [args…]` — build-widget, then `milogin demo [args…]`.
-//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, tests.
+//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, the
+//!   workspace's tests (SQLite, then the suite again on a scratch PostgreSQL).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -117,12 +120,11 @@ fn found(program: &str) -> bool {
 fn build_widget() -> Result {
     let started = Instant::now();
     ensure_wasm_target()?;
-    let pkg = env::var("XTASK_PKG").unwrap_or("milogin-widget".into()); // TEMP experiment
     run(cargo()
         .args([
             "build",
             "-p",
-            &pkg,
+            "milogin-widget",
             "--lib",
             "--target",
             WASM_TARGET,
@@ -132,7 +134,7 @@ fn build_widget() -> Result {
         .env("RUSTFLAGS", remap_paths()))?;
     let input = target_dir()
         .join(WASM_TARGET)
-        .join(format!("wasm-release/{}.wasm", pkg.replace('-', "_")));
+        .join("wasm-release/milogin_widget.wasm");
 
     check_wasm_bindgen_version()?;
     println!("wasm-bindgen {WASM_BINDGEN} (library) --target web");
@@ -167,7 +169,9 @@ fn build_widget() -> Result {
     if template.matches("\n// @GLUE@\n").count() != 1 {
         return Err("public/milogin.js must have exactly one `// @GLUE@` line".into());
     }
-    let loader = template.replacen("\n// @GLUE@\n", &glue, 1).replace("@HASH@", hash);
+    let loader = template
+        .replacen("\n// @GLUE@\n", &glue, 1)
+        .replace("@HASH@", hash);
     let loader = match &tools {
         Some(bin) => minify(bin, "milogin.js", &loader)?,
         None => strip_comment_lines(&loader),
@@ -178,7 +182,10 @@ fn build_widget() -> Result {
         fs::remove_dir_all(&dir)?;
     }
     fs::create_dir_all(&dir)?;
-    for (name, bytes) in [("milogin.js".to_owned(), loader.as_bytes()), (format!("milogin-{hash}.wasm"), &wasm[..])] {
+    for (name, bytes) in [
+        ("milogin.js".to_owned(), loader.as_bytes()),
+        (format!("milogin-{hash}.wasm"), &wasm[..]),
+    ] {
         fs::write(dir.join(&name), bytes)?;
         fs::write(dir.join(format!("{name}.br")), brotli(bytes))?;
         fs::write(dir.join(format!("{name}.gz")), gzip(bytes))?;
@@ -209,9 +216,13 @@ fn wrap_glue(glue: &str) -> Result<String> {
         // pretty-printer, which terser then drops.
         .replacen("const ret = debugString(arg1);", "const ret = String(arg1);", 1);
     if glue.lines().any(|l| l.trim_start().starts_with("export ")) {
-        return Err("the wasm-bindgen glue has exports xtask's wrap_glue does not know; update it".into());
+        return Err(
+            "the wasm-bindgen glue has exports xtask's wrap_glue does not know; update it".into(),
+        );
     }
-    Ok(format!("\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, mount }};\n}})();\n"))
+    Ok(format!(
+        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, mount }};\n}})();\n"
+    ))
 }
 
 /// `RUSTFLAGS` (plus any already set) that shorten the source paths panic locations embed in the
@@ -331,16 +342,14 @@ fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
         js = js.replacen(&old, &new, 1);
         import.name = short(n);
     }
-    let mut n = 0;
-    for export in module
+    let invokers = module
         .exports
         .iter_mut()
-        .filter(|e| e.name.starts_with("wasm_bindgen__convert__closures"))
-    {
+        .filter(|e| e.name.starts_with("wasm_bindgen__convert__closures"));
+    for (n, export) in invokers.enumerate() {
         let new = format!("__inv{n}");
         js = js.replace(&export.name, &new);
         export.name = new;
-        n += 1;
     }
     Ok(js)
 }
@@ -604,7 +613,7 @@ fn demo(args: &[String]) -> Result {
 
 fn test() -> Result {
     let started = Instant::now();
-    let chromedriver = step("tools", ensure_test_tools)?;
+    let tools = step("tools", ensure_test_tools)?;
     step("cargo fmt --check", || {
         cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;
@@ -636,7 +645,9 @@ fn test() -> Result {
     })?;
     let test = |store: &str| {
         let mut c = cargo();
-        c.env("MILOGIN_TEST_CHROMEDRIVER", &chromedriver)
+        c.env("MILOGIN_TEST_CHROMEDRIVER", &tools.chromedriver)
+            .env("MILOGIN_TEST_CHROMIUM", &tools.chromium)
+            .env("MILOGIN_REQUIRE_BROWSER", "1")
             .env("MILOGIN_TEST_PG_URL", &pg.url)
             .env("MILOGIN_REQUIRE_PG", "1")
             .env("MILOGIN_TEST_STORE", store);
@@ -673,8 +684,15 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     result.map_err(|e| format!("step `{name}` failed: {e}").into())
 }
 
-/// The wasm target, rustfmt, clippy, Chromium and chromedriver; returns chromedriver's path.
-fn ensure_test_tools() -> Result<String> {
+/// Where the browser tests find Chromium.
+struct Browser {
+    chromium: String,
+    chromedriver: String,
+}
+
+/// The wasm target, rustfmt, clippy, Chromium and chromedriver (PostgreSQL: `postgres.rs`).
+/// As root with apt, installs what is missing; otherwise says what to install.
+fn ensure_test_tools() -> Result<Browser> {
     ensure_wasm_target()?;
     if let Some(installed) =
         output(Command::new("rustup").args(["component", "list", "--installed"]))
@@ -689,31 +707,37 @@ fn ensure_test_tools() -> Result<String> {
         output(Command::new("sh").args(["-c", &format!("command -v {p}")]))
             .map(|s| s.trim().to_owned())
     };
-    let (chromium, driver) = (
-        path("chromium").or_else(|| path("chromium-browser")),
-        path("chromedriver"),
-    );
-    if let (Some(_), Some(driver)) = (&chromium, &driver) {
-        return Ok(driver.clone());
+    let browser = || {
+        let chromium = path("chromium").or_else(|| path("chromium-browser"))?;
+        Some(Browser {
+            chromium,
+            chromedriver: path("chromedriver")?,
+        })
+    };
+    let postgres = Path::new("/usr/lib/postgresql").is_dir();
+    if let (Some(b), true) = (browser(), postgres) {
+        return Ok(b);
     }
     let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
     if !(root_user && found("apt-get")) {
-        return Err(
-            "Chromium and chromedriver are needed for the browser tests. Install them, e.g. \
-                    `sudo apt-get install -y chromium chromium-driver` (Debian), and run again"
-                .into(),
-        );
+        return Err("the browser tests need Chromium and chromedriver, the store tests PostgreSQL: \
+                    install them, e.g. `sudo apt-get install -y chromium chromium-driver postgresql` \
+                    (Debian), and run again"
+            .into());
     }
+    // Once for everything apt installs here and in postgres.rs.
     run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get")
-        .args([
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "chromium",
-            "chromium-driver",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    path("chromedriver")
-        .ok_or_else(|| "chromedriver is still not on PATH after apt-get install".into())
+    if browser().is_none() {
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    browser()
+        .ok_or_else(|| "chromium or chromedriver is still not on PATH after apt-get install".into())
 }

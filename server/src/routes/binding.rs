@@ -2,7 +2,7 @@
 //! (logic in `crate::binding`), and [`offer_response`], the callback's answer that shows the page
 //! and sets its ticket cookie (`HttpOnly; SameSite=Strict`, `__Host-…; Secure` over https).
 
-use super::login::{cookie, deliver, rate_limited, ClientIp};
+use super::login::{conclude, cookie, rate_limited, ClientIp};
 use crate::binding::{self, Answer, Offer, TICKET_TTL_SECS};
 use crate::pages::{self, binding::Lang};
 use crate::state::AppState;
@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use milogin_shared::{ErrorCode, Outcome};
+use milogin_shared::ErrorCode;
 use secrecy::ExposeSecret;
 
 /// The binding form's endpoint (other methods: 405).
@@ -69,11 +69,7 @@ async fn post_bind(
             pages::binding::page(StatusCode::OK, Lang::from_headers(&headers), &form)
         }
         Answer::Deliver { target, message } => {
-            match &message.outcome {
-                Outcome::Success { .. } => st.metrics.login(true, "none"),
-                Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
-            }
-            let mut r = deliver(&target, &message, StatusCode::OK);
+            let mut r = conclude(&st, &target, &message, StatusCode::OK).await;
             if let Some(v) = ticket_cookie(&st, &name, "", 0) {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }

@@ -162,10 +162,8 @@ async fn get_callback(
     let finish = flow::finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
     match &finish {
         Finish::Refuse(code, _) => st.metrics.login(false, code.as_str()),
-        Finish::Deliver { message, .. } => match &message.outcome {
-            Outcome::Success { .. } => st.metrics.login(true, "none"),
-            Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
-        },
+        // Counted by `conclude`.
+        Finish::Deliver { .. } => {}
         // Counted when the binding step ends (routes::binding).
         Finish::Bind(_) => {}
     }
@@ -181,7 +179,7 @@ async fn get_callback(
             } else {
                 StatusCode::OK
             };
-            deliver(&target, &message, status)
+            conclude(&st, &target, &message, status).await
         }
         Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
     };
@@ -200,6 +198,19 @@ async fn get_callback(
         }
     }
     r
+}
+
+/// The end of a login (callback or binding step): counts it, keeps a popup result for the
+/// result channel, and delivers it.
+pub async fn conclude(st: &AppState, target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
+    match &m.outcome {
+        Outcome::Success { .. } => st.metrics.login(true, "none"),
+        Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
+    }
+    if matches!(target, Target::Popup(_)) {
+        flow::publish(st, m).await;
+    }
+    deliver(target, m, popup_status)
 }
 
 /// Sends a result to its target: the popup page, or a 302 with the result in the fragment.

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource; each exposes `router()`.
 
 pub mod binding;
+pub mod attempts;
 pub mod connections;
 pub mod health;
 pub mod login;
@@ -16,6 +17,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(login::router())
         .merge(binding::router())
         .merge(connections::router())
+        .merge(attempts::router())
         .merge(oidc::router())
         .merge(health::router())
         .nest(

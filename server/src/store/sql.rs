@@ -9,6 +9,9 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A kept result is readable this long (design.md §4: at most 2 minutes).
+const RESULT_TTL_SECS: i64 = 120;
+
 /// Attempts are kept this long after they expire (so a late replay reads "already used").
 const ATTEMPT_GRACE_SECS: i64 = 3600;
 
@@ -140,6 +143,7 @@ macro_rules! sql_store {
                     mode: r.try_get("mode")?,
                     redirect_uri: r.try_get("redirect_uri")?,
                     attempt: r.try_get("attempt")?,
+                    channel: r.try_get("channel")?,
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
                 })
@@ -155,9 +159,10 @@ macro_rules! sql_store {
 
             async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
                 sqlx::query(
-                    "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at, channel)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&a.state_hash)
                 .bind(&a.binding_hash)
@@ -170,15 +175,64 @@ macro_rules! sql_store {
                 .bind(&a.attempt)
                 .bind(a.created_at)
                 .bind(a.expires_at)
+                .bind(&a.channel)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
             }
 
+            async fn publish_result(&self, attempt: &str, result_json: &str, now: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO results (attempt, channel, origin, result, created_at)
+                     SELECT attempt, channel, origin, $2, $3 FROM attempts
+                     WHERE attempt = $1 AND channel IS NOT NULL AND origin IS NOT NULL AND mode = 'popup'
+                     ORDER BY created_at DESC LIMIT 1
+                     ON CONFLICT (attempt) DO NOTHING",
+                )
+                .bind(attempt)
+                .bind(result_json)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn read_result(&self, attempt: &str, channel: &str, now: i64) -> Result<ChannelRead, StoreError> {
+                let read = sqlx::query(
+                    "UPDATE results SET read_at = $3 WHERE attempt = $1 AND channel = $2 AND read_at IS NULL AND created_at >= $4
+                     RETURNING result, origin",
+                )
+                .bind(attempt)
+                .bind(channel)
+                .bind(now)
+                .bind(now - RESULT_TTL_SECS)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(r) = read {
+                    return Ok(ChannelRead::Ready { result: r.try_get("result")?, origin: r.try_get("origin")? });
+                }
+                let done = sqlx::query("SELECT 1 FROM results WHERE attempt = $1").bind(attempt).fetch_optional(&self.pool).await?;
+                if done.is_some() {
+                    return Ok(ChannelRead::Gone);
+                }
+                let pending = sqlx::query(
+                    "SELECT origin FROM attempts WHERE attempt = $1 AND channel = $2 AND mode = 'popup' AND expires_at >= $3 ORDER BY created_at DESC LIMIT 1",
+                )
+                .bind(attempt)
+                .bind(channel)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match pending {
+                    Some(r) => ChannelRead::Pending { origin: r.try_get("origin")? },
+                    None => ChannelRead::Gone,
+                })
+            }
+
             async fn consume_attempt(&self, state_hash: &str, now: i64) -> Result<Consumed, StoreError> {
                 let row = sqlx::query(
                     "UPDATE attempts SET consumed_at = $2 WHERE state_hash = $1 AND consumed_at IS NULL
-                     RETURNING state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at",
+                     RETURNING state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, channel, created_at, expires_at",
                 )
                 .bind(state_hash)
                 .bind(now)

@@ -4,4 +4,5 @@ mod abuse;
 mod accounts;
 mod api;
 mod browser;
+mod delivery;
 mod faults;

@@ -107,7 +107,13 @@ pub struct ServerConfig {
     pub token_ttl_secs: u64,
     /// Lifetime of a login attempt (state), seconds.
     pub attempt_ttl_secs: u64,
+    /// Operator token for the experience-login page (HTTP Basic password); `None` disables it.
+    pub admin_token: Option<SecretString>,
 }
+
+/// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
+/// every pool when `server.admin_token` is set, with the server's own origin.
+pub const TRY_APP: &str = "__try__";
 
 impl ServerConfig {
     /// True when cookies must carry `Secure` (public URL is https).
@@ -464,6 +470,7 @@ struct RawServer {
     widget_dir: String,
     token_ttl_secs: u64,
     attempt_ttl_secs: u64,
+    admin_token: Option<RawSecret>,
 }
 
 impl Default for RawServer {
@@ -475,6 +482,7 @@ impl Default for RawServer {
             widget_dir: "public/widget".into(),
             token_ttl_secs: 3600,
             attempt_ttl_secs: 600,
+            admin_token: None,
         }
     }
 }
@@ -575,7 +583,7 @@ enum RawSecret {
 
 impl RawConfig {
     fn validate(
-        self,
+        mut self,
         getenv: &dyn Fn(&str) -> Option<String>,
         base_dir: &Path,
     ) -> Result<Config, ConfigError> {
@@ -701,6 +709,14 @@ impl RawConfig {
                 "must be between 100 and 120000 milliseconds (default 10000)",
             );
         }
+
+        let admin_token = self.server.admin_token.take().map(|raw| {
+            let t = resolve_secret(&mut p, "server.admin_token", raw, getenv, base_dir);
+            if secrecy::ExposeSecret::expose_secret(&t).len() < 16 {
+                p.add("server.admin_token", "must be at least 16 characters (it guards the experience-login page)");
+            }
+            t
+        });
 
         if self.pools.is_empty() {
             p.add(
@@ -832,11 +848,22 @@ impl RawConfig {
                         p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
                     }
                 }
+                if ra.id == TRY_APP {
+                    p.add(format!("{ak}.id"), format!("{TRY_APP:?} is reserved for the experience-login page; choose another app id"));
+                }
                 apps.push(App {
                     id: ra.id,
                     origins,
                     redirect_uris: ra.redirect_uris,
                     connections: ra.connections,
+                });
+            }
+            if admin_token.is_some() {
+                apps.push(App {
+                    id: TRY_APP.into(),
+                    origins: vec![public_url.origin().ascii_serialization()],
+                    redirect_uris: vec![],
+                    connections: conns.iter().map(|c| c.unique_id.clone()).collect(),
                 });
             }
             pools.push(Pool {
@@ -854,6 +881,7 @@ impl RawConfig {
                 widget_dir: PathBuf::from(self.server.widget_dir),
                 token_ttl_secs: self.server.token_ttl_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
+                admin_token,
             },
             xiaomi: XiaomiConfig {
                 account_base,

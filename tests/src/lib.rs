@@ -49,6 +49,8 @@ pub struct Options {
     pub trust_xiaomi_phone: bool,
     /// `scopes` of the connection (4 = phone, 6 = email for field matching).
     pub scopes: Vec<u32>,
+    /// `server.admin_token` (experience-login page), read from a file; `None` disables the page.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             trust_xiaomi_email: false,
             trust_xiaomi_phone: false,
             scopes: vec![1, 3],
+            admin_token: None,
         }
     }
 }
@@ -114,6 +117,7 @@ listen = "127.0.0.1:{server_port}"
 public_url = "http://127.0.0.1:{server_port}"
 database_url = "{db}"
 widget_dir = "{widget}"
+{admin}
 
 [xiaomi]
 account_base = "{account_base}"
@@ -162,6 +166,7 @@ id = "pool-b"
   app_secret = {{ file = "secret.txt" }}
 "#,
         widget = widget_dir().display(),
+        admin = if o.admin_token.is_some() { "admin_token = { file = \"admin.txt\" }" } else { "" },
         timeout = o.timeout_ms,
         mode = o.login_mode,
         scopes = o
@@ -247,6 +252,9 @@ pub async fn spawn_with(o: Options) -> Env {
     let server_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = server_l.local_addr().unwrap().port();
     std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
+    if let Some(t) = &o.admin_token {
+        std::fs::write(dir.path().join("admin.txt"), t).unwrap();
+    }
     let db = database_url(dir.path()).await;
     let text = config_text(&o, port, &mock_base, &db);
     let config = Config::from_toml(&text, Vec::new(), dir.path())

@@ -126,7 +126,7 @@ impl Login {
         }
         let attempt = protocol::attempt_id(&random);
         let cfg = &self.cfg;
-        let mut params = protocol::AuthorizeParams {
+        let params = protocol::AuthorizeParams {
             server: &self.server,
             pool: &cfg.pool,
             app: &cfg.app,
@@ -176,14 +176,13 @@ impl Login {
                 let timeout_ms = f64::from(cfg.timeout_s) * 1000.0;
                 let now = js_sys::Date::now();
                 self.handle(Event::Opened {
-                    attempt: attempt.clone(),
+                    attempt,
                     now,
                     timeout_ms,
                 });
             }
             None if cfg.redirect_fallback => {
                 warn(&["popup blocked; redirecting (fallback=\"redirect\")"]);
-                params.attempt = &attempt;
                 redirect(params);
             }
             None => self.handle(Event::Blocked),

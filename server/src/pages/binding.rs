@@ -4,7 +4,7 @@
 //! Same hardening as every page (nonce CSP, `frame-ancestors 'none'`, `no-store`); its CSP allows
 //! the form to post to us only (and, in redirect mode, the final redirect to the app's origin).
 
-use super::{escape_html, html_page, Page};
+use super::{escape_html, html_page, Page, NO_SOURCES};
 use crate::binding::{Form, FormError};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -167,6 +167,7 @@ pub fn page(status: StatusCode, lang: Lang, form: &Form) -> Response {
         script: None,
         style_extra: FORM_STYLE,
         form_action: &form_action,
+        sources: NO_SOURCES,
     })
 }
 

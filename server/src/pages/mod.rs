@@ -71,6 +71,7 @@ fn page(
         script,
         style_extra: "",
         form_action: "'none'",
+        sources: NO_SOURCES,
     })
 }
 
@@ -92,7 +93,13 @@ pub(crate) struct Page<'a> {
     pub style_extra: &'a str,
     /// The CSP `form-action` sources (`'none'` unless the page has a form).
     pub form_action: &'a str,
+    /// Extra CSP sources: `(script-src additions, connect-src, img-src)`; pages that load the
+    /// widget from our own origin need `'self' 'wasm-unsafe-eval'`, `'self'`, `data:`.
+    pub sources: (&'a str, &'a str, &'a str),
 }
+
+/// CSP sources of a page that runs nothing but its own nonce'd script.
+pub(crate) const NO_SOURCES: (&str, &str, &str) = ("", "'none'", "'none'");
 
 /// Any page we serve: nonce CSP with `frame-ancestors 'none'`, and [`secure_headers`].
 pub(crate) fn html_page(p: &Page<'_>) -> Response {
@@ -105,6 +112,7 @@ pub(crate) fn html_page(p: &Page<'_>) -> Response {
         script,
         style_extra,
         form_action,
+        sources: (script_extra, connect_src, img_src),
     } = *p;
     let n = nonce();
     let script_tag = script
@@ -116,7 +124,7 @@ pub(crate) fn html_page(p: &Page<'_>) -> Response {
         escape_html(title)
     );
     let csp = format!(
-        "default-src 'none'; script-src 'nonce-{n}'; style-src 'nonce-{n}'; img-src 'none'; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'nonce-{n}' {script_extra}; style-src 'nonce-{n}'; connect-src {connect_src}; img-src {img_src}; base-uri 'none'; form-action {form_action}; frame-ancestors 'none'"
     );
     let mut r = (status, html).into_response();
     let h = r.headers_mut();

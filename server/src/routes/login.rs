@@ -76,6 +76,7 @@ async fn get_authorize(
     Path((uid, pool)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
 ) -> Response {
     if let Some(r) = rate_limited(&st, &st.limiters.authorize, "authorize", ip) {
         return r;
@@ -86,6 +87,9 @@ async fn get_authorize(
             return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
         }
     };
+    if q.app_id.as_deref() == Some(crate::config::TRY_APP) && !super::hosted::admin_ok(&st, &headers) {
+        return super::hosted::admin_challenge(&st);
+    }
     let start = match flow::validate_start(&st, &pool, &uid, &q) {
         Ok(s) => s,
         Err((code, msg, Some((target, attempt)))) => {

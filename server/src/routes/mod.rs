@@ -4,6 +4,7 @@ pub mod binding;
 pub mod attempts;
 pub mod connections;
 pub mod health;
+pub mod hosted;
 pub mod login;
 pub mod oidc;
 pub mod widget;
@@ -20,6 +21,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(attempts::router())
         .merge(oidc::router())
         .merge(health::router())
+        .merge(hosted::router())
         .nest(
             "/widget",
             widget::router(state.config.server.widget_dir.clone()),

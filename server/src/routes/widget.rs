@@ -1,39 +1,50 @@
-//! `GET /widget/…`: the built widget (loader, wasm-bindgen glue, wasm) for any site to embed.
+//! `GET /widget/…`: the built widget (`cargo xtask build-widget`) for any site to embed:
+//! `milogin.js` (the loader, with the wasm-bindgen glue inside) and `milogin-<hash>.wasm`.
 //!
 //! `Access-Control-Allow-Origin: *` (module scripts and the wasm fetch are CORS requests; no
 //! credentials are involved), `Cross-Origin-Resource-Policy: cross-origin`, `nosniff`, correct
-//! MIME types, precompressed `.br`/`.gz` when present. Content-hashed files are immutable for a
-//! year; the loader `milogin.js` (a stable URL) is revalidated after 5 minutes.
+//! MIME types (`text/javascript`, `application/wasm`), precompressed `.br`/`.gz` when present
+//! (`Vary: Accept-Encoding`). Content-hashed files are immutable for a year; the loader (a stable
+//! URL) is revalidated after 5 minutes. Without a build, the loader's URL answers a plain-text 404
+//! that says how to build it.
 
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::path::PathBuf;
 use tower_http::services::ServeDir;
 
 /// Serves `dir` at the nest point.
-pub fn router(dir: std::path::PathBuf) -> Router<AppState> {
-    let built = dir.join("milogin.js").is_file();
-    let files = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
+pub fn router(dir: PathBuf) -> Router<AppState> {
+    files(dir)
+}
+
+/// The router, for any state (the tests use `()`).
+fn files<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
+    let serve = ServeDir::new(&dir).precompressed_br().precompressed_gzip();
     Router::new()
-        .fallback_service(files)
+        .fallback_service(serve)
         .layer(axum::middleware::from_fn(
-            move |req: Request<axum::body::Body>, next: Next| async move {
-                let path = req.uri().path().to_owned();
-                if !built && path.ends_with("milogin.js") {
-                    return (
-                        StatusCode::NOT_FOUND,
-                        "the widget is not built: run `cargo xtask build-widget`\n",
-                    )
-                        .into_response();
+            move |req: Request<axum::body::Body>, next: Next| {
+                let loader = dir.join("milogin.js");
+                async move {
+                    let path = req.uri().path().to_owned();
+                    // Checked per request, so a build after the server started is picked up.
+                    if path.ends_with("/milogin.js") && !loader.is_file() {
+                        let body =
+                            "the milogin widget is not built: run `cargo xtask build-widget`\n";
+                        return with_headers((StatusCode::NOT_FOUND, body).into_response(), &path);
+                    }
+                    with_headers(next.run(req).await, &path)
                 }
-                headers(next.run(req).await, &path)
             },
         ))
 }
 
-fn headers(mut r: Response, path: &str) -> Response {
+fn with_headers(mut r: Response, path: &str) -> Response {
+    let ok = r.status().is_success();
     let h = r.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -47,7 +58,7 @@ fn headers(mut r: Response, path: &str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if r.status().is_success() {
+    if ok {
         let hashed = path
             .rsplit('/')
             .next()
@@ -57,8 +68,90 @@ fn headers(mut r: Response, path: &str) -> Response {
         } else {
             "public, max-age=300"
         };
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn get(dir: &std::path::Path, path: &str, encoding: Option<&str>) -> Response {
+        let mut req = Request::get(path);
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        let app: Router = Router::new().nest("/widget", files(dir.to_path_buf()));
+        app.oneshot(req.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn header<'a>(r: &'a Response, name: &str) -> &'a str {
+        r.headers().get(name).map_or("", |v| v.to_str().unwrap())
+    }
+
+    async fn text(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn an_unbuilt_widget_says_how_to_build_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = get(dir.path(), "/widget/milogin.js", None).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(header(&r, "access-control-allow-origin"), "*");
+        assert!(text(r).await.contains("cargo xtask build-widget"));
+    }
+
+    #[tokio::test]
+    async fn loader_and_wasm_with_cors_mime_cache_and_precompression() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("milogin.js"), "export const ready = 1;\n").unwrap();
+        std::fs::write(dir.path().join("milogin.js.br"), b"brotli bytes").unwrap();
+        std::fs::write(
+            dir.path().join("milogin-0123456789ab.wasm"),
+            b"\0asm\x01\0\0\0",
+        )
+        .unwrap();
+
+        let r = get(dir.path(), "/widget/milogin.js", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "content-type"), "text/javascript");
+        assert_eq!(header(&r, "access-control-allow-origin"), "*");
+        assert_eq!(header(&r, "cross-origin-resource-policy"), "cross-origin");
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&r, "cache-control"), "public, max-age=300");
+        assert_eq!(header(&r, "vary"), "accept-encoding");
+        assert_eq!(text(r).await, "export const ready = 1;\n");
+
+        let r = get(dir.path(), "/widget/milogin.js", Some("gzip, br")).await;
+        assert_eq!(header(&r, "content-encoding"), "br");
+        assert_eq!(text(r).await, "brotli bytes");
+
+        let r = get(dir.path(), "/widget/milogin-0123456789ab.wasm", Some("br")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "content-type"), "application/wasm");
+        assert_eq!(
+            header(&r, "content-encoding"),
+            "",
+            "no .br sibling: served as is"
+        );
+        assert_eq!(
+            header(&r, "cache-control"),
+            "public, max-age=31536000, immutable"
+        );
+
+        let r = get(dir.path(), "/widget/milogin-ffffffffffff.wasm", None).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            header(&r, "cache-control"),
+            "",
+            "a 404 is not cached for a year"
+        );
+    }
 }

@@ -275,7 +275,8 @@ pub trait Store: Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Records a new attempt; also deletes attempts that expired more than an hour ago.
+    /// Records a new attempt; at most once a minute also deletes attempts (and kept results) that
+    /// expired more than an hour ago.
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError>;
 
     /// Marks the attempt used, atomically; a second call never returns `Fresh`.

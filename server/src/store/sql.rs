@@ -23,14 +23,44 @@ const TICKET_COLUMNS: &str = "ticket_hash, csrf_hash, pool, connection, subject,
 const USER_COLUMNS: &str =
     "u.id, u.pool, u.nickname, u.avatar, u.username, u.email, u.email_verified, u.phone, u.phone_verified, u.disabled, u.created_at";
 
-/// SQLite (the default): a file under the data dir, WAL, embedded migrations.
+/// [`USER_COLUMNS`] unqualified, for `INSERT … RETURNING` (SQLite refuses qualified names there).
+const USER_RETURNING: &str =
+    "id, pool, nickname, avatar, username, email, email_verified, phone, phone_verified, disabled, created_at";
+
+/// Expired attempts and results are swept at most this often, not on every insert: a `DELETE`
+/// is a write transaction of its own, and `insert_attempt` runs on every login.
+const SWEEP_EVERY_SECS: i64 = 60;
+
+/// When expired rows were last swept (Unix seconds; 0 = never).
+#[derive(Default)]
+struct Sweep(std::sync::atomic::AtomicI64);
+
+impl Sweep {
+    /// True for exactly one caller once [`SWEEP_EVERY_SECS`] have passed since the last sweep.
+    fn due(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        let last = self.0.load(Acquire);
+        now.saturating_sub(last) >= SWEEP_EVERY_SECS && self.0.compare_exchange(last, now, AcqRel, Acquire).is_ok()
+    }
+}
+
+/// SQLite (the default): a file under the data dir, WAL, embedded migrations, **one** connection.
+///
+/// One connection on purpose (docs/performance.md): SQLite runs one writer at a time, and a second
+/// connection that wants to write meanwhile gets `SQLITE_BUSY` and sleeps in SQLite's busy handler
+/// (1, 2, 5, 10… ms), which put p99 latency at 100+ ms under 32 concurrent logins. One connection
+/// queues statements in the pool instead (microseconds each), keeps its page cache valid (no
+/// re-reads after another connection's writes), and runs one worker thread instead of eight.
+/// Nothing holds a connection while it waits on another store call, so this cannot deadlock.
 pub struct SqliteStore {
     pool: SqlitePool,
+    sweep: Sweep,
 }
 
 /// PostgreSQL: several replicas share one database.
 pub struct PgStore {
     pool: PgPool,
+    sweep: Sweep,
 }
 
 impl SqliteStore {
@@ -50,12 +80,12 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, sweep: Sweep::default() })
     }
 }
 
@@ -68,7 +98,7 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, sweep: Sweep::default() })
     }
 }
 
@@ -158,8 +188,10 @@ macro_rules! sql_store {
             }
 
             async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
-                sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
+                if self.sweep.due(now) {
+                    sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
+                    sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
+                }
                 sqlx::query(
                     "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at, channel)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -258,14 +290,19 @@ macro_rules! sql_store {
             async fn create_user_with_identity(&self, u: &NewUser, i: &Identity, now: i64) -> Result<(User, bool), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // Write first: the transaction takes the write lock at once (no read→write upgrade).
-                sqlx::query("INSERT INTO users (id, pool, nickname, avatar, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+                // RETURNING hands back the new row: no second query after the commit.
+                let sql = format!(
+                    "INSERT INTO users (id, pool, nickname, avatar, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_RETURNING}"
+                );
+                let created = sqlx::query(&sql)
                     .bind(&u.id)
                     .bind(&u.pool)
                     .bind(&u.nickname)
                     .bind(&u.avatar)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
+                let user = Self::user_from(&created)?;
                 let bound = sqlx::query(
                     "INSERT INTO identities (pool, connection, subject, user_id, client_id, union_id, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pool, connection, subject) DO NOTHING",
@@ -286,7 +323,6 @@ macro_rules! sql_store {
                     return existing.map(|e| (e, false)).ok_or(StoreError::Db(sqlx::Error::RowNotFound));
                 }
                 tx.commit().await?;
-                let user = self.user(&u.pool, &u.id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
                 Ok((user, true))
             }
 
@@ -660,3 +696,21 @@ macro_rules! sql_store {
 
 sql_store!(SqliteStore, sqlx::sqlite::SqliteRow);
 sql_store!(PgStore, sqlx::postgres::PgRow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returning_columns_are_the_user_columns_unqualified() {
+        assert_eq!(USER_COLUMNS.replace("u.", ""), USER_RETURNING);
+    }
+
+    #[test]
+    fn expired_rows_are_swept_once_a_minute_at_most() {
+        let s = Sweep::default();
+        assert!(s.due(1_000_000));
+        assert!(!s.due(1_000_000 + SWEEP_EVERY_SECS - 1));
+        assert!(s.due(1_000_000 + SWEEP_EVERY_SECS));
+    }
+}

@@ -1,0 +1,242 @@
+//! Pages we host around the widget:
+//!
+//! - `GET /login/{pool}?app_id=…[&mode=popup|redirect&redirect_uri=…&attempt=…&origin=…&channel=…&lang=…]`,
+//!   the hosted login page: the app's connections as `<milogin-button>`s, loaded from our own
+//!   origin only (strict CSP). Opened as a popup by a host page (with `origin` + `attempt`), its
+//!   buttons continue *in that window* with the host's origin, attempt and channel, so the login
+//!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode.
+//! - `GET /connection/social/{uid}/{pool}/try`, the operator's experience-login page (HTTP Basic,
+//!   password = `server.admin_token`): runs a real popup login through the reserved app
+//!   `__try__` and shows what came back; `…/try/identity?sub=` reads the stored identity.
+
+use crate::config::TRY_APP;
+use crate::pages::{self, escape_html, html_page, Page};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use milogin_shared::ErrorCode;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+/// Hosted login page and experience login.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login/{pool}", get(get_login_page))
+        .route("/connection/social/{uid}/{pool}/try", get(get_try_page))
+        .route("/connection/social/{uid}/{pool}/try/identity", get(get_try_identity))
+}
+
+/// The hosted page's query.
+#[derive(Deserialize)]
+struct LoginQuery {
+    app_id: Option<String>,
+    mode: Option<String>,
+    redirect_uri: Option<String>,
+    attempt: Option<String>,
+    origin: Option<String>,
+    channel: Option<String>,
+    lang: Option<String>,
+}
+
+/// `zh-CN` when asked (query) or preferred (`Accept-Language`), else `en`.
+pub fn locale(query: Option<&str>, headers: &HeaderMap) -> &'static str {
+    let wanted = query.map(str::to_owned).or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    if wanted.is_some_and(|l| l.trim_start().to_ascii_lowercase().starts_with("zh")) {
+        "zh-CN"
+    } else {
+        "en"
+    }
+}
+
+fn attr(name: &str, v: &str) -> String {
+    format!(" {name}=\"{}\"", escape_html(v))
+}
+
+async fn get_login_page(State(st): State<AppState>, Path(pool_id): Path<String>, Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
+    let bad = |code, msg: &'static str| pages::error_page(StatusCode::BAD_REQUEST, code, msg);
+    let Some(pool) = st.config.pool(&pool_id) else {
+        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown pool.");
+    };
+    let Some(app) = q.app_id.as_deref().filter(|a| *a != TRY_APP).and_then(|a| pool.app(a)) else {
+        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown app in this pool.");
+    };
+    let lang = locale(q.lang.as_deref(), &headers);
+    let mut common = attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
+    match q.mode.as_deref().unwrap_or(if q.origin.is_some() { "popup" } else { "redirect" }) {
+        "popup" => {
+            let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
+                return bad(ErrorCode::InvalidRequest, "Opened as a popup, the page needs the host page's origin and attempt.");
+            };
+            if !app.allows_origin(origin) {
+                return bad(ErrorCode::OriginNotAllowed, "This site's origin is not registered for the app (pools.apps.origins).");
+            }
+            if milogin_shared::validate_attempt(attempt).is_err() {
+                return bad(ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.");
+            }
+            common += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
+            if let Some(c) = q.channel.as_deref() {
+                common += &attr("hosted-channel", c);
+            }
+        }
+        "redirect" => {
+            let Some(uri) = q.redirect_uri.as_deref().filter(|u| app.allows_redirect_uri(u)) else {
+                return bad(ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris).");
+            };
+            common += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
+        }
+        _ => return bad(ErrorCode::InvalidRequest, "mode must be popup or redirect."),
+    }
+    let buttons: String = app
+        .connections
+        .iter()
+        .filter_map(|uid| pool.connection(uid))
+        .map(|c| format!("<li><milogin-button{common}{}></milogin-button></li>", attr("connection", &c.unique_id)))
+        .collect();
+    let (title, other, other_label) = if lang == "zh-CN" { ("登录", "en", "English") } else { ("Sign in", "zh-CN", "中文") };
+    let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes()).into_owned().filter(|(k, _)| k != "lang").collect();
+    switch.push(("lang".into(), other.into()));
+    let switch = form_urlencoded::Serializer::new(String::new()).extend_pairs(switch).finish();
+    let body = format!(
+        "<h1>{title}</h1><p class=\"code\">{}</p><ul class=\"buttons\">{buttons}</ul><p><a id=\"lang-switch\" href=\"?{}\" lang=\"{other}\">{other_label}</a></p>",
+        escape_html(&app.id),
+        escape_html(&switch)
+    );
+    let head = format!("<script type=\"module\" src=\"{}/widget/milogin.js\"></script>", st.config.server.base());
+    html_page(&Page {
+        status: StatusCode::OK,
+        lang,
+        title,
+        body_html: &body,
+        head_extra: &head,
+        script: None,
+        style_extra: "ul.buttons{list-style:none;padding:0;margin:18px 0;display:grid;gap:10px}a{color:#ff6900}",
+        form_action: "'none'",
+        sources: ("'self' 'wasm-unsafe-eval'", "'self'", "data:"),
+    })
+}
+
+/// The query of the hosted page, re-serialised for the language switch.
+fn headers_query(q: &LoginQuery) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("app_id", &q.app_id),
+        ("mode", &q.mode),
+        ("redirect_uri", &q.redirect_uri),
+        ("attempt", &q.attempt),
+        ("origin", &q.origin),
+        ("channel", &q.channel),
+    ] {
+        if let Some(v) = v {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.
+pub fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
+    use base64::Engine;
+    let Some(token) = st.config.server.admin_token.as_ref() else { return false };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once(':').map(|(_, p)| p.to_owned()));
+    given.is_some_and(|g| crate::flow::ct_eq(&crate::flow::sha256_hex(&g), &crate::flow::sha256_hex(token.expose_secret())))
+}
+
+/// 401 with a Basic challenge (404 when the page is disabled).
+pub fn admin_challenge(st: &AppState) -> Response {
+    if st.config.server.admin_token.is_none() {
+        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "The experience-login page is disabled: set server.admin_token.");
+    }
+    let mut r = pages::error_page(StatusCode::UNAUTHORIZED, ErrorCode::InvalidRequest, "Sign in with the operator's admin token.");
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"milogin experience login\", charset=\"UTF-8\""));
+    r
+}
+
+const TRY_SCRIPT: &str = r#"(function(){
+var d=document,cfg=JSON.parse(d.getElementById('try-config').textContent),out=d.getElementById('try-out'),status=d.getElementById('try-status');
+function show(title,obj){var h=d.createElement('h2');h.textContent=title;var p=d.createElement('pre');p.textContent=JSON.stringify(obj,null,2);out.appendChild(h);out.appendChild(p);}
+function rand(){var a=new Uint8Array(24);crypto.getRandomValues(a);return Array.from(a,function(b){return('0'+b.toString(16)).slice(-2)}).join('');}
+d.getElementById('try-start').addEventListener('click',function(){
+  out.textContent='';var attempt='try-'+rand(),origin=location.origin;
+  var url=cfg.authorize+'?app_id='+encodeURIComponent(cfg.app)+'&origin='+encodeURIComponent(origin)+'&attempt='+attempt+'&mode=popup';
+  var w=window.open(url,'milogin-try','popup,width=520,height=640');
+  if(!w){status.textContent='The popup was blocked: allow popups for this page.';return;}
+  status.textContent='Waiting for the popup…';
+  function onMsg(e){
+    if(e.origin!==origin||e.source!==w||!e.data||e.data.type!=='milogin:result'||e.data.attempt!==attempt)return;
+    window.removeEventListener('message',onMsg);var m=e.data;status.textContent=m.ok?'Login succeeded.':'Login failed: '+m.error.code;
+    show('Result message',m);
+    if(m.ok){var p=m.id_token.split('.')[1].replace(/-/g,'+').replace(/_/g,'/');
+      show('id_token claims',JSON.parse(decodeURIComponent(escape(atob(p)))));
+      fetch(cfg.identity+'?sub='+encodeURIComponent(m.user.id),{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(j){show('Stored user and Xiaomi identity (openId, unionId)',j)});}
+  }
+  window.addEventListener('message',onMsg);
+});})();"#;
+
+/// The experience-login page of one connection.
+async fn get_try_page(State(st): State<AppState>, Path((uid, pool_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    if !admin_ok(&st, &headers) {
+        return admin_challenge(&st);
+    }
+    let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
+        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown pool or connection.");
+    };
+    let base = format!("{}/connection/social/{uid}/{pool_id}", st.config.server.base());
+    let settings = serde_json::json!({
+        "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
+        "scopes_requested": conn.scopes, "skip_confirm": conn.skip_confirm,
+        "login_mode": format!("{:?}", conn.login_mode), "association": format!("{:?}", conn.association),
+        "callback_url": st.config.server.callback_url(&pool_id, &uid),
+    });
+    let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
+    let body = format!(
+        "<h1>Experience login</h1><p>Runs a real login through <b>{}</b> (pool {}) and shows what came back: check the Xiaomi app's settings end to end.</p><pre id=\"try-settings\">{}</pre><p><button id=\"try-start\" type=\"button\">Try login</button></p><p id=\"try-status\" role=\"status\"></p><div id=\"try-out\"></div>",
+        escape_html(&conn.display_name),
+        escape_html(&pool_id),
+        escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
+    );
+    let head = format!("<script type=\"application/json\" id=\"try-config\">{}</script>", pages::script_json(&cfg));
+    html_page(&Page {
+        status: StatusCode::OK,
+        lang: "en",
+        title: "Experience login",
+        body_html: &body,
+        head_extra: &head,
+        script: Some(TRY_SCRIPT),
+        style_extra: "main{max-width:720px;text-align:left}pre{background:#f4f4f4;padding:10px;border-radius:6px;overflow:auto;font-size:12px}button{background:#ff6900;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:15px;cursor:pointer}",
+        form_action: "'none'",
+        sources: ("", "'self'", "'none'"),
+    })
+}
+
+#[derive(Deserialize)]
+struct SubQuery {
+    sub: String,
+}
+
+/// The stored user and identities behind a `sub` (operator only).
+async fn get_try_identity(State(st): State<AppState>, Path((_uid, pool_id)): Path<(String, String)>, Query(q): Query<SubQuery>, headers: HeaderMap) -> Response {
+    if !admin_ok(&st, &headers) {
+        return admin_challenge(&st);
+    }
+    let user = match st.store.user(&pool_id, &q.sub).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return crate::error::ApiError::NotFound("no such user").into_response(),
+        Err(e) => return crate::error::ApiError::Internal(e.to_string()).into_response(),
+    };
+    let identities = match st.store.identities_of(&pool_id, &user.id).await {
+        Ok(i) => i,
+        Err(e) => return crate::error::ApiError::Internal(e.to_string()).into_response(),
+    };
+    let mut r = Json(crate::store::UserWithIdentities { user, identities }).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}

@@ -10,7 +10,15 @@
 // Exports `ready` (resolves once the wasm runs) and `login(options)`, the same login without a
 // button: options are the attributes in camelCase ({pool, app, connection, mode, redirectUri,
 // timeout, fallback}); it resolves with {id_token, user} and rejects with {code, message}, where
-// code is an error code or "cancelled" (the popup was closed). Call it from a click handler.
+// code is an error code or "cancelled" (the popup was closed). Call it from a click handler; a
+// call while its popup is open focuses that popup and returns the same promise. In redirect mode
+// the page navigates away and the promise never settles.
+//
+// Who does what: this loader owns the element (shadow root, styles keyed on the host's theme /
+// size / shape attributes, events, focus, the label from the app's connection list); the wasm
+// (widget/, Rust) owns the rest: attribute checks, the attempt state machine, window.open, the
+// message validation, timers and diagnostics. Changing an attribute re-renders the button (and
+// ends an attempt in progress).
 //
 // This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
 // wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, mount };
@@ -130,7 +138,7 @@ function label(el, set) {
       if (r.ok && Array.isArray(body)) return body;
       error(`${url} answered HTTP ${r.status}: ${body.message || ""}`, r.status == 404 ? "Check the pool and app attributes." : "");
     },
-    () => error(`could not load ${url}: is this page's origin (${location.origin}) registered for app "${app}"? Add it to pools.apps.origins in the server config. (Or the server is down, or a CSP connect-src blocks it.)`),
+    () => error(`could not load ${url}: is this page's origin (${location.origin}) registered for app "${app}"? Add it to pools.apps.origins in the server config. Else check the pool and app attributes, that the server is up, and a CSP's connect-src.`),
   )).then((list) => {
     if (!list) return;
     const c = list.find((c) => c.unique_id == connection);

@@ -111,7 +111,11 @@ impl Login {
         if let Some(p) = popup.or_else(|| self.pre.take()) {
             let _ = p.close();
         }
-        *self.on_change.borrow_mut() = Box::new(|_| ());
+        // Busy when an event listener removed the element from inside `on_change`, which then
+        // returns without touching anything: nothing to replace.
+        if let Ok(mut f) = self.on_change.try_borrow_mut() {
+            *f = Box::new(|_| ());
+        }
     }
 
     fn start(self: &Rc<Self>) {

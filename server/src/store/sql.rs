@@ -2,9 +2,7 @@
 
 use super::*;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
@@ -44,16 +42,20 @@ impl Sweep {
     }
 }
 
-/// SQLite (the default): a file under the data dir, WAL, embedded migrations, **one** connection.
+/// SQLite (the default): a file under the data dir, WAL, embedded migrations, **one** connection
+/// behind an async mutex, no connection pool (docs/performance.md):
 ///
-/// One connection on purpose (docs/performance.md): SQLite runs one writer at a time, and a second
-/// connection that wants to write meanwhile gets `SQLITE_BUSY` and sleeps in SQLite's busy handler
-/// (1, 2, 5, 10… ms), which put p99 latency at 100+ ms under 32 concurrent logins. One connection
-/// queues statements in the pool instead (microseconds each), keeps its page cache valid (no
-/// re-reads after another connection's writes), and runs one worker thread instead of eight.
-/// Nothing holds a connection while it waits on another store call, so this cannot deadlock.
+/// - SQLite runs one writer at a time: a second connection that wants to write meanwhile gets
+///   `SQLITE_BUSY` and sleeps in SQLite's busy handler (1, 2, 5, 10… ms), which put p99 latency
+///   above 100 ms under 32 concurrent logins. One connection queues statements instead, keeps its
+///   page cache valid (no re-reads after another connection's writes) and runs one worker thread.
+/// - sqlx's pool pings a connection when it is acquired and again when it is released: two extra
+///   trips to the connection's worker thread for every statement, more than the statement costs.
+///
+/// A method never calls another store method while it holds the connection (that would wait on
+/// itself); `create_user_with_identity` lets go before it re-reads.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    conn: tokio::sync::Mutex<Option<sqlx::SqliteConnection>>,
     sweep: Sweep,
 }
 
@@ -79,13 +81,20 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, sweep: Sweep::default() })
+        let mut conn = sqlx::ConnectOptions::connect(&opts).await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)), sweep: Sweep::default() })
+    }
+
+    /// The connection, for as long as the guard lives; an error once the store is closed.
+    async fn db(&self) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>, StoreError> {
+        tokio::sync::MutexGuard::try_map(self.conn.lock().await, Option::as_mut).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))
+    }
+
+    async fn shutdown(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
     }
 }
 
@@ -99,6 +108,15 @@ impl PgStore {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool, sweep: Sweep::default() })
+    }
+
+    /// A connection from the pool, for as long as it lives.
+    async fn db(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn shutdown(&self) {
+        self.pool.close().await;
     }
 }
 
@@ -183,14 +201,14 @@ macro_rules! sql_store {
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(&mut *self.db().await?).await?;
                 Ok(())
             }
 
             async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
                 if self.sweep.due(now) {
-                    sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
-                    sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&self.pool).await?;
+                    sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&mut *self.db().await?).await?;
+                    sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&mut *self.db().await?).await?;
                 }
                 sqlx::query(
                     "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at, channel)
@@ -208,7 +226,7 @@ macro_rules! sql_store {
                 .bind(a.created_at)
                 .bind(a.expires_at)
                 .bind(&a.channel)
-                .execute(&self.pool)
+                .execute(&mut *self.db().await?)
                 .await?;
                 Ok(())
             }
@@ -224,7 +242,7 @@ macro_rules! sql_store {
                 .bind(attempt)
                 .bind(result_json)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.db().await?)
                 .await?;
                 Ok(())
             }
@@ -238,12 +256,12 @@ macro_rules! sql_store {
                 .bind(channel)
                 .bind(now)
                 .bind(now - RESULT_TTL_SECS)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db().await?)
                 .await?;
                 if let Some(r) = read {
                     return Ok(ChannelRead::Ready { result: r.try_get("result")?, origin: r.try_get("origin")? });
                 }
-                let done = sqlx::query("SELECT 1 FROM results WHERE attempt = $1").bind(attempt).fetch_optional(&self.pool).await?;
+                let done = sqlx::query("SELECT 1 FROM results WHERE attempt = $1").bind(attempt).fetch_optional(&mut *self.db().await?).await?;
                 if done.is_some() {
                     return Ok(ChannelRead::Gone);
                 }
@@ -253,7 +271,7 @@ macro_rules! sql_store {
                 .bind(attempt)
                 .bind(channel)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db().await?)
                 .await?;
                 Ok(match pending {
                     Some(r) => ChannelRead::Pending { origin: r.try_get("origin")? },
@@ -268,13 +286,13 @@ macro_rules! sql_store {
                 )
                 .bind(state_hash)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db().await?)
                 .await?;
                 if let Some(r) = row {
                     let a = Self::attempt_from(&r)?;
                     return Ok(if now > a.expires_at { Consumed::Expired(a) } else { Consumed::Fresh(a) });
                 }
-                let seen = sqlx::query("SELECT 1 FROM attempts WHERE state_hash = $1").bind(state_hash).fetch_optional(&self.pool).await?;
+                let seen = sqlx::query("SELECT 1 FROM attempts WHERE state_hash = $1").bind(state_hash).fetch_optional(&mut *self.db().await?).await?;
                 Ok(if seen.is_some() { Consumed::Replayed } else { Consumed::Unknown })
             }
 
@@ -283,12 +301,13 @@ macro_rules! sql_store {
                     "SELECT {USER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id
                      WHERE i.pool = $1 AND i.connection = $2 AND i.subject = $3"
                 );
-                let row = sqlx::query(&sql).bind(pool).bind(connection).bind(subject).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(&sql).bind(pool).bind(connection).bind(subject).fetch_optional(&mut *self.db().await?).await?;
                 Ok(row.as_ref().map(Self::user_from).transpose()?)
             }
 
             async fn create_user_with_identity(&self, u: &NewUser, i: &Identity, now: i64) -> Result<(User, bool), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut db = self.db().await?;
+                let mut tx = sqlx::Connection::begin(&mut *db).await?;
                 // Write first: the transaction takes the write lock at once (no read→write upgrade).
                 // RETURNING hands back the new row: no second query after the commit.
                 let sql = format!(
@@ -319,6 +338,7 @@ macro_rules! sql_store {
                 .rows_affected();
                 if bound == 0 {
                     tx.rollback().await?;
+                    drop(db);
                     let existing = self.user_by_identity(&u.pool, &i.connection, &i.subject).await?;
                     return existing.map(|e| (e, false)).ok_or(StoreError::Db(sqlx::Error::RowNotFound));
                 }
@@ -335,7 +355,7 @@ macro_rules! sql_store {
                 .bind(nickname)
                 .bind(avatar)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.db().await?)
                 .await
                 .map_err(|e| match unique_violation(&e) {
                     Some(what) => StoreError::Taken(what),
@@ -346,18 +366,18 @@ macro_rules! sql_store {
 
             async fn user(&self, pool: &str, id: &str) -> Result<Option<User>, StoreError> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool = $1 AND u.id = $2");
-                let row = sqlx::query(&sql).bind(pool).bind(id).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(&sql).bind(pool).bind(id).fetch_optional(&mut *self.db().await?).await?;
                 Ok(row.as_ref().map(Self::user_from).transpose()?)
             }
 
             async fn list_users(&self, pool: &str) -> Result<Vec<UserWithIdentities>, StoreError> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool = $1 ORDER BY u.created_at, u.id");
-                let users = sqlx::query(&sql).bind(pool).fetch_all(&self.pool).await?;
+                let users = sqlx::query(&sql).bind(pool).fetch_all(&mut *self.db().await?).await?;
                 let ids = sqlx::query(
                     "SELECT user_id, connection, subject, client_id, union_id, created_at FROM identities WHERE pool = $1 ORDER BY created_at",
                 )
                 .bind(pool)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.db().await?)
                 .await?;
                 let mut out = Vec::with_capacity(users.len());
                 for r in &users {
@@ -381,7 +401,7 @@ macro_rules! sql_store {
             }
 
             async fn bound_connections(&self) -> Result<Vec<(String, String)>, StoreError> {
-                let rows = sqlx::query("SELECT DISTINCT pool, connection FROM identities").fetch_all(&self.pool).await?;
+                let rows = sqlx::query("SELECT DISTINCT pool, connection FROM identities").fetch_all(&mut *self.db().await?).await?;
                 rows.iter().map(|r| Ok((r.try_get("pool")?, r.try_get("connection")?))).collect()
             }
 
@@ -391,20 +411,20 @@ macro_rules! sql_store {
                     .bind(&candidate.kid)
                     .bind(&candidate.private_pem)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *self.db().await?)
                     .await?;
-                let r = sqlx::query("SELECT kid, private_pem FROM signing_keys WHERE pool = $1").bind(pool).fetch_one(&self.pool).await?;
+                let r = sqlx::query("SELECT kid, private_pem FROM signing_keys WHERE pool = $1").bind(pool).fetch_one(&mut *self.db().await?).await?;
                 Ok(StoredKey { kid: r.try_get("kid")?, private_pem: r.try_get("private_pem")? })
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.shutdown().await;
             }
 
             async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
                 let r = sqlx::query("SELECT COUNT(*) AS n FROM attempts WHERE consumed_at IS NULL AND expires_at >= $1")
                     .bind(now)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *self.db().await?)
                     .await?;
                 Ok(r.try_get("n")?)
             }
@@ -424,7 +444,7 @@ macro_rules! sql_store {
                 .bind(u.phone_verified)
                 .bind(&u.password_hash)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *self.db().await?)
                 .await
                 .map_err(|e| match unique_violation(&e) {
                     Some(what) => StoreError::Taken(what),
@@ -441,7 +461,7 @@ macro_rules! sql_store {
                     LoginId::Username(v) => ("username", v),
                 };
                 let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.pool = $1 AND u.{column} = $2");
-                let row = sqlx::query(&sql).bind(pool).bind(value).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(&sql).bind(pool).bind(value).fetch_optional(&mut *self.db().await?).await?;
                 match row {
                     Some(r) => Ok(Some((Self::user_from(&r)?, r.try_get("password_hash")?))),
                     None => Ok(None),
@@ -457,7 +477,7 @@ macro_rules! sql_store {
                      WHERE u.pool = $1 AND ((u.email IS NOT NULL AND u.email = $2) OR (u.phone IS NOT NULL AND u.phone = $3))
                      ORDER BY u.created_at, u.id"
                 );
-                let rows = sqlx::query(&sql).bind(pool).bind(email).bind(phone).fetch_all(&self.pool).await?;
+                let rows = sqlx::query(&sql).bind(pool).bind(email).bind(phone).fetch_all(&mut *self.db().await?).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let user = Self::user_from(r)?;
@@ -466,7 +486,7 @@ macro_rules! sql_store {
                         .bind(pool)
                         .bind(connection)
                         .bind(&user.id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&mut *self.db().await?)
                         .await?;
                     out.push(Candidate { user, has_password: hash.is_some(), bound_here: bound.is_some() });
                 }
@@ -474,7 +494,8 @@ macro_rules! sql_store {
             }
 
             async fn link_identity(&self, pool: &str, user_id: &str, i: &Identity, ticket_hash: Option<&str>, now: i64) -> Result<Link, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut db = self.db().await?;
+                let mut tx = sqlx::Connection::begin(&mut *db).await?;
                 // Write first: the transaction takes the write lock at once (no read→write upgrade).
                 if let Some(hash) = ticket_hash {
                     let used = sqlx::query("UPDATE binding_tickets SET consumed_at = $2 WHERE ticket_hash = $1 AND consumed_at IS NULL")
@@ -536,7 +557,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM binding_tickets WHERE expires_at < $1").bind(now - TICKET_GRACE_SECS).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM binding_tickets WHERE expires_at < $1").bind(now - TICKET_GRACE_SECS).execute(&mut *self.db().await?).await?;
                 sqlx::query(
                     "INSERT INTO binding_tickets (ticket_hash, csrf_hash, pool, connection, subject, client_id, union_id, nickname, avatar, app, attempt, origin, mode, redirect_uri, matched, failures, created_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
@@ -559,14 +580,14 @@ macro_rules! sql_store {
                 .bind(t.failures)
                 .bind(t.created_at)
                 .bind(t.expires_at)
-                .execute(&self.pool)
+                .execute(&mut *self.db().await?)
                 .await?;
                 Ok(())
             }
 
             async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
                 let sql = format!("SELECT {TICKET_COLUMNS} FROM binding_tickets WHERE ticket_hash = $1");
-                let row = sqlx::query(&sql).bind(ticket_hash).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(&sql).bind(ticket_hash).fetch_optional(&mut *self.db().await?).await?;
                 Ok(row.as_ref().map(Self::ticket_from).transpose()?)
             }
 
@@ -579,7 +600,7 @@ macro_rules! sql_store {
                 .bind(ticket_hash)
                 .bind(max)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.db().await?)
                 .await?;
                 Ok(row.map(|r| r.try_get("failures")).transpose()?)
             }
@@ -588,7 +609,7 @@ macro_rules! sql_store {
                 let n = sqlx::query("UPDATE binding_tickets SET consumed_at = $2 WHERE ticket_hash = $1 AND consumed_at IS NULL")
                     .bind(ticket_hash)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *self.db().await?)
                     .await?
                     .rows_affected();
                 Ok(n == 1)
@@ -598,7 +619,7 @@ macro_rules! sql_store {
                 let row = sqlx::query("SELECT failures FROM account_failures WHERE user_id = $1 AND window_start > $2")
                     .bind(user_id)
                     .bind(since)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *self.db().await?)
                     .await?;
                 Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
             }
@@ -614,13 +635,13 @@ macro_rules! sql_store {
                 .bind(user_id)
                 .bind(now)
                 .bind(now - window_secs)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.db().await?)
                 .await?;
                 Ok(r.try_get("failures")?)
             }
 
             async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM account_failures WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM account_failures WHERE user_id = $1").bind(user_id).execute(&mut *self.db().await?).await?;
                 Ok(())
             }
 
@@ -630,7 +651,7 @@ macro_rules! sql_store {
                 )
                 .bind(pool)
                 .bind(user_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.db().await?)
                 .await?;
                 rows.iter()
                     .map(|i| {
@@ -651,14 +672,15 @@ macro_rules! sql_store {
                     .bind(user_id)
                     .bind(disabled)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&mut *self.db().await?)
                     .await?
                     .rows_affected();
                 Ok(n == 1)
             }
 
             async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut db = self.db().await?;
+                let mut tx = sqlx::Connection::begin(&mut *db).await?;
                 // The foreign keys cascade; deleting the children first makes it explicit.
                 sqlx::query("DELETE FROM identities WHERE pool = $1 AND user_id = $2").bind(pool).bind(user_id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM account_failures WHERE user_id IN (SELECT id FROM users WHERE pool = $1 AND id = $2)")
@@ -676,7 +698,7 @@ macro_rules! sql_store {
                     .bind(pool)
                     .bind(user_id)
                     .bind(connection)
-                    .execute(&self.pool)
+                    .execute(&mut *self.db().await?)
                     .await?
                     .rows_affected();
                 Ok(n)
@@ -686,7 +708,7 @@ macro_rules! sql_store {
                 let r = sqlx::query(
                     "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i, (SELECT COUNT(*) FROM attempts) AS a",
                 )
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.db().await?)
                 .await?;
                 Ok((r.try_get("u")?, r.try_get("i")?, r.try_get("a")?))
             }

@@ -713,7 +713,10 @@ impl RawConfig {
         let admin_token = self.server.admin_token.take().map(|raw| {
             let t = resolve_secret(&mut p, "server.admin_token", raw, getenv, base_dir);
             if secrecy::ExposeSecret::expose_secret(&t).len() < 16 {
-                p.add("server.admin_token", "must be at least 16 characters (it guards the experience-login page)");
+                p.add(
+                    "server.admin_token",
+                    "must be at least 16 characters (it guards the experience-login page)",
+                );
             }
             t
         });

@@ -107,7 +107,11 @@ pub enum StartError {
 /// delivers by `postMessage`.
 pub async fn publish(st: &AppState, m: &ResultMessage) {
     let json = serde_json::to_string(m).expect("a result serialises");
-    if let Err(e) = st.store.publish_result(&m.attempt, &json, st.clock.now()).await {
+    if let Err(e) = st
+        .store
+        .publish_result(&m.attempt, &json, st.clock.now())
+        .await
+    {
         tracing::error!(error = %e, "cannot keep the result for the result channel");
     }
 }
@@ -691,9 +695,19 @@ pub fn validate_start<'a>(
     }
     let channel = match (&target, q.channel.as_deref()) {
         (_, None) | (Target::Redirect(_), Some(_)) => None,
-        (Target::Popup(_), Some(c)) if c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => Some(c.to_owned()),
+        (Target::Popup(_), Some(c))
+            if c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Some(c.to_owned())
+        }
         (Target::Popup(_), Some(_)) => {
-            return Err((ErrorCode::InvalidRequest, "The channel parameter must be the base64url SHA-256 of the widget's secret.", None))
+            return Err((
+                ErrorCode::InvalidRequest,
+                "The channel parameter must be the base64url SHA-256 of the widget's secret.",
+                None,
+            ))
         }
     };
     if !app.enables(uid) {

@@ -84,7 +84,13 @@ impl PoolKey {
         )
         .expect("a valid P-256 key is accepted by ring");
         let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
-        Self { kid, signing, fast, header, jwk }
+        Self {
+            kid,
+            signing,
+            fast,
+            header,
+            jwk,
+        }
     }
 
     /// A fresh random key.
@@ -124,7 +130,10 @@ impl PoolKey {
         jws.push('.');
         B64.encode_string(payload, &mut jws);
         // Fixed-size `r ‖ s`, as JWS ES256 requires (RFC 7518 §3.4).
-        let sig = self.fast.sign(&ring::rand::SystemRandom::new(), jws.as_bytes()).expect("P-256 signing does not fail");
+        let sig = self
+            .fast
+            .sign(&ring::rand::SystemRandom::new(), jws.as_bytes())
+            .expect("P-256 signing does not fail");
         jws.push('.');
         B64.encode_string(sig.as_ref(), &mut jws);
         jws

@@ -166,7 +166,11 @@ id = "pool-b"
   app_secret = {{ file = "secret.txt" }}
 "#,
         widget = widget_dir().display(),
-        admin = if o.admin_token.is_some() { "admin_token = { file = \"admin.txt\" }" } else { "" },
+        admin = if o.admin_token.is_some() {
+            "admin_token = { file = \"admin.txt\" }"
+        } else {
+            ""
+        },
         timeout = o.timeout_ms,
         mode = o.login_mode,
         scopes = o

@@ -25,27 +25,59 @@ pub fn router() -> Router<AppState> {
 }
 
 #[tracing::instrument(skip_all)]
-async fn post_result(State(st): State<AppState>, Path(attempt): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let gone = || (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "{\"status\":\"gone\"}").into_response();
+async fn post_result(
+    State(st): State<AppState>,
+    Path(attempt): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let gone = || {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            "{\"status\":\"gone\"}",
+        )
+            .into_response()
+    };
     let secret = match std::str::from_utf8(&body) {
-        Ok(s) if (16..=256).contains(&s.trim().len()) && milogin_shared::validate_attempt(&attempt).is_ok() => s.trim(),
+        Ok(s)
+            if (16..=256).contains(&s.trim().len())
+                && milogin_shared::validate_attempt(&attempt).is_ok() =>
+        {
+            s.trim()
+        }
         _ => return gone(),
     };
     let channel = B64.encode(Sha256::digest(secret.as_bytes()));
-    let read = match st.store.read_result(&attempt, &channel, st.clock.now()).await {
+    let read = match st
+        .store
+        .read_result(&attempt, &channel, st.clock.now())
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "result channel read failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], "{\"status\":\"unavailable\"}").into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CACHE_CONTROL, "no-store")],
+                "{\"status\":\"unavailable\"}",
+            )
+                .into_response();
         }
     };
     let (mut r, origin) = match read {
         ChannelRead::Ready { result, origin } => ((StatusCode::OK, result).into_response(), origin),
-        ChannelRead::Pending { origin } => ((StatusCode::ACCEPTED, "{\"status\":\"pending\"}").into_response(), origin),
+        ChannelRead::Pending { origin } => (
+            (StatusCode::ACCEPTED, "{\"status\":\"pending\"}").into_response(),
+            origin,
+        ),
         ChannelRead::Gone => return gone(),
     };
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     if headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) == Some(origin.as_str()) {

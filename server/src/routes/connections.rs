@@ -19,18 +19,28 @@ pub fn router() -> Router<AppState> {
     )
 }
 
+/// Unknown pool or app: readable by any page (`Access-Control-Allow-Origin: *`), so the widget
+/// can name the mistake instead of guessing at CORS; it reveals nothing a page does not hold.
+fn unknown(what: &'static str) -> Response {
+    let mut r = ApiError::NotFound(what).into_response();
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
 async fn get_connections(
     State(st): State<AppState>,
     Path((pool_id, app_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pool = st
-        .config
-        .pool(&pool_id)
-        .ok_or(ApiError::NotFound("unknown pool"))?;
-    let app = pool
-        .app(&app_id)
-        .ok_or(ApiError::NotFound("unknown app in this pool"))?;
+    let Some(pool) = st.config.pool(&pool_id) else {
+        return Ok(unknown("unknown pool"));
+    };
+    let Some(app) = pool.app(&app_id) else {
+        return Ok(unknown("unknown app in this pool"));
+    };
     let list: Vec<ConnectionInfo> = app
         .connections
         .iter()

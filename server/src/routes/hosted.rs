@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login/{pool}", get(get_login_page))
         .route("/connection/social/{uid}/{pool}/try", get(get_try_page))
-        .route("/connection/social/{uid}/{pool}/try/identity", get(get_try_identity))
+        .route(
+            "/connection/social/{uid}/{pool}/try/identity",
+            get(get_try_identity),
+        )
 }
 
 /// The hosted page's query.
@@ -43,7 +46,12 @@ struct LoginQuery {
 
 /// `zh-CN` when asked (query) or preferred (`Accept-Language`), else `en`.
 pub fn locale(query: Option<&str>, headers: &HeaderMap) -> &'static str {
-    let wanted = query.map(str::to_owned).or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    let wanted = query.map(str::to_owned).or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
     if wanted.is_some_and(|l| l.trim_start().to_ascii_lowercase().starts_with("zh")) {
         "zh-CN"
     } else {
@@ -55,26 +63,58 @@ fn attr(name: &str, v: &str) -> String {
     format!(" {name}=\"{}\"", escape_html(v))
 }
 
-async fn get_login_page(State(st): State<AppState>, Path(pool_id): Path<String>, Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
+async fn get_login_page(
+    State(st): State<AppState>,
+    Path(pool_id): Path<String>,
+    Query(q): Query<LoginQuery>,
+    headers: HeaderMap,
+) -> Response {
     let bad = |code, msg: &'static str| pages::error_page(StatusCode::BAD_REQUEST, code, msg);
     let Some(pool) = st.config.pool(&pool_id) else {
-        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown pool.");
+        return pages::error_page(
+            StatusCode::NOT_FOUND,
+            ErrorCode::ConnectionNotEnabled,
+            "Unknown pool.",
+        );
     };
-    let Some(app) = q.app_id.as_deref().filter(|a| *a != TRY_APP).and_then(|a| pool.app(a)) else {
-        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown app in this pool.");
+    let Some(app) = q
+        .app_id
+        .as_deref()
+        .filter(|a| *a != TRY_APP)
+        .and_then(|a| pool.app(a))
+    else {
+        return pages::error_page(
+            StatusCode::NOT_FOUND,
+            ErrorCode::ConnectionNotEnabled,
+            "Unknown app in this pool.",
+        );
     };
     let lang = locale(q.lang.as_deref(), &headers);
-    let mut common = attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
-    match q.mode.as_deref().unwrap_or(if q.origin.is_some() { "popup" } else { "redirect" }) {
+    let mut common =
+        attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
+    match q.mode.as_deref().unwrap_or(if q.origin.is_some() {
+        "popup"
+    } else {
+        "redirect"
+    }) {
         "popup" => {
             let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
-                return bad(ErrorCode::InvalidRequest, "Opened as a popup, the page needs the host page's origin and attempt.");
+                return bad(
+                    ErrorCode::InvalidRequest,
+                    "Opened as a popup, the page needs the host page's origin and attempt.",
+                );
             };
             if !app.allows_origin(origin) {
-                return bad(ErrorCode::OriginNotAllowed, "This site's origin is not registered for the app (pools.apps.origins).");
+                return bad(
+                    ErrorCode::OriginNotAllowed,
+                    "This site's origin is not registered for the app (pools.apps.origins).",
+                );
             }
             if milogin_shared::validate_attempt(attempt).is_err() {
-                return bad(ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.");
+                return bad(
+                    ErrorCode::InvalidRequest,
+                    "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
+                );
             }
             common += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
             if let Some(c) = q.channel.as_deref() {
@@ -82,7 +122,11 @@ async fn get_login_page(State(st): State<AppState>, Path(pool_id): Path<String>,
             }
         }
         "redirect" => {
-            let Some(uri) = q.redirect_uri.as_deref().filter(|u| app.allows_redirect_uri(u)) else {
+            let Some(uri) = q
+                .redirect_uri
+                .as_deref()
+                .filter(|u| app.allows_redirect_uri(u))
+            else {
                 return bad(ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris).");
             };
             common += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
@@ -93,18 +137,35 @@ async fn get_login_page(State(st): State<AppState>, Path(pool_id): Path<String>,
         .connections
         .iter()
         .filter_map(|uid| pool.connection(uid))
-        .map(|c| format!("<li><milogin-button{common}{}></milogin-button></li>", attr("connection", &c.unique_id)))
+        .map(|c| {
+            format!(
+                "<li><milogin-button{common}{}></milogin-button></li>",
+                attr("connection", &c.unique_id)
+            )
+        })
         .collect();
-    let (title, other, other_label) = if lang == "zh-CN" { ("登录", "en", "English") } else { ("Sign in", "zh-CN", "中文") };
-    let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes()).into_owned().filter(|(k, _)| k != "lang").collect();
+    let (title, other, other_label) = if lang == "zh-CN" {
+        ("登录", "en", "English")
+    } else {
+        ("Sign in", "zh-CN", "中文")
+    };
+    let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes())
+        .into_owned()
+        .filter(|(k, _)| k != "lang")
+        .collect();
     switch.push(("lang".into(), other.into()));
-    let switch = form_urlencoded::Serializer::new(String::new()).extend_pairs(switch).finish();
+    let switch = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(switch)
+        .finish();
     let body = format!(
         "<h1>{title}</h1><p class=\"code\">{}</p><ul class=\"buttons\">{buttons}</ul><p><a id=\"lang-switch\" href=\"?{}\" lang=\"{other}\">{other_label}</a></p>",
         escape_html(&app.id),
         escape_html(&switch)
     );
-    let head = format!("<script type=\"module\" src=\"{}/widget/milogin.js\"></script>", st.config.server.base());
+    let head = format!(
+        "<script type=\"module\" src=\"{}/widget/milogin.js\"></script>",
+        st.config.server.base()
+    );
     html_page(&Page {
         status: StatusCode::OK,
         lang,
@@ -139,24 +200,46 @@ fn headers_query(q: &LoginQuery) -> String {
 /// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.
 pub fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
     use base64::Engine;
-    let Some(token) = st.config.server.admin_token.as_ref() else { return false };
+    let Some(token) = st.config.server.admin_token.as_ref() else {
+        return false;
+    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(_, p)| p.to_owned()));
-    given.is_some_and(|g| crate::flow::ct_eq(&crate::flow::sha256_hex(&g), &crate::flow::sha256_hex(token.expose_secret())))
+    given.is_some_and(|g| {
+        crate::flow::ct_eq(
+            &crate::flow::sha256_hex(&g),
+            &crate::flow::sha256_hex(token.expose_secret()),
+        )
+    })
 }
 
 /// 401 with a Basic challenge (404 when the page is disabled).
 pub fn admin_challenge(st: &AppState) -> Response {
     if st.config.server.admin_token.is_none() {
-        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::InvalidRequest, "The experience-login page is disabled: set server.admin_token.");
+        return pages::error_page(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InvalidRequest,
+            "The experience-login page is disabled: set server.admin_token.",
+        );
     }
-    let mut r = pages::error_page(StatusCode::UNAUTHORIZED, ErrorCode::InvalidRequest, "Sign in with the operator's admin token.");
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"milogin experience login\", charset=\"UTF-8\""));
+    let mut r = pages::error_page(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidRequest,
+        "Sign in with the operator's admin token.",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"milogin experience login\", charset=\"UTF-8\""),
+    );
     r
 }
 
@@ -182,14 +265,25 @@ d.getElementById('try-start').addEventListener('click',function(){
 });})();"#;
 
 /// The experience-login page of one connection.
-async fn get_try_page(State(st): State<AppState>, Path((uid, pool_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn get_try_page(
+    State(st): State<AppState>,
+    Path((uid, pool_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if !admin_ok(&st, &headers) {
         return admin_challenge(&st);
     }
     let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
-        return pages::error_page(StatusCode::NOT_FOUND, ErrorCode::ConnectionNotEnabled, "Unknown pool or connection.");
+        return pages::error_page(
+            StatusCode::NOT_FOUND,
+            ErrorCode::ConnectionNotEnabled,
+            "Unknown pool or connection.",
+        );
     };
-    let base = format!("{}/connection/social/{uid}/{pool_id}", st.config.server.base());
+    let base = format!(
+        "{}/connection/social/{uid}/{pool_id}",
+        st.config.server.base()
+    );
     let settings = serde_json::json!({
         "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
         "scopes_requested": conn.scopes, "skip_confirm": conn.skip_confirm,
@@ -203,7 +297,10 @@ async fn get_try_page(State(st): State<AppState>, Path((uid, pool_id)): Path<(St
         escape_html(&pool_id),
         escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
     );
-    let head = format!("<script type=\"application/json\" id=\"try-config\">{}</script>", pages::script_json(&cfg));
+    let head = format!(
+        "<script type=\"application/json\" id=\"try-config\">{}</script>",
+        pages::script_json(&cfg)
+    );
     html_page(&Page {
         status: StatusCode::OK,
         lang: "en",
@@ -223,7 +320,12 @@ struct SubQuery {
 }
 
 /// The stored user and identities behind a `sub` (operator only).
-async fn get_try_identity(State(st): State<AppState>, Path((_uid, pool_id)): Path<(String, String)>, Query(q): Query<SubQuery>, headers: HeaderMap) -> Response {
+async fn get_try_identity(
+    State(st): State<AppState>,
+    Path((_uid, pool_id)): Path<(String, String)>,
+    Query(q): Query<SubQuery>,
+    headers: HeaderMap,
+) -> Response {
     if !admin_ok(&st, &headers) {
         return admin_challenge(&st);
     }
@@ -237,6 +339,7 @@ async fn get_try_identity(State(st): State<AppState>, Path((_uid, pool_id)): Pat
         Err(e) => return crate::error::ApiError::Internal(e.to_string()).into_response(),
     };
     let mut r = Json(crate::store::UserWithIdentities { user, identities }).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

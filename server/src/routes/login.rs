@@ -87,7 +87,9 @@ async fn get_authorize(
             return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
         }
     };
-    if q.app_id.as_deref() == Some(crate::config::TRY_APP) && !super::hosted::admin_ok(&st, &headers) {
+    if q.app_id.as_deref() == Some(crate::config::TRY_APP)
+        && !super::hosted::admin_ok(&st, &headers)
+    {
         return super::hosted::admin_challenge(&st);
     }
     let start = match flow::validate_start(&st, &pool, &uid, &q) {
@@ -206,7 +208,12 @@ async fn get_callback(
 
 /// The end of a login (callback or binding step): counts it, keeps a popup result for the
 /// result channel, and delivers it.
-pub async fn conclude(st: &AppState, target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
+pub async fn conclude(
+    st: &AppState,
+    target: &Target,
+    m: &ResultMessage,
+    popup_status: StatusCode,
+) -> Response {
     match &m.outcome {
         Outcome::Success { .. } => st.metrics.login(true, "none"),
         Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),

@@ -1,7 +1,7 @@
 //! HTTP routes, one module per resource; each exposes `router()`.
 
-pub mod binding;
 pub mod attempts;
+pub mod binding;
 pub mod connections;
 pub mod health;
 pub mod hosted;

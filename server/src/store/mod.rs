@@ -329,10 +329,20 @@ pub trait Store: Send + Sync {
     async fn close(&self);
 
     /// Keeps the result of a popup attempt that asked for a channel (first result wins).
-    async fn publish_result(&self, attempt: &str, result_json: &str, now: i64) -> Result<(), StoreError>;
+    async fn publish_result(
+        &self,
+        attempt: &str,
+        result_json: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// Reads a kept result once, for the holder of the secret whose SHA-256 is `channel`.
-    async fn read_result(&self, attempt: &str, channel: &str, now: i64) -> Result<ChannelRead, StoreError>;
+    async fn read_result(
+        &self,
+        attempt: &str,
+        channel: &str,
+        now: i64,
+    ) -> Result<ChannelRead, StoreError>;
 
     /// Attempts neither consumed nor expired.
     async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError>;

@@ -38,7 +38,8 @@ impl Sweep {
     fn due(&self, now: i64) -> bool {
         use std::sync::atomic::Ordering::{AcqRel, Acquire};
         let last = self.0.load(Acquire);
-        now.saturating_sub(last) >= SWEEP_EVERY_SECS && self.0.compare_exchange(last, now, AcqRel, Acquire).is_ok()
+        now.saturating_sub(last) >= SWEEP_EVERY_SECS
+            && self.0.compare_exchange(last, now, AcqRel, Acquire).is_ok()
     }
 }
 
@@ -83,12 +84,18 @@ impl SqliteStore {
         }
         let mut conn = sqlx::ConnectOptions::connect(&opts).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
-        Ok(Self { conn: tokio::sync::Mutex::new(Some(conn)), sweep: Sweep::default() })
+        Ok(Self {
+            conn: tokio::sync::Mutex::new(Some(conn)),
+            sweep: Sweep::default(),
+        })
     }
 
     /// The connection, for as long as the guard lives; an error once the store is closed.
-    async fn db(&self) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>, StoreError> {
-        tokio::sync::MutexGuard::try_map(self.conn.lock().await, Option::as_mut).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))
+    async fn db(
+        &self,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>, StoreError> {
+        tokio::sync::MutexGuard::try_map(self.conn.lock().await, Option::as_mut)
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))
     }
 
     async fn shutdown(&self) {
@@ -107,7 +114,10 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool, sweep: Sweep::default() })
+        Ok(Self {
+            pool,
+            sweep: Sweep::default(),
+        })
     }
 
     /// A connection from the pool, for as long as it lives.

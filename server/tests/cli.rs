@@ -1,19 +1,11 @@
 //! The `milogin` binary as an operator uses it: `check` on good and broken files, and `serve`
 //! against `mock-xiaomi` as two real processes, driven by a scripted browser.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_milogin");
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
+use support::{approve, browser, free_port, result, wait_ready, Kill, BIN};
 
 #[test]
 fn check_lists_every_problem_with_its_key_and_fails() {
@@ -93,24 +85,6 @@ fn check_prints_each_callback_url_for_a_good_file() {
 }
 
 const EXAMPLE: &str = include_str!("../../milogin.example.toml");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_ready(url: &str) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(url.trim_start_matches("http://")).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{url} never came up");
-}
 
 /// `milogin serve` + `milogin mock-xiaomi` as separate processes; concurrent scripted logins;
 /// then `milogin user list --json` sees the users; removing the bound connection is refused.
@@ -230,51 +204,18 @@ id = "p1"
 
 /// A scripted popup login; returns the verified `sub`.
 async fn login(base: &str, account: &str, attempt: &str) -> String {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let loc = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
-    let r = http
-        .get(format!("{base}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    let consent = http.get(loc(&r)).send().await.unwrap();
-    let mock_base = consent.url().origin().ascii_serialization();
-    let page = consent.text().await.unwrap();
-    let req = page
-        .split("name=\"req\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = http
-        .post(format!("{mock_base}/oauth2/authorize/decision"))
-        .form(&[("req", req.as_str()), ("account", account)])
-        .send()
-        .await
-        .unwrap();
-    let page = http
-        .get(loc(&r))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let json = page
-        .split("id=\"milogin-result\">")
-        .nth(1)
-        .unwrap()
-        .split("</script>")
-        .next()
-        .unwrap();
-    let m: serde_json::Value = serde_json::from_str(json).unwrap();
+    let http = browser();
+    let callback = approve(&http, base, account, attempt).await;
+    let m = result(
+        &http
+            .get(&callback)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_eq!(m["ok"], true, "{m}");
     let token = m["id_token"].as_str().unwrap();
     let jwks: jsonwebtoken::jwk::JwkSet =

@@ -19,21 +19,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margi
 /// Accounts listed on the consent page; any configured account may still be chosen by id.
 const CONSENT_MAX_ACCOUNTS: usize = 50;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// The server's HTML escaping (element content and quoted attributes).
+pub(super) use crate::pages::escape_html as escape;
 
 /// What the consent page shows.
 pub(super) struct Consent<'a> {

@@ -3,7 +3,7 @@
 //!
 //! One SQL text serves SQLite and PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`);
 //! [`sql::SqlStore`] is instantiated for both pools by a macro, so the two backends cannot drift.
-//! Migrations are embedded (`migrations/sqlite`, `migrations/postgres`).
+//! Migrations are embedded (`server/migrations/`): the same SQL files serve both databases.
 
 mod sql;
 

@@ -74,7 +74,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", "10000");
         if let Some(parent) = opts
             .get_filename()
             .parent()
@@ -83,7 +84,7 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         }
         let mut conn = sqlx::ConnectOptions::connect(&opts).await?;
-        sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        sqlx::migrate!().run(&mut conn).await?;
         Ok(Self {
             conn: tokio::sync::Mutex::new(Some(conn)),
             sweep: Sweep::default(),
@@ -113,7 +114,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        sqlx::migrate!().run(&pool).await?;
         Ok(Self {
             pool,
             sweep: Sweep::default(),

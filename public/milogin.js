@@ -5,20 +5,26 @@
 //
 // Defines <milogin-button> (attributes: pool app connection [display-name theme=light|dark|brand
 // size=small|medium|large shape=rect|pill|icon locale=zh-CN|en mode=popup|redirect redirect-uri
-// timeout=300 fallback=none|redirect]). It fires, bubbling and composed, `milogin:success`
-// (detail {id_token, user}), `milogin:error` (detail {code, message}) and `milogin:cancel`.
-// Exports `ready` (resolves once the wasm runs) and `login(options)`, the same login without a
-// button: options are the attributes in camelCase ({pool, app, connection, mode, redirectUri,
-// timeout, fallback}); it resolves with {id_token, user} and rejects with {code, message}, where
-// code is an error code or "cancelled" (the popup was closed). Call it from a click handler; a
-// call while its popup is open focuses that popup and returns the same promise. In redirect mode
-// the page navigates away and the promise never settles.
+// timeout=300 fallback=none|redirect in-app=redirect|popup]). It fires, bubbling and composed,
+// `milogin:success` (detail {id_token, user}), `milogin:error` (detail {code, message}) and
+// `milogin:cancel`. Exports `ready` (resolves once the wasm runs), `login(options)`, the same
+// login without a button: options are the attributes in camelCase ({pool, app, connection, mode,
+// redirectUri, timeout, fallback, inApp}); it resolves with {id_token, user} and rejects with
+// {code, message}, where code is an error code or "cancelled" (the popup was closed). Call it
+// from a click handler; a call while its popup is open focuses that popup and returns the same
+// promise. In redirect mode the page navigates away and the promise never settles: the result
+// comes back as events when the page loads again. Also `loginPage(options)` (the hosted login
+// page, redirect mode) and `inApp(userAgent)` (the in-app browser check). README: "Widget
+// reference".
 //
 // Who does what: this loader owns the element (shadow root, styles keyed on the host's theme /
-// size / shape attributes, events, focus, the label from the app's connection list); the wasm
-// (widget/, Rust) owns the rest: attribute checks, the attempt state machine, window.open, the
-// message validation, timers and diagnostics. Changing an attribute re-renders the button (and
-// ends an attempt in progress).
+// size / shape attributes, events, focus, the label from the app's connection list) and whatever
+// is cheaper as JS than as wasm: attempt ids and result-channel secrets, the authorize URLs,
+// window.open, redirect mode and the result that comes back in the fragment, the in-app check,
+// the hosted page's buttons, the result-channel requests. The wasm (widget/, Rust) owns the rest:
+// attribute checks, the attempt state machine (including when to ask the channel), the message
+// validation, timers and diagnostics. Changing an attribute re-renders the button (and ends an
+// attempt in progress).
 //
 // This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
 // wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, mount };
@@ -76,14 +82,103 @@ button[aria-disabled=true]{cursor:not-allowed;opacity:.5;box-shadow:none}
 @media (forced-colors:active){button{border-color:ButtonText}}
 `;
 
+
 let sheet;
 const lang = () => document.documentElement.lang || navigator.language || "";
+const enc = encodeURIComponent;
+const b64 = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/[+/=]/g, (c) => (c == "+" ? "-" : c == "/" ? "_" : ""));
 
-// For the wasm, at the end of an attempt: focus back to the button, then the element's event.
+// The next attempt, prepared ahead so that window.open stays synchronous inside the click: its id
+// `a`, the result-channel secret `s` (32 random bytes; never in a URL) and, once WebCrypto has
+// hashed it, the commitment `c` = base64url(SHA-256(s)) that the authorize URL carries. Without
+// WebCrypto (a page that is not a secure context) there is no channel.
+const prepare = () => {
+  const r = (n) => b64(crypto.getRandomValues(new Uint8Array(n)));
+  const t = { a: r(24), s: r(32) };
+  t.p = crypto.subtle?.digest("SHA-256", new TextEncoder().encode(t.s)).then((h) => (t.c = b64(h)), () => {});
+  return t;
+};
+let next = prepare();
+const take = () => [next, (next = prepare())][0];
+
+// In-app browsers and webviews, where a popup opens as a tab, loses its opener or never comes
+// back: WeChat, QQ (its webview has "QQ/", also the one built on "MQQBrowser"; QQ Browser on its
+// own has not), Weibo, the MIUI / HyperOS browser; a home-screen app on iOS; and a
+// cross-origin-isolated page, whose popups can never reach back. They use redirect mode unless
+// the button says in-app="popup".
+export const inApp = (ua = navigator.userAgent) =>
+  /MicroMessenger|\bQQ\/|Weibo|MiuiBrowser/i.test(ua) || !!navigator.standalone || !!self.crossOriginIsolated;
+
+const PENDING = "milogin:pending";
+const thisPage = () => location.href.split("#")[0];
+const authorize = (el, q) =>
+  `${S}/connection/social/${enc(el.getAttribute("connection"))}/${enc(el.getAttribute("pool"))}/authorize?` +
+  new URLSearchParams({ app_id: el.getAttribute("app"), ...q });
+// Redirect mode: remember the attempt in this tab (only its result is accepted back), then go.
+const leave = (pending, url) => {
+  try {
+    sessionStorage.setItem(PENDING, JSON.stringify(pending));
+  } catch {}
+  location.assign(url);
+};
+
+// emit("start", redirect, fallback, inAppPopup) from the wasm, synchronously inside the click:
+// opens the popup and answers {a: attempt, w: window or null when blocked, c: a channel was
+// committed to}; or navigates this window and answers nothing.
+function start(el, redirect, fallback, keepPopup) {
+  const t = take(), g = (k) => el.getAttribute(k), pre = el._pre;
+  el._pre = null;
+  // A button of the hosted login page opened as a popup by a host page: continue in this window
+  // with the host's origin, attempt and channel; the result page then posts to this window's
+  // opener, the host page, exactly as after a direct popup login.
+  if (g("hosted-origin")) {
+    const q = { origin: g("hosted-origin"), attempt: g("hosted-attempt"), mode: "popup" };
+    if (g("hosted-channel")) q.channel = g("hosted-channel");
+    return void location.assign(authorize(el, q));
+  }
+  const away = () => {
+    pre?.close();
+    const a = g("hosted-attempt") || t.a;
+    leave({ a, e: el.id, k: ["pool", "app", "connection"].map(g) },
+      authorize(el, { attempt: a, mode: "redirect", redirect_uri: g("redirect-uri") || thisPage() }));
+  };
+  if (redirect || (!keepPopup && inApp())) return void away();
+  const url = () => authorize(el, { origin: location.origin, attempt: t.a, mode: "popup", ...(t.c && { channel: t.c }) });
+  const go = () => w && (w.location = url());
+  let w = pre;
+  const name = "milogin-" + t.a,
+    features = `popup,width=520,height=640,left=${(screenX + Math.max(0, (outerWidth - 520) / 2)) | 0},top=${(screenY + Math.max(0, (outerHeight - 640) / 2)) | 0}`;
+  if (t.p && !t.c) {
+    // The commitment is not hashed yet: open the window now, inside the click, and send it on.
+    w ||= window.open("about:blank", name, features);
+    t.p.then(go);
+  } else if (w) go();
+  else w = window.open(url(), name, features);
+  if (!w && fallback) {
+    console.warn('milogin: popup blocked; redirecting (fallback="redirect")');
+    return void away();
+  }
+  el._t = Object.assign(t, { w });
+  return { a: t.a, w, c: !!t.p };
+}
+
+// emit("poll") from the wasm: asks the result channel once (POST, the secret as text/plain: no
+// preflight). A result comes back as a `message` event from the server origin and this attempt's
+// popup, so the wasm checks it exactly like a posted one, and whichever arrives first ends the
+// attempt; the server hands it out once.
+const poll = ({ _t: t }) =>
+  t?.c &&
+  fetch(`${S}/api/v1/attempts/${t.a}/result`, { method: "POST", body: t.s })
+    .then((r) => r.status == 200 && r.json())
+    .then((data) => data && dispatchEvent(new MessageEvent("message", { data, origin: S, source: t.w })))
+    .catch(() => {});
+
+// The end of an attempt: focus back to the button, then the element's event.
 // ("success", id_token, id, nickname, avatar, connection, new_user) | ("error", code, message) |
 // ("cancel").
-const emitter = (el) => (kind, a, b, c, d, e, f) => {
-  el.shadowRoot.querySelector("button")?.focus();
+const fire = (el, kind, a, b, c, d, e, f) => {
+  el.shadowRoot?.querySelector("button")?.focus();
   el.dispatchEvent(new CustomEvent("milogin:" + kind, {
     bubbles: true,
     composed: true,
@@ -93,7 +188,40 @@ const emitter = (el) => (kind, a, b, c, d, e, f) => {
   }));
 };
 
-function attach(el, pre) {
+// The wasm's one way out: ("start", …), ("poll"), or an ending to report.
+const emitter = (el) => (kind, ...args) => (kind == "start" ? start(el, ...args) : kind == "poll" ? poll(el) : fire(el, kind, ...args));
+
+// Redirect mode, back on the page: the result is in the fragment. It is accepted only for the
+// attempt this tab left with (sessionStorage), so a crafted link cannot log anyone in; anything
+// else is left alone. The fragment is removed at once; the event fires once the page has loaded
+// (its listeners are in place by then) and the widget started (or failed to), on the button that
+// started it (by id, else the first with the same pool, app and connection: focus returns to it),
+// else on the document. `user` is read from the token's claims; `new_user` is not known there
+// (undefined).
+{
+  const h = new URLSearchParams(location.hash.slice(1)), a = h.get("attempt");
+  let p;
+  try {
+    p = a && JSON.parse(sessionStorage.getItem(PENDING));
+  } catch {}
+  if (a && p?.a == a) {
+    sessionStorage.removeItem(PENDING);
+    history.replaceState(history.state, "", thisPage());
+    const token = h.get("id_token");
+    const go = () => setTimeout(() => {
+      const el = document.getElementById(p.e) ||
+        [...document.querySelectorAll("milogin-button")].find((b) => ["pool", "app", "connection"].every((k, i) => !p.k[i] || b.getAttribute(k) == p.k[i])) ||
+        document;
+      if (!token) return fire(el, "error", h.get("error"), h.get("error_description") || "");
+      const c = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")), (x) => x.charCodeAt(0))));
+      fire(el, "success", token, c.sub, c.name, c.picture ?? null, c.idp);
+    });
+    const later = () => ready.then(go, go);
+    document.readyState == "complete" ? later() : addEventListener("load", later);
+  }
+}
+
+function attach(el) {
   let root = el.shadowRoot;
   if (!root) {
     root = el.attachShadow({ mode: "open" });
@@ -106,7 +234,7 @@ function attach(el, pre) {
   }
   const button = () => root.querySelector("button");
   if (!el._m) {
-    const m = (el._m = glue.mount(el, root, S, lang(), emitter(el), pre));
+    const m = (el._m = glue.mount(el, root, S, lang(), emitter(el)));
     // The connection's display name replaces the default label: text only, never HTML.
     label(el, (name) => {
       const b = el._m == m && button();
@@ -121,7 +249,8 @@ function attach(el, pre) {
 
 function detach(el) {
   el._m?.free();
-  el._m = null;
+  el._pre?.close();
+  el._m = el._pre = null;
 }
 
 // The label: the connection's display name from the app's public connection list, fetched once
@@ -130,7 +259,7 @@ const lists = {};
 function label(el, set) {
   const [pool, app, connection, name] = ["pool", "app", "connection", "display-name"].map((a) => el.getAttribute(a));
   if (!pool || !app || !connection || name) return;
-  const url = `${S}/api/v1/pools/${encodeURIComponent(pool)}/apps/${encodeURIComponent(app)}/connections`;
+  const url = `${S}/api/v1/pools/${enc(pool)}/apps/${enc(app)}/connections`;
   const error = (...m) => console.error("milogin:", ...m);
   (lists[url] ||= fetch(url).then(
     async (r) => {
@@ -149,7 +278,7 @@ function label(el, set) {
 
 class MiloginButton extends HTMLElement {
   static observedAttributes = ["pool", "app", "connection", "display-name", "theme", "size", "shape",
-    "locale", "mode", "redirect-uri", "timeout", "fallback"];
+    "locale", "mode", "redirect-uri", "timeout", "fallback", "in-app"];
 
   connectedCallback() {
     ready.then(() => this.isConnected && attach(this), () => {});
@@ -180,7 +309,7 @@ export function login(options = {}) {
   const el = document.createElement("milogin-button");
   for (const k in options) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
   // Not ready yet: open the popup now, inside the click's user activation, and navigate it later.
-  const pre = live || options.mode == "redirect" ? undefined : open("about:blank", "_blank", "popup,width=520,height=640") || undefined;
+  const pre = live || options.mode == "redirect" || (options.inApp != "popup" && inApp()) ? null : window.open("about:blank", "_blank", "popup,width=520,height=640");
   const promise = new Promise((resolve, reject) => {
     const settle = (f) => (e) => {
       current = null;
@@ -192,7 +321,8 @@ export function login(options = {}) {
     el.addEventListener("milogin:cancel", settle(reject));
     const fail = (code, message) => settle(reject)({ detail: { code, message } });
     const go = () => {
-      const button = attach(el, pre);
+      el._pre = pre;
+      const button = attach(el);
       if (button.getAttribute("aria-disabled") == "true") fail("invalid_request", "login(): pool, app and connection are required (see the console)");
       else button.click();
     };
@@ -200,4 +330,13 @@ export function login(options = {}) {
   });
   if (options.mode != "redirect") current = { el, promise };
   return promise;
+}
+
+// The hosted login page (every connection of the app) in redirect mode: sends this window there
+// with an attempt it remembers, so that the widget on the redirect page (this page by default;
+// the same origin) accepts the result. Options: {pool, app, redirectUri, lang}.
+export function loginPage({ pool, app, redirectUri = thisPage(), lang } = {}) {
+  const a = take().a, q = { app_id: app, mode: "redirect", redirect_uri: redirectUri, attempt: a };
+  if (lang) q.lang = lang;
+  leave({ a, k: [pool, app] }, `${S}/login/${enc(pool)}?` + new URLSearchParams(q));
 }

@@ -131,6 +131,7 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         Mix::New => args.warmup + levels * args.max_flows,
         Mix::Returning => args.accounts.max(1),
     };
+    let machine = procfs::Machine::read();
     let env = setup::start(&args, accounts, pinned).await?;
     eprintln!(
         "server pid {} on {} ({} accounts, {} pre-populated users, mix {}{})",
@@ -210,6 +211,7 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         seconds: args.seconds,
         max_flows: args.max_flows,
         server_log: args.server_log.clone(),
+        machine,
         levels: results,
     };
     print!("{}", run.table());

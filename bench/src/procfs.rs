@@ -91,3 +91,49 @@ pub fn pin_self(cpu: usize) -> bool {
             .status()
             .is_ok_and(|s| s.success())
 }
+
+/// What the report says about the machine.
+pub struct Machine {
+    /// CPUs in `/proc/cpuinfo`.
+    pub cpus: usize,
+    /// `model name` of the first CPU in `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// `MemTotal`, MiB.
+    pub mem_mib: u64,
+    /// The 1, 5 and 15 minute load averages (`/proc/loadavg`).
+    pub loadavg_at_start: String,
+}
+
+impl Machine {
+    /// Reads `/proc`; unknown values stay empty or zero.
+    pub fn read() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        Self {
+            // Not `available_parallelism`: that is 1 once this process is pinned.
+            cpus: cpuinfo
+                .lines()
+                .filter(|l| l.starts_with("processor"))
+                .count(),
+            cpu_model,
+            mem_mib: mem_kib / 1024,
+            loadavg_at_start: load
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}

@@ -128,6 +128,9 @@ pub struct Run {
     pub max_flows: u64,
     /// The server's `RUST_LOG`.
     pub server_log: String,
+    /// The machine: CPUs, CPU model, memory, and the load average when the run started (other
+    /// work on the machine skews every figure).
+    pub machine: crate::procfs::Machine,
     /// Every level, in order.
     pub levels: Vec<Level>,
 }
@@ -145,6 +148,12 @@ impl Run {
             self.users_after,
             if self.pinned { "server pinned to CPU 0, load to CPU 1" } else { "unpinned" },
             self.server_log
+        );
+        let m = &self.machine;
+        let _ = writeln!(
+            out,
+            "machine: {} CPUs ({}), {} MiB; load average at start {}",
+            m.cpus, m.cpu_model, m.mem_mib, m.loadavg_at_start
         );
         let _ = writeln!(
             out,
@@ -202,6 +211,12 @@ impl Run {
             "seconds": self.seconds,
             "max_flows": self.max_flows,
             "server_log": self.server_log,
+            "machine": {
+                "cpus": self.machine.cpus,
+                "cpu_model": self.machine.cpu_model,
+                "mem_mib": self.machine.mem_mib,
+                "loadavg_at_start": self.machine.loadavg_at_start,
+            },
             "levels": self.levels.iter().map(Level::json).collect::<Vec<_>>(),
         })
         .to_string()

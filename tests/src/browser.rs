@@ -56,6 +56,11 @@ impl Chrome {
     /// Starts chromedriver and a headless Chromium. `popup_blocker`: keep Chromium's popup
     /// blocker on (chromedriver turns it off by default).
     pub async fn start(popup_blocker: bool) -> Self {
+        Self::start_with(popup_blocker, &[]).await
+    }
+
+    /// [`Chrome::start`] with extra Chromium arguments, e.g. `--user-agent=…`.
+    pub async fn start_with(popup_blocker: bool, extra_args: &[String]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -76,6 +81,9 @@ impl Chrome {
                      "--disable-dev-shm-usage", "--window-size=1200,900",
                      format!("--user-data-dir={}", profile.path().display())],
         });
+        if let Some(args) = opts["args"].as_array_mut() {
+            args.extend(extra_args.iter().map(|a| json!(a)));
+        }
         if popup_blocker {
             opts["excludeSwitches"] = json!(["disable-popup-blocking"]);
         }
@@ -160,15 +168,20 @@ impl Chrome {
     pub async fn consent(&self, id: &str) {
         let (main, popup) = self.popup().await;
         self.client.switch_to_window(popup).await.unwrap();
+        self.click_id(id).await;
+        self.client.switch_to_window(main).await.unwrap();
+    }
+
+    /// In the current window: waits for `#<id>` (e.g. on the mock's consent page) and clicks it.
+    pub async fn click_id(&self, id: &str) {
         let el = self
             .client
             .wait()
             .at_most(Duration::from_secs(15))
             .for_element(Locator::Id(id))
             .await
-            .expect("the consent page");
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"));
         el.click().await.unwrap();
-        self.client.switch_to_window(main).await.unwrap();
     }
 
     /// Number of open windows.

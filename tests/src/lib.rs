@@ -31,6 +31,9 @@ pub struct Options {
     pub login_mode: &'static str,
     /// Extra origins for the app (browser tests register their host page).
     pub origins: Vec<String>,
+    /// Extra redirect URIs for the app, after `{ORIGIN}/login/done` (redirect-mode browser tests
+    /// register pages of their host origin).
+    pub redirect_uris: Vec<String>,
     /// `xiaomi.timeout_ms`.
     pub timeout_ms: u64,
     /// The secret the server sends (defaults to the mock's).
@@ -58,6 +61,7 @@ impl Default for Options {
         Self {
             login_mode: "login_and_register",
             origins: vec![],
+            redirect_uris: vec![],
             timeout_ms: 3000,
             secret: DEMO_CLIENT_SECRET.into(),
             account_base: None,
@@ -110,6 +114,11 @@ pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> 
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let redirect_uris = std::iter::once(format!("{ORIGIN}/login/done"))
+        .chain(o.redirect_uris.iter().cloned())
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"
 [server]
@@ -134,7 +143,7 @@ id = "{POOL}"
   [[pools.apps]]
   id = "{APP}"
   origins = [{origins}]
-  redirect_uris = ["{ORIGIN}/login/done"]
+  redirect_uris = [{redirect_uris}]
   connections = ["{CONN}"]
   [[pools.apps]]
   id = "app-no-conn"

@@ -40,9 +40,9 @@ pub enum Shape {
 /// How the login window is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A popup; the result comes back with `postMessage`.
+    /// A popup; the result comes back with `postMessage` (or the result channel).
     Popup,
-    /// The whole page navigates; the result comes back to `redirect-uri`.
+    /// The whole page navigates; the result comes back to `redirect-uri` (default: this page).
     Redirect,
 }
 
@@ -120,8 +120,8 @@ pub struct Parsed {
     pub config: Config,
     /// What the console should say (one sentence each, without the `milogin:` prefix).
     pub problems: Vec<String>,
-    /// False when the button cannot work: a required attribute is missing, or redirect mode
-    /// has no `redirect-uri`. The button is then shown disabled.
+    /// False when the button cannot work: a required attribute is missing. The button is then
+    /// shown disabled.
     pub usable: bool,
 }
 
@@ -144,14 +144,15 @@ pub struct Config {
     pub shape: Shape,
     /// `locale`
     pub locale: Locale,
-    /// `mode`
+    /// `mode`. The loader reads `redirect-uri` itself (default: this page without its fragment).
     pub mode: Mode,
-    /// `redirect-uri` (redirect mode and `fallback="redirect"`).
-    pub redirect_uri: Option<String>,
     /// `timeout` in seconds.
     pub timeout_s: u32,
     /// `fallback="redirect"`: redirect when the popup is blocked.
     pub redirect_fallback: bool,
+    /// `in-app="popup"`: keep popup mode in in-app browsers and webviews, where the default
+    /// (`in-app="redirect"`) switches to redirect mode.
+    pub in_app_popup: bool,
 }
 
 impl Config {
@@ -165,7 +166,7 @@ impl Config {
             required(get, "app", p),
             required(get, "connection", p),
         );
-        let mut usable = p.is_empty();
+        let usable = p.is_empty();
         let theme = [Theme::Light, Theme::Dark, Theme::Brand]
             [pick(get, "theme", &["light", "dark", "brand"], p)];
         let size = [Size::Medium, Size::Small, Size::Large]
@@ -174,6 +175,7 @@ impl Config {
             [pick(get, "shape", &["rect", "pill", "icon"], p)];
         let mode = [Mode::Popup, Mode::Redirect][pick(get, "mode", &["popup", "redirect"], p)];
         let redirect_fallback = pick(get, "fallback", &["none", "redirect"], p) == 1;
+        let in_app_popup = pick(get, "in-app", &["redirect", "popup"], p) == 1;
         let locale =
             Locale::from_tag(&optional(get, "locale").unwrap_or_else(|| default_locale.into()));
         let timeout_s = match get("timeout") {
@@ -193,14 +195,6 @@ impl Config {
                 }
             },
         };
-        let redirect_uri = optional(get, "redirect-uri");
-        if (mode == Mode::Redirect || redirect_fallback) && redirect_uri.is_none() {
-            p.push(
-                "mode=\"redirect\" and fallback=\"redirect\" need a `redirect-uri` attribute"
-                    .into(),
-            );
-            usable &= mode != Mode::Redirect;
-        }
         let config = Self {
             pool,
             app,
@@ -211,8 +205,8 @@ impl Config {
             shape,
             locale,
             mode,
-            redirect_fallback: redirect_fallback && redirect_uri.is_some(),
-            redirect_uri,
+            redirect_fallback,
+            in_app_popup,
             timeout_s,
         };
         Parsed {
@@ -302,8 +296,8 @@ mod tests {
             (Theme::Light, Size::Medium, Shape::Rect, Mode::Popup)
         );
         assert_eq!(
-            (c.locale, c.timeout_s, c.redirect_fallback),
-            (Locale::En, 300, false)
+            (c.locale, c.timeout_s, c.redirect_fallback, c.in_app_popup),
+            (Locale::En, 300, false, false)
         );
         assert_eq!(c.display_name, None);
     }
@@ -321,6 +315,7 @@ mod tests {
             ("redirect-uri", "https://shop.example/done"),
             ("timeout", "60"),
             ("fallback", "redirect"),
+            ("in-app", "POPUP"),
         ]);
         let (c, problems) = parse(&attrs, "en").unwrap();
         assert!(problems.is_empty(), "{problems:?}");
@@ -330,10 +325,15 @@ mod tests {
             (Theme::Brand, Size::Large, Shape::Icon)
         );
         assert_eq!(
-            (c.locale, c.mode, c.timeout_s, c.redirect_fallback),
-            (Locale::ZhCn, Mode::Redirect, 60, true)
+            (
+                c.locale,
+                c.mode,
+                c.timeout_s,
+                c.redirect_fallback,
+                c.in_app_popup
+            ),
+            (Locale::ZhCn, Mode::Redirect, 60, true, true)
         );
-        assert_eq!(c.redirect_uri.as_deref(), Some("https://shop.example/done"));
     }
 
     #[test]
@@ -347,14 +347,10 @@ mod tests {
     #[test]
     fn bad_values_fall_back_with_a_warning() {
         let mut attrs = BASE.to_vec();
-        attrs.extend([
-            ("theme", "neon"),
-            ("timeout", "-5"),
-            ("fallback", "redirect"),
-        ]);
+        attrs.extend([("theme", "neon"), ("timeout", "-5"), ("in-app", "never")]);
         let (c, problems) = parse(&attrs, "en").unwrap();
         assert_eq!(
-            (c.theme, c.timeout_s, c.redirect_fallback),
+            (c.theme, c.timeout_s, c.in_app_popup),
             (Theme::Light, 300, false)
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
@@ -362,7 +358,11 @@ mod tests {
             problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand"),
             "{problems:?}"
         );
-        assert!(problems[2].contains("`redirect-uri`"), "{problems:?}");
+        assert!(
+            problems[1]
+                .starts_with("in-app=\"never\" is not one of redirect|popup; using redirect"),
+            "{problems:?}"
+        );
         for t in ["0", "3601", "1.5", "abc"] {
             let mut attrs = BASE.to_vec();
             attrs.push(("timeout", t));
@@ -371,10 +371,13 @@ mod tests {
     }
 
     #[test]
-    fn redirect_mode_needs_a_redirect_uri() {
+    fn redirect_mode_works_without_a_redirect_uri() {
+        // The loader then returns to this page (its URL without the fragment).
         let mut attrs = BASE.to_vec();
-        attrs.push(("mode", "redirect"));
-        assert!(parse(&attrs, "en").unwrap_err()[0].contains("`redirect-uri`"));
+        attrs.extend([("mode", "redirect"), ("fallback", "redirect")]);
+        let (c, problems) = parse(&attrs, "en").unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!((c.mode, c.redirect_fallback), (Mode::Redirect, true));
     }
 
     #[test]

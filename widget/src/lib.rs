@@ -2,11 +2,13 @@
 //!
 //! `public/milogin.js` (the loader) defines `<milogin-button>`, creates its open shadow root and
 //! calls `mount` once the wasm is ready. Its `login(options)` mounts a detached element and clicks
-//! it, so both paths share all the code here.
+//! it, so both paths share all the code here. The loader also owns what is cheaper in JS than in
+//! the download of the wasm: URLs, attempt ids and result-channel secrets, `window.open`, redirect
+//! mode (and the result that comes back in the fragment), the in-app browser check.
 //!
-//! * [`protocol`] (pure): the attempt state machine, message validation, URLs — native tests.
+//! * [`protocol`] (pure): the attempt state machine, message validation — native tests.
 //! * [`config`] (pure): attributes → settings, the two locales' texts — native tests.
-//! * `popup` (wasm32): `window.open`, listeners and timers, diagnostics.
+//! * `popup` (wasm32): listeners and timers, result-channel polls, diagnostics.
 //! * `components` (wasm32): the button; it only wires signals.
 
 pub mod config;
@@ -29,7 +31,7 @@ mod entry {
     use leptos::prelude::*;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
-    use web_sys::{HtmlElement, ShadowRoot, Window};
+    use web_sys::{HtmlElement, ShadowRoot};
 
     /// One mounted button; `free()` (from `disconnectedCallback`) unmounts it and ends its attempt.
     #[wasm_bindgen]
@@ -46,9 +48,9 @@ mod entry {
 
     /// Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root.
     ///
-    /// `lang`: the page's language (`<html lang>` or `navigator.language`). `emit(kind, …)`: fires
-    /// the element's events (see `popup::emit`). `pre`: a popup the loader's `login()` opened
-    /// before the wasm was ready.
+    /// `lang`: the page's language (`<html lang>` or `navigator.language`). `emit(kind, …)`: the
+    /// loader's side of a login — starts it (`"start"`), asks the result channel (`"poll"`) and
+    /// fires the element's events (see the `popup` module).
     #[wasm_bindgen]
     pub fn mount(
         host: HtmlElement,
@@ -56,7 +58,6 @@ mod entry {
         server: String,
         lang: String,
         emit: js_sys::Function,
-        pre: Option<Window>,
     ) -> Mounted {
         let parsed = Config::parse(&|name| host.get_attribute(name), &lang);
         for p in &parsed.problems {
@@ -73,7 +74,7 @@ mod entry {
             .display_name
             .clone()
             .unwrap_or_else(|| cfg.locale.texts().label.into());
-        let login = Login::new(cfg.clone(), server.into(), pre);
+        let login = Login::new(cfg.clone(), server.into(), emit.clone());
         let l = login.clone();
         // Leptos only calls Node methods on the parent, which a ShadowRoot has.
         let view = leptos::mount::mount_to(root.unchecked_into(), move || {

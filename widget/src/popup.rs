@@ -1,7 +1,15 @@
-//! The browser side of a login: `window.open` (synchronously, in the click), the `message`
-//! listener, the 500 ms poll for a closed popup and the deadline, redirects, and the console
-//! diagnostics. Every decision is made by [`protocol::Attempt`]; this module only carries it out.
-//! Listeners and timers exist only while a popup is open and are removed when the attempt ends.
+//! The browser side of a login: the `message` listener, the 500 ms poll of the popup's `closed`
+//! flag and the deadline, the result-channel polls, and the console diagnostics. Every decision
+//! is made by [`protocol::Attempt`]; this module only carries it out. Listeners and timers exist
+//! only while an attempt runs and are removed when it ends.
+//!
+//! The loader (`public/milogin.js`) does the rest through its `emit` function, called
+//! synchronously: `("start", redirect, fallback, in_app_popup)` opens the popup inside the click
+//! (or leaves for redirect mode / the hosted page's authorize URL) and answers `{a, w, c}` —
+//! the attempt id, the window (null when blocked), whether the URL carries a result-channel
+//! commitment — or `undefined` when the page is leaving; `("poll")` asks the result channel once,
+//! and a result it gets comes back as a `message` event from the server origin and the popup,
+//! checked here like any other.
 //!
 //! Size note: plain properties are read with `Reflect.get` ([`prop`]) rather than typed web-sys
 //! getters; each typed getter is one more import and JS shim in the download.
@@ -26,10 +34,10 @@ pub enum Change {
 pub struct Login {
     cfg: Rc<Config>,
     server: Rc<str>,
+    /// The loader's `emit(kind, …)` (see the module docs and [`emit`]).
+    emit: js_sys::Function,
     state: RefCell<State>,
     on_change: RefCell<Box<dyn Fn(Change)>>,
-    /// A popup `login()` opened before the wasm was ready; the first attempt navigates it.
-    pre: RefCell<Option<Window>>,
 }
 
 #[derive(Default)]
@@ -71,17 +79,24 @@ fn prefixed(parts: &[&str]) -> JsValue {
     JsValue::from(s)
 }
 
+/// `emit(a, b, c, d, …)`, padded with `undefined`; its return value.
+fn call(emit: &js_sys::Function, args: [JsValue; 7]) -> JsValue {
+    let [a, b, c, d, e, f, g] = args;
+    emit.call7(&JsValue::UNDEFINED, &a, &b, &c, &d, &e, &f, &g)
+        .unwrap_or_default()
+}
+
 impl Login {
-    /// A controller that sends the user to `server` with the settings in `cfg`; `pre` is a
-    /// popup already opened for it (by `login()`, synchronously in the click).
-    pub fn new(cfg: Rc<Config>, server: Rc<str>, pre: Option<Window>) -> Rc<Self> {
+    /// A controller that sends the user to `server` with the settings in `cfg`, through the
+    /// loader's `emit`.
+    pub fn new(cfg: Rc<Config>, server: Rc<str>, emit: js_sys::Function) -> Rc<Self> {
         let on_change = RefCell::new(Box::new(|_| ()) as Box<dyn Fn(Change)>);
         Rc::new(Self {
             cfg,
             server,
+            emit,
             state: RefCell::default(),
             on_change,
-            pre: RefCell::new(pre),
         })
     }
 
@@ -100,7 +115,7 @@ impl Login {
                     let _ = p.focus();
                 }
             }
-            _ => {}
+            other => self.apply(other),
         }
     }
 
@@ -108,7 +123,7 @@ impl Login {
     pub fn stop(&self) {
         let (popup, listeners) = self.take();
         drop(listeners);
-        if let Some(p) = popup.or_else(|| self.pre.take()) {
+        if let Some(p) = popup {
             let _ = p.close();
         }
         // Busy when an event listener removed the element from inside `on_change`, which then
@@ -119,90 +134,76 @@ impl Login {
     }
 
     fn start(self: &Rc<Self>) {
-        let pre = self.pre.take();
-        let w = window();
-        let mut random = [0u8; 32];
-        if w.crypto()
-            .and_then(|c| c.get_random_values_with_u8_array(&mut random))
-            .is_err()
-        {
-            return error(&["crypto.getRandomValues is not available"]);
-        }
-        let attempt = protocol::attempt_id(&random);
         let cfg = &self.cfg;
-        let params = protocol::AuthorizeParams {
-            server: &self.server,
-            pool: &cfg.pool,
-            app: &cfg.app,
-            connection: &cfg.connection,
-            attempt: &attempt,
-            origin: None,
-            redirect_uri: cfg.redirect_uri.as_deref(),
+        let started = call(
+            &self.emit,
+            [
+                "start".into(),
+                (cfg.mode == Mode::Redirect).into(),
+                cfg.redirect_fallback.into(),
+                cfg.in_app_popup.into(),
+                JsValue::UNDEFINED,
+                JsValue::UNDEFINED,
+                JsValue::UNDEFINED,
+            ],
+        );
+        // `undefined`: the page is on its way to the authorize URL (redirect mode, in-app
+        // fallback, or a hosted page continuing in its own window).
+        let Some(attempt) = prop(&started, "a").as_string() else {
+            return;
         };
-        let redirect = |params| {
-            let _ = w.location().set_href(&protocol::authorize_url(params));
-        };
-        if cfg.mode == Mode::Redirect {
-            if let Some(p) = pre {
-                let _ = p.close();
-            }
-            return redirect(params);
+        let popup = prop(&started, "w");
+        if !popup.is_object() {
+            return self.handle(Event::Blocked);
         }
-        let origin = prop(&w.location(), "origin")
-            .as_string()
-            .unwrap_or_default();
-        let url = protocol::authorize_url(protocol::AuthorizeParams {
-            origin: Some(&origin),
-            ..params
+        self.state.borrow_mut().popup = Some(popup.unchecked_into());
+        self.handle(Event::Opened {
+            attempt,
+            now: js_sys::Date::now(),
+            timeout_ms: f64::from(cfg.timeout_s) * 1000.0,
+            channel: prop(&started, "c").is_truthy(),
         });
-        let popup = match pre {
-            Some(p) => p.location().set_href(&url).ok().map(|_| p),
-            None => {
-                let num = |key| prop(&w, key).as_f64().unwrap_or(0.0);
-                let features = protocol::popup_features(
-                    num("screenX"),
-                    num("screenY"),
-                    num("outerWidth"),
-                    num("outerHeight"),
-                );
-                w.open_with_url_and_target_and_features(
-                    &url,
-                    &["milogin-", &attempt].concat(),
-                    &features,
-                )
-                .ok()
-                .flatten()
-            }
-        };
-        match popup {
-            Some(p) => {
-                self.state.borrow_mut().popup = Some(p);
-                let timeout_ms = f64::from(cfg.timeout_s) * 1000.0;
-                let now = js_sys::Date::now();
-                self.handle(Event::Opened {
-                    attempt,
-                    now,
-                    timeout_ms,
-                });
-            }
-            None if cfg.redirect_fallback => {
-                warn(&["popup blocked; redirecting (fallback=\"redirect\")"]);
-                redirect(params);
-            }
-            None => self.handle(Event::Blocked),
-        }
     }
 
     fn handle(self: &Rc<Self>, event: Event) {
         let effect = self.state.borrow_mut().machine.on(event);
+        self.apply(effect);
+    }
+
+    fn apply(self: &Rc<Self>, effect: Effect) {
         match effect {
             Effect::Listen => {
                 self.listen();
                 (self.on_change.borrow())(Change::Opened);
             }
+            Effect::Severed => {
+                warn(&[
+                    "the login window was cut off from this page as it opened (its `closed` reads true): \
+                     a Cross-Origin-Opener-Policy? Waiting for the result through the result channel; \
+                     serve this page with `Cross-Origin-Opener-Policy: same-origin-allow-popups` for the direct path.",
+                ]);
+                self.poll();
+            }
+            Effect::Poll => self.poll(),
             Effect::Finish { end, close_popup } => self.finish(end, close_popup),
             _ => {}
         }
+    }
+
+    fn poll(&self) {
+        let u = JsValue::UNDEFINED;
+        call(
+            &self.emit,
+            [
+                "poll".into(),
+                u.clone(),
+                u.clone(),
+                u.clone(),
+                u.clone(),
+                u.clone(),
+                u,
+            ],
+        );
     }
 
     fn listen(self: &Rc<Self>) {
@@ -218,11 +219,9 @@ impl Login {
                     .popup
                     .as_ref()
                     .is_none_or(|p| prop(p, "closed") != false);
-                let now = js_sys::Date::now();
-                me.handle(if closed {
-                    Event::Closed { now }
-                } else {
-                    Event::Tick { now }
+                me.handle(Event::Tick {
+                    now: js_sys::Date::now(),
+                    closed,
                 });
             }
         });
@@ -254,11 +253,12 @@ impl Login {
         match &end {
             End::Blocked => warn(&[
                 "the browser blocked the login popup: open it from a click (no await before login()), or \
-                 set fallback=\"redirect\" and a redirect-uri.",
+                 set fallback=\"redirect\".",
             ]),
             End::Cancelled { suspect_coop: true } => warn(&[
-                "the login window closed within a second, with no result. If nobody closed it, a \
-                 Cross-Origin-Opener-Policy cut it off: serve this page with \
+                "the login window closed right after it opened, with no result. If nobody closed it, a \
+                 Cross-Origin-Opener-Policy cut it off (and this page has no WebCrypto for the result \
+                 channel: serve it over https): serve this page with \
                  `Cross-Origin-Opener-Policy: same-origin-allow-popups`.",
             ]),
             _ => {}
@@ -314,8 +314,7 @@ pub fn emit(emit: &js_sys::Function, end: &End) {
             ]
         }
     };
-    let [a, b, c, d, e, f, g] = args;
-    let _ = emit.call7(&u, &a, &b, &c, &d, &e, &f, &g);
+    call(emit, args);
 }
 
 fn on_message(me: &Weak<Login>, e: &JsValue) {

@@ -1,20 +1,35 @@
-//! PURE: the login attempt state machine, result-message validation and URL building.
+//! PURE: the login attempt state machine (including when to ask the result channel) and the
+//! result-message validation.
 //!
 //! No web-sys types here, so everything is tested natively (`cargo test -p milogin-widget`).
-//! `popup.rs` feeds browser events in and carries out the [`Effect`]s that come back.
+//! `popup.rs` feeds browser events in and carries out the [`Effect`]s that come back. The URLs,
+//! attempt ids and channel secrets are the loader's job (`public/milogin.js`): a few lines of JS
+//! there cost less download than the same code in the wasm.
 
 use milogin_shared as wire;
 
 /// Closed within this many milliseconds of opening, with no message: probably not the user but a
-/// `Cross-Origin-Opener-Policy` that cut the popup off from this page (`closed` then reads true).
-pub const COOP_SUSPECT_MS: f64 = 1500.0;
+/// `Cross-Origin-Opener-Policy` that cut the popup off from this page (`closed` then reads true
+/// while the window is still there). With a result channel the wait goes on until the deadline.
+/// The cut comes when the popup's first cross-origin page arrives, which on a slow mobile
+/// connection takes a couple of seconds; a person rarely closes the window that fast (and a click
+/// on the button ends the wait).
+pub const COOP_SUSPECT_MS: f64 = 3000.0;
+/// Closed later without a result: ask the result channel this long before calling it a cancel
+/// (the window may have been closed right after the approval, before its page could post).
+pub const DRAIN_MS: f64 = 3000.0;
+/// How often to ask the result channel while the popup is open (a backup for a lost opener the
+/// `closed` flag does not reveal).
+pub const POLL_OPEN_MS: f64 = 2000.0;
+/// How often to ask the result channel once the popup reads closed.
+pub const POLL_CLOSED_MS: f64 = 1000.0;
 
 /// Where one button (or one `login()` call) is in its login.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     /// Nothing started yet.
     Idle,
-    /// A popup is open and waiting for the result of `attempt`.
+    /// A popup is open (or was, and the channel is still being asked) for `attempt`.
     Open {
         /// The attempt id sent to the server and expected back in the message.
         attempt: String,
@@ -22,6 +37,12 @@ pub enum Phase {
         opened_at: f64,
         /// No result after this time (ms) means [`End::TimedOut`].
         deadline: f64,
+        /// The authorize URL carried a result-channel commitment.
+        channel: bool,
+        /// When to ask the channel next (ms).
+        next_poll: f64,
+        /// Once the popup reads closed: ask the channel until then (ms), then give up.
+        until: Option<f64>,
     },
     /// The last attempt ended; a click starts a new one.
     Done,
@@ -43,7 +64,7 @@ impl Phase {
 pub enum Event {
     /// The button was clicked (or `login()` was called).
     Click,
-    /// `window.open` returned a window for `attempt` at time `now`, which may stay open `timeout_ms`.
+    /// A popup opened for `attempt` at time `now`; it may stay open `timeout_ms`.
     Opened {
         /// The attempt id in the popup's URL.
         attempt: String,
@@ -51,20 +72,19 @@ pub enum Event {
         now: f64,
         /// How long to wait for a result (ms).
         timeout_ms: f64,
+        /// The URL carried a result-channel commitment (false without WebCrypto).
+        channel: bool,
     },
     /// `window.open` returned null.
     Blocked,
-    /// A message passed [`validate`].
+    /// A result passed [`validate`] (posted by the popup, or read from the channel).
     Result(wire::Outcome),
-    /// The poll found the popup closed at time `now`.
-    Closed {
-        /// Current time (ms).
-        now: f64,
-    },
-    /// The poll ran at time `now` (checks the deadline).
+    /// The poll ran at time `now` and read the popup's `closed` flag.
     Tick {
         /// Current time (ms).
         now: f64,
+        /// `popup.closed`.
+        closed: bool,
     },
 }
 
@@ -73,9 +93,10 @@ pub enum Event {
 pub enum End {
     /// The server's result (success or an error code from the server).
     Outcome(wire::Outcome),
-    /// The popup was closed without a result. `suspect_coop`: it closed suspiciously fast.
+    /// The popup was closed without a result. `suspect_coop`: it closed suspiciously fast and
+    /// there was no result channel to fall back on.
     Cancelled {
-        /// True when it closed within [`COOP_SUSPECT_MS`].
+        /// True when it closed within [`COOP_SUSPECT_MS`] (and no channel was asked).
         suspect_coop: bool,
     },
     /// The browser blocked the popup.
@@ -102,14 +123,19 @@ impl End {
 /// What the browser layer must do after an [`Event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Nothing (stale or duplicate event).
+    /// Nothing (stale or duplicate event, or not yet time).
     None,
-    /// Start an attempt: choose an attempt id and open the popup (or redirect).
+    /// Start an attempt (the loader opens the popup, or leaves for redirect mode).
     Start,
     /// A popup is already open: focus it instead of starting a second attempt.
     Focus,
     /// The popup is open: announce it and start listening.
     Listen,
+    /// Ask the result channel once (its answer comes back as a message).
+    Poll,
+    /// The popup read closed right after it opened: warn that the opener link was probably cut
+    /// (COOP), and ask the channel (from now on every [`POLL_CLOSED_MS`], until the deadline).
+    Severed,
     /// The attempt is over: stop listening, close the popup if `close_popup`, report `end`.
     Finish {
         /// How it ended.
@@ -120,6 +146,9 @@ pub enum Effect {
 }
 
 /// The state machine of one button: Idle → Open → Done (→ Open again on the next click).
+///
+/// Exactly one ending per attempt: whichever of the posted message and the channel answers
+/// first moves it to `Done`, where every later event is ignored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     phase: Phase,
@@ -137,7 +166,7 @@ impl Attempt {
         &self.phase
     }
 
-    /// The attempt id a message must carry, while a popup is open.
+    /// The attempt id a message must carry, while an attempt runs.
     pub fn current(&self) -> Option<&str> {
         match &self.phase {
             Phase::Open { attempt, .. } => Some(attempt),
@@ -147,45 +176,98 @@ impl Attempt {
 
     /// Applies one event and says what to do.
     pub fn on(&mut self, event: Event) -> Effect {
-        let open = matches!(self.phase, Phase::Open { .. });
-        let (next, effect) = match (event, &self.phase) {
-            (Event::Click, Phase::Open { .. }) => return Effect::Focus,
-            (Event::Click, _) => return Effect::Start,
-            (
+        let Phase::Open {
+            opened_at,
+            deadline,
+            channel,
+            next_poll,
+            until,
+            ..
+        } = &mut self.phase
+        else {
+            return match event {
+                Event::Click => Effect::Start,
                 Event::Opened {
                     attempt,
                     now,
                     timeout_ms,
-                },
-                _,
-            ) if !open => (
-                Phase::Open {
-                    attempt,
-                    opened_at: now,
-                    deadline: now + timeout_ms,
-                },
-                Effect::Listen,
-            ),
-            (Event::Blocked, _) if !open => (Phase::Done, finish(End::Blocked, false)),
-            (Event::Result(outcome), Phase::Open { .. }) => {
-                (Phase::Done, finish(End::Outcome(outcome), false))
-            }
-            (Event::Closed { now }, Phase::Open { opened_at, .. }) => {
-                let suspect_coop = now - opened_at < COOP_SUSPECT_MS;
-                (Phase::Done, finish(End::Cancelled { suspect_coop }, false))
-            }
-            (Event::Tick { now }, Phase::Open { deadline, .. }) if now >= *deadline => {
-                (Phase::Done, finish(End::TimedOut, true))
-            }
-            _ => return Effect::None,
+                    channel,
+                } => {
+                    self.phase = Phase::Open {
+                        attempt,
+                        opened_at: now,
+                        deadline: now + timeout_ms,
+                        channel,
+                        next_poll: now + POLL_OPEN_MS,
+                        until: None,
+                    };
+                    Effect::Listen
+                }
+                Event::Blocked => self.end(End::Blocked, false),
+                _ => Effect::None,
+            };
         };
-        self.phase = next;
-        effect
+        match event {
+            // The popup is gone and only the channel is being asked: a click ends that wait (the
+            // next click starts afresh) rather than focusing a window that is not there.
+            Event::Click if until.is_some() => self.end(
+                End::Cancelled {
+                    suspect_coop: false,
+                },
+                false,
+            ),
+            Event::Click => Effect::Focus,
+            Event::Result(outcome) => self.end(End::Outcome(outcome), false),
+            Event::Tick { now, closed } => {
+                if closed && until.is_none() {
+                    let severed = now - *opened_at < COOP_SUSPECT_MS;
+                    if !*channel {
+                        return self.end(
+                            End::Cancelled {
+                                suspect_coop: severed,
+                            },
+                            false,
+                        );
+                    }
+                    *until = Some(if severed { *deadline } else { now + DRAIN_MS });
+                    *next_poll = now + POLL_CLOSED_MS;
+                    return if severed {
+                        Effect::Severed
+                    } else {
+                        Effect::Poll
+                    };
+                }
+                match *until {
+                    Some(u) if now >= u && u < *deadline => self.end(
+                        End::Cancelled {
+                            suspect_coop: false,
+                        },
+                        false,
+                    ),
+                    _ if now >= *deadline => {
+                        let open = until.is_none();
+                        self.end(End::TimedOut, open)
+                    }
+                    _ if *channel && now >= *next_poll => {
+                        *next_poll = now
+                            + if until.is_some() {
+                                POLL_CLOSED_MS
+                            } else {
+                                POLL_OPEN_MS
+                            };
+                        Effect::Poll
+                    }
+                    _ => Effect::None,
+                }
+            }
+            Event::Opened { .. } | Event::Blocked => Effect::None,
+        }
     }
-}
 
-fn finish(end: End, close_popup: bool) -> Effect {
-    Effect::Finish { end, close_popup }
+    fn end(&mut self, end: End, close_popup: bool) -> Effect {
+        self.phase = Phase::Done;
+        Effect::Finish { end, close_popup }
+    }
 }
 
 /// A JS value as the message reader saw it, for the fields where the type matters.
@@ -310,124 +392,6 @@ pub fn validate(
         }
         _ => Verdict::Ignore("malformed result"),
     }
-}
-
-const ID_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// An attempt id from CSPRNG bytes: one `[A-Za-z0-9_-]` character per byte (6 bits each).
-pub fn attempt_id(random: &[u8]) -> String {
-    random
-        .iter()
-        .map(|b| ID_ALPHABET[usize::from(b & 63)] as char)
-        .collect()
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters (like `encodeURIComponent`,
-/// which also leaves `!'()*` alone; we encode those too, which every server accepts).
-pub fn encode(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
-}
-
-/// What goes into an authorize URL.
-#[derive(Debug, Clone, Copy)]
-pub struct AuthorizeParams<'a> {
-    /// The milogin server's origin, e.g. `https://login.example.com`.
-    pub server: &'a str,
-    /// Pool id.
-    pub pool: &'a str,
-    /// App id.
-    pub app: &'a str,
-    /// Connection Unique ID.
-    pub connection: &'a str,
-    /// The attempt id.
-    pub attempt: &'a str,
-    /// Popup mode: the page's origin. Redirect mode: `None`.
-    pub origin: Option<&'a str>,
-    /// Redirect mode: the registered redirect URI.
-    pub redirect_uri: Option<&'a str>,
-}
-
-/// `{server}/connection/social/{connection}/{pool}/authorize?app_id=…&…&mode=popup|redirect`
-/// (design.md §4). Popup mode when `origin` is set, else redirect mode.
-pub fn authorize_url(p: AuthorizeParams<'_>) -> String {
-    let mut u = String::with_capacity(256);
-    u.push_str(p.server);
-    u.push_str("/connection/social/");
-    encode(p.connection, &mut u);
-    u.push('/');
-    encode(p.pool, &mut u);
-    u.push_str("/authorize?app_id=");
-    encode(p.app, &mut u);
-    if let Some(origin) = p.origin {
-        u.push_str("&origin=");
-        encode(origin, &mut u);
-    }
-    u.push_str("&attempt=");
-    encode(p.attempt, &mut u);
-    match (p.origin, p.redirect_uri) {
-        (Some(_), _) => u.push_str("&mode=popup"),
-        (None, uri) => {
-            u.push_str("&mode=redirect&redirect_uri=");
-            encode(uri.unwrap_or_default(), &mut u);
-        }
-    }
-    u
-}
-
-/// `{server}/api/v1/pools/{pool}/apps/{app}/connections`
-pub fn connections_url(server: &str, pool: &str, app: &str) -> String {
-    let mut u = String::with_capacity(96);
-    u.push_str(server);
-    u.push_str("/api/v1/pools/");
-    encode(pool, &mut u);
-    u.push_str("/apps/");
-    encode(app, &mut u);
-    u.push_str("/connections");
-    u
-}
-
-/// Popup size in CSS pixels.
-pub const POPUP_SIZE: (f64, f64) = (520.0, 640.0);
-
-/// `window.open` features for a popup centred over the current window (given its screen position
-/// and outer size).
-pub fn popup_features(screen_x: f64, screen_y: f64, outer_w: f64, outer_h: f64) -> String {
-    let (w, h) = POPUP_SIZE;
-    let left = screen_x + ((outer_w - w) / 2.0).max(0.0);
-    let top = screen_y + ((outer_h - h) / 2.0).max(0.0);
-    let mut f = String::from("popup,width=520,height=640,left=");
-    push_int(&mut f, left as i64);
-    f.push_str(",top=");
-    push_int(&mut f, top as i64);
-    f
-}
-
-/// Appends `n` in decimal (without pulling `core::fmt`'s number formatting into the wasm).
-pub fn push_int(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n.unsigned_abs();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    digits[i..].iter().for_each(|&d| out.push(d as char));
 }
 
 #[cfg(test)]
@@ -584,12 +548,21 @@ mod tests {
         }
     }
 
-    fn opened(a: &mut Attempt, at: f64) -> Effect {
+    fn opened(a: &mut Attempt, at: f64, channel: bool) -> Effect {
         a.on(Event::Opened {
             attempt: A.into(),
             now: at,
             timeout_ms: 300_000.0,
+            channel,
         })
+    }
+
+    fn tick(a: &mut Attempt, now: f64, closed: bool) -> Effect {
+        a.on(Event::Tick { now, closed })
+    }
+
+    fn finish(end: End, close_popup: bool) -> Effect {
+        Effect::Finish { end, close_popup }
     }
 
     #[test]
@@ -598,7 +571,7 @@ mod tests {
         assert_eq!(a.phase().as_str(), "idle");
         assert_eq!(a.current(), None);
         assert_eq!(a.on(Event::Click), Effect::Start);
-        assert_eq!(opened(&mut a, 1000.0), Effect::Listen);
+        assert_eq!(opened(&mut a, 1000.0, true), Effect::Listen);
         assert_eq!(a.phase().as_str(), "open");
         assert_eq!(a.current(), Some(A));
         let outcome = Outcome::Failure(wire::ErrorBody {
@@ -607,28 +580,23 @@ mod tests {
         });
         let end = End::Outcome(outcome.clone());
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::AccessDenied));
-        assert_eq!(
-            a.on(Event::Result(outcome.clone())),
-            Effect::Finish {
-                end,
-                close_popup: false
-            }
-        );
+        assert_eq!(a.on(Event::Result(outcome.clone())), finish(end, false));
         assert_eq!(a.phase(), &Phase::Done);
-        // Late events for the finished attempt change nothing.
+        // Late events for the finished attempt change nothing: exactly one ending, whichever of
+        // the posted message and the channel came first.
         assert_eq!(a.on(Event::Result(outcome)), Effect::None);
-        assert_eq!(a.on(Event::Closed { now: 9e9 }), Effect::None);
-        assert_eq!(a.on(Event::Tick { now: 9e9 }), Effect::None);
+        assert_eq!(tick(&mut a, 9e9, true), Effect::None);
+        assert_eq!(tick(&mut a, 9e9, false), Effect::None);
         // A new click starts a new attempt.
         assert_eq!(a.on(Event::Click), Effect::Start);
-        assert_eq!(opened(&mut a, 2000.0), Effect::Listen);
+        assert_eq!(opened(&mut a, 2000.0, false), Effect::Listen);
     }
 
     #[test]
     fn second_click_while_open_focuses() {
         let mut a = Attempt::default();
         a.on(Event::Click);
-        opened(&mut a, 0.0);
+        opened(&mut a, 0.0, true);
         assert_eq!(a.on(Event::Click), Effect::Focus);
         assert_eq!(a.on(Event::Click), Effect::Focus);
         assert_eq!(a.current(), Some(A));
@@ -637,7 +605,8 @@ mod tests {
             a.on(Event::Opened {
                 attempt: "x".repeat(32),
                 now: 1.0,
-                timeout_ms: 1.0
+                timeout_ms: 1.0,
+                channel: false,
             }),
             Effect::None
         );
@@ -650,38 +619,33 @@ mod tests {
         a.on(Event::Click);
         let end = End::Blocked;
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::PopupBlocked));
-        assert_eq!(
-            a.on(Event::Blocked),
-            Effect::Finish {
-                end,
-                close_popup: false
-            }
-        );
+        assert_eq!(a.on(Event::Blocked), finish(end, false));
         assert_eq!(a.phase().as_str(), "done");
     }
 
     #[test]
-    fn closed_is_a_cancel_and_fast_close_suggests_coop() {
+    fn without_a_channel_closed_is_a_cancel_and_a_fast_close_suggests_coop() {
         let mut a = Attempt::default();
-        a.on(Event::Click);
-        opened(&mut a, 1000.0);
+        opened(&mut a, 1000.0, false);
+        assert_eq!(tick(&mut a, 1400.0, false), Effect::None);
         assert_eq!(
-            a.on(Event::Closed { now: 1500.0 }),
-            Effect::Finish {
-                end: End::Cancelled { suspect_coop: true },
-                close_popup: false
-            }
+            tick(&mut a, 2400.0, false),
+            Effect::None,
+            "no channel: never polls"
         );
-        a.on(Event::Click);
-        opened(&mut a, 1000.0);
         assert_eq!(
-            a.on(Event::Closed { now: 20_000.0 }),
-            Effect::Finish {
-                end: End::Cancelled {
+            tick(&mut a, 2450.0, true),
+            finish(End::Cancelled { suspect_coop: true }, false)
+        );
+        opened(&mut a, 1000.0, false);
+        assert_eq!(
+            tick(&mut a, 20_000.0, true),
+            finish(
+                End::Cancelled {
                     suspect_coop: false
                 },
-                close_popup: false
-            }
+                false
+            )
         );
         assert_eq!(
             End::Cancelled {
@@ -693,6 +657,101 @@ mod tests {
     }
 
     #[test]
+    fn the_channel_is_asked_every_two_seconds_while_open() {
+        let mut a = Attempt::default();
+        opened(&mut a, 0.0, true);
+        assert_eq!(tick(&mut a, 500.0, false), Effect::None);
+        assert_eq!(tick(&mut a, 2000.0, false), Effect::Poll);
+        assert_eq!(tick(&mut a, 2500.0, false), Effect::None);
+        assert_eq!(tick(&mut a, 3500.0, false), Effect::None);
+        assert_eq!(tick(&mut a, 4000.0, false), Effect::Poll);
+        assert_eq!(
+            a.on(Event::Click),
+            Effect::Focus,
+            "the popup is still there"
+        );
+    }
+
+    #[test]
+    fn closed_at_once_is_a_cut_opener_the_channel_is_asked_until_the_deadline() {
+        let mut a = Attempt::default();
+        opened(&mut a, 1000.0, true);
+        assert_eq!(tick(&mut a, 1500.0, true), Effect::Severed);
+        assert_eq!(tick(&mut a, 2000.0, true), Effect::None);
+        assert_eq!(tick(&mut a, 2500.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 3000.0, true), Effect::None);
+        assert_eq!(tick(&mut a, 3500.0, true), Effect::Poll);
+        // Far past the 3 s a closed popup gets: still waiting, the window is probably open.
+        assert_eq!(tick(&mut a, 60_000.0, true), Effect::Poll);
+        assert_eq!(a.phase().as_str(), "open");
+        // The channel answers: one ending.
+        let ok = Outcome::Failure(wire::ErrorBody {
+            code: ErrorCode::UserNotFound,
+            message: "m".into(),
+        });
+        assert_eq!(
+            a.on(Event::Result(ok.clone())),
+            finish(End::Outcome(ok.clone()), false)
+        );
+        assert_eq!(a.on(Event::Result(ok)), Effect::None);
+        // No answer at all: a timeout at the deadline (the window cannot be closed from here).
+        opened(&mut a, 0.0, true);
+        assert_eq!(tick(&mut a, 500.0, true), Effect::Severed);
+        assert_eq!(tick(&mut a, 299_999.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 300_000.0, true), finish(End::TimedOut, false));
+    }
+
+    #[test]
+    fn closed_later_asks_the_channel_for_three_seconds_then_cancels() {
+        let mut a = Attempt::default();
+        opened(&mut a, 0.0, true);
+        assert_eq!(tick(&mut a, 10_000.0, true), Effect::Poll, "asks at once");
+        assert_eq!(tick(&mut a, 10_500.0, true), Effect::None);
+        assert_eq!(tick(&mut a, 11_000.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 12_000.0, true), Effect::Poll);
+        assert_eq!(
+            tick(&mut a, 13_000.0, true),
+            finish(
+                End::Cancelled {
+                    suspect_coop: false
+                },
+                false
+            )
+        );
+        // The answer arrives in time: it wins, once.
+        opened(&mut a, 0.0, true);
+        tick(&mut a, 10_000.0, true);
+        let outcome = Outcome::Success {
+            id_token: "h.p.s".into(),
+            user: wire::UserInfo {
+                id: "u".into(),
+                nickname: "n".into(),
+                avatar: None,
+                connection: "xiaomi".into(),
+                new_user: false,
+            },
+        };
+        assert_eq!(
+            a.on(Event::Result(outcome.clone())),
+            finish(End::Outcome(outcome), false)
+        );
+        assert_eq!(tick(&mut a, 13_000.0, true), Effect::None);
+        // A click while only the channel is being asked ends that wait; the next one starts.
+        opened(&mut a, 0.0, true);
+        tick(&mut a, 10_000.0, true);
+        assert_eq!(
+            a.on(Event::Click),
+            finish(
+                End::Cancelled {
+                    suspect_coop: false
+                },
+                false
+            )
+        );
+        assert_eq!(a.on(Event::Click), Effect::Start);
+    }
+
+    #[test]
     fn timeout_closes_the_popup() {
         let mut a = Attempt::default();
         a.on(Event::Click);
@@ -700,88 +759,21 @@ mod tests {
             attempt: A.into(),
             now: 0.0,
             timeout_ms: 5000.0,
+            channel: false,
         });
-        assert_eq!(a.on(Event::Tick { now: 4999.0 }), Effect::None);
+        assert_eq!(tick(&mut a, 4999.0, false), Effect::None);
         assert_eq!(a.phase().as_str(), "open");
         let end = End::TimedOut;
         assert_eq!(end.error().map(|e| e.0), Some(ErrorCode::Timeout));
-        assert_eq!(
-            a.on(Event::Tick { now: 5000.0 }),
-            Effect::Finish {
-                end,
-                close_popup: true
-            }
-        );
-    }
-
-    #[test]
-    fn attempt_ids_are_valid_for_the_server() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        for chunk in bytes.chunks(32) {
-            let id = attempt_id(chunk);
-            assert_eq!(id.len(), 32);
-            assert_eq!(wire::validate_attempt(&id), Ok(()), "{id}");
-        }
-        // Every alphabet character is reachable.
-        let all = attempt_id(&bytes[..64]);
-        assert_eq!(all.as_bytes(), ID_ALPHABET);
-    }
-
-    #[test]
-    fn urls() {
-        let p = AuthorizeParams {
-            server: S,
-            pool: "demo-pool",
-            app: "demo app&x=1",
-            connection: "xiaomi",
-            attempt: A,
-            origin: Some("http://localhost:3000"),
-            redirect_uri: None,
-        };
-        assert_eq!(
-            authorize_url(p),
-            "https://login.example.com/connection/social/xiaomi/demo-pool/authorize?app_id=demo%20app%26x%3D1\
-             &origin=http%3A%2F%2Flocalhost%3A3000&attempt=abcdefghijklmnopqrstuvwxyz012345&mode=popup"
-        );
-        let r = AuthorizeParams {
-            origin: None,
-            redirect_uri: Some("https://shop.example/done?a=1#x"),
-            ..p
-        };
-        assert_eq!(
-            authorize_url(r),
-            "https://login.example.com/connection/social/xiaomi/demo-pool/authorize?app_id=demo%20app%26x%3D1\
-             &attempt=abcdefghijklmnopqrstuvwxyz012345&mode=redirect\
-             &redirect_uri=https%3A%2F%2Fshop.example%2Fdone%3Fa%3D1%23x"
-        );
-        assert_eq!(
-            connections_url(S, "p/..", "a"),
-            "https://login.example.com/api/v1/pools/p%2F../apps/a/connections"
-        );
-        let mut out = String::new();
-        encode("小米 ~", &mut out);
-        assert_eq!(out, "%E5%B0%8F%E7%B1%B3%20~");
-    }
-
-    #[test]
-    fn integers() {
-        for n in [0, 7, -7, 10, 404, -2147483648, i64::MAX, i64::MIN] {
-            let mut s = String::new();
-            push_int(&mut s, n);
-            assert_eq!(s, n.to_string());
-        }
-    }
-
-    #[test]
-    fn popup_is_centred() {
-        assert_eq!(
-            popup_features(100.0, 50.0, 1520.0, 1040.0),
-            "popup,width=520,height=640,left=600,top=250"
-        );
-        // A window smaller than the popup: align with its corner.
-        assert_eq!(
-            popup_features(-10.0, 0.0, 300.0, 300.0),
-            "popup,width=520,height=640,left=-10,top=0"
-        );
+        assert_eq!(tick(&mut a, 5000.0, false), finish(end, true));
+        // Closed within 3 s of the deadline: the deadline still wins.
+        a.on(Event::Opened {
+            attempt: A.into(),
+            now: 0.0,
+            timeout_ms: 5000.0,
+            channel: true,
+        });
+        assert_eq!(tick(&mut a, 4000.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 5000.0, true), finish(End::TimedOut, false));
     }
 }

@@ -4,7 +4,8 @@
 //!   the hosted login page: the app's connections as `<milogin-button>`s, loaded from our own
 //!   origin only (strict CSP). Opened as a popup by a host page (with `origin` + `attempt`), its
 //!   buttons continue *in that window* with the host's origin, attempt and channel, so the login
-//!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode.
+//!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode
+//!   (with the host page's `attempt` when given, so the widget there accepts the result).
 //! - `GET /connection/social/{uid}/{pool}/try`, the operator's experience-login page (HTTP Basic,
 //!   password = `server.admin_token`): runs a real popup login through the reserved app
 //!   `__try__` and shows what came back; `…/try/identity?sub=` reads the stored identity.
@@ -130,6 +131,14 @@ async fn get_login_page(
                 return bad(ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris).");
             };
             common += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
+            // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
+            // the redirect page accepts the result; without one each button draws its own.
+            if let Some(attempt) = q.attempt.as_deref() {
+                if milogin_shared::validate_attempt(attempt).is_err() {
+                    return bad(ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.");
+                }
+                common += &attr("hosted-attempt", attempt);
+            }
         }
         _ => return bad(ErrorCode::InvalidRequest, "mode must be popup or redirect."),
     }

@@ -74,8 +74,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("wal_autocheckpoint", "10000");
+            .busy_timeout(Duration::from_secs(10));
         if let Some(parent) = opts
             .get_filename()
             .parent()

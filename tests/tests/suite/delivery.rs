@@ -339,3 +339,36 @@ async fn the_experience_login_page_needs_the_admin_token_and_runs_a_real_login()
         "disabled without a token"
     );
 }
+
+#[tokio::test]
+async fn the_hosted_page_in_redirect_mode_keeps_the_host_pages_attempt() {
+    let env = spawn().await;
+    let done = enc(&format!("{ORIGIN}/login/done"));
+    let page = |q: String| {
+        let url = format!(
+            "{}/login/{POOL}?app_id={APP}&mode=redirect&redirect_uri={done}{q}",
+            env.base
+        );
+        async move { Browser::new().get(&url).await }
+    };
+    let a = attempt_id();
+    let r = page(format!("&attempt={a}")).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("hosted-attempt=\"{a}\"")) && !html.contains("hosted-origin"),
+        "the button leaves with the attempt the host page remembered: {html}"
+    );
+    let html = page(String::new()).await.text().await.unwrap();
+    assert!(
+        !html.contains("hosted-attempt"),
+        "without one, each button draws its own"
+    );
+    assert_eq!(page("&attempt=short".into()).await.status(), 400);
+    assert_eq!(
+        page(format!("&attempt={}", enc("a\"><script>x")))
+            .await
+            .status(),
+        400
+    );
+}

@@ -26,6 +26,8 @@ commands:
   build-widget   build the wasm widget into public/widget/
   size           print the widget's download size (raw, gzip, brotli) against the budget
   demo [ARGS]    build-widget, then run `milogin demo [ARGS]`
+  bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
+                 `cargo xtask bench --help`), then the widget's size and time to button
   test           run everything CI runs (installs missing tools when it can)";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Some("build-widget") => build_widget(),
         Some("size") => size(),
         Some("demo") => demo(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         Some("test") => test(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -591,6 +594,38 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 
 // ---------------------------------------------------------------------------------------------
 // demo
+
+/// The benchmarks of design.md §9: `milogin-bench` (the release server under a bounded login
+/// load), then the widget's download size and its time to button in headless Chromium.
+fn bench(args: &[String]) -> Result {
+    let help = args.iter().any(|a| a == "--help" || a == "-h");
+    if !help {
+        build_widget()?;
+    }
+    cmd(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "milogin-server",
+        "-p",
+        "milogin-bench",
+    ]))?;
+    let release = target_dir().join("release");
+    cmd(Command::new(release.join("milogin-bench"))
+        .args(args)
+        .current_dir(root()))?;
+    if help {
+        return Ok(());
+    }
+    println!();
+    print_sizes(&widget_dir())?;
+    println!();
+    let tools = ensure_test_tools()?;
+    cmd(Command::new(release.join("time_to_button"))
+        .env("MILOGIN_TEST_CHROMEDRIVER", &tools.chromedriver)
+        .env("MILOGIN_TEST_CHROMIUM", &tools.chromium)
+        .current_dir(root()))
+}
 
 fn demo(args: &[String]) -> Result {
     build_widget()?;

@@ -611,7 +611,11 @@ fn bench(args: &[String]) -> Result {
         "milogin-bench",
     ]))?;
     let release = target_dir().join("release");
+    // Server on one core, load generator on the other (skipped with a note when `taskset` is
+    // missing), unless the caller chose.
+    let pin = !help && !args.iter().any(|a| a == "--pin");
     cmd(Command::new(release.join("milogin-bench"))
+        .args(pin.then_some("--pin"))
         .args(args)
         .current_dir(root()))?;
     if help {

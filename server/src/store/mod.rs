@@ -27,7 +27,7 @@ pub enum StoreError {
 }
 
 /// How a login attempt was started (fields are server-side truth at callback time).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Attempt {
     /// SHA-256 (hex) of the state; the state itself is never stored.
     pub state_hash: String,
@@ -69,7 +69,7 @@ pub enum Consumed {
 }
 
 /// A pool user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct User {
     /// Our id (token `sub`).
     pub id: String,
@@ -96,7 +96,7 @@ pub struct User {
 }
 
 /// An identity bound to a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Identity {
     /// Connection Unique ID.
     pub connection: String,
@@ -193,7 +193,7 @@ pub struct Candidate {
 /// A pending "link your Xiaomi account" step (security.md T-14): single use, expiring, bound to
 /// one Xiaomi identity and to the browser holding the ticket cookie. Only hashes of the ticket and
 /// of the CSRF token are stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Ticket {
     /// SHA-256 (hex) of the ticket (the cookie value).
     pub ticket_hash: String,

@@ -3,7 +3,7 @@
 use super::*;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -148,66 +148,7 @@ fn unique_violation(e: &sqlx::Error) -> Option<&'static str> {
 }
 
 macro_rules! sql_store {
-    ($store:ty, $row:ty) => {
-        impl $store {
-            fn user_from(r: &$row) -> Result<User, sqlx::Error> {
-                Ok(User {
-                    id: r.try_get("id")?,
-                    pool: r.try_get("pool")?,
-                    nickname: r.try_get("nickname")?,
-                    avatar: r.try_get("avatar")?,
-                    username: r.try_get("username")?,
-                    email: r.try_get("email")?,
-                    email_verified: r.try_get("email_verified")?,
-                    phone: r.try_get("phone")?,
-                    phone_verified: r.try_get("phone_verified")?,
-                    disabled: r.try_get("disabled")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            }
-
-            fn ticket_from(r: &$row) -> Result<Ticket, sqlx::Error> {
-                Ok(Ticket {
-                    ticket_hash: r.try_get("ticket_hash")?,
-                    csrf_hash: r.try_get("csrf_hash")?,
-                    pool: r.try_get("pool")?,
-                    connection: r.try_get("connection")?,
-                    subject: r.try_get("subject")?,
-                    client_id: r.try_get("client_id")?,
-                    union_id: r.try_get("union_id")?,
-                    nickname: r.try_get("nickname")?,
-                    avatar: r.try_get("avatar")?,
-                    app: r.try_get("app")?,
-                    attempt: r.try_get("attempt")?,
-                    origin: r.try_get("origin")?,
-                    mode: r.try_get("mode")?,
-                    redirect_uri: r.try_get("redirect_uri")?,
-                    matched: r.try_get("matched")?,
-                    failures: r.try_get("failures")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    consumed_at: r.try_get("consumed_at")?,
-                })
-            }
-
-            fn attempt_from(r: &$row) -> Result<Attempt, sqlx::Error> {
-                Ok(Attempt {
-                    state_hash: r.try_get("state_hash")?,
-                    binding_hash: r.try_get("binding_hash")?,
-                    pool: r.try_get("pool")?,
-                    connection: r.try_get("connection")?,
-                    app: r.try_get("app")?,
-                    origin: r.try_get("origin")?,
-                    mode: r.try_get("mode")?,
-                    redirect_uri: r.try_get("redirect_uri")?,
-                    attempt: r.try_get("attempt")?,
-                    channel: r.try_get("channel")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                })
-            }
-        }
-
+    ($store:ty) => {
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
@@ -299,7 +240,7 @@ macro_rules! sql_store {
                 .fetch_optional(&mut *self.db().await?)
                 .await?;
                 if let Some(r) = row {
-                    let a = Self::attempt_from(&r)?;
+                    let a = Attempt::from_row(&r)?;
                     return Ok(if now > a.expires_at { Consumed::Expired(a) } else { Consumed::Fresh(a) });
                 }
                 let seen = sqlx::query("SELECT 1 FROM attempts WHERE state_hash = $1").bind(state_hash).fetch_optional(&mut *self.db().await?).await?;
@@ -312,7 +253,7 @@ macro_rules! sql_store {
                      WHERE i.pool = $1 AND i.connection = $2 AND i.subject = $3"
                 );
                 let row = sqlx::query(&sql).bind(pool).bind(connection).bind(subject).fetch_optional(&mut *self.db().await?).await?;
-                Ok(row.as_ref().map(Self::user_from).transpose()?)
+                Ok(row.as_ref().map(User::from_row).transpose()?)
             }
 
             async fn create_user_with_identity(&self, u: &NewUser, i: &Identity, now: i64) -> Result<(User, bool), StoreError> {
@@ -331,7 +272,7 @@ macro_rules! sql_store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
-                let user = Self::user_from(&created)?;
+                let user = User::from_row(&created)?;
                 let bound = sqlx::query(
                     "INSERT INTO identities (pool, connection, subject, user_id, client_id, union_id, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pool, connection, subject) DO NOTHING",
@@ -377,7 +318,7 @@ macro_rules! sql_store {
             async fn user(&self, pool: &str, id: &str) -> Result<Option<User>, StoreError> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.pool = $1 AND u.id = $2");
                 let row = sqlx::query(&sql).bind(pool).bind(id).fetch_optional(&mut *self.db().await?).await?;
-                Ok(row.as_ref().map(Self::user_from).transpose()?)
+                Ok(row.as_ref().map(User::from_row).transpose()?)
             }
 
             async fn list_users(&self, pool: &str) -> Result<Vec<UserWithIdentities>, StoreError> {
@@ -391,18 +332,12 @@ macro_rules! sql_store {
                 .await?;
                 let mut out = Vec::with_capacity(users.len());
                 for r in &users {
-                    let user = Self::user_from(r)?;
+                    let user = User::from_row(r)?;
                     let mut identities = Vec::new();
                     for i in &ids {
                         let uid: String = i.try_get("user_id")?;
                         if uid == user.id {
-                            identities.push(Identity {
-                                connection: i.try_get("connection")?,
-                                subject: i.try_get("subject")?,
-                                client_id: i.try_get("client_id")?,
-                                union_id: i.try_get("union_id")?,
-                                created_at: i.try_get("created_at")?,
-                            });
+                            identities.push(Identity::from_row(i)?);
                         }
                     }
                     out.push(UserWithIdentities { user, identities });
@@ -473,7 +408,7 @@ macro_rules! sql_store {
                 let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.pool = $1 AND u.{column} = $2");
                 let row = sqlx::query(&sql).bind(pool).bind(value).fetch_optional(&mut *self.db().await?).await?;
                 match row {
-                    Some(r) => Ok(Some((Self::user_from(&r)?, r.try_get("password_hash")?))),
+                    Some(r) => Ok(Some((User::from_row(&r)?, r.try_get("password_hash")?))),
                     None => Ok(None),
                 }
             }
@@ -490,7 +425,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query(&sql).bind(pool).bind(email).bind(phone).fetch_all(&mut *self.db().await?).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    let user = Self::user_from(r)?;
+                    let user = User::from_row(r)?;
                     let hash: Option<String> = r.try_get("password_hash")?;
                     let bound = sqlx::query("SELECT 1 FROM identities WHERE pool = $1 AND connection = $2 AND user_id = $3")
                         .bind(pool)
@@ -598,7 +533,7 @@ macro_rules! sql_store {
             async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
                 let sql = format!("SELECT {TICKET_COLUMNS} FROM binding_tickets WHERE ticket_hash = $1");
                 let row = sqlx::query(&sql).bind(ticket_hash).fetch_optional(&mut *self.db().await?).await?;
-                Ok(row.as_ref().map(Self::ticket_from).transpose()?)
+                Ok(row.as_ref().map(Ticket::from_row).transpose()?)
             }
 
             async fn ticket_try(&self, ticket_hash: &str, max: i64, now: i64) -> Result<Option<i64>, StoreError> {
@@ -663,17 +598,7 @@ macro_rules! sql_store {
                 .bind(user_id)
                 .fetch_all(&mut *self.db().await?)
                 .await?;
-                rows.iter()
-                    .map(|i| {
-                        Ok(Identity {
-                            connection: i.try_get("connection")?,
-                            subject: i.try_get("subject")?,
-                            client_id: i.try_get("client_id")?,
-                            union_id: i.try_get("union_id")?,
-                            created_at: i.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
+                Ok(rows.iter().map(Identity::from_row).collect::<Result<_, _>>()?)
             }
 
             async fn set_disabled(&self, pool: &str, user_id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
@@ -726,8 +651,8 @@ macro_rules! sql_store {
     };
 }
 
-sql_store!(SqliteStore, sqlx::sqlite::SqliteRow);
-sql_store!(PgStore, sqlx::postgres::PgRow);
+sql_store!(SqliteStore);
+sql_store!(PgStore);
 
 #[cfg(test)]
 mod tests {

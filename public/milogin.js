@@ -19,12 +19,11 @@
 //
 // Who does what: this loader owns the element (shadow root, styles keyed on the host's theme /
 // size / shape attributes, events, focus, the label from the app's connection list) and whatever
-// is cheaper as JS than as wasm: attempt ids and result-channel secrets, the authorize URLs,
-// window.open, redirect mode and the result that comes back in the fragment, the in-app check,
-// the hosted page's buttons, the result-channel requests. The wasm (widget/, Rust) owns the rest:
-// attribute checks, the attempt state machine (including when to ask the channel), the message
-// validation, timers and diagnostics. Changing an attribute re-renders the button (and ends an
-// attempt in progress).
+// is cheaper as JS than as wasm: attempt ids, the authorize URLs, window.open, redirect mode and
+// the result that comes back in the fragment, the return page's relay, the in-app check, the
+// hosted page's buttons. The wasm (widget/, Rust) owns the rest: attribute checks, the attempt
+// state machine, the message validation, timers and diagnostics. Changing an attribute
+// re-renders the button (and ends an attempt in progress).
 //
 // This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
 // wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, mount };
@@ -89,18 +88,8 @@ const enc = encodeURIComponent;
 const b64 = (bytes) =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/[+/=]/g, (c) => (c == "+" ? "-" : c == "/" ? "_" : ""));
 
-// The next attempt, prepared ahead so that window.open stays synchronous inside the click: its id
-// `a`, the result-channel secret `s` (32 random bytes; never in a URL) and, once WebCrypto has
-// hashed it, the commitment `c` = base64url(SHA-256(s)) that the authorize URL carries. Without
-// WebCrypto (a page that is not a secure context) there is no channel.
-const prepare = () => {
-  const r = (n) => b64(crypto.getRandomValues(new Uint8Array(n)));
-  const t = { a: r(24), s: r(32) };
-  t.p = crypto.subtle?.digest("SHA-256", new TextEncoder().encode(t.s)).then((h) => (t.c = b64(h)), () => {});
-  return t;
-};
-let next = prepare();
-const take = () => [next, (next = prepare())][0];
+// A fresh attempt id: 24 random bytes, base64url.
+const attemptId = () => b64(crypto.getRandomValues(new Uint8Array(24)));
 
 // In-app browsers and webviews, where a popup opens as a tab, loses its opener or never comes
 // back: WeChat, QQ (its webview has "QQ/", also the one built on "MQQBrowser"; QQ Browser on its
@@ -124,55 +113,58 @@ const leave = (pending, url) => {
 };
 
 // emit("start", redirect, fallback, inAppPopup) from the wasm, synchronously inside the click:
-// opens the popup and answers {a: attempt, w: window or null when blocked, c: a channel was
-// committed to}; or navigates this window and answers nothing.
+// opens the popup and answers {a: attempt, w: window or null when blocked, r: a result can come
+// back through the return page (BroadcastChannel)}; or navigates this window and answers nothing.
 function start(el, redirect, fallback, keepPopup) {
-  const t = take(), g = (k) => el.getAttribute(k), pre = el._pre;
+  const a = attemptId(), g = (k) => el.getAttribute(k), pre = el._pre;
   el._pre = null;
   // A button of the hosted login page opened as a popup by a host page: continue in this window
-  // with the host's origin, attempt and channel; the result page then posts to this window's
-  // opener, the host page, exactly as after a direct popup login.
+  // with the host's origin and attempt; the result page then posts to this window's opener, the
+  // host page, exactly as after a direct popup login.
   if (g("hosted-origin")) {
-    const q = { origin: g("hosted-origin"), attempt: g("hosted-attempt"), mode: "popup" };
-    if (g("hosted-channel")) q.channel = g("hosted-channel");
-    return void location.assign(authorize(el, q));
+    return void location.assign(authorize(el, { origin: g("hosted-origin"), attempt: g("hosted-attempt"), mode: "popup" }));
   }
   const away = () => {
     pre?.close();
-    const a = g("hosted-attempt") || t.a;
-    leave({ a, e: el.id, k: ["pool", "app", "connection"].map(g) },
-      authorize(el, { attempt: a, mode: "redirect", redirect_uri: g("redirect-uri") || thisPage() }));
+    const h = g("hosted-attempt") || a;
+    leave({ a: h, e: el.id, k: ["pool", "app", "connection"].map(g) },
+      authorize(el, { attempt: h, mode: "redirect", redirect_uri: g("redirect-uri") || thisPage() }));
   };
   if (redirect || (!keepPopup && inApp())) return void away();
-  const url = () => authorize(el, { origin: location.origin, attempt: t.a, mode: "popup", ...(t.c && { channel: t.c }) });
-  const go = () => w && (w.location = url());
+  const url = authorize(el, { origin: location.origin, attempt: a, mode: "popup" });
   let w = pre;
-  const name = "milogin-" + t.a,
-    features = `popup,width=520,height=640,left=${(screenX + Math.max(0, (outerWidth - 520) / 2)) | 0},top=${(screenY + Math.max(0, (outerHeight - 640) / 2)) | 0}`;
-  if (t.p && !t.c) {
-    // The commitment is not hashed yet: open the window now, inside the click, and send it on.
-    w ||= window.open("about:blank", name, features);
-    t.p.then(go);
-  } else if (w) go();
-  else w = window.open(url(), name, features);
+  if (w) w.location = url;
+  else
+    w = window.open(url, "milogin-" + a,
+      `popup,width=520,height=640,left=${(screenX + Math.max(0, (outerWidth - 520) / 2)) | 0},top=${(screenY + Math.max(0, (outerHeight - 640) / 2)) | 0}`);
   if (!w && fallback) {
     console.warn('milogin: popup blocked; redirecting (fallback="redirect")');
     return void away();
   }
-  el._t = Object.assign(t, { w });
-  return { a: t.a, w, c: !!t.p };
+  return { a, w, r: !!self.BroadcastChannel };
 }
 
-// emit("poll") from the wasm: asks the result channel once (POST, the secret as text/plain: no
-// preflight). A result comes back as a `message` event from the server origin and this attempt's
-// popup, so the wasm checks it exactly like a posted one, and whichever arrives first ends the
-// attempt; the server hands it out once.
-const poll = ({ _t: t }) =>
-  t?.c &&
-  fetch(`${S}/api/v1/attempts/${t.a}/result`, { method: "POST", body: t.s })
-    .then((r) => r.status == 200 && r.json())
-    .then((data) => data && dispatchEvent(new MessageEvent("message", { data, origin: S, source: t.w })))
-    .catch(() => {});
+// The lost-opener path. When a Cross-Origin-Opener-Policy (or anything else) cut the login window
+// off from this page, the server's result page cannot post to it; instead it sends the window on
+// to the app's return page (`return_uris` in the server config: a page of this same origin that
+// loads this script), with the result in the fragment. There this script hands it to the other
+// tabs of the origin over a BroadcastChannel and closes the window. Only documents of this origin
+// ever see it (the browser enforces both the navigation target and the channel's origin); each
+// button takes only the result of the attempt it is waiting for (the wasm checks it like a posted
+// message). Nothing is stored anywhere.
+const mounted = new Set();
+if (self.BroadcastChannel) {
+  const relay = new BroadcastChannel("milogin");
+  relay.onmessage = (e) => mounted.forEach((el) => el._m?.relayed(e.data));
+  const h = new URLSearchParams(location.hash.slice(1)).get("milogin_result");
+  if (h) {
+    history.replaceState(history.state, "", thisPage());
+    try {
+      relay.postMessage(JSON.parse(h));
+    } catch {}
+    close();
+  }
+}
 
 // The end of an attempt: focus back to the button, then the element's event.
 // ("success", id_token, id, nickname, avatar, connection, new_user) | ("error", code, message) |
@@ -188,8 +180,8 @@ const fire = (el, kind, a, b, c, d, e, f) => {
   }));
 };
 
-// The wasm's one way out: ("start", …), ("poll"), or an ending to report.
-const emitter = (el) => (kind, ...args) => (kind == "start" ? start(el, ...args) : kind == "poll" ? poll(el) : fire(el, kind, ...args));
+// The wasm's one way out: ("start", …), or an ending to report.
+const emitter = (el) => (kind, ...args) => (kind == "start" ? start(el, ...args) : fire(el, kind, ...args));
 
 // Redirect mode, back on the page: the result is in the fragment. It is accepted only for the
 // attempt this tab left with (sessionStorage), so a crafted link cannot log anyone in; anything
@@ -235,6 +227,7 @@ function attach(el) {
   const button = () => root.querySelector("button");
   if (!el._m) {
     const m = (el._m = glue.mount(el, root, S, lang(), emitter(el)));
+    mounted.add(el);
     // The connection's display name replaces the default label: text only, never HTML.
     label(el, (name) => {
       const b = el._m == m && button();
@@ -248,6 +241,7 @@ function attach(el) {
 }
 
 function detach(el) {
+  mounted.delete(el);
   el._m?.free();
   el._pre?.close();
   el._m = el._pre = null;
@@ -336,7 +330,7 @@ export function login(options = {}) {
 // with an attempt it remembers, so that the widget on the redirect page (this page by default;
 // the same origin) accepts the result. Options: {pool, app, redirectUri, lang}.
 export function loginPage({ pool, app, redirectUri = thisPage(), lang } = {}) {
-  const a = take().a, q = { app_id: app, mode: "redirect", redirect_uri: redirectUri, attempt: a };
+  const a = attemptId(), q = { app_id: app, mode: "redirect", redirect_uri: redirectUri, attempt: a };
   if (lang) q.lang = lang;
   leave({ a, k: [pool, app] }, `${S}/login/${enc(pool)}?` + new URLSearchParams(q));
 }

@@ -25,14 +25,11 @@ pub struct Target {
     pub key: jsonwebtoken::DecodingKey,
     /// Checks: ES256, `iss`, `aud`, `exp`.
     pub validation: jsonwebtoken::Validation,
-    /// Send a result-channel commitment with each authorize, as the widget does in a secure
-    /// context (the server then keeps each result for the channel).
-    pub channel: bool,
 }
 
 impl Target {
     /// Fetches the pool's JWKS once and prepares the token validation.
-    pub async fn new(base: String, mock_base: String, channel: bool) -> Result<Self, String> {
+    pub async fn new(base: String, mock_base: String) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -57,7 +54,6 @@ impl Target {
             mock_base,
             key,
             validation,
-            channel,
         })
     }
 }
@@ -90,14 +86,7 @@ impl VirtualUser {
         let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let attempt = format!("bench-{:05}-{n:012}", self.id);
         let origin: String = form_urlencoded::byte_serialize(ORIGIN.as_bytes()).collect();
-        // The widget sends base64url(SHA-256(secret)): 43 characters; the server checks the form only.
-        let channel = if t.channel {
-            format!("&channel={attempt:x<43}")
-        } else {
-            String::new()
-        };
-
-        let r = self.send(self.http.get(format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={origin}&attempt={attempt}&mode=popup{channel}", t.base)), "authorize").await?;
+        let r = self.send(self.http.get(format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={origin}&attempt={attempt}&mode=popup", t.base)), "authorize").await?;
         let consent_url = redirect(&r, "authorize")?;
         if !consent_url.starts_with(&t.mock_base) {
             return Err(format!(

@@ -74,10 +74,6 @@ pub struct Args {
     /// Keep the temporary folder (configuration, database, server log) and print its path.
     #[arg(long)]
     pub keep: bool,
-    /// Authorize without a result-channel commitment (the widget sends one in every secure
-    /// context; without it the server keeps no result for the channel).
-    #[arg(long)]
-    pub no_channel: bool,
 }
 
 /// The kind of login measured.
@@ -150,7 +146,7 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
             ""
         }
     );
-    let target = Arc::new(env.target(!args.no_channel).await?);
+    let target = Arc::new(env.target().await?);
     let next_account = Arc::new(AtomicU64::new(0));
 
     // Warm-up: connections, page cache, and for `returning` every account's first login.
@@ -216,7 +212,6 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         max_flows: args.max_flows,
         server_log: args.server_log.clone(),
         machine,
-        channel: !args.no_channel,
         levels: results,
     };
     print!("{}", run.table());

@@ -131,8 +131,6 @@ pub struct Run {
     /// The machine: CPUs, CPU model, memory, and the load average when the run started (other
     /// work on the machine skews every figure).
     pub machine: crate::procfs::Machine,
-    /// Logins carried a result-channel commitment (as the widget's do).
-    pub channel: bool,
     /// Every level, in order.
     pub levels: Vec<Level>,
 }
@@ -143,9 +141,8 @@ impl Run {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "milogin full-login benchmark: mix {}{}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            "milogin full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
             self.mix,
-            if self.channel { ", with result channel" } else { ", no result channel" },
             self.accounts,
             self.users_prepopulated,
             self.users_after,
@@ -214,7 +211,6 @@ impl Run {
             "seconds": self.seconds,
             "max_flows": self.max_flows,
             "server_log": self.server_log,
-            "channel": self.channel,
             "machine": {
                 "cpus": self.machine.cpus,
                 "cpu_model": self.machine.cpu_model,

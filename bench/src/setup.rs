@@ -60,8 +60,8 @@ impl Env {
     }
 
     /// What the flows need (fetches the JWKS).
-    pub async fn target(&self, channel: bool) -> Result<Target, String> {
-        Target::new(self.base.clone(), self.mock_base.clone(), channel).await
+    pub async fn target(&self) -> Result<Target, String> {
+        Target::new(self.base.clone(), self.mock_base.clone()).await
     }
 
     /// The last lines of the server's log.

@@ -121,7 +121,6 @@ fn store(c: &mut Criterion) {
                     mode: "popup".into(),
                     redirect_uri: None,
                     attempt: format!("att-{n:016}"),
-                    channel: Some("c".repeat(43)),
                     created_at: 1_900_000_000,
                     expires_at: 1_900_000_600,
                 }

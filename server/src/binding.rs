@@ -277,17 +277,19 @@ pub enum Answer {
     Refuse(ErrorCode, &'static str),
 }
 
-fn target_of(t: &Ticket) -> Target {
-    match (&t.redirect_uri, &t.origin) {
-        (Some(u), _) if t.mode == "redirect" => Target::Redirect(u.clone()),
-        (_, Some(o)) => Target::Popup(o.clone()),
-        _ => Target::Popup(String::new()),
-    }
+fn target_of(st: &AppState, t: &Ticket) -> Target {
+    Target::recorded(
+        st,
+        (&t.pool, &t.app),
+        &t.mode,
+        t.origin.as_ref(),
+        t.redirect_uri.as_ref(),
+    )
 }
 
-fn end(t: &Ticket, code: ErrorCode, message: &str) -> Answer {
+fn end(st: &AppState, t: &Ticket, code: ErrorCode, message: &str) -> Answer {
     Answer::Deliver {
-        target: target_of(t),
+        target: target_of(st, t),
         message: ResultMessage::failure_with(&t.attempt, code, message),
     }
 }
@@ -335,9 +337,9 @@ pub async fn submit(
         let (st, hash, t) = (st, hash.clone(), &t);
         async move {
             match st.store.consume_ticket(&hash, now).await {
-                Ok(true) => end(t, code, message),
+                Ok(true) => end(st, t, code, message),
                 Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
-                Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
+                Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
             }
         }
     };
@@ -384,7 +386,7 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
     match st.store.consume_ticket(&t.ticket_hash, now).await {
         Ok(true) => {}
         Ok(false) => return Answer::Refuse(ErrorCode::InvalidState, USED),
-        Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
+        Err(e) => return end(st, t, internal(e), ErrorCode::Internal.default_message()),
     }
     let id = identity_of(t);
     let result = match flow::create_user(st, pool, conn, &id).await {
@@ -393,10 +395,10 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
     };
     match result {
         Ok(message) => Answer::Deliver {
-            target: target_of(t),
+            target: target_of(st, t),
             message,
         },
-        Err(code) => end(t, code, code.default_message()),
+        Err(code) => end(st, t, code, code.default_message()),
     }
 }
 
@@ -443,17 +445,17 @@ async fn prove(
         // Used up (or consumed by a parallel post): the ticket is dead.
         Ok(None) => {
             return match st.store.consume_ticket(&t.ticket_hash, now).await {
-                Ok(true) => end(t, ErrorCode::BindingRequired, TOO_MANY),
+                Ok(true) => end(st, t, ErrorCode::BindingRequired, TOO_MANY),
                 Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
-                Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
+                Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
             }
         }
-        Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
+        Err(e) => return end(st, t, internal(e), ErrorCode::Internal.default_message()),
     };
     let found = match parse_login_id(&sub.identifier) {
         Some(id) => match st.store.user_for_login(&pool.id, &id).await {
             Ok(f) => f,
-            Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
+            Err(e) => return end(st, t, internal(e), ErrorCode::Internal.default_message()),
         },
         None => None,
     };
@@ -469,7 +471,7 @@ async fn prove(
         .await
     {
         Ok(n) => user.is_some() && n >= MAX_FAILURES_PER_ACCOUNT,
-        Err(e) => return end(t, internal(e), ErrorCode::Internal.default_message()),
+        Err(e) => return end(st, t, internal(e), ErrorCode::Internal.default_message()),
     };
     // argon2 runs whatever we know by now (dummy hash without an account or a password).
     let password_ok = verify_password_blocking(sub.password, phc).await;
@@ -493,9 +495,9 @@ async fn prove(
             );
             if tries >= MAX_TRIES_PER_TICKET {
                 return match st.store.consume_ticket(&t.ticket_hash, now).await {
-                    Ok(true) => end(t, ErrorCode::BindingRequired, TOO_MANY),
+                    Ok(true) => end(st, t, ErrorCode::BindingRequired, TOO_MANY),
                     Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
-                    Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
+                    Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
                 };
             }
             form.error = Some(FormError::Wrong);
@@ -508,12 +510,13 @@ async fn prove(
     if user.disabled {
         return match st.store.consume_ticket(&t.ticket_hash, now).await {
             Ok(true) => end(
+                st,
                 t,
                 ErrorCode::UserDisabled,
                 ErrorCode::UserDisabled.default_message(),
             ),
             Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
-            Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
+            Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
         };
     }
     let identity = flow::identity_of(conn, &identity_of(t), now);
@@ -526,22 +529,22 @@ async fn prove(
             tracing::info!(user = %user.id, "identity linked by password");
             match flow::success(st, pool, conn, &t.app, &t.attempt, user, false) {
                 Ok(message) => Answer::Deliver {
-                    target: target_of(t),
+                    target: target_of(st, t),
                     message,
                 },
-                Err(code) => end(t, code, code.default_message()),
+                Err(code) => end(st, t, code, code.default_message()),
             }
         }
         Ok(Link::LinkedToOther) => {
             tracing::warn!(user = %user.id, "identity was bound to another user meanwhile; binding refused");
-            end(t, ErrorCode::InvalidState, LINKED_ELSEWHERE)
+            end(st, t, ErrorCode::InvalidState, LINKED_ELSEWHERE)
         }
         Ok(Link::UserHasOther) => {
             form.error = Some(FormError::AccountHasOther);
             Answer::Form(form)
         }
         Ok(Link::TicketGone) => Answer::Refuse(ErrorCode::InvalidState, USED),
-        Err(e) => end(t, internal(e), ErrorCode::Internal.default_message()),
+        Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
     }
 }
 

@@ -187,6 +187,11 @@ pub struct App {
     pub origins: Vec<String>,
     /// Exact redirect URIs for redirect mode.
     pub redirect_uris: Vec<String>,
+    /// Return pages for a lost opener, at most one per origin: a page of the app's own origin
+    /// that loads the widget, where the login window ends when it cannot reach the page that
+    /// opened it (a `Cross-Origin-Opener-Policy` cut it off). Only the browser can open it on
+    /// that origin, so the result stays with documents of the registered origin.
+    pub return_uris: Vec<String>,
     /// Unique IDs of the connections enabled for this app.
     pub connections: Vec<String>,
 }
@@ -200,6 +205,14 @@ impl App {
     /// True when `uri` is registered, byte for byte.
     pub fn allows_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    /// The return page registered for `origin` (normalised), if any.
+    pub fn return_uri(&self, origin: &str) -> Option<&str> {
+        self.return_uris
+            .iter()
+            .find(|u| uri_origin(u).is_some_and(|o| o == origin))
+            .map(String::as_str)
     }
 
     /// True when the connection is enabled for this app.
@@ -530,6 +543,8 @@ struct RawApp {
     #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
+    return_uris: Vec<String>,
+    #[serde(default)]
     connections: Vec<String>,
 }
 
@@ -846,6 +861,7 @@ impl RawConfig {
                         p.add(format!("{ak}.redirect_uris[{ri}]"), format!("{r:?} {e}"));
                     }
                 }
+                check_return_uris(&mut p, &ak, &ra.return_uris, &origins);
                 for (ci, c) in ra.connections.iter().enumerate() {
                     if !conns.iter().any(|k| &k.unique_id == c) {
                         p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
@@ -858,6 +874,7 @@ impl RawConfig {
                     id: ra.id,
                     origins,
                     redirect_uris: ra.redirect_uris,
+                    return_uris: ra.return_uris,
                     connections: ra.connections,
                 });
             }
@@ -866,6 +883,7 @@ impl RawConfig {
                     id: TRY_APP.into(),
                     origins: vec![public_url.origin().ascii_serialization()],
                     redirect_uris: vec![],
+                    return_uris: vec![],
                     connections: conns.iter().map(|c| c.unique_id.clone()).collect(),
                 });
             }
@@ -1091,6 +1109,34 @@ fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The normalised origin of an absolute URL.
+fn uri_origin(uri: &str) -> Option<String> {
+    Url::parse(uri)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+}
+
+/// `return_uris`: each a redirect-URI-shaped URL on one of the app's origins, one per origin.
+fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[String]) {
+    let mut seen = HashSet::new();
+    for (i, u) in uris.iter().enumerate() {
+        let key = format!("{ak}.return_uris[{i}]");
+        if let Err(e) = check_redirect_uri(u) {
+            p.add(key, format!("{u:?} {e}"));
+            continue;
+        }
+        let origin = uri_origin(u).unwrap_or_default();
+        if !origins.contains(&origin) {
+            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add {origin:?} to origins or fix the URL"));
+        } else if !seen.insert(origin.clone()) {
+            p.add(
+                key,
+                format!("{u:?}: {origin:?} already has a return page; keep one per origin"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1144,6 +1190,45 @@ id = "demo-pool"
             !format!("{conn:?}").contains("s+/="),
             "Debug must redact the secret"
         );
+    }
+
+    #[test]
+    fn return_pages_must_be_on_the_apps_origins_one_per_origin() {
+        let with = |uris: &str| {
+            GOOD.replace(
+                "  connections = [\"xiaomi\"]\n  [[pools.connections]]",
+                &format!("  return_uris = [{uris}]\n  connections = [\"xiaomi\"]\n  [[pools.connections]]"),
+            )
+        };
+        let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+        let c = parse(&with(r#""https://shop.example.com/milogin-return""#), &env).unwrap();
+        let app = &c.pools[0].apps[0];
+        assert_eq!(
+            app.return_uri("https://shop.example.com"),
+            Some("https://shop.example.com/milogin-return")
+        );
+        assert_eq!(app.return_uri("https://other.example.com"), None);
+        let ConfigError(problems) = parse(
+            &with(
+                r#""https://evil.example/r", "https://shop.example.com/a", "https://shop.example.com/b", "https://shop.example.com/r#x""#,
+            ),
+            &env,
+        )
+        .unwrap_err();
+        let keys: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.message.as_str()))
+            .collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert_eq!(keys[0].0, "pools[0].apps[0].return_uris[0]");
+        assert!(
+            keys[0].1.contains("not on one of the app's origins"),
+            "{keys:?}"
+        );
+        assert_eq!(keys[1].0, "pools[0].apps[0].return_uris[2]");
+        assert!(keys[1].1.contains("one per origin"), "{keys:?}");
+        assert_eq!(keys[2].0, "pools[0].apps[0].return_uris[3]");
+        assert!(keys[2].1.contains("fragment"), "{keys:?}");
     }
 
     #[test]

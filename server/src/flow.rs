@@ -59,10 +59,41 @@ pub fn cookie_name(state_hash: &str, secure: bool) -> String {
 /// Where the result of an attempt goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// `postMessage` to this origin from the popup page.
-    Popup(String),
+    /// The popup page posts to `origin` (its opener); when it has no opener left, it goes on to
+    /// the app's return page for that origin, if one is registered.
+    Popup {
+        /// The registered origin recorded at authorize.
+        origin: String,
+        /// `pools.apps.return_uris` entry on `origin`.
+        return_uri: Option<String>,
+    },
     /// 302 to this registered URI with the result in the fragment.
     Redirect(String),
+}
+
+impl Target {
+    /// The popup target for `origin` of `app` (with its return page, if registered).
+    pub fn popup(app: Option<&App>, origin: String) -> Self {
+        let return_uri = app.and_then(|a| a.return_uri(&origin)).map(str::to_owned);
+        Self::Popup { origin, return_uri }
+    }
+
+    /// The target recorded with an attempt or a binding ticket.
+    pub fn recorded(
+        st: &AppState,
+        (pool, app): (&str, &str),
+        mode: &str,
+        origin: Option<&String>,
+        redirect_uri: Option<&String>,
+    ) -> Self {
+        match (redirect_uri, origin) {
+            (Some(u), _) if mode == "redirect" => Self::Redirect(u.clone()),
+            (_, o) => {
+                let app = st.config.pool(pool).and_then(|p| p.app(app));
+                Self::popup(app, o.cloned().unwrap_or_default())
+            }
+        }
+    }
 }
 
 /// A validated authorize request.
@@ -77,8 +108,6 @@ pub struct Start<'a> {
     pub target: Target,
     /// The widget's attempt id.
     pub attempt: String,
-    /// Result-channel commitment (popup mode), if the widget asked for one.
-    pub channel: Option<String>,
 }
 
 /// What `start` hands back to the route: the cookie and where to send the browser.
@@ -97,23 +126,12 @@ pub enum StartError {
     /// Too many logins are in progress (`limits.max_pending_attempts`).
     #[error("too many logins in progress")]
     Busy,
+    /// This attempt id was used before (ids are single use).
+    #[error("attempt id already used")]
+    Taken,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-}
-
-/// Keeps a finished popup result for the result channel (read once, within 2 minutes, with the
-/// widget's secret), when the attempt asked for one. Failures are logged: the popup page still
-/// delivers by `postMessage`.
-pub async fn publish(st: &AppState, m: &ResultMessage) {
-    let json = serde_json::to_string(m).expect("a result serialises");
-    if let Err(e) = st
-        .store
-        .publish_result(&m.attempt, &json, st.clock.now())
-        .await
-    {
-        tracing::error!(error = %e, "cannot keep the result for the result channel");
-    }
 }
 
 /// Records the attempt and builds the Xiaomi redirect.
@@ -126,7 +144,7 @@ pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> 
         return Err(StartError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
-        Target::Popup(o) => (Some(o.clone()), "popup", None),
+        Target::Popup { origin, .. } => (Some(origin.clone()), "popup", None),
         Target::Redirect(u) => (None, "redirect", Some(u.clone())),
     };
     let attempt = Attempt {
@@ -139,11 +157,13 @@ pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> 
         mode: mode.into(),
         redirect_uri,
         attempt: s.attempt.clone(),
-        channel: s.channel.clone(),
         created_at: now,
         expires_at: now + st.config.server.attempt_ttl_secs as i64,
     };
-    st.store.insert_attempt(&attempt, now).await?;
+    match st.store.insert_attempt(&attempt, now).await {
+        Err(crate::store::StoreError::Taken(_)) => return Err(StartError::Taken),
+        other => other?,
+    }
     let callback = st
         .config
         .server
@@ -233,7 +253,7 @@ pub async fn finish(
     let now = st.clock.now();
     let attempt = match st.store.consume_attempt(&state_hash, now).await {
         Ok(Consumed::Fresh(a)) => a,
-        Ok(Consumed::Expired(a)) => return deliver_error(&a, ErrorCode::StateExpired, true),
+        Ok(Consumed::Expired(a)) => return deliver_error(st, &a, ErrorCode::StateExpired, true),
         Ok(Consumed::Replayed) => {
             return Finish::Refuse(
                 ErrorCode::InvalidState,
@@ -269,31 +289,33 @@ pub async fn finish(
     let bound = cookie(&name).is_some_and(|v| ct_eq(&sha256_hex(&v), &attempt.binding_hash));
     if !bound {
         tracing::warn!("callback without this attempt's binding cookie");
-        return deliver_error(&attempt, ErrorCode::InvalidState, true);
+        return deliver_error(st, &attempt, ErrorCode::InvalidState, true);
     }
     let message = match complete(st, &attempt, params.code, params.error).await {
         Ok(Step::Done(m)) => m,
         Ok(Step::Bind(offer)) => return Finish::Bind(offer),
-        Err(code) => return deliver_error(&attempt, code, code == ErrorCode::InvalidRequest),
+        Err(code) => return deliver_error(st, &attempt, code, code == ErrorCode::InvalidRequest),
     };
     Finish::Deliver {
-        target: target_of(&attempt),
+        target: target_of(st, &attempt),
         message,
         client_error: false,
     }
 }
 
-fn target_of(a: &Attempt) -> Target {
-    match (&a.redirect_uri, &a.origin) {
-        (Some(u), _) if a.mode == "redirect" => Target::Redirect(u.clone()),
-        (_, Some(o)) => Target::Popup(o.clone()),
-        _ => Target::Popup(String::new()),
-    }
+fn target_of(st: &AppState, a: &Attempt) -> Target {
+    Target::recorded(
+        st,
+        (&a.pool, &a.app),
+        &a.mode,
+        a.origin.as_ref(),
+        a.redirect_uri.as_ref(),
+    )
 }
 
-fn deliver_error(a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
+fn deliver_error(st: &AppState, a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
     Finish::Deliver {
-        target: target_of(a),
+        target: target_of(st, a),
         message: ResultMessage::failure(&a.attempt, code),
         client_error,
     }
@@ -658,7 +680,8 @@ pub fn validate_start<'a>(
                     None,
                 ));
             }
-            Target::Popup(
+            Target::popup(
+                Some(app),
                 crate::config::normalize_origin(origin).expect("allowed origins normalise"),
             )
         }
@@ -693,23 +716,6 @@ pub fn validate_start<'a>(
             None,
         ));
     }
-    let channel = match (&target, q.channel.as_deref()) {
-        (_, None) | (Target::Redirect(_), Some(_)) => None,
-        (Target::Popup(_), Some(c))
-            if c.len() == 43
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            Some(c.to_owned())
-        }
-        (Target::Popup(_), Some(_)) => {
-            return Err((
-                ErrorCode::InvalidRequest,
-                "The channel parameter must be the base64url SHA-256 of the widget's secret.",
-                None,
-            ))
-        }
-    };
     if !app.enables(uid) {
         return Err((
             ErrorCode::ConnectionNotEnabled,
@@ -723,7 +729,6 @@ pub fn validate_start<'a>(
         connection,
         target,
         attempt,
-        channel,
     })
 }
 
@@ -740,8 +745,6 @@ pub struct AuthorizeQuery {
     pub mode: Option<String>,
     /// Redirect mode target.
     pub redirect_uri: Option<String>,
-    /// Result channel commitment: base64url SHA-256 of the widget's per-attempt secret.
-    pub channel: Option<String>,
 }
 
 /// Parses the authorize query; a repeated key or an oversized query is refused.
@@ -758,7 +761,6 @@ pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'stat
             "attempt" => &mut q.attempt,
             "mode" => &mut q.mode,
             "redirect_uri" => &mut q.redirect_uri,
-            "channel" => &mut q.channel,
             _ => continue,
         };
         if slot.is_some() {

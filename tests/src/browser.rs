@@ -226,6 +226,15 @@ pub async fn bind_host() -> (tokio::net::TcpListener, String) {
     (l, origin)
 }
 
+/// [`bind_host`] for a host page served over https ([`serve_host_tls`]).
+pub async fn bind_host_tls() -> (tokio::net::TcpListener, String) {
+    let (l, origin) = bind_host().await;
+    (l, origin.replacen("http:", "https:", 1))
+}
+
+/// Chromium's argument for the self-signed certificate of [`serve_host_tls`].
+pub const ACCEPT_TEST_CERTS: &str = "--ignore-certificate-errors";
+
 /// Serves `html` at every path of `l`, with extra response headers (e.g.
 /// `Cross-Origin-Opener-Policy`).
 pub fn serve_host(
@@ -233,8 +242,53 @@ pub fn serve_host(
     html: String,
     headers: Vec<(&'static str, &'static str)>,
 ) -> tokio::task::JoinHandle<()> {
+    let app = host_app(html, headers);
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    })
+}
+
+/// [`serve_host`] over TLS with a fresh self-signed certificate for `localhost` (Chromium runs
+/// with [`ACCEPT_TEST_CERTS`]).
+pub fn serve_host_tls(
+    l: tokio::net::TcpListener,
+    html: String,
+    headers: Vec<(&'static str, &'static str)>,
+) -> tokio::task::JoinHandle<()> {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let key =
+        tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let tls = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
+    let app = host_app(html, headers);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = l.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req| {
+                    tower::ServiceExt::oneshot(app.clone(), req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+/// `html` at every path, with `headers`.
+fn host_app(html: String, headers: Vec<(&'static str, &'static str)>) -> axum::Router {
     use axum::response::IntoResponse;
-    let app = axum::Router::new().fallback(move || {
+    axum::Router::new().fallback(move || {
         let (html, headers) = (html.clone(), headers.clone());
         async move {
             let mut r = axum::response::Html(html).into_response();
@@ -244,9 +298,6 @@ pub fn serve_host(
             }
             r
         }
-    });
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
     })
 }
 
@@ -258,7 +309,7 @@ pub fn page(server: &str, body: &str) -> String {
 <script>
 window.__events = [];
 const open = window.open;
-window.open = function (u, ...rest) {{ window.__opened = String(u); return open.call(window, u, ...rest); }};
+window.open = function (u, ...rest) {{ window.__opened = String(u); return (window.__w = open.call(window, u, ...rest)); }};
 for (const k of ["milogin:success", "milogin:error", "milogin:cancel"]) {{
   document.addEventListener(k, (e) => window.__events.push({{ type: e.type, target: e.target.id, detail: e.detail }}));
 }}

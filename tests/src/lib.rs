@@ -34,6 +34,8 @@ pub struct Options {
     /// Extra redirect URIs for the app, after `{ORIGIN}/login/done` (redirect-mode browser tests
     /// register pages of their host origin).
     pub redirect_uris: Vec<String>,
+    /// `return_uris` of the app (the lost-opener return pages).
+    pub return_uris: Vec<String>,
     /// `xiaomi.timeout_ms`.
     pub timeout_ms: u64,
     /// The secret the server sends (defaults to the mock's).
@@ -62,6 +64,7 @@ impl Default for Options {
             login_mode: "login_and_register",
             origins: vec![],
             redirect_uris: vec![],
+            return_uris: vec![],
             timeout_ms: 3000,
             secret: DEMO_CLIENT_SECRET.into(),
             account_base: None,
@@ -119,6 +122,12 @@ pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> 
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let return_uris = o
+        .return_uris
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"
 [server]
@@ -144,6 +153,7 @@ id = "{POOL}"
   id = "{APP}"
   origins = [{origins}]
   redirect_uris = [{redirect_uris}]
+  return_uris = [{return_uris}]
   connections = ["{CONN}"]
   [[pools.apps]]
   id = "app-no-conn"

@@ -40,7 +40,7 @@ pub enum Shape {
 /// How the login window is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A popup; the result comes back with `postMessage` (or the result channel).
+    /// A popup; the result comes back with `postMessage` (or the return page's relay).
     Popup,
     /// The whole page navigates; the result comes back to `redirect-uri` (default: this page).
     Redirect,

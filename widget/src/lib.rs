@@ -3,12 +3,12 @@
 //! `public/milogin.js` (the loader) defines `<milogin-button>`, creates its open shadow root and
 //! calls `mount` once the wasm is ready. Its `login(options)` mounts a detached element and clicks
 //! it, so both paths share all the code here. The loader also owns what is cheaper in JS than in
-//! the download of the wasm: URLs, attempt ids and result-channel secrets, `window.open`, redirect
-//! mode (and the result that comes back in the fragment), the in-app browser check.
+//! the download of the wasm: URLs, attempt ids, `window.open`, redirect mode (and the result that
+//! comes back in the fragment), the return page's relay, the in-app browser check.
 //!
 //! * [`protocol`] (pure): the attempt state machine, message validation — native tests.
 //! * [`config`] (pure): attributes → settings, the two locales' texts — native tests.
-//! * `popup` (wasm32): listeners and timers, result-channel polls, diagnostics.
+//! * `popup` (wasm32): listeners and timers, relayed results, diagnostics.
 //! * `components` (wasm32): the button; it only wires signals.
 
 pub mod config;
@@ -40,6 +40,15 @@ mod entry {
         _view: Box<dyn std::any::Any>,
     }
 
+    #[wasm_bindgen]
+    impl Mounted {
+        /// A result the app's return page relayed (`BroadcastChannel` data): ends this button's
+        /// attempt when it is that attempt's result, else is ignored.
+        pub fn relayed(&self, data: JsValue) {
+            self.login.relayed(&data);
+        }
+    }
+
     impl Drop for Mounted {
         fn drop(&mut self) {
             self.login.stop();
@@ -49,8 +58,8 @@ mod entry {
     /// Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root.
     ///
     /// `lang`: the page's language (`<html lang>` or `navigator.language`). `emit(kind, …)`: the
-    /// loader's side of a login — starts it (`"start"`), asks the result channel (`"poll"`) and
-    /// fires the element's events (see the `popup` module).
+    /// loader's side of a login — starts it (`"start"`) and fires the element's events (see the
+    /// `popup` module).
     #[wasm_bindgen]
     pub fn mount(
         host: HtmlElement,

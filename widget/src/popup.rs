@@ -1,15 +1,14 @@
-//! The browser side of a login: the `message` listener, the 500 ms poll of the popup's `closed`
-//! flag and the deadline, the result-channel polls, and the console diagnostics. Every decision
+//! The browser side of a login: the `message` listener, results relayed by the app's return page,
+//! the 500 ms poll of the popup's `closed` flag and the deadline, and the console diagnostics. Every decision
 //! is made by [`protocol::Attempt`]; this module only carries it out. Listeners and timers exist
 //! only while an attempt runs and are removed when it ends.
 //!
 //! The loader (`public/milogin.js`) does the rest through its `emit` function, called
 //! synchronously: `("start", redirect, fallback, in_app_popup)` opens the popup inside the click
 //! (or leaves for redirect mode / the hosted page's authorize URL) and answers `{a, w, c}` —
-//! the attempt id, the window (null when blocked), whether the URL carries a result-channel
-//! commitment — or `undefined` when the page is leaving; `("poll")` asks the result channel once,
-//! and a result it gets comes back as a `message` event from the server origin and the popup,
-//! checked here like any other.
+//! the attempt id, the window (null when blocked), whether a relayed result can come back
+//! (`BroadcastChannel`) — or `undefined` when the page is leaving. A result relayed by the return
+//! page comes in through [`Login::relayed`] and is checked by [`protocol::check`].
 //!
 //! Size note: plain properties are read with `Reflect.get` ([`prop`]) rather than typed web-sys
 //! getters; each typed getter is one more import and JS shim in the download.
@@ -161,7 +160,7 @@ impl Login {
             attempt,
             now: js_sys::Date::now(),
             timeout_ms: f64::from(cfg.timeout_s) * 1000.0,
-            channel: prop(&started, "c").is_truthy(),
+            relay: prop(&started, "r").is_truthy(),
         });
     }
 
@@ -179,31 +178,33 @@ impl Login {
             Effect::Severed => {
                 warn(&[
                     "the login window was cut off from this page as it opened (its `closed` reads true): \
-                     a Cross-Origin-Opener-Policy? Waiting for the result through the result channel; \
-                     serve this page with `Cross-Origin-Opener-Policy: same-origin-allow-popups` for the direct path.",
+                     a Cross-Origin-Opener-Policy? Waiting for the result through the app's return page \
+                     (return_uris in the server config); serve this page with \
+                     `Cross-Origin-Opener-Policy: same-origin-allow-popups` for the direct path.",
                 ]);
-                self.poll();
             }
-            Effect::Poll => self.poll(),
             Effect::Finish { end, close_popup } => self.finish(end, close_popup),
             _ => {}
         }
     }
 
-    fn poll(&self) {
-        let u = JsValue::UNDEFINED;
-        call(
-            &self.emit,
-            [
-                "poll".into(),
-                u.clone(),
-                u.clone(),
-                u.clone(),
-                u.clone(),
-                u.clone(),
-                u,
-            ],
-        );
+    /// A result relayed by the app's return page (`data` as the `BroadcastChannel` gave it):
+    /// taken when it is for this button's running attempt.
+    pub fn relayed(self: &Rc<Self>, data: &JsValue) {
+        let verdict = match self.state.borrow().machine.current() {
+            Some(attempt) => protocol::check(attempt, read_fields(data)),
+            None => return,
+        };
+        self.take_verdict(verdict);
+    }
+
+    fn take_verdict(self: &Rc<Self>, verdict: Verdict) {
+        match verdict {
+            Verdict::Accept(outcome) => self.handle(Event::Result(outcome)),
+            Verdict::Ignore(why) => {
+                web_sys::console::debug_2(&"milogin: ignored a message:".into(), &why.into())
+            }
+        }
     }
 
     fn listen(self: &Rc<Self>) {
@@ -257,8 +258,8 @@ impl Login {
             ]),
             End::Cancelled { suspect_coop: true } => warn(&[
                 "the login window closed right after it opened, with no result. If nobody closed it, a \
-                 Cross-Origin-Opener-Policy cut it off (and this page has no WebCrypto for the result \
-                 channel: serve it over https): serve this page with \
+                 Cross-Origin-Opener-Policy cut it off (and this browser has no BroadcastChannel for the \
+                 return page's relay): serve this page with \
                  `Cross-Origin-Opener-Policy: same-origin-allow-popups`.",
             ]),
             _ => {}
@@ -330,12 +331,7 @@ fn on_message(me: &Weak<Login>, e: &JsValue) {
             read_fields(&prop(e, "data"))
         })
     };
-    match verdict {
-        Verdict::Accept(outcome) => me.handle(Event::Result(outcome)),
-        Verdict::Ignore(why) => {
-            web_sys::console::debug_2(&"milogin: ignored a message:".into(), &why.into())
-        }
-    }
+    me.take_verdict(verdict);
 }
 
 fn value(v: JsValue) -> Value {

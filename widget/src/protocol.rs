@@ -1,35 +1,31 @@
-//! PURE: the login attempt state machine (including when to ask the result channel) and the
-//! result-message validation.
+//! PURE: the login attempt state machine and the result-message validation (of a message the
+//! popup posted, or one the app's return page relayed).
 //!
 //! No web-sys types here, so everything is tested natively (`cargo test -p milogin-widget`).
 //! `popup.rs` feeds browser events in and carries out the [`Effect`]s that come back. The URLs,
-//! attempt ids and channel secrets are the loader's job (`public/milogin.js`): a few lines of JS
+//! attempt ids are the loader's job (`public/milogin.js`): a few lines of JS
 //! there cost less download than the same code in the wasm.
 
 use milogin_shared as wire;
 
 /// Closed within this many milliseconds of opening, with no message: probably not the user but a
 /// `Cross-Origin-Opener-Policy` that cut the popup off from this page (`closed` then reads true
-/// while the window is still there). With a result channel the wait goes on until the deadline.
+/// while the window is still there). Where the page can hear the return page's relay, the wait goes
+/// on until the deadline.
 /// The cut comes when the popup's first cross-origin page arrives, which on a slow mobile
 /// connection takes a couple of seconds; a person rarely closes the window that fast (and a click
 /// on the button ends the wait).
 pub const COOP_SUSPECT_MS: f64 = 3000.0;
-/// Closed later without a result: ask the result channel this long before calling it a cancel
-/// (the window may have been closed right after the approval, before its page could post).
+/// Closed later without a result: wait this long for a relayed result before calling it a cancel
+/// (the return page closes its window right after it relayed).
 pub const DRAIN_MS: f64 = 3000.0;
-/// How often to ask the result channel while the popup is open (a backup for a lost opener the
-/// `closed` flag does not reveal).
-pub const POLL_OPEN_MS: f64 = 2000.0;
-/// How often to ask the result channel once the popup reads closed.
-pub const POLL_CLOSED_MS: f64 = 1000.0;
 
 /// Where one button (or one `login()` call) is in its login.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     /// Nothing started yet.
     Idle,
-    /// A popup is open (or was, and the channel is still being asked) for `attempt`.
+    /// A popup is open (or was, and a relayed result may still come) for `attempt`.
     Open {
         /// The attempt id sent to the server and expected back in the message.
         attempt: String,
@@ -37,11 +33,10 @@ pub enum Phase {
         opened_at: f64,
         /// No result after this time (ms) means [`End::TimedOut`].
         deadline: f64,
-        /// The authorize URL carried a result-channel commitment.
-        channel: bool,
-        /// When to ask the channel next (ms).
-        next_poll: f64,
-        /// Once the popup reads closed: ask the channel until then (ms), then give up.
+        /// A result can come back through the return page's relay (the page has a
+        /// `BroadcastChannel`).
+        relay: bool,
+        /// Once the popup reads closed: wait for a relayed result until then (ms), then give up.
         until: Option<f64>,
     },
     /// The last attempt ended; a click starts a new one.
@@ -72,12 +67,12 @@ pub enum Event {
         now: f64,
         /// How long to wait for a result (ms).
         timeout_ms: f64,
-        /// The URL carried a result-channel commitment (false without WebCrypto).
-        channel: bool,
+        /// The page can hear the return page's relay (it has a `BroadcastChannel`).
+        relay: bool,
     },
     /// `window.open` returned null.
     Blocked,
-    /// A result passed [`validate`] (posted by the popup, or read from the channel).
+    /// A result passed [`validate`] (posted by the popup) or [`check`] (relayed).
     Result(wire::Outcome),
     /// The poll ran at time `now` and read the popup's `closed` flag.
     Tick {
@@ -94,9 +89,9 @@ pub enum End {
     /// The server's result (success or an error code from the server).
     Outcome(wire::Outcome),
     /// The popup was closed without a result. `suspect_coop`: it closed suspiciously fast and
-    /// there was no result channel to fall back on.
+    /// there was no relay to fall back on.
     Cancelled {
-        /// True when it closed within [`COOP_SUSPECT_MS`] (and no channel was asked).
+        /// True when it closed within [`COOP_SUSPECT_MS`] (and no relay could come).
         suspect_coop: bool,
     },
     /// The browser blocked the popup.
@@ -131,10 +126,8 @@ pub enum Effect {
     Focus,
     /// The popup is open: announce it and start listening.
     Listen,
-    /// Ask the result channel once (its answer comes back as a message).
-    Poll,
     /// The popup read closed right after it opened: warn that the opener link was probably cut
-    /// (COOP), and ask the channel (from now on every [`POLL_CLOSED_MS`], until the deadline).
+    /// (COOP), and wait for the return page's relay until the deadline.
     Severed,
     /// The attempt is over: stop listening, close the popup if `close_popup`, report `end`.
     Finish {
@@ -147,7 +140,7 @@ pub enum Effect {
 
 /// The state machine of one button: Idle → Open → Done (→ Open again on the next click).
 ///
-/// Exactly one ending per attempt: whichever of the posted message and the channel answers
+/// Exactly one ending per attempt: whichever of the posted message and the relayed one comes
 /// first moves it to `Done`, where every later event is ignored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
@@ -179,8 +172,7 @@ impl Attempt {
         let Phase::Open {
             opened_at,
             deadline,
-            channel,
-            next_poll,
+            relay,
             until,
             ..
         } = &mut self.phase
@@ -191,14 +183,13 @@ impl Attempt {
                     attempt,
                     now,
                     timeout_ms,
-                    channel,
+                    relay,
                 } => {
                     self.phase = Phase::Open {
                         attempt,
                         opened_at: now,
                         deadline: now + timeout_ms,
-                        channel,
-                        next_poll: now + POLL_OPEN_MS,
+                        relay,
                         until: None,
                     };
                     Effect::Listen
@@ -207,59 +198,40 @@ impl Attempt {
                 _ => Effect::None,
             };
         };
+        let cancelled = End::Cancelled {
+            suspect_coop: false,
+        };
         match event {
-            // The popup is gone and only the channel is being asked: a click ends that wait (the
+            // The popup is gone and only a relay could still come: a click ends that wait (the
             // next click starts afresh) rather than focusing a window that is not there.
-            Event::Click if until.is_some() => self.end(
-                End::Cancelled {
-                    suspect_coop: false,
-                },
-                false,
-            ),
+            Event::Click if until.is_some() => self.end(cancelled, false),
             Event::Click => Effect::Focus,
             Event::Result(outcome) => self.end(End::Outcome(outcome), false),
-            Event::Tick { now, closed } => {
-                if closed && until.is_none() {
-                    let severed = now - *opened_at < COOP_SUSPECT_MS;
-                    if !*channel {
-                        return self.end(
-                            End::Cancelled {
-                                suspect_coop: severed,
-                            },
-                            false,
-                        );
-                    }
-                    *until = Some(if severed { *deadline } else { now + DRAIN_MS });
-                    *next_poll = now + POLL_CLOSED_MS;
-                    return if severed {
-                        Effect::Severed
-                    } else {
-                        Effect::Poll
-                    };
-                }
-                match *until {
-                    Some(u) if now >= u && u < *deadline => self.end(
+            Event::Tick { now, closed } if closed && until.is_none() => {
+                let severed = now - *opened_at < COOP_SUSPECT_MS;
+                if !*relay {
+                    return self.end(
                         End::Cancelled {
-                            suspect_coop: false,
+                            suspect_coop: severed,
                         },
                         false,
-                    ),
-                    _ if now >= *deadline => {
-                        let open = until.is_none();
-                        self.end(End::TimedOut, open)
-                    }
-                    _ if *channel && now >= *next_poll => {
-                        *next_poll = now
-                            + if until.is_some() {
-                                POLL_CLOSED_MS
-                            } else {
-                                POLL_OPEN_MS
-                            };
-                        Effect::Poll
-                    }
-                    _ => Effect::None,
+                    );
+                }
+                *until = Some(if severed { *deadline } else { now + DRAIN_MS });
+                if severed {
+                    Effect::Severed
+                } else {
+                    Effect::None
                 }
             }
+            Event::Tick { now, .. } => match *until {
+                Some(u) if now >= u && u < *deadline => self.end(cancelled, false),
+                _ if now >= *deadline => {
+                    let open = until.is_none();
+                    self.end(End::TimedOut, open)
+                }
+                _ => Effect::None,
+            },
             Event::Opened { .. } | Event::Blocked => Effect::None,
         }
     }
@@ -331,7 +303,7 @@ pub enum Verdict {
 }
 
 /// Checks a `message` event: the sender first (`origin` exactly the server's, `from_popup` =
-/// `event.source` is the window this attempt opened), then — only then — the data.
+/// `event.source` is the window this attempt opened), then — only then — the data ([`check`]).
 pub fn validate(
     server_origin: &str,
     origin: &str,
@@ -345,7 +317,15 @@ pub fn validate(
     if !from_popup {
         return Verdict::Ignore("message not sent by this button's login window");
     }
-    let m = read();
+    check(attempt, read())
+}
+
+/// Checks a result's data: a milogin result of this version, for `attempt`, well formed. A result
+/// relayed by the app's return page goes through this alone: its sender is a document of this
+/// page's own origin (a `BroadcastChannel` only connects same-origin documents), so the origin is
+/// settled by the browser, and the attempt id (random, never in this origin's URLs) ties it to
+/// this button's login.
+pub fn check(attempt: &str, m: MessageFields) -> Verdict {
     if m.kind.str() != Some(wire::MESSAGE_TYPE) {
         return Verdict::Ignore("not a milogin result");
     }
@@ -435,13 +415,13 @@ mod tests {
         }
     }
 
-    fn check(m: MessageFields) -> Verdict {
+    fn posted(m: MessageFields) -> Verdict {
         validate(S, S, true, A, || m)
     }
 
     #[test]
     fn accepts_a_well_formed_success() {
-        let Verdict::Accept(Outcome::Success { id_token, user }) = check(success()) else {
+        let Verdict::Accept(Outcome::Success { id_token, user }) = posted(success()) else {
             panic!()
         };
         assert_eq!(id_token, "h.p.s");
@@ -455,10 +435,10 @@ mod tests {
         let mut m = success();
         m.user.as_mut().unwrap()[2] = Value::Nothing;
         assert!(
-            matches!(check(m), Verdict::Accept(Outcome::Success { user, .. }) if user.avatar.is_none())
+            matches!(posted(m), Verdict::Accept(Outcome::Success { user, .. }) if user.avatar.is_none())
         );
         assert_eq!(
-            check(failure("user_not_found")),
+            posted(failure("user_not_found")),
             Verdict::Accept(Outcome::Failure(wire::ErrorBody {
                 code: ErrorCode::UserNotFound,
                 message: "human readable".into()
@@ -544,16 +524,16 @@ mod tests {
         bad.push(m);
         bad.push(MessageFields::default());
         for m in bad {
-            assert!(matches!(check(m.clone()), Verdict::Ignore(_)), "{m:?}");
+            assert!(matches!(posted(m.clone()), Verdict::Ignore(_)), "{m:?}");
         }
     }
 
-    fn opened(a: &mut Attempt, at: f64, channel: bool) -> Effect {
+    fn opened(a: &mut Attempt, at: f64, relay: bool) -> Effect {
         a.on(Event::Opened {
             attempt: A.into(),
             now: at,
             timeout_ms: 300_000.0,
-            channel,
+            relay,
         })
     }
 
@@ -583,7 +563,7 @@ mod tests {
         assert_eq!(a.on(Event::Result(outcome.clone())), finish(end, false));
         assert_eq!(a.phase(), &Phase::Done);
         // Late events for the finished attempt change nothing: exactly one ending, whichever of
-        // the posted message and the channel came first.
+        // the posted message and the relayed one came first.
         assert_eq!(a.on(Event::Result(outcome)), Effect::None);
         assert_eq!(tick(&mut a, 9e9, true), Effect::None);
         assert_eq!(tick(&mut a, 9e9, false), Effect::None);
@@ -606,7 +586,7 @@ mod tests {
                 attempt: "x".repeat(32),
                 now: 1.0,
                 timeout_ms: 1.0,
-                channel: false,
+                relay: false,
             }),
             Effect::None
         );
@@ -624,14 +604,14 @@ mod tests {
     }
 
     #[test]
-    fn without_a_channel_closed_is_a_cancel_and_a_fast_close_suggests_coop() {
+    fn without_a_relay_closed_is_a_cancel_and_a_fast_close_suggests_coop() {
         let mut a = Attempt::default();
         opened(&mut a, 1000.0, false);
         assert_eq!(tick(&mut a, 1400.0, false), Effect::None);
         assert_eq!(
             tick(&mut a, 2400.0, false),
             Effect::None,
-            "no channel: never polls"
+            "open: nothing to do"
         );
         assert_eq!(
             tick(&mut a, 2450.0, true),
@@ -657,34 +637,16 @@ mod tests {
     }
 
     #[test]
-    fn the_channel_is_asked_every_two_seconds_while_open() {
-        let mut a = Attempt::default();
-        opened(&mut a, 0.0, true);
-        assert_eq!(tick(&mut a, 500.0, false), Effect::None);
-        assert_eq!(tick(&mut a, 2000.0, false), Effect::Poll);
-        assert_eq!(tick(&mut a, 2500.0, false), Effect::None);
-        assert_eq!(tick(&mut a, 3500.0, false), Effect::None);
-        assert_eq!(tick(&mut a, 4000.0, false), Effect::Poll);
-        assert_eq!(
-            a.on(Event::Click),
-            Effect::Focus,
-            "the popup is still there"
-        );
-    }
-
-    #[test]
-    fn closed_at_once_is_a_cut_opener_the_channel_is_asked_until_the_deadline() {
+    fn closed_at_once_is_a_cut_opener_a_relay_is_awaited_until_the_deadline() {
         let mut a = Attempt::default();
         opened(&mut a, 1000.0, true);
+        assert_eq!(tick(&mut a, 1500.0, false), Effect::None);
         assert_eq!(tick(&mut a, 1500.0, true), Effect::Severed);
         assert_eq!(tick(&mut a, 2000.0, true), Effect::None);
-        assert_eq!(tick(&mut a, 2500.0, true), Effect::Poll);
-        assert_eq!(tick(&mut a, 3000.0, true), Effect::None);
-        assert_eq!(tick(&mut a, 3500.0, true), Effect::Poll);
         // Far past the 3 s a closed popup gets: still waiting, the window is probably open.
-        assert_eq!(tick(&mut a, 60_000.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 60_000.0, true), Effect::None);
         assert_eq!(a.phase().as_str(), "open");
-        // The channel answers: one ending.
+        // The relay arrives: one ending.
         let ok = Outcome::Failure(wire::ErrorBody {
             code: ErrorCode::UserNotFound,
             message: "m".into(),
@@ -697,18 +659,16 @@ mod tests {
         // No answer at all: a timeout at the deadline (the window cannot be closed from here).
         opened(&mut a, 0.0, true);
         assert_eq!(tick(&mut a, 500.0, true), Effect::Severed);
-        assert_eq!(tick(&mut a, 299_999.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 299_999.0, true), Effect::None);
         assert_eq!(tick(&mut a, 300_000.0, true), finish(End::TimedOut, false));
     }
 
     #[test]
-    fn closed_later_asks_the_channel_for_three_seconds_then_cancels() {
+    fn closed_later_waits_three_seconds_for_a_relay_then_cancels() {
         let mut a = Attempt::default();
         opened(&mut a, 0.0, true);
-        assert_eq!(tick(&mut a, 10_000.0, true), Effect::Poll, "asks at once");
-        assert_eq!(tick(&mut a, 10_500.0, true), Effect::None);
-        assert_eq!(tick(&mut a, 11_000.0, true), Effect::Poll);
-        assert_eq!(tick(&mut a, 12_000.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 10_000.0, true), Effect::None);
+        assert_eq!(tick(&mut a, 12_000.0, true), Effect::None);
         assert_eq!(
             tick(&mut a, 13_000.0, true),
             finish(
@@ -718,7 +678,7 @@ mod tests {
                 false
             )
         );
-        // The answer arrives in time: it wins, once.
+        // The relay arrives in time: it wins, once.
         opened(&mut a, 0.0, true);
         tick(&mut a, 10_000.0, true);
         let outcome = Outcome::Success {
@@ -736,7 +696,7 @@ mod tests {
             finish(End::Outcome(outcome), false)
         );
         assert_eq!(tick(&mut a, 13_000.0, true), Effect::None);
-        // A click while only the channel is being asked ends that wait; the next one starts.
+        // A click while only a relay could come ends that wait; the next one starts.
         opened(&mut a, 0.0, true);
         tick(&mut a, 10_000.0, true);
         assert_eq!(
@@ -752,6 +712,18 @@ mod tests {
     }
 
     #[test]
+    fn a_relayed_result_is_checked_like_a_posted_one_without_a_sender() {
+        assert!(matches!(check(A, success()), Verdict::Accept(_)));
+        let mut m = success();
+        m.attempt = s("another-attempt-id-0000000000000");
+        assert!(matches!(check(A, m), Verdict::Ignore(_)));
+        assert!(matches!(
+            check(A, MessageFields::default()),
+            Verdict::Ignore(_)
+        ));
+    }
+
+    #[test]
     fn timeout_closes_the_popup() {
         let mut a = Attempt::default();
         a.on(Event::Click);
@@ -759,7 +731,7 @@ mod tests {
             attempt: A.into(),
             now: 0.0,
             timeout_ms: 5000.0,
-            channel: false,
+            relay: false,
         });
         assert_eq!(tick(&mut a, 4999.0, false), Effect::None);
         assert_eq!(a.phase().as_str(), "open");
@@ -771,9 +743,9 @@ mod tests {
             attempt: A.into(),
             now: 0.0,
             timeout_ms: 5000.0,
-            channel: true,
+            relay: true,
         });
-        assert_eq!(tick(&mut a, 4000.0, true), Effect::Poll);
+        assert_eq!(tick(&mut a, 4000.0, true), Effect::None);
         assert_eq!(tick(&mut a, 5000.0, true), finish(End::TimedOut, false));
     }
 }

@@ -154,12 +154,22 @@ pub fn secure_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
-/// The script of the result page: reads the two JSON blocks, posts to the recorded origin only,
-/// closes the window; without an opener, tells the user to close it.
-const POST_SCRIPT: &str = "(function(){var d=document,m=JSON.parse(d.getElementById('milogin-result').textContent),t=JSON.parse(d.getElementById('milogin-target').textContent),o=window.opener;if(o&&!o.closed){try{o.postMessage(m,t);window.close();return}catch(e){}}d.getElementById('milogin-status').textContent='You can close this window. / 您可以关闭此窗口。'})();";
+/// The script of the result page: reads the JSON blocks and posts the result to the recorded
+/// origin only, then closes the window. With no opener left (a `Cross-Origin-Opener-Policy` cut
+/// it, or the page that opened it is gone) it goes on to the app's registered return page on that
+/// origin, the result in the fragment: only a document of the registered origin can read it
+/// there, enforced by the browser, and it relays the result to the waiting tab (the widget's
+/// `BroadcastChannel`). Without a return page it asks the person to close the window.
+const POST_SCRIPT: &str = "(function(){var d=document,j=function(i){return JSON.parse(d.getElementById(i).textContent)},m=j('milogin-result'),t=j('milogin-target'),r=j('milogin-return'),o=window.opener;if(o&&!o.closed){try{o.postMessage(m,t);window.close();return}catch(e){}}if(r){location.replace(r+'#milogin_result='+encodeURIComponent(JSON.stringify(m)));return}d.getElementById('milogin-status').textContent='You can close this window. / 您可以关闭此窗口。'})();";
 
-/// The popup result page: the message as JSON in `#milogin-result`, posted to `target_origin`.
-pub fn result_page(status: StatusCode, msg: &ResultMessage, target_origin: &str) -> Response {
+/// The popup result page: the message as JSON in `#milogin-result`, posted to `target_origin`;
+/// `return_uri` (on that origin) in `#milogin-return` for a lost opener.
+pub fn result_page(
+    status: StatusCode,
+    msg: &ResultMessage,
+    target_origin: &str,
+    return_uri: Option<&str>,
+) -> Response {
     let (title, text) = match &msg.outcome {
         Outcome::Success { user, .. } => (
             "Signed in".to_string(),
@@ -168,9 +178,10 @@ pub fn result_page(status: StatusCode, msg: &ResultMessage, target_origin: &str)
         Outcome::Failure(e) => ("Login failed".to_string(), e.message.clone()),
     };
     let head = format!(
-        "<script type=\"application/json\" id=\"milogin-result\">{}</script><script type=\"application/json\" id=\"milogin-target\">{}</script>",
+        "<script type=\"application/json\" id=\"milogin-result\">{}</script><script type=\"application/json\" id=\"milogin-target\">{}</script><script type=\"application/json\" id=\"milogin-return\">{}</script>",
         script_json(msg),
-        script_json(&target_origin)
+        script_json(&target_origin),
+        script_json(&return_uri)
     );
     let body = format!(
         "<h1>{}</h1><p>{}</p><p id=\"milogin-status\" role=\"status\">Returning to the site… / 正在返回…</p>",

@@ -1,9 +1,9 @@
 //! Pages we host around the widget:
 //!
-//! - `GET /login/{pool}?app_id=…[&mode=popup|redirect&redirect_uri=…&attempt=…&origin=…&channel=…&lang=…]`,
+//! - `GET /login/{pool}?app_id=…[&mode=popup|redirect&redirect_uri=…&attempt=…&origin=…&lang=…]`,
 //!   the hosted login page: the app's connections as `<milogin-button>`s, loaded from our own
 //!   origin only (strict CSP). Opened as a popup by a host page (with `origin` + `attempt`), its
-//!   buttons continue *in that window* with the host's origin, attempt and channel, so the login
+//!   buttons continue *in that window* with the host's origin and attempt, so the login
 //!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode
 //!   (with the host page's `attempt` when given, so the widget there accepts the result).
 //! - `GET /connection/social/{uid}/{pool}/try`, the operator's experience-login page (HTTP Basic,
@@ -41,7 +41,6 @@ struct LoginQuery {
     redirect_uri: Option<String>,
     attempt: Option<String>,
     origin: Option<String>,
-    channel: Option<String>,
     lang: Option<String>,
 }
 
@@ -118,9 +117,6 @@ async fn get_login_page(
                 );
             }
             common += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
-            if let Some(c) = q.channel.as_deref() {
-                common += &attr("hosted-channel", c);
-            }
         }
         "redirect" => {
             let Some(uri) = q
@@ -197,7 +193,6 @@ fn headers_query(q: &LoginQuery) -> String {
         ("redirect_uri", &q.redirect_uri),
         ("attempt", &q.attempt),
         ("origin", &q.origin),
-        ("channel", &q.channel),
     ] {
         if let Some(v) = v {
             s.append_pair(k, v);

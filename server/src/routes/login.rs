@@ -130,6 +130,16 @@ async fn get_authorize(
             pages::secure_headers(h);
             r
         }
+        Err(flow::StartError::Taken) => {
+            // A second attempt under a recorded id: a replayed or leaked popup URL.
+            tracing::warn!("authorize with an attempt id that was already used");
+            let m = ResultMessage::failure_with(
+                &start.attempt,
+                ErrorCode::InvalidRequest,
+                "This login was already started (each attempt is used once). Close this window and click the button again.",
+            );
+            deliver(&start.target, &m, StatusCode::CONFLICT)
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot record the attempt");
             let m = match e {
@@ -138,9 +148,7 @@ async fn get_authorize(
                     ErrorCode::Internal,
                     "Too many logins are in progress. Please try again in a minute.",
                 ),
-                flow::StartError::Store(_) => {
-                    ResultMessage::failure(&start.attempt, ErrorCode::Internal)
-                }
+                _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
             };
             deliver(&start.target, &m, StatusCode::SERVICE_UNAVAILABLE)
         }
@@ -206,8 +214,7 @@ async fn get_callback(
     r
 }
 
-/// The end of a login (callback or binding step): counts it, keeps a popup result for the
-/// result channel, and delivers it.
+/// The end of a login (callback or binding step): counts it and delivers it.
 pub async fn conclude(
     st: &AppState,
     target: &Target,
@@ -218,16 +225,15 @@ pub async fn conclude(
         Outcome::Success { .. } => st.metrics.login(true, "none"),
         Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
     }
-    if matches!(target, Target::Popup(_)) {
-        flow::publish(st, m).await;
-    }
     deliver(target, m, popup_status)
 }
 
 /// Sends a result to its target: the popup page, or a 302 with the result in the fragment.
 pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
     match target {
-        Target::Popup(origin) => pages::result_page(popup_status, m, origin),
+        Target::Popup { origin, return_uri } => {
+            pages::result_page(popup_status, m, origin, return_uri.as_deref())
+        }
         Target::Redirect(uri) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             match &m.outcome {

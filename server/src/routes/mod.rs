@@ -1,6 +1,5 @@
 //! HTTP routes, one module per resource; each exposes `router()`.
 
-pub mod attempts;
 pub mod binding;
 pub mod connections;
 pub mod health;
@@ -18,7 +17,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(login::router())
         .merge(binding::router())
         .merge(connections::router())
-        .merge(attempts::router())
         .merge(oidc::router())
         .merge(health::router())
         .merge(hosted::router())

@@ -47,8 +47,6 @@ pub struct Attempt {
     pub redirect_uri: Option<String>,
     /// The widget's attempt id.
     pub attempt: String,
-    /// Result-channel commitment (base64url SHA-256 of the widget's secret), popup mode only.
-    pub channel: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -250,33 +248,15 @@ pub enum Link {
     TicketGone,
 }
 
-/// What reading the result channel found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChannelRead {
-    /// The result (JSON), now marked read; and the origin allowed to read it.
-    Ready {
-        /// The result message, JSON.
-        result: String,
-        /// The app origin recorded at authorize.
-        origin: String,
-    },
-    /// The attempt exists and the secret matches, but no result yet.
-    Pending {
-        /// The app origin recorded at authorize.
-        origin: String,
-    },
-    /// Unknown attempt, wrong secret, already read, or older than 2 minutes.
-    Gone,
-}
-
 /// The database.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Records a new attempt; at most once a minute also deletes attempts (and kept results) that
-    /// expired more than an hour ago.
+    /// Records a new attempt; at most once a minute also deletes attempts that expired more than
+    /// an hour ago. An attempt id already recorded is `StoreError::Taken("attempt")`: ids are
+    /// single use, so nobody can run a second attempt under an id that leaked.
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError>;
 
     /// Marks the attempt used, atomically; a second call never returns `Fresh`.
@@ -327,22 +307,6 @@ pub trait Store: Send + Sync {
 
     /// Closes the connection pool (graceful shutdown); every later call fails.
     async fn close(&self);
-
-    /// Keeps the result of a popup attempt that asked for a channel (first result wins).
-    async fn publish_result(
-        &self,
-        attempt: &str,
-        result_json: &str,
-        now: i64,
-    ) -> Result<(), StoreError>;
-
-    /// Reads a kept result once, for the holder of the secret whose SHA-256 is `channel`.
-    async fn read_result(
-        &self,
-        attempt: &str,
-        channel: &str,
-        now: i64,
-    ) -> Result<ChannelRead, StoreError>;
 
     /// Attempts neither consumed nor expired.
     async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError>;

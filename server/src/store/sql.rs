@@ -7,9 +7,6 @@ use sqlx::{FromRow, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A kept result is readable this long (design.md §4: at most 2 minutes).
-const RESULT_TTL_SECS: i64 = 120;
-
 /// Attempts are kept this long after they expire (so a late replay reads "already used").
 const ATTEMPT_GRACE_SECS: i64 = 3600;
 
@@ -25,7 +22,7 @@ const USER_COLUMNS: &str =
 const USER_RETURNING: &str =
     "id, pool, nickname, avatar, username, email, email_verified, phone, phone_verified, disabled, created_at";
 
-/// Expired attempts and results are swept at most this often, not on every insert: a `DELETE`
+/// Expired attempts are swept at most this often, not on every insert: a `DELETE`
 /// is a write transaction of its own, and `insert_attempt` runs on every login.
 const SWEEP_EVERY_SECS: i64 = 60;
 
@@ -159,11 +156,10 @@ macro_rules! sql_store {
             async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
                 if self.sweep.due(now) {
                     sqlx::query("DELETE FROM attempts WHERE expires_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&mut *self.db().await?).await?;
-                    sqlx::query("DELETE FROM results WHERE created_at < $1").bind(now - ATTEMPT_GRACE_SECS).execute(&mut *self.db().await?).await?;
                 }
                 sqlx::query(
-                    "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at, channel)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    "INSERT INTO attempts (state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&a.state_hash)
                 .bind(&a.binding_hash)
@@ -176,64 +172,19 @@ macro_rules! sql_store {
                 .bind(&a.attempt)
                 .bind(a.created_at)
                 .bind(a.expires_at)
-                .bind(&a.channel)
                 .execute(&mut *self.db().await?)
-                .await?;
+                .await
+                .map_err(|e| match e.as_database_error() {
+                    Some(d) if d.is_unique_violation() => StoreError::Taken("attempt"),
+                    _ => StoreError::Db(e),
+                })?;
                 Ok(())
-            }
-
-            async fn publish_result(&self, attempt: &str, result_json: &str, now: i64) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO results (attempt, channel, origin, result, created_at)
-                     SELECT attempt, channel, origin, $2, $3 FROM attempts
-                     WHERE attempt = $1 AND channel IS NOT NULL AND origin IS NOT NULL AND mode = 'popup'
-                     ORDER BY created_at DESC LIMIT 1
-                     ON CONFLICT (attempt) DO NOTHING",
-                )
-                .bind(attempt)
-                .bind(result_json)
-                .bind(now)
-                .execute(&mut *self.db().await?)
-                .await?;
-                Ok(())
-            }
-
-            async fn read_result(&self, attempt: &str, channel: &str, now: i64) -> Result<ChannelRead, StoreError> {
-                let read = sqlx::query(
-                    "UPDATE results SET read_at = $3 WHERE attempt = $1 AND channel = $2 AND read_at IS NULL AND created_at >= $4
-                     RETURNING result, origin",
-                )
-                .bind(attempt)
-                .bind(channel)
-                .bind(now)
-                .bind(now - RESULT_TTL_SECS)
-                .fetch_optional(&mut *self.db().await?)
-                .await?;
-                if let Some(r) = read {
-                    return Ok(ChannelRead::Ready { result: r.try_get("result")?, origin: r.try_get("origin")? });
-                }
-                let done = sqlx::query("SELECT 1 FROM results WHERE attempt = $1").bind(attempt).fetch_optional(&mut *self.db().await?).await?;
-                if done.is_some() {
-                    return Ok(ChannelRead::Gone);
-                }
-                let pending = sqlx::query(
-                    "SELECT origin FROM attempts WHERE attempt = $1 AND channel = $2 AND mode = 'popup' AND expires_at >= $3 ORDER BY created_at DESC LIMIT 1",
-                )
-                .bind(attempt)
-                .bind(channel)
-                .bind(now)
-                .fetch_optional(&mut *self.db().await?)
-                .await?;
-                Ok(match pending {
-                    Some(r) => ChannelRead::Pending { origin: r.try_get("origin")? },
-                    None => ChannelRead::Gone,
-                })
             }
 
             async fn consume_attempt(&self, state_hash: &str, now: i64) -> Result<Consumed, StoreError> {
                 let row = sqlx::query(
                     "UPDATE attempts SET consumed_at = $2 WHERE state_hash = $1 AND consumed_at IS NULL
-                     RETURNING state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, channel, created_at, expires_at",
+                     RETURNING state_hash, binding_hash, pool, connection, app, origin, mode, redirect_uri, attempt, created_at, expires_at",
                 )
                 .bind(state_hash)
                 .bind(now)

@@ -1,9 +1,10 @@
 //! The widget in a real browser (headless Chromium): a host page on origin A
 //! (`http://localhost:…`) embeds `<milogin-button>` from the server on origin S
 //! (`http://127.0.0.1:…`); popups, postMessage, events, labels, rendering, and every other way a
-//! result travels: the result channel (a COOP host page, a popup closed right after the
-//! approval), redirect mode (asked for, as the blocked-popup fallback, in in-app browsers), the
-//! hosted login page in a popup and by redirect.
+//! result travels: the app's return page for a lost opener (a COOP host page, an opener cut on
+//! the way), redirect mode (asked for, as the blocked-popup fallback, in in-app browsers), the
+//! hosted login page in a popup and by redirect; and a foreign page that starts a victim's login
+//! never gets the token.
 
 use milogin_tests::browser::*;
 use milogin_tests::*;
@@ -12,37 +13,54 @@ use serde_json::{json, Value};
 const B1: &str = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" theme="brand"></milogin-button>"#;
 
 async fn setup(body: &str, blocker: bool) -> Option<(Env, Chrome, String)> {
-    setup_with(body, blocker, vec![], &[], &[]).await
+    setup_with(body, blocker, Host::default()).await
 }
 
-/// The host page `body` (`{HOST}` and `{SERVER}` replaced by the origins) served with `headers`;
-/// the server with that origin registered, and `redirect_paths` on it as redirect URIs; Chromium
-/// with `args`.
-async fn setup_with(
-    body: &str,
-    blocker: bool,
+/// How the host page is served and the browser started.
+#[derive(Default)]
+struct Host {
+    /// Response headers of every path.
     headers: Vec<(&'static str, &'static str)>,
-    args: &[String],
-    redirect_paths: &[&str],
-) -> Option<(Env, Chrome, String)> {
+    /// Extra Chromium arguments.
+    args: Vec<String>,
+    /// Paths of the host registered as redirect URIs.
+    redirect_paths: &'static [&'static str],
+    /// Paths of the host registered as return pages.
+    return_paths: &'static [&'static str],
+    /// Over https (a self-signed certificate), not `http://localhost`.
+    tls: bool,
+}
+
+/// The host page `body` (`{HOST}` and `{SERVER}` replaced by the origins) served as `host` says
+/// at every path, the server with that origin registered, Chromium on the page.
+async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrome, String)> {
     if !require() {
         return None;
     }
-    let (l, origin) = bind_host().await;
+    let (l, origin) = if host.tls {
+        bind_host_tls().await
+    } else {
+        bind_host().await
+    };
+    let paths = |ps: &[&str]| ps.iter().map(|p| format!("{origin}{p}")).collect();
     let env = spawn_with(Options {
         origins: vec![origin.clone()],
-        redirect_uris: redirect_paths
-            .iter()
-            .map(|p| format!("{origin}{p}"))
-            .collect(),
+        redirect_uris: paths(host.redirect_paths),
+        return_uris: paths(host.return_paths),
         ..Options::default()
     })
     .await;
     let body = body
         .replace("{HOST}", &origin)
         .replace("{SERVER}", &env.base);
-    serve_host(l, page(&env.base, &body), headers);
-    let chrome = Chrome::start_with(blocker, args).await;
+    let mut args = host.args;
+    if host.tls {
+        serve_host_tls(l, page(&env.base, &body), host.headers);
+        args.push(ACCEPT_TEST_CERTS.into());
+    } else {
+        serve_host(l, page(&env.base, &body), host.headers);
+    }
+    let chrome = Chrome::start_with(blocker, &args).await;
     chrome.client.goto(&format!("{origin}/")).await.unwrap();
     wait_rendered(&chrome).await;
     Some((env, chrome, origin))
@@ -132,14 +150,14 @@ async fn closing_the_popup_is_a_cancel_event() {
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     // As a person would, after a look: closed within 3 s of opening, `closed` reads like a
-    // Cross-Origin-Opener-Policy that cut the opener, and the widget keeps asking the result
-    // channel until the timeout (see `a_coop_host_page_gets_one_result_through_the_channel`).
+    // Cross-Origin-Opener-Policy that cut the opener, and the widget waits for the return page's
+    // relay until the timeout (see `a_coop_host_page_gets_one_result_through_the_return_page`).
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     c.client.switch_to_window(popup).await.unwrap();
     c.client.close_window().await.unwrap();
     c.client.switch_to_window(main).await.unwrap();
-    // The result channel is asked for 3 s more (the window may have closed right after an
-    // approval), then the cancel.
+    // A relayed result may still come for 3 s more (the return page closes its window as it
+    // relays), then the cancel.
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["type"], "milogin:cancel");
@@ -307,8 +325,9 @@ async fn the_brand_button_renders_orange_with_visible_text() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every way a result travels: hosted page (popup and redirect), redirect mode, the result channel
-// (COOP, a popup closed right after the approval), the in-app fallback.
+// Every way a result travels: hosted page (popup and redirect), redirect mode, the return page
+// for a lost opener (COOP, an opener cut on the way), the in-app fallback; and never to a foreign
+// page.
 
 /// Waits for the first result event of this page, then a moment more (for a second one, which
 /// must not come); returns every event the page recorded.
@@ -329,8 +348,8 @@ async fn place(c: &Chrome) -> Value {
         .await
 }
 
-/// A host page that opens the hosted login page in a popup, with an attempt and a result channel
-/// of its own, and records the messages it receives from the server origin and that popup.
+/// A host page that opens the hosted login page in a popup, with an attempt of its own, and
+/// records the messages it receives from the server origin and that popup.
 const HOSTED_OPENER: &str = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
 <button id="open" type="button">Sign in (hosted page)</button>
 <script>
@@ -338,12 +357,9 @@ window.__msgs = [];
 const S = "{SERVER}";
 const b64 = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const attempt = b64(crypto.getRandomValues(new Uint8Array(24)));
-const secret = b64(crypto.getRandomValues(new Uint8Array(32)));
-crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)).then((h) => {
-  window.__hosted = { attempt, secret, channel: b64(h) };
-});
+window.__hosted = { attempt };
 document.getElementById("open").addEventListener("click", () => {
-  const q = new URLSearchParams({ app_id: "app-a", mode: "popup", origin: location.origin, attempt, channel: window.__hosted.channel });
+  const q = new URLSearchParams({ app_id: "app-a", mode: "popup", origin: location.origin, attempt });
   const w = open(`${S}/login/pool-a?${q}`, "hosted", "popup,width=520,height=640");
   addEventListener("message", (e) => {
     if (e.origin == S && e.source == w && e.data && e.data.attempt == attempt) window.__msgs.push(e.data);
@@ -353,11 +369,9 @@ document.getElementById("open").addEventListener("click", () => {
 
 #[tokio::test]
 async fn the_hosted_page_in_a_popup_posts_to_the_host_page() {
-    let Some((env, c, origin)) = setup_with(HOSTED_OPENER, false, vec![], &[], &[]).await else {
+    let Some((env, c, origin)) = setup_with(HOSTED_OPENER, false, Host::default()).await else {
         return;
     };
-    c.wait_until("window.__hosted", 10, "the host page's channel")
-        .await;
     let hosted = c.js("return window.__hosted;", vec![]).await;
     c.client
         .find(fantoccini::Locator::Id("open"))
@@ -372,14 +386,14 @@ async fn the_hosted_page_in_a_popup_posts_to_the_host_page() {
     let attrs = c
         .js(
             "const b = document.querySelector('milogin-button');
-             return ['hosted-origin', 'hosted-attempt', 'hosted-channel'].map((a) => b.getAttribute(a));",
+             return ['hosted-origin', 'hosted-attempt'].map((a) => b.getAttribute(a));",
             vec![],
         )
         .await;
     assert_eq!(
         attrs,
-        json!([origin, hosted["attempt"], hosted["channel"]]),
-        "the host's origin, attempt and channel on the hosted page's button"
+        json!([origin, hosted["attempt"]]),
+        "the host's origin and attempt on the hosted page's button"
     );
     // The person clicks the hosted page's button: the login continues in this same window.
     c.click_button("milogin-button").await;
@@ -398,30 +412,20 @@ async fn the_hosted_page_in_a_popup_posts_to_the_host_page() {
         c.events().await.is_empty(),
         "the host page's own button was not involved"
     );
-    // The channel the host page committed to holds the same result, for its secret only, once.
-    let read = || async {
-        reqwest::Client::new()
-            .post(format!(
-                "{}/api/v1/attempts/{}/result",
-                env.base,
-                hosted["attempt"].as_str().unwrap()
-            ))
-            .header("origin", &origin)
-            .body(hosted["secret"].as_str().unwrap().to_string())
-            .send()
-            .await
-            .unwrap()
-    };
-    let r = read().await;
-    assert_eq!(r.status(), 200);
-    let via_channel: Value = r.json().await.unwrap();
-    assert_eq!(via_channel["id_token"], msgs[0]["id_token"]);
-    assert_eq!(read().await.status(), 404);
 }
 
 #[tokio::test]
 async fn the_hosted_page_in_redirect_mode_comes_back_to_the_redirect_uri() {
-    let Some((env, c, _origin)) = setup_with(B1, false, vec![], &[], &["/login/done"]).await else {
+    let Some((env, c, _origin)) = setup_with(
+        B1,
+        false,
+        Host {
+            redirect_paths: &["/login/done"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
         return;
     };
     // The host page sends this window to the hosted login page (loginPage remembers the attempt).
@@ -474,7 +478,15 @@ async fn the_hosted_page_in_redirect_mode_comes_back_to_the_redirect_uri() {
 #[tokio::test]
 async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ignored() {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" mode="redirect" redirect-uri="{HOST}/login/done"></milogin-button>"#;
-    let Some((env, c, origin)) = setup_with(body, false, vec![], &[], &["/login/done"]).await
+    let Some((env, c, origin)) = setup_with(
+        body,
+        false,
+        Host {
+            redirect_paths: &["/login/done"],
+            ..Host::default()
+        },
+    )
+    .await
     else {
         return;
     };
@@ -526,20 +538,34 @@ async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ig
     assert!(hash.starts_with("#id_token="), "{hash}");
 }
 
-#[tokio::test]
-async fn a_coop_host_page_gets_one_result_through_the_channel() {
-    let Some((env, c, _)) = setup_with(
-        B1,
-        false,
-        vec![("cross-origin-opener-policy", "same-origin")],
-        &[],
-        &[],
-    )
-    .await
-    else {
+/// The host page (every path of it: the return page too) sends
+/// `Cross-Origin-Opener-Policy: same-origin`, which cuts the popup off as it leaves for the
+/// server. The result page goes on to the app's return page on the host origin, which relays the
+/// result to this tab and closes its window: exactly one success.
+async fn a_coop_host_page_gets_one_result(tls: bool) {
+    let host = Host {
+        headers: vec![("cross-origin-opener-policy", "same-origin")],
+        return_paths: &["/milogin-return"],
+        tls,
+        ..Host::default()
+    };
+    let Some((env, c, origin)) = setup_with(B1, false, host).await else {
         return;
     };
+    assert_eq!(origin.starts_with("https:"), tls);
     c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.wait_until(
+        "document.getElementById('account-alice')",
+        15,
+        "the consent page",
+    )
+    .await;
+    c.client.switch_to_window(main).await.unwrap();
+    // The policy really cut the opener: the popup is there, yet reads closed from this page.
+    assert_eq!(c.window_count().await, 2);
+    assert_eq!(c.js("return window.__w.closed;", vec![]).await, true);
     c.consent("account-alice").await;
     let ev = wait_result(&c).await;
     tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
@@ -556,25 +582,35 @@ async fn a_coop_host_page_gets_one_result_through_the_channel() {
         APP,
     )
     .await;
-    // The direct path really was cut: the result page found no opener to post to.
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    let status = c
-        .js(
-            "return document.getElementById('milogin-status').textContent;",
-            vec![],
-        )
-        .await;
-    assert!(
-        status.as_str().unwrap().contains("close this window"),
-        "{status}"
+    assert_eq!(
+        c.window_count().await,
+        1,
+        "the return page closed its window"
     );
-    c.client.switch_to_window(main).await.unwrap();
 }
 
 #[tokio::test]
-async fn a_popup_closed_right_after_the_approval_still_delivers() {
-    let Some((env, c, _)) = setup(B1, false).await else {
+async fn a_coop_host_page_on_localhost_gets_one_result_through_the_return_page() {
+    a_coop_host_page_gets_one_result(false).await;
+}
+
+#[tokio::test]
+async fn a_coop_host_page_over_https_gets_one_result_through_the_return_page() {
+    a_coop_host_page_gets_one_result(true).await;
+}
+
+#[tokio::test]
+async fn a_lost_opener_delivers_once_through_the_return_page() {
+    let Some((env, c, _)) = setup_with(
+        B1,
+        false,
+        Host {
+            return_paths: &["/milogin-return"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
         return;
     };
     c.click_button("#b1").await;
@@ -590,28 +626,132 @@ async fn a_popup_closed_right_after_the_approval_still_delivers() {
     // opener; `opener = null` outlives the navigations)…
     c.js("window.opener = null;", vec![]).await;
     c.click_id("account-alice").await;
-    // …and the person closes the window as soon as the approval went through.
-    c.wait_until(
-        "document.getElementById('milogin-status')?.textContent.includes('close this window')",
-        15,
-        "the result page",
-    )
-    .await;
-    c.client.close_window().await.unwrap();
     c.client.switch_to_window(main).await.unwrap();
+    // …so it goes on to the return page, which relays to this tab.
     let ev = wait_result(&c).await;
     assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
     assert_eq!(
         (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
         (Some("milogin:success"), Some("b1"))
     );
-    verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
+    let token = ev[0]["detail"]["id_token"].as_str().unwrap();
+    verify(&env, POOL, token, APP).await;
+    assert_eq!(
+        ev[0]["detail"]["user"]["new_user"], true,
+        "the whole message"
+    );
+    assert_eq!(
+        c.window_count().await,
+        1,
+        "the return page closed its window"
+    );
+    // While the next attempt waits, a relay of a result for another attempt changes nothing.
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.js(
+        "new BroadcastChannel('milogin').postMessage({type: 'milogin:result', version: 1, attempt: 'x'.repeat(32), ok: false, error: {code: 'internal', message: 'forged'}});",
+        vec![],
     )
     .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert_eq!(c.events().await.len(), 1, "the forged relay was ignored");
+    c.client.switch_to_window(popup).await.unwrap();
+    c.client.close_window().await.unwrap();
+    c.client.switch_to_window(main).await.unwrap();
+}
+
+/// A page on a foreign origin (not registered for the app) that starts a login for the visitor
+/// with the app's registered origin and a result-channel commitment whose secret it holds, and
+/// records every message it receives.
+const FOREIGN: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>evil</title></head><body>
+<button id="go" type="button">Win a prize</button>
+<script>
+window.__msgs = [];
+addEventListener("message", (e) => window.__msgs.push({ origin: e.origin, data: JSON.stringify(e.data) }));
+const b64 = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const attempt = b64(crypto.getRandomValues(new Uint8Array(24)));
+const secret = b64(crypto.getRandomValues(new Uint8Array(32)));
+crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)).then((h) => {
+  window.__evil = { attempt, secret, channel: b64(h) };
+});
+document.getElementById("go").addEventListener("click", () => {
+  const q = new URLSearchParams({ app_id: "app-a", mode: "popup", origin: "{HOST}", attempt, channel: window.__evil.channel });
+  window.__w = open(`{SERVER}/connection/social/xiaomi/pool-a/authorize?${q}`, "evil", "popup,width=520,height=640");
+});
+</script></body></html>"#;
+
+#[tokio::test]
+async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
+    // The app registers a return page too: the lost-opener path must not leak either.
+    let Some((env, c, host)) = setup_with(
+        B1,
+        false,
+        Host {
+            return_paths: &["/milogin-return"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let (l, evil) = bind_host().await;
+    let page = FOREIGN
+        .replace("{HOST}", &host)
+        .replace("{SERVER}", &env.base);
+    serve_host(l, page, vec![]);
+    c.client.goto(&format!("{evil}/")).await.unwrap();
+    c.wait_until("window.__evil", 10, "the foreign page's commitment")
+        .await;
+    let evil_state = c.js("return window.__evil;", vec![]).await;
+    c.client
+        .find(fantoccini::Locator::Id("go"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The visitor approves at Xiaomi.
+    c.consent("account-alice").await;
+    let (_, users) = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            let u = users(&env).await;
+            if !u.is_empty() {
+                break ((), u);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the visitor's login went through");
+    assert_eq!(users.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // The foreign page got no message, …
+    let msgs = c.js("return window.__msgs;", vec![]).await;
+    assert_eq!(msgs, json!([]), "{msgs}");
+    // …cannot read the popup, …
+    let peek = c
+        .js(
+            "try { return String(window.__w.location.href); } catch (e) { return 'blocked'; }",
+            vec![],
+        )
+        .await;
+    assert!(peek == "blocked" || peek == "undefined", "{peek}");
+    // …and its server gets nothing with the secret it chose.
+    let attempt = evil_state["attempt"].as_str().unwrap();
+    for origin in [evil.as_str(), host.as_str()] {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/attempts/{attempt}/result", env.base))
+            .header("origin", origin)
+            .body(evil_state["secret"].as_str().unwrap().to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert_ne!(status, 200, "{body}");
+        assert!(!body.contains("id_token"), "{body}");
+    }
 }
 
 /// Real user agents (from traffic logs and tools that list them) and whether they get redirect
@@ -642,7 +782,17 @@ async fn in_app_browsers_use_redirect_mode_unless_the_button_opts_out() {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
                   <milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" in-app="popup"></milogin-button>"#;
     let wechat = format!("--user-agent={}", USER_AGENTS[0].0);
-    let Some((env, c, _origin)) = setup_with(body, false, vec![], &[wechat], &["/"]).await else {
+    let Some((env, c, _origin)) = setup_with(
+        body,
+        false,
+        Host {
+            args: vec![wechat],
+            redirect_paths: &["/"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
         return;
     };
     let uas: Vec<&str> = USER_AGENTS.iter().map(|(ua, _)| *ua).collect();
@@ -690,73 +840,18 @@ async fn in_app_browsers_use_redirect_mode_unless_the_button_opts_out() {
 }
 
 #[tokio::test]
-async fn a_click_before_the_channel_is_ready_opens_the_popup_at_once_and_sends_it_on() {
-    // WebCrypto takes 4 s to hash the first attempt's secret (this script runs before the
-    // widget's module): the click comes first.
-    let body = r#"<script>
-const digest = crypto.subtle.digest.bind(crypto.subtle);
-crypto.subtle.digest = (...args) => new Promise((r) => setTimeout(r, 4000)).then(() => digest(...args));
-</script>
-<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>"#;
-    let Some((env, c, _)) = setup(body, false).await else {
-        return;
-    };
-    c.click_button("#b1").await;
-    assert_eq!(
-        c.js("return window.__opened;", vec![]).await,
-        "about:blank",
-        "opened inside the click, before the commitment was ready"
-    );
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    c.wait_until(
-        "document.getElementById('account-alice')",
-        20,
-        "the consent page",
-    )
-    .await;
-    c.client.switch_to_window(main).await.unwrap();
-    // The popup was sent on with the commitment of this attempt's secret: the server answers
-    // "pending" to that secret only (a peek at the loader's state, for the test only).
-    let t = c
-        .js(
-            "const t = document.querySelector('#b1')._t; return [t.a, t.s];",
-            vec![],
-        )
-        .await;
-    let read = |secret: &str| {
-        reqwest::Client::new()
-            .post(format!(
-                "{}/api/v1/attempts/{}/result",
-                env.base,
-                t[0].as_str().unwrap()
-            ))
-            .body(secret.to_string())
-            .send()
-    };
-    assert_eq!(read(t[1].as_str().unwrap()).await.unwrap().status(), 202);
-    assert_eq!(
-        read("not-the-secret-0000000000").await.unwrap().status(),
-        404
-    );
-    c.consent("account-alice").await;
-    let ev = wait_result(&c).await;
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(ev[0]["type"], "milogin:success");
-    let claims = verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
-    assert_eq!(claims["nonce"], t[0]);
-}
-
-#[tokio::test]
 async fn a_blocked_popup_with_fallback_redirect_leaves_for_redirect_mode() {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" fallback="redirect"></milogin-button>"#;
-    let Some((env, c, _)) = setup_with(body, true, vec![], &[], &["/"]).await else {
+    let Some((env, c, _)) = setup_with(
+        body,
+        true,
+        Host {
+            redirect_paths: &["/"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
         return;
     };
     // A scripted click has no user activation: the popup is blocked, and this window goes.

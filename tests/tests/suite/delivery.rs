@@ -1,124 +1,149 @@
-//! Every way a result travels, over HTTP: the result channel for a lost opener
-//! (`POST /api/v1/attempts/{attempt}/result`). Browser-level delivery paths live in `browser`.
+//! Every way a result travels, over HTTP: only to the registered origin (the popup page's
+//! `postMessage` target, or the app's registered return page for a lost opener), never to whoever
+//! holds a secret they chose; attempt ids used once. Browser-level delivery paths live in
+//! `browser`.
 
 use milogin_tests::*;
 use sha2::{Digest, Sha256};
 
-fn commitment(secret: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
-}
-
-async fn read(env: &Env, attempt: &str, secret: &str, origin: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}/api/v1/attempts/{attempt}/result", env.base))
-        .header("origin", origin)
-        .header("content-type", "text/plain")
-        .body(secret.to_string())
-        .send()
-        .await
-        .unwrap()
+/// The JSON block `id` of a result page.
+fn block(page: &str, id: &str) -> serde_json::Value {
+    let json = between(
+        page,
+        &format!("<script type=\"application/json\" id=\"{id}\">"),
+        "</script>",
+    )
+    .unwrap_or_else(|| panic!("{id} in the page"));
+    serde_json::from_str(&json).unwrap()
 }
 
 #[tokio::test]
-async fn the_result_channel_hands_the_result_once_to_the_secret_holder() {
+async fn a_foreign_page_that_picks_its_own_channel_never_obtains_the_token() {
+    // The attacker's page (any origin) opens authorize for the victim with the app's registered
+    // origin and a result-channel commitment whose secret the attacker holds (issue 10).
     let env = spawn().await;
-    let b = Browser::new();
+    let victim = Browser::new();
     let attempt = attempt_id();
-    let secret = format!("secret-{}", attempt_id());
+    let secret = format!("attacker-secret-{}", attempt_id());
+    let commitment = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+    };
     let url = format!(
-        "{}&channel={}",
-        Browser::authorize_url(&env, &attempt),
-        commitment(&secret)
+        "{}&channel={commitment}",
+        Browser::authorize_url(&env, &attempt)
     );
-    let req = b.start(&env, &url).await;
-    // Before the callback: pending for the secret holder, gone for anyone else.
-    assert_eq!(read(&env, &attempt, &secret, ORIGIN).await.status(), 202);
-    assert_eq!(
-        read(&env, &attempt, "wrong-secret-0000000", ORIGIN)
-            .await
-            .status(),
-        404
-    );
-    let cb = b.decide(&env, &req, Some("alice")).await;
-    let page = b.get(&cb).await.text().await.unwrap();
-    let posted = result_of(&page);
-    assert!(posted.is_ok());
-
-    assert_eq!(
-        read(&env, &attempt, "wrong-secret-0000000", ORIGIN)
-            .await
-            .status(),
-        404
-    );
-    let r = read(&env, &attempt, &secret, ORIGIN).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["access-control-allow-origin"], ORIGIN);
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    let via_channel: milogin_shared::ResultMessage = r.json().await.unwrap();
-    assert_eq!(
-        via_channel, posted,
-        "the same single result, whichever path delivers it"
-    );
-    assert_eq!(
-        read(&env, &attempt, &secret, ORIGIN).await.status(),
-        404,
-        "readable once"
-    );
-}
-
-#[tokio::test]
-async fn the_channel_gives_cors_only_to_the_recorded_origin_and_expires_after_two_minutes() {
-    let env = spawn().await;
-    let b = Browser::new();
-    let (a1, a2) = (attempt_id(), attempt_id());
-    let secret = format!("secret-{}", attempt_id());
-    for a in [&a1, &a2] {
-        let url = format!(
-            "{}&channel={}",
-            Browser::authorize_url(&env, a),
-            commitment(&secret)
-        );
-        let req = b.start(&env, &url).await;
-        let cb = b.decide(&env, &req, Some("bob")).await;
-        b.get(&cb).await;
+    let req = victim.start(&env, &url).await;
+    let cb = victim.decide(&env, &req, Some("alice")).await;
+    let page = victim.get(&cb).await.text().await.unwrap();
+    let m = result_of(&page);
+    let milogin_shared::Outcome::Success { id_token, .. } = &m.outcome else {
+        panic!("the victim's login succeeds: {m:?}")
+    };
+    // The page posts to the registered origin only, and has no return page to go to.
+    assert_eq!(target_of(&page), ORIGIN);
+    assert_eq!(block(&page, "milogin-return"), serde_json::Value::Null);
+    // The attacker's server asks for the result with its secret, with and without an Origin.
+    for origin in [None, Some(ORIGIN), Some("https://evil.example")] {
+        let mut r = reqwest::Client::new()
+            .post(format!("{}/api/v1/attempts/{attempt}/result", env.base))
+            .header("content-type", "text/plain")
+            .body(secret.clone());
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert_ne!(status, 200, "{origin:?}: {body}");
+        assert!(!body.contains(id_token.as_str()), "{origin:?}: {body}");
+        assert!(!body.contains("id_token"), "{origin:?}: {body}");
     }
-    let r = read(&env, &a1, &secret, "https://evil.example").await;
+}
+
+#[tokio::test]
+async fn an_attempt_id_is_used_once() {
+    // The attempt id leaks (popup URL, window name). An attacker who starts a second attempt under
+    // the victim's id is refused, and the victim's login still ends with the victim's own token.
+    let env = spawn().await;
+    let (victim, attacker) = (Browser::new(), Browser::new());
+    let attempt = attempt_id();
+    let url = Browser::authorize_url(&env, &attempt);
+    let req = victim.start(&env, &url).await;
+    let r = attacker.get(&url).await;
+    assert_eq!(r.status(), 409);
+    let refused = result_of(&r.text().await.unwrap());
+    assert_eq!(refused.attempt, attempt);
     assert!(
-        r.headers().get("access-control-allow-origin").is_none(),
-        "a foreign page cannot read the answer"
+        matches!(&refused.outcome, milogin_shared::Outcome::Failure(e)
+            if e.code == milogin_shared::ErrorCode::InvalidRequest && e.message.contains("already started")),
+        "{refused:?}"
     );
-    env.clock.advance(121);
-    assert_eq!(
-        read(&env, &a2, &secret, ORIGIN).await.status(),
-        404,
-        "kept at most 2 minutes"
+    let cb = victim.decide(&env, &req, Some("alice")).await;
+    let m = result_of(&victim.get(&cb).await.text().await.unwrap());
+    let milogin_shared::Outcome::Success { id_token, .. } = &m.outcome else {
+        panic!("{m:?}")
+    };
+    assert_eq!(verify(&env, POOL, id_token, APP).await["nonce"], attempt);
+    // Finished, it stays used: a replay of the popup URL starts nothing.
+    assert_eq!(attacker.get(&url).await.status(), 409);
+    let redirect = format!(
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
+        env.base,
+        enc(&format!("{ORIGIN}/login/done"))
+    );
+    let r = attacker.get(&redirect).await;
+    assert_eq!(r.status(), 302);
+    assert!(
+        location(&r).contains("#error=invalid_request"),
+        "{}",
+        location(&r)
     );
 }
 
 #[tokio::test]
-async fn a_malformed_channel_is_refused_and_redirect_mode_keeps_nothing() {
-    let env = spawn().await;
+async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_origin() {
+    let other = "https://other.example.com";
+    let env = spawn_with(Options {
+        origins: vec![other.into()],
+        return_uris: vec![format!("{ORIGIN}/milogin-return")],
+        ..Options::default()
+    })
+    .await;
     let b = Browser::new();
-    let r = b
-        .get(&format!(
-            "{}&channel=short",
-            Browser::authorize_url(&env, &attempt_id())
-        ))
+    let req = b
+        .start(&env, &Browser::authorize_url(&env, &attempt_id()))
         .await;
-    assert_eq!(r.status(), 400);
-    let attempt = attempt_id();
-    let secret = format!("secret-{}", attempt_id());
+    let cb = b.decide(&env, &req, Some("bob")).await;
+    let page = b.get(&cb).await.text().await.unwrap();
+    assert!(result_of(&page).is_ok());
+    assert_eq!(
+        block(&page, "milogin-return"),
+        serde_json::json!(format!("{ORIGIN}/milogin-return"))
+    );
+    // The script posts to the recorded origin, and only without an opener goes on (by
+    // `location.replace`) to the return page, the result in the fragment.
+    let script = between(&page, "<script nonce=", "</script>").unwrap();
+    assert!(
+        script.contains("o.postMessage(m,t)") && !script.contains("'*'"),
+        "{script}"
+    );
+    assert!(
+        script.contains("location.replace(r+'#milogin_result='"),
+        "{script}"
+    );
+    // An origin of the app without a return page gets none (never another origin's page).
     let url = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&channel={}",
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={}&attempt={}&mode=popup",
         env.base,
-        enc(&format!("{ORIGIN}/login/done")),
-        commitment(&secret)
+        enc(other),
+        attempt_id()
     );
     let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("carol")).await;
-    assert_eq!(b.get(&cb).await.status(), 302);
-    assert_eq!(read(&env, &attempt, &secret, ORIGIN).await.status(), 404);
+    let cb = b.decide(&env, &req, Some("bob")).await;
+    let page = b.get(&cb).await.text().await.unwrap();
+    assert_eq!(target_of(&page), other);
+    assert_eq!(block(&page, "milogin-return"), serde_json::Value::Null);
 }
 
 #[tokio::test]

@@ -54,6 +54,8 @@ pub struct Options {
     pub scopes: Vec<u32>,
     /// `server.admin_token` (experience-login page), read from a file; `None` disables the page.
     pub admin_token: Option<String>,
+    /// Extra lines of the `[server]` table (e.g. `trusted_proxies = ["127.0.0.1/32"]`).
+    pub server_extra: String,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             trust_xiaomi_phone: false,
             scopes: vec![1, 3],
             admin_token: None,
+            server_extra: String::new(),
         }
     }
 }
@@ -127,6 +130,7 @@ public_url = "http://127.0.0.1:{server_port}"
 database_url = "{db}"
 widget_dir = "{widget}"
 {admin}
+{server_extra}
 
 [xiaomi]
 account_base = "{account_base}"
@@ -192,6 +196,7 @@ id = "pool-b"
         association_extra = association_extra(o),
         account_base = o.account_base.as_deref().unwrap_or(mock_base),
         limits = o.limits,
+        server_extra = o.server_extra,
     )
 }
 

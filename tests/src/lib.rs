@@ -20,9 +20,13 @@ pub const APP: &str = "app-a";
 /// Connection Unique ID.
 pub const CONN: &str = "xiaomi";
 
-/// Rate limits high enough for the suite's bursts from one IP.
-pub const GENEROUS_LIMITS: &str =
+/// Rate limits high enough for the suite's bursts from one IP (without the per-client pending cap:
+/// [`GENEROUS_LIMITS`] adds it).
+pub const GENEROUS_RATES: &str =
     "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
+
+/// Limits high enough for the suite's bursts from one IP (every test client is 127.0.0.1).
+pub const GENEROUS_LIMITS: &str = "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000\nmax_pending_per_client = 100000";
 
 /// Knobs of a test environment.
 #[derive(Clone)]

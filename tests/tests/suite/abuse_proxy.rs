@@ -97,7 +97,7 @@ async fn ipv6_clients_share_a_bucket_per_64() {
 #[tokio::test]
 async fn one_network_cannot_take_every_pending_attempt_slot() {
     let env = spawn_limited(
-        &format!("{GENEROUS_LIMITS}\nmax_pending_per_client = 2"),
+        &format!("{GENEROUS_RATES}\nmax_pending_per_client = 2"),
         BEHIND_PROXY,
     )
     .await;

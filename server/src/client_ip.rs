@@ -60,7 +60,7 @@ impl TrustedProxies {
         }
         let hops: Vec<Option<IpAddr>> = match self.header {
             ForwardedHeader::XForwardedFor => header_items(headers, "x-forwarded-for")
-                .map(|h| parse_hop(h))
+                .map(parse_hop)
                 .collect(),
             ForwardedHeader::Forwarded => header_items(headers, "forwarded")
                 .map(|element| {

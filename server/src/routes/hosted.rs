@@ -226,10 +226,11 @@ fn try_ticket_cookie(st: &AppState, pool: &str, uid: &str) -> String {
 }
 
 /// The operator gate of the experience-login pages: 404 when disabled, 429 after too many wrong
-/// passwords from this client (checked before the password, so guessing stops), 401 otherwise.
-fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Result<(), Response> {
+/// passwords from this client (checked before the password, so guessing stops), 401 otherwise;
+/// `None` lets the operator in.
+fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Option<Response> {
     if st.config.server.admin_token.is_none() {
-        return Err(admin_challenge(st));
+        return Some(admin_challenge(st));
     }
     if let Some(wait) = st.limiters.admin_failures.exhausted(ip) {
         tracing::warn!(%ip, "admin password refused: too many wrong ones from this client");
@@ -240,33 +241,34 @@ fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Resul
             "Too many wrong admin passwords from your network. Please wait and try again.",
         );
         retry_after(&mut r, wait);
-        return Err(r);
+        return Some(r);
     }
     if admin_ok(st, headers) {
-        return Ok(());
+        return None;
     }
     if headers.contains_key(header::AUTHORIZATION) {
         // A failed guess (a browser's first request carries no credentials: not counted).
         let _ = st.limiters.admin_failures.check(ip);
         tracing::warn!(%ip, "wrong admin password");
     }
-    Err(admin_challenge(st))
+    Some(admin_challenge(st))
 }
 
 /// Authorize for `__try__`: redeems the one-time ticket the experience-login page of this
-/// connection set in its cookie; without a live one, 403.
+/// connection set in its cookie. Returns the refusal (403 without a live ticket), `None` when
+/// the login may start.
 pub async fn redeem_try_ticket(
     st: &AppState,
     pool: &str,
     uid: &str,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Option<Response> {
     if st.config.server.admin_token.is_none() {
-        return Err(admin_challenge(st));
+        return Some(admin_challenge(st));
     }
     let Some(value) = super::login::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");
-        return Err(try_refused());
+        return Some(try_refused());
     };
     let hash = crate::flow::sha256_hex(&value);
     match st
@@ -274,20 +276,24 @@ pub async fn redeem_try_ticket(
         .redeem_try_ticket(&hash, pool, uid, st.clock.now())
         .await
     {
-        Ok(true) => Ok(()),
+        Ok(true) => None,
         Ok(false) => {
             tracing::warn!("experience login with a used, expired or foreign ticket refused");
-            Err(try_refused())
+            Some(try_refused())
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot redeem the experience-login ticket");
-            Err(pages::error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Internal,
-                "The login service could not read its database. Please try again.",
-            ))
+            Some(database_down())
         }
     }
+}
+
+fn database_down() -> Response {
+    pages::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal,
+        "The login service could not use its database. Please try again.",
+    )
 }
 
 fn try_refused() -> Response {
@@ -300,7 +306,8 @@ fn try_refused() -> Response {
 
 /// Mints the page's one-time ticket: stored hashed, value in an `HttpOnly; SameSite=Strict`
 /// cookie (sent only on requests this site starts, so no foreign page can start a try login).
-async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Result<HeaderValue, Response> {
+/// `None` when the database failed (logged).
+async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Option<HeaderValue> {
     let value = crate::flow::random_token();
     let now = st.clock.now();
     let hash = crate::flow::sha256_hex(&value);
@@ -310,11 +317,7 @@ async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Result<HeaderV
         .await
     {
         tracing::error!(error = %e, "cannot store the experience-login ticket");
-        return Err(pages::error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal,
-            "The login service could not write its database. Please try again.",
-        ));
+        return None;
     }
     let secure = if st.config.server.secure_cookies() {
         "; Secure"
@@ -325,7 +328,7 @@ async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Result<HeaderV
         "{}={value}; Max-Age={TRY_TICKET_TTL_SECS}; Path=/; HttpOnly; SameSite=Strict{secure}",
         try_ticket_cookie(st, pool, uid)
     );
-    Ok(HeaderValue::from_str(&cookie).expect("ascii cookie"))
+    Some(HeaderValue::from_str(&cookie).expect("ascii cookie"))
 }
 
 /// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.
@@ -405,8 +408,8 @@ async fn get_try_page(
     if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
         return r;
     }
-    if let Err(r) = admin_gate(&st, &headers, ip) {
-        return r;
+    if let Some(refused) = admin_gate(&st, &headers, ip) {
+        return refused;
     }
     let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
         return pages::error_page(
@@ -415,9 +418,8 @@ async fn get_try_page(
             "Unknown pool or connection.",
         );
     };
-    let ticket = match mint_try_ticket(&st, &pool_id, &uid).await {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some(ticket) = mint_try_ticket(&st, &pool_id, &uid).await else {
+        return database_down();
     };
     let mut r = try_page(&st, conn, &pool_id, &uid);
     r.headers_mut().insert(header::SET_COOKIE, ticket);
@@ -476,8 +478,8 @@ async fn get_try_identity(
     if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
         return r;
     }
-    if let Err(r) = admin_gate(&st, &headers, ip) {
-        return r;
+    if let Some(refused) = admin_gate(&st, &headers, ip) {
+        return refused;
     }
     let user = match st.store.user(&pool_id, &q.sub).await {
         Ok(Some(u)) => u,

@@ -47,8 +47,8 @@ async fn get_authorize(
         }
     };
     if q.app_id.as_deref() == Some(crate::config::TRY_APP) {
-        if let Err(r) = super::hosted::redeem_try_ticket(&st, &pool, &uid, &headers).await {
-            return r;
+        if let Some(refused) = super::hosted::redeem_try_ticket(&st, &pool, &uid, &headers).await {
+            return refused;
         }
     }
     let start = match flow::validate_start(&st, &pool, &uid, &q) {

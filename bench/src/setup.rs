@@ -144,6 +144,7 @@ authorize_per_minute = 1000000000
 callback_per_minute = 1000000000
 binding_per_minute = 1000000000
 max_pending_attempts = 1000000000
+max_pending_per_client = 1000000000
 
 [[pools]]
 id = "{POOL}"

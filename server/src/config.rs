@@ -70,6 +70,10 @@ pub struct Limits {
     pub binding_per_minute: u32,
     /// Unfinished, unexpired attempts beyond which new logins are refused (503).
     pub max_pending_attempts: i64,
+    /// Pending attempts one client (IPv4 address, IPv6 /64) may hold, per replica (503 beyond).
+    pub max_pending_per_client: u32,
+    /// `/pools/{pool}/userinfo` requests per client per minute.
+    pub userinfo_per_minute: u32,
     /// A client must send its request headers within this time, milliseconds (slowloris).
     pub header_read_timeout_ms: u64,
     /// Consecutive Xiaomi outages after which calls fail fast.
@@ -85,6 +89,8 @@ impl Default for Limits {
             callback_per_minute: 60,
             binding_per_minute: 30,
             max_pending_attempts: 100_000,
+            max_pending_per_client: 20,
+            userinfo_per_minute: 120,
             header_read_timeout_ms: 10_000,
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,
@@ -109,6 +115,9 @@ pub struct ServerConfig {
     pub attempt_ttl_secs: u64,
     /// Operator token for the experience-login page (HTTP Basic password); `None` disables it.
     pub admin_token: Option<SecretString>,
+    /// Reverse proxies whose forwarding header names the client (`trusted_proxies`,
+    /// `forwarded_header`); empty: the TCP peer is the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
@@ -484,6 +493,8 @@ struct RawServer {
     token_ttl_secs: u64,
     attempt_ttl_secs: u64,
     admin_token: Option<RawSecret>,
+    trusted_proxies: Vec<String>,
+    forwarded_header: String,
 }
 
 impl Default for RawServer {
@@ -496,6 +507,8 @@ impl Default for RawServer {
             token_ttl_secs: 3600,
             attempt_ttl_secs: 600,
             admin_token: None,
+            trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
         }
     }
 }
@@ -585,6 +598,30 @@ fn default_login_mode() -> LoginMode {
 }
 fn default_association() -> Association {
     Association::Off
+}
+
+/// `server.trusted_proxies` and `server.forwarded_header`, parsed into networks once.
+fn trusted_proxies(p: &mut Problems, s: &RawServer) -> crate::client_ip::TrustedProxies {
+    use crate::client_ip::{ForwardedHeader, TrustedProxies};
+    let mut nets = Vec::new();
+    for (i, n) in s.trusted_proxies.iter().enumerate() {
+        match TrustedProxies::parse_net(n) {
+            Ok(net) => nets.push(net),
+            Err(e) => p.add(format!("server.trusted_proxies[{i}]"), e),
+        }
+    }
+    let header = match s.forwarded_header.to_ascii_lowercase().as_str() {
+        "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+        "forwarded" => ForwardedHeader::Forwarded,
+        other => {
+            p.add(
+                "server.forwarded_header",
+                format!("{other:?} is not supported; write \"x-forwarded-for\" (default) or \"forwarded\" (RFC 7239), whichever your proxy sets"),
+            );
+            ForwardedHeader::default()
+        }
+    };
+    TrustedProxies { nets, header }
 }
 
 /// Where a secret comes from.
@@ -707,6 +744,8 @@ impl RawConfig {
             ("limits.callback_per_minute", l.callback_per_minute),
             ("limits.binding_per_minute", l.binding_per_minute),
             ("limits.breaker_failures", l.breaker_failures),
+            ("limits.max_pending_per_client", l.max_pending_per_client),
+            ("limits.userinfo_per_minute", l.userinfo_per_minute),
         ] {
             if v == 0 {
                 p.add(key, "must be at least 1");
@@ -725,6 +764,7 @@ impl RawConfig {
             );
         }
 
+        let trusted_proxies = trusted_proxies(&mut p, &self.server);
         let admin_token = self.server.admin_token.take().map(|raw| {
             let t = resolve_secret(&mut p, "server.admin_token", raw, getenv, base_dir);
             if secrecy::ExposeSecret::expose_secret(&t).len() < 16 {
@@ -903,6 +943,7 @@ impl RawConfig {
                 token_ttl_secs: self.server.token_ttl_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
                 admin_token,
+                trusted_proxies,
             },
             xiaomi: XiaomiConfig {
                 account_base,
@@ -1291,6 +1332,34 @@ id = "p"
             assert!(keys.contains(&k), "missing {k} in {keys:?}");
         }
         assert!(err.to_string().contains("allow_insecure_endpoints"));
+    }
+
+    #[test]
+    fn trusted_proxies_parse_at_load_and_bad_entries_are_named() {
+        let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+        let c = parse(GOOD, &env).unwrap();
+        assert!(
+            c.server.trusted_proxies.nets.is_empty(),
+            "default: trust no proxy"
+        );
+        let ok = GOOD.replace(
+            "[server]",
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nforwarded_header = \"forwarded\"",
+        );
+        let c = parse(&ok, &env).unwrap();
+        assert_eq!(c.server.trusted_proxies.nets.len(), 2);
+        let bad = GOOD.replace(
+            "[server]",
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/40\"]\nforwarded_header = \"x-real-ip\"",
+        );
+        let err = parse(&bad, &env).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["server.trusted_proxies[1]", "server.forwarded_header"],
+            "{err}"
+        );
+        assert!(err.to_string().contains("127.0.0.1/32"), "{err}");
     }
 
     #[test]

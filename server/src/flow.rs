@@ -126,6 +126,9 @@ pub enum StartError {
     /// Too many logins are in progress (`limits.max_pending_attempts`).
     #[error("too many logins in progress")]
     Busy,
+    /// Too many logins are in progress from this client's network (`limits.max_pending_per_client`).
+    #[error("too many logins in progress from this client")]
+    BusyClient,
     /// This attempt id was used before (ids are single use).
     #[error("attempt id already used")]
     Taken,
@@ -134,13 +137,25 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Records the attempt and builds the Xiaomi redirect.
-pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> {
+/// Records the attempt of `client` and builds the Xiaomi redirect.
+pub async fn start(
+    st: &AppState,
+    s: &Start<'_>,
+    client: std::net::IpAddr,
+) -> Result<Started, StartError> {
     let state = random_token();
     let binding = random_token();
     let state_hash = sha256_hex(&state);
     let now = st.clock.now();
+    let expires_at = now + st.config.server.attempt_ttl_secs as i64;
+    // The client's own cap first: one network must not fill the global one.
+    let per_client = &st.limiters.pending_per_client;
+    if !per_client.admit(client, &state_hash, now, expires_at) {
+        tracing::warn!(%client, "pending-attempt cap of this client reached");
+        return Err(StartError::BusyClient);
+    }
     if !st.limiters.pending.admit(st.store.as_ref(), now).await {
+        per_client.release(&state_hash);
         return Err(StartError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
@@ -158,11 +173,14 @@ pub async fn start(st: &AppState, s: &Start<'_>) -> Result<Started, StartError> 
         redirect_uri,
         attempt: s.attempt.clone(),
         created_at: now,
-        expires_at: now + st.config.server.attempt_ttl_secs as i64,
+        expires_at,
     };
-    match st.store.insert_attempt(&attempt, now).await {
-        Err(crate::store::StoreError::Taken(_)) => return Err(StartError::Taken),
-        other => other?,
+    if let Err(e) = st.store.insert_attempt(&attempt, now).await {
+        per_client.release(&state_hash);
+        return Err(match e {
+            crate::store::StoreError::Taken(_) => StartError::Taken,
+            e => e.into(),
+        });
     }
     let callback = st
         .config
@@ -251,7 +269,10 @@ pub async fn finish(
     };
     let state_hash = sha256_hex(&state);
     let now = st.clock.now();
-    let attempt = match st.store.consume_attempt(&state_hash, now).await {
+    let consumed = st.store.consume_attempt(&state_hash, now).await;
+    // Whatever the outcome, this state is no longer pending for its client's cap.
+    st.limiters.pending_per_client.release(&state_hash);
+    let attempt = match consumed {
         Ok(Consumed::Fresh(a)) => a,
         Ok(Consumed::Expired(a)) => return deliver_error(st, &a, ErrorCode::StateExpired, true),
         Ok(Consumed::Replayed) => {

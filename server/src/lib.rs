@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod binding;
 /// Command line: serve, check, demo, mock-xiaomi, user.
 pub mod cli;
+/// The client's address behind trusted proxies, and the prefix its limits count under.
+pub mod client_ip;
 /// Typed configuration: TOML file, `MILOGIN_…` overrides, validation with fix hints.
 pub mod config;
 /// The demo: server, mock Xiaomi and a host page on another origin.
@@ -17,7 +19,7 @@ pub mod demo;
 pub mod error;
 /// The login flow itself: callback → provider → user → token → result.
 pub mod flow;
-/// Per-IP rate limits and the Xiaomi circuit breaker.
+/// Per-client rate limits, pending-attempt caps and the Xiaomi circuit breaker.
 pub mod limits;
 /// Prometheus metrics.
 pub mod metrics;

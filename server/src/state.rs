@@ -22,7 +22,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Prometheus counters.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Per-IP rate limits of the login routes.
+    /// Per-client rate limits and caps.
     pub limiters: Arc<Limiters>,
 }
 
@@ -36,6 +36,14 @@ pub struct Limiters {
     pub binding: crate::limits::RateLimiter,
     /// The bound on pending attempts.
     pub pending: crate::limits::PendingCap,
+    /// The bound on pending attempts per client prefix.
+    pub pending_per_client: crate::limits::ClientPending,
+    /// `/pools/{pool}/userinfo`.
+    pub userinfo: crate::limits::RateLimiter,
+    /// The experience-login pages (`…/try`, `…/try/identity`), at the authorize rate.
+    pub try_pages: crate::limits::RateLimiter,
+    /// Wrong admin passwords: 10 per client per 15 minutes, then 429 (guessing the token).
+    pub admin_failures: crate::limits::RateLimiter,
 }
 
 /// A source of "now", in Unix seconds.
@@ -136,6 +144,13 @@ impl AppState {
             callback: crate::limits::RateLimiter::new(l.callback_per_minute),
             binding: crate::limits::RateLimiter::new(l.binding_per_minute),
             pending: crate::limits::PendingCap::new(l.max_pending_attempts),
+            pending_per_client: crate::limits::ClientPending::new(l.max_pending_per_client),
+            userinfo: crate::limits::RateLimiter::new(l.userinfo_per_minute),
+            try_pages: crate::limits::RateLimiter::new(l.authorize_per_minute),
+            admin_failures: crate::limits::RateLimiter::per_window(
+                10,
+                std::time::Duration::from_secs(15 * 60),
+            ),
         });
         Ok(Self {
             config: Arc::new(config),

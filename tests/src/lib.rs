@@ -20,9 +20,13 @@ pub const APP: &str = "app-a";
 /// Connection Unique ID.
 pub const CONN: &str = "xiaomi";
 
-/// Rate limits high enough for the suite's bursts from one IP.
-pub const GENEROUS_LIMITS: &str =
+/// Rate limits high enough for the suite's bursts from one IP (without the per-client pending cap:
+/// [`GENEROUS_LIMITS`] adds it).
+pub const GENEROUS_RATES: &str =
     "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
+
+/// Limits high enough for the suite's bursts from one IP (every test client is 127.0.0.1).
+pub const GENEROUS_LIMITS: &str = "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000\nmax_pending_per_client = 100000";
 
 /// Knobs of a test environment.
 #[derive(Clone)]
@@ -56,6 +60,8 @@ pub struct Options {
     pub scopes: Vec<u32>,
     /// `server.admin_token` (experience-login page), read from a file; `None` disables the page.
     pub admin_token: Option<String>,
+    /// Extra lines of the `[server]` table (e.g. `trusted_proxies = ["127.0.0.1/32"]`).
+    pub server_extra: String,
 }
 
 impl Default for Options {
@@ -75,6 +81,7 @@ impl Default for Options {
             trust_xiaomi_phone: false,
             scopes: vec![1, 3],
             admin_token: None,
+            server_extra: String::new(),
         }
     }
 }
@@ -136,6 +143,7 @@ public_url = "http://127.0.0.1:{server_port}"
 database_url = "{db}"
 widget_dir = "{widget}"
 {admin}
+{server_extra}
 
 [xiaomi]
 account_base = "{account_base}"
@@ -202,6 +210,7 @@ id = "pool-b"
         association_extra = association_extra(o),
         account_base = o.account_base.as_deref().unwrap_or(mock_base),
         limits = o.limits,
+        server_extra = o.server_extra,
     )
 }
 

@@ -2,8 +2,9 @@
 //! (logic in `crate::binding`), and [`offer_response`], the callback's answer that shows the page
 //! and sets its ticket cookie (`HttpOnly; SameSite=Strict`, `__Host-…; Secure` over https).
 
-use super::login::{conclude, cookie, rate_limited, ClientIp};
+use super::login::{conclude, cookie};
 use crate::binding::{self, Answer, Offer, TICKET_TTL_SECS};
+use crate::client_ip::{rate_limited, ClientIp};
 use crate::pages::{self, binding::Lang};
 use crate::state::AppState;
 use axum::body::Bytes;

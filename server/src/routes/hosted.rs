@@ -9,7 +9,12 @@
 //! - `GET /connection/social/{uid}/{pool}/try`, the operator's experience-login page (HTTP Basic,
 //!   password = `server.admin_token`): runs a real popup login through the reserved app
 //!   `__try__` and shows what came back; `…/try/identity?sub=` reads the stored identity.
+//!   Authorize for `__try__` needs a one-time ticket the page minted (in an `HttpOnly;
+//!   SameSite=Strict` cookie, stored hashed): the browser would re-send cached Basic credentials
+//!   on any page's request, so they alone must not start a login. Wrong admin passwords are
+//!   throttled per client.
 
+use crate::client_ip::{rate_limited, retry_after, ClientIp};
 use crate::config::TRY_APP;
 use crate::pages::{self, escape_html, html_page, Page};
 use crate::state::AppState;
@@ -201,8 +206,128 @@ fn headers_query(q: &LoginQuery) -> String {
     s.finish()
 }
 
+/// Lifetime of a ticket of the experience-login page, seconds.
+const TRY_TICKET_TTL_SECS: i64 = 600;
+
+/// The ticket cookie of one connection's page (one per connection, so two open try pages do not
+/// overwrite each other's ticket).
+fn try_ticket_cookie(st: &AppState, pool: &str, uid: &str) -> String {
+    let prefix = if st.config.server.secure_cookies() {
+        "__Host-"
+    } else {
+        ""
+    };
+    format!("{prefix}milogin-try.{pool}.{uid}")
+}
+
+/// The operator gate of the experience-login pages: 404 when disabled, 429 after too many wrong
+/// passwords from this client (checked before the password, so guessing stops), 401 otherwise;
+/// `None` lets the operator in.
+fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Option<Response> {
+    if st.config.server.admin_token.is_none() {
+        return Some(admin_challenge(st));
+    }
+    if let Some(wait) = st.limiters.admin_failures.exhausted(ip) {
+        tracing::warn!(%ip, "admin password refused: too many wrong ones from this client");
+        st.metrics.limited("admin");
+        let mut r = pages::error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InvalidRequest,
+            "Too many wrong admin passwords from your network. Please wait and try again.",
+        );
+        retry_after(&mut r, wait);
+        return Some(r);
+    }
+    if admin_ok(st, headers) {
+        return None;
+    }
+    if headers.contains_key(header::AUTHORIZATION) {
+        // A failed guess (a browser's first request carries no credentials: not counted).
+        let _ = st.limiters.admin_failures.check(ip);
+        tracing::warn!(%ip, "wrong admin password");
+    }
+    Some(admin_challenge(st))
+}
+
+/// Authorize for `__try__`: redeems the one-time ticket the experience-login page of this
+/// connection set in its cookie. Returns the refusal (403 without a live ticket), `None` when
+/// the login may start.
+pub async fn redeem_try_ticket(
+    st: &AppState,
+    pool: &str,
+    uid: &str,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if st.config.server.admin_token.is_none() {
+        return Some(admin_challenge(st));
+    }
+    let Some(value) = super::login::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
+        tracing::warn!("experience login without a ticket refused");
+        return Some(try_refused());
+    };
+    let hash = crate::flow::sha256_hex(&value);
+    match st
+        .store
+        .redeem_try_ticket(&hash, pool, uid, st.clock.now())
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => {
+            tracing::warn!("experience login with a used, expired or foreign ticket refused");
+            Some(try_refused())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot redeem the experience-login ticket");
+            Some(database_down())
+        }
+    }
+}
+
+fn database_down() -> Response {
+    pages::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal,
+        "The login service could not use its database. Please try again.",
+    )
+}
+
+fn try_refused() -> Response {
+    pages::error_page(
+        StatusCode::FORBIDDEN,
+        ErrorCode::InvalidRequest,
+        "Experience logins start from the experience-login page, once per page load: open it again and press its button.",
+    )
+}
+
+/// Mints the page's one-time ticket: stored hashed, value in an `HttpOnly; SameSite=Strict`
+/// cookie (sent only on requests this site starts, so no foreign page can start a try login).
+/// `None` when the database failed (logged).
+async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Option<HeaderValue> {
+    let value = crate::flow::random_token();
+    let now = st.clock.now();
+    let hash = crate::flow::sha256_hex(&value);
+    if let Err(e) = st
+        .store
+        .insert_try_ticket(&hash, pool, uid, now + TRY_TICKET_TTL_SECS, now)
+        .await
+    {
+        tracing::error!(error = %e, "cannot store the experience-login ticket");
+        return None;
+    }
+    let secure = if st.config.server.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={value}; Max-Age={TRY_TICKET_TTL_SECS}; Path=/; HttpOnly; SameSite=Strict{secure}",
+        try_ticket_cookie(st, pool, uid)
+    );
+    Some(HeaderValue::from_str(&cookie).expect("ascii cookie"))
+}
+
 /// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.
-pub fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
+fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
     use base64::Engine;
     let Some(token) = st.config.server.admin_token.as_ref() else {
         return false;
@@ -259,7 +384,7 @@ d.getElementById('try-start').addEventListener('click',function(){
   status.textContent='Waiting for the popup…';
   function onMsg(e){
     if(e.origin!==origin||e.source!==w||!e.data||e.data.type!=='milogin:result'||e.data.attempt!==attempt)return;
-    window.removeEventListener('message',onMsg);var m=e.data;status.textContent=m.ok?'Login succeeded.':'Login failed: '+m.error.code;
+    window.removeEventListener('message',onMsg);var m=e.data;status.textContent=(m.ok?'Login succeeded.':'Login failed: '+m.error.code)+' Reload the page to try again (each load allows one login).';
     show('Result message',m);
     if(m.ok){var p=m.id_token.split('.')[1].replace(/-/g,'+').replace(/_/g,'/');
       show('id_token claims',JSON.parse(decodeURIComponent(escape(atob(p)))));
@@ -268,14 +393,18 @@ d.getElementById('try-start').addEventListener('click',function(){
   window.addEventListener('message',onMsg);
 });})();"#;
 
-/// The experience-login page of one connection.
+/// The experience-login page of one connection; each load mints a one-time ticket.
 async fn get_try_page(
     State(st): State<AppState>,
     Path((uid, pool_id)): Path<(String, String)>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if !admin_ok(&st, &headers) {
-        return admin_challenge(&st);
+    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
+        return r;
+    }
+    if let Some(refused) = admin_gate(&st, &headers, ip) {
+        return refused;
     }
     let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
         return pages::error_page(
@@ -284,6 +413,16 @@ async fn get_try_page(
             "Unknown pool or connection.",
         );
     };
+    let Some(ticket) = mint_try_ticket(&st, &pool_id, &uid).await else {
+        return database_down();
+    };
+    let mut r = try_page(&st, conn, &pool_id, &uid);
+    r.headers_mut().insert(header::SET_COOKIE, ticket);
+    r
+}
+
+/// The HTML of the experience-login page.
+fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid: &str) -> Response {
     let base = format!(
         "{}/connection/social/{uid}/{pool_id}",
         st.config.server.base()
@@ -292,13 +431,13 @@ async fn get_try_page(
         "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
         "scopes_requested": conn.scopes, "skip_confirm": conn.skip_confirm,
         "login_mode": format!("{:?}", conn.login_mode), "association": format!("{:?}", conn.association),
-        "callback_url": st.config.server.callback_url(&pool_id, &uid),
+        "callback_url": st.config.server.callback_url(pool_id, uid),
     });
     let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
     let body = format!(
         "<h1>Experience login</h1><p>Runs a real login through <b>{}</b> (pool {}) and shows what came back: check the Xiaomi app's settings end to end.</p><pre id=\"try-settings\">{}</pre><p><button id=\"try-start\" type=\"button\">Try login</button></p><p id=\"try-status\" role=\"status\"></p><div id=\"try-out\"></div>",
         escape_html(&conn.display_name),
-        escape_html(&pool_id),
+        escape_html(pool_id),
         escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
     );
     let head = format!(
@@ -328,10 +467,14 @@ async fn get_try_identity(
     State(st): State<AppState>,
     Path((_uid, pool_id)): Path<(String, String)>,
     Query(q): Query<SubQuery>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if !admin_ok(&st, &headers) {
-        return admin_challenge(&st);
+    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
+        return r;
+    }
+    if let Some(refused) = admin_gate(&st, &headers, ip) {
+        return refused;
     }
     let user = match st.store.user(&pool_id, &q.sub).await {
         Ok(Some(u)) => u,

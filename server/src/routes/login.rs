@@ -1,10 +1,11 @@
 //! `GET /connection/social/{uid}/{pool}/authorize` and `…/callback`: the browser half of a login.
 //! `HEAD` (link prefetchers, X-10/X-29) is refused with 405 and changes nothing.
 
+use crate::client_ip::{rate_limited, ClientIp};
 use crate::flow::{self, Finish, Target};
 use crate::pages;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,48 +29,6 @@ async fn head_refused() -> StatusCode {
     StatusCode::METHOD_NOT_ALLOWED
 }
 
-/// The client's IP as the socket saw it (`0.0.0.0` when unknown, e.g. in `oneshot` tests).
-pub struct ClientIp(pub std::net::IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
-        Ok(Self(ip.unwrap_or(std::net::IpAddr::V4(
-            std::net::Ipv4Addr::UNSPECIFIED,
-        ))))
-    }
-}
-
-/// 429 with `Retry-After` when `limiter` has no token for this client.
-pub fn rate_limited(
-    st: &AppState,
-    limiter: &crate::limits::RateLimiter,
-    route: &'static str,
-    ip: std::net::IpAddr,
-) -> Option<Response> {
-    let wait = limiter.check(ip).err()?;
-    st.metrics.limited(route);
-    tracing::warn!(route, %ip, "rate limited");
-    let mut r = pages::error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InvalidRequest,
-        "Too many login attempts from your network. Please wait a minute and try again.",
-    );
-    r.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(wait.as_secs().max(1)),
-    );
-    Some(r)
-}
-
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
 async fn get_authorize(
     State(st): State<AppState>,
@@ -87,10 +46,10 @@ async fn get_authorize(
             return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
         }
     };
-    if q.app_id.as_deref() == Some(crate::config::TRY_APP)
-        && !super::hosted::admin_ok(&st, &headers)
-    {
-        return super::hosted::admin_challenge(&st);
+    if q.app_id.as_deref() == Some(crate::config::TRY_APP) {
+        if let Some(refused) = super::hosted::redeem_try_ticket(&st, &pool, &uid, &headers).await {
+            return refused;
+        }
     }
     let start = match flow::validate_start(&st, &pool, &uid, &q) {
         Ok(s) => s,
@@ -110,7 +69,7 @@ async fn get_authorize(
             return pages::error_page(status, code, msg);
         }
     };
-    match flow::start(&st, &start).await {
+    match flow::start(&st, &start, ip).await {
         Ok(s) => {
             let secure = if st.config.server.secure_cookies() {
                 "; Secure"
@@ -141,12 +100,21 @@ async fn get_authorize(
             deliver(&start.target, &m, StatusCode::CONFLICT)
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot record the attempt");
+            if let flow::StartError::Store(_) = e {
+                tracing::error!(error = %e, "cannot record the attempt");
+            } else {
+                tracing::warn!(error = %e, "attempt refused");
+            }
             let m = match e {
                 flow::StartError::Busy => ResultMessage::failure_with(
                     &start.attempt,
                     ErrorCode::Internal,
                     "Too many logins are in progress. Please try again in a minute.",
+                ),
+                flow::StartError::BusyClient => ResultMessage::failure_with(
+                    &start.attempt,
+                    ErrorCode::Internal,
+                    "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
                 ),
                 _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
             };

@@ -1,5 +1,8 @@
 //! Issuer metadata, JWKS and userinfo per pool, so any OIDC/JWT library verifies our tokens.
+//! Userinfo reads the database on every call: it is rate limited per client (429 +
+//! `Retry-After`, `limits.userinfo_per_minute`).
 
+use crate::client_ip::{retry_after, take, ClientIp};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -68,8 +71,18 @@ async fn get_jwks(
 async fn get_userinfo(
     State(st): State<AppState>,
     Path(pool): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Err(wait) = take(&st, &st.limiters.userinfo, "userinfo", ip) {
+        let mut r = (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "error": "rate_limited", "message": "too many requests; retry later" })),
+        )
+            .into_response();
+        retry_after(&mut r, wait);
+        return Ok(r);
+    }
     st.config
         .pool(&pool)
         .ok_or(ApiError::NotFound("unknown pool"))?;

@@ -345,6 +345,27 @@ pub trait Store: Send + Sync {
     /// Stores a binding ticket; also deletes tickets that expired more than an hour ago.
     async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError>;
 
+    /// Stores a ticket of the experience-login page for `pool`/`connection`; also deletes
+    /// expired ones.
+    async fn insert_try_ticket(
+        &self,
+        ticket_hash: &str,
+        pool: &str,
+        connection: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a live ticket of the experience-login page for `pool`/`connection`; `false` when
+    /// there is none (unknown, expired, already redeemed, or another connection's).
+    async fn redeem_try_ticket(
+        &self,
+        ticket_hash: &str,
+        pool: &str,
+        connection: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
     /// A binding ticket by the hash of its value.
     async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError>;
 

@@ -481,6 +481,31 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn insert_try_ticket(&self, ticket_hash: &str, pool: &str, connection: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM try_tickets WHERE expires_at < $1").bind(now).execute(&mut *self.db().await?).await?;
+                sqlx::query("INSERT INTO try_tickets (ticket_hash, pool, connection, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(ticket_hash)
+                    .bind(pool)
+                    .bind(connection)
+                    .bind(expires_at)
+                    .execute(&mut *self.db().await?)
+                    .await?;
+                Ok(())
+            }
+
+            async fn redeem_try_ticket(&self, ticket_hash: &str, pool: &str, connection: &str, now: i64) -> Result<bool, StoreError> {
+                // One DELETE: of two concurrent redeems (any replicas) only one sees the row.
+                let n = sqlx::query("DELETE FROM try_tickets WHERE ticket_hash = $1 AND pool = $2 AND connection = $3 AND expires_at >= $4")
+                    .bind(ticket_hash)
+                    .bind(pool)
+                    .bind(connection)
+                    .bind(now)
+                    .execute(&mut *self.db().await?)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
             async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
                 let sql = format!("SELECT {TICKET_COLUMNS} FROM binding_tickets WHERE ticket_hash = $1");
                 let row = sqlx::query(&sql).bind(ticket_hash).fetch_optional(&mut *self.db().await?).await?;

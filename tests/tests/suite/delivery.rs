@@ -308,21 +308,17 @@ async fn the_experience_login_page_needs_the_admin_token_and_runs_a_real_login()
             && !page.contains(milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET)
     );
 
-    // The try flow: authorize with the reserved app needs the token too.
+    // The try flow: authorize with the reserved app needs the page's one-time ticket (the page
+    // load above set it in `b`'s cookie jar); Basic credentials alone do not do
+    // (abuse_proxy::a_try_login_needs_the_try_pages_one_time_ticket_not_basic_credentials).
     let a = attempt_id();
     let authorize = format!(
         "{}/connection/social/{CONN}/{POOL}/authorize?app_id=__try__&origin={}&attempt={a}",
         env.base,
         enc(&env.base)
     );
-    assert_eq!(b.get(&authorize).await.status(), 401);
-    let r = b
-        .http
-        .get(&authorize)
-        .header("authorization", basic(token))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(Browser::new().get(&authorize).await.status(), 403);
+    let r = b.get(&authorize).await;
     assert_eq!(r.status(), 302);
     let consent = b.get(&location(&r)).await.text().await.unwrap();
     let req = between(&consent, "name=\"req\" value=\"", "\"").unwrap();

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, the real server and mock Xiaomi on loopback.
 
 mod abuse;
+mod abuse_proxy;
 mod accounts;
 mod api;
 mod browser;

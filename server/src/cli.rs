@@ -522,6 +522,9 @@ fn print_keys(list: &[crate::keys::KeyStatus], now: i64) {
         "{:<44} {:<8} {:<20} {:<20} {:<20} published until",
         "kid", "state", "created", "activated", "retired"
     );
+    if list.is_empty() {
+        println!("no keys yet: `milogin serve` (or `milogin keys rotate`) creates the first");
+    }
     for k in list {
         let until = match k.published_until {
             None => "-".to_owned(),

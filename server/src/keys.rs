@@ -151,7 +151,8 @@ impl Ring {
             keys.push(match known {
                 Some(k) => k.clone(),
                 None => Arc::new(
-                    PoolKey::from_stored(s).map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?,
+                    PoolKey::from_stored(s)
+                        .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?,
                 ),
             });
         }
@@ -246,7 +247,9 @@ impl Keys {
         };
         match read {
             Ok(ring) => *slot.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring),
-            Err(e) => tracing::warn!(pool, error = %e, "signing keys not re-read; using the cached ones"),
+            Err(e) => {
+                tracing::warn!(pool, error = %e, "signing keys not re-read; using the cached ones")
+            }
         }
     }
 

@@ -1,9 +1,9 @@
 //! Application state shared by every handler (cheap to clone) and the injectable clock.
 
 use crate::config::Config;
+use crate::keys::Keys;
 use crate::provider::Provider;
 use crate::store::Store;
-use crate::keys::Keys;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 

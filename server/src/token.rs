@@ -266,7 +266,11 @@ mod tests {
         );
         assert_eq!(k.verify(iss, "a.b", 50), Err(VerifyError::Malformed));
         assert_eq!(header_kid(&good).unwrap(), k.kid());
-        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none","kid":"x"}"#), parts[1]);
+        let none = format!(
+            "{}.{}.",
+            B64.encode(r#"{"alg":"none","kid":"x"}"#),
+            parts[1]
+        );
         assert_eq!(header_kid(&none), Err(VerifyError::Invalid));
     }
 

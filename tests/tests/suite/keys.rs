@@ -57,7 +57,7 @@ async fn a_rotation_publishes_the_new_key_before_it_signs_and_the_old_one_until_
     let publish = 600; // shorter than the token lifetime: old tokens are still live at activation
     let old = token(&env, "alice").await;
     let k1 = kid(&old);
-    assert_eq!(jwks_kids(&env.base).await, [k1.clone()]);
+    assert_eq!(jwks_kids(&env.base).await, vec![k1.clone()]);
 
     let r = rotate(
         env.state.store.as_ref(),
@@ -103,7 +103,7 @@ async fn a_rotation_publishes_the_new_key_before_it_signs_and_the_old_one_until_
     env.clock.advance(until - 1 - env.clock.now());
     assert!(jwks_kids(&env.base).await.contains(&k1));
     env.clock.advance(1);
-    assert_eq!(jwks_kids(&env.base).await, [k2.clone()]);
+    assert_eq!(jwks_kids(&env.base).await, vec![k2.clone()]);
     assert_eq!(userinfo(&env.base, &before).await, 401);
     let latest = token(&env, "bob").await;
     assert_eq!(kid(&latest), k2);

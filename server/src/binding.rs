@@ -390,7 +390,9 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
     }
     let id = identity_of(t);
     let result = match flow::create_user(st, pool, conn, &id).await {
-        Ok((user, created)) => flow::success(st, pool, conn, &t.app, &t.attempt, user, created),
+        Ok((user, created)) => {
+            flow::success(st, pool, conn, &t.app, &t.attempt, user, created).await
+        }
         Err(code) => Err(code),
     };
     match result {
@@ -527,7 +529,7 @@ async fn prove(
     {
         Ok(Link::Linked | Link::AlreadyLinked) => {
             tracing::info!(user = %user.id, "identity linked by password");
-            match flow::success(st, pool, conn, &t.app, &t.attempt, user, false) {
+            match flow::success(st, pool, conn, &t.app, &t.attempt, user, false).await {
                 Ok(message) => Answer::Deliver {
                     target: target_of(st, t),
                     message,

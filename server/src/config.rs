@@ -111,6 +111,9 @@ pub struct ServerConfig {
     pub widget_dir: PathBuf,
     /// Lifetime of issued id_tokens, seconds.
     pub token_ttl_secs: u64,
+    /// After `milogin keys rotate`, seconds the new key is published before it signs (so relying
+    /// parties that cache the JWKS fetch it first).
+    pub key_publish_secs: u64,
     /// Lifetime of a login attempt (state), seconds.
     pub attempt_ttl_secs: u64,
     /// Operator token for the experience-login page (HTTP Basic password); `None` disables it.
@@ -119,6 +122,12 @@ pub struct ServerConfig {
     /// `forwarded_header`); empty: the TCP peer is the client.
     pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
+
+/// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
+pub const KEY_PUBLISH_DEFAULT_SECS: u64 = 3600;
+
+/// The JWKS is served with `Cache-Control: max-age` this long (`routes/oidc.rs`).
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
 /// every pool when `server.admin_token` is set, with the server's own origin.
@@ -491,6 +500,7 @@ struct RawServer {
     database_url: String,
     widget_dir: String,
     token_ttl_secs: u64,
+    key_publish_secs: u64,
     attempt_ttl_secs: u64,
     admin_token: Option<RawSecret>,
     trusted_proxies: Vec<String>,
@@ -505,6 +515,7 @@ impl Default for RawServer {
             database_url: "sqlite://data/milogin.db".into(),
             widget_dir: "public/widget".into(),
             token_ttl_secs: 3600,
+            key_publish_secs: KEY_PUBLISH_DEFAULT_SECS,
             attempt_ttl_secs: 600,
             admin_token: None,
             trusted_proxies: Vec::new(),
@@ -692,6 +703,12 @@ impl RawConfig {
             p.add(
                 "server.token_ttl_secs",
                 "must be between 1 and 86400 seconds",
+            );
+        }
+        if self.server.key_publish_secs > 7 * 86_400 {
+            p.add(
+                "server.key_publish_secs",
+                format!("must be at most 604800 seconds (7 days); the default {KEY_PUBLISH_DEFAULT_SECS} suits relying parties that cache the JWKS up to an hour"),
             );
         }
         if !(60..=3600).contains(&self.server.attempt_ttl_secs) {
@@ -941,6 +958,7 @@ impl RawConfig {
                 database_url: self.server.database_url,
                 widget_dir: PathBuf::from(self.server.widget_dir),
                 token_ttl_secs: self.server.token_ttl_secs,
+                key_publish_secs: self.server.key_publish_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
                 admin_token,
                 trusted_proxies,
@@ -1024,6 +1042,15 @@ impl Config {
     /// requested (that field is then never compared). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
+        if self.server.key_publish_secs < JWKS_MAX_AGE_SECS {
+            out.push(Problem {
+                key: "server.key_publish_secs".into(),
+                message: format!(
+                    "{} s is shorter than the JWKS cache time ({JWKS_MAX_AGE_SECS} s): after `milogin keys rotate` relying parties may see tokens signed by a key they have not fetched yet",
+                    self.server.key_publish_secs
+                ),
+            });
+        }
         for (pi, pool) in self.pools.iter().enumerate() {
             for (ci, c) in pool.connections.iter().enumerate() {
                 for f in &c.match_fields {

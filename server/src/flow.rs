@@ -398,12 +398,14 @@ async fn complete(
                 .map(|o| Step::Bind(Box::new(o)))
         }
     };
-    success(st, pool, conn, &a.app, &a.attempt, user, new_user).map(Step::Done)
+    success(st, pool, conn, &a.app, &a.attempt, user, new_user)
+        .await
+        .map(Step::Done)
 }
 
 /// Signs the id_token of a logged-in user and builds the success result (the callback and the
 /// binding step end the same way).
-pub(crate) fn success(
+pub(crate) async fn success(
     st: &AppState,
     pool: &Pool,
     conn: &Connection,
@@ -423,7 +425,11 @@ pub(crate) fn success(
         picture: user.avatar.clone(),
         idp: conn.unique_id.clone(),
     };
-    let key = st.keys.get(&pool.id).ok_or(ErrorCode::Internal)?;
+    let key = st
+        .keys
+        .signer(&pool.id, claims.iat)
+        .await
+        .ok_or(ErrorCode::Internal)?;
     tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, new_user, "login succeeded");
     Ok(ResultMessage {
         attempt: attempt.to_owned(),

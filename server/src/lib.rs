@@ -19,6 +19,8 @@ pub mod demo;
 pub mod error;
 /// The login flow itself: callback → provider → user → token → result.
 pub mod flow;
+/// Signing-key rotation: which keys a pool publishes and signs with, `milogin keys rotate`.
+pub mod keys;
 /// Per-client rate limits, pending-attempt caps and the Xiaomi circuit breaker.
 pub mod limits;
 /// Prometheus metrics.
@@ -37,7 +39,7 @@ pub mod state;
 pub mod store;
 /// Logging set-up.
 pub mod telemetry;
-/// Signing keys, id_token, JWKS.
+/// One signing key: id_token, its verification, the JWK.
 pub mod token;
 
 use axum::Router;

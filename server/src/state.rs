@@ -1,9 +1,9 @@
 //! Application state shared by every handler (cheap to clone) and the injectable clock.
 
 use crate::config::Config;
+use crate::keys::Keys;
 use crate::provider::Provider;
 use crate::store::Store;
-use crate::token::Keys;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The identity provider (Xiaomi).
     pub provider: Arc<dyn Provider>,
-    /// Per-pool signing keys.
+    /// Per-pool signing keys (cached; the database is the truth, see `crate::keys`).
     pub keys: Arc<Keys>,
     /// Wall clock (tests inject a fixed one).
     pub clock: Arc<dyn Clock>,
@@ -126,10 +126,11 @@ impl AppState {
                 orphans.join(", ")
             )));
         }
-        let keys = crate::token::Keys::load(
-            store.as_ref(),
+        let keys = Keys::load(
+            store.clone(),
             config.pools.iter().map(|p| p.id.as_str()),
             clock.now(),
+            config.server.token_ttl_secs,
         )
         .await?;
         let metrics = Arc::new(crate::metrics::Metrics::default());

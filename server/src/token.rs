@@ -1,13 +1,13 @@
-//! Per-pool ES256 signing keys (generated on first start, stored in the database so every replica
-//! shares them), the id_token (a compact JWS with `kid`), its verification for `/userinfo`, and
-//! the JWKS document.
+//! One ES256 signing key ([`PoolKey`]): the id_token it signs (a compact JWS with `kid`), the
+//! verification of such a token for `/userinfo`, and the key's JWK. Which keys a pool has, which
+//! one signs and which are published is `crate::keys` (rotation).
 //!
 //! Keys are parsed, stored (PKCS#8 PEM) and published with the `p256` crate; the signing itself
 //! runs on `ring` (the same library `jsonwebtoken` verifies with): a P-256 signature costs about
 //! 25 µs there against about 230 µs in pure-Rust `p256`, the largest single cost of a login
 //! (docs/performance.md).
 
-use crate::store::{Store, StoreError, StoredKey};
+use crate::store::StoredKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use p256::ecdsa::signature::Verifier;
@@ -16,7 +16,6 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// The claims of an id_token (design.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +52,7 @@ pub struct PoolKey {
     jwk: Value,
 }
 
-/// Why a token was refused by [`Keys::verify`].
+/// Why a token was refused by [`PoolKey::verify`] (and `crate::keys::Keys::verify`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
     /// Not a well-formed ES256 JWS of ours.
@@ -103,8 +102,8 @@ impl PoolKey {
         &self.kid
     }
 
-    /// Serialised for the store.
-    pub fn to_stored(&self) -> StoredKey {
+    /// Serialised for the store, as key number `seq` of its pool, signing from `activates_at`.
+    pub fn to_stored(&self, seq: i64, created_at: i64, activates_at: i64) -> StoredKey {
         let pem = self
             .signing
             .to_pkcs8_pem(LineEnding::LF)
@@ -112,6 +111,9 @@ impl PoolKey {
         StoredKey {
             kid: self.kid.clone(),
             private_pem: pem.to_string(),
+            seq,
+            created_at,
+            activates_at,
         }
     }
 
@@ -144,61 +146,32 @@ impl PoolKey {
     }
 }
 
-/// The signing keys of every configured pool, loaded once at start.
-pub struct Keys {
-    by_pool: HashMap<String, PoolKey>,
+/// The `kid` of a token's header, which must say `alg` ES256.
+pub fn header_kid(token: &str) -> Result<String, VerifyError> {
+    let h = token.split('.').next().unwrap_or_default();
+    let header: Value = B64
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(VerifyError::Malformed)?;
+    if header.get("alg") != Some(&json!("ES256")) {
+        return Err(VerifyError::Invalid);
+    }
+    match header.get("kid") {
+        Some(Value::String(kid)) => Ok(kid.clone()),
+        _ => Err(VerifyError::Invalid),
+    }
 }
 
-impl Keys {
-    /// Loads (or creates, first writer wins across replicas) the key of each pool.
-    pub async fn load(
-        store: &dyn Store,
-        pools: impl IntoIterator<Item = &str>,
-        now: i64,
-    ) -> Result<Self, StoreError> {
-        let mut by_pool = HashMap::new();
-        for pool in pools {
-            let stored = store
-                .signing_key(pool, &PoolKey::generate().to_stored(), now)
-                .await?;
-            let key = PoolKey::from_stored(&stored)
-                .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?;
-            by_pool.insert(pool.to_owned(), key);
-        }
-        Ok(Self { by_pool })
-    }
-
-    /// The key of a pool.
-    pub fn get(&self, pool: &str) -> Option<&PoolKey> {
-        self.by_pool.get(pool)
-    }
-
-    /// The pool's JWKS document.
-    pub fn jwks(&self, pool: &str) -> Option<Value> {
-        self.get(pool).map(|k| json!({ "keys": [k.jwk] }))
-    }
-
-    /// Verifies one of our tokens for `pool`: signature, `kid`, `iss`, `exp`.
-    pub fn verify(
-        &self,
-        pool: &str,
-        issuer: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<Claims, VerifyError> {
-        let key = self.get(pool).ok_or(VerifyError::Invalid)?;
+impl PoolKey {
+    /// Verifies a token signed by this key: header `kid`, signature, `iss`, `exp`.
+    pub fn verify(&self, issuer: &str, token: &str, now: i64) -> Result<Claims, VerifyError> {
         let mut parts = token.split('.');
         let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(h), Some(p), Some(s), None) => (h, p, s),
             _ => return Err(VerifyError::Malformed),
         };
-        let header: Value = B64
-            .decode(h)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(VerifyError::Malformed)?;
-        if header.get("alg") != Some(&json!("ES256")) || header.get("kid") != Some(&json!(key.kid))
-        {
+        if header_kid(token)? != self.kid {
             return Err(VerifyError::Invalid);
         }
         let sig = B64
@@ -206,7 +179,7 @@ impl Keys {
             .ok()
             .and_then(|b| Signature::from_slice(&b).ok())
             .ok_or(VerifyError::Malformed)?;
-        key.verifying()
+        self.verifying()
             .verify(format!("{h}.{p}").as_bytes(), &sig)
             .map_err(|_| VerifyError::Invalid)?;
         let claims: Claims = B64
@@ -221,6 +194,11 @@ impl Keys {
             return Err(VerifyError::Expired);
         }
         Ok(claims)
+    }
+
+    /// The public key as a JWK (`kid`, `use` = sig, `alg` = ES256).
+    pub fn jwk(&self) -> &Value {
+        &self.jwk
     }
 }
 
@@ -242,19 +220,11 @@ mod tests {
         }
     }
 
-    fn keys(k: PoolKey) -> Keys {
-        Keys {
-            by_pool: HashMap::from([("p".to_string(), k)]),
-        }
-    }
-
     #[test]
-    fn a_standard_jwt_library_verifies_our_token_with_our_jwks() {
+    fn a_standard_jwt_library_verifies_our_token_with_our_jwk() {
         let k = PoolKey::generate();
         let token = k.sign(&claims(4_000_000_000));
-        let ks = keys(k);
-        let jwk: jsonwebtoken::jwk::Jwk =
-            serde_json::from_value(ks.jwks("p").unwrap()["keys"][0].clone()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(k.jwk().clone()).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), jwk.common.key_id.as_deref());
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
@@ -274,16 +244,14 @@ mod tests {
         let k = PoolKey::generate();
         let good = k.sign(&claims(100));
         let other = PoolKey::generate().sign(&claims(100));
-        let ks = keys(k);
         let iss = "https://l.example/pools/p";
-        assert!(ks.verify("p", iss, &good, 50).is_ok());
-        assert_eq!(ks.verify("p", iss, &good, 100), Err(VerifyError::Expired));
+        assert!(k.verify(iss, &good, 50).is_ok());
+        assert_eq!(k.verify(iss, &good, 100), Err(VerifyError::Expired));
         assert_eq!(
-            ks.verify("p", "https://other/pools/p", &good, 50),
+            k.verify("https://other/pools/p", &good, 50),
             Err(VerifyError::Invalid)
         );
-        assert_eq!(ks.verify("p", iss, &other, 50), Err(VerifyError::Invalid));
-        assert_eq!(ks.verify("q", iss, &good, 50), Err(VerifyError::Invalid));
+        assert_eq!(k.verify(iss, &other, 50), Err(VerifyError::Invalid));
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
         parts[1] = B64.encode(
             serde_json::to_vec(&Claims {
@@ -293,20 +261,29 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(
-            ks.verify("p", iss, &parts.join("."), 50),
+            k.verify(iss, &parts.join("."), 50),
             Err(VerifyError::Invalid)
         );
-        assert_eq!(ks.verify("p", iss, "a.b", 50), Err(VerifyError::Malformed));
+        assert_eq!(k.verify(iss, "a.b", 50), Err(VerifyError::Malformed));
+        assert_eq!(header_kid(&good).unwrap(), k.kid());
+        let none = format!(
+            "{}.{}.",
+            B64.encode(r#"{"alg":"none","kid":"x"}"#),
+            parts[1]
+        );
+        assert_eq!(header_kid(&none), Err(VerifyError::Invalid));
     }
 
     #[test]
     fn stored_keys_round_trip_with_the_same_kid() {
         let k = PoolKey::generate();
-        let back = PoolKey::from_stored(&k.to_stored()).unwrap();
+        let stored = k.to_stored(1, 10, 10);
+        let back = PoolKey::from_stored(&stored).unwrap();
         assert_eq!(back.kid(), k.kid());
+        assert!(!format!("{stored:?}").contains("PRIVATE KEY"));
         assert!(PoolKey::from_stored(&StoredKey {
-            kid: "x".into(),
-            private_pem: "junk".into()
+            private_pem: "junk".into(),
+            ..stored
         })
         .is_err());
     }

@@ -613,3 +613,116 @@ fn user_unlink_removes_the_identity_of_one_connection() {
         "has no identity",
     );
 }
+
+/// Runs `milogin keys …` with `--config cfg` (and the pool given in `args`).
+fn keys_cmd(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
+/// `(kid, state)` of each key `keys list --json` prints.
+fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
+    let list = ok_json(&keys_cmd(cfg, &["list", "--pool", "p1", "--json"]));
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_string(),
+                k["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keys_rotate_publishes_a_next_key_and_refuses_a_second_rotation_while_it_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let out = keys_cmd(&cfg, &["rotate", "--pool", "p1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("is published in the JWKS now and signs from"),
+        "{said}"
+    );
+    let keys = key_states(&cfg);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!((keys[0].1.as_str(), keys[1].1.as_str()), ("active", "next"));
+    assert!(said.contains(&keys[1].0), "{said}");
+    let list = ok_json(&keys_cmd(&cfg, &["list", "--pool", "p1", "--json"]));
+    let next = &list[1];
+    // The default delay: server.key_publish_secs = 3600.
+    assert_eq!(
+        next["activates_at"].as_i64().unwrap() - next["created_at"].as_i64().unwrap(),
+        3600
+    );
+    fails_with(
+        &keys_cmd(&cfg, &["rotate", "--pool", "p1"]),
+        &format!(
+            "already has a next key {} waiting: it becomes the signing key at",
+            keys[1].0
+        ),
+    );
+    let table = keys_cmd(&cfg, &["list", "--pool", "p1"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains(&keys[0].0) && table.contains("next"),
+        "{table}"
+    );
+}
+
+#[test]
+fn keys_rotate_with_no_delay_retires_the_old_key_and_bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let out = keys_cmd(&cfg, &["rotate", "--pool", "p1", "--activate-after", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = key_states(&cfg);
+    assert_eq!(
+        (keys[0].1.as_str(), keys[1].1.as_str()),
+        ("retired", "active")
+    );
+    let list = ok_json(&keys_cmd(&cfg, &["list", "--pool", "p1", "--json"]));
+    let retired_at = list[0]["retired_at"].as_i64().unwrap();
+    assert_eq!(retired_at, list[1]["activates_at"].as_i64().unwrap());
+    // Published until the last token it signed (server.token_ttl_secs = 3600) has expired.
+    assert!(list[0]["published_until"].as_i64().unwrap() > retired_at + 3600);
+    let again = keys_cmd(&cfg, &["rotate", "--pool", "p1", "--activate-after", "0"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(key_states(&cfg).len(), 3);
+
+    fails_with(
+        &keys_cmd(&cfg, &["list", "--pool", "nope"]),
+        "pool \"nope\" is not in the configuration (pools: p1)",
+    );
+    fails_with(
+        &keys_cmd(&cfg, &["rotate", "--pool", "nope"]),
+        "pool \"nope\" is not in the configuration",
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let db = dir.path().join("milogin.db").display().to_string();
+    let unreachable = dir.path().join("unreachable.toml");
+    std::fs::write(&unreachable, text.replace(&db, "/dev/null/milogin.db")).unwrap();
+    fails_with(
+        &keys_cmd(&unreachable, &["rotate", "--pool", "p1"]),
+        "cannot open the database of server.database_url",
+    );
+}

@@ -32,6 +32,8 @@ fn public_json(v: serde_json::Value) -> Response {
     );
     h.insert(
         header::CACHE_CONTROL,
+        // `config::JWKS_MAX_AGE_SECS`: a rotation's new key is published longer than this before
+        // it signs (`server.key_publish_secs`, `milogin check` warns otherwise).
         HeaderValue::from_static("public, max-age=300"),
     );
     r
@@ -62,7 +64,8 @@ async fn get_jwks(
     Path(pool): Path<String>,
 ) -> Result<Response, ApiError> {
     st.keys
-        .jwks(&pool)
+        .jwks(&pool, st.clock.now())
+        .await
         .map(public_json)
         .ok_or(ApiError::NotFound("unknown pool"))
 }
@@ -104,6 +107,7 @@ async fn get_userinfo(
             token.trim(),
             st.clock.now(),
         )
+        .await
         .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
     let user = st
         .store

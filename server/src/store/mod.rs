@@ -1,5 +1,6 @@
 //! The database behind the [`Store`] trait: users, identities unique on
-//! `(pool, connection, subject)`, login attempts (single use, expiring) and per-pool signing keys.
+//! `(pool, connection, subject)`, login attempts (single use, expiring) and per-pool signing keys
+//! (several per pool while a rotation is under way).
 //!
 //! One SQL text serves SQLite and PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`);
 //! [`sql::SqlStore`] is instantiated for both pools by a macro, so the two backends cannot drift.
@@ -131,13 +132,31 @@ pub struct NewUser {
     pub avatar: Option<String>,
 }
 
-/// A stored signing key.
-#[derive(Debug, Clone)]
+/// A stored signing key of a pool and its place in the rotation (`crate::keys`).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredKey {
     /// Key id (RFC 7638 thumbprint).
     pub kid: String,
     /// PKCS#8 PEM of the private key.
     pub private_pem: String,
+    /// Its number in the pool's rotation: 1 for the first key, +1 per `milogin keys rotate`.
+    pub seq: i64,
+    /// When it was created (and published), Unix seconds.
+    pub created_at: i64,
+    /// When it starts signing, Unix seconds (until the next key's `activates_at`).
+    pub activates_at: i64,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("private_pem", &"[REDACTED]")
+            .field("seq", &self.seq)
+            .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
+            .finish()
+    }
 }
 
 /// A local account to insert (`milogin user create`): values already normalised and validated.
@@ -297,13 +316,18 @@ pub trait Store: Send + Sync {
     /// Distinct `(pool, connection)` pairs that have identities.
     async fn bound_connections(&self) -> Result<Vec<(String, String)>, StoreError>;
 
-    /// The pool's signing key; stores `candidate` when there is none yet (first writer wins).
-    async fn signing_key(
-        &self,
-        pool: &str,
-        candidate: &StoredKey,
-        now: i64,
-    ) -> Result<StoredKey, StoreError>;
+    /// Stores `first` as the pool's key number 1 when the pool has no key yet (first writer wins
+    /// across replicas; a pool whose old keys were deleted after a rotation keeps its newer ones).
+    async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError>;
+
+    /// Every stored key of a pool, oldest (lowest `seq`) first.
+    async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// Adds a key with its `seq`; `false` when that number is taken (a concurrent rotation won).
+    async fn add_signing_key(&self, pool: &str, key: &StoredKey) -> Result<bool, StoreError>;
+
+    /// Deletes one key of a pool (one that is no longer published); `false` when it was gone.
+    async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError>;
 
     /// Closes the connection pool (graceful shutdown); every later call fails.
     async fn close(&self);

@@ -301,16 +301,56 @@ macro_rules! sql_store {
                 rows.iter().map(|r| Ok((r.try_get("pool")?, r.try_get("connection")?))).collect()
             }
 
-            async fn signing_key(&self, pool: &str, candidate: &StoredKey, now: i64) -> Result<StoredKey, StoreError> {
-                sqlx::query("INSERT INTO signing_keys (pool, kid, private_pem, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (pool) DO NOTHING")
+            async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError> {
+                // Racing replicas on an empty table both insert number 1: the primary key keeps one.
+                sqlx::query(
+                    "INSERT INTO signing_keys (pool, seq, kid, private_pem, created_at, activates_at)
+                     SELECT $1, 1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE pool = $1)
+                     ON CONFLICT (pool, seq) DO NOTHING",
+                )
+                .bind(pool)
+                .bind(&first.kid)
+                .bind(&first.private_pem)
+                .bind(first.created_at)
+                .bind(first.activates_at)
+                .execute(&mut *self.db().await?)
+                .await?;
+                Ok(())
+            }
+
+            async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError> {
+                let rows = sqlx::query("SELECT kid, private_pem, seq, created_at, activates_at FROM signing_keys WHERE pool = $1 ORDER BY seq")
                     .bind(pool)
-                    .bind(&candidate.kid)
-                    .bind(&candidate.private_pem)
-                    .bind(now)
-                    .execute(&mut *self.db().await?)
+                    .fetch_all(&mut *self.db().await?)
                     .await?;
-                let r = sqlx::query("SELECT kid, private_pem FROM signing_keys WHERE pool = $1").bind(pool).fetch_one(&mut *self.db().await?).await?;
-                Ok(StoredKey { kid: r.try_get("kid")?, private_pem: r.try_get("private_pem")? })
+                Ok(rows.iter().map(StoredKey::from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn add_signing_key(&self, pool: &str, k: &StoredKey) -> Result<bool, StoreError> {
+                let n = sqlx::query(
+                    "INSERT INTO signing_keys (pool, seq, kid, private_pem, created_at, activates_at) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (pool, seq) DO NOTHING",
+                )
+                .bind(pool)
+                .bind(k.seq)
+                .bind(&k.kid)
+                .bind(&k.private_pem)
+                .bind(k.created_at)
+                .bind(k.activates_at)
+                .execute(&mut *self.db().await?)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError> {
+                let n = sqlx::query("DELETE FROM signing_keys WHERE pool = $1 AND kid = $2")
+                    .bind(pool)
+                    .bind(kid)
+                    .execute(&mut *self.db().await?)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
             }
 
             async fn close(&self) {

@@ -5,4 +5,5 @@ mod accounts;
 mod api;
 mod browser;
 mod delivery;
+mod edge;
 mod faults;

@@ -1,5 +1,5 @@
 //! The HTTP edge (X-89 and its neighbours): slow and oversized request bodies, the connection
-//! cap, idle keep-alive connections and client-supplied request ids.
+//! cap, idle keep-alive connections, client-supplied request ids, and the SQLite file's modes.
 //!
 //! Raw TCP where the point is what a misbehaving client does byte by byte; every read has a
 //! timeout and every loop a bound, so a server that waits forever fails the test instead of
@@ -246,4 +246,35 @@ async fn a_client_request_id_is_kept_only_when_it_is_a_plain_token() {
             String::from_utf8_lossy(&bad)
         );
     }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_and_its_folders_are_created_private() {
+    // Per-pool private keys, password hashes, emails and phones: 0700 folders, 0600 files
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("inner").join("milogin.db");
+    let store = milogin_server::store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for folder in [
+        dir.path().join("data"),
+        dir.path().join("data").join("inner"),
+    ] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+    // The migrations just wrote through the WAL, so all three files exist while it is open.
+    for suffix in ["", "-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    store.close().await;
 }

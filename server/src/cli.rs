@@ -215,6 +215,9 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
     match cmd {
         Command::Serve { config } => {
             let config = load(&config)?;
+            for w in crate::store::files::warnings(&config.server.database_url) {
+                tracing::warn!("{w}");
+            }
             let listen = config.server.listen;
             let state = AppState::build(config, Arc::new(SystemClock))
                 .await
@@ -586,6 +589,9 @@ fn check(path: &std::path::Path) -> ExitCode {
         Ok(c) => {
             println!("{}: configuration is valid.", path.display());
             for w in c.warnings() {
+                println!("warning: {w}");
+            }
+            for w in crate::store::files::warnings(&c.server.database_url) {
                 println!("warning: {w}");
             }
             println!("Callback URLs to paste into the Xiaomi console (one per connection):");

@@ -80,6 +80,15 @@ pub struct Limits {
     pub breaker_failures: u32,
     /// How long calls fail fast before one is tried again, milliseconds.
     pub breaker_cooldown_ms: u64,
+    /// A request body must arrive whole within this time, milliseconds (slow bodies: 408).
+    pub body_read_timeout_ms: u64,
+    /// A request must be answered within this time, milliseconds (408 otherwise); more than the
+    /// four Xiaomi calls a callback may make in a row.
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted, bytes (413 beyond); the largest form is 8 KiB.
+    pub max_body_bytes: usize,
+    /// Open connections per replica; connections beyond are closed at once.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -94,7 +103,62 @@ impl Default for Limits {
             header_read_timeout_ms: 10_000,
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,
+            body_read_timeout_ms: 10_000,
+            request_timeout_ms: 60_000,
+            max_body_bytes: 8 * 1024,
+            max_connections: 512,
         }
+    }
+}
+
+/// Most Xiaomi calls one callback makes in a row (token, profile, openId, phone/email).
+const XIAOMI_CALLS_PER_CALLBACK: u64 = 4;
+
+impl Limits {
+    /// Problems with the HTTP-edge bounds (body, request, connections); `xiaomi_timeout_ms`
+    /// bounds one Xiaomi call, and a callback must be able to finish its calls in time.
+    fn edge_problems(&self, xiaomi_timeout_ms: u64) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(100..=120_000).contains(&self.body_read_timeout_ms) {
+            out.push((
+                "limits.body_read_timeout_ms",
+                "must be between 100 and 120000 milliseconds (default 10000)".into(),
+            ));
+        }
+        let least = XIAOMI_CALLS_PER_CALLBACK * xiaomi_timeout_ms;
+        if !(1_000..=600_000).contains(&self.request_timeout_ms) {
+            out.push((
+                "limits.request_timeout_ms",
+                "must be between 1000 and 600000 milliseconds (default 60000)".into(),
+            ));
+        } else if self.request_timeout_ms <= least {
+            out.push((
+                "limits.request_timeout_ms",
+                format!(
+                    "{} is too short: a callback makes up to {XIAOMI_CALLS_PER_CALLBACK} Xiaomi calls in a row of up to xiaomi.timeout_ms ({xiaomi_timeout_ms}) each; set it above {least} or lower xiaomi.timeout_ms",
+                    self.request_timeout_ms
+                ),
+            ));
+        } else if self.body_read_timeout_ms >= self.request_timeout_ms {
+            out.push((
+                "limits.body_read_timeout_ms",
+                "must be shorter than limits.request_timeout_ms (the body is read inside the request)".into(),
+            ));
+        }
+        if !(1024..=1024 * 1024).contains(&self.max_body_bytes) {
+            out.push((
+                "limits.max_body_bytes",
+                "must be between 1024 and 1048576 bytes (default 8192; the largest form is 8 KiB)"
+                    .into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            out.push((
+                "limits.max_connections",
+                "must be between 1 and 1000000 (default 512; keep it below the process's open-file limit, `ulimit -n`)".into(),
+            ));
+        }
+        out
     }
 }
 
@@ -780,6 +844,9 @@ impl RawConfig {
                 "must be between 100 and 120000 milliseconds (default 10000)",
             );
         }
+        for (key, message) in l.edge_problems(x.timeout_ms) {
+            p.add(key, message);
+        }
 
         let trusted_proxies = trusted_proxies(&mut p, &self.server);
         let admin_token = self.server.admin_token.take().map(|raw| {
@@ -1297,6 +1364,43 @@ id = "demo-pool"
         assert!(keys[1].1.contains("one per origin"), "{keys:?}");
         assert_eq!(keys[2].0, "pools[0].apps[0].return_uris[3]");
         assert!(keys[2].1.contains("fragment"), "{keys:?}");
+    }
+
+    #[test]
+    fn edge_limits_default_and_the_request_timeout_must_outlast_the_xiaomi_calls() {
+        let c = parse(GOOD, &[("XIAOMI_SECRET_FOR_TEST", "x")]).unwrap();
+        assert_eq!(
+            (
+                c.limits.body_read_timeout_ms,
+                c.limits.request_timeout_ms,
+                c.limits.max_body_bytes,
+                c.limits.max_connections
+            ),
+            (10_000, 60_000, 8192, 512)
+        );
+        let short = [
+            ("XIAOMI_SECRET_FOR_TEST", "x"),
+            ("MILOGIN_XIAOMI__TIMEOUT_MS", "20000"),
+        ];
+        let e = parse(GOOD, &short).unwrap_err().to_string();
+        assert!(
+            e.contains("limits.request_timeout_ms") && e.contains("set it above 80000"),
+            "{e}"
+        );
+        let bad = [
+            ("XIAOMI_SECRET_FOR_TEST", "x"),
+            ("MILOGIN_LIMITS__MAX_BODY_BYTES", "10"),
+            ("MILOGIN_LIMITS__MAX_CONNECTIONS", "0"),
+            ("MILOGIN_LIMITS__BODY_READ_TIMEOUT_MS", "60000"),
+        ];
+        let e = parse(GOOD, &bad).unwrap_err().to_string();
+        for key in [
+            "limits.max_body_bytes",
+            "limits.max_connections",
+            "limits.body_read_timeout_ms",
+        ] {
+            assert!(e.contains(key), "{key} missing from {e}");
+        }
     }
 
     #[test]

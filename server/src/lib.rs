@@ -15,6 +15,8 @@ pub mod client_ip;
 pub mod config;
 /// The demo: server, mock Xiaomi and a host page on another origin.
 pub mod demo;
+/// Bounds at the HTTP edge: body size and deadline, request ids, the connection cap.
+pub mod edge;
 /// The error type of the HTTP boundary and its responses.
 pub mod error;
 /// The login flow itself: callback → provider → user → token → result.
@@ -44,9 +46,11 @@ pub mod token;
 
 use axum::Router;
 
-/// The whole HTTP application for one `AppState`: every request gets an `x-request-id` (kept
-/// if the proxy sent one) and a log span with method, path (never the query: it carries codes
-/// and states) and that id.
+/// The whole HTTP application for one `AppState`: every request gets an `x-request-id` (the
+/// proxy's when it is a plain token, `edge::request_id_ok`, else a new one) and a log span with
+/// method, path (never the query: it carries codes and states) and that id; its body is read
+/// under `limits.max_body_bytes` / `body_read_timeout_ms`, and the whole request is answered
+/// within `limits.request_timeout_ms` (408 otherwise).
 pub fn app(state: state::AppState) -> Router {
     use tower_http::request_id::{
         MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -62,21 +66,38 @@ pub fn app(state: state::AppState) -> Router {
         }
     }
     let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
-        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let id = req.headers().get(edge::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     });
-    let header = axum::http::HeaderName::from_static("x-request-id");
+    let limits = &state.config.limits;
+    let bounds = edge::BodyBounds {
+        max_bytes: limits.max_body_bytes,
+        read_timeout: std::time::Duration::from_millis(limits.body_read_timeout_ms),
+    };
+    let deadline = tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        std::time::Duration::from_millis(limits.request_timeout_ms),
+    );
+    let header = axum::http::HeaderName::from_static(edge::REQUEST_ID);
     routes::router(&state)
+        .layer(axum::middleware::from_fn_with_state(
+            bounds,
+            edge::read_body,
+        ))
+        .layer(deadline)
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(header, NewId))
+        .layer(tower::util::MapRequestLayer::new(edge::sanitize_request_id))
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.
 ///
-/// A hand-rolled accept loop instead of `axum::serve`, for one reason: a header-read timeout
-/// (`limits.header_read_timeout_ms`), so slow clients cannot hold connections open.
+/// A hand-rolled accept loop instead of `axum::serve`, for two bounds: a header-read
+/// timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response, so it also
+/// ends idle keep-alive connections) and a connection cap (`limits.max_connections`, see
+/// [`edge::ConnectionCap`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: state::AppState,
@@ -85,6 +106,7 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout =
         std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
+    let mut cap = edge::ConnectionCap::new(state.config.limits.max_connections);
     let app = app(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -104,6 +126,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = cap.admit() else {
+            drop(stream); // closed at once
+            continue;
+        };
         let app = app.clone();
         let svc =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -114,6 +140,7 @@ pub async fn serve(
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(slot);
         });
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;

@@ -726,3 +726,49 @@ fn keys_rotate_with_no_delay_retires_the_old_key_and_bad_input_is_named() {
         "cannot open the database of server.database_url",
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let db = dir.path().join("milogin.db");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    set(dir.path(), 0o700); // the folder is the test's, not milogin's
+                            // Created by milogin (any command that opens the database): owner only.
+    ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(mode(&db), 0o600);
+    let check = || {
+        let out = Command::new(BIN)
+            .args(["check", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = check();
+    assert!(!out.contains("database"), "{out}");
+    // Widened by hand (or created by an older version): check names the path, mode and fix.
+    set(&db, 0o644);
+    set(dir.path(), 0o755);
+    let out = check();
+    let (file, folder) = (db.display().to_string(), dir.path().display().to_string());
+    for text in [
+        format!("warning: the database file {file} has mode 0644"),
+        format!("chmod 600 {file}"),
+        format!("warning: the database folder {folder} has mode 0755"),
+        format!("chmod 700 {folder}"),
+    ] {
+        assert!(out.contains(&text), "{text:?} missing from:\n{out}");
+    }
+    set(dir.path(), 0o700);
+}

@@ -6,6 +6,7 @@
 //! [`sql::SqlStore`] is instantiated for both pools by a macro, so the two backends cannot drift.
 //! Migrations are embedded (`server/migrations/`): the same SQL files serve both databases.
 
+pub mod files;
 mod sql;
 
 use async_trait::async_trait;

@@ -64,7 +64,7 @@ pub struct PgStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating the file and its folder) and migrates.
+    /// Opens (creating the file 0600 and its folder 0700, `files::prepare`) and migrates.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -72,13 +72,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = opts
-            .get_filename()
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
-        }
+        super::files::prepare(url).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
         let mut conn = sqlx::ConnectOptions::connect(&opts).await?;
         sqlx::migrate!().run(&mut conn).await?;
         Ok(Self {

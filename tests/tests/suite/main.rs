@@ -6,5 +6,6 @@ mod accounts;
 mod api;
 mod browser;
 mod delivery;
+mod edge;
 mod faults;
 mod keys;

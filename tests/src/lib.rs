@@ -129,12 +129,18 @@ pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> 
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let return_uris = o
-        .return_uris
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // Written only when asked for (older servers refuse the key: a test can run against them).
+    let return_uris = match o.return_uris.is_empty() {
+        true => String::new(),
+        false => format!(
+            "\n  return_uris = [{}]",
+            o.return_uris
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     format!(
         r#"
 [server]
@@ -160,8 +166,7 @@ id = "{POOL}"
   [[pools.apps]]
   id = "{APP}"
   origins = [{origins}]
-  redirect_uris = [{redirect_uris}]
-  return_uris = [{return_uris}]
+  redirect_uris = [{redirect_uris}]{return_uris}
   connections = ["{CONN}"]
   [[pools.apps]]
   id = "app-no-conn"

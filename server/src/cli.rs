@@ -227,7 +227,7 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             tracing::info!(%listen, public_url = %state.config.server.public_url, "milogin serving");
             let store = state.store.clone();
-            crate::serve(listener, state, shutdown_signal())
+            crate::startup::serve(listener, state, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())?;
             store.close().await;

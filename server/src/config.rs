@@ -184,7 +184,7 @@ pub struct ServerConfig {
     pub admin_token: Option<SecretString>,
     /// Reverse proxies whose forwarding header names the client (`trusted_proxies`,
     /// `forwarded_header`); empty: the TCP peer is the client.
-    pub trusted_proxies: crate::client_ip::TrustedProxies,
+    pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
 }
 
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
@@ -676,8 +676,8 @@ fn default_association() -> Association {
 }
 
 /// `server.trusted_proxies` and `server.forwarded_header`, parsed into networks once.
-fn trusted_proxies(p: &mut Problems, s: &RawServer) -> crate::client_ip::TrustedProxies {
-    use crate::client_ip::{ForwardedHeader, TrustedProxies};
+fn trusted_proxies(p: &mut Problems, s: &RawServer) -> crate::domain::client_addr::TrustedProxies {
+    use crate::domain::client_addr::{ForwardedHeader, TrustedProxies};
     let mut nets = Vec::new();
     for (i, n) in s.trusted_proxies.iter().enumerate() {
         match TrustedProxies::parse_net(n) {

@@ -140,7 +140,7 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
         config_path.display()
     );
     println!();
-    crate::serve(server_l, state, async {
+    crate::startup::serve(server_l, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -1,14 +1,14 @@
-//! Abuse protection that lives in one process: per-client token buckets for the login routes,
-//! the per-client cap on pending attempts, and a circuit breaker that makes logins fail fast while
-//! Xiaomi is down (X-87…X-90).
+//! Abuse protection that lives in one process: per-client token buckets for the login routes and
+//! the caps on pending attempts (X-87…X-90). The circuit breaker for Xiaomi is the provider's
+//! (`crate::provider::xiaomi::breaker`).
 //!
 //! All are per replica on purpose: a limit per replica still bounds every client, and none
 //! holds state another replica needs to finish a login. A client is its
-//! [`crate::client_ip::bucket_key`] (an IPv4 address, an IPv6 /64).
+//! [`crate::domain::client_addr::bucket_key`] (an IPv4 address, an IPv6 /64).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,7 @@ impl RateLimiter {
     fn peek(&self, ip: IpAddr, now: Instant) -> (f64, Duration) {
         let map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let tokens = map
-            .get(&crate::client_ip::bucket_key(ip))
+            .get(&crate::domain::client_addr::bucket_key(ip))
             .map_or(self.capacity, |(t, at)| {
                 (t + now.duration_since(*at).as_secs_f64() * self.rate).min(self.capacity)
             });
@@ -73,7 +73,7 @@ impl RateLimiter {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < cap
             });
         }
-        let key = crate::client_ip::bucket_key(ip);
+        let key = crate::domain::client_addr::bucket_key(ip);
         let (tokens, at) = map.entry(key).or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(cap);
         *at = now;
@@ -82,68 +82,6 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(self.wait(*tokens))
-        }
-    }
-}
-
-/// Opens after `threshold` consecutive outages; while open, callers fail fast; after the
-/// cool-down one call goes through (half-open) and its outcome closes or re-opens it.
-pub struct Breaker {
-    threshold: u32,
-    cooldown_ms: i64,
-    failures: AtomicU32,
-    open_until_ms: AtomicI64,
-    epoch: Instant,
-}
-
-impl Breaker {
-    /// A closed breaker.
-    pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self {
-            threshold: threshold.max(1),
-            cooldown_ms: cooldown.as_millis() as i64,
-            failures: AtomicU32::new(0),
-            open_until_ms: AtomicI64::new(0),
-            epoch: Instant::now(),
-        }
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.epoch.elapsed().as_millis() as i64
-    }
-
-    /// True when a call may go out now. In the half-open state only the first caller gets through.
-    pub fn allow(&self) -> bool {
-        let until = self.open_until_ms.load(Ordering::Acquire);
-        if until == 0 {
-            return true;
-        }
-        let now = self.now_ms();
-        // Half-open: one caller moves the deadline forward and tries.
-        now >= until
-            && self
-                .open_until_ms
-                .compare_exchange(
-                    until,
-                    now + self.cooldown_ms,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                )
-                .is_ok()
-    }
-
-    /// Xiaomi answered (even with an error body): close.
-    pub fn success(&self) {
-        self.failures.store(0, Ordering::Release);
-        self.open_until_ms.store(0, Ordering::Release);
-    }
-
-    /// Xiaomi was unavailable: count, and open at the threshold.
-    pub fn failure(&self) {
-        let n = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-        if n >= self.threshold {
-            self.open_until_ms
-                .store(self.now_ms() + self.cooldown_ms, Ordering::Release);
         }
     }
 }
@@ -240,7 +178,7 @@ impl ClientPending {
     /// Records the attempt `state_hash` (pending until `expires`) for `ip`'s client; `false`
     /// (nothing recorded) when that client already has `max` pending attempts.
     pub fn admit(&self, ip: IpAddr, state_hash: &str, now: i64, expires: i64) -> bool {
-        let key = crate::client_ip::bucket_key(ip);
+        let key = crate::domain::client_addr::bucket_key(ip);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.by_client.len() >= MAX_BUCKETS {
             inner.sweep(None, now);
@@ -293,20 +231,6 @@ mod tests {
         assert!(l.check_at(ip, t0 + Duration::from_secs(21)).is_ok());
     }
 
-    #[test]
-    fn breaker_opens_fails_fast_and_half_opens_once() {
-        let b = Breaker::new(2, Duration::from_millis(40));
-        assert!(b.allow());
-        b.failure();
-        assert!(b.allow());
-        b.failure();
-        assert!(!b.allow(), "open after two outages");
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(b.allow(), "half-open: one probe");
-        assert!(!b.allow(), "only one probe at a time");
-        b.success();
-        assert!(b.allow());
-    }
     #[test]
     fn buckets_key_ipv6_by_64_and_count_only_what_is_checked() {
         let l = RateLimiter::per_window(2, Duration::from_secs(900));

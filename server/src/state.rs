@@ -1,4 +1,5 @@
-//! Application state shared by every handler (cheap to clone) and the injectable clock.
+//! Application state shared by every handler (cheap to clone) and the injectable clock. Built
+//! only in `crate::startup`.
 
 use crate::config::Config;
 use crate::keys::Keys;
@@ -83,84 +84,5 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Why the service could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Store(#[from] crate::store::StoreError),
-    /// The HTTP client could not be built.
-    #[error("HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
-    /// The configuration would orphan bound users.
-    #[error("{0}")]
-    Orphans(String),
-}
-
-impl AppState {
-    /// Opens the store, loads the signing keys, builds the Xiaomi client.
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let store = crate::store::open(&config.server.database_url).await?;
-        Self::with_store(config, store, clock).await
-    }
-
-    /// Same as [`AppState::build`] with a given store.
-    pub async fn with_store(
-        config: Config,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartError> {
-        let orphans: Vec<String> = store
-            .bound_connections()
-            .await?
-            .into_iter()
-            .filter(|(p, c)| config.pool(p).and_then(|pool| pool.connection(c)).is_none())
-            .map(|(p, c)| format!("{p}/{c}"))
-            .collect();
-        if !orphans.is_empty() {
-            return Err(StartError::Orphans(format!(
-                "users are bound to connection(s) {} that the configuration no longer defines. A Unique ID cannot be renamed or removed once identities use it: put the connection back (same pool and unique_id), or delete those users first with `milogin user delete`.",
-                orphans.join(", ")
-            )));
-        }
-        let keys = Keys::load(
-            store.clone(),
-            config.pools.iter().map(|p| p.id.as_str()),
-            clock.now(),
-            config.server.token_ttl_secs,
-        )
-        .await?;
-        let metrics = Arc::new(crate::metrics::Metrics::default());
-        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(
-            &config.xiaomi,
-            &config.limits,
-            metrics.clone(),
-        )?);
-        let l = &config.limits;
-        let limiters = Arc::new(Limiters {
-            authorize: crate::limits::RateLimiter::new(l.authorize_per_minute),
-            callback: crate::limits::RateLimiter::new(l.callback_per_minute),
-            binding: crate::limits::RateLimiter::new(l.binding_per_minute),
-            pending: crate::limits::PendingCap::new(l.max_pending_attempts),
-            pending_per_client: crate::limits::ClientPending::new(l.max_pending_per_client),
-            userinfo: crate::limits::RateLimiter::new(l.userinfo_per_minute),
-            try_pages: crate::limits::RateLimiter::new(l.authorize_per_minute),
-            admin_failures: crate::limits::RateLimiter::per_window(
-                10,
-                std::time::Duration::from_secs(15 * 60),
-            ),
-        });
-        Ok(Self {
-            config: Arc::new(config),
-            store,
-            provider,
-            keys: Arc::new(keys),
-            clock,
-            metrics,
-            limiters,
-        })
     }
 }

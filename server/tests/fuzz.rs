@@ -4,7 +4,7 @@
 //! meaning; success implies the required fields; normalisation is idempotent.
 
 use milogin_server::config::normalize_origin;
-use milogin_server::flow::{parse_authorize_query, parse_callback_query};
+use milogin_server::http::query::{parse_authorize_query, parse_callback_query};
 use milogin_server::provider::xiaomi::{
     parse_envelope, parse_open_id, parse_profile, parse_token, PREFIX,
 };

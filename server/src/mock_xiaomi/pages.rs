@@ -19,8 +19,22 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margi
 /// Accounts listed on the consent page; any configured account may still be chosen by id.
 const CONSENT_MAX_ACCOUNTS: usize = 50;
 
-/// The server's HTML escaping (element content and quoted attributes).
-pub(super) use crate::pages::escape_html as escape;
+/// HTML-escapes element content and quoted attributes (the mock's own copy: it shares no code
+/// with the server it stands in for).
+pub(super) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// What the consent page shows.
 pub(super) struct Consent<'a> {

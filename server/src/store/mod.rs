@@ -343,7 +343,7 @@ pub trait Store: Send + Sync {
     async fn user_for_login(
         &self,
         pool: &str,
-        id: &crate::accounts::LoginId,
+        id: &crate::domain::contact::LoginId,
     ) -> Result<Option<(User, Option<String>)>, StoreError>;
 
     /// Users whose email equals `email` or whose phone equals `phone` (normalised values; `None`

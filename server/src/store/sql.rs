@@ -383,8 +383,8 @@ macro_rules! sql_store {
                 self.user(&u.pool, &u.id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
             }
 
-            async fn user_for_login(&self, pool: &str, id: &crate::accounts::LoginId) -> Result<Option<(User, Option<String>)>, StoreError> {
-                use crate::accounts::LoginId;
+            async fn user_for_login(&self, pool: &str, id: &crate::domain::contact::LoginId) -> Result<Option<(User, Option<String>)>, StoreError> {
+                use crate::domain::contact::LoginId;
                 let (column, value) = match id {
                     LoginId::Email(v) => ("email", v),
                     LoginId::Phone(v) => ("phone", v),

@@ -1000,7 +1000,7 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
         .unwrap();
     let victim_cookie_name = format!(
         "milogin-bind-{}",
-        &milogin_server::flow::sha256_hex(&victim_page.csrf)[..16]
+        &milogin_server::crypto::sha256_hex(&victim_page.csrf)[..16]
     );
     let forged = jar
         .post(&victim_page.action)

@@ -2,8 +2,9 @@
 //! Userinfo reads the database on every call: it is rate limited per client (429 +
 //! `Retry-After`, `limits.userinfo_per_minute`).
 
-use crate::client_ip::{retry_after, take, ClientIp};
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::extract::ClientIp;
+use super::respond::{retry_after, take};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};

@@ -2,7 +2,7 @@
 //! for the app's registered origins (an unregistered page cannot read it, which the widget
 //! reports as "origin not registered").
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};

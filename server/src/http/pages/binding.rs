@@ -5,7 +5,7 @@
 //! the form to post to us only (and, in redirect mode, the final redirect to the app's origin).
 
 use super::{escape_html, html_page, Page, NO_SOURCES};
-use crate::binding::{Form, FormError};
+use crate::login::bind::{Form, FormError};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 

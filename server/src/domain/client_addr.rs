@@ -1,20 +1,13 @@
-//! Who the client is, for abuse limits: the TCP peer, or — when that peer is one of
+//! Who the client is, for abuse limits (the HTTP extractor is `crate::http::extract::ClientIp`): the TCP peer, or — when that peer is one of
 //! `server.trusted_proxies` — the rightmost address in the proxy's forwarding header that is not
 //! itself a trusted proxy. Headers from any other peer are ignored: anyone can send them.
 //!
 //! Limits key on a *prefix*, not an address ([`bucket_key`]): an IPv6 host usually holds a whole
 //! /64, so keying per address would hand it 2^64 buckets.
 
-use crate::limits::RateLimiter;
-use crate::pages;
-use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use ipnet::IpNet;
-use milogin_shared::ErrorCode;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 /// Which header a trusted proxy writes the client address into (`server.forwarded_header`).
 /// One only: a proxy appends to its own header but passes the other through untouched, so
@@ -124,73 +117,6 @@ pub fn bucket_key(ip: IpAddr) -> IpAddr {
             IpAddr::V6(Ipv6Addr::from(bits))
         }
     }
-}
-
-/// The client's address: the TCP peer, or what a trusted proxy says ([`TrustedProxies::client`]).
-/// `0.0.0.0` when the socket is unknown (e.g. in `oneshot` tests).
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        st: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        Ok(Self(
-            st.config
-                .server
-                .trusted_proxies
-                .client(peer, &parts.headers),
-        ))
-    }
-}
-
-/// Takes a token from `limiter` for this client; `Err(wait)` (counted and logged) when empty.
-pub fn take(
-    st: &AppState,
-    limiter: &RateLimiter,
-    route: &'static str,
-    ip: IpAddr,
-) -> Result<(), Duration> {
-    let wait = limiter.check(ip).err();
-    match wait {
-        None => Ok(()),
-        Some(wait) => {
-            st.metrics.limited(route);
-            tracing::warn!(route, %ip, "rate limited");
-            Err(wait)
-        }
-    }
-}
-
-/// Sets `Retry-After` (whole seconds, at least 1).
-pub fn retry_after(r: &mut Response, wait: Duration) {
-    r.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(wait.as_secs().max(1)),
-    );
-}
-
-/// 429 page with `Retry-After` when `limiter` has no token for this client.
-pub fn rate_limited(
-    st: &AppState,
-    limiter: &RateLimiter,
-    route: &'static str,
-    ip: IpAddr,
-) -> Option<Response> {
-    let wait = take(st, limiter, route, ip).err()?;
-    let mut r = pages::error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InvalidRequest,
-        "Too many login attempts from your network. Please wait a minute and try again.",
-    );
-    retry_after(&mut r, wait);
-    Some(r)
 }
 
 #[cfg(test)]

@@ -14,11 +14,13 @@
 //!
 //! Request URLs are never logged or put in errors: the open API carries the access token in its query.
 
+pub mod breaker;
+
 use super::{AccessToken, Contact, Provider, ProviderError, ProviderIdentity};
 use crate::config::{Connection, Limits, MatchField, XiaomiConfig};
-use crate::limits::Breaker;
 use crate::metrics::Metrics;
 use async_trait::async_trait;
+use breaker::Breaker;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -341,8 +343,8 @@ pub fn parse_phone_and_email(data: &Map<String, Value>) -> Contact {
             .filter(|s| s.len() <= 320)
     };
     Contact {
-        email: text("email").and_then(crate::accounts::normalize_email),
-        phone: text("phone").and_then(crate::accounts::normalize_phone),
+        email: text("email").and_then(crate::domain::contact::normalize_email),
+        phone: text("phone").and_then(crate::domain::contact::normalize_phone),
     }
 }
 

@@ -1,15 +1,15 @@
 //! `POST /connection/social/{uid}/{pool}/bind`: the form of the "link your Xiaomi account" page
-//! (logic in `crate::binding`), and [`offer_response`], the callback's answer that shows the page
+//! (logic in `crate::login::bind`), and [`offer_response`], the callback's answer that shows the page
 //! and sets its ticket cookie (`HttpOnly; SameSite=Strict`, `__Host-…; Secure` over https).
 
-use super::login::{conclude, cookie};
-use crate::binding::{self, Answer, Offer, TICKET_TTL_SECS};
-use crate::client_ip::{rate_limited, ClientIp};
-use crate::pages::{self, binding::Lang};
+use super::extract::{cookie, ClientIp};
+use super::pages::{self, binding::Lang};
+use super::respond::{conclude, rate_limited, set_cookie, SameSite};
+use crate::login::bind::{self as binding, Answer, Offer, TICKET_TTL_SECS};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
@@ -21,29 +21,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/connection/social/{uid}/{pool}/bind", post(post_bind))
 }
 
-fn ticket_cookie(st: &AppState, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if st.config.server.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .ok()
-}
-
 /// The binding page with its ticket cookie (what the callback answers when binding is needed).
 pub fn offer_response(st: &AppState, headers: &HeaderMap, offer: &Offer) -> Response {
     let mut r = pages::binding::page(StatusCode::OK, Lang::from_headers(headers), &offer.form);
-    if let Some(v) = ticket_cookie(
+    let cookie = (offer.cookie_name.as_str(), offer.ticket.expose_secret());
+    set_cookie(
         st,
-        &offer.cookie_name,
-        offer.ticket.expose_secret(),
+        r.headers_mut(),
+        cookie,
         TICKET_TTL_SECS,
-    ) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
+        SameSite::Strict,
+    );
     r
 }
 
@@ -71,9 +59,7 @@ async fn post_bind(
         }
         Answer::Deliver { target, message } => {
             let mut r = conclude(&st, &target, &message, StatusCode::OK).await;
-            if let Some(v) = ticket_cookie(&st, &name, "", 0) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
             r
         }
         Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, code, msg),

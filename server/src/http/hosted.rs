@@ -14,9 +14,10 @@
 //!   on any page's request, so they alone must not start a login. Wrong admin passwords are
 //!   throttled per client.
 
-use crate::client_ip::{rate_limited, retry_after, ClientIp};
+use super::extract::ClientIp;
+use super::pages::{self, escape_html, html_page, Page};
+use super::respond::{rate_limited, retry_after};
 use crate::config::TRY_APP;
-use crate::pages::{self, escape_html, html_page, Page};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -261,11 +262,11 @@ pub async fn redeem_try_ticket(
     if st.config.server.admin_token.is_none() {
         return Some(admin_challenge(st));
     }
-    let Some(value) = super::login::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
+    let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");
         return Some(try_refused());
     };
-    let hash = crate::flow::sha256_hex(&value);
+    let hash = crate::crypto::sha256_hex(&value);
     match st
         .store
         .redeem_try_ticket(&hash, pool, uid, st.clock.now())
@@ -303,9 +304,9 @@ fn try_refused() -> Response {
 /// cookie (sent only on requests this site starts, so no foreign page can start a try login).
 /// `None` when the database failed (logged).
 async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Option<HeaderValue> {
-    let value = crate::flow::random_token();
+    let value = crate::crypto::random_token();
     let now = st.clock.now();
-    let hash = crate::flow::sha256_hex(&value);
+    let hash = crate::crypto::sha256_hex(&value);
     if let Err(e) = st
         .store
         .insert_try_ticket(&hash, pool, uid, now + TRY_TICKET_TTL_SECS, now)
@@ -344,9 +345,9 @@ fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(_, p)| p.to_owned()));
     given.is_some_and(|g| {
-        crate::flow::ct_eq(
-            &crate::flow::sha256_hex(&g),
-            &crate::flow::sha256_hex(token.expose_secret()),
+        crate::crypto::ct_eq(
+            &crate::crypto::sha256_hex(&g),
+            &crate::crypto::sha256_hex(token.expose_secret()),
         )
     })
 }
@@ -478,12 +479,12 @@ async fn get_try_identity(
     }
     let user = match st.store.user(&pool_id, &q.sub).await {
         Ok(Some(u)) => u,
-        Ok(None) => return crate::error::ApiError::NotFound("no such user").into_response(),
-        Err(e) => return crate::error::ApiError::Internal(e.to_string()).into_response(),
+        Ok(None) => return super::error::ApiError::NotFound("no such user").into_response(),
+        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
     };
     let identities = match st.store.identities_of(&pool_id, &user.id).await {
         Ok(i) => i,
-        Err(e) => return crate::error::ApiError::Internal(e.to_string()).into_response(),
+        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
     };
     let mut r = Json(crate::store::UserWithIdentities { user, identities }).into_response();
     r.headers_mut()

@@ -24,9 +24,12 @@
 //! - Only the account whose password was proven is bound; an identity bound to someone else
 //!   meanwhile is refused; a login-only connection never creates an account here (T-15).
 
+use super::issue::issue;
+use super::resolve::{create_user, identity_of as identity_row};
+use super::Target;
 use crate::accounts::{parse_login_id, verify_password_blocking};
 use crate::config::{Connection, LoginMode, Pool};
-use crate::flow::{self, ct_eq, random_token, sha256_hex, Target};
+use crate::crypto::{ct_eq, random_token, sha256_hex};
 use crate::provider::ProviderIdentity;
 use crate::state::AppState;
 use crate::store::{Attempt, Link, StoreError, Ticket};
@@ -389,10 +392,8 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
         Err(e) => return end(st, t, internal(e), ErrorCode::Internal.default_message()),
     }
     let id = identity_of(t);
-    let result = match flow::create_user(st, pool, conn, &id).await {
-        Ok((user, created)) => {
-            flow::success(st, pool, conn, &t.app, &t.attempt, user, created).await
-        }
+    let result = match create_user(st, pool, conn, &id).await {
+        Ok((user, created)) => issue(st, pool, conn, &t.app, &t.attempt, user, created).await,
         Err(code) => Err(code),
     };
     match result {
@@ -521,7 +522,7 @@ async fn prove(
             Err(e) => end(st, t, internal(e), ErrorCode::Internal.default_message()),
         };
     }
-    let identity = flow::identity_of(conn, &identity_of(t), now);
+    let identity = identity_row(conn, &identity_of(t), now);
     match st
         .store
         .link_identity(&pool.id, &user.id, &identity, Some(&t.ticket_hash), now)
@@ -529,7 +530,7 @@ async fn prove(
     {
         Ok(Link::Linked | Link::AlreadyLinked) => {
             tracing::info!(user = %user.id, "identity linked by password");
-            match flow::success(st, pool, conn, &t.app, &t.attempt, user, false).await {
+            match issue(st, pool, conn, &t.app, &t.attempt, user, false).await {
                 Ok(message) => Answer::Deliver {
                     target: target_of(st, t),
                     message,

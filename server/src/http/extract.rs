@@ -1,0 +1,43 @@
+//! What handlers read from a request beyond axum's own extractors: the client address behind
+//! trusted proxies ([`ClientIp`]) and a cookie's value.
+
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::{header, HeaderMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The client's address: the TCP peer, or what a trusted proxy says ([`TrustedProxies::client`]).
+/// `0.0.0.0` when the socket is unknown (e.g. in `oneshot` tests).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        Ok(Self(
+            st.config
+                .server
+                .trusted_proxies
+                .client(peer, &parts.headers),
+        ))
+    }
+}
+
+/// The value of cookie `name` from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}

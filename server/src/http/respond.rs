@@ -1,0 +1,132 @@
+//! Answers every login route shares: a result delivered to its target (popup page or redirect
+//! fragment), `Set-Cookie` for the login's cookies, and 429 with `Retry-After`.
+
+use super::pages;
+use crate::limits::RateLimiter;
+use crate::login::Target;
+use crate::state::AppState;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use milogin_shared::{ErrorCode, Outcome, ResultMessage};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The `SameSite` attribute of a login cookie.
+#[derive(Debug, Clone, Copy)]
+pub enum SameSite {
+    /// Sent on Xiaomi's top-level redirect back to the callback (the attempt's binding cookie).
+    Lax,
+    /// Sent only by our own pages (the binding step's ticket).
+    Strict,
+}
+
+/// Appends `Set-Cookie` for a login cookie: `HttpOnly; Path=/`, `Secure` over https (the name
+/// then carries `__Host-`). `max_age` 0 removes it.
+pub fn set_cookie(
+    st: &AppState,
+    h: &mut HeaderMap,
+    (name, value): (&str, &str),
+    max_age: i64,
+    same_site: SameSite,
+) {
+    let secure = if st.config.server.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let same_site = match same_site {
+        SameSite::Lax => "Lax",
+        SameSite::Strict => "Strict",
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite={same_site}{secure}"
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+}
+
+/// The end of a login (callback or binding step): counts it and delivers it.
+pub async fn conclude(
+    st: &AppState,
+    target: &Target,
+    m: &ResultMessage,
+    popup_status: StatusCode,
+) -> Response {
+    match &m.outcome {
+        Outcome::Success { .. } => st.metrics.login(true, "none"),
+        Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
+    }
+    deliver(target, m, popup_status)
+}
+
+/// Sends a result to its target: the popup page, or a 302 with the result in the fragment.
+pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
+    match target {
+        Target::Popup { origin, return_uri } => {
+            pages::result_page(popup_status, m, origin, return_uri.as_deref())
+        }
+        Target::Redirect(uri) => {
+            let mut f = form_urlencoded::Serializer::new(String::new());
+            match &m.outcome {
+                Outcome::Success { id_token, .. } => {
+                    f.append_pair("id_token", id_token);
+                }
+                Outcome::Failure(e) => {
+                    f.append_pair("error", e.code.as_str())
+                        .append_pair("error_description", &e.message);
+                }
+            }
+            f.append_pair("attempt", &m.attempt);
+            let mut r = (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("{uri}#{}", f.finish()))],
+            )
+                .into_response();
+            pages::secure_headers(r.headers_mut());
+            r
+        }
+    }
+}
+
+/// Takes a token from `limiter` for this client; `Err(wait)` (counted and logged) when empty.
+pub fn take(
+    st: &AppState,
+    limiter: &RateLimiter,
+    route: &'static str,
+    ip: IpAddr,
+) -> Result<(), Duration> {
+    let wait = limiter.check(ip).err();
+    match wait {
+        None => Ok(()),
+        Some(wait) => {
+            st.metrics.limited(route);
+            tracing::warn!(route, %ip, "rate limited");
+            Err(wait)
+        }
+    }
+}
+
+/// Sets `Retry-After` (whole seconds, at least 1).
+pub fn retry_after(r: &mut Response, wait: Duration) {
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+}
+
+/// 429 page with `Retry-After` when `limiter` has no token for this client.
+pub fn rate_limited(
+    st: &AppState,
+    limiter: &RateLimiter,
+    route: &'static str,
+    ip: IpAddr,
+) -> Option<Response> {
+    let wait = take(st, limiter, route, ip).err()?;
+    let mut r = pages::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InvalidRequest,
+        "Too many login attempts from your network. Please wait a minute and try again.",
+    );
+    retry_after(&mut r, wait);
+    Some(r)
+}

@@ -1,0 +1,141 @@
+//! Where the concrete parts are built and wired — the only place that does: the store, the
+//! signing keys, the Xiaomi client and the limiters into an [`AppState`], and the accept loop
+//! that serves [`crate::http::app`].
+
+use crate::config::Config;
+use crate::keys::Keys;
+use crate::limits::{ClientPending, PendingCap, RateLimiter};
+use crate::state::{AppState, Clock, Limiters};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The configuration would orphan bound users.
+    #[error("{0}")]
+    Orphans(String),
+}
+
+impl AppState {
+    /// Opens the store, loads the signing keys, builds the Xiaomi client.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let store = crate::store::open(&config.server.database_url).await?;
+        Self::with_store(config, store, clock).await
+    }
+
+    /// Same as [`AppState::build`] with a given store.
+    pub async fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let orphans: Vec<String> = store
+            .bound_connections()
+            .await?
+            .into_iter()
+            .filter(|(p, c)| config.pool(p).and_then(|pool| pool.connection(c)).is_none())
+            .map(|(p, c)| format!("{p}/{c}"))
+            .collect();
+        if !orphans.is_empty() {
+            return Err(StartError::Orphans(format!(
+                "users are bound to connection(s) {} that the configuration no longer defines. A Unique ID cannot be renamed or removed once identities use it: put the connection back (same pool and unique_id), or delete those users first with `milogin user delete`.",
+                orphans.join(", ")
+            )));
+        }
+        let keys = Keys::load(
+            store.clone(),
+            config.pools.iter().map(|p| p.id.as_str()),
+            clock.now(),
+            config.server.token_ttl_secs,
+        )
+        .await?;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(
+            &config.xiaomi,
+            &config.limits,
+            metrics.clone(),
+        )?);
+        let l = &config.limits;
+        let limiters = Arc::new(Limiters {
+            authorize: RateLimiter::new(l.authorize_per_minute),
+            callback: RateLimiter::new(l.callback_per_minute),
+            binding: RateLimiter::new(l.binding_per_minute),
+            pending: PendingCap::new(l.max_pending_attempts),
+            pending_per_client: ClientPending::new(l.max_pending_per_client),
+            userinfo: RateLimiter::new(l.userinfo_per_minute),
+            try_pages: RateLimiter::new(l.authorize_per_minute),
+            admin_failures: RateLimiter::per_window(10, std::time::Duration::from_secs(15 * 60)),
+        });
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            provider,
+            keys: Arc::new(keys),
+            clock,
+            metrics,
+            limiters,
+        })
+    }
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.
+///
+/// A hand-rolled accept loop instead of `axum::serve`, for two bounds: a header-read
+/// timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response, so it also
+/// ends idle keep-alive connections) and a connection cap (`limits.max_connections`, see
+/// [`crate::http::edge::ConnectionCap`]).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let header_timeout =
+        std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
+    let mut cap = crate::http::edge::ConnectionCap::new(state.config.limits.max_connections);
+    let app = crate::http::app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            conn = listener.accept() => match conn {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(slot) = cap.admit() else {
+            drop(stream); // closed at once
+            continue;
+        };
+        let app = app.clone();
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+    Ok(())
+}

@@ -2,11 +2,11 @@
 //! different origin, all on 127.0.0.1, with a ready configuration and SQLite in a data folder.
 
 use crate::config::Config;
-use crate::mock_xiaomi::{Mock, MockConfig};
 use crate::state::{AppState, SystemClock};
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
+use milogin_mock_xiaomi::{Mock, MockConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Pages we host around the widget:
+//! The hosted login page (the experience-login page is `super::try_login`):
 //!
 //! - `GET /login/{pool}?app_id=…[&mode=popup|redirect&redirect_uri=…&attempt=…&origin=…&lang=…]`,
 //!   the hosted login page: the app's connections as `<milogin-button>`s, loaded from our own
@@ -6,37 +6,21 @@
 //!   buttons continue *in that window* with the host's origin and attempt, so the login
 //!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode
 //!   (with the host page's `attempt` when given, so the widget there accepts the result).
-//! - `GET /connection/social/{uid}/{pool}/try`, the operator's experience-login page (HTTP Basic,
-//!   password = `server.admin_token`): runs a real popup login through the reserved app
-//!   `__try__` and shows what came back; `…/try/identity?sub=` reads the stored identity.
-//!   Authorize for `__try__` needs a one-time ticket the page minted (in an `HttpOnly;
-//!   SameSite=Strict` cookie, stored hashed): the browser would re-send cached Basic credentials
-//!   on any page's request, so they alone must not start a login. Wrong admin passwords are
-//!   throttled per client.
 
-use super::extract::ClientIp;
 use super::pages::{self, escape_html, html_page, Page};
-use super::respond::{rate_limited, retry_after};
 use crate::config::TRY_APP;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use milogin_shared::ErrorCode;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-/// Hosted login page and experience login.
+/// The hosted login page.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login/{pool}", get(get_login_page))
-        .route("/connection/social/{uid}/{pool}/try", get(get_try_page))
-        .route(
-            "/connection/social/{uid}/{pool}/try/identity",
-            get(get_try_identity),
-        )
+    Router::new().route("/login/{pool}", get(get_login_page))
 }
 
 /// The hosted page's query.
@@ -75,7 +59,6 @@ async fn get_login_page(
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let bad = |code, msg: &'static str| pages::error_page(StatusCode::BAD_REQUEST, code, msg);
     let Some(pool) = st.config.pool(&pool_id) else {
         return pages::error_page(
             StatusCode::NOT_FOUND,
@@ -96,54 +79,12 @@ async fn get_login_page(
         );
     };
     let lang = locale(q.lang.as_deref(), &headers);
-    let mut common =
+    let base =
         attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
-    match q.mode.as_deref().unwrap_or(if q.origin.is_some() {
-        "popup"
-    } else {
-        "redirect"
-    }) {
-        "popup" => {
-            let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
-                return bad(
-                    ErrorCode::InvalidRequest,
-                    "Opened as a popup, the page needs the host page's origin and attempt.",
-                );
-            };
-            if !app.allows_origin(origin) {
-                return bad(
-                    ErrorCode::OriginNotAllowed,
-                    "This site's origin is not registered for the app (pools.apps.origins).",
-                );
-            }
-            if milogin_shared::validate_attempt(attempt).is_err() {
-                return bad(
-                    ErrorCode::InvalidRequest,
-                    "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
-                );
-            }
-            common += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
-        }
-        "redirect" => {
-            let Some(uri) = q
-                .redirect_uri
-                .as_deref()
-                .filter(|u| app.allows_redirect_uri(u))
-            else {
-                return bad(ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris).");
-            };
-            common += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
-            // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
-            // the redirect page accepts the result; without one each button draws its own.
-            if let Some(attempt) = q.attempt.as_deref() {
-                if milogin_shared::validate_attempt(attempt).is_err() {
-                    return bad(ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.");
-                }
-                common += &attr("hosted-attempt", attempt);
-            }
-        }
-        _ => return bad(ErrorCode::InvalidRequest, "mode must be popup or redirect."),
-    }
+    let common = match mode_attributes(app, &q) {
+        Ok(extra) => base + &extra,
+        Err((code, msg)) => return pages::error_page(StatusCode::BAD_REQUEST, code, msg),
+    };
     let buttons: String = app
         .connections
         .iter()
@@ -190,6 +131,62 @@ async fn get_login_page(
     })
 }
 
+/// The button attributes of the page's mode: popup (the host's origin and attempt, checked
+/// against the app) or redirect (a registered `redirect_uri`, the host's attempt if given).
+fn mode_attributes(
+    app: &crate::config::App,
+    q: &LoginQuery,
+) -> Result<String, (ErrorCode, &'static str)> {
+    let mut extra = String::new();
+    match q.mode.as_deref().unwrap_or(if q.origin.is_some() {
+        "popup"
+    } else {
+        "redirect"
+    }) {
+        "popup" => {
+            let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
+                return Err((
+                    ErrorCode::InvalidRequest,
+                    "Opened as a popup, the page needs the host page's origin and attempt.",
+                ));
+            };
+            if !app.allows_origin(origin) {
+                return Err((
+                    ErrorCode::OriginNotAllowed,
+                    "This site's origin is not registered for the app (pools.apps.origins).",
+                ));
+            }
+            if milogin_shared::validate_attempt(attempt).is_err() {
+                return Err((
+                    ErrorCode::InvalidRequest,
+                    "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
+                ));
+            }
+            extra += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
+        }
+        "redirect" => {
+            let Some(uri) = q
+                .redirect_uri
+                .as_deref()
+                .filter(|u| app.allows_redirect_uri(u))
+            else {
+                return Err((ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris)."));
+            };
+            extra += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
+            // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
+            // the redirect page accepts the result; without one each button draws its own.
+            if let Some(attempt) = q.attempt.as_deref() {
+                if milogin_shared::validate_attempt(attempt).is_err() {
+                    return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."));
+                }
+                extra += &attr("hosted-attempt", attempt);
+            }
+        }
+        _ => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.")),
+    }
+    Ok(extra)
+}
+
 /// The query of the hosted page, re-serialised for the language switch.
 fn headers_query(q: &LoginQuery) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
@@ -205,289 +202,4 @@ fn headers_query(q: &LoginQuery) -> String {
         }
     }
     s.finish()
-}
-
-/// Lifetime of a ticket of the experience-login page, seconds.
-const TRY_TICKET_TTL_SECS: i64 = 600;
-
-/// The ticket cookie of one connection's page (one per connection, so two open try pages do not
-/// overwrite each other's ticket).
-fn try_ticket_cookie(st: &AppState, pool: &str, uid: &str) -> String {
-    let prefix = if st.config.server.secure_cookies() {
-        "__Host-"
-    } else {
-        ""
-    };
-    format!("{prefix}milogin-try.{pool}.{uid}")
-}
-
-/// The operator gate of the experience-login pages: 404 when disabled, 429 after too many wrong
-/// passwords from this client (checked before the password, so guessing stops), 401 otherwise;
-/// `None` lets the operator in.
-fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Option<Response> {
-    if st.config.server.admin_token.is_none() {
-        return Some(admin_challenge(st));
-    }
-    if let Some(wait) = st.limiters.admin_failures.exhausted(ip) {
-        tracing::warn!(%ip, "admin password refused: too many wrong ones from this client");
-        st.metrics.limited("admin");
-        let mut r = pages::error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::InvalidRequest,
-            "Too many wrong admin passwords from your network. Please wait and try again.",
-        );
-        retry_after(&mut r, wait);
-        return Some(r);
-    }
-    if admin_ok(st, headers) {
-        return None;
-    }
-    if headers.contains_key(header::AUTHORIZATION) {
-        // A failed guess (a browser's first request carries no credentials: not counted).
-        let _ = st.limiters.admin_failures.check(ip);
-        tracing::warn!(%ip, "wrong admin password");
-    }
-    Some(admin_challenge(st))
-}
-
-/// Authorize for `__try__`: redeems the one-time ticket the experience-login page of this
-/// connection set in its cookie. Returns the refusal (403 without a live ticket), `None` when
-/// the login may start.
-pub async fn redeem_try_ticket(
-    st: &AppState,
-    pool: &str,
-    uid: &str,
-    headers: &HeaderMap,
-) -> Option<Response> {
-    if st.config.server.admin_token.is_none() {
-        return Some(admin_challenge(st));
-    }
-    let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
-        tracing::warn!("experience login without a ticket refused");
-        return Some(try_refused());
-    };
-    let hash = crate::crypto::sha256_hex(&value);
-    match st
-        .store
-        .redeem_try_ticket(&hash, pool, uid, st.clock.now())
-        .await
-    {
-        Ok(true) => None,
-        Ok(false) => {
-            tracing::warn!("experience login with a used, expired or foreign ticket refused");
-            Some(try_refused())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot redeem the experience-login ticket");
-            Some(database_down())
-        }
-    }
-}
-
-fn database_down() -> Response {
-    pages::error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Internal,
-        "The login service could not use its database. Please try again.",
-    )
-}
-
-fn try_refused() -> Response {
-    pages::error_page(
-        StatusCode::FORBIDDEN,
-        ErrorCode::InvalidRequest,
-        "Experience logins start from the experience-login page, once per page load: open it again and press its button.",
-    )
-}
-
-/// Mints the page's one-time ticket: stored hashed, value in an `HttpOnly; SameSite=Strict`
-/// cookie (sent only on requests this site starts, so no foreign page can start a try login).
-/// `None` when the database failed (logged).
-async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Option<HeaderValue> {
-    let value = crate::crypto::random_token();
-    let now = st.clock.now();
-    let hash = crate::crypto::sha256_hex(&value);
-    if let Err(e) = st
-        .store
-        .insert_try_ticket(&hash, pool, uid, now + TRY_TICKET_TTL_SECS, now)
-        .await
-    {
-        tracing::error!(error = %e, "cannot store the experience-login ticket");
-        return None;
-    }
-    let secure = if st.config.server.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={value}; Max-Age={TRY_TICKET_TTL_SECS}; Path=/; HttpOnly; SameSite=Strict{secure}",
-        try_ticket_cookie(st, pool, uid)
-    );
-    Some(HeaderValue::from_str(&cookie).expect("ascii cookie"))
-}
-
-/// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.
-fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
-    use base64::Engine;
-    let Some(token) = st.config.server.admin_token.as_ref() else {
-        return false;
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(_, p)| p.to_owned()));
-    given.is_some_and(|g| {
-        crate::crypto::ct_eq(
-            &crate::crypto::sha256_hex(&g),
-            &crate::crypto::sha256_hex(token.expose_secret()),
-        )
-    })
-}
-
-/// 401 with a Basic challenge (404 when the page is disabled).
-pub fn admin_challenge(st: &AppState) -> Response {
-    if st.config.server.admin_token.is_none() {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::InvalidRequest,
-            "The experience-login page is disabled: set server.admin_token.",
-        );
-    }
-    let mut r = pages::error_page(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidRequest,
-        "Sign in with the operator's admin token.",
-    );
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"milogin experience login\", charset=\"UTF-8\""),
-    );
-    r
-}
-
-const TRY_SCRIPT: &str = r#"(function(){
-var d=document,cfg=JSON.parse(d.getElementById('try-config').textContent),out=d.getElementById('try-out'),status=d.getElementById('try-status');
-function show(title,obj){var h=d.createElement('h2');h.textContent=title;var p=d.createElement('pre');p.textContent=JSON.stringify(obj,null,2);out.appendChild(h);out.appendChild(p);}
-function rand(){var a=new Uint8Array(24);crypto.getRandomValues(a);return Array.from(a,function(b){return('0'+b.toString(16)).slice(-2)}).join('');}
-d.getElementById('try-start').addEventListener('click',function(){
-  out.textContent='';var attempt='try-'+rand(),origin=location.origin;
-  var url=cfg.authorize+'?app_id='+encodeURIComponent(cfg.app)+'&origin='+encodeURIComponent(origin)+'&attempt='+attempt+'&mode=popup';
-  var w=window.open(url,'milogin-try','popup,width=520,height=640');
-  if(!w){status.textContent='The popup was blocked: allow popups for this page.';return;}
-  status.textContent='Waiting for the popup…';
-  function onMsg(e){
-    if(e.origin!==origin||e.source!==w||!e.data||e.data.type!=='milogin:result'||e.data.attempt!==attempt)return;
-    window.removeEventListener('message',onMsg);var m=e.data;status.textContent=(m.ok?'Login succeeded.':'Login failed: '+m.error.code)+' Reload the page to try again (each load allows one login).';
-    show('Result message',m);
-    if(m.ok){var p=m.id_token.split('.')[1].replace(/-/g,'+').replace(/_/g,'/');
-      show('id_token claims',JSON.parse(decodeURIComponent(escape(atob(p)))));
-      fetch(cfg.identity+'?sub='+encodeURIComponent(m.user.id),{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(j){show('Stored user and Xiaomi identity (openId, unionId)',j)});}
-  }
-  window.addEventListener('message',onMsg);
-});})();"#;
-
-/// The experience-login page of one connection; each load mints a one-time ticket.
-async fn get_try_page(
-    State(st): State<AppState>,
-    Path((uid, pool_id)): Path<(String, String)>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
-        return r;
-    }
-    if let Some(refused) = admin_gate(&st, &headers, ip) {
-        return refused;
-    }
-    let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConnectionNotEnabled,
-            "Unknown pool or connection.",
-        );
-    };
-    let Some(ticket) = mint_try_ticket(&st, &pool_id, &uid).await else {
-        return database_down();
-    };
-    let mut r = try_page(&st, conn, &pool_id, &uid);
-    r.headers_mut().insert(header::SET_COOKIE, ticket);
-    r
-}
-
-/// The HTML of the experience-login page.
-fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid: &str) -> Response {
-    let base = format!(
-        "{}/connection/social/{uid}/{pool_id}",
-        st.config.server.base()
-    );
-    let settings = serde_json::json!({
-        "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
-        "scopes_requested": conn.scopes, "skip_confirm": conn.skip_confirm,
-        "login_mode": format!("{:?}", conn.login_mode), "association": format!("{:?}", conn.association),
-        "callback_url": st.config.server.callback_url(pool_id, uid),
-    });
-    let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
-    let body = format!(
-        "<h1>Experience login</h1><p>Runs a real login through <b>{}</b> (pool {}) and shows what came back: check the Xiaomi app's settings end to end.</p><pre id=\"try-settings\">{}</pre><p><button id=\"try-start\" type=\"button\">Try login</button></p><p id=\"try-status\" role=\"status\"></p><div id=\"try-out\"></div>",
-        escape_html(&conn.display_name),
-        escape_html(pool_id),
-        escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
-    );
-    let head = format!(
-        "<script type=\"application/json\" id=\"try-config\">{}</script>",
-        pages::script_json(&cfg)
-    );
-    html_page(&Page {
-        status: StatusCode::OK,
-        lang: "en",
-        title: "Experience login",
-        body_html: &body,
-        head_extra: &head,
-        script: Some(TRY_SCRIPT),
-        style_extra: "main{max-width:720px;text-align:left}pre{background:#f4f4f4;padding:10px;border-radius:6px;overflow:auto;font-size:12px}button{background:#ff6900;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:15px;cursor:pointer}",
-        form_action: "'none'",
-        sources: ("", "'self'", "'none'"),
-    })
-}
-
-#[derive(Deserialize)]
-struct SubQuery {
-    sub: String,
-}
-
-/// The stored user and identities behind a `sub` (operator only).
-async fn get_try_identity(
-    State(st): State<AppState>,
-    Path((_uid, pool_id)): Path<(String, String)>,
-    Query(q): Query<SubQuery>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
-        return r;
-    }
-    if let Some(refused) = admin_gate(&st, &headers, ip) {
-        return refused;
-    }
-    let user = match st.store.user(&pool_id, &q.sub).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return super::error::ApiError::NotFound("no such user").into_response(),
-        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
-    };
-    let identities = match st.store.identities_of(&pool_id, &user.id).await {
-        Ok(i) => i,
-        Err(e) => return super::error::ApiError::Internal(e.to_string()).into_response(),
-    };
-    let mut r = Json(crate::store::UserWithIdentities { user, identities }).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
 }

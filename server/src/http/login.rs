@@ -7,7 +7,7 @@ use super::{pages, query};
 use crate::crypto::sha256_hex;
 use crate::login::cookie_name;
 use crate::login::finish::{finish, Finish};
-use crate::login::start::{self, validate_start, StartError};
+use crate::login::start::{self, validate_start, Start, StartError};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -51,7 +51,8 @@ async fn get_authorize(
         }
     };
     if q.app_id.as_deref() == Some(crate::config::TRY_APP) {
-        if let Some(refused) = super::hosted::redeem_try_ticket(&st, &pool, &uid, &headers).await {
+        if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
+        {
             return refused;
         }
     }
@@ -83,35 +84,42 @@ async fn get_authorize(
             pages::secure_headers(h);
             r
         }
-        Err(StartError::Taken) => {
+        Err(e) => start_refused(&start, e),
+    }
+}
+
+/// The result page (or redirect) for an attempt that could not be recorded.
+fn start_refused(start: &Start<'_>, e: StartError) -> Response {
+    match e {
+        StartError::Taken => {
             // A second attempt under a recorded id: a replayed or leaked popup URL.
             tracing::warn!("authorize with an attempt id that was already used");
             let m = ResultMessage::failure_with(
-                &start.attempt,
-                ErrorCode::InvalidRequest,
-                "This login was already started (each attempt is used once). Close this window and click the button again.",
-            );
+            &start.attempt,
+            ErrorCode::InvalidRequest,
+            "This login was already started (each attempt is used once). Close this window and click the button again.",
+        );
             deliver(&start.target, &m, StatusCode::CONFLICT)
         }
-        Err(e) => {
+        e => {
             if let StartError::Store(_) = e {
                 tracing::error!(error = %e, "cannot record the attempt");
             } else {
                 tracing::warn!(error = %e, "attempt refused");
             }
             let m = match e {
-                StartError::Busy => ResultMessage::failure_with(
-                    &start.attempt,
-                    ErrorCode::Internal,
-                    "Too many logins are in progress. Please try again in a minute.",
-                ),
-                StartError::BusyClient => ResultMessage::failure_with(
-                    &start.attempt,
-                    ErrorCode::Internal,
-                    "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
-                ),
-                _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
-            };
+            StartError::Busy => ResultMessage::failure_with(
+                &start.attempt,
+                ErrorCode::Internal,
+                "Too many logins are in progress. Please try again in a minute.",
+            ),
+            StartError::BusyClient => ResultMessage::failure_with(
+                &start.attempt,
+                ErrorCode::Internal,
+                "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
+            ),
+            _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
+        };
             deliver(&start.target, &m, StatusCode::SERVICE_UNAVAILABLE)
         }
     }

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pages;
 pub mod query;
 pub mod respond;
+pub mod try_login;
 pub mod widget;
 
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(oidc::router())
         .merge(health::router())
         .merge(hosted::router())
+        .merge(try_login::router())
         .nest(
             "/widget",
             widget::router(state.config.server.widget_dir.clone()),

@@ -46,6 +46,33 @@ pub fn validate_start<'a>(
         .as_deref()
         .and_then(|id| pool.app(id))
         .ok_or(not_found)?;
+    let target = target(app, q)?;
+    let attempt = q.attempt.clone().unwrap_or_default();
+    if wire::validate_attempt(&attempt).is_err() {
+        return Err((
+            ErrorCode::InvalidRequest,
+            "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
+            None,
+        ));
+    }
+    if !app.enables(uid) {
+        return Err((
+            ErrorCode::ConnectionNotEnabled,
+            "This connection is not enabled for the app.",
+            Some((target, attempt)),
+        ));
+    }
+    Ok(Start {
+        pool,
+        app,
+        connection,
+        target,
+        attempt,
+    })
+}
+
+/// Where the result goes: the popup's registered origin, or a registered redirect URI.
+fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
     let target = match q.mode.as_deref().unwrap_or("popup") {
         "popup" => {
             let origin = q.origin.as_deref().ok_or((
@@ -88,28 +115,7 @@ pub fn validate_start<'a>(
             ))
         }
     };
-    let attempt = q.attempt.clone().unwrap_or_default();
-    if wire::validate_attempt(&attempt).is_err() {
-        return Err((
-            ErrorCode::InvalidRequest,
-            "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
-            None,
-        ));
-    }
-    if !app.enables(uid) {
-        return Err((
-            ErrorCode::ConnectionNotEnabled,
-            "This connection is not enabled for the app.",
-            Some((target, attempt)),
-        ));
-    }
-    Ok(Start {
-        pool,
-        app,
-        connection,
-        target,
-        attempt,
-    })
+    Ok(target)
 }
 
 /// A validated authorize request.

@@ -1,0 +1,146 @@
+//! The command line, one file per command: `serve`, `check`, `demo` (in `crate::demo`),
+//! `mock-xiaomi`, `user …`, `keys …`. This module parses the arguments, starts the runtime and
+//! holds what several commands share (loading the configuration, opening a pool's database).
+
+mod check;
+mod keys;
+mod mock;
+mod serve;
+mod user;
+
+use crate::config::Config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// milogin: "Log in with Xiaomi" for any website.
+#[derive(Parser)]
+#[command(name = "milogin", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate the configuration and print each connection's callback URL.
+    Check {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Server + mock Xiaomi + demo page on another origin, all on 127.0.0.1.
+    Demo {
+        /// Port of the login server (the demo page uses port+1, the mock port+2).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Folder for the demo's configuration and SQLite database.
+        #[arg(long, default_value = "data/demo")]
+        data_dir: PathBuf,
+    },
+    /// The standalone mock Xiaomi (account + open API on one port).
+    MockXiaomi {
+        /// Port (0 = any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Registered client as CLIENT_ID:SECRET (repeatable); default: the demo client.
+        #[arg(long = "client")]
+        clients: Vec<String>,
+    },
+    /// Pool users.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// A pool's id_token signing keys: list, rotate.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+}
+
+/// Where a user command acts: the configuration (for the database) and the pool.
+#[derive(clap::Args)]
+struct PoolArgs {
+    /// The configuration file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Pool id.
+    #[arg(long)]
+    pool: String,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, String> {
+    Config::load(path).map_err(|e| {
+        format!(
+            "{e}Run `milogin check --config {}` after fixing.",
+            path.display()
+        )
+    })
+}
+
+async fn run(cmd: Command) -> Result<ExitCode, String> {
+    match cmd {
+        Command::Serve { config } => serve::run(&config).await,
+        Command::Check { config } => Ok(check::run(&config)),
+        Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::MockXiaomi { port, clients } => mock::run(port, &clients).await,
+        Command::User { command } => user::run(command).await,
+        Command::Keys { command } => keys::run(command).await,
+    }
+}
+
+/// Opens the database of `at.config` after checking that the pool exists.
+async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String> {
+    Ok(open_pool_config(at).await?.1)
+}
+
+/// [`open_pool`], also returning the configuration.
+async fn open_pool_config(at: &PoolArgs) -> Result<(Config, Arc<dyn crate::store::Store>), String> {
+    let config = load(&at.config)?;
+    if config.pool(&at.pool).is_none() {
+        let known: Vec<&str> = config.pools.iter().map(|p| p.id.as_str()).collect();
+        return Err(format!(
+            "pool {:?} is not in the configuration (pools: {})",
+            at.pool,
+            known.join(", ")
+        ));
+    }
+    // The URL is not echoed: a PostgreSQL URL may carry a password.
+    let store = crate::store::open(&config.server.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database of server.database_url: {e}"))?;
+    Ok((config, store))
+}

@@ -1,0 +1,132 @@
+//! Reading the configuration: the TOML file, then `MILOGIN_…` environment overrides applied to
+//! the TOML tree (so an override is checked exactly like the file), then [`super::validate`].
+
+use super::raw::RawConfig;
+use super::{Config, ConfigError, Problem};
+use std::path::Path;
+
+impl Config {
+    /// Loads `path`, applies `MILOGIN_…` overrides from the process environment, validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            one(
+                "(file)",
+                format!(
+                    "cannot read {}: {e}; pass an existing file with --config",
+                    path.display()
+                ),
+            )
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, std::env::vars(), base)
+    }
+
+    /// Parses TOML text with the given environment; relative secret files resolve from `base_dir`.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        base_dir: &Path,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Value = toml::from_str(text)
+            .map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
+        apply_env(&mut value, env)?;
+        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
+            one(
+                "(file)",
+                format!(
+                    "{}; see milogin.example.toml for every key",
+                    e.message().trim()
+                ),
+            )
+        })?;
+        raw.validate(&|name| std::env::var(name).ok(), base_dir)
+    }
+}
+
+pub(super) fn one(key: &str, message: String) -> ConfigError {
+    ConfigError(vec![Problem {
+        key: key.into(),
+        message,
+    }])
+}
+
+const SECTIONS: [&str; 4] = ["server", "xiaomi", "pools", "limits"];
+
+/// Applies `MILOGIN_A__B__0__C=value` overrides. Values are read as TOML (`5000`, `true`,
+/// `["a","b"]`) and fall back to a plain string. Variables outside the known sections are ignored.
+pub(super) fn apply_env(
+    root: &mut toml::Value,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("MILOGIN_"))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name["MILOGIN_".len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        if !SECTIONS.contains(&path[0].as_str()) {
+            continue;
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        if let Err(msg) = set_path(root, &path, value) {
+            problems.push(Problem {
+                key: name,
+                message: msg,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(problems))
+    }
+}
+
+fn set_path(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (head, rest) = path.split_first().ok_or("empty key")?;
+    let child = match node {
+        toml::Value::Table(t) => {
+            if rest.is_empty() {
+                t.insert(head.clone(), value);
+                return Ok(());
+            }
+            let next_is_index = rest[0].parse::<usize>().is_ok();
+            t.entry(head.clone()).or_insert_with(|| {
+                if next_is_index {
+                    toml::Value::Array(Vec::new())
+                } else {
+                    toml::Value::Table(Default::default())
+                }
+            })
+        }
+        toml::Value::Array(a) => {
+            let i: usize = head
+                .parse()
+                .map_err(|_| format!("{head:?} is not an array index"))?;
+            if i > a.len() {
+                return Err(format!(
+                    "index {i} skips entries; the array has {} entries",
+                    a.len()
+                ));
+            }
+            if i == a.len() {
+                a.push(toml::Value::Table(Default::default()));
+            }
+            if rest.is_empty() {
+                a[i] = value;
+                return Ok(());
+            }
+            &mut a[i]
+        }
+        _ => return Err(format!("cannot set {head:?} inside a plain value")),
+    };
+    set_path(child, rest, value)
+}

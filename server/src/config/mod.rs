@@ -1,0 +1,23 @@
+//! Typed configuration (design.md §3): defaults → TOML file → `MILOGIN_…` environment overrides
+//! (`__` separates levels, a number indexes an array: `MILOGIN_POOLS__0__APPS__0__ORIGINS`), then
+//! validated into [`Config`]. Every problem is collected with its key and how to fix it, so
+//! `milogin check` can list them all at once. No other module parses or validates configuration.
+//!
+//! Secrets are `{ env = "NAME" }` or `{ file = "path" }` and live in [`secrecy::SecretString`].
+//!
+//! `model` is what the rest of the server reads; `load` reads the file and the environment;
+//! `raw` is the file's serde shape; `validate` turns it into the model.
+
+mod check;
+mod load;
+mod model;
+mod origin;
+mod pools;
+mod raw;
+mod validate;
+
+pub use model::*;
+pub use origin::normalize_origin;
+
+#[cfg(test)]
+mod tests;

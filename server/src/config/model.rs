@@ -1,0 +1,449 @@
+//! The validated configuration every other module reads: typed, parsed once, secrets redacted.
+
+use super::origin::{normalize_origin, uri_origin};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use url::Url;
+
+/// One configuration problem: where and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `pools[0].apps[1].origins[0]`.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// All problems found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<Problem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} configuration problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[xiaomi]`.
+    pub xiaomi: XiaomiConfig,
+    /// `[[pools]]`.
+    pub pools: Vec<Pool>,
+    /// `[limits]`: abuse protection.
+    pub limits: Limits,
+}
+
+/// `[limits]`: per-IP rate limits and other bounds (X-87…X-90). Rate limits are per replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Authorize requests per client IP per minute (burst = the same number).
+    pub authorize_per_minute: u32,
+    /// Callback requests per client IP per minute.
+    pub callback_per_minute: u32,
+    /// Binding-form submissions per client IP per minute.
+    pub binding_per_minute: u32,
+    /// Unfinished, unexpired attempts beyond which new logins are refused (503).
+    pub max_pending_attempts: i64,
+    /// Pending attempts one client (IPv4 address, IPv6 /64) may hold, per replica (503 beyond).
+    pub max_pending_per_client: u32,
+    /// `/pools/{pool}/userinfo` requests per client per minute.
+    pub userinfo_per_minute: u32,
+    /// A client must send its request headers within this time, milliseconds (slowloris).
+    pub header_read_timeout_ms: u64,
+    /// Consecutive Xiaomi outages after which calls fail fast.
+    pub breaker_failures: u32,
+    /// How long calls fail fast before one is tried again, milliseconds.
+    pub breaker_cooldown_ms: u64,
+    /// A request body must arrive whole within this time, milliseconds (slow bodies: 408).
+    pub body_read_timeout_ms: u64,
+    /// A request must be answered within this time, milliseconds (408 otherwise); more than the
+    /// four Xiaomi calls a callback may make in a row.
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted, bytes (413 beyond); the largest form is 8 KiB.
+    pub max_body_bytes: usize,
+    /// Open connections per replica; connections beyond are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            authorize_per_minute: 60,
+            callback_per_minute: 60,
+            binding_per_minute: 30,
+            max_pending_attempts: 100_000,
+            max_pending_per_client: 20,
+            userinfo_per_minute: 120,
+            header_read_timeout_ms: 10_000,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 5_000,
+            body_read_timeout_ms: 10_000,
+            request_timeout_ms: 60_000,
+            max_body_bytes: 8 * 1024,
+            max_connections: 512,
+        }
+    }
+}
+
+/// Most Xiaomi calls one callback makes in a row (token, profile, openId, phone/email).
+const XIAOMI_CALLS_PER_CALLBACK: u64 = 4;
+
+impl Limits {
+    /// Problems with the HTTP-edge bounds (body, request, connections); `xiaomi_timeout_ms`
+    /// bounds one Xiaomi call, and a callback must be able to finish its calls in time.
+    pub(super) fn edge_problems(&self, xiaomi_timeout_ms: u64) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(100..=120_000).contains(&self.body_read_timeout_ms) {
+            out.push((
+                "limits.body_read_timeout_ms",
+                "must be between 100 and 120000 milliseconds (default 10000)".into(),
+            ));
+        }
+        let least = XIAOMI_CALLS_PER_CALLBACK * xiaomi_timeout_ms;
+        if !(1_000..=600_000).contains(&self.request_timeout_ms) {
+            out.push((
+                "limits.request_timeout_ms",
+                "must be between 1000 and 600000 milliseconds (default 60000)".into(),
+            ));
+        } else if self.request_timeout_ms <= least {
+            out.push((
+                "limits.request_timeout_ms",
+                format!(
+                    "{} is too short: a callback makes up to {XIAOMI_CALLS_PER_CALLBACK} Xiaomi calls in a row of up to xiaomi.timeout_ms ({xiaomi_timeout_ms}) each; set it above {least} or lower xiaomi.timeout_ms",
+                    self.request_timeout_ms
+                ),
+            ));
+        } else if self.body_read_timeout_ms >= self.request_timeout_ms {
+            out.push((
+                "limits.body_read_timeout_ms",
+                "must be shorter than limits.request_timeout_ms (the body is read inside the request)".into(),
+            ));
+        }
+        if !(1024..=1024 * 1024).contains(&self.max_body_bytes) {
+            out.push((
+                "limits.max_body_bytes",
+                "must be between 1024 and 1048576 bytes (default 8192; the largest form is 8 KiB)"
+                    .into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            out.push((
+                "limits.max_connections",
+                "must be between 1 and 1000000 (default 512; keep it below the process's open-file limit, `ulimit -n`)".into(),
+            ));
+        }
+        out
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL (no trailing slash): callback URLs and the token issuer are built from it.
+    pub public_url: Url,
+    /// `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// Folder holding the built widget (served at `/widget/`).
+    pub widget_dir: PathBuf,
+    /// Lifetime of issued id_tokens, seconds.
+    pub token_ttl_secs: u64,
+    /// After `milogin keys rotate`, seconds the new key is published before it signs (so relying
+    /// parties that cache the JWKS fetch it first).
+    pub key_publish_secs: u64,
+    /// Lifetime of a login attempt (state), seconds.
+    pub attempt_ttl_secs: u64,
+    /// Operator token for the experience-login page (HTTP Basic password); `None` disables it.
+    pub admin_token: Option<SecretString>,
+    /// Reverse proxies whose forwarding header names the client (`trusted_proxies`,
+    /// `forwarded_header`); empty: the TCP peer is the client.
+    pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+}
+
+/// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
+pub const KEY_PUBLISH_DEFAULT_SECS: u64 = 3600;
+
+/// The JWKS is served with `Cache-Control: max-age` this long (`routes/oidc.rs`).
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
+
+/// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
+/// every pool when `server.admin_token` is set, with the server's own origin.
+pub const TRY_APP: &str = "__try__";
+
+impl ServerConfig {
+    /// True when cookies must carry `Secure` (public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.public_url.as_str().trim_end_matches('/')
+    }
+
+    /// The exact callback URL of a connection: paste it into the Xiaomi console.
+    pub fn callback_url(&self, pool: &str, unique_id: &str) -> String {
+        format!(
+            "{}/connection/social/{unique_id}/{pool}/callback",
+            self.base()
+        )
+    }
+
+    /// The issuer of a pool's tokens.
+    pub fn issuer(&self, pool: &str) -> String {
+        format!("{}/pools/{pool}", self.base())
+    }
+}
+
+/// `[xiaomi]`: where Xiaomi is and how we talk to it.
+#[derive(Debug, Clone)]
+pub struct XiaomiConfig {
+    /// Base of `/oauth2/authorize` and `/oauth2/token`.
+    pub account_base: Url,
+    /// Base of `/user/profile`, `/user/openidV2`, `/user/phoneAndEmail`.
+    pub open_base: Url,
+    /// Total time for one call to Xiaomi, milliseconds.
+    pub timeout_ms: u64,
+    /// Connect timeout, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Largest response body accepted from Xiaomi, bytes.
+    pub max_body_bytes: usize,
+}
+
+/// A user pool: its apps and connections.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// Pool id (in URLs and the issuer).
+    pub id: String,
+    /// Apps (web sites) of the pool.
+    pub apps: Vec<App>,
+    /// Identity-source connections of the pool.
+    pub connections: Vec<Connection>,
+}
+
+impl Pool {
+    /// The app with this id.
+    pub fn app(&self, id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.id == id)
+    }
+
+    /// The connection with this Unique ID.
+    pub fn connection(&self, unique_id: &str) -> Option<&Connection> {
+        self.connections.iter().find(|c| c.unique_id == unique_id)
+    }
+}
+
+/// A web site that embeds the button.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// App id (the token's `aud`).
+    pub id: String,
+    /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
+    pub origins: Vec<String>,
+    /// Exact redirect URIs for redirect mode.
+    pub redirect_uris: Vec<String>,
+    /// Return pages for a lost opener, at most one per origin: a page of the app's own origin
+    /// that loads the widget, where the login window ends when it cannot reach the page that
+    /// opened it (a `Cross-Origin-Opener-Policy` cut it off). Only the browser can open it on
+    /// that origin, so the result stays with documents of the registered origin.
+    pub return_uris: Vec<String>,
+    /// Unique IDs of the connections enabled for this app.
+    pub connections: Vec<String>,
+}
+
+impl App {
+    /// True when `origin` (any spelling) is registered, after normalisation.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        normalize_origin(origin).is_ok_and(|o| self.origins.contains(&o))
+    }
+
+    /// True when `uri` is registered, byte for byte.
+    pub fn allows_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    /// The return page registered for `origin` (normalised), if any.
+    pub fn return_uri(&self, origin: &str) -> Option<&str> {
+        self.return_uris
+            .iter()
+            .find(|u| uri_origin(u).is_some_and(|o| o == origin))
+            .map(String::as_str)
+    }
+
+    /// True when the connection is enabled for this app.
+    pub fn enables(&self, unique_id: &str) -> bool {
+        self.connections.iter().any(|c| c == unique_id)
+    }
+}
+
+/// Login mode of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    /// Log in existing users and create new ones.
+    LoginAndRegister,
+    /// Log in existing users only; an unknown Xiaomi user gets `user_not_found`.
+    LoginOnly,
+}
+
+/// Account identity association of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Association {
+    /// A new Xiaomi identity always gets a new user.
+    Off,
+    /// Match an existing user by field (email, phone).
+    FieldMatch,
+    /// The user proves ownership of an existing account.
+    QueryBinding,
+}
+
+/// A field that `association = "field_match"` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchField {
+    /// Xiaomi's bound email (scope 6) against the user's email.
+    Email,
+    /// Xiaomi's bound phone number (scope 4) against the user's phone.
+    Phone,
+}
+
+impl MatchField {
+    /// The Xiaomi scope that releases this field through `/user/phoneAndEmail`.
+    pub const fn scope(self) -> u32 {
+        match self {
+            Self::Email => 6,
+            Self::Phone => 4,
+        }
+    }
+
+    /// The key's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// A Xiaomi connection (identity source).
+#[derive(Clone)]
+pub struct Connection {
+    /// Unique ID, `^[a-z0-9-]{1,31}$`; identities bind to it.
+    pub unique_id: String,
+    /// Shown on the button by default.
+    pub display_name: String,
+    /// Xiaomi APP ID, a decimal string.
+    pub app_id: String,
+    /// Xiaomi APP Secret.
+    pub app_secret: SecretString,
+    /// Numeric Xiaomi scopes.
+    pub scopes: Vec<u32>,
+    /// `skip_confirm` sent to Xiaomi.
+    pub skip_confirm: bool,
+    /// Login mode.
+    pub login_mode: LoginMode,
+    /// Account association policy.
+    pub association: Association,
+    /// Fields compared when `association` is `field_match` (empty otherwise).
+    pub match_fields: Vec<MatchField>,
+    /// The operator trusts Xiaomi's email to belong to the person logging in: a match with a
+    /// verified local email links automatically. Off by default (pre-account takeover, T-13).
+    pub trust_xiaomi_email: bool,
+    /// Same for the phone number.
+    pub trust_xiaomi_phone: bool,
+}
+
+impl Connection {
+    /// True when `field` is compared by this connection's field matching.
+    pub fn matches_on(&self, field: MatchField) -> bool {
+        self.association == Association::FieldMatch && self.match_fields.contains(&field)
+    }
+
+    /// True when an operator declared Xiaomi's value of `field` trustworthy.
+    pub fn trusts(&self, field: MatchField) -> bool {
+        match field {
+            MatchField::Email => self.trust_xiaomi_email,
+            MatchField::Phone => self.trust_xiaomi_phone,
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("unique_id", &self.unique_id)
+            .field("display_name", &self.display_name)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .field("login_mode", &self.login_mode)
+            .field("association", &self.association)
+            .field("match_fields", &self.match_fields)
+            .field("trust_xiaomi_email", &self.trust_xiaomi_email)
+            .field("trust_xiaomi_phone", &self.trust_xiaomi_phone)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The pool with this id.
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+}
+
+impl Config {
+    /// Advice that is not an error: field matching on a field whose Xiaomi scope is not
+    /// requested (that field is then never compared). Printed by `milogin check`.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if self.server.key_publish_secs < JWKS_MAX_AGE_SECS {
+            out.push(Problem {
+                key: "server.key_publish_secs".into(),
+                message: format!(
+                    "{} s is shorter than the JWKS cache time ({JWKS_MAX_AGE_SECS} s): after `milogin keys rotate` relying parties may see tokens signed by a key they have not fetched yet",
+                    self.server.key_publish_secs
+                ),
+            });
+        }
+        for (pi, pool) in self.pools.iter().enumerate() {
+            for (ci, c) in pool.connections.iter().enumerate() {
+                for f in &c.match_fields {
+                    if c.association == Association::FieldMatch && !c.scopes.contains(&f.scope()) {
+                        out.push(Problem {
+                            key: format!("pools[{pi}].connections[{ci}].scopes"),
+                            message: format!(
+                                "matching on {} needs Xiaomi scope {} (approved for your app by Xiaomi); without it that field is never compared",
+                                f.as_str(),
+                                f.scope()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}

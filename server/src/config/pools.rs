@@ -1,0 +1,265 @@
+//! `[[pools]]`: each pool's connections (Xiaomi app, secret, login mode, association) and apps
+//! (origins, redirect and return URIs), ids unique per pool.
+
+use super::check::{check_id, Problems, Secrets};
+use super::origin::{check_redirect_uri, normalize_origin, uri_origin};
+use super::raw::{RawApp, RawConnection, RawPool};
+use super::{App, Association, Connection, MatchField, Pool, TRY_APP};
+use milogin_shared as wire;
+use std::collections::HashSet;
+
+/// Every `[[pools]]`: ids unique, then its connections and apps.
+pub(super) fn pools(
+    p: &mut Problems,
+    raw: Vec<RawPool>,
+    secrets: &Secrets<'_>,
+    try_origin: Option<String>,
+) -> Vec<Pool> {
+    if raw.is_empty() {
+        p.add(
+            "pools",
+            "no pool is configured; add a [[pools]] table (see milogin.example.toml)",
+        );
+    }
+    let mut pool_ids = HashSet::new();
+    let mut pools = Vec::new();
+    for (pi, rp) in raw.into_iter().enumerate() {
+        let pk = format!("pools[{pi}]");
+        check_id(p, &format!("{pk}.id"), &rp.id);
+        if !pool_ids.insert(rp.id.clone()) {
+            p.add(
+                format!("{pk}.id"),
+                format!("pool {:?} is defined twice; pool ids must be unique", rp.id),
+            );
+        }
+        let mut connections = Vec::new();
+        let mut uids = HashSet::new();
+        for (ci, rc) in rp.connections.into_iter().enumerate() {
+            let ck = format!("{pk}.connections[{ci}]");
+            connections.push(connection(p, &ck, rc, &mut uids, secrets));
+        }
+        let mut apps = Vec::new();
+        let mut app_ids = HashSet::new();
+        for (ai, ra) in rp.apps.into_iter().enumerate() {
+            let ak = format!("{pk}.apps[{ai}]");
+            apps.push(app(p, &ak, ra, &mut app_ids, &connections));
+        }
+        if let Some(origin) = &try_origin {
+            apps.push(App {
+                id: TRY_APP.into(),
+                origins: vec![origin.clone()],
+                redirect_uris: vec![],
+                return_uris: vec![],
+                connections: connections.iter().map(|c| c.unique_id.clone()).collect(),
+            });
+        }
+        pools.push(Pool {
+            id: rp.id,
+            apps,
+            connections,
+        });
+    }
+    pools
+}
+
+/// One `[[pools.connections]]` at key `ck`; `uids` are the pool's unique ids so far.
+fn connection(
+    p: &mut Problems,
+    ck: &str,
+    rc: RawConnection,
+    uids: &mut HashSet<String>,
+    secrets: &Secrets<'_>,
+) -> Connection {
+    if let Err(e) = wire::validate_unique_id(&rc.unique_id) {
+        p.add(
+            format!("{ck}.unique_id"),
+            format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id),
+        );
+    }
+    if !uids.insert(rc.unique_id.clone()) {
+        p.add(
+            format!("{ck}.unique_id"),
+            format!("{:?} is used twice in this pool", rc.unique_id),
+        );
+    }
+    if rc.kind != "xiaomi" {
+        p.add(
+            format!("{ck}.kind"),
+            format!(
+                "{:?} is not supported; the only kind is \"xiaomi\"",
+                rc.kind
+            ),
+        );
+    }
+    let app_id = xiaomi_app_id(p, ck, &rc.app_id);
+    check_association(p, ck, &rc);
+    let secret = secrets.resolve(p, &format!("{ck}.app_secret"), rc.app_secret);
+    if rc.scopes.is_empty() {
+        p.add(
+            format!("{ck}.scopes"),
+            "is empty; use at least [1] (profile)",
+        );
+    }
+    if !rc.scopes.contains(&1) {
+        p.add(
+            format!("{ck}.scopes"),
+            "must contain 1 (user profile): the login reads the nickname and avatar",
+        );
+    }
+    Connection {
+        display_name: rc
+            .display_name
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| "Sign in with Xiaomi".into()),
+        unique_id: rc.unique_id,
+        app_id,
+        app_secret: secret,
+        scopes: rc.scopes,
+        skip_confirm: rc.skip_confirm,
+        login_mode: rc.login_mode,
+        association: rc.association,
+        match_fields: rc.match_fields,
+        trust_xiaomi_email: rc.trust_xiaomi_email,
+        trust_xiaomi_phone: rc.trust_xiaomi_phone,
+    }
+}
+
+/// Xiaomi's APP ID: a quoted decimal string (a TOML integer would lose precision in JSON tools).
+fn xiaomi_app_id(p: &mut Problems, ck: &str, v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s)
+            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.clone()
+        }
+        toml::Value::String(s) => {
+            p.add(
+                format!("{ck}.app_id"),
+                format!("{s:?} must be the decimal APP ID from the Xiaomi console"),
+            );
+            String::new()
+        }
+        _ => {
+            p.add(format!("{ck}.app_id"), "must be a quoted decimal string, e.g. app_id = \"2882303761520000000\" (large numbers lose precision otherwise)");
+            String::new()
+        }
+    }
+}
+
+/// One `[[pools.apps]]` at key `ak`; `app_ids` are the pool's app ids so far, `connections` its
+/// connections.
+fn app(
+    p: &mut Problems,
+    ak: &str,
+    ra: RawApp,
+    app_ids: &mut HashSet<String>,
+    connections: &[Connection],
+) -> App {
+    check_id(p, &format!("{ak}.id"), &ra.id);
+    if !app_ids.insert(ra.id.clone()) {
+        p.add(
+            format!("{ak}.id"),
+            format!("app {:?} is defined twice in this pool", ra.id),
+        );
+    }
+    let mut origins = Vec::new();
+    for (oi, o) in ra.origins.iter().enumerate() {
+        match normalize_origin(o) {
+            Ok(n) => origins.push(n),
+            Err(e) => p.add(format!("{ak}.origins[{oi}]"), format!("{o:?} {e}")),
+        }
+    }
+    if ra.origins.is_empty() && ra.redirect_uris.is_empty() {
+        p.add(
+            format!("{ak}.origins"),
+            "is empty; add the exact origin of the site, e.g. \"https://shop.example.com\"",
+        );
+    }
+    for (ri, r) in ra.redirect_uris.iter().enumerate() {
+        if let Err(e) = check_redirect_uri(r) {
+            p.add(format!("{ak}.redirect_uris[{ri}]"), format!("{r:?} {e}"));
+        }
+    }
+    check_return_uris(p, ak, &ra.return_uris, &origins);
+    for (ci, c) in ra.connections.iter().enumerate() {
+        if !connections.iter().any(|k| &k.unique_id == c) {
+            p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
+        }
+    }
+    if ra.id == TRY_APP {
+        p.add(
+            format!("{ak}.id"),
+            format!("{TRY_APP:?} is reserved for the experience-login page; choose another app id"),
+        );
+    }
+    App {
+        id: ra.id,
+        origins,
+        redirect_uris: ra.redirect_uris,
+        return_uris: ra.return_uris,
+        connections: ra.connections,
+    }
+}
+
+/// `association`, `match_fields` and the trust flags must make sense together.
+fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
+    let mut seen = HashSet::new();
+    for (i, f) in rc.match_fields.iter().enumerate() {
+        if !seen.insert(*f) {
+            p.add(
+                format!("{ck}.match_fields[{i}]"),
+                format!("{:?} is listed twice", f.as_str()),
+            );
+        }
+    }
+    if rc.association == Association::FieldMatch {
+        if rc.match_fields.is_empty() {
+            p.add(format!("{ck}.match_fields"), "is empty; association = \"field_match\" needs match_fields = [\"email\"], [\"phone\"] or both");
+        }
+    } else if !rc.match_fields.is_empty() {
+        p.add(
+            format!("{ck}.match_fields"),
+            "only applies to association = \"field_match\"; remove it or change association",
+        );
+    }
+    for (key, on, field) in [
+        (
+            "trust_xiaomi_email",
+            rc.trust_xiaomi_email,
+            MatchField::Email,
+        ),
+        (
+            "trust_xiaomi_phone",
+            rc.trust_xiaomi_phone,
+            MatchField::Phone,
+        ),
+    ] {
+        if on && !(rc.association == Association::FieldMatch && rc.match_fields.contains(&field)) {
+            p.add(
+                format!("{ck}.{key}"),
+                format!("has no effect unless association = \"field_match\" and match_fields contains {:?}; remove it", field.as_str()),
+            );
+        }
+    }
+}
+
+/// `return_uris`: each a redirect-URI-shaped URL on one of the app's origins, one per origin.
+fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[String]) {
+    let mut seen = HashSet::new();
+    for (i, u) in uris.iter().enumerate() {
+        let key = format!("{ak}.return_uris[{i}]");
+        if let Err(e) = check_redirect_uri(u) {
+            p.add(key, format!("{u:?} {e}"));
+            continue;
+        }
+        let origin = uri_origin(u).unwrap_or_default();
+        if !origins.contains(&origin) {
+            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add {origin:?} to origins or fix the URL"));
+        } else if !seen.insert(origin.clone()) {
+            p.add(
+                key,
+                format!("{u:?}: {origin:?} already has a return page; keep one per origin"),
+            );
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The file's shape as serde reads it (unknown keys refused), before validation turns it into
+//! the typed [`super::Config`]. Nothing outside `config` sees these types.
+
+use super::{Association, Limits, LoginMode, MatchField, KEY_PUBLISH_DEFAULT_SECS};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawConfig {
+    pub(super) server: RawServer,
+    pub(super) xiaomi: RawXiaomi,
+    pub(super) pools: Vec<RawPool>,
+    pub(super) limits: Limits,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawServer {
+    pub(super) listen: String,
+    pub(super) public_url: Option<String>,
+    pub(super) database_url: String,
+    pub(super) widget_dir: String,
+    pub(super) token_ttl_secs: u64,
+    pub(super) key_publish_secs: u64,
+    pub(super) attempt_ttl_secs: u64,
+    pub(super) admin_token: Option<RawSecret>,
+    pub(super) trusted_proxies: Vec<String>,
+    pub(super) forwarded_header: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: "sqlite://data/milogin.db".into(),
+            widget_dir: "public/widget".into(),
+            token_ttl_secs: 3600,
+            key_publish_secs: KEY_PUBLISH_DEFAULT_SECS,
+            attempt_ttl_secs: 600,
+            admin_token: None,
+            trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawXiaomi {
+    pub(super) account_base: String,
+    pub(super) open_base: String,
+    pub(super) allow_insecure_endpoints: bool,
+    pub(super) timeout_ms: u64,
+    pub(super) connect_timeout_ms: u64,
+    pub(super) max_body_bytes: usize,
+}
+
+impl Default for RawXiaomi {
+    fn default() -> Self {
+        Self {
+            account_base: "https://account.xiaomi.com".into(),
+            open_base: "https://open.account.xiaomi.com".into(),
+            allow_insecure_endpoints: false,
+            timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPool {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) apps: Vec<RawApp>,
+    #[serde(default)]
+    pub(super) connections: Vec<RawConnection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApp {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) origins: Vec<String>,
+    #[serde(default)]
+    pub(super) redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub(super) return_uris: Vec<String>,
+    #[serde(default)]
+    pub(super) connections: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConnection {
+    pub(super) unique_id: String,
+    #[serde(default = "xiaomi_kind")]
+    pub(super) kind: String,
+    #[serde(default)]
+    pub(super) display_name: Option<String>,
+    pub(super) app_id: toml::Value,
+    pub(super) app_secret: RawSecret,
+    #[serde(default = "default_scopes")]
+    pub(super) scopes: Vec<u32>,
+    #[serde(default)]
+    pub(super) skip_confirm: bool,
+    #[serde(default = "default_login_mode")]
+    pub(super) login_mode: LoginMode,
+    #[serde(default = "default_association")]
+    pub(super) association: Association,
+    #[serde(default)]
+    pub(super) match_fields: Vec<MatchField>,
+    #[serde(default)]
+    pub(super) trust_xiaomi_email: bool,
+    #[serde(default)]
+    pub(super) trust_xiaomi_phone: bool,
+}
+
+fn xiaomi_kind() -> String {
+    "xiaomi".into()
+}
+fn default_scopes() -> Vec<u32> {
+    vec![1, 3]
+}
+fn default_login_mode() -> LoginMode {
+    LoginMode::LoginAndRegister
+}
+fn default_association() -> Association {
+    Association::Off
+}
+
+/// Where a secret comes from.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawSecret {
+    Env { env: String },
+    File { file: String },
+    Inline(#[allow(dead_code)] String),
+}

@@ -2,17 +2,20 @@
 //! verification of such a token for `/userinfo`, and the key's JWK. Which keys a pool has, which
 //! one signs and which are published is `crate::keys` (rotation).
 //!
-//! Keys are parsed, stored (PKCS#8 PEM) and published with the `p256` crate; the signing itself
-//! runs on `ring` (the same library `jsonwebtoken` verifies with): a P-256 signature costs about
-//! 25 µs there against about 230 µs in pure-Rust `p256`, the largest single cost of a login
-//! (docs/performance.md).
+//! One crypto stack, `ring` (the library `jsonwebtoken` verifies with): it generates the key
+//! (PKCS#8, stored as PEM), gives the public point for the JWK, signs (about 25 µs a P-256
+//! signature against about 230 µs in pure-Rust `p256`, the largest single cost of a login;
+//! docs/performance.md) and verifies. Keys stored by the earlier `p256` code are the same PKCS#8
+//! form and load unchanged (a fixture test proves it).
 
 use crate::store::StoredKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -44,9 +47,10 @@ pub struct Claims {
 /// A pool's key pair.
 pub struct PoolKey {
     kid: String,
-    signing: SigningKey,
-    /// The same key, for signing (`ring`).
-    fast: ring::signature::EcdsaKeyPair,
+    /// The key pair (signs; its public point verifies and is published).
+    pair: EcdsaKeyPair,
+    /// The PKCS#8 document the pair was read from (what the store keeps, as PEM).
+    pkcs8: Vec<u8>,
     /// The JWS header `{"alg":"ES256","typ":"JWT","kid":…}`, base64url: the same for every token.
     header: String,
     jwk: Value,
@@ -66,35 +70,41 @@ pub enum VerifyError {
     Expired,
 }
 
+const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+const PEM_END: &str = "-----END PRIVATE KEY-----";
+
 impl PoolKey {
-    fn from_signing(signing: SigningKey) -> Self {
-        let point = signing.verifying_key().to_encoded_point(false);
-        let x = B64.encode(point.x().expect("uncompressed point"));
-        let y = B64.encode(point.y().expect("uncompressed point"));
+    fn from_pkcs8(pkcs8: Vec<u8>) -> Result<Self, String> {
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &pkcs8,
+            &SystemRandom::new(),
+        )
+        .map_err(|e| format!("stored signing key unreadable: {e}"))?;
+        // Uncompressed SEC1 point: 0x04 ‖ x ‖ y, 32 bytes each.
+        let point = pair.public_key().as_ref();
+        let x = B64.encode(&point[1..33]);
+        let y = B64.encode(&point[33..65]);
         // RFC 7638 thumbprint: members in lexicographic order, no whitespace.
         let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = B64.encode(Sha256::digest(thumb.as_bytes()));
         let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "use": "sig", "alg": "ES256"});
-        let fast = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &signing.to_bytes(),
-            point.as_bytes(),
-            &ring::rand::SystemRandom::new(),
-        )
-        .expect("a valid P-256 key is accepted by ring");
         let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
-        Self {
+        Ok(Self {
             kid,
-            signing,
-            fast,
+            pair,
+            pkcs8,
             header,
             jwk,
-        }
+        })
     }
 
     /// A fresh random key.
     pub fn generate() -> Self {
-        Self::from_signing(SigningKey::random(&mut rand_core::OsRng))
+        let doc =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .expect("the OS random source works");
+        Self::from_pkcs8(doc.as_ref().to_vec()).expect("ring reads the PKCS#8 it wrote")
     }
 
     /// The key id.
@@ -104,24 +114,37 @@ impl PoolKey {
 
     /// Serialised for the store, as key number `seq` of its pool, signing from `activates_at`.
     pub fn to_stored(&self, seq: i64, created_at: i64, activates_at: i64) -> StoredKey {
-        let pem = self
-            .signing
-            .to_pkcs8_pem(LineEnding::LF)
-            .expect("encodable key");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.pkcs8);
+        let mut pem = String::from(PEM_BEGIN);
+        for line in b64.as_bytes().chunks(64) {
+            pem.push('\n');
+            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        }
+        pem.push('\n');
+        pem.push_str(PEM_END);
+        pem.push('\n');
         StoredKey {
             kid: self.kid.clone(),
-            private_pem: pem.to_string(),
+            private_pem: pem,
             seq,
             created_at,
             activates_at,
         }
     }
 
-    /// Parses a stored key.
+    /// Parses a stored key (PKCS#8 PEM).
     pub fn from_stored(k: &StoredKey) -> Result<Self, String> {
-        let signing = SigningKey::from_pkcs8_pem(&k.private_pem)
+        let body = k
+            .private_pem
+            .trim()
+            .strip_prefix(PEM_BEGIN)
+            .and_then(|r| r.strip_suffix(PEM_END))
+            .ok_or("stored signing key unreadable: not a PKCS#8 PEM")?;
+        let b64: String = body.split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
             .map_err(|e| format!("stored signing key unreadable: {e}"))?;
-        Ok(Self::from_signing(signing))
+        Self::from_pkcs8(der)
     }
 
     /// Signs claims into a compact JWS.
@@ -133,16 +156,12 @@ impl PoolKey {
         B64.encode_string(payload, &mut jws);
         // Fixed-size `r ‖ s`, as JWS ES256 requires (RFC 7518 §3.4).
         let sig = self
-            .fast
-            .sign(&ring::rand::SystemRandom::new(), jws.as_bytes())
+            .pair
+            .sign(&SystemRandom::new(), jws.as_bytes())
             .expect("P-256 signing does not fail");
         jws.push('.');
         B64.encode_string(sig.as_ref(), &mut jws);
         jws
-    }
-
-    fn verifying(&self) -> &VerifyingKey {
-        self.signing.verifying_key()
     }
 }
 
@@ -174,12 +193,13 @@ impl PoolKey {
         if header_kid(token)? != self.kid {
             return Err(VerifyError::Invalid);
         }
+        // ES256 signatures are fixed-size `r ‖ s` (RFC 7518 §3.4).
         let sig = B64
             .decode(s)
             .ok()
-            .and_then(|b| Signature::from_slice(&b).ok())
+            .filter(|b| b.len() == 64)
             .ok_or(VerifyError::Malformed)?;
-        self.verifying()
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, self.pair.public_key().as_ref())
             .verify(format!("{h}.{p}").as_bytes(), &sig)
             .map_err(|_| VerifyError::Invalid)?;
         let claims: Claims = B64
@@ -286,5 +306,34 @@ mod tests {
             ..stored
         })
         .is_err());
+    }
+
+    /// A key and token made by the earlier `p256` code: databases written before the switch to
+    /// `ring` keep their keys, their kids and their tokens.
+    #[test]
+    fn a_key_stored_by_the_p256_code_loads_with_its_kid_and_verifies_its_token() {
+        let pem = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg4oBCKKwonssIovS6
+K4ZMbeFIBy0sykYNuerFzWjclCShRANCAAS6p/LqLeHg/ChU3DLC46CiFZmetIVa
+d6pYi23cO9HuJbbljZHGB+rPPHW8LYfbn1rm16hVqVRQMmHYg2gx0I9W
+-----END PRIVATE KEY-----
+";
+        let kid = "asY5SM9SIUgVNRoXZ9FlnshYMDi95g-HQBmf1nme4_4";
+        let token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImFzWTVTTTlTSVVnVk5Sb1haOUZsbnNoWU1EaTk1Zy1IUUJtZjFubWU0XzQiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJpIiwic3ViIjoicyIsImF1ZCI6ImEiLCJleHAiOjQwMDAwMDAwMDAsImlhdCI6MSwibm9uY2UiOiJuIiwibmFtZSI6IngiLCJpZHAiOiJjIn0.g_b0O7CQSZGg9pmx8tARoZ6HLElFrtlZhW7TGYYSA8kFJ8ZDjj1fHs3kYliOvbRKVxkgTx_Dq_t4G7n-YW9A-A";
+        let stored = StoredKey {
+            kid: kid.into(),
+            private_pem: pem.into(),
+            seq: 1,
+            created_at: 0,
+            activates_at: 0,
+        };
+        let k = PoolKey::from_stored(&stored).unwrap();
+        assert_eq!(k.kid(), kid);
+        assert_eq!(k.verify("i", token, 1).unwrap().sub, "s");
+        // And it round-trips through our own PEM writer.
+        assert_eq!(
+            PoolKey::from_stored(&k.to_stored(1, 0, 0)).unwrap().kid(),
+            kid
+        );
     }
 }

@@ -28,16 +28,16 @@ impl IntoResponse for ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            Self::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let mut r = (
             status,
             Json(serde_json::json!({ "error": code, "message": self.to_string() })),
         )
             .into_response();
+        if let Self::Internal(cause) = self {
+            r.extensions_mut().insert(InternalCause(cause));
+        }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -46,4 +46,18 @@ impl IntoResponse for ApiError {
         }
         r
     }
+}
+
+/// The cause of a 500, carried in the response's extensions (never its body) to
+/// [`log_internal`], so building a response stays free of side effects.
+#[derive(Clone, Debug)]
+pub struct InternalCause(pub String);
+
+/// Middleware: logs the cause of an internal error inside the request's span.
+pub async fn log_internal(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let r = next.run(req).await;
+    if let Some(InternalCause(cause)) = r.extensions().get::<InternalCause>() {
+        tracing::error!(%cause, "internal error");
+    }
+    r
 }

@@ -30,14 +30,15 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The value of cookie `name` from the request's `Cookie` headers.
+/// The value of cookie `name` from the request's `Cookie` headers (parsed by the `cookie` crate;
+/// values are taken as sent, not percent-decoded: ours are base64url).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }

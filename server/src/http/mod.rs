@@ -70,6 +70,7 @@ pub fn app(state: AppState) -> Router {
     );
     let header = axum::http::HeaderName::from_static(edge::REQUEST_ID);
     router(&state)
+        .layer(axum::middleware::from_fn(error::log_internal))
         .layer(axum::middleware::from_fn_with_state(
             bounds,
             edge::read_body,

@@ -1,5 +1,6 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment), `Set-Cookie` for the login's cookies, and 429 with `Retry-After`.
+//! fragment), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and 429 with
+//! `Retry-After`.
 
 use super::pages;
 use crate::limits::RateLimiter;
@@ -7,40 +8,41 @@ use crate::login::Target;
 use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cookie::Cookie;
+pub use cookie::SameSite;
 use milogin_shared::{ErrorCode, Outcome, ResultMessage};
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// The `SameSite` attribute of a login cookie.
-#[derive(Debug, Clone, Copy)]
-pub enum SameSite {
-    /// Sent on Xiaomi's top-level redirect back to the callback (the attempt's binding cookie).
-    Lax,
-    /// Sent only by our own pages (the binding step's ticket).
-    Strict,
-}
-
-/// Appends `Set-Cookie` for a login cookie: `HttpOnly; Path=/`, `Secure` over https (the name
-/// then carries `__Host-`). `max_age` 0 removes it.
-pub fn set_cookie(
+/// A login cookie as a `Set-Cookie` value: `HttpOnly; Path=/`, `Secure` over https (the name
+/// then carries `__Host-`). `max_age` 0 removes it. `SameSite::Lax` for the attempt's binding
+/// cookie (it must ride Xiaomi's top-level redirect back), `Strict` for cookies only our own
+/// pages send.
+pub fn cookie_header(
     st: &AppState,
-    h: &mut HeaderMap,
     (name, value): (&str, &str),
     max_age: i64,
     same_site: SameSite,
+) -> Option<HeaderValue> {
+    let c = Cookie::build((name, value))
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(st.config.server.secure_cookies())
+        .build();
+    HeaderValue::from_str(&c.to_string()).ok()
+}
+
+/// Appends [`cookie_header`] to `h`.
+pub fn set_cookie(
+    st: &AppState,
+    h: &mut HeaderMap,
+    cookie: (&str, &str),
+    max_age: i64,
+    same_site: SameSite,
 ) {
-    let secure = if st.config.server.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let same_site = match same_site {
-        SameSite::Lax => "Lax",
-        SameSite::Strict => "Strict",
-    };
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite={same_site}{secure}"
-    )) {
+    if let Some(v) = cookie_header(st, cookie, max_age, same_site) {
         h.append(header::SET_COOKIE, v);
     }
 }

@@ -8,7 +8,7 @@
 
 use super::extract::ClientIp;
 use super::pages::{self, escape_html, html_page, Page};
-use super::respond::{rate_limited, retry_after};
+use super::respond::{cookie_header, rate_limited, retry_after, SameSite};
 use crate::config::TRY_APP;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -138,16 +138,8 @@ async fn mint_try_ticket(st: &AppState, pool: &str, uid: &str) -> Option<HeaderV
         tracing::error!(error = %e, "cannot store the experience-login ticket");
         return None;
     }
-    let secure = if st.config.server.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={value}; Max-Age={TRY_TICKET_TTL_SECS}; Path=/; HttpOnly; SameSite=Strict{secure}",
-        try_ticket_cookie(st, pool, uid)
-    );
-    Some(HeaderValue::from_str(&cookie).expect("ascii cookie"))
+    let name = try_ticket_cookie(st, pool, uid);
+    cookie_header(st, (&name, &value), TRY_TICKET_TTL_SECS, SameSite::Strict)
 }
 
 /// Checks HTTP Basic credentials against `server.admin_token` (any user name), in constant time.

@@ -4,3 +4,4 @@
 
 pub mod client_addr;
 pub mod contact;
+pub mod mode;

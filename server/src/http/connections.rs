@@ -1,6 +1,10 @@
 //! `GET /api/v1/pools/{pool}/apps/{app}/connections`: what the button shows by default. CORS only
 //! for the app's registered origins (an unregistered page cannot read it, which the widget
 //! reports as "origin not registered").
+//!
+//! CORS is written out here rather than with tower-http's `CorsLayer`: the allowed origins depend
+//! on the path's pool and app (a `CorsLayer` predicate would need the configuration and a second
+//! parse of the path), and unknown pools and apps answer `*` on purpose (see [`unknown`]).
 
 use super::error::ApiError;
 use crate::state::AppState;

@@ -9,6 +9,7 @@
 
 use super::pages::{self, escape_html, html_page, Page};
 use crate::config::TRY_APP;
+use crate::domain::mode::Mode;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -138,12 +139,14 @@ fn mode_attributes(
     q: &LoginQuery,
 ) -> Result<String, (ErrorCode, &'static str)> {
     let mut extra = String::new();
-    match q.mode.as_deref().unwrap_or(if q.origin.is_some() {
-        "popup"
+    // Without `mode`, a page opened with the host's origin is a popup.
+    let default = if q.origin.is_some() {
+        Mode::Popup
     } else {
-        "redirect"
-    }) {
-        "popup" => {
+        Mode::Redirect
+    };
+    match q.mode.as_deref().map_or(Some(default), Mode::parse) {
+        Some(Mode::Popup) => {
             let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
                 return Err((
                     ErrorCode::InvalidRequest,
@@ -164,7 +167,7 @@ fn mode_attributes(
             }
             extra += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
         }
-        "redirect" => {
+        Some(Mode::Redirect) => {
             let Some(uri) = q
                 .redirect_uri
                 .as_deref()
@@ -182,7 +185,7 @@ fn mode_attributes(
                 extra += &attr("hosted-attempt", attempt);
             }
         }
-        _ => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.")),
+        None => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.")),
     }
     Ok(extra)
 }

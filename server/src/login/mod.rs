@@ -11,6 +11,7 @@ pub mod resolve;
 pub mod start;
 
 use crate::config::App;
+use crate::domain::mode::Mode;
 use crate::state::AppState;
 
 /// The name of the per-attempt binding cookie (derived from the state, so parallel logins in
@@ -51,7 +52,7 @@ impl Target {
         redirect_uri: Option<&String>,
     ) -> Self {
         match (redirect_uri, origin) {
-            (Some(u), _) if mode == "redirect" => Self::Redirect(u.clone()),
+            (Some(u), _) if Mode::parse(mode) == Some(Mode::Redirect) => Self::Redirect(u.clone()),
             (_, o) => {
                 let app = st.config.pool(pool).and_then(|p| p.app(app));
                 Self::popup(app, o.cloned().unwrap_or_default())

@@ -4,6 +4,7 @@
 use super::{cookie_name, Target};
 use crate::config::{App, Connection, Pool};
 use crate::crypto::{random_token, sha256_hex};
+use crate::domain::mode::Mode;
 use crate::state::AppState;
 use crate::store::Attempt;
 use milogin_shared::{self as wire, ErrorCode};
@@ -73,8 +74,8 @@ pub fn validate_start<'a>(
 
 /// Where the result goes: the popup's registered origin, or a registered redirect URI.
 fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
-    let target = match q.mode.as_deref().unwrap_or("popup") {
-        "popup" => {
+    let target = match q.mode.as_deref().map_or(Some(Mode::Popup), Mode::parse) {
+        Some(Mode::Popup) => {
             let origin = q.origin.as_deref().ok_or((
                 ErrorCode::InvalidRequest,
                 "The origin parameter is required in popup mode.",
@@ -92,7 +93,7 @@ fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
                 crate::config::normalize_origin(origin).expect("allowed origins normalise"),
             )
         }
-        "redirect" => {
+        Some(Mode::Redirect) => {
             let uri = q.redirect_uri.as_deref().ok_or((
                 ErrorCode::InvalidRequest,
                 "The redirect_uri parameter is required in redirect mode.",
@@ -107,7 +108,7 @@ fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
             }
             Target::Redirect(uri.to_owned())
         }
-        _ => {
+        None => {
             return Err((
                 ErrorCode::InvalidRequest,
                 "mode must be popup or redirect.",
@@ -181,8 +182,8 @@ pub async fn start(
         return Err(StartError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
-        Target::Popup { origin, .. } => (Some(origin.clone()), "popup", None),
-        Target::Redirect(u) => (None, "redirect", Some(u.clone())),
+        Target::Popup { origin, .. } => (Some(origin.clone()), Mode::Popup, None),
+        Target::Redirect(u) => (None, Mode::Redirect, Some(u.clone())),
     };
     let attempt = Attempt {
         state_hash: state_hash.clone(),
@@ -191,7 +192,7 @@ pub async fn start(
         connection: s.connection.unique_id.clone(),
         app: s.app.id.clone(),
         origin,
-        mode: mode.into(),
+        mode: mode.as_str().into(),
         redirect_uri,
         attempt: s.attempt.clone(),
         created_at: now,

@@ -754,6 +754,49 @@ async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
     }
 }
 
+#[tokio::test]
+async fn an_opener_that_navigated_to_another_origin_receives_nothing() {
+    // X-74: the host page navigates away (to another site) while the login window is open.
+    let Some((env, c, _)) = setup_with(
+        B1,
+        false,
+        Host {
+            return_paths: &["/milogin-return"],
+            ..Host::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    c.click_button("#b1").await;
+    let (l, other) = bind_host().await;
+    serve_host(
+        l,
+        r#"<!doctype html><title>elsewhere</title><script>
+window.__msgs = [];
+addEventListener("message", (e) => window.__msgs.push(String(e.origin) + " " + JSON.stringify(e.data)));
+</script>"#
+            .into(),
+        vec![],
+    );
+    c.client.goto(&format!("{other}/")).await.unwrap();
+    c.consent("account-alice").await;
+    // The login itself went through…
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while users(&env).await.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the login went through");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // …but the page now in the opener's place received nothing (the result page posted to the
+    // recorded origin only, and had an opener, so it did not go on to the return page either).
+    assert_eq!(c.js("return window.__msgs;", vec![]).await, json!([]));
+    assert_eq!(c.window_count().await, 1, "the login window closed");
+}
+
 /// Real user agents (from traffic logs and tools that list them) and whether they get redirect
 /// mode.
 const USER_AGENTS: [(&str, bool); 12] = [

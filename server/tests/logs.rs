@@ -149,39 +149,11 @@ fn with_binding(cfg: &str) -> String {
 async fn bind_and_try(base: &str, password: &str, admin: &str) -> Vec<String> {
     let http = browser();
     let mut secrets = vec![password.to_string(), admin.to_string()];
-    let r = http
-        .get(format!("{base}/connection/social/mb/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt=attempt-logs-binding-0001"))
-        .send()
-        .await
-        .unwrap();
-    let consent = http.get(location(&r)).send().await.unwrap();
-    let mock_base = consent.url().origin().ascii_serialization();
-    let page = consent.text().await.unwrap();
-    let req = page
-        .split("name=\"req\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = http
-        .post(format!("{mock_base}/oauth2/authorize/decision"))
-        .form(&[("req", req.as_str()), ("account", "mallory")])
-        .send()
-        .await
-        .unwrap();
-    let r = http.get(location(&r)).send().await.unwrap();
+    let cb = approve_via(&http, base, "mb", "mallory", "attempt-logs-binding-0001").await;
+    let r = http.get(&cb).send().await.unwrap();
     secrets.extend(cookie_values(&r));
     let html = r.text().await.unwrap();
-    let field = |name: &str| {
-        html.split(&format!("name=\"{name}\" value=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or_else(|| panic!("{name} in the binding page: {html}"))
-            .to_string()
-    };
-    let csrf = field("csrf");
+    let csrf = attr_value(&html, "csrf");
     secrets.push(csrf.clone());
     let action = html
         .split("action=\"")

@@ -601,16 +601,7 @@ async fn a_coop_host_page_over_https_gets_one_result_through_the_return_page() {
 
 #[tokio::test]
 async fn a_lost_opener_delivers_once_through_the_return_page() {
-    let Some((env, c, _)) = setup_with(
-        B1,
-        false,
-        Host {
-            return_paths: &["/milogin-return"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, _)) = setup_with_return_page().await else {
         return;
     };
     c.click_button("#b1").await;
@@ -683,16 +674,7 @@ document.getElementById("go").addEventListener("click", () => {
 #[tokio::test]
 async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
     // The app registers a return page too: the lost-opener path must not leak either.
-    let Some((env, c, host)) = setup_with(
-        B1,
-        false,
-        Host {
-            return_paths: &["/milogin-return"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, host)) = setup_with_return_page().await else {
         return;
     };
     let (l, evil) = bind_host().await;
@@ -711,20 +693,9 @@ async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
         .click()
         .await
         .unwrap();
-    // The visitor approves at Xiaomi.
+    // The visitor approves at Xiaomi, and the login goes through.
     c.consent("account-alice").await;
-    let (_, users) = tokio::time::timeout(std::time::Duration::from_secs(15), async {
-        loop {
-            let u = users(&env).await;
-            if !u.is_empty() {
-                break ((), u);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    })
-    .await
-    .expect("the visitor's login went through");
-    assert_eq!(users.len(), 1);
+    wait_for_a_user(&env).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     // The foreign page got no message, …
     let msgs = c.js("return window.__msgs;", vec![]).await;
@@ -754,19 +725,30 @@ async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
     }
 }
 
+/// Waits (at most 15 s) until the pool has a user: a login went through.
+async fn wait_for_a_user(env: &Env) {
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while users(env).await.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the login went through");
+}
+
+/// The host page with a registered return page, as in production.
+async fn setup_with_return_page() -> Option<(Env, Chrome, String)> {
+    let host = Host {
+        return_paths: &["/milogin-return"],
+        ..Host::default()
+    };
+    setup_with(B1, false, host).await
+}
+
 #[tokio::test]
 async fn an_opener_that_navigated_to_another_origin_receives_nothing() {
     // the host page navigates away (to another site) while the login window is open.
-    let Some((env, c, _)) = setup_with(
-        B1,
-        false,
-        Host {
-            return_paths: &["/milogin-return"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, _)) = setup_with_return_page().await else {
         return;
     };
     c.click_button("#b1").await;
@@ -783,13 +765,7 @@ addEventListener("message", (e) => window.__msgs.push(String(e.origin) + " " + J
     c.client.goto(&format!("{other}/")).await.unwrap();
     c.consent("account-alice").await;
     // The login itself went through…
-    tokio::time::timeout(std::time::Duration::from_secs(15), async {
-        while users(&env).await.is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    })
-    .await
-    .expect("the login went through");
+    wait_for_a_user(&env).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     // …but the page now in the opener's place received nothing (the result page posted to the
     // recorded origin only, and had an opener, so it did not go on to the return page either).

@@ -16,6 +16,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod msrv;
 mod postgres;
 
 type Result<T = (), E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -653,6 +654,7 @@ fn demo(args: &[String]) -> Result {
 fn test() -> Result {
     let started = Instant::now();
     let tools = step("tools", ensure_test_tools)?;
+    step("rust-version", || Ok(msrv::check(cargo())?))?;
     step("cargo fmt --check", || {
         cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;

@@ -655,6 +655,7 @@ fn test() -> Result {
     let started = Instant::now();
     let tools = step("tools", ensure_test_tools)?;
     step("rust-version", || Ok(msrv::check(cargo())?))?;
+    step("cargo deny (licences, bans, sources)", cargo_deny)?;
     step("cargo fmt --check", || {
         cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;
@@ -705,6 +706,33 @@ fn test() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The cargo-deny version `cargo xtask test` installs (into the target dir) when it is missing.
+const CARGO_DENY: &str = "0.20.2";
+
+/// `cargo deny check licenses bans sources` with `deny.toml`; installs cargo-deny from crates.io
+/// into `target/tools/` the first time (a few minutes), so nothing lands in `~/.cargo/bin`.
+fn cargo_deny() -> Result {
+    let tools = target_dir().join("tools");
+    let bin = tools.join("bin").join("cargo-deny");
+    let installed =
+        output(Command::new(&bin).arg("--version")).is_some_and(|v| v.trim().ends_with(CARGO_DENY));
+    if !installed {
+        cmd(cargo()
+            .args([
+                "install",
+                "cargo-deny",
+                "--locked",
+                "--version",
+                CARGO_DENY,
+                "--root",
+            ])
+            .arg(&tools))?;
+    }
+    cmd(Command::new(&bin)
+        .current_dir(root())
+        .args(["check", "licenses", "bans", "sources"]))
 }
 
 /// [`run`] for a step.

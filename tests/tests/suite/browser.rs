@@ -3,8 +3,9 @@
 //! (`http://127.0.0.1:…`); popups, postMessage, events, labels, rendering, and every other way a
 //! result travels: the app's return page for a lost opener (a COOP host page, an opener cut on
 //! the way), redirect mode (asked for, as the blocked-popup fallback, in in-app browsers), the
-//! hosted login page in a popup and by redirect; and a foreign page that starts a victim's login
-//! never gets the token.
+//! hosted login page in a popup and by redirect; a foreign page that starts a victim's login
+//! never gets the token; the `login()` promise API (also before the wasm runs); and a host page
+//! whose CSP forbids inline styles.
 
 use milogin_tests::browser::*;
 use milogin_tests::*;
@@ -973,5 +974,53 @@ async fn a_host_page_with_a_strict_style_csp_still_gets_a_styled_button() {
         style,
         json!(["40px", "rgb(255, 105, 0)", "6px"]),
         "brand theme, medium size, rect shape"
+    );
+}
+
+#[tokio::test]
+async fn login_before_the_wasm_runs_fills_in_the_window_it_opened() {
+    if !require() {
+        return;
+    }
+    let (l, origin) = bind_host().await;
+    let env = spawn_with(Options {
+        origins: vec![origin.clone()],
+        ..Options::default()
+    })
+    .await;
+    // Called as the module loads, before its wasm is instantiated (this browser's popup blocker
+    // is off, so no click is needed): the loader opens the window, the wasm navigates it.
+    let body = r#"<script type="module">
+import { login } from "{SERVER}/widget/milogin.js";
+window.__early = true;
+login({ pool: "pool-a", app: "app-a", connection: "xiaomi" })
+  .then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e }));
+</script>"#
+        .replace("{SERVER}", &env.base);
+    serve_host(l, page(&env.base, &body), vec![]);
+    let c = Chrome::start_with(false, &[]).await;
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    c.wait_until("window.__early", 10, "the host module ran")
+        .await;
+    assert_eq!(
+        c.js("return window.__opened;", vec![]).await,
+        "about:blank",
+        "the loader opened the window itself"
+    );
+    c.consent("account-alice").await;
+    c.wait_until("window.__login", 20, "login() settled").await;
+    let ok = c.js("return window.__login.ok;", vec![]).await;
+    let claims = verify(&env, POOL, ok["id_token"].as_str().unwrap(), APP).await;
+    assert_eq!(ok["user"]["id"], claims["sub"], "{ok}");
+    for _ in 0..40 {
+        if c.window_count().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        c.window_count().await,
+        1,
+        "one window, and it closed itself"
     );
 }

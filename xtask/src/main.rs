@@ -160,7 +160,6 @@ fn build_widget() -> Result {
         .into());
     }
     let glue = out.js().to_owned();
-    let glue = drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
     let glue = wrap_glue(&glue)?;
     let mut wasm = out.wasm_mut().emit_wasm();
@@ -204,12 +203,14 @@ fn build_widget() -> Result {
 }
 
 /// wasm-bindgen's glue as a statement for the loader: `const glue = (() => { … return { init,
-/// mount }; })();`. The function scope keeps its names apart from the loader's; its exports become
+/// start, mount, login_page }; })();`. The function scope keeps its names apart from the loader's; its exports become
 /// the returned object, so terser can drop what the loader doesn't use (`initSync`, …).
 fn wrap_glue(glue: &str) -> Result<String> {
     let glue = glue
         .replacen("export function mount(", "function mount(", 1)
-        .replacen("export class Mounted", "class Mounted", 1)
+        .replacen("export function start(", "function start(", 1)
+        .replacen("export function login_page(", "function login_page(", 1)
+        .replacen("export class Button", "class Button", 1)
         .replacen("export { initSync, __wbg_init as default };", "", 1)
         .replacen(
             "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
@@ -225,12 +226,12 @@ fn wrap_glue(glue: &str) -> Result<String> {
         );
     }
     Ok(format!(
-        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, mount }};\n}})();\n"
+        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, start, mount, login_page }};\n}})();\n"
     ))
 }
 
 /// `RUSTFLAGS` (plus any already set) that shorten the source paths panic locations embed in the
-/// wasm (`/root/.cargo/registry/src/index.crates.io-…/leptos-0.8.23/src/…` → `leptos-0.8.23/src/…`):
+/// wasm (`/root/.cargo/registry/src/index.crates.io-…/js-sys-0.3.107/src/…` → `js-sys-0.3.107/src/…`):
 /// smaller, and the same bytes (and content hash) on every machine.
 fn remap_paths() -> String {
     let mut flags = env::var("RUSTFLAGS").unwrap_or_default();
@@ -249,63 +250,6 @@ fn remap_paths() -> String {
         }
     }
     flags
-}
-
-/// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables
-/// server_fn's `browser` feature, which exports wasm-streams' classes. Exports are roots, so LTO
-/// keeps them (≈ 3 KB brotli of wasm and JS).
-const UNUSED_CLASSES: [&str; 3] = [
-    "IntoUnderlyingByteSource",
-    "IntoUnderlyingSink",
-    "IntoUnderlyingSource",
-];
-
-/// Removes [`UNUSED_CLASSES`] from the module and the glue, then what only they needed: unused
-/// functions and imports (walrus gc), the glue's entries for those imports, and closure-invoke
-/// exports no glue code calls any more. Repeats until nothing changes.
-fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String> {
-    let mut js = glue.to_owned();
-    let mut dead: Vec<String> = UNUSED_CLASSES.iter().map(|c| c.to_lowercase()).collect();
-    for class in UNUSED_CLASSES {
-        js = cut(
-            &js,
-            &format!("export class {class} {{"),
-            &format!("{class}.prototype.free;\n"),
-        )?;
-        js = cut(&js, &format!("const {class}Finalization = "), ";\n")?;
-    }
-    loop {
-        let exports: Vec<_> = module
-            .exports
-            .iter()
-            .filter(|e| {
-                let name = e.name.trim_start_matches("__wbg_");
-                dead.iter().any(|d| name.starts_with(d.as_str()))
-            })
-            .map(|e| e.id())
-            .collect();
-        if exports.is_empty() {
-            break;
-        }
-        exports.into_iter().for_each(|id| module.exports.delete(id));
-        walrus::passes::gc::run(module);
-        let imports: std::collections::HashSet<String> =
-            module.imports.iter().map(|i| i.name.clone()).collect();
-        js = drop_import_entries(&js, &imports)?;
-        // Closure invokers whose only caller was a dropped import entry.
-        dead.clear();
-        for e in module.exports.iter() {
-            // Defined and called once in its own `function NAME(…) { wasm.NAME(…) }`: unused.
-            if e.name.starts_with("wasm_bindgen__convert__closures")
-                && js.matches(e.name.as_str()).count() <= 2
-            {
-                let def = format!("\nfunction {}(", e.name);
-                js = cut(&js, &def[1..], "\n}\n")?;
-                dead.push(e.name.clone());
-            }
-        }
-    }
-    Ok(js)
 }
 
 /// Renames the glue's imports (`__wbg_addEventListener_847fd86b8c33ec43` → `b`) and
@@ -356,50 +300,6 @@ fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
         export.name = new;
     }
     Ok(js)
-}
-
-/// Removes `text[start..=end]`, where `start` is where `from` begins and `end` is the end of the
-/// first `to` after it. Fails when `from` is missing: the glue's shape changed, so look again.
-fn cut(text: &str, from: &str, to: &str) -> Result<String> {
-    let start = text
-        .find(from)
-        .ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
-    let end = text[start..]
-        .find(to)
-        .map(|i| start + i + to.len())
-        .ok_or_else(|| format!("glue: end of `{from}` not found"))?;
-    Ok([&text[..start], &text[end..]].concat())
-}
-
-/// Drops the glue's import-object entries (`name: function(…) {…},`, one after the other up to
-/// the object's closing `};`) whose import the wasm no longer has.
-fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) -> Result<String> {
-    let begin = js
-        .find("const import0 = {")
-        .ok_or("glue: import object not found")?;
-    let used = js
-        .find("\": import0,")
-        .ok_or("glue: use of the import object not found")?;
-    let end = js[..used]
-        .rfind("\n};\n")
-        .filter(|&e| e > begin)
-        .ok_or("glue: end of import object not found")?;
-    let mut out = String::from(&js[..begin]);
-    let mut keep = true;
-    for line in js[begin..end].split_inclusive('\n') {
-        let entry = line
-            .split_once(": function(")
-            .map(|(name, _)| name)
-            .filter(|n| !n.contains(' '));
-        if let Some(name) = entry {
-            keep = imports.contains(name);
-        }
-        if keep {
-            out.push_str(line);
-        }
-    }
-    out.push_str(&js[end..]);
-    Ok(out)
 }
 
 /// The `wasm-bindgen-cli-support` version in xtask/Cargo.toml.

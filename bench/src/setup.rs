@@ -401,3 +401,16 @@ async fn wait_ready(mut env: Env) -> Result<Env, String> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_peer_is_a_plain_folder_name_under_bench_peers() {
+        for bad in ["", "../etc", "a/b", "x y"] {
+            let e = super::peer_dir(bad).unwrap_err();
+            assert!(e.contains("folder name under bench/peers/"), "{bad:?}: {e}");
+        }
+        let e = super::peer_dir("no-such-peer").unwrap_err();
+        assert!(e.contains("no bench/peers/no-such-peer/server.js"), "{e}");
+    }
+}

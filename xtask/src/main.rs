@@ -28,7 +28,9 @@ commands:
   size           print the widget's download size (raw, gzip, brotli) against the budget
   demo [ARGS]    build-widget, then run `milogin demo [ARGS]`
   bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
-                 `cargo xtask bench --help`), then the widget's size and time to button
+                 `cargo xtask bench --help`), then the widget's size and time to button;
+                 `bench --peer express-passport [ARGS]`: milogin and the Node peer in
+                 bench/peers/ side by side (npm ci when its node_modules is missing)
   test           run everything CI runs (installs missing tools when it can)";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -498,9 +500,18 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 
 /// The benchmarks of design.md §9: `milogin-bench` (the release server under a bounded login
 /// load), then the widget's download size and its time to button in headless Chromium.
+///
+/// With `--peer NAME`, the login benchmark only, against milogin and then the peer app in
+/// `bench/peers/NAME/` (its Node dependencies installed first): the widget steps measure nothing
+/// the peer has.
 fn bench(args: &[String]) -> Result {
     let help = args.iter().any(|a| a == "--help" || a == "-h");
-    if !help {
+    let peer = peer_arg(args)?;
+    if let Some(name) = &peer {
+        if !help {
+            install_peer(name)?;
+        }
+    } else if !help {
         build_widget()?;
     }
     cmd(cargo().args([
@@ -519,7 +530,7 @@ fn bench(args: &[String]) -> Result {
         .args(pin.then_some("--pin"))
         .args(args)
         .current_dir(root()))?;
-    if help {
+    if help || peer.is_some() {
         return Ok(());
     }
     println!();
@@ -530,6 +541,57 @@ fn bench(args: &[String]) -> Result {
         .env("MILOGIN_TEST_CHROMEDRIVER", &tools.chromedriver)
         .env("MILOGIN_TEST_CHROMIUM", &tools.chromium)
         .current_dir(root()))
+}
+
+/// The value of `--peer NAME` / `--peer=NAME`, checked to be a folder name under bench/peers/.
+fn peer_arg(args: &[String]) -> Result<Option<String>> {
+    let mut it = args.iter();
+    let mut name = None;
+    while let Some(a) = it.next() {
+        if a == "--peer" {
+            name = Some(
+                it.next()
+                    .cloned()
+                    .ok_or("--peer needs a name, e.g. --peer express-passport")?,
+            );
+        } else if let Some(v) = a.strip_prefix("--peer=") {
+            name = Some(v.to_owned());
+        }
+    }
+    let Some(name) = name else { return Ok(None) };
+    let dir = root().join("bench/peers").join(&name);
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid || !dir.join("package-lock.json").is_file() {
+        return Err(format!(
+            "--peer {name}: no bench/peers/{name}/package-lock.json; the peers are the folders of bench/peers/ (e.g. express-passport)"
+        )
+        .into());
+    }
+    Ok(Some(name))
+}
+
+/// `npm ci` in the peer's folder when its `node_modules` is missing or was left half-installed
+/// (npm writes `node_modules/.package-lock.json` last). better-sqlite3 compiles its bundled
+/// SQLite with node-gyp when its prebuilt binary cannot be downloaded (about a minute).
+fn install_peer(name: &str) -> Result {
+    if !(found("node") && found("npm")) {
+        return Err(format!(
+            "--peer {name} runs on Node.js (≥ 18) and installs with npm, and `node`/`npm` are not \
+             on PATH: install them (Debian: `apt-get install -y nodejs npm`) and run again"
+        )
+        .into());
+    }
+    let dir = root().join("bench/peers").join(name);
+    if dir.join("node_modules/.package-lock.json").is_file() {
+        return Ok(());
+    }
+    println!(
+        "installing the peer's dependencies: npm ci in {}",
+        dir.display()
+    );
+    cmd(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir))
 }
 
 fn demo(args: &[String]) -> Result {

@@ -1,5 +1,8 @@
 //! One complete popup login, as a browser does it: authorize → the mock's consent page and
 //! decision form → callback → the result page's JSON → the id_token verified against the JWKS.
+//!
+//! The same flow drives milogin and a peer (`bench/peers/<name>/`): only the first URL, the JWKS
+//! address and the token's issuer differ ([`Kind`]); the peer renders the same result JSON.
 
 use std::time::Duration;
 
@@ -15,8 +18,48 @@ pub const CONN: &str = "mi";
 /// The host page origin registered for the app.
 pub const ORIGIN: &str = "https://shop.example.com";
 
+/// Which server a flow drives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `milogin serve`: the pool's connection routes.
+    Milogin,
+    /// A peer app: `GET /login?attempt=…`, `/callback`, `/jwks.json`, issuer = its base URL.
+    Peer,
+}
+
+impl Kind {
+    /// The JWKS address of a server at `base`.
+    fn jwks_url(self, base: &str) -> String {
+        match self {
+            Kind::Milogin => format!("{base}/pools/{POOL}/.well-known/jwks.json"),
+            Kind::Peer => format!("{base}/jwks.json"),
+        }
+    }
+
+    /// The `iss` of the server's tokens.
+    fn issuer(self, base: &str) -> String {
+        match self {
+            Kind::Milogin => format!("{base}/pools/{POOL}"),
+            Kind::Peer => base.to_owned(),
+        }
+    }
+
+    /// The first request of a login for `attempt`.
+    fn authorize_url(self, base: &str, attempt: &str) -> String {
+        match self {
+            Kind::Milogin => {
+                let origin: String = form_urlencoded::byte_serialize(ORIGIN.as_bytes()).collect();
+                format!("{base}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={origin}&attempt={attempt}&mode=popup")
+            }
+            Kind::Peer => format!("{base}/login?attempt={attempt}"),
+        }
+    }
+}
+
 /// What every flow needs: where the server is and the key its tokens verify with.
 pub struct Target {
+    /// Which server this is.
+    pub kind: Kind,
     /// `http://127.0.0.1:port` of the server.
     pub base: String,
     /// `http://127.0.0.1:port` of the mock.
@@ -29,12 +72,12 @@ pub struct Target {
 
 impl Target {
     /// Fetches the pool's JWKS once and prepares the token validation.
-    pub async fn new(base: String, mock_base: String) -> Result<Self, String> {
+    pub async fn new(kind: Kind, base: String, mock_base: String) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| e.to_string())?;
-        let url = format!("{base}/pools/{POOL}/.well-known/jwks.json");
+        let url = kind.jwks_url(&base);
         let jwks: jsonwebtoken::jwk::JwkSet = http
             .get(&url)
             .send()
@@ -48,8 +91,9 @@ impl Target {
         let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("JWK: {e}"))?;
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
         validation.set_audience(&[APP]);
-        validation.set_issuer(&[format!("{base}/pools/{POOL}")]);
+        validation.set_issuer(&[kind.issuer(&base)]);
         Ok(Self {
+            kind,
             base,
             mock_base,
             key,
@@ -58,11 +102,13 @@ impl Target {
     }
 }
 
+/// Flows started by this process so far (numbers each flow's attempt id).
+static FLOWS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// A browser: its own cookie jar and connections (kept alive between its flows).
 pub struct VirtualUser {
     http: reqwest::Client,
     id: usize,
-    seq: std::sync::atomic::AtomicU64,
 }
 
 impl VirtualUser {
@@ -74,19 +120,21 @@ impl VirtualUser {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("a default reqwest client builds");
-        Self {
-            http,
-            id,
-            seq: std::sync::atomic::AtomicU64::new(0),
-        }
+        Self { http, id }
     }
 
     /// One login as the mock account `account`; `Err` says which step failed and how.
     pub async fn login(&self, t: &Target, account: &str) -> Result<(), String> {
-        let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Attempt ids are single-use on the server: number them across the whole run (warm-up
+        // and every level start new virtual users with the same `id`s).
+        let n = FLOWS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let attempt = format!("bench-{:05}-{n:012}", self.id);
-        let origin: String = form_urlencoded::byte_serialize(ORIGIN.as_bytes()).collect();
-        let r = self.send(self.http.get(format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={origin}&attempt={attempt}&mode=popup", t.base)), "authorize").await?;
+        let r = self
+            .send(
+                self.http.get(t.kind.authorize_url(&t.base, &attempt)),
+                "authorize",
+            )
+            .await?;
         let consent_url = redirect(&r, "authorize")?;
         if !consent_url.starts_with(&t.mock_base) {
             return Err(format!(

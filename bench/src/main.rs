@@ -17,6 +17,10 @@
 //! Per concurrency level it prints flows/s, p50/p90/p99 of a whole flow, the server's CPU time
 //! per flow (utime + stime from `/proc/<pid>/stat`), its peak RSS (`VmHWM`, reset before each
 //! level), the load generator's own CPU per flow, and errors: one table, then one JSON line.
+//!
+//! With `--peer <name>` the same run then measures the peer app in `bench/peers/<name>/` (a Node
+//! implementation of the same login) the same way: same mock, same virtual users, same pinning,
+//! one server at a time on CPU 0; it prints both tables and, per level, the ratio.
 
 mod login;
 mod procfs;
@@ -74,6 +78,14 @@ pub struct Args {
     /// Keep the temporary folder (configuration, database, server log) and print its path.
     #[arg(long)]
     pub keep: bool,
+    /// After milogin, measure the peer app `bench/peers/<PEER>/` (e.g. `express-passport`) in
+    /// the same run: same mock, load and pinning; prints both and the ratio. Its `node_modules`
+    /// must be installed (`cargo xtask bench --peer <PEER>` runs `npm ci` when missing).
+    #[arg(long)]
+    pub peer: Option<String>,
+    /// The Node.js binary that runs the peer.
+    #[arg(long, default_value = "node")]
+    pub node: String,
 }
 
 /// The kind of login measured.
@@ -131,10 +143,45 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         Mix::New => args.warmup + levels * args.max_flows,
         Mix::Returning => args.accounts.max(1),
     };
+    let peer = args.peer.as_deref().map(setup::peer_dir).transpose()?;
+    if peer.is_some() && args.users > 0 {
+        return Err("--users pre-populates milogin's store only; leave it out with --peer".into());
+    }
+    let mock = setup::start_mock(accounts).await?;
+
+    let env = setup::start(&args, &mock.base, pinned).await?;
+    let milogin = measure(&args, env, accounts, pinned).await?;
+    print!("{}", milogin.table());
+    let Some(peer) = peer else {
+        println!("{}", milogin.json());
+        return Ok(());
+    };
+
+    let env = setup::start_peer(&args, &peer, &mock.base, pinned).await?;
+    let peer_run = measure(&args, env, accounts, pinned).await?;
+    println!();
+    print!("{}", peer_run.table());
+    let name = args.peer.as_deref().unwrap_or_default();
+    println!();
+    print!("{}", report::comparison(name, &milogin, &peer_run));
+    println!("{}", report::comparison_json(name, &milogin, &peer_run));
+    Ok(())
+}
+
+/// Warm-up, then every level, against one server; stops it and returns the figures.
+async fn measure(
+    args: &Args,
+    env: setup::Env,
+    accounts: u64,
+    pinned: bool,
+) -> Result<report::Run, String> {
     let machine = procfs::Machine::read();
-    let env = setup::start(&args, accounts, pinned).await?;
+    let server = match env.kind {
+        login::Kind::Milogin => "milogin".to_owned(),
+        login::Kind::Peer => format!("peer {}", args.peer.as_deref().unwrap_or_default()),
+    };
     eprintln!(
-        "server pid {} on {} ({} accounts, {} pre-populated users, mix {}{})",
+        "{server}: pid {} on {} ({} accounts, {} pre-populated users, mix {}{})",
         env.server_pid(),
         env.base,
         accounts,
@@ -147,9 +194,10 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         }
     );
     let target = Arc::new(env.target().await?);
+    // Every server sees the same accounts in the same order.
     let next_account = Arc::new(AtomicU64::new(0));
 
-    // Warm-up: connections, page cache, and for `returning` every account's first login.
+    // Warm-up: connections, page cache, JIT, and for `returning` every account's first login.
     let warmup = match args.mix {
         Mix::New => args.warmup,
         Mix::Returning => args.warmup.max(accounts),
@@ -167,7 +215,7 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         eprintln!("warm-up: {} flows, {} errors", w.flows, w.errors);
         if w.errors > 0 {
             return Err(format!(
-                "warm-up failed: {}; server log: {}",
+                "{server}: warm-up failed: {}; server log: {}",
                 w.first_error.unwrap_or_default(),
                 env.log_tail()
             ));
@@ -201,7 +249,12 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         results.push(level);
     }
     let (users, identities) = env.rows().await;
-    let run = report::Run {
+    if args.keep {
+        eprintln!("kept {}", env.dir_path().display());
+    }
+    env.stop(args.keep);
+    Ok(report::Run {
+        server,
         mix: args.mix.as_str(),
         accounts,
         users_prepopulated: args.users,
@@ -213,14 +266,7 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         server_log: args.server_log.clone(),
         machine,
         levels: results,
-    };
-    print!("{}", run.table());
-    println!("{}", run.json());
-    if args.keep {
-        eprintln!("kept {}", env.dir_path().display());
-    }
-    env.stop(args.keep);
-    Ok(())
+    })
 }
 
 /// What one level (or the warm-up) measured.

@@ -1,4 +1,5 @@
-//! The figures of a run: per level, then one table and one JSON line for the whole run.
+//! The figures of a run: per level, then one table and one JSON line for the whole run; with a
+//! peer, both runs side by side and their ratios.
 
 use crate::LevelRun;
 use serde_json::{json, Value};
@@ -108,8 +109,10 @@ impl Level {
     }
 }
 
-/// A whole run.
+/// A whole run against one server.
 pub struct Run {
+    /// `milogin` or `peer <name>`.
+    pub server: String,
     /// `new` or `returning`.
     pub mix: &'static str,
     /// Mock Xiaomi accounts.
@@ -141,7 +144,8 @@ impl Run {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "milogin full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            "{} full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            self.server,
             self.mix,
             self.accounts,
             self.users_prepopulated,
@@ -200,8 +204,13 @@ impl Run {
 
     /// The whole run on one line of JSON.
     pub fn json(&self) -> String {
+        self.value().to_string()
+    }
+
+    fn value(&self) -> Value {
         json!({
             "bench": "milogin-full-login",
+            "server": self.server,
             "mix": self.mix,
             "accounts": self.accounts,
             "users_prepopulated": self.users_prepopulated,
@@ -219,13 +228,112 @@ impl Run {
             },
             "levels": self.levels.iter().map(Level::json).collect::<Vec<_>>(),
         })
-        .to_string()
     }
+}
+
+/// How many times better milogin is than the peer at one level: CPU per login, logins/s, p99
+/// and peak RSS (each > 1 when milogin is better).
+struct Ratio {
+    concurrency: usize,
+    cpu: f64,
+    throughput: f64,
+    p99: f64,
+    rss: f64,
+}
+
+fn ratios(milogin: &Run, peer: &Run) -> Vec<Ratio> {
+    let div = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    milogin
+        .levels
+        .iter()
+        .filter_map(|m| {
+            let p = peer
+                .levels
+                .iter()
+                .find(|p| p.concurrency == m.concurrency)?;
+            Some(Ratio {
+                concurrency: m.concurrency,
+                cpu: div(p.server_cpu_ms_per_flow(), m.server_cpu_ms_per_flow()),
+                throughput: div(m.flows_per_s, p.flows_per_s),
+                p99: div(p.latency_ms[2], m.latency_ms[2]),
+                rss: div(p.server_peak_rss_kib as f64, m.server_peak_rss_kib as f64),
+            })
+        })
+        .collect()
+}
+
+/// Both servers per level, and the ratio (peer ÷ milogin for costs, milogin ÷ peer for
+/// logins/s).
+pub fn comparison(peer_name: &str, milogin: &Run, peer: &Run) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "side by side (same mock, load generator and {}):",
+        if milogin.pinned {
+            "core: each server alone on CPU 0"
+        } else {
+            "machine, unpinned"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "{:>5} {:<18} {:>13} {:>9} {:>8} {:>10} {:>6}",
+        "conc", "server", "CPU ms/login", "logins/s", "p99 ms", "peak MiB", "errors"
+    );
+    for m in &milogin.levels {
+        let rows = std::iter::once(("milogin", m)).chain(
+            peer.levels
+                .iter()
+                .filter(|p| p.concurrency == m.concurrency)
+                .map(|p| (peer_name, p)),
+        );
+        for (name, l) in rows {
+            let _ = writeln!(
+                out,
+                "{:>5} {:<18} {:>13.3} {:>9.0} {:>8.2} {:>10.1} {:>6}",
+                l.concurrency,
+                name,
+                l.server_cpu_ms_per_flow(),
+                l.flows_per_s,
+                l.latency_ms[2],
+                l.server_peak_rss_kib as f64 / 1024.0,
+                l.errors
+            );
+        }
+    }
+    for r in ratios(milogin, peer) {
+        let _ = writeln!(
+            out,
+            "c={}: milogin uses {:.1}× less CPU per login, serves {:.1}× the logins/s, {:.1}× lower p99, {:.1}× less peak RSS",
+            r.concurrency, r.cpu, r.throughput, r.p99, r.rss
+        );
+    }
+    out
+}
+
+/// Both runs and the ratios on one line of JSON.
+pub fn comparison_json(peer_name: &str, milogin: &Run, peer: &Run) -> String {
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    json!({
+        "bench": "milogin-vs-peer",
+        "peer": peer_name,
+        "milogin": milogin.value(),
+        "peer_run": peer.value(),
+        "ratios": ratios(milogin, peer).iter().map(|r| json!({
+            "concurrency": r.concurrency,
+            "cpu_per_login_peer_over_milogin": r2(r.cpu),
+            "logins_per_s_milogin_over_peer": r2(r.throughput),
+            "p99_peer_over_milogin": r2(r.p99),
+            "peak_rss_peer_over_milogin": r2(r.rss),
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::quantile;
+    use super::{quantile, ratios, Level, Run};
+    use crate::procfs::Machine;
 
     #[test]
     fn quantiles_use_the_nearest_rank() {
@@ -235,5 +343,53 @@ mod tests {
         assert_eq!(quantile(&v, 1.0), 100);
         assert_eq!(quantile(&[7], 0.01), 7);
         assert_eq!(quantile(&[], 0.5), 0);
+    }
+
+    fn run(server: &str, cpu_ms: f64, flows_per_s: f64, p99: f64, rss_kib: u64) -> Run {
+        let level = Level {
+            concurrency: 32,
+            flows: 1000,
+            errors: 0,
+            first_error: None,
+            seconds: 1000.0 / flows_per_s,
+            flows_per_s,
+            latency_ms: [1.0, 2.0, p99, p99],
+            server_cpu_ms: cpu_ms * 1000.0,
+            client_cpu_ms: 0.0,
+            server_peak_rss_kib: rss_kib,
+        };
+        Run {
+            server: server.into(),
+            mix: "new",
+            accounts: 1,
+            users_prepopulated: 0,
+            users_after: 0,
+            identities_after: 0,
+            pinned: true,
+            seconds: 1,
+            max_flows: 1,
+            server_log: "info".into(),
+            machine: Machine {
+                cpus: 2,
+                cpu_model: String::new(),
+                mem_mib: 0,
+                loadavg_at_start: String::new(),
+            },
+            levels: vec![level],
+        }
+    }
+
+    #[test]
+    fn ratios_say_how_many_times_better_milogin_is() {
+        let r = ratios(
+            &run("milogin", 0.5, 1000.0, 40.0, 16 * 1024),
+            &run("peer", 2.0, 400.0, 120.0, 160 * 1024),
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].concurrency, 32);
+        assert!((r[0].cpu - 4.0).abs() < 1e-9);
+        assert!((r[0].throughput - 2.5).abs() < 1e-9);
+        assert!((r[0].p99 - 3.0).abs() < 1e-9);
+        assert!((r[0].rss - 10.0).abs() < 1e-9);
     }
 }

@@ -1,8 +1,9 @@
 //! The benchmark's world: the in-process mock Xiaomi with generated accounts, a configuration
 //! and SQLite database in a temporary folder (optionally pre-populated with users), and the
-//! server as a child process (optionally pinned to CPU 0).
+//! server as a child process (optionally pinned to CPU 0): `milogin serve`, or a peer app from
+//! `bench/peers/<name>/` run with Node against the same mock.
 
-use crate::login::{Target, APP, CONN, ORIGIN, POOL};
+use crate::login::{Kind, Target, APP, CONN, ORIGIN, POOL};
 use crate::Args;
 use milogin_server::mock_xiaomi::{
     Mock, MockAccount, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
@@ -34,15 +35,48 @@ fn accounts(n: u64) -> Vec<MockAccount> {
         .collect()
 }
 
-/// The running server and mock; the server is killed and the folder removed on drop.
+/// The mock Xiaomi, serving in this process until dropped.
+pub struct MockXiaomi {
+    /// `http://127.0.0.1:port` of the mock.
+    pub base: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockXiaomi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the mock with `accounts_n` generated accounts (and the demo client, any redirect URI).
+pub async fn start_mock(accounts_n: u64) -> Result<MockXiaomi, String> {
+    let mock = Mock::new(MockConfig {
+        accounts: accounts(accounts_n),
+        ..MockConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("mock listener: {e}"))?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let task = tokio::spawn(async move {
+        let _ = mock.serve(listener).await;
+    });
+    Ok(MockXiaomi { base, task })
+}
+
+/// A running server under test; it is killed and its folder removed on drop.
 pub struct Env {
+    /// Which server this is.
+    pub kind: Kind,
     /// `http://127.0.0.1:port` of the server.
     pub base: String,
     mock_base: String,
     database_url: String,
     log: PathBuf,
     server: Child,
-    mock_task: tokio::task::JoinHandle<()>,
     dir: Option<tempfile::TempDir>,
 }
 
@@ -61,7 +95,7 @@ impl Env {
 
     /// What the flows need (fetches the JWKS).
     pub async fn target(&self) -> Result<Target, String> {
-        Target::new(self.base.clone(), self.mock_base.clone()).await
+        Target::new(self.kind, self.base.clone(), self.mock_base.clone()).await
     }
 
     /// The last lines of the server's log.
@@ -100,7 +134,6 @@ impl Drop for Env {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
-        self.mock_task.abort();
     }
 }
 
@@ -210,37 +243,17 @@ async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Starts the mock (with `accounts` generated accounts) and the server, and waits until the
-/// server is ready.
-pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, String> {
+/// Starts `milogin serve` against the mock at `mock_base` and waits until it is ready.
+pub async fn start(args: &Args, mock_base: &str, pinned: bool) -> Result<Env, String> {
     let bin = server_bin(&args.server_bin)?;
-    let dir = tempfile::Builder::new()
-        .prefix("milogin-bench-")
-        .tempdir()
-        .map_err(|e| format!("temporary folder: {e}"))?;
-
-    let mock = Mock::new(MockConfig {
-        accounts: accounts(accounts_n),
-        ..MockConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("mock listener: {e}"))?;
-    let mock_base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let mock_task = tokio::spawn(async move {
-        let _ = mock.serve(listener).await;
-    });
-
+    let dir = temp_dir("milogin-bench-")?;
     let port = free_port()?;
     let database_url = format!("sqlite://{}", dir.path().join("milogin.db").display());
     std::fs::write(dir.path().join("secret.txt"), DEMO_CLIENT_SECRET).map_err(|e| e.to_string())?;
     let config = dir.path().join("milogin.toml");
     std::fs::write(
         &config,
-        config_text(port, &mock_base, &database_url, &dir.path().join("widget")),
+        config_text(port, mock_base, &database_url, &dir.path().join("widget")),
     )
     .map_err(|e| e.to_string())?;
     if args.users > 0 {
@@ -248,32 +261,120 @@ pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, St
     }
 
     let log = dir.path().join("server.log");
-    let mut cmd = if pinned {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(&bin);
-        c
-    } else {
-        Command::new(&bin)
-    };
+    let mut cmd = pinned_command(&bin, pinned);
     cmd.args(["serve", "--config"])
         .arg(&config)
-        .env("RUST_LOG", &args.server_log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
-    let server = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let mut env = Env {
+        .env("RUST_LOG", &args.server_log);
+    let server = spawn(cmd, &log, &bin.display().to_string())?;
+    let env = Env {
+        kind: Kind::Milogin,
         base: format!("http://127.0.0.1:{port}"),
-        mock_base,
+        mock_base: mock_base.to_owned(),
         database_url,
         log,
         server,
-        mock_task,
         dir: Some(dir),
     };
+    wait_ready(env).await
+}
 
+/// The folder of peer `name`: `bench/peers/<name>` under the current folder, else beside this
+/// crate's sources; it must hold `server.js` and its installed `node_modules`.
+pub fn peer_dir(name: &str) -> Result<PathBuf, String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!(
+            "--peer {name:?}: a peer is a folder name under bench/peers/ (e.g. express-passport)"
+        ));
+    }
+    let candidates = [
+        Path::new("bench/peers").join(name),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("peers")
+            .join(name),
+    ];
+    let dir = candidates
+        .iter()
+        .find(|d| d.join("server.js").is_file())
+        .ok_or_else(|| {
+            format!("--peer {name}: no bench/peers/{name}/server.js (run from the repository root)")
+        })?;
+    if !dir.join("node_modules").is_dir() {
+        return Err(format!(
+            "--peer {name}: {} has no node_modules: run `npm ci` there (`cargo xtask bench --peer {name}` does)",
+            dir.display()
+        ));
+    }
+    Ok(dir.clone())
+}
+
+/// Starts the peer app in `peer` (`node server.js`, `NODE_ENV=production`) against the mock at
+/// `mock_base`, with its own SQLite file, and waits until it is ready.
+pub async fn start_peer(
+    args: &Args,
+    peer: &Path,
+    mock_base: &str,
+    pinned: bool,
+) -> Result<Env, String> {
+    let dir = temp_dir("milogin-bench-peer-")?;
+    let port = free_port()?;
+    let database = dir.path().join("peer.db");
+    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("server.log");
+    let mut cmd = pinned_command(Path::new(&args.node), pinned);
+    cmd.arg("server.js")
+        .current_dir(peer)
+        .env("NODE_ENV", "production")
+        .env("PORT", port.to_string())
+        .env("PUBLIC_URL", &base)
+        .env("APP_ID", APP)
+        .env("XIAOMI_ACCOUNT_BASE", mock_base)
+        .env("XIAOMI_OPEN_BASE", mock_base)
+        .env("XIAOMI_CLIENT_ID", DEMO_CLIENT_ID)
+        .env("XIAOMI_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+        .env("DATABASE", &database);
+    let server = spawn(cmd, &log, &args.node)?;
+    let env = Env {
+        kind: Kind::Peer,
+        base,
+        mock_base: mock_base.to_owned(),
+        database_url: format!("sqlite://{}", database.display()),
+        log,
+        server,
+        dir: Some(dir),
+    };
+    wait_ready(env).await
+}
+
+fn temp_dir(prefix: &str) -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| format!("temporary folder: {e}"))
+}
+
+/// `program`, through `taskset -c 0` when pinned (taskset execs: the child's pid is the
+/// program's).
+fn pinned_command(program: &Path, pinned: bool) -> Command {
+    if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Spawns `cmd` with standard output and error into `log`.
+fn spawn(mut cmd: Command, log: &Path, what: &str) -> Result<Child, String> {
+    let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.spawn().map_err(|e| format!("cannot start {what}: {e}"))
+}
+
+/// Polls `/readyz` (bounded by [`START_TIMEOUT`]); a server that exits or never answers is an
+/// error with its log's tail.
+async fn wait_ready(mut env: Env) -> Result<Env, String> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -298,5 +399,18 @@ pub async fn start(args: &Args, accounts_n: u64, pinned: bool) -> Result<Env, St
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_peer_is_a_plain_folder_name_under_bench_peers() {
+        for bad in ["", "../etc", "a/b", "x y"] {
+            let e = super::peer_dir(bad).unwrap_err();
+            assert!(e.contains("folder name under bench/peers/"), "{bad:?}: {e}");
+        }
+        let e = super::peer_dir("no-such-peer").unwrap_err();
+        assert!(e.contains("no bench/peers/no-such-peer/server.js"), "{e}");
     }
 }

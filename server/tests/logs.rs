@@ -1,6 +1,8 @@
 //! X-99: full flows at trace level, every log line captured; none carries the app secret, a
-//! code, a state, a binding cookie, an access/refresh token, a `mac_key`, an id_token or the
-//! profile URL (it carries the access token as `token=`).
+//! code, a state, a binding cookie, an access/refresh token, a `mac_key`, an id_token, the
+//! profile URL (it carries the access token as `token=`), nor — through the binding step and the
+//! experience-login page — a password (right or wrong), a CSRF token, a binding ticket, the
+//! admin token or a try ticket.
 
 mod support;
 use support::*;
@@ -14,7 +16,32 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
     let port = free_port();
     let db = format!("sqlite://{}", dir.path().join("m.db").display());
     let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
+    let admin = "admin-token-for-the-log-test-0123456789";
+    std::fs::write(dir.path().join("admin"), admin).unwrap();
+    std::fs::write(&cfg, with_binding(&config(port, port, &mock_base, &db))).unwrap();
+    let password = "correct horse battery staple 42";
+    let created = std::process::Command::new(BIN)
+        .args([
+            "user",
+            "create",
+            "--pool",
+            "p1",
+            "--username",
+            "ann",
+            "--password-stdin",
+        ])
+        .arg("--config")
+        .arg(&cfg)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(password.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(created.success());
     let log = dir.path().join("server.log");
     let server = serve(
         &cfg,
@@ -64,6 +91,7 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
         mock.set_faults(Default::default());
         http.get(&cb).send().await.unwrap(); // replay
     }
+    secrets.extend(bind_and_try(&base, password, admin).await);
     secrets.extend(mock.issued_secrets());
     drop(server);
 
@@ -78,6 +106,10 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
         text.contains("login succeeded") && text.contains("request_id"),
         "the log is the real one"
     );
+    assert!(
+        text.contains("identity linked by password"),
+        "the binding step ran and logged"
+    );
     for line in &lines {
         assert!(
             serde_json::from_str::<serde_json::Value>(line).is_ok(),
@@ -91,4 +123,101 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
             &s[..s.len().min(6)]
         );
     }
+}
+
+/// The test config plus a second connection `mb` (query binding) for the app, and the
+/// experience-login page (`server.admin_token`).
+fn with_binding(cfg: &str) -> String {
+    cfg.replacen(
+        "[xiaomi]",
+        "admin_token = { file = \"admin\" }\n[xiaomi]",
+        1,
+    )
+    .replace("connections = [\"mi\"]", "connections = [\"mi\", \"mb\"]")
+        + r#"
+  [[pools.connections]]
+  unique_id = "mb"
+  app_id = "2882303761520000000"
+  app_secret = { file = "secret" }
+  association = "query_binding"
+"#
+}
+
+/// A login through `mb` that ends on the binding page: a wrong password, then the right one.
+/// Then the experience-login page with the admin token and a `__try__` start with its ticket.
+/// Returns every value that must not be logged.
+async fn bind_and_try(base: &str, password: &str, admin: &str) -> Vec<String> {
+    let http = browser();
+    let mut secrets = vec![password.to_string(), admin.to_string()];
+    let cb = approve_via(&http, base, "mb", "mallory", "attempt-logs-binding-0001").await;
+    let r = http.get(&cb).send().await.unwrap();
+    secrets.extend(cookie_values(&r));
+    let html = r.text().await.unwrap();
+    let csrf = attr_value(&html, "csrf");
+    secrets.push(csrf.clone());
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    for pw in ["wrong password for ann 77", password] {
+        secrets.push(pw.to_string());
+        let r = http
+            .post(&action)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("identifier", "ann"),
+                ("password", pw),
+                ("action", "bind"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let page = r.text().await.unwrap();
+        if pw == password {
+            let m = result(&page);
+            assert_eq!(m["ok"], true, "{page}");
+            secrets.push(m["id_token"].as_str().unwrap().to_string());
+        }
+    }
+    // The experience-login page: Basic with the admin token mints a try ticket (a cookie).
+    let r = http
+        .get(format!("{base}/connection/social/mi/p1/try"))
+        .basic_auth("admin", Some(admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    secrets.extend(cookie_values(&r));
+    let r = http
+        .get(format!("{base}/connection/social/mi/p1/authorize?app_id=__try__&origin={}&attempt=attempt-logs-try-00001", enc(base)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "the try ticket starts a login");
+    secrets
+}
+
+/// The values of the cookies a response sets (longer than 8 characters).
+fn cookie_values(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| {
+            c.to_str()
+                .ok()?
+                .split(';')
+                .next()?
+                .split_once('=')
+                .map(|(_, v)| v.to_string())
+        })
+        .filter(|v| v.len() > 8)
+        .collect()
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

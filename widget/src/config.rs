@@ -144,7 +144,8 @@ pub struct Config {
     pub shape: Shape,
     /// `locale`
     pub locale: Locale,
-    /// `mode`. The loader reads `redirect-uri` itself (default: this page without its fragment).
+    /// `mode`. `popup.rs` reads `redirect-uri` at the click (default: this page without its
+    /// fragment).
     pub mode: Mode,
     /// `timeout` in seconds.
     pub timeout_s: u32,
@@ -372,7 +373,7 @@ mod tests {
 
     #[test]
     fn redirect_mode_works_without_a_redirect_uri() {
-        // The loader then returns to this page (its URL without the fragment).
+        // The login then returns to this page (its URL without the fragment).
         let mut attrs = BASE.to_vec();
         attrs.extend([("mode", "redirect"), ("fallback", "redirect")]);
         let (c, problems) = parse(&attrs, "en").unwrap();

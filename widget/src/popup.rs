@@ -1,25 +1,17 @@
-//! The browser side of a login: the `message` listener, results relayed by the app's return page,
-//! the 500 ms poll of the popup's `closed` flag and the deadline, and the console diagnostics. Every decision
-//! is made by [`protocol::Attempt`]; this module only carries it out. Listeners and timers exist
-//! only while an attempt runs and are removed when it ends.
-//!
-//! The loader (`public/milogin.js`) does the rest through its `emit` function, called
-//! synchronously: `("start", redirect, fallback, in_app_popup)` opens the popup inside the click
-//! (or leaves for redirect mode / the hosted page's authorize URL) and answers `{a, w, c}` —
-//! the attempt id, the window (null when blocked), whether a relayed result can come back
-//! (`BroadcastChannel`) — or `undefined` when the page is leaving. A result relayed by the return
-//! page comes in through [`Login::relayed`] and is checked by [`protocol::check`].
-//!
-//! Size note: plain properties are read with `Reflect.get` ([`prop`]) rather than typed web-sys
-//! getters; each typed getter is one more import and JS shim in the download.
+//! The browser side of a login: the click's window (`window.open` inside the click, or the whole
+//! page for redirect mode), the `message` listener, results relayed by the app's return page, the
+//! 500 ms poll of the popup's `closed` flag and the deadline, and the console diagnostics. Every
+//! decision is made by [`protocol::Attempt`]; this module only carries it out. Listeners and
+//! timers exist only while an attempt runs and are removed when it ends.
 
 use crate::config::{Config, Mode};
 use crate::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
-use milogin_shared as wire;
+use crate::redirect::Pending;
+use crate::web::{self, prop, warn, window};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::Window;
+use web_sys::{HtmlElement, Window};
 
 /// What the button hears about.
 pub enum Change {
@@ -32,9 +24,8 @@ pub enum Change {
 /// The login controller of one button: at most one attempt at a time.
 pub struct Login {
     cfg: Rc<Config>,
-    server: Rc<str>,
-    /// The loader's `emit(kind, …)` (see the module docs and [`emit`]).
-    emit: js_sys::Function,
+    /// The `<milogin-button>` (its attributes name the hosted page's origin and attempt).
+    host: HtmlElement,
     state: RefCell<State>,
     on_change: RefCell<Box<dyn Fn(Change)>>,
 }
@@ -43,6 +34,9 @@ pub struct Login {
 struct State {
     machine: protocol::Attempt,
     popup: Option<Window>,
+    /// `login()` before the wasm was ready: the window the loader opened inside the click, for
+    /// the first attempt to navigate.
+    pre: Option<Window>,
     listeners: Option<Listeners>,
 }
 
@@ -53,48 +47,19 @@ struct Listeners {
     interval: i32,
 }
 
-fn window() -> Window {
-    web_sys::window().expect_throw("milogin: no window")
-}
-
-/// `o[key]`, or `undefined`.
-fn prop(o: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(o, &key.into()).unwrap_or_default()
-}
-
-/// `console.warn("milogin: …")`
-pub fn warn(parts: &[&str]) {
-    web_sys::console::warn_1(&prefixed(parts));
-}
-
-/// `console.error("milogin: …")`
-pub fn error(parts: &[&str]) {
-    web_sys::console::error_1(&prefixed(parts));
-}
-
-fn prefixed(parts: &[&str]) -> JsValue {
-    let mut s = String::from("milogin: ");
-    parts.iter().for_each(|p| s.push_str(p));
-    JsValue::from(s)
-}
-
-/// `emit(a, b, c, d, …)`, padded with `undefined`; its return value.
-fn call(emit: &js_sys::Function, args: [JsValue; 7]) -> JsValue {
-    let [a, b, c, d, e, f, g] = args;
-    emit.call7(&JsValue::UNDEFINED, &a, &b, &c, &d, &e, &f, &g)
-        .unwrap_or_default()
-}
-
 impl Login {
-    /// A controller that sends the user to `server` with the settings in `cfg`, through the
-    /// loader's `emit`.
-    pub fn new(cfg: Rc<Config>, server: Rc<str>, emit: js_sys::Function) -> Rc<Self> {
+    /// A controller for the button `host` with the settings in `cfg`; `pre` is a window the
+    /// loader already opened for it (see [`State`]).
+    pub fn new(cfg: Rc<Config>, host: HtmlElement, pre: Option<Window>) -> Rc<Self> {
         let on_change = RefCell::new(Box::new(|_| ()) as Box<dyn Fn(Change)>);
+        let state = RefCell::new(State {
+            pre,
+            ..State::default()
+        });
         Rc::new(Self {
             cfg,
-            server,
-            emit,
-            state: RefCell::default(),
+            host,
+            state,
             on_change,
         })
     }
@@ -122,7 +87,8 @@ impl Login {
     pub fn stop(&self) {
         let (popup, listeners) = self.take();
         drop(listeners);
-        if let Some(p) = popup {
+        let pre = self.state.borrow_mut().pre.take();
+        for p in [popup, pre].into_iter().flatten() {
             let _ = p.close();
         }
         // Busy when an event listener removed the element from inside `on_change`, which then
@@ -133,35 +99,108 @@ impl Login {
     }
 
     fn start(self: &Rc<Self>) {
-        let cfg = &self.cfg;
-        let started = call(
-            &self.emit,
-            [
-                "start".into(),
-                (cfg.mode == Mode::Redirect).into(),
-                cfg.redirect_fallback.into(),
-                cfg.in_app_popup.into(),
-                JsValue::UNDEFINED,
-                JsValue::UNDEFINED,
-                JsValue::UNDEFINED,
-            ],
-        );
-        // `undefined`: the page is on its way to the authorize URL (redirect mode, in-app
-        // fallback, or a hosted page continuing in its own window).
-        let Some(attempt) = prop(&started, "a").as_string() else {
+        let pre = self.state.borrow_mut().pre.take();
+        let Some(attempt) = self.open(pre.clone()) else {
+            // The page is on its way to the authorize URL (redirect mode, in-app fallback, or a
+            // hosted page continuing in its own window).
             return;
         };
-        let popup = prop(&started, "w");
-        if !popup.is_object() {
+        let Some(popup) = attempt.1 else {
             return self.handle(Event::Blocked);
-        }
-        self.state.borrow_mut().popup = Some(popup.unchecked_into());
+        };
+        self.state.borrow_mut().popup = Some(popup);
         self.handle(Event::Opened {
-            attempt,
+            attempt: attempt.0,
             now: js_sys::Date::now(),
-            timeout_ms: f64::from(cfg.timeout_s) * 1000.0,
-            relay: prop(&started, "r").is_truthy(),
+            timeout_ms: f64::from(self.cfg.timeout_s) * 1000.0,
+            relay: js_sys::Reflect::has(&js_sys::global(), &"BroadcastChannel".into())
+                .unwrap_or(false),
         });
+    }
+
+    /// Synchronously inside the click: opens the popup (or navigates `pre`, the window the loader
+    /// opened) and answers the attempt id and the window (`None` when blocked); or sends this
+    /// window away and answers `None`.
+    fn open(&self, pre: Option<Window>) -> Option<(String, Option<Window>)> {
+        let (cfg, attr) = (&self.cfg, |k| self.host.get_attribute(k));
+        // A button of the hosted login page opened as a popup by a host page: continue in this
+        // window with the host's origin and attempt; the result page then posts to this window's
+        // opener, the host page, exactly as after a direct popup login.
+        if let Some(origin) = attr("hosted-origin") {
+            let attempt = attr("hosted-attempt").unwrap_or_default();
+            let url = self.authorize(&[
+                ("origin", &origin),
+                ("attempt", &attempt),
+                ("mode", "popup"),
+            ]);
+            let _ = window().location().assign(&url);
+            return None;
+        }
+        let attempt = web::attempt_id();
+        let away = || {
+            if let Some(p) = &pre {
+                let _ = p.close();
+            }
+            let a = attr("hosted-attempt").unwrap_or_else(|| attempt.clone());
+            let back = attr("redirect-uri").unwrap_or_else(web::this_page);
+            let url = self.authorize(&[
+                ("attempt", &a),
+                ("mode", "redirect"),
+                ("redirect_uri", &back),
+            ]);
+            let pending = Pending {
+                attempt: a,
+                element_id: self.host.id(),
+                keys: [cfg.pool.clone(), cfg.app.clone(), cfg.connection.clone()],
+            };
+            web::leave(&pending, &url);
+            None
+        };
+        if cfg.mode == Mode::Redirect || (!cfg.in_app_popup && web::in_app()) {
+            return away();
+        }
+        let origin = web::location("origin");
+        let url = self.authorize(&[
+            ("origin", &origin),
+            ("attempt", &attempt),
+            ("mode", "popup"),
+        ]);
+        let popup = match &pre {
+            Some(p) => {
+                let _ = p.location().set_href(&url);
+                pre.clone()
+            }
+            None => window()
+                .open_with_url_and_target_and_features(
+                    &url,
+                    &["milogin-", &attempt].concat(),
+                    &features(),
+                )
+                .ok()
+                .flatten(),
+        };
+        if popup.is_none() && cfg.redirect_fallback {
+            warn(&["popup blocked; redirecting (fallback=\"redirect\")"]);
+            return away();
+        }
+        Some((attempt, popup))
+    }
+
+    /// `S/connection/social/{connection}/{pool}/authorize?app_id=…&<query>`
+    fn authorize(&self, query: &[(&str, &str)]) -> String {
+        let cfg = &self.cfg;
+        let mut q = vec![("app_id", cfg.app.as_str())];
+        q.extend_from_slice(query);
+        web::server_url(
+            &[
+                "connection",
+                "social",
+                &cfg.connection,
+                &cfg.pool,
+                "authorize",
+            ],
+            &q,
+        )
     }
 
     fn handle(self: &Rc<Self>, event: Event) {
@@ -277,47 +316,6 @@ impl Drop for Listeners {
     }
 }
 
-/// Reports the ending through the loader's `emit(kind, …)`, which fires the element's event
-/// (bubbling, composed): `("success", id_token, id, nickname, avatar, connection, new_user)` →
-/// `milogin:success`, `("error", code, message)` → `milogin:error`, `("cancel")` → `milogin:cancel`.
-pub fn emit(emit: &js_sys::Function, end: &End) {
-    let u = JsValue::UNDEFINED;
-    let s = |s: &str| JsValue::from(s);
-    let args = match end {
-        End::Outcome(wire::Outcome::Success { id_token, user }) => [
-            s("success"),
-            s(id_token),
-            s(&user.id),
-            s(&user.nickname),
-            user.avatar.as_deref().map_or(JsValue::NULL, s),
-            s(&user.connection),
-            user.new_user.into(),
-        ],
-        End::Cancelled { .. } => [
-            s("cancel"),
-            u.clone(),
-            u.clone(),
-            u.clone(),
-            u.clone(),
-            u.clone(),
-            u.clone(),
-        ],
-        _ => {
-            let (code, message) = end.error().unwrap_or((wire::ErrorCode::Internal, ""));
-            [
-                s("error"),
-                s(code.as_str()),
-                s(message),
-                u.clone(),
-                u.clone(),
-                u.clone(),
-                u.clone(),
-            ]
-        }
-    };
-    call(emit, args);
-}
-
 fn on_message(me: &Weak<Login>, e: &JsValue) {
     let Some(me) = me.upgrade() else { return };
     let verdict = {
@@ -327,7 +325,7 @@ fn on_message(me: &Weak<Login>, e: &JsValue) {
         };
         let from_popup = prop(e, "source") == *AsRef::<JsValue>::as_ref(popup);
         let origin = prop(e, "origin").as_string().unwrap_or_default();
-        protocol::validate(&me.server, &origin, from_popup, attempt, || {
+        protocol::validate(&web::server(), &origin, from_popup, attempt, || {
             read_fields(&prop(e, "data"))
         })
     };
@@ -367,4 +365,19 @@ fn read_fields(data: &JsValue) -> MessageFields {
         user: read_object(data, "user", protocol::USER_KEYS),
         error: read_object(data, "error", protocol::ERROR_KEYS),
     }
+}
+
+/// A 520×640 popup centred on this window.
+fn features() -> String {
+    let w = window();
+    let n = |k| prop(&w, k).as_f64().unwrap_or_default();
+    let left = n("screenX") + ((n("outerWidth") - 520.0) / 2.0).max(0.0);
+    let top = n("screenY") + ((n("outerHeight") - 640.0) / 2.0).max(0.0);
+    [
+        "popup,width=520,height=640,left=",
+        &(left as i32).to_string(),
+        ",top=",
+        &(top as i32).to_string(),
+    ]
+    .concat()
 }

@@ -2,9 +2,7 @@
 //! popup posted, or one the app's return page relayed).
 //!
 //! No web-sys types here, so everything is tested natively (`cargo test -p milogin-widget`).
-//! `popup.rs` feeds browser events in and carries out the [`Effect`]s that come back. The URLs,
-//! attempt ids are the loader's job (`public/milogin.js`): a few lines of JS
-//! there cost less download than the same code in the wasm.
+//! `popup.rs` feeds browser events in and carries out the [`Effect`]s that come back.
 
 use milogin_shared as wire;
 
@@ -120,7 +118,7 @@ impl End {
 pub enum Effect {
     /// Nothing (stale or duplicate event, or not yet time).
     None,
-    /// Start an attempt (the loader opens the popup, or leaves for redirect mode).
+    /// Start an attempt (open the popup, or leave for redirect mode).
     Start,
     /// A popup is already open: focus it instead of starting a second attempt.
     Focus,

@@ -16,6 +16,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod msrv;
 mod postgres;
 
 type Result<T = (), E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -27,7 +28,9 @@ commands:
   size           print the widget's download size (raw, gzip, brotli) against the budget
   demo [ARGS]    build-widget, then run `milogin demo [ARGS]`
   bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
-                 `cargo xtask bench --help`), then the widget's size and time to button
+                 `cargo xtask bench --help`), then the widget's size and time to button;
+                 `bench --peer express-passport [ARGS]`: milogin and the Node peer in
+                 bench/peers/ side by side (npm ci when its node_modules is missing)
   test           run everything CI runs (installs missing tools when it can)";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -159,7 +162,6 @@ fn build_widget() -> Result {
         .into());
     }
     let glue = out.js().to_owned();
-    let glue = drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
     let glue = wrap_glue(&glue)?;
     let mut wasm = out.wasm_mut().emit_wasm();
@@ -203,12 +205,14 @@ fn build_widget() -> Result {
 }
 
 /// wasm-bindgen's glue as a statement for the loader: `const glue = (() => { … return { init,
-/// mount }; })();`. The function scope keeps its names apart from the loader's; its exports become
+/// start, mount, login_page }; })();`. The function scope keeps its names apart from the loader's; its exports become
 /// the returned object, so terser can drop what the loader doesn't use (`initSync`, …).
 fn wrap_glue(glue: &str) -> Result<String> {
     let glue = glue
         .replacen("export function mount(", "function mount(", 1)
-        .replacen("export class Mounted", "class Mounted", 1)
+        .replacen("export function start(", "function start(", 1)
+        .replacen("export function login_page(", "function login_page(", 1)
+        .replacen("export class Button", "class Button", 1)
         .replacen("export { initSync, __wbg_init as default };", "", 1)
         .replacen(
             "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
@@ -224,12 +228,12 @@ fn wrap_glue(glue: &str) -> Result<String> {
         );
     }
     Ok(format!(
-        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, mount }};\n}})();\n"
+        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, start, mount, login_page }};\n}})();\n"
     ))
 }
 
 /// `RUSTFLAGS` (plus any already set) that shorten the source paths panic locations embed in the
-/// wasm (`/root/.cargo/registry/src/index.crates.io-…/leptos-0.8.23/src/…` → `leptos-0.8.23/src/…`):
+/// wasm (`/root/.cargo/registry/src/index.crates.io-…/js-sys-0.3.107/src/…` → `js-sys-0.3.107/src/…`):
 /// smaller, and the same bytes (and content hash) on every machine.
 fn remap_paths() -> String {
     let mut flags = env::var("RUSTFLAGS").unwrap_or_default();
@@ -248,63 +252,6 @@ fn remap_paths() -> String {
         }
     }
     flags
-}
-
-/// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables
-/// server_fn's `browser` feature, which exports wasm-streams' classes. Exports are roots, so LTO
-/// keeps them (≈ 3 KB brotli of wasm and JS).
-const UNUSED_CLASSES: [&str; 3] = [
-    "IntoUnderlyingByteSource",
-    "IntoUnderlyingSink",
-    "IntoUnderlyingSource",
-];
-
-/// Removes [`UNUSED_CLASSES`] from the module and the glue, then what only they needed: unused
-/// functions and imports (walrus gc), the glue's entries for those imports, and closure-invoke
-/// exports no glue code calls any more. Repeats until nothing changes.
-fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String> {
-    let mut js = glue.to_owned();
-    let mut dead: Vec<String> = UNUSED_CLASSES.iter().map(|c| c.to_lowercase()).collect();
-    for class in UNUSED_CLASSES {
-        js = cut(
-            &js,
-            &format!("export class {class} {{"),
-            &format!("{class}.prototype.free;\n"),
-        )?;
-        js = cut(&js, &format!("const {class}Finalization = "), ";\n")?;
-    }
-    loop {
-        let exports: Vec<_> = module
-            .exports
-            .iter()
-            .filter(|e| {
-                let name = e.name.trim_start_matches("__wbg_");
-                dead.iter().any(|d| name.starts_with(d.as_str()))
-            })
-            .map(|e| e.id())
-            .collect();
-        if exports.is_empty() {
-            break;
-        }
-        exports.into_iter().for_each(|id| module.exports.delete(id));
-        walrus::passes::gc::run(module);
-        let imports: std::collections::HashSet<String> =
-            module.imports.iter().map(|i| i.name.clone()).collect();
-        js = drop_import_entries(&js, &imports)?;
-        // Closure invokers whose only caller was a dropped import entry.
-        dead.clear();
-        for e in module.exports.iter() {
-            // Defined and called once in its own `function NAME(…) { wasm.NAME(…) }`: unused.
-            if e.name.starts_with("wasm_bindgen__convert__closures")
-                && js.matches(e.name.as_str()).count() <= 2
-            {
-                let def = format!("\nfunction {}(", e.name);
-                js = cut(&js, &def[1..], "\n}\n")?;
-                dead.push(e.name.clone());
-            }
-        }
-    }
-    Ok(js)
 }
 
 /// Renames the glue's imports (`__wbg_addEventListener_847fd86b8c33ec43` → `b`) and
@@ -355,50 +302,6 @@ fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
         export.name = new;
     }
     Ok(js)
-}
-
-/// Removes `text[start..=end]`, where `start` is where `from` begins and `end` is the end of the
-/// first `to` after it. Fails when `from` is missing: the glue's shape changed, so look again.
-fn cut(text: &str, from: &str, to: &str) -> Result<String> {
-    let start = text
-        .find(from)
-        .ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
-    let end = text[start..]
-        .find(to)
-        .map(|i| start + i + to.len())
-        .ok_or_else(|| format!("glue: end of `{from}` not found"))?;
-    Ok([&text[..start], &text[end..]].concat())
-}
-
-/// Drops the glue's import-object entries (`name: function(…) {…},`, one after the other up to
-/// the object's closing `};`) whose import the wasm no longer has.
-fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) -> Result<String> {
-    let begin = js
-        .find("const import0 = {")
-        .ok_or("glue: import object not found")?;
-    let used = js
-        .find("\": import0,")
-        .ok_or("glue: use of the import object not found")?;
-    let end = js[..used]
-        .rfind("\n};\n")
-        .filter(|&e| e > begin)
-        .ok_or("glue: end of import object not found")?;
-    let mut out = String::from(&js[..begin]);
-    let mut keep = true;
-    for line in js[begin..end].split_inclusive('\n') {
-        let entry = line
-            .split_once(": function(")
-            .map(|(name, _)| name)
-            .filter(|n| !n.contains(' '));
-        if let Some(name) = entry {
-            keep = imports.contains(name);
-        }
-        if keep {
-            out.push_str(line);
-        }
-    }
-    out.push_str(&js[end..]);
-    Ok(out)
 }
 
 /// The `wasm-bindgen-cli-support` version in xtask/Cargo.toml.
@@ -597,9 +500,18 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 
 /// The benchmarks of design.md §9: `milogin-bench` (the release server under a bounded login
 /// load), then the widget's download size and its time to button in headless Chromium.
+///
+/// With `--peer NAME`, the login benchmark only, against milogin and then the peer app in
+/// `bench/peers/NAME/` (its Node dependencies installed first): the widget steps measure nothing
+/// the peer has.
 fn bench(args: &[String]) -> Result {
     let help = args.iter().any(|a| a == "--help" || a == "-h");
-    if !help {
+    let peer = peer_arg(args)?;
+    if let Some(name) = &peer {
+        if !help {
+            install_peer(name)?;
+        }
+    } else if !help {
         build_widget()?;
     }
     cmd(cargo().args([
@@ -618,7 +530,7 @@ fn bench(args: &[String]) -> Result {
         .args(pin.then_some("--pin"))
         .args(args)
         .current_dir(root()))?;
-    if help {
+    if help || peer.is_some() {
         return Ok(());
     }
     println!();
@@ -629,6 +541,57 @@ fn bench(args: &[String]) -> Result {
         .env("MILOGIN_TEST_CHROMEDRIVER", &tools.chromedriver)
         .env("MILOGIN_TEST_CHROMIUM", &tools.chromium)
         .current_dir(root()))
+}
+
+/// The value of `--peer NAME` / `--peer=NAME`, checked to be a folder name under bench/peers/.
+fn peer_arg(args: &[String]) -> Result<Option<String>> {
+    let mut it = args.iter();
+    let mut name = None;
+    while let Some(a) = it.next() {
+        if a == "--peer" {
+            name = Some(
+                it.next()
+                    .cloned()
+                    .ok_or("--peer needs a name, e.g. --peer express-passport")?,
+            );
+        } else if let Some(v) = a.strip_prefix("--peer=") {
+            name = Some(v.to_owned());
+        }
+    }
+    let Some(name) = name else { return Ok(None) };
+    let dir = root().join("bench/peers").join(&name);
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid || !dir.join("package-lock.json").is_file() {
+        return Err(format!(
+            "--peer {name}: no bench/peers/{name}/package-lock.json; the peers are the folders of bench/peers/ (e.g. express-passport)"
+        )
+        .into());
+    }
+    Ok(Some(name))
+}
+
+/// `npm ci` in the peer's folder when its `node_modules` is missing or was left half-installed
+/// (npm writes `node_modules/.package-lock.json` last). better-sqlite3 compiles its bundled
+/// SQLite with node-gyp when its prebuilt binary cannot be downloaded (about a minute).
+fn install_peer(name: &str) -> Result {
+    if !(found("node") && found("npm")) {
+        return Err(format!(
+            "--peer {name} runs on Node.js (≥ 18) and installs with npm, and `node`/`npm` are not \
+             on PATH: install them (Debian: `apt-get install -y nodejs npm`) and run again"
+        )
+        .into());
+    }
+    let dir = root().join("bench/peers").join(name);
+    if dir.join("node_modules/.package-lock.json").is_file() {
+        return Ok(());
+    }
+    println!(
+        "installing the peer's dependencies: npm ci in {}",
+        dir.display()
+    );
+    cmd(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir))
 }
 
 fn demo(args: &[String]) -> Result {
@@ -653,6 +616,8 @@ fn demo(args: &[String]) -> Result {
 fn test() -> Result {
     let started = Instant::now();
     let tools = step("tools", ensure_test_tools)?;
+    step("rust-version", || Ok(msrv::check(cargo())?))?;
+    step("cargo deny (licences, bans, sources)", cargo_deny)?;
     step("cargo fmt --check", || {
         cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;
@@ -703,6 +668,33 @@ fn test() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The cargo-deny version `cargo xtask test` installs (into the target dir) when it is missing.
+const CARGO_DENY: &str = "0.20.2";
+
+/// `cargo deny check licenses bans sources` with `deny.toml`; installs cargo-deny from crates.io
+/// into `target/tools/` the first time (a few minutes), so nothing lands in `~/.cargo/bin`.
+fn cargo_deny() -> Result {
+    let tools = target_dir().join("tools");
+    let bin = tools.join("bin").join("cargo-deny");
+    let installed =
+        output(Command::new(&bin).arg("--version")).is_some_and(|v| v.trim().ends_with(CARGO_DENY));
+    if !installed {
+        cmd(cargo()
+            .args([
+                "install",
+                "cargo-deny",
+                "--locked",
+                "--version",
+                CARGO_DENY,
+                "--root",
+            ])
+            .arg(&tools))?;
+    }
+    cmd(Command::new(&bin)
+        .current_dir(root())
+        .args(["check", "licenses", "bans", "sources"]))
 }
 
 /// [`run`] for a step.

@@ -100,8 +100,19 @@ pub fn location(r: &reqwest::Response) -> String {
 /// Authorize at `base` and approve as `account` at the mock: returns the callback URL Xiaomi
 /// redirects to (its host is the configured public URL).
 pub async fn approve(http: &reqwest::Client, base: &str, account: &str, attempt: &str) -> String {
+    approve_via(http, base, "mi", account, attempt).await
+}
+
+/// [`approve`] through connection `conn` of app `web` in pool `p1`.
+pub async fn approve_via(
+    http: &reqwest::Client,
+    base: &str,
+    conn: &str,
+    account: &str,
+    attempt: &str,
+) -> String {
     let r = http
-        .get(format!("{base}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
+        .get(format!("{base}/connection/social/{conn}/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt={attempt}"))
         .send()
         .await
         .unwrap();
@@ -109,14 +120,7 @@ pub async fn approve(http: &reqwest::Client, base: &str, account: &str, attempt:
     let consent = http.get(location(&r)).send().await.unwrap();
     let mock_base = consent.url().origin().ascii_serialization();
     let page = consent.text().await.unwrap();
-    let req = page
-        .split("name=\"req\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let req = attr_value(&page, "req");
     let r = http
         .post(format!("{mock_base}/oauth2/authorize/decision"))
         .form(&[("req", req.as_str()), ("account", account)])
@@ -124,6 +128,15 @@ pub async fn approve(http: &reqwest::Client, base: &str, account: &str, attempt:
         .await
         .unwrap();
     location(&r)
+}
+
+/// The `value` of the form field `name` in `html`.
+pub fn attr_value(html: &str, name: &str) -> String {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        .to_string()
 }
 
 /// The result message of a popup page.

@@ -68,32 +68,45 @@ async fn authorize_and_callback_are_rate_limited_per_ip() {
 
 #[tokio::test]
 async fn the_attempt_store_is_bounded() {
-    //
+    // pending attempts are capped (503 beyond), expire after their lifetime (then count no
+    // more), and every binding cookie is per attempt with that lifetime; a refused start sets none.
     let env = spawn_with(Options {
         limits: format!("{GENEROUS_LIMITS}\nmax_pending_attempts = 2"),
         ..Options::default()
     })
     .await;
     let b = Browser::new();
-    assert_eq!(
-        b.get(&Browser::authorize_url(&env, &attempt_id()))
-            .await
-            .status(),
-        302
-    );
-    assert_eq!(
-        b.get(&Browser::authorize_url(&env, &attempt_id()))
-            .await
-            .status(),
-        302
-    );
+    for _ in 0..2 {
+        let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
+        assert_eq!(r.status(), 302);
+        let cookies: Vec<&str> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|c| c.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies.len(), 1, "{cookies:?}");
+        assert!(cookies[0].contains("Max-Age=600"), "{cookies:?}");
+    }
     let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
     assert_eq!(r.status(), 503);
+    assert!(
+        r.headers().get("set-cookie").is_none(),
+        "a refused start sets no cookie"
+    );
     assert_eq!(
         code(&result_of(&r.text().await.unwrap())),
         Some(ErrorCode::Internal)
     );
     assert_eq!(counts(&env).await.2, 2);
+    // Past their 10 minutes the two no longer count: a new login starts.
+    env.clock.advance(601);
+    assert_eq!(
+        b.get(&Browser::authorize_url(&env, &attempt_id()))
+            .await
+            .status(),
+        302
+    );
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 //! (`http://127.0.0.1:…`); popups, postMessage, events, labels, rendering, and every other way a
 //! result travels: the app's return page for a lost opener (a COOP host page, an opener cut on
 //! the way), redirect mode (asked for, as the blocked-popup fallback, in in-app browsers), the
-//! hosted login page in a popup and by redirect; and a foreign page that starts a victim's login
-//! never gets the token.
+//! hosted login page in a popup and by redirect; a foreign page that starts a victim's login
+//! never gets the token; the `login()` promise API (also before the wasm runs); and a host page
+//! whose CSP forbids inline styles.
 
 use milogin_tests::browser::*;
 use milogin_tests::*;
@@ -601,16 +602,7 @@ async fn a_coop_host_page_over_https_gets_one_result_through_the_return_page() {
 
 #[tokio::test]
 async fn a_lost_opener_delivers_once_through_the_return_page() {
-    let Some((env, c, _)) = setup_with(
-        B1,
-        false,
-        Host {
-            return_paths: &["/milogin-return"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, _)) = setup_with_return_page().await else {
         return;
     };
     c.click_button("#b1").await;
@@ -683,16 +675,7 @@ document.getElementById("go").addEventListener("click", () => {
 #[tokio::test]
 async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
     // The app registers a return page too: the lost-opener path must not leak either.
-    let Some((env, c, host)) = setup_with(
-        B1,
-        false,
-        Host {
-            return_paths: &["/milogin-return"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, host)) = setup_with_return_page().await else {
         return;
     };
     let (l, evil) = bind_host().await;
@@ -711,20 +694,9 @@ async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
         .click()
         .await
         .unwrap();
-    // The visitor approves at Xiaomi.
+    // The visitor approves at Xiaomi, and the login goes through.
     c.consent("account-alice").await;
-    let (_, users) = tokio::time::timeout(std::time::Duration::from_secs(15), async {
-        loop {
-            let u = users(&env).await;
-            if !u.is_empty() {
-                break ((), u);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    })
-    .await
-    .expect("the visitor's login went through");
-    assert_eq!(users.len(), 1);
+    wait_for_a_user(&env).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     // The foreign page got no message, …
     let msgs = c.js("return window.__msgs;", vec![]).await;
@@ -752,6 +724,54 @@ async fn a_foreign_page_never_obtains_the_token_of_a_login_it_started() {
         assert_ne!(status, 200, "{body}");
         assert!(!body.contains("id_token"), "{body}");
     }
+}
+
+/// Waits (at most 15 s) until the pool has a user: a login went through.
+async fn wait_for_a_user(env: &Env) {
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while users(env).await.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the login went through");
+}
+
+/// The host page with a registered return page, as in production.
+async fn setup_with_return_page() -> Option<(Env, Chrome, String)> {
+    let host = Host {
+        return_paths: &["/milogin-return"],
+        ..Host::default()
+    };
+    setup_with(B1, false, host).await
+}
+
+#[tokio::test]
+async fn an_opener_that_navigated_to_another_origin_receives_nothing() {
+    // X-74: the host page navigates away (to another site) while the login window is open.
+    let Some((env, c, _)) = setup_with_return_page().await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    let (l, other) = bind_host().await;
+    serve_host(
+        l,
+        r#"<!doctype html><title>elsewhere</title><script>
+window.__msgs = [];
+addEventListener("message", (e) => window.__msgs.push(String(e.origin) + " " + JSON.stringify(e.data)));
+</script>"#
+            .into(),
+        vec![],
+    );
+    c.client.goto(&format!("{other}/")).await.unwrap();
+    c.consent("account-alice").await;
+    // The login itself went through…
+    wait_for_a_user(&env).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // …but the page now in the opener's place received nothing (the result page posted to the
+    // recorded origin only, and had an opener, so it did not go on to the return page either).
+    assert_eq!(c.js("return window.__msgs;", vec![]).await, json!([]));
+    assert_eq!(c.window_count().await, 1, "the login window closed");
 }
 
 /// Real user agents (from traffic logs and tools that list them) and whether they get redirect
@@ -873,5 +893,153 @@ async fn a_blocked_popup_with_fallback_redirect_leaves_for_redirect_mode() {
     assert_eq!(
         (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
         (Some("milogin:success"), Some("b1"))
+    );
+}
+
+/// A host page that calls `login()` from its own button's click, twice in the same click (the
+/// second call must return the same promise), and records how the promise settled.
+const LOGIN_API: &str = r#"<button id="go" type="button">Sign in (login())</button>
+<script type="module">
+import { login } from "{SERVER}/widget/milogin.js";
+document.getElementById("go").addEventListener("click", () => {
+  const options = { pool: "pool-a", app: "app-a", connection: "xiaomi" };
+  const p = login(options);
+  window.__same = login(options) === p;
+  p.then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e }));
+});
+</script>"#;
+
+#[tokio::test]
+async fn login_resolves_with_the_user_and_rejects_with_the_error_code() {
+    if !require() {
+        return;
+    }
+    let (l, origin) = bind_host().await;
+    let env = spawn_with(Options {
+        origins: vec![origin.clone()],
+        ..Options::default()
+    })
+    .await;
+    let body = LOGIN_API.replace("{SERVER}", &env.base);
+    serve_host(l, page(&env.base, &body), vec![]);
+    let c = Chrome::start_with(false, &[]).await;
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    c.wait_until(
+        "document.getElementById('go')",
+        10,
+        "the host page's button",
+    )
+    .await;
+    // The wasm runs: the click's popup is opened by it (before, the loader opens it).
+    c.js(
+        "return import(arguments[0]).then((m) => m.ready);",
+        vec![json!(format!("{}/widget/milogin.js", env.base))],
+    )
+    .await;
+    c.click_id("go").await;
+    c.consent("account-alice").await;
+    c.wait_until("window.__login", 20, "login() settled").await;
+    let settled = c
+        .js("return [window.__login, window.__same];", vec![])
+        .await;
+    assert_eq!(settled[1], true, "a second call returns the same promise");
+    let ok = &settled[0]["ok"];
+    let claims = verify(&env, POOL, ok["id_token"].as_str().unwrap(), APP).await;
+    assert_eq!(ok["user"]["id"], claims["sub"], "{settled}");
+    assert_eq!(ok["user"]["nickname"], "Alice Wang");
+    assert!(
+        c.events().await.len() <= 1,
+        "one event, on the detached element"
+    );
+    for _ in 0..40 {
+        if c.window_count().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A refusal rejects with the error's code and message.
+    c.js("window.__login = null;", vec![]).await;
+    c.click_id("go").await;
+    c.consent("deny").await;
+    c.wait_until("window.__login", 20, "login() settled").await;
+    let err = c.js("return window.__login.err;", vec![]).await;
+    assert_eq!(err["code"], "access_denied", "{err}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_host_page_with_a_strict_style_csp_still_gets_a_styled_button() {
+    // `style-src 'none'` blocks every `<style>`, in shadow roots too; the widget's constructed
+    // style sheet is not subject to it (nor is the hosted login page's nonce'd policy).
+    let host = Host {
+        headers: vec![("content-security-policy", "style-src 'none'")],
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(B1, false, host).await else {
+        return;
+    };
+    let style = c
+        .js(
+            "const b = document.querySelector('#b1').shadowRoot.querySelector('button');
+             const s = getComputedStyle(b);
+             return [s.height, s.backgroundColor, s.borderRadius];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        style,
+        json!(["40px", "rgb(255, 105, 0)", "6px"]),
+        "brand theme, medium size, rect shape"
+    );
+}
+
+#[tokio::test]
+async fn login_before_the_wasm_runs_fills_in_the_window_it_opened() {
+    if !require() {
+        return;
+    }
+    let (l, origin) = bind_host().await;
+    let env = spawn_with(Options {
+        origins: vec![origin.clone()],
+        ..Options::default()
+    })
+    .await;
+    // Called as the module loads, before its wasm is instantiated (this browser's popup blocker
+    // is off, so no click is needed): the loader opens the window, the wasm navigates it.
+    let body = r#"<script type="module">
+import { login } from "{SERVER}/widget/milogin.js";
+window.__early = true;
+login({ pool: "pool-a", app: "app-a", connection: "xiaomi" })
+  .then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e }));
+</script>"#
+        .replace("{SERVER}", &env.base);
+    serve_host(l, page(&env.base, &body), vec![]);
+    let c = Chrome::start_with(false, &[]).await;
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    c.wait_until("window.__early", 10, "the host module ran")
+        .await;
+    assert_eq!(
+        c.js("return window.__opened;", vec![]).await,
+        "about:blank",
+        "the loader opened the window itself"
+    );
+    c.consent("account-alice").await;
+    c.wait_until("window.__login", 20, "login() settled").await;
+    let ok = c.js("return window.__login.ok;", vec![]).await;
+    let claims = verify(&env, POOL, ok["id_token"].as_str().unwrap(), APP).await;
+    assert_eq!(ok["user"]["id"], claims["sub"], "{ok}");
+    for _ in 0..40 {
+        if c.window_count().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        c.window_count().await,
+        1,
+        "one window, and it closed itself"
     );
 }

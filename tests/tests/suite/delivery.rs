@@ -40,9 +40,6 @@ async fn a_foreign_page_that_picks_its_own_channel_never_obtains_the_token() {
     let milogin_shared::Outcome::Success { id_token, .. } = &m.outcome else {
         panic!("the victim's login succeeds: {m:?}")
     };
-    // The page posts to the registered origin only, and has no return page to go to.
-    assert_eq!(target_of(&page), ORIGIN);
-    assert_eq!(block(&page, "milogin-return"), serde_json::Value::Null);
     // The attacker's server asks for the result with its secret, with and without an Origin.
     for origin in [None, Some(ORIGIN), Some("https://evil.example")] {
         let mut r = reqwest::Client::new()
@@ -59,6 +56,9 @@ async fn a_foreign_page_that_picks_its_own_channel_never_obtains_the_token() {
         assert!(!body.contains(id_token.as_str()), "{origin:?}: {body}");
         assert!(!body.contains("id_token"), "{origin:?}: {body}");
     }
+    // The page posts to the registered origin only, and has no return page to go to.
+    assert_eq!(target_of(&page), ORIGIN);
+    assert_eq!(block(&page, "milogin-return"), serde_json::Value::Null);
 }
 
 #[tokio::test]

@@ -18,7 +18,8 @@ pub const ATTEMPT_LEN: std::ops::RangeInclusive<usize> = 16..=128;
 
 /// Closed set of error codes a result can carry (contract).
 ///
-/// The first twelve are produced by the server. `PopupBlocked` and `Timeout` are produced by the
+/// The first fourteen are produced by the server (`unknown_pool` and `unknown_app` by the
+/// connections endpoint the widget asks before a login). `PopupBlocked` and `Timeout` are produced by the
 /// widget only (the server never sends them); they share the enum so a page handles one set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +36,10 @@ pub enum ErrorCode {
     OriginNotAllowed,
     /// The connection does not exist or is not enabled for the app.
     ConnectionNotEnabled,
+    /// The button's `pool` names no pool of the server.
+    UnknownPool,
+    /// The button's `app` names no app of that pool.
+    UnknownApp,
     /// Xiaomi answered with an error or something we could not understand.
     ProviderError,
     /// Xiaomi could not be reached in time.
@@ -55,13 +60,15 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::AccessDenied,
         Self::InvalidRequest,
         Self::InvalidState,
         Self::StateExpired,
         Self::OriginNotAllowed,
         Self::ConnectionNotEnabled,
+        Self::UnknownPool,
+        Self::UnknownApp,
         Self::ProviderError,
         Self::ProviderUnavailable,
         Self::UserNotFound,
@@ -81,6 +88,8 @@ impl ErrorCode {
             Self::StateExpired => "state_expired",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::ConnectionNotEnabled => "connection_not_enabled",
+            Self::UnknownPool => "unknown_pool",
+            Self::UnknownApp => "unknown_app",
             Self::ProviderError => "provider_error",
             Self::ProviderUnavailable => "provider_unavailable",
             Self::UserNotFound => "user_not_found",
@@ -108,6 +117,8 @@ impl ErrorCode {
             Self::StateExpired => "This login took too long and expired. Please start again.",
             Self::OriginNotAllowed => "This site is not registered for this login app.",
             Self::ConnectionNotEnabled => "This login method is not enabled for this app.",
+            Self::UnknownPool => "The login button names a user pool the server does not have.",
+            Self::UnknownApp => "The login button names an app the user pool does not have.",
             Self::ProviderError => "Xiaomi returned an error. Please try again.",
             Self::ProviderUnavailable => "Xiaomi could not be reached. Please try again later.",
             Self::UserNotFound => "No account exists for this Xiaomi user.",

@@ -174,7 +174,7 @@ id = "{POOL}"
   connections = []
   [[pools.connections]]
   unique_id = "{CONN}"
-  display_name = "Sign in with Xiaomi"
+  display_name = {{ en = "Sign in with Xiaomi", zh-CN = "用小米账号登录（测试）" }}
   app_id = "{DEMO_CLIENT_ID}"
   app_secret = {{ file = "secret.txt" }}
   scopes = [{scopes}]

@@ -127,12 +127,17 @@ impl View {
         });
         let texts = cfg.locale.texts();
         view.set_label(cfg.display_name.as_deref().unwrap_or(texts.label));
-        if usable && cfg.display_name.is_none() {
-            let (v, cfg) = (Rc::downgrade(&view), cfg.clone());
+        if usable {
+            let (v, cfg, l) = (Rc::downgrade(&view), cfg.clone(), Rc::downgrade(login));
             js_sys::futures::spawn_local(async move {
-                let name = crate::label::display_name(&cfg.pool, &cfg.app, &cfg.connection).await;
+                let p =
+                    crate::preflight::check(&cfg.pool, &cfg.app, &cfg.connection, cfg.locale.tag())
+                        .await;
                 // The button may be gone by now: then nothing changes.
-                if let (Some(name), Some(v)) = (name, v.upgrade()) {
+                if let Some(l) = l.upgrade() {
+                    l.preflighted(p.refusal, p.return_page);
+                }
+                if let (Some(name), Some(v), None) = (p.name, v.upgrade(), &cfg.display_name) {
                     v.set_label(&name);
                 }
             });

@@ -65,6 +65,14 @@ impl Locale {
         }
     }
 
+    /// The BCP 47 tag the server is asked in (`en`, `zh-CN`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::ZhCn => "zh-CN",
+        }
+    }
+
     /// The texts in this locale.
     pub fn texts(self) -> &'static Texts {
         match self {
@@ -177,8 +185,18 @@ impl Config {
         let mode = [Mode::Popup, Mode::Redirect][pick(get, "mode", &["popup", "redirect"], p)];
         let redirect_fallback = pick(get, "fallback", &["none", "redirect"], p) == 1;
         let in_app_popup = pick(get, "in-app", &["redirect", "popup"], p) == 1;
-        let locale =
-            Locale::from_tag(&optional(get, "locale").unwrap_or_else(|| default_locale.into()));
+        let locale = match optional(get, "locale") {
+            None => Locale::from_tag(default_locale),
+            Some(v) => {
+                let known = ["en", "zh"]
+                    .iter()
+                    .any(|l| v.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(l)));
+                if !known {
+                    p.push(["locale=\"", &v, "\" is not zh-CN or en; using en"].concat());
+                }
+                Locale::from_tag(&v)
+            }
+        };
         let timeout_s = match get("timeout") {
             None => DEFAULT_TIMEOUT_S,
             Some(v) => match v.parse::<u32>() {
@@ -379,6 +397,19 @@ mod tests {
         let (c, problems) = parse(&attrs, "en").unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!((c.mode, c.redirect_fallback), (Mode::Redirect, true));
+    }
+
+    #[test]
+    fn an_unknown_locale_warns_and_falls_back_to_english() {
+        let mut attrs = BASE.to_vec();
+        attrs.push(("locale", "fr"));
+        let (c, problems) = parse(&attrs, "zh-CN").unwrap();
+        assert_eq!(c.locale, Locale::En);
+        assert!(
+            problems.iter().any(|p| p.contains("locale=\"fr\"")),
+            "{problems:?}"
+        );
+        assert_eq!(Locale::ZhCn.tag(), "zh-CN");
     }
 
     #[test]

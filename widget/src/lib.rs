@@ -16,7 +16,7 @@
 //! * [`redirect`] (pure): base64url, the redirect-mode record, a token's claims — native tests.
 //! * `popup` (wasm32): the click's window, listeners and timers, relayed results, diagnostics.
 //! * `delivery` (wasm32): the events, the return page's relay, redirect mode's return.
-//! * `label` (wasm32): the connection list behind the label.
+//! * `preflight` (wasm32): the connection list: the label, a return page, or why a login cannot work.
 //! * `web` (wasm32): page globals, `Reflect` helpers, attempt ids, the server's URLs.
 //! * `button` (wasm32): the shadow DOM; it only shows what `popup` reports.
 
@@ -29,9 +29,9 @@ mod button;
 #[cfg(target_arch = "wasm32")]
 mod delivery;
 #[cfg(target_arch = "wasm32")]
-mod label;
-#[cfg(target_arch = "wasm32")]
 mod popup;
+#[cfg(target_arch = "wasm32")]
+mod preflight;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

@@ -28,6 +28,9 @@ pub struct Login {
     host: HtmlElement,
     state: RefCell<State>,
     on_change: RefCell<Box<dyn Fn(Change)>>,
+    /// What the server said about these settings (`preflight`): why a login cannot work, and
+    /// whether a return page can still deliver when the window is cut off from this page.
+    preflight: RefCell<(Option<milogin_shared::ErrorBody>, bool)>,
 }
 
 #[derive(Default)]
@@ -61,7 +64,14 @@ impl Login {
             host,
             state,
             on_change,
+            preflight: RefCell::default(),
         })
+    }
+
+    /// The server's answer about these settings: a refusal ends every click at once with that
+    /// error (no window that can only fail); `return_page` lets a cut-off window still deliver.
+    pub fn preflighted(&self, refusal: Option<milogin_shared::ErrorBody>, return_page: bool) {
+        *self.preflight.borrow_mut() = (refusal, return_page);
     }
 
     /// Who hears about the attempt's changes.
@@ -99,6 +109,13 @@ impl Login {
     }
 
     fn start(self: &Rc<Self>) {
+        let (refusal, return_page) = self.preflight.borrow().clone();
+        if let Some(body) = refusal {
+            if let Some(p) = self.state.borrow_mut().pre.take() {
+                let _ = p.close();
+            }
+            return self.handle(Event::Refused(body));
+        }
         let pre = self.state.borrow_mut().pre.take();
         let Some(attempt) = self.open(pre.clone()) else {
             // The page is on its way to the authorize URL (redirect mode, in-app fallback, or a
@@ -113,8 +130,11 @@ impl Login {
             attempt: attempt.0,
             now: js_sys::Date::now(),
             timeout_ms: f64::from(self.cfg.timeout_s) * 1000.0,
-            relay: js_sys::Reflect::has(&js_sys::global(), &"BroadcastChannel".into())
-                .unwrap_or(false),
+            // A cut-off window can deliver only through a registered return page, heard on a
+            // BroadcastChannel; without one, a window that reads closed is a cancel at once.
+            relay: return_page
+                && js_sys::Reflect::has(&js_sys::global(), &"BroadcastChannel".into())
+                    .unwrap_or(false),
         });
     }
 
@@ -223,6 +243,10 @@ impl Login {
                 ]);
             }
             Effect::Finish { end, close_popup } => self.finish(end, close_popup),
+            Effect::Restart { end } => {
+                self.finish(end, false);
+                self.start();
+            }
             _ => {}
         }
     }

@@ -70,6 +70,9 @@ pub enum Event {
     },
     /// `window.open` returned null.
     Blocked,
+    /// The server said these settings cannot log anyone in (unknown pool or app, an
+    /// unregistered origin, a connection not enabled): the click ends at once with this error.
+    Refused(wire::ErrorBody),
     /// A result passed [`validate`] (posted by the popup) or [`check`] (relayed).
     Result(wire::Outcome),
     /// The poll ran at time `now` and read the popup's `closed` flag.
@@ -127,6 +130,12 @@ pub enum Effect {
     /// The popup read closed right after it opened: warn that the opener link was probably cut
     /// (COOP), and wait for the return page's relay until the deadline.
     Severed,
+    /// The popup was gone and only a relay could still come: the click ends that wait (report
+    /// `end`, a cancel) and starts a new attempt at once — a retry is one click.
+    Restart {
+        /// How the old attempt ended.
+        end: End,
+    },
     /// The attempt is over: stop listening, close the popup if `close_popup`, report `end`.
     Finish {
         /// How it ended.
@@ -193,6 +202,7 @@ impl Attempt {
                     Effect::Listen
                 }
                 Event::Blocked => self.end(End::Blocked, false),
+                Event::Refused(body) => self.end(End::Outcome(wire::Outcome::Failure(body)), false),
                 _ => Effect::None,
             };
         };
@@ -200,9 +210,12 @@ impl Attempt {
             suspect_coop: false,
         };
         match event {
-            // The popup is gone and only a relay could still come: a click ends that wait (the
-            // next click starts afresh) rather than focusing a window that is not there.
-            Event::Click if until.is_some() => self.end(cancelled, false),
+            // The popup is gone and only a relay could still come: a click ends that wait and
+            // starts afresh, rather than focusing a window that is not there.
+            Event::Click if until.is_some() => {
+                self.phase = Phase::Done;
+                Effect::Restart { end: cancelled }
+            }
             Event::Click => Effect::Focus,
             Event::Result(outcome) => self.end(End::Outcome(outcome), false),
             Event::Tick { now, closed } if closed && until.is_none() => {
@@ -230,7 +243,7 @@ impl Attempt {
                 }
                 _ => Effect::None,
             },
-            Event::Opened { .. } | Event::Blocked => Effect::None,
+            Event::Opened { .. } | Event::Blocked | Event::Refused(_) => Effect::None,
         }
     }
 
@@ -592,6 +605,24 @@ mod tests {
     }
 
     #[test]
+    fn refused_settings_end_the_click_at_once_with_the_servers_code() {
+        let mut a = Attempt::default();
+        assert_eq!(a.on(Event::Click), Effect::Start);
+        let body = wire::ErrorBody {
+            code: ErrorCode::UnknownApp,
+            message: "Pool \"p\" has no app \"x\"".into(),
+        };
+        assert_eq!(
+            a.on(Event::Refused(body.clone())),
+            finish(End::Outcome(Outcome::Failure(body.clone())), false)
+        );
+        // Later, the same again (one event per click); never while a popup is open.
+        assert_eq!(a.on(Event::Click), Effect::Start);
+        opened(&mut a, 0.0, true);
+        assert_eq!(a.on(Event::Refused(body)), Effect::None);
+    }
+
+    #[test]
     fn blocked_ends_at_once() {
         let mut a = Attempt::default();
         a.on(Event::Click);
@@ -694,19 +725,18 @@ mod tests {
             finish(End::Outcome(outcome), false)
         );
         assert_eq!(tick(&mut a, 13_000.0, true), Effect::None);
-        // A click while only a relay could come ends that wait; the next one starts.
+        // A click while only a relay could come ends that wait and starts afresh: one click.
         opened(&mut a, 0.0, true);
         tick(&mut a, 10_000.0, true);
         assert_eq!(
             a.on(Event::Click),
-            finish(
-                End::Cancelled {
+            Effect::Restart {
+                end: End::Cancelled {
                     suspect_coop: false
-                },
-                false
-            )
+                }
+            }
         );
-        assert_eq!(a.on(Event::Click), Effect::Start);
+        assert_eq!(a.phase(), &Phase::Done);
     }
 
     #[test]

@@ -352,8 +352,8 @@ impl MatchField {
 pub struct Connection {
     /// Unique ID, `^[a-z0-9-]{1,31}$`; identities bind to it.
     pub unique_id: String,
-    /// Shown on the button by default.
-    pub display_name: String,
+    /// Shown on the button by default, per language.
+    pub display_name: DisplayName,
     /// Xiaomi APP ID, a decimal string.
     pub app_id: String,
     /// Xiaomi APP Secret.
@@ -445,5 +445,35 @@ impl Config {
             }
         }
         out
+    }
+}
+
+/// A connection's button label: one for every language, or one per language; languages without
+/// one get the widget's own default in that language (never another language's text).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DisplayName {
+    /// English (`en`), or the one name for every language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+    /// Simplified Chinese (`zh-CN`), or the one name for every language.
+    #[serde(rename = "zh-CN", skip_serializing_if = "Option::is_none")]
+    pub zh_cn: Option<String>,
+}
+
+impl DisplayName {
+    /// The languages a per-language `display_name` may name.
+    pub const LANGUAGES: [&'static str; 2] = ["en", "zh-CN"];
+
+    /// The label for `locale` (`zh…` → Chinese, else English): the configured one, else the
+    /// default in that language.
+    pub fn for_locale(&self, locale: &str) -> &str {
+        if locale
+            .get(..2)
+            .is_some_and(|p| p.eq_ignore_ascii_case("zh"))
+        {
+            self.zh_cn.as_deref().unwrap_or("使用小米账号登录")
+        } else {
+            self.en.as_deref().unwrap_or("Sign in with Xiaomi")
+        }
     }
 }

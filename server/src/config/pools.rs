@@ -3,8 +3,8 @@
 
 use super::check::{check_id, Problems, Secrets};
 use super::origin::{check_redirect_uri, normalize_origin, uri_origin};
-use super::raw::{RawApp, RawConnection, RawPool};
-use super::{App, Association, Connection, MatchField, Pool, TRY_APP};
+use super::raw::{RawApp, RawConnection, RawDisplayName, RawPool};
+use super::{App, Association, Connection, DisplayName, MatchField, Pool, TRY_APP};
 use milogin_shared as wire;
 use std::collections::HashSet;
 
@@ -107,10 +107,7 @@ fn connection(
         );
     }
     Connection {
-        display_name: rc
-            .display_name
-            .filter(|d| !d.trim().is_empty())
-            .unwrap_or_else(|| "Sign in with Xiaomi".into()),
+        display_name: display_name(p, ck, rc.display_name),
         unique_id: rc.unique_id,
         app_id,
         app_secret: secret,
@@ -260,6 +257,35 @@ fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[Str
                 key,
                 format!("{u:?}: {origin:?} already has a return page; keep one per origin"),
             );
+        }
+    }
+}
+
+/// `display_name`: one text, or `{ en = "…", zh-CN = "…" }`; blank texts count as absent.
+fn display_name(p: &mut Problems, ck: &str, raw: Option<RawDisplayName>) -> DisplayName {
+    let text = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    match raw {
+        None => DisplayName::default(),
+        Some(RawDisplayName::One(s)) => DisplayName {
+            en: text(s.clone()),
+            zh_cn: text(s),
+        },
+        Some(RawDisplayName::PerLanguage(map)) => {
+            let mut out = DisplayName::default();
+            for (lang, s) in map {
+                match lang.as_str() {
+                    "en" => out.en = text(s),
+                    "zh-CN" => out.zh_cn = text(s),
+                    _ => p.add(
+                        format!("{ck}.display_name.{lang}"),
+                        format!(
+                            "{lang:?} is not a language of the button; use one of {:?}",
+                            DisplayName::LANGUAGES
+                        ),
+                    ),
+                }
+            }
+            out
         }
     }
 }

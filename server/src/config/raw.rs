@@ -100,7 +100,7 @@ pub(super) struct RawConnection {
     #[serde(default = "xiaomi_kind")]
     pub(super) kind: String,
     #[serde(default)]
-    pub(super) display_name: Option<String>,
+    pub(super) display_name: Option<RawDisplayName>,
     pub(super) app_id: toml::Value,
     pub(super) app_secret: RawSecret,
     #[serde(default = "default_scopes")]
@@ -139,4 +139,14 @@ pub(super) enum RawSecret {
     Env { env: String },
     File { file: String },
     Inline(#[allow(dead_code)] String),
+}
+
+/// `display_name = "…"` (every language) or `display_name = { en = "…", zh-CN = "…" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDisplayName {
+    /// One name for every language.
+    One(String),
+    /// A name per language.
+    PerLanguage(std::collections::BTreeMap<String, String>),
 }

@@ -338,3 +338,36 @@ fn origins_normalise_and_refuse_spoofs() {
         assert!(normalize_origin(bad).is_err(), "{bad:?} accepted");
     }
 }
+
+#[test]
+fn display_names_are_one_text_or_one_per_language() {
+    let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+    let with = |line: &str| {
+        GOOD.replace(
+            "  unique_id = \"xiaomi\"\n",
+            &format!("  unique_id = \"xiaomi\"\n  {line}\n"),
+        )
+    };
+    let c = parse(&with(r#"display_name = "Mi""#), &env).unwrap();
+    let d = &c.pools[0].connections[0].display_name;
+    assert_eq!((d.for_locale("en"), d.for_locale("zh-CN")), ("Mi", "Mi"));
+    let c = parse(&with(r#"display_name = { zh-CN = "小米登录" }"#), &env).unwrap();
+    let d = &c.pools[0].connections[0].display_name;
+    assert_eq!(
+        (d.for_locale("en"), d.for_locale("zh-Hans")),
+        ("Sign in with Xiaomi", "小米登录"),
+        "a language left out gets the default in that language"
+    );
+    let c = parse(GOOD, &env).unwrap();
+    assert_eq!(
+        c.pools[0].connections[0].display_name.for_locale("zh-CN"),
+        "使用小米账号登录"
+    );
+    let e = parse(&with(r#"display_name = { fr = "Se connecter" }"#), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pools[0].connections[0].display_name.fr") && e.contains("zh-CN"),
+        "{e}"
+    );
+}

@@ -1,6 +1,12 @@
-//! `GET /api/v1/pools/{pool}/apps/{app}/connections`: what the button shows by default. CORS only
-//! for the app's registered origins (an unregistered page cannot read it, which the widget
-//! reports as "origin not registered").
+//! `GET /api/v1/pools/{pool}/apps/{app}/connections[?locale=zh-CN]`: what the button shows by
+//! default, in its language, and — the widget asks it before any login — whether the button's
+//! settings can work at all. The list is readable (CORS) only by the app's registered origins;
+//! every refusal is readable by any page, as JSON with a code the widget fires at once instead of
+//! opening a dead-end login window: `unknown_pool`, `unknown_app` (404), `origin_not_allowed`
+//! (403, for a browser request from an unregistered origin). A refusal reveals nothing a page does
+//! not hold (its own origin, the ids it sent). `X-Milogin-Return-Page: 1` says the app registered
+//! a return page for the caller's origin, so a login window cut off from the page can still
+//! deliver (the widget waits for it instead of calling a quick close a cancel).
 //!
 //! CORS is written out here rather than with tower-http's `CorsLayer`: the allowed origins depend
 //! on the path's pool and app (a `CorsLayer` predicate would need the configuration and a second
@@ -8,12 +14,14 @@
 
 use super::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use milogin_shared::ConnectionInfo;
+use milogin_shared::{ConnectionInfo, ErrorCode};
+use serde::Deserialize;
 
 /// The connections list.
 pub fn router() -> Router<AppState> {
@@ -23,28 +31,59 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// Unknown pool or app: readable by any page (`Access-Control-Allow-Origin: *`), so the widget
-/// can name the mistake instead of guessing at CORS; it reveals nothing a page does not hold.
-fn unknown(what: &'static str) -> Response {
-    let mut r = ApiError::NotFound(what).into_response();
-    r.headers_mut().insert(
+/// The query: the button's language.
+#[derive(Deserialize)]
+struct LocaleQuery {
+    locale: Option<String>,
+}
+
+/// The name of the header that says a return page is registered for the caller's origin.
+const RETURN_PAGE: &str = "x-milogin-return-page";
+
+/// A refusal the widget reads from any page (`Access-Control-Allow-Origin: *`): `{code, message}`.
+fn refused(status: StatusCode, code: ErrorCode, message: String) -> Response {
+    let body = serde_json::json!({ "code": code.as_str(), "message": message });
+    let mut r = (status, Json(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
 async fn get_connections(
     State(st): State<AppState>,
     Path((pool_id, app_id)): Path<(String, String)>,
+    Query(q): Query<LocaleQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(pool) = st.config.pool(&pool_id) else {
-        return Ok(unknown("unknown pool"));
+        return Ok(refused(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownPool,
+            format!("The server has no pool {pool_id:?}: fix the button's pool attribute, or add the pool to the server config ([[pools]] id)."),
+        ));
     };
     let Some(app) = pool.app(&app_id) else {
-        return Ok(unknown("unknown app in this pool"));
+        return Ok(refused(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownApp,
+            format!("Pool {pool_id:?} has no app {app_id:?}: fix the button's app attribute, or add the app to the pool ([[pools.apps]] id)."),
+        ));
     };
+    // A browser's request from a page the app does not list: say so, readably.
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let ours = st.config.server.public_url.origin().ascii_serialization();
+    if let Some(origin) = origin.filter(|o| !app.allows_origin(o) && *o != ours) {
+        return Ok(refused(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OriginNotAllowed,
+            format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config."),
+        ));
+    }
+    let locale = q.locale.as_deref().unwrap_or("en");
     let list: Vec<ConnectionInfo> = app
         .connections
         .iter()
@@ -52,7 +91,7 @@ async fn get_connections(
         .map(|c| ConnectionInfo {
             unique_id: c.unique_id.clone(),
             kind: "xiaomi".into(),
-            display_name: c.display_name.clone(),
+            display_name: c.display_name.for_locale(locale).to_owned(),
         })
         .collect();
     let mut r = Json(list).into_response();
@@ -62,12 +101,21 @@ async fn get_connections(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),
     );
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        if app.allows_origin(origin) {
-            if let Ok(v) = HeaderValue::from_str(origin) {
-                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            }
+    if let Some(origin) = origin {
+        if let Ok(v) = HeaderValue::from_str(origin) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
+        let return_page = app
+            .return_uri(&crate::config::normalize_origin(origin).unwrap_or_default())
+            .is_some();
+        h.insert(
+            RETURN_PAGE,
+            HeaderValue::from_static(if return_page { "1" } else { "0" }),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(RETURN_PAGE),
+        );
     }
     Ok(r)
 }

@@ -168,12 +168,15 @@ fn mode_attributes(
             extra += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
         }
         Some(Mode::Redirect) => {
-            let Some(uri) = q
-                .redirect_uri
-                .as_deref()
-                .filter(|u| app.allows_redirect_uri(u))
-            else {
-                return Err((ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris)."));
+            // Without `redirect_uri` (the plain `/login/{pool}?app_id=…` link): back to the app's
+            // first registered redirect URI.
+            let uri = match q.redirect_uri.as_deref() {
+                None => app.redirect_uris.first().map(String::as_str).ok_or((
+                    ErrorCode::InvalidRequest,
+                    "This app has no redirect URI to come back to: add redirect_uri=… (registered in pools.apps.redirect_uris), register one there, or open this page as a popup with origin=… and attempt=….",
+                ))?,
+                Some(u) if app.allows_redirect_uri(u) => u,
+                Some(_) => return Err((ErrorCode::OriginNotAllowed, "This redirect_uri is not registered for the app: add it to pools.apps.redirect_uris, or leave it out to come back to the app's first registered one.")),
             };
             extra += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
             // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on

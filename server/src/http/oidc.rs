@@ -50,10 +50,10 @@ async fn get_openid_configuration(
     let iss = st.config.server.issuer(&pool);
     Ok(public_json(json!({
         "issuer": iss,
+        // Only what a standard relying party can use to verify our id_tokens. No
+        // `authorization_endpoint` (the hosted page is not an OIDC authorization endpoint) and no
+        // `userinfo_endpoint` (ours takes the id_token, not an OAuth access token).
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-        "userinfo_endpoint": format!("{iss}/userinfo"),
-        "authorization_endpoint": format!("{}/login/{pool}", st.config.server.base()),
-        "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nonce", "name", "picture", "idp"],

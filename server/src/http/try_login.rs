@@ -252,7 +252,7 @@ fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid:
     let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
     let body = format!(
         "<h1>Experience login</h1><p>Runs a real login through <b>{}</b> (pool {}) and shows what came back: check the Xiaomi app's settings end to end.</p><pre id=\"try-settings\">{}</pre><p><button id=\"try-start\" type=\"button\">Try login</button></p><p id=\"try-status\" role=\"status\"></p><div id=\"try-out\"></div>",
-        escape_html(&conn.display_name),
+        escape_html(conn.display_name.for_locale("en")),
         escape_html(pool_id),
         escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
     );

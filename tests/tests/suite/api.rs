@@ -722,7 +722,14 @@ async fn public_endpoints_connections_discovery_health() {
         .send()
         .await
         .unwrap();
-    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A foreign page never reads the list: it gets the refusal, which names only its own origin
+    // (issue 13: readable, so the widget can fire `origin_not_allowed` at once).
+    assert_eq!(r.status(), 403);
+    let refusal = r.text().await.unwrap();
+    assert!(
+        refusal.contains("origin_not_allowed") && !refusal.contains("Sign in with Xiaomi"),
+        "{refusal}"
+    );
     assert_eq!(
         c.get(format!(
             "{}/api/v1/pools/{POOL}/apps/nope/connections",

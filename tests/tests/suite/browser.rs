@@ -144,6 +144,124 @@ async fn deny_is_an_access_denied_error_event() {
 }
 
 #[tokio::test]
+async fn a_misconfigured_button_fires_its_error_code_at_once_without_a_window() {
+    // Issue 13.1: an unknown app, an unknown pool, a connection not enabled for the app.
+    let body = r#"<milogin-button id="app" pool="pool-a" app="no-such-app" connection="xiaomi"></milogin-button>
+<milogin-button id="pool" pool="no-such-pool" app="app-a" connection="xiaomi"></milogin-button>
+<milogin-button id="conn" pool="pool-a" app="app-a" connection="xiaomi-3"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    // The preflight answers arrive: then each click ends at once.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for (id, code) in [
+        ("app", "unknown_app"),
+        ("pool", "unknown_pool"),
+        ("conn", "connection_not_enabled"),
+    ] {
+        c.click_button(&format!("#{id}")).await;
+        let ev = wait_events(&c, 1).await;
+        let last = ev.last().unwrap();
+        assert_eq!(
+            (last["type"].as_str(), last["target"].as_str()),
+            (Some("milogin:error"), Some(id)),
+            "{ev:?}"
+        );
+        assert_eq!(last["detail"]["code"], code, "{ev:?}");
+        assert_eq!(c.window_count().await, 1, "no window opened for {id}");
+        c.js("window.__events = [];", vec![]).await;
+    }
+}
+
+#[tokio::test]
+async fn an_unregistered_page_gets_origin_not_allowed_at_once() {
+    if !require() {
+        return;
+    }
+    let env = spawn().await; // the host page's origin is not registered
+    let (l, origin) = bind_host().await;
+    serve_host(l, page(&env.base, B1), vec![]);
+    let c = Chrome::start(false).await;
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    wait_rendered(&c).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.click_button("#b1").await;
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev[0]["type"], "milogin:error");
+    assert_eq!(ev[0]["detail"]["code"], "origin_not_allowed");
+    assert!(
+        ev[0]["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&origin),
+        "{ev:?}"
+    );
+    assert_eq!(c.window_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_chinese_page_gets_a_chinese_label() {
+    let body = r#"<script>document.documentElement.lang = "zh-CN";</script>
+<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    c.wait_until(
+        "document.querySelector('#b1').shadowRoot.querySelector('button').getAttribute('aria-label') == '用小米账号登录（测试）'",
+        10,
+        "the zh-CN display name",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_popup_closed_at_once_is_a_cancel_at_once_without_a_return_page() {
+    // Issue 13.3: no return page is registered, so a window that reads closed can never deliver.
+    let Some((_env, c, _)) = setup(B1, false).await else {
+        return;
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.client.close_window().await.unwrap();
+    c.client.switch_to_window(main).await.unwrap();
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["type"], "milogin:cancel");
+    // And a retry is one click: a new window.
+    c.click_button("#b1").await;
+    c.popup().await;
+    assert_eq!(c.window_count().await, 2);
+}
+
+#[tokio::test]
+async fn with_a_return_page_a_quick_close_waits_but_a_retry_is_one_click() {
+    let Some((_env, c, _)) = setup_with_return_page().await else {
+        return;
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.client.close_window().await.unwrap();
+    c.client.switch_to_window(main).await.unwrap();
+    // Closed at once reads like a cut opener that may still deliver through the return page…
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(c.events().await.len(), 0);
+    // …but one click ends that wait (a cancel) and opens a new window.
+    c.click_button("#b1").await;
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev[0]["type"], "milogin:cancel");
+    c.popup().await;
+    assert_eq!(
+        c.window_count().await,
+        2,
+        "a new login window at the same click"
+    );
+}
+
+#[tokio::test]
 async fn closing_the_popup_is_a_cancel_event() {
     let Some((_env, c, _)) = setup(B1, false).await else {
         return;

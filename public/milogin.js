@@ -23,9 +23,10 @@
 // and the result that comes back in the fragment, the return page's relay, the events. This
 // loader defines the element, attaches its shadow root, instantiates the wasm, forwards the
 // lifecycle callbacks to it through a typed boundary (`start`, `mount` → `Button.free`,
-// `login_page`), and keeps the two things that must work before the wasm has loaded: `inApp()`
-// (a synchronous export) and `login()`'s window, opened inside the caller's click. Changing an
-// attribute re-renders the button (and ends an attempt in progress).
+// `login_page`), and keeps the three things that must work without the wasm: `inApp()` (a
+// synchronous export), `login()`'s window, opened inside the caller's click, and a disabled
+// button that says why when the wasm cannot start. Changing an attribute re-renders the button
+// (and ends an attempt in progress).
 //
 // This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
 // wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, start,
@@ -36,6 +37,7 @@
 
 const S = new URL(import.meta.url).origin;
 let live = false; // the wasm runs: instantiated once per page, however many buttons
+let why; // the wasm could not start: [English, Chinese] for the fallback button's title
 
 // In-app browsers and webviews, where a popup opens as a tab, loses its opener or never comes
 // back: WeChat, QQ (its webview has "QQ/", also the one built on "MQQBrowser"; QQ Browser on its
@@ -53,6 +55,9 @@ export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm"
   },
   (e) => {
     const csp = /eval|Content.Security/i.test(e && e.message);
+    why = csp
+      ? ["this page's Content-Security-Policy blocks it", "此页面的内容安全策略阻止了它"]
+      : ["it could not load", "它无法加载"];
     console.error(
       "milogin: the widget could not start.",
       csp
@@ -64,6 +69,27 @@ export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm"
   },
 );
 ready.catch(() => {}); // reported above
+
+// The wasm could not start (a CSP without 'wasm-unsafe-eval', a 404): a visible, disabled button
+// with the locale's default label and a title that says why, instead of nothing. Drawn here
+// because the wasm is not there; a constructed sheet, as the wasm does, so `style-src` has no say.
+let sheet;
+const fallback = (el) => {
+  const root = el.shadowRoot || el.attachShadow({ mode: "open" });
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(":host{display:inline-block;vertical-align:middle;max-width:100%}:host([hidden]){display:none}button{all:unset;box-sizing:border-box;width:100%;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#f1f3f4;color:#5f6368;font:500 14px/38px system-ui,sans-serif;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:not-allowed}");
+  }
+  root.adoptedStyleSheets = [sheet];
+  const zh = /^zh/i.test(el.getAttribute("locale") || document.documentElement.lang || navigator.language) ? 1 : 0;
+  const b = document.createElement("button");
+  b.part = "button";
+  b.type = "button";
+  b.ariaDisabled = "true";
+  b.textContent = el.getAttribute("display-name") || ["Sign in with Xiaomi", "使用小米账号登录"][zh];
+  b.title = (zh ? "小米登录暂不可用：" : "Xiaomi sign-in is unavailable: ") + why[zh] + (zh ? "（详见控制台）。" : " (see the console).");
+  root.replaceChildren(b);
+};
 
 // The element's wasm side (`_m`, a Button) exists while it is connected and the wasm runs.
 const attach = (el, pre = null) =>
@@ -79,7 +105,7 @@ class MiloginButton extends HTMLElement {
     "locale", "mode", "redirect-uri", "timeout", "fallback", "in-app"];
 
   connectedCallback() {
-    ready.then(() => this.isConnected && attach(this), () => {});
+    ready.then(() => this.isConnected && attach(this), () => this.isConnected && fallback(this));
   }
 
   disconnectedCallback() {

@@ -1,6 +1,7 @@
 //! The element's shadow DOM: its styles, `<button part="button">` and its polite live region, built
 //! once from static text; what changes (state, label, announcements) is set on the nodes
-//! directly. The label is always text (`textContent`), never HTML.
+//! directly. The label is always text (`textContent`), never HTML. The mark is inline SVG (no
+//! image, so a page's `img-src` cannot hide it); busy shows a spinner in its place.
 //!
 //! Plain web-sys rather than Leptos: this is one button with four changing values, and Leptos's
 //! reactive runtime and renderer cost ~15 KB brotli of the 35 KiB budget (docs/widget-size.md).
@@ -14,43 +15,41 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement, ShadowRoot};
 
-/// The Xiaomi mark as a CSS image: a rounded square of colour `$bg` with the "mi" in `$fg`.
-macro_rules! mark {
-    ($bg:literal, $fg:literal) => {
-        concat!(
-            "url(\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'>",
-            "<rect width='24' height='24' rx='6' fill='%23", $bg, "'/><path fill='%23", $fg,
-            "' d='M5 7.5h7.2a3.3 3.3 0 0 1 3.3 3.3V17h-2.3v-6a1.2 1.2 0 0 0-1.2-1.2H7.3V17H5zm4.1 3.8h2.3V17H9.1zm8.1-3.8h2.3V17h-2.3z'/></svg>\")"
-        )
-    };
-}
-
 /// Theme, size and shape are styled from the host's attributes (`:host([theme=dark i])`), so they
 /// cost no code.
 macro_rules! css {
     () => {
         concat!(
-            ":host{display:inline-block;vertical-align:middle}",
+            // The inner button fills the element, which is as wide as the button's content and
+            // never wider than its container: a page makes it wider from its own CSS
+            // (`milogin-button{display:block}` or a width), and a long label ellipsizes.
+            ":host{display:inline-block;vertical-align:middle;max-width:100%}",
             ":host([hidden]){display:none}",
-            "button{all:unset;box-sizing:border-box;display:inline-flex;align-items:center;justify-content:center;gap:10px;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#fff;color:#1f1f1f;font:500 14px/1 system-ui,-apple-system,\"Segoe UI\",Roboto,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;white-space:nowrap;cursor:pointer;transition:.15s}",
+            "button{all:unset;box-sizing:border-box;display:flex;width:100%;min-width:0;align-items:center;justify-content:center;gap:10px;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#fff;color:#1f1f1f;font:500 14px/1 system-ui,-apple-system,\"Segoe UI\",Roboto,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;white-space:nowrap;cursor:pointer;transition:.15s}",
             "button:hover{background:#f5f5f5;box-shadow:0 1px 3px #0002}",
             "button:focus-visible{outline:2px solid #ff6900;outline-offset:2px}",
-            "button[aria-busy=true]{cursor:progress;opacity:.75}",
-            "button[aria-disabled=true]{cursor:not-allowed;opacity:.5;box-shadow:none}",
-            ":host([theme=dark i]) button{background:#1f1f1f;border-color:#1f1f1f;color:#fff}",
+            // Busy (the popup is open) keeps its colours and swaps the mark for a spinner;
+            // disabled (a required attribute missing, or the wasm blocked) is greyed out.
+            "button[aria-busy=true]{cursor:progress}",
+            "button[aria-disabled=true]{cursor:not-allowed;opacity:.55;filter:grayscale(1);box-shadow:none}",
+            // Dark: a grey edge, so the button stays visible on a dark page.
+            ":host([theme=dark i]) button{background:#1f1f1f;border-color:#5f6368;color:#fff}",
             ":host([theme=dark i]) button:hover{background:#333}",
             ":host([theme=brand i]) button{background:#ff6900;border-color:#ff6900;color:#fff}",
             ":host([theme=brand i]) button:hover{background:#f26300}",
             ":host([size=small i]) button{height:32px;padding:0 12px;font-size:13px;gap:8px}",
             ":host([size=large i]) button{height:48px;padding:0 22px;font-size:16px;gap:12px}",
             ":host([shape=pill i]) button{border-radius:999px}",
-            ":host([shape=icon i]) button{aspect-ratio:1;padding:0}",
-            ".mark{flex:none;width:1.45em;height:1.45em;background:", mark!("ff6900", "fff"), " center/contain no-repeat}",
-            ":host([theme=brand i]) .mark{background-image:", mark!("fff", "ff6900"), "}",
-            "[aria-busy=true] .mark{animation:milogin-pulse .8s ease-in-out infinite alternate}",
-            "@keyframes milogin-pulse{to{opacity:.35}}",
+            ":host([shape=icon i]) button{width:auto;aspect-ratio:1;padding:0}",
+            ".label{overflow:hidden;text-overflow:ellipsis;min-width:0}",
+            ".mark,.spin{flex:none;width:1.45em;height:1.45em}",
+            ".mark{fill:#ff6900}.mark path{fill:#fff}",
+            ":host([theme=brand i]) .mark{fill:#fff}:host([theme=brand i]) .mark path{fill:#ff6900}",
+            ".spin{display:none;box-sizing:border-box;border:2px solid;border-right-color:transparent;border-radius:50%;animation:milogin-spin .8s linear infinite}",
+            "[aria-busy=true] .mark{display:none}[aria-busy=true] .spin{display:block}",
+            "@keyframes milogin-spin{to{transform:rotate(1turn)}}",
             ".sr,:host([shape=icon i]) .label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
-            "@media (prefers-reduced-motion:reduce){button{transition:none}[aria-busy=true] .mark{animation:none}}",
+            "@media (prefers-reduced-motion:reduce){button{transition:none}.spin{animation:none}}",
             "@media (forced-colors:active){button{border-color:ButtonText}}",
         )
     };
@@ -60,7 +59,10 @@ macro_rules! css {
 /// goes in here.
 const BODY: &str = concat!(
     "<button part=\"button\" type=\"button\" data-state=\"idle\" aria-busy=\"false\">",
-    "<span class=\"mark\" aria-hidden=\"true\"></span><span class=\"label\"></span></button>",
+    // The Xiaomi mark, inline: no image, so a page's CSP `img-src` has no say.
+    "<svg class=\"mark\" viewBox=\"0 0 24 24\" aria-hidden=\"true\"><rect width=\"24\" height=\"24\" rx=\"6\"/>",
+    "<path d=\"M5 7.5h7.2a3.3 3.3 0 0 1 3.3 3.3V17h-2.3v-6a1.2 1.2 0 0 0-1.2-1.2H7.3V17H5zm4.1 3.8h2.3V17H9.1zm8.1-3.8h2.3V17h-2.3z\"/></svg>",
+    "<span class=\"spin\" aria-hidden=\"true\"></span><span class=\"label\"></span></button>",
     "<span class=\"sr\" role=\"status\" aria-live=\"polite\"></span>",
 );
 
@@ -145,11 +147,12 @@ impl View {
         view
     }
 
-    /// The label and the accessible name (explicit for every shape: the icon shape hides the
-    /// label visually).
+    /// The label, the accessible name (explicit for every shape: the icon shape hides the
+    /// label visually) and the tooltip (the whole name, where a long one is ellipsized).
     fn set_label(&self, name: &str) {
         self.label.set_text_content(Some(name));
         let _ = self.button.set_attribute("aria-label", name);
+        let _ = self.button.set_attribute("title", name);
     }
 
     fn show(&self, state: &str, busy: &str, said: &str) {

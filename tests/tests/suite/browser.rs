@@ -4,8 +4,9 @@
 //! result travels: the app's return page for a lost opener (a COOP host page, an opener cut on
 //! the way), redirect mode (asked for, as the blocked-popup fallback, in in-app browsers), the
 //! hosted login page in a popup and by redirect; a foreign page that starts a victim's login
-//! never gets the token; the `login()` promise API (also before the wasm runs); and a host page
-//! whose CSP forbids inline styles.
+//! never gets the token; the `login()` promise API (also before the wasm runs); a host page
+//! whose CSP forbids inline styles; and the button's look (long names, full width, the mark under
+//! `img-src 'none'`, busy vs disabled, the dark edge, the fallback when the wasm is blocked).
 
 use milogin_tests::browser::*;
 use milogin_tests::*;
@@ -1160,4 +1161,219 @@ login({ pool: "pool-a", app: "app-a", connection: "xiaomi" })
         1,
         "one window, and it closed itself"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The button's look: long labels, the mark under a strict CSP, busy vs disabled, the dark edge,
+// and a button that cannot start.
+
+/// The inner button of `#id` (in its shadow root), for page scripts.
+fn inner(id: &str) -> String {
+    format!("document.querySelector('#{id}').shadowRoot.querySelector('button')")
+}
+
+#[tokio::test]
+async fn a_long_display_name_ellipsizes_within_a_narrow_container() {
+    let name = "Sign in with the Xiaomi account of the Very Long Company Name Limited of Somewhere";
+    let body = format!(
+        r#"<div id="box" style="width:200px"><milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" display-name="{name}"></milogin-button></div>"#
+    );
+    let Some((_env, c, _)) = setup(&body, false).await else {
+        return;
+    };
+    let b = inner("b1");
+    let got = c
+        .js(
+            &format!(
+                "const b = {b}; const l = b.querySelector('.label');
+                 return {{ button: b.getBoundingClientRect().width,
+                          box: document.querySelector('#box').getBoundingClientRect().width,
+                          scroll: l.scrollWidth, client: l.clientWidth,
+                          overflow: getComputedStyle(l).textOverflow,
+                          label: b.getAttribute('aria-label'), title: b.title }};"
+            ),
+            vec![],
+        )
+        .await;
+    assert!(
+        got["button"].as_f64().unwrap() <= got["box"].as_f64().unwrap(),
+        "the button fits its 200px container: {got}"
+    );
+    assert!(
+        got["scroll"].as_f64().unwrap() > got["client"].as_f64().unwrap(),
+        "the label is cut: {got}"
+    );
+    assert_eq!(got["overflow"], "ellipsis", "{got}");
+    assert_eq!(got["label"], name, "the whole name is the accessible name");
+    assert_eq!(got["title"], name, "and the tooltip");
+}
+
+#[tokio::test]
+async fn a_block_element_makes_a_full_width_button_and_the_icon_stays_square() {
+    // The README's recipe: `display: block` on the element; the inner button fills it.
+    let body = r#"<style>#b1 { display: block }</style>
+<div id="box" style="width:320px"><milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
+<milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" shape="icon"></milogin-button></div>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    let got = c
+        .js(
+            &format!(
+                "return [{}, {}].map((b) => {{ const r = b.getBoundingClientRect(); return [r.width, r.height]; }});",
+                inner("b1"),
+                inner("b2")
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(got[0], json!([320, 40]), "full width: {got}");
+    assert_eq!(got[1], json!([40, 40]), "the icon stays square: {got}");
+}
+
+#[tokio::test]
+async fn the_mark_shows_under_a_strict_img_src_without_a_violation() {
+    let host = Host {
+        headers: vec![("content-security-policy", "img-src 'none'")],
+        ..Host::default()
+    };
+    // Registered before the module runs; violations of shadow roots reach the document.
+    let body = r#"<script>window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => __csp.push(e.effectiveDirective + " " + e.blockedURI), true);</script>
+<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" theme="brand"></milogin-button>"#;
+    let Some((_env, c, _)) = setup_with(body, false, host).await else {
+        return;
+    };
+    let size = c
+        .js(
+            "const m = document.querySelector('#b1').shadowRoot.querySelector('svg');
+             if (!m) return null; const r = m.getBoundingClientRect(); return [r.width, r.height];",
+            vec![],
+        )
+        .await;
+    assert!(
+        size.as_array()
+            .is_some_and(|s| s.iter().all(|v| v.as_f64().unwrap() > 0.0)),
+        "an inline svg mark with a size: {size}"
+    );
+    // A moment for a blocked image's report (it would be queued as the button paints).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let csp = c
+        .js(
+            "return window.__csp.filter((v) => !v.includes('favicon'));",
+            vec![],
+        )
+        .await;
+    assert_eq!(csp, json!([]), "no image is blocked");
+}
+
+#[tokio::test]
+async fn busy_shows_a_spinner_and_is_not_styled_as_disabled() {
+    // b2 lacks its connection: disabled.
+    let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
+<milogin-button id="b2" pool="pool-a" app="app-a"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    c.popup().await;
+    c.wait_until(
+        &format!("{}.getAttribute('aria-busy') == 'true'", inner("b1")),
+        10,
+        "busy",
+    )
+    .await;
+    let look = |id: &str| {
+        format!(
+            "(() => {{ const b = {}; const s = getComputedStyle(b); const spin = b.querySelector('.spin');
+                 const r = spin ? spin.getBoundingClientRect() : {{ width: 0, height: 0 }};
+                 return {{ cursor: s.cursor, opacity: s.opacity, filter: s.filter,
+                          disabled: b.getAttribute('aria-disabled'),
+                          spinner: r.width > 0 && r.height > 0 && getComputedStyle(spin).visibility == 'visible',
+                          spinning: spin ? getComputedStyle(spin).animationName : null }}; }})()",
+            inner(id)
+        )
+    };
+    let got = c
+        .js(&format!("return [{}, {}];", look("b1"), look("b2")), vec![])
+        .await;
+    let (busy, disabled) = (&got[0], &got[1]);
+    assert_eq!(
+        busy["spinner"], true,
+        "the busy button shows its spinner: {got}"
+    );
+    assert_eq!(busy["spinning"], "milogin-spin", "{got}");
+    assert_eq!(disabled["spinner"], false, "{got}");
+    assert_eq!(disabled["disabled"], "true", "{got}");
+    assert_eq!(busy["disabled"], "false", "{got}");
+    assert_eq!(disabled["cursor"], "not-allowed", "{got}");
+    assert_eq!(busy["cursor"], "progress", "{got}");
+    assert_eq!(busy["opacity"], "1", "busy is not faded: {got}");
+    assert_ne!(
+        (&busy["opacity"], &busy["filter"]),
+        (&disabled["opacity"], &disabled["filter"]),
+        "busy and disabled look different: {got}"
+    );
+}
+
+#[tokio::test]
+async fn the_dark_button_has_a_visible_edge() {
+    let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" theme="dark"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    let got = c
+        .js(
+            &format!(
+                "const s = getComputedStyle({}); return [s.backgroundColor, s.borderTopColor, s.borderTopWidth];",
+                inner("b1")
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(got[0], "rgb(31, 31, 31)", "{got}");
+    assert_ne!(
+        got[1], got[0],
+        "the border differs from the background: {got}"
+    );
+    assert_eq!(got[2], "1px", "{got}");
+}
+
+#[tokio::test]
+async fn a_page_whose_csp_blocks_wasm_shows_a_disabled_button_that_says_why() {
+    // Scripts from anywhere, but no 'wasm-unsafe-eval': the loader runs, the wasm cannot compile.
+    let host = Host {
+        headers: vec![("content-security-policy", "script-src * 'unsafe-inline'")],
+        ..Host::default()
+    };
+    let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button>
+<milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" locale="zh-CN"></milogin-button>"#;
+    let Some((_env, c, _)) = setup_with(body, false, host).await else {
+        return;
+    };
+    c.wait_until(&inner("b2"), 10, "both fallbacks").await;
+    let got = c
+        .js(
+            &format!(
+                "return [{}, {}].map((b) => {{ const r = b.getBoundingClientRect();
+                   return {{ text: b.textContent, disabled: b.getAttribute('aria-disabled'), title: b.title,
+                            cursor: getComputedStyle(b).cursor, visible: r.width > 50 && r.height > 20 }}; }});",
+                inner("b1"),
+                inner("b2")
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(got[0]["text"], "Sign in with Xiaomi", "{got}");
+    assert_eq!(got[1]["text"], "使用小米账号登录", "{got}");
+    for b in got.as_array().unwrap() {
+        assert_eq!(b["disabled"], "true", "{got}");
+        assert_eq!(b["visible"], true, "{got}");
+        assert_eq!(b["cursor"], "not-allowed", "{got}");
+        assert!(
+            b["title"].as_str().is_some_and(
+                |t| t.contains("Content-Security-Policy") || t.contains("内容安全策略")
+            ),
+            "the title says why: {got}"
+        );
+    }
 }

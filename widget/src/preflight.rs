@@ -51,9 +51,10 @@ pub async fn check(pool: &str, app: &str, connection: &str, locale: &str) -> Pre
         Ok(a) => a,
         Err(_) => return Preflight::default(),
     };
-    let (status, body) = (answer.get(0).as_f64().unwrap_or(0.0), answer.get(1));
+    // An integer: formatting an f64 would pull float printing (~10 KB) into the wasm.
+    let (status, body) = (answer.get(0).as_f64().unwrap_or(0.0) as u16, answer.get(1));
     let return_page = answer.get(2).is_truthy();
-    if status != 200.0 || !js_sys::Array::is_array(&body) {
+    if status != 200 || !js_sys::Array::is_array(&body) {
         let code = prop_str(&body, "code").and_then(|c| wire::ErrorCode::parse(&c));
         let message = prop_str(&body, "message").unwrap_or_default();
         web::error(&[&url, " answered HTTP ", &status.to_string(), ": ", &message]);

@@ -1,6 +1,6 @@
 //! The validated configuration every other module reads: typed, parsed once, secrets redacted.
 
-use super::origin::{normalize_origin, uri_origin};
+use crate::domain::Origin;
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::fmt;
@@ -260,7 +260,7 @@ pub struct App {
     /// App id (the token's `aud`).
     pub id: String,
     /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
-    pub origins: Vec<String>,
+    pub origins: Vec<Origin>,
     /// Exact redirect URIs for redirect mode.
     pub redirect_uris: Vec<String>,
     /// Return pages for a lost opener, at most one per origin: a page of the app's own origin
@@ -273,9 +273,9 @@ pub struct App {
 }
 
 impl App {
-    /// True when `origin` (any spelling) is registered, after normalisation.
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        normalize_origin(origin).is_ok_and(|o| self.origins.contains(&o))
+    /// True when `origin` is registered.
+    pub fn allows_origin(&self, origin: &Origin) -> bool {
+        self.origins.contains(origin)
     }
 
     /// True when `uri` is registered, byte for byte.
@@ -283,11 +283,11 @@ impl App {
         self.redirect_uris.iter().any(|u| u == uri)
     }
 
-    /// The return page registered for `origin` (normalised), if any.
-    pub fn return_uri(&self, origin: &str) -> Option<&str> {
+    /// The return page registered for `origin`, if any.
+    pub fn return_uri(&self, origin: &Origin) -> Option<&str> {
         self.return_uris
             .iter()
-            .find(|u| uri_origin(u).is_some_and(|o| o == origin))
+            .find(|u| Origin::of_url(u).as_ref() == Some(origin))
             .map(String::as_str)
     }
 

@@ -2,10 +2,10 @@
 //! (origins, redirect and return URIs), ids unique per pool.
 
 use super::check::{check_id, Problems, Secrets};
-use super::origin::{check_redirect_uri, normalize_origin, uri_origin};
+use super::origin::check_redirect_uri;
 use super::raw::{RawApp, RawConnection, RawPool};
 use super::{App, Association, Connection, MatchField, Pool, TRY_APP};
-use milogin_shared as wire;
+use crate::domain::{Origin, UniqueId};
 use std::collections::HashSet;
 
 /// Every `[[pools]]`: ids unique, then its connections and apps.
@@ -13,7 +13,7 @@ pub(super) fn pools(
     p: &mut Problems,
     raw: Vec<RawPool>,
     secrets: &Secrets<'_>,
-    try_origin: Option<String>,
+    try_origin: Option<Origin>,
 ) -> Vec<Pool> {
     if raw.is_empty() {
         p.add(
@@ -70,7 +70,7 @@ fn connection(
     uids: &mut HashSet<String>,
     secrets: &Secrets<'_>,
 ) -> Connection {
-    if let Err(e) = wire::validate_unique_id(&rc.unique_id) {
+    if let Err(e) = UniqueId::parse(&rc.unique_id) {
         p.add(
             format!("{ck}.unique_id"),
             format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id),
@@ -164,7 +164,7 @@ fn app(
     }
     let mut origins = Vec::new();
     for (oi, o) in ra.origins.iter().enumerate() {
-        match normalize_origin(o) {
+        match Origin::parse(o) {
             Ok(n) => origins.push(n),
             Err(e) => p.add(format!("{ak}.origins[{oi}]"), format!("{o:?} {e}")),
         }
@@ -244,7 +244,7 @@ fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
 }
 
 /// `return_uris`: each a redirect-URI-shaped URL on one of the app's origins, one per origin.
-fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[String]) {
+fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[Origin]) {
     let mut seen = HashSet::new();
     for (i, u) in uris.iter().enumerate() {
         let key = format!("{ak}.return_uris[{i}]");
@@ -252,13 +252,16 @@ fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[Str
             p.add(key, format!("{u:?} {e}"));
             continue;
         }
-        let origin = uri_origin(u).unwrap_or_default();
+        // A URL that passed `check_redirect_uri` is http(s) with a host, so it has an origin.
+        let Some(origin) = Origin::of_url(u) else {
+            continue;
+        };
         if !origins.contains(&origin) {
-            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add {origin:?} to origins or fix the URL"));
+            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add \"{origin}\" to origins or fix the URL"));
         } else if !seen.insert(origin.clone()) {
             p.add(
                 key,
-                format!("{u:?}: {origin:?} already has a return page; keep one per origin"),
+                format!("{u:?}: \"{origin}\" already has a return page; keep one per origin"),
             );
         }
     }

@@ -7,6 +7,7 @@
 //! parse of the path), and unknown pools and apps answer `*` on purpose (see [`unknown`]).
 
 use super::error::ApiError;
+use crate::domain::Origin;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -63,7 +64,7 @@ async fn get_connections(
         HeaderValue::from_static("public, max-age=60"),
     );
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        if app.allows_origin(origin) {
+        if Origin::parse(origin).is_ok_and(|o| app.allows_origin(&o)) {
             if let Ok(v) = HeaderValue::from_str(origin) {
                 h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
             }

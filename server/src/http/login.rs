@@ -50,7 +50,10 @@ async fn get_authorize(
             return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
         }
     };
-    if q.app_id.as_deref() == Some(crate::config::TRY_APP) {
+    if q.app_id
+        .as_ref()
+        .is_some_and(|a| a.as_str() == crate::config::TRY_APP)
+    {
         if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
         {
             return refused;

@@ -73,7 +73,9 @@ fn word_dash(c: char) -> bool {
 }
 
 /// A text id with one rule: `parse` (and `TryFrom<&str>`) check it, `as_str`/`Display`/`AsRef`
-/// read it. No `Default` and no public field, so every value went through `parse`.
+/// read it. No `Default` and no public field, so every value went through `parse`. `Deref` to
+/// `str` (read-only, so the rule holds) lets an id go wherever text is read: URLs, claims, logs,
+/// the store's text columns.
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $ok:expr, $allowed:literal, $len:expr) => {
         $(#[$doc])*
@@ -99,6 +101,13 @@ macro_rules! id_type {
             }
         }
 
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -114,6 +123,13 @@ macro_rules! id_type {
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other
+            }
+        }
+
+        /// Serialised as its text (the settings JSON, the wire).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
             }
         }
 

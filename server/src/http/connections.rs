@@ -51,7 +51,7 @@ async fn get_connections(
         .iter()
         .filter_map(|uid| pool.connection(uid))
         .map(|c| ConnectionInfo {
-            unique_id: c.unique_id.clone(),
+            unique_id: c.unique_id.to_string(),
             kind: "xiaomi".into(),
             display_name: c.display_name.clone(),
         })

@@ -5,6 +5,7 @@ use super::extract::{cookie, ClientIp};
 use super::respond::{conclude, deliver, rate_limited, set_cookie, SameSite};
 use super::{pages, query};
 use crate::crypto::sha256_hex;
+use crate::domain::{PoolId, UniqueId};
 use crate::login::cookie_name;
 use crate::login::finish::{finish, Finish};
 use crate::login::start::{self, validate_start, Start, StartError};
@@ -59,6 +60,11 @@ async fn get_authorize(
             return refused;
         }
     }
+    let (Ok(pool), Ok(uid)) = (PoolId::parse(&pool), UniqueId::parse(&uid)) else {
+        // Not an id at all: as unknown as a well-formed id that is not configured.
+        let (code, msg) = (ErrorCode::ConnectionNotEnabled, start::UNKNOWN);
+        return pages::error_page(StatusCode::NOT_FOUND, code, msg);
+    };
     let start = match validate_start(&st, &pool, &uid, &q) {
         Ok(s) => s,
         Err((code, msg, Some((target, attempt)))) => {

@@ -5,7 +5,7 @@ use super::{cookie_name, Target};
 use crate::config::{App, Connection, Pool};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::mode::Mode;
-use crate::domain::{AppId, AttemptId, IdError, Origin};
+use crate::domain::{AppId, AttemptId, IdError, Origin, PoolId, UniqueId};
 use crate::state::AppState;
 use crate::store::Attempt;
 use milogin_shared::ErrorCode;
@@ -30,19 +30,19 @@ pub struct AuthorizeQuery {
 /// Why an authorize request is refused: code, message, and the target once it is trusted.
 pub type StartRefusal = (ErrorCode, &'static str, Option<(Target, AttemptId)>);
 
+/// The answer to an unknown pool, app or connection (also to a path id that cannot be one).
+pub const UNKNOWN: &str =
+    "Unknown pool, app or connection. Check the button's pool, app and connection attributes.";
+
 /// Validates an authorize request against the configuration. `Err` carries the code, a message,
 /// and — once the destination is trusted — the target to deliver the error to.
 pub fn validate_start<'a>(
     st: &'a AppState,
-    pool_id: &str,
-    uid: &str,
+    pool_id: &PoolId,
+    uid: &UniqueId,
     q: &AuthorizeQuery,
 ) -> Result<Start<'a>, StartRefusal> {
-    let not_found = (
-        ErrorCode::ConnectionNotEnabled,
-        "Unknown pool, app or connection. Check the button's pool, app and connection attributes.",
-        None,
-    );
+    let not_found = (ErrorCode::ConnectionNotEnabled, UNKNOWN, None);
     let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
     let connection = pool.connection(uid).ok_or(not_found.clone())?;
     let app = q
@@ -189,9 +189,9 @@ pub async fn start(
     let attempt = Attempt {
         state_hash: state_hash.clone(),
         binding_hash: sha256_hex(&binding),
-        pool: s.pool.id.clone(),
-        connection: s.connection.unique_id.clone(),
-        app: s.app.id.clone(),
+        pool: s.pool.id.to_string(),
+        connection: s.connection.unique_id.to_string(),
+        app: s.app.id.to_string(),
         origin,
         mode: mode.as_str().into(),
         redirect_uri,

@@ -2,7 +2,8 @@
 //!
 //! Only serde here: this crate builds for `wasm32-unknown-unknown` and native. The widget does not
 //! link serde_json (it costs ~17 KB gzip); it reads messages with `JSON.parse` and uses the
-//! constants, [`ErrorCode::parse`] and the validators below. The server serializes with serde_json.
+//! constants and [`ErrorCode::parse`]. The server's typed ids check these limits
+//! (`milogin_server::domain::ids`). The server serializes with serde_json.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -290,79 +291,6 @@ pub struct ConnectionInfo {
     pub display_name: String,
 }
 
-/// Why an id was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdError {
-    /// Empty string.
-    Empty,
-    /// Longer than allowed.
-    TooLong {
-        /// The limit.
-        max: usize,
-    },
-    /// Shorter than allowed.
-    TooShort {
-        /// The limit.
-        min: usize,
-    },
-    /// A character outside the allowed set.
-    BadChar(char),
-}
-
-impl fmt::Display for IdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("is empty"),
-            Self::TooLong { max } => write!(f, "is longer than {max} characters"),
-            Self::TooShort { min } => write!(f, "is shorter than {min} characters"),
-            Self::BadChar(c) => write!(
-                f,
-                "contains {c:?}; allowed are lowercase letters, digits and '-'"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for IdError {}
-
-/// Validates a connection Unique ID: lowercase ASCII letters, digits and `-`, 1–31 characters.
-pub fn validate_unique_id(id: &str) -> Result<(), IdError> {
-    if id.is_empty() {
-        return Err(IdError::Empty);
-    }
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
-        return Err(IdError::BadChar(c));
-    }
-    if id.len() > UNIQUE_ID_MAX {
-        return Err(IdError::TooLong { max: UNIQUE_ID_MAX });
-    }
-    Ok(())
-}
-
-/// Validates an attempt id chosen by the widget: 16–128 characters of `[A-Za-z0-9_-]`.
-pub fn validate_attempt(id: &str) -> Result<(), IdError> {
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(IdError::BadChar(c));
-    }
-    if id.len() < *ATTEMPT_LEN.start() {
-        return Err(IdError::TooShort {
-            min: *ATTEMPT_LEN.start(),
-        });
-    }
-    if id.len() > *ATTEMPT_LEN.end() {
-        return Err(IdError::TooLong {
-            max: *ATTEMPT_LEN.end(),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,39 +370,5 @@ mod tests {
             );
         }
         assert_eq!(ErrorCode::parse("Access_Denied"), None);
-    }
-
-    #[test]
-    fn unique_ids() {
-        assert!(validate_unique_id("xiaomi").is_ok());
-        assert!(validate_unique_id("mi-2").is_ok());
-        assert!(validate_unique_id(&"a".repeat(31)).is_ok());
-        assert_eq!(
-            validate_unique_id(&"a".repeat(32)),
-            Err(IdError::TooLong { max: 31 })
-        );
-        assert_eq!(validate_unique_id(""), Err(IdError::Empty));
-        assert_eq!(validate_unique_id("Xiaomi"), Err(IdError::BadChar('X')));
-        assert_eq!(validate_unique_id("mi_1"), Err(IdError::BadChar('_')));
-        assert_eq!(validate_unique_id("mi/.."), Err(IdError::BadChar('/')));
-        assert_eq!(validate_unique_id("小米"), Err(IdError::BadChar('小')));
-    }
-
-    #[test]
-    fn attempts() {
-        assert!(validate_attempt("abcdefghijklmnop").is_ok());
-        assert!(validate_attempt(&"A_-9".repeat(32)).is_ok());
-        assert_eq!(
-            validate_attempt("short"),
-            Err(IdError::TooShort { min: 16 })
-        );
-        assert_eq!(
-            validate_attempt(&"a".repeat(129)),
-            Err(IdError::TooLong { max: 128 })
-        );
-        assert_eq!(
-            validate_attempt("abcdefghijklmnop="),
-            Err(IdError::BadChar('='))
-        );
     }
 }

@@ -1,5 +1,5 @@
 //! What every validation step shares: the list of problems it adds to, where secrets are read
-//! from, and the id rule.
+//! from, and how a bad id is reported.
 
 use super::raw::RawSecret;
 use super::{Config, ConfigError, Problem};
@@ -37,18 +37,21 @@ impl Secrets<'_> {
     }
 }
 
-pub(super) fn check_id(p: &mut Problems, key: &str, id: &str) {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !ok {
+/// Parses a pool or app id (`PoolId::parse`, `AppId::parse`: one rule), reporting a bad one.
+pub(super) fn parse_id<T, E>(
+    p: &mut Problems,
+    key: &str,
+    id: &str,
+    parse: fn(&str) -> Result<T, E>,
+) -> Option<T> {
+    let parsed = parse(id).ok();
+    if parsed.is_none() {
         p.add(
             key,
             format!("{id:?} must be 1–64 characters of A-Z, a-z, 0-9, '-', '_'"),
         );
     }
+    parsed
 }
 
 fn resolve_secret(

@@ -17,7 +17,6 @@ mod raw;
 mod validate;
 
 pub use model::*;
-pub use origin::normalize_origin;
 
 #[cfg(test)]
 mod tests;

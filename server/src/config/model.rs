@@ -1,6 +1,6 @@
 //! The validated configuration every other module reads: typed, parsed once, secrets redacted.
 
-use super::origin::{normalize_origin, uri_origin};
+use crate::domain::{AppId, Origin, PoolId, UniqueId};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::fmt;
@@ -235,7 +235,7 @@ pub struct XiaomiConfig {
 #[derive(Debug, Clone)]
 pub struct Pool {
     /// Pool id (in URLs and the issuer).
-    pub id: String,
+    pub id: PoolId,
     /// Apps (web sites) of the pool.
     pub apps: Vec<App>,
     /// Identity-source connections of the pool.
@@ -245,12 +245,14 @@ pub struct Pool {
 impl Pool {
     /// The app with this id.
     pub fn app(&self, id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.id == id)
+        self.apps.iter().find(|a| a.id.as_str() == id)
     }
 
     /// The connection with this Unique ID.
     pub fn connection(&self, unique_id: &str) -> Option<&Connection> {
-        self.connections.iter().find(|c| c.unique_id == unique_id)
+        self.connections
+            .iter()
+            .find(|c| c.unique_id.as_str() == unique_id)
     }
 }
 
@@ -258,9 +260,9 @@ impl Pool {
 #[derive(Debug, Clone)]
 pub struct App {
     /// App id (the token's `aud`).
-    pub id: String,
+    pub id: AppId,
     /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
-    pub origins: Vec<String>,
+    pub origins: Vec<Origin>,
     /// Exact redirect URIs for redirect mode.
     pub redirect_uris: Vec<String>,
     /// Return pages for a lost opener, at most one per origin: a page of the app's own origin
@@ -269,13 +271,13 @@ pub struct App {
     /// that origin, so the result stays with documents of the registered origin.
     pub return_uris: Vec<String>,
     /// Unique IDs of the connections enabled for this app.
-    pub connections: Vec<String>,
+    pub connections: Vec<UniqueId>,
 }
 
 impl App {
-    /// True when `origin` (any spelling) is registered, after normalisation.
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        normalize_origin(origin).is_ok_and(|o| self.origins.contains(&o))
+    /// True when `origin` is registered.
+    pub fn allows_origin(&self, origin: &Origin) -> bool {
+        self.origins.contains(origin)
     }
 
     /// True when `uri` is registered, byte for byte.
@@ -283,17 +285,17 @@ impl App {
         self.redirect_uris.iter().any(|u| u == uri)
     }
 
-    /// The return page registered for `origin` (normalised), if any.
-    pub fn return_uri(&self, origin: &str) -> Option<&str> {
+    /// The return page registered for `origin`, if any.
+    pub fn return_uri(&self, origin: &Origin) -> Option<&str> {
         self.return_uris
             .iter()
-            .find(|u| uri_origin(u).is_some_and(|o| o == origin))
+            .find(|u| Origin::of_url(u).as_ref() == Some(origin))
             .map(String::as_str)
     }
 
     /// True when the connection is enabled for this app.
     pub fn enables(&self, unique_id: &str) -> bool {
-        self.connections.iter().any(|c| c == unique_id)
+        self.connections.iter().any(|c| c.as_str() == unique_id)
     }
 }
 
@@ -351,7 +353,7 @@ impl MatchField {
 #[derive(Clone)]
 pub struct Connection {
     /// Unique ID, `^[a-z0-9-]{1,31}$`; identities bind to it.
-    pub unique_id: String,
+    pub unique_id: UniqueId,
     /// Shown on the button by default, per language.
     pub display_name: DisplayName,
     /// Xiaomi APP ID, a decimal string.
@@ -410,7 +412,7 @@ impl fmt::Debug for Connection {
 impl Config {
     /// The pool with this id.
     pub fn pool(&self, id: &str) -> Option<&Pool> {
-        self.pools.iter().find(|p| p.id == id)
+        self.pools.iter().find(|p| p.id.as_str() == id)
     }
 }
 

@@ -1,19 +1,21 @@
 //! `[[pools]]`: each pool's connections (Xiaomi app, secret, login mode, association) and apps
 //! (origins, redirect and return URIs), ids unique per pool.
 
-use super::check::{check_id, Problems, Secrets};
-use super::origin::{check_redirect_uri, normalize_origin, uri_origin};
+use super::check::{parse_id, Problems, Secrets};
+use super::origin::check_redirect_uri;
 use super::raw::{RawApp, RawConnection, RawDisplayName, RawPool};
 use super::{App, Association, Connection, DisplayName, MatchField, Pool, TRY_APP};
-use milogin_shared as wire;
+use crate::domain::{AppId, Origin, PoolId, UniqueId};
 use std::collections::HashSet;
 
-/// Every `[[pools]]`: ids unique, then its connections and apps.
+/// Every `[[pools]]`: ids unique, then its connections and apps. A pool, app or connection whose
+/// id does not parse is reported and left out (the configuration is refused anyway), so the
+/// model holds typed ids only.
 pub(super) fn pools(
     p: &mut Problems,
     raw: Vec<RawPool>,
     secrets: &Secrets<'_>,
-    try_origin: Option<String>,
+    try_origin: Option<Origin>,
 ) -> Vec<Pool> {
     if raw.is_empty() {
         p.add(
@@ -25,7 +27,7 @@ pub(super) fn pools(
     let mut pools = Vec::new();
     for (pi, rp) in raw.into_iter().enumerate() {
         let pk = format!("pools[{pi}]");
-        check_id(p, &format!("{pk}.id"), &rp.id);
+        let id = parse_id(p, &format!("{pk}.id"), &rp.id, PoolId::parse);
         if !pool_ids.insert(rp.id.clone()) {
             p.add(
                 format!("{pk}.id"),
@@ -36,28 +38,30 @@ pub(super) fn pools(
         let mut uids = HashSet::new();
         for (ci, rc) in rp.connections.into_iter().enumerate() {
             let ck = format!("{pk}.connections[{ci}]");
-            connections.push(connection(p, &ck, rc, &mut uids, secrets));
+            connections.extend(connection(p, &ck, rc, &mut uids, secrets));
         }
         let mut apps = Vec::new();
         let mut app_ids = HashSet::new();
         for (ai, ra) in rp.apps.into_iter().enumerate() {
             let ak = format!("{pk}.apps[{ai}]");
-            apps.push(app(p, &ak, ra, &mut app_ids, &connections));
+            apps.extend(app(p, &ak, ra, &mut app_ids, &uids));
         }
         if let Some(origin) = &try_origin {
             apps.push(App {
-                id: TRY_APP.into(),
+                id: AppId::parse(TRY_APP).expect("the reserved app id is an app id"),
                 origins: vec![origin.clone()],
                 redirect_uris: vec![],
                 return_uris: vec![],
                 connections: connections.iter().map(|c| c.unique_id.clone()).collect(),
             });
         }
-        pools.push(Pool {
-            id: rp.id,
-            apps,
-            connections,
-        });
+        if let Some(id) = id {
+            pools.push(Pool {
+                id,
+                apps,
+                connections,
+            });
+        }
     }
     pools
 }
@@ -69,8 +73,9 @@ fn connection(
     rc: RawConnection,
     uids: &mut HashSet<String>,
     secrets: &Secrets<'_>,
-) -> Connection {
-    if let Err(e) = wire::validate_unique_id(&rc.unique_id) {
+) -> Option<Connection> {
+    let unique_id = UniqueId::parse(&rc.unique_id);
+    if let Err(e) = &unique_id {
         p.add(
             format!("{ck}.unique_id"),
             format!("{:?} {e} (1–31 of a-z, 0-9, '-')", rc.unique_id),
@@ -106,9 +111,9 @@ fn connection(
             "must contain 1 (user profile): the login reads the nickname and avatar",
         );
     }
-    Connection {
+    Some(Connection {
         display_name: display_name(p, ck, rc.display_name),
-        unique_id: rc.unique_id,
+        unique_id: unique_id.ok()?,
         app_id,
         app_secret: secret,
         scopes: rc.scopes,
@@ -118,7 +123,7 @@ fn connection(
         match_fields: rc.match_fields,
         trust_xiaomi_email: rc.trust_xiaomi_email,
         trust_xiaomi_phone: rc.trust_xiaomi_phone,
-    }
+    })
 }
 
 /// Xiaomi's APP ID: a quoted decimal string (a TOML integer would lose precision in JSON tools).
@@ -143,16 +148,16 @@ fn xiaomi_app_id(p: &mut Problems, ck: &str, v: &toml::Value) -> String {
     }
 }
 
-/// One `[[pools.apps]]` at key `ak`; `app_ids` are the pool's app ids so far, `connections` its
-/// connections.
+/// One `[[pools.apps]]` at key `ak`; `app_ids` are the pool's app ids so far, `uids` the Unique
+/// IDs of its connections.
 fn app(
     p: &mut Problems,
     ak: &str,
     ra: RawApp,
     app_ids: &mut HashSet<String>,
-    connections: &[Connection],
-) -> App {
-    check_id(p, &format!("{ak}.id"), &ra.id);
+    uids: &HashSet<String>,
+) -> Option<App> {
+    let id = parse_id(p, &format!("{ak}.id"), &ra.id, AppId::parse);
     if !app_ids.insert(ra.id.clone()) {
         p.add(
             format!("{ak}.id"),
@@ -161,7 +166,7 @@ fn app(
     }
     let mut origins = Vec::new();
     for (oi, o) in ra.origins.iter().enumerate() {
-        match normalize_origin(o) {
+        match Origin::parse(o) {
             Ok(n) => origins.push(n),
             Err(e) => p.add(format!("{ak}.origins[{oi}]"), format!("{o:?} {e}")),
         }
@@ -179,7 +184,7 @@ fn app(
     }
     check_return_uris(p, ak, &ra.return_uris, &origins);
     for (ci, c) in ra.connections.iter().enumerate() {
-        if !connections.iter().any(|k| &k.unique_id == c) {
+        if !uids.contains(c) {
             p.add(format!("{ak}.connections[{ci}]"), format!("{c:?} is not a connection of this pool; define it under [[pools.connections]] or remove it"));
         }
     }
@@ -189,13 +194,18 @@ fn app(
             format!("{TRY_APP:?} is reserved for the experience-login page; choose another app id"),
         );
     }
-    App {
-        id: ra.id,
+    Some(App {
+        id: id?,
         origins,
         redirect_uris: ra.redirect_uris,
         return_uris: ra.return_uris,
-        connections: ra.connections,
-    }
+        // Each names a connection of the pool (checked above), so each parses.
+        connections: ra
+            .connections
+            .iter()
+            .filter_map(|c| UniqueId::parse(c).ok())
+            .collect(),
+    })
 }
 
 /// `association`, `match_fields` and the trust flags must make sense together.
@@ -241,7 +251,7 @@ fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
 }
 
 /// `return_uris`: each a redirect-URI-shaped URL on one of the app's origins, one per origin.
-fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[String]) {
+fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[Origin]) {
     let mut seen = HashSet::new();
     for (i, u) in uris.iter().enumerate() {
         let key = format!("{ak}.return_uris[{i}]");
@@ -249,13 +259,16 @@ fn check_return_uris(p: &mut Problems, ak: &str, uris: &[String], origins: &[Str
             p.add(key, format!("{u:?} {e}"));
             continue;
         }
-        let origin = uri_origin(u).unwrap_or_default();
+        // A URL that passed `check_redirect_uri` is http(s) with a host, so it has an origin.
+        let Some(origin) = Origin::of_url(u) else {
+            continue;
+        };
         if !origins.contains(&origin) {
-            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add {origin:?} to origins or fix the URL"));
+            p.add(key, format!("{u:?} is not on one of the app's origins: a return page must be on the origin that opens the login window; add \"{origin}\" to origins or fix the URL"));
         } else if !seen.insert(origin.clone()) {
             p.add(
                 key,
-                format!("{u:?}: {origin:?} already has a return page; keep one per origin"),
+                format!("{u:?}: \"{origin}\" already has a return page; keep one per origin"),
             );
         }
     }

@@ -69,10 +69,13 @@ fn return_pages_must_be_on_the_apps_origins_one_per_origin() {
     let c = parse(&with(r#""https://shop.example.com/milogin-return""#), &env).unwrap();
     let app = &c.pools[0].apps[0];
     assert_eq!(
-        app.return_uri("https://shop.example.com"),
+        app.return_uri(&crate::domain::Origin::parse("https://shop.example.com").unwrap()),
         Some("https://shop.example.com/milogin-return")
     );
-    assert_eq!(app.return_uri("https://other.example.com"), None);
+    assert_eq!(
+        app.return_uri(&crate::domain::Origin::parse("https://other.example.com").unwrap()),
+        None
+    );
     let ConfigError(problems) = parse(
         &with(
             r#""https://evil.example/r", "https://shop.example.com/a", "https://shop.example.com/b", "https://shop.example.com/r#x""#,
@@ -152,8 +155,12 @@ fn env_overrides_nested_keys_and_array_entries() {
     assert_eq!(c.xiaomi.timeout_ms, 2500);
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
     assert_eq!(
-        c.pools[0].apps[0].origins,
-        vec!["https://a.example", "https://b.example:8443"]
+        c.pools[0].apps[0]
+            .origins
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>(),
+        ["https://a.example", "https://b.example:8443"]
     );
 }
 
@@ -304,39 +311,6 @@ fn inconsistent_association_keys_are_refused_by_key() {
         &env
     )
     .is_ok());
-}
-
-#[test]
-fn origins_normalise_and_refuse_spoofs() {
-    assert_eq!(
-        normalize_origin("HTTPS://Shop.Example.COM").unwrap(),
-        "https://shop.example.com"
-    );
-    assert_eq!(
-        normalize_origin("https://shop.example.com:443").unwrap(),
-        "https://shop.example.com"
-    );
-    assert_eq!(
-        normalize_origin("http://127.0.0.1:8080").unwrap(),
-        "http://127.0.0.1:8080"
-    );
-    for bad in [
-        "https://shop.example.com/",
-        "https://shop.example.com/x",
-        "https://user@shop.example.com",
-        "https://shop.example.com#x",
-        "https://shop.example.com?x",
-        "https://shop.example.com.",
-        "null",
-        "file:///etc/passwd",
-        "javascript:alert(1)",
-        "data:text/html,x",
-        "https://shop.example.com%00.evil",
-        "https://shop.example.com\t",
-        "",
-    ] {
-        assert!(normalize_origin(bad).is_err(), "{bad:?} accepted");
-    }
 }
 
 #[test]

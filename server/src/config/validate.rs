@@ -6,6 +6,7 @@ use super::check::{Problems, Secrets};
 use super::pools::pools;
 use super::raw::{RawConfig, RawServer, RawXiaomi};
 use super::{Config, ConfigError, Limits, ServerConfig, XiaomiConfig, KEY_PUBLISH_DEFAULT_SECS};
+use crate::domain::Origin;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use url::Url;
@@ -37,7 +38,8 @@ impl RawConfig {
         // With an admin token, every pool gets the experience-login app on our own origin.
         let try_origin = admin_token
             .is_some()
-            .then(|| public_url.origin().ascii_serialization());
+            .then(|| Origin::of_url(public_url.as_str()))
+            .flatten();
         let pools = pools(&mut p, self.pools, &secrets, try_origin);
         p.finish(Config {
             server: ServerConfig {

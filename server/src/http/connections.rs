@@ -13,6 +13,7 @@
 //! parse of the path), and unknown pools and apps answer `*` on purpose (see [`unknown`]).
 
 use super::error::ApiError;
+use crate::domain::Origin;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -75,8 +76,10 @@ async fn get_connections(
     };
     // A browser's request from a page the app does not list: say so, readably.
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let parsed = origin.and_then(|o| Origin::parse(o).ok());
     let ours = st.config.server.public_url.origin().ascii_serialization();
-    if let Some(origin) = origin.filter(|o| !app.allows_origin(o) && *o != ours) {
+    let allowed = parsed.as_ref().is_some_and(|o| app.allows_origin(o));
+    if let Some(origin) = origin.filter(|o| !allowed && *o != ours) {
         return Ok(refused(
             StatusCode::FORBIDDEN,
             ErrorCode::OriginNotAllowed,
@@ -89,7 +92,7 @@ async fn get_connections(
         .iter()
         .filter_map(|uid| pool.connection(uid))
         .map(|c| ConnectionInfo {
-            unique_id: c.unique_id.clone(),
+            unique_id: c.unique_id.to_string(),
             kind: "xiaomi".into(),
             display_name: c.display_name.for_locale(locale).to_owned(),
         })
@@ -105,9 +108,7 @@ async fn get_connections(
         if let Ok(v) = HeaderValue::from_str(origin) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        let return_page = app
-            .return_uri(&crate::config::normalize_origin(origin).unwrap_or_default())
-            .is_some();
+        let return_page = parsed.as_ref().is_some_and(|o| app.return_uri(o).is_some());
         h.insert(
             RETURN_PAGE,
             HeaderValue::from_static(if return_page { "1" } else { "0" }),

@@ -10,6 +10,7 @@
 use super::pages::{self, escape_html, html_page, Page};
 use crate::config::TRY_APP;
 use crate::domain::mode::Mode;
+use crate::domain::{AttemptId, Origin};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -153,13 +154,13 @@ fn mode_attributes(
                     "Opened as a popup, the page needs the host page's origin and attempt.",
                 ));
             };
-            if !app.allows_origin(origin) {
+            if !Origin::parse(origin).is_ok_and(|o| app.allows_origin(&o)) {
                 return Err((
                     ErrorCode::OriginNotAllowed,
                     "This site's origin is not registered for the app (pools.apps.origins).",
                 ));
             }
-            if milogin_shared::validate_attempt(attempt).is_err() {
+            if AttemptId::parse(attempt).is_err() {
                 return Err((
                     ErrorCode::InvalidRequest,
                     "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
@@ -182,7 +183,7 @@ fn mode_attributes(
             // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
             // the redirect page accepts the result; without one each button draws its own.
             if let Some(attempt) = q.attempt.as_deref() {
-                if milogin_shared::validate_attempt(attempt).is_err() {
+                if AttemptId::parse(attempt).is_err() {
                     return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."));
                 }
                 extra += &attr("hosted-attempt", attempt);

@@ -5,6 +5,7 @@ use super::extract::{cookie, ClientIp};
 use super::respond::{conclude, deliver, rate_limited, set_cookie, SameSite};
 use super::{pages, query};
 use crate::crypto::sha256_hex;
+use crate::domain::{PoolId, UniqueId};
 use crate::login::cookie_name;
 use crate::login::finish::{finish, Finish};
 use crate::login::start::{self, validate_start, Start, StartError};
@@ -50,12 +51,20 @@ async fn get_authorize(
             return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
         }
     };
-    if q.app_id.as_deref() == Some(crate::config::TRY_APP) {
+    if q.app_id
+        .as_ref()
+        .is_some_and(|a| a.as_str() == crate::config::TRY_APP)
+    {
         if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
         {
             return refused;
         }
     }
+    let (Ok(pool), Ok(uid)) = (PoolId::parse(&pool), UniqueId::parse(&uid)) else {
+        // Not an id at all: as unknown as a well-formed id that is not configured.
+        let (code, msg) = (ErrorCode::ConnectionNotEnabled, start::UNKNOWN);
+        return pages::error_page(StatusCode::NOT_FOUND, code, msg);
+    };
     let start = match validate_start(&st, &pool, &uid, &q) {
         Ok(s) => s,
         Err((code, msg, Some((target, attempt)))) => {

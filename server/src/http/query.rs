@@ -2,6 +2,7 @@
 //! trusted key at most once, sizes capped; every other key is ignored.
 //! Hand-written instead of `axum::extract::Query` because serde would accept repeated keys.
 
+use crate::domain::{AppId, AttemptId, Origin};
 use crate::login::finish::CallbackParams;
 use crate::login::start::AuthorizeQuery;
 
@@ -38,20 +39,23 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackParams, &'stati
     Ok(p)
 }
 
-/// Parses the authorize query; a repeated key or an oversized query is refused.
+/// Parses the authorize query; a repeated key or an oversized query is refused. The app id,
+/// origin and attempt id are parsed into their types here (the only place), a bad value kept as
+/// its error for the login to refuse in order.
 pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'static str> {
     let raw = raw.unwrap_or("");
     if raw.len() > 4096 {
         return Err("query too long");
     }
-    let mut q = AuthorizeQuery::default();
+    let [mut app_id, mut origin, mut attempt, mut mode, mut redirect_uri] =
+        [None, None, None, None, None];
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        let slot = match k.as_ref() {
-            "app_id" => &mut q.app_id,
-            "origin" => &mut q.origin,
-            "attempt" => &mut q.attempt,
-            "mode" => &mut q.mode,
-            "redirect_uri" => &mut q.redirect_uri,
+        let slot: &mut Option<String> = match k.as_ref() {
+            "app_id" => &mut app_id,
+            "origin" => &mut origin,
+            "attempt" => &mut attempt,
+            "mode" => &mut mode,
+            "redirect_uri" => &mut redirect_uri,
             _ => continue,
         };
         if slot.is_some() {
@@ -59,12 +63,38 @@ pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'stat
         }
         *slot = Some(v.into_owned());
     }
-    Ok(q)
+    Ok(AuthorizeQuery {
+        app_id: app_id.and_then(|a| AppId::parse(&a).ok()),
+        origin: origin.map(|o| Origin::parse(&o)),
+        attempt: attempt.map(|a| AttemptId::parse(&a)),
+        mode,
+        redirect_uri,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorize_query_parses_ids_and_origin_once() {
+        let q = parse_authorize_query(Some(
+            "app_id=shop&origin=HTTPS://Shop.example.com:443&attempt=abcdefghijklmnop&mode=popup",
+        ))
+        .unwrap();
+        assert_eq!(q.app_id.unwrap().as_str(), "shop");
+        assert_eq!(
+            q.origin.unwrap().unwrap().as_str(),
+            "https://shop.example.com"
+        );
+        assert_eq!(q.attempt.unwrap().unwrap().as_str(), "abcdefghijklmnop");
+        // Bad values are kept as errors (refused later, in order); a bad app id names no app.
+        let q = parse_authorize_query(Some("app_id=a/b&origin=null&attempt=short")).unwrap();
+        assert!(q.app_id.is_none());
+        assert!(q.origin.unwrap().is_err());
+        assert!(q.attempt.unwrap().is_err());
+        assert!(parse_authorize_query(Some("attempt=a&attempt=b")).is_err());
+    }
 
     #[test]
     fn callback_query_keeps_only_trusted_parameters() {

@@ -65,6 +65,7 @@ pub async fn conclude(
 pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
     match target {
         Target::Popup { origin, return_uri } => {
+            let origin = origin.as_ref().map_or("", |o| o.as_str());
             pages::result_page(popup_status, m, origin, return_uri.as_deref())
         }
         Target::Redirect(uri) => {

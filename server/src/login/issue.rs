@@ -27,7 +27,7 @@ pub async fn issue(
         nonce: attempt.to_owned(),
         name: user.nickname.clone(),
         picture: user.avatar.clone(),
-        idp: conn.unique_id.clone(),
+        idp: conn.unique_id.to_string(),
     };
     let key = st
         .keys
@@ -43,7 +43,7 @@ pub async fn issue(
                 id: user.id,
                 nickname: user.nickname,
                 avatar: user.avatar,
-                connection: conn.unique_id.clone(),
+                connection: conn.unique_id.to_string(),
                 new_user,
             },
         },

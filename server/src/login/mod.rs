@@ -12,6 +12,7 @@ pub mod start;
 
 use crate::config::App;
 use crate::domain::mode::Mode;
+use crate::domain::Origin;
 use crate::state::AppState;
 
 /// The name of the per-attempt binding cookie (derived from the state, so parallel logins in
@@ -27,8 +28,9 @@ pub enum Target {
     /// The popup page posts to `origin` (its opener); when it has no opener left, it goes on to
     /// the app's return page for that origin, if one is registered.
     Popup {
-        /// The registered origin recorded at authorize.
-        origin: String,
+        /// The registered origin recorded at authorize (`None` only for a record without one,
+        /// which this server never writes in popup mode: the page then posts nothing).
+        origin: Option<Origin>,
         /// `pools.apps.return_uris` entry on `origin`.
         return_uri: Option<String>,
     },
@@ -38,12 +40,16 @@ pub enum Target {
 
 impl Target {
     /// The popup target for `origin` of `app` (with its return page, if registered).
-    pub fn popup(app: Option<&App>, origin: String) -> Self {
+    pub fn popup(app: Option<&App>, origin: Origin) -> Self {
         let return_uri = app.and_then(|a| a.return_uri(&origin)).map(str::to_owned);
-        Self::Popup { origin, return_uri }
+        Self::Popup {
+            origin: Some(origin),
+            return_uri,
+        }
     }
 
-    /// The target recorded with an attempt or a binding ticket.
+    /// The target recorded with an attempt or a binding ticket. The store keeps the origin as
+    /// text; it was an [`Origin`] when written, so it parses back to the same value.
     pub fn recorded(
         st: &AppState,
         (pool, app): (&str, &str),
@@ -53,10 +59,13 @@ impl Target {
     ) -> Self {
         match (redirect_uri, origin) {
             (Some(u), _) if Mode::parse(mode) == Some(Mode::Redirect) => Self::Redirect(u.clone()),
-            (_, o) => {
-                let app = st.config.pool(pool).and_then(|p| p.app(app));
-                Self::popup(app, o.cloned().unwrap_or_default())
-            }
+            (_, o) => match o.and_then(|o| Origin::parse(o).ok()) {
+                Some(o) => Self::popup(st.config.pool(pool).and_then(|p| p.app(app)), o),
+                None => Self::Popup {
+                    origin: None,
+                    return_uri: None,
+                },
+            },
         }
     }
 }

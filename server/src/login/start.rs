@@ -5,19 +5,22 @@ use super::{cookie_name, Target};
 use crate::config::{App, Connection, Pool};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::mode::Mode;
+use crate::domain::{AppId, AttemptId, IdError, Origin, PoolId, UniqueId};
 use crate::state::AppState;
 use crate::store::Attempt;
-use milogin_shared::{self as wire, ErrorCode};
+use milogin_shared::ErrorCode;
 
-/// The authorize query (each key at most once).
+/// The authorize query (each key at most once), its values parsed at the HTTP edge. A value that
+/// does not parse is kept as its error, so [`validate_start`] refuses it in its usual order
+/// (unknown pool and app first, then the origin, then the attempt).
 #[derive(Debug, Default)]
 pub struct AuthorizeQuery {
-    /// App id.
-    pub app_id: Option<String>,
+    /// App id (an id that breaks the rule names no app, like a missing one).
+    pub app_id: Option<AppId>,
     /// Origin of the host page (popup mode).
-    pub origin: Option<String>,
+    pub origin: Option<Result<Origin, &'static str>>,
     /// The widget's attempt id.
-    pub attempt: Option<String>,
+    pub attempt: Option<Result<AttemptId, IdError>>,
     /// `popup` (default) or `redirect`.
     pub mode: Option<String>,
     /// Redirect mode target.
@@ -25,37 +28,36 @@ pub struct AuthorizeQuery {
 }
 
 /// Why an authorize request is refused: code, message, and the target once it is trusted.
-pub type StartRefusal = (ErrorCode, &'static str, Option<(Target, String)>);
+pub type StartRefusal = (ErrorCode, &'static str, Option<(Target, AttemptId)>);
+
+/// The answer to an unknown pool, app or connection (also to a path id that cannot be one).
+pub const UNKNOWN: &str =
+    "Unknown pool, app or connection. Check the button's pool, app and connection attributes.";
 
 /// Validates an authorize request against the configuration. `Err` carries the code, a message,
 /// and — once the destination is trusted — the target to deliver the error to.
 pub fn validate_start<'a>(
     st: &'a AppState,
-    pool_id: &str,
-    uid: &str,
+    pool_id: &PoolId,
+    uid: &UniqueId,
     q: &AuthorizeQuery,
 ) -> Result<Start<'a>, StartRefusal> {
-    let not_found = (
-        ErrorCode::ConnectionNotEnabled,
-        "Unknown pool, app or connection. Check the button's pool, app and connection attributes.",
-        None,
-    );
+    let not_found = (ErrorCode::ConnectionNotEnabled, UNKNOWN, None);
     let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
     let connection = pool.connection(uid).ok_or(not_found.clone())?;
     let app = q
         .app_id
-        .as_deref()
-        .and_then(|id| pool.app(id))
+        .as_ref()
+        .and_then(|id| pool.app(id.as_str()))
         .ok_or(not_found)?;
     let target = target(app, q)?;
-    let attempt = q.attempt.clone().unwrap_or_default();
-    if wire::validate_attempt(&attempt).is_err() {
+    let Some(Ok(attempt)) = q.attempt.clone() else {
         return Err((
             ErrorCode::InvalidRequest,
             "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
             None,
         ));
-    }
+    };
     if !app.enables(uid) {
         return Err((
             ErrorCode::ConnectionNotEnabled,
@@ -74,48 +76,47 @@ pub fn validate_start<'a>(
 
 /// Where the result goes: the popup's registered origin, or a registered redirect URI.
 fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
-    let target = match q.mode.as_deref().map_or(Some(Mode::Popup), Mode::parse) {
-        Some(Mode::Popup) => {
-            let origin = q.origin.as_deref().ok_or((
-                ErrorCode::InvalidRequest,
-                "The origin parameter is required in popup mode.",
-                None,
-            ))?;
-            if !app.allows_origin(origin) {
-                return Err((
-                    ErrorCode::OriginNotAllowed,
-                    "This site's origin is not registered for the app (pools.apps.origins).",
+    let target =
+        match q.mode.as_deref().map_or(Some(Mode::Popup), Mode::parse) {
+            Some(Mode::Popup) => {
+                let origin = q.origin.as_ref().ok_or((
+                    ErrorCode::InvalidRequest,
+                    "The origin parameter is required in popup mode.",
                     None,
-                ));
+                ))?;
+                match origin {
+                    Ok(o) if app.allows_origin(o) => Target::popup(Some(app), o.clone()),
+                    // Not an origin at all, or not a registered one: the same answer.
+                    _ => return Err((
+                        ErrorCode::OriginNotAllowed,
+                        "This site's origin is not registered for the app (pools.apps.origins).",
+                        None,
+                    )),
+                }
             }
-            Target::popup(
-                Some(app),
-                crate::config::normalize_origin(origin).expect("allowed origins normalise"),
-            )
-        }
-        Some(Mode::Redirect) => {
-            let uri = q.redirect_uri.as_deref().ok_or((
-                ErrorCode::InvalidRequest,
-                "The redirect_uri parameter is required in redirect mode.",
-                None,
-            ))?;
-            if !app.allows_redirect_uri(uri) {
-                return Err((
+            Some(Mode::Redirect) => {
+                let uri = q.redirect_uri.as_deref().ok_or((
+                    ErrorCode::InvalidRequest,
+                    "The redirect_uri parameter is required in redirect mode.",
+                    None,
+                ))?;
+                if !app.allows_redirect_uri(uri) {
+                    return Err((
                     ErrorCode::OriginNotAllowed,
                     "This redirect_uri is not registered for the app (pools.apps.redirect_uris).",
                     None,
                 ));
+                }
+                Target::Redirect(uri.to_owned())
             }
-            Target::Redirect(uri.to_owned())
-        }
-        None => {
-            return Err((
-                ErrorCode::InvalidRequest,
-                "mode must be popup or redirect.",
-                None,
-            ))
-        }
-    };
+            None => {
+                return Err((
+                    ErrorCode::InvalidRequest,
+                    "mode must be popup or redirect.",
+                    None,
+                ))
+            }
+        };
     Ok(target)
 }
 
@@ -130,7 +131,7 @@ pub struct Start<'a> {
     /// Where the result goes.
     pub target: Target,
     /// The widget's attempt id.
-    pub attempt: String,
+    pub attempt: AttemptId,
 }
 
 /// What `start` hands back to the route: the cookie and where to send the browser.
@@ -182,19 +183,19 @@ pub async fn start(
         return Err(StartError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
-        Target::Popup { origin, .. } => (Some(origin.clone()), Mode::Popup, None),
+        Target::Popup { origin, .. } => (origin.as_ref().map(Origin::to_string), Mode::Popup, None),
         Target::Redirect(u) => (None, Mode::Redirect, Some(u.clone())),
     };
     let attempt = Attempt {
         state_hash: state_hash.clone(),
         binding_hash: sha256_hex(&binding),
-        pool: s.pool.id.clone(),
-        connection: s.connection.unique_id.clone(),
-        app: s.app.id.clone(),
+        pool: s.pool.id.to_string(),
+        connection: s.connection.unique_id.to_string(),
+        app: s.app.id.to_string(),
         origin,
         mode: mode.as_str().into(),
         redirect_uri,
-        attempt: s.attempt.clone(),
+        attempt: s.attempt.to_string(),
         created_at: now,
         expires_at,
     };

@@ -96,7 +96,7 @@ pub async fn offer(
         ticket_hash: sha256_hex(&ticket),
         csrf_hash: sha256_hex(&csrf),
         pool: a.pool.clone(),
-        connection: conn.unique_id.clone(),
+        connection: conn.unique_id.to_string(),
         subject: id.subject.clone(),
         client_id: conn.app_id.clone(),
         union_id: id.union_id.clone(),

@@ -7,16 +7,17 @@
 //!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode
 //!   (with the host page's `attempt` when given, so the widget there accepts the result).
 
-use super::pages::{self, escape_html, html_page, Page};
+use super::pages::{self, html_page, Lang, Page};
 use crate::config::TRY_APP;
 use crate::domain::mode::Mode;
+use crate::login::start::Refusal;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use milogin_shared::ErrorCode;
+use maud::html;
 use serde::Deserialize;
 
 /// The hosted login page.
@@ -50,8 +51,14 @@ pub fn locale(query: Option<&str>, headers: &HeaderMap) -> &'static str {
     }
 }
 
-fn attr(name: &str, v: &str) -> String {
-    format!(" {name}=\"{}\"", escape_html(v))
+/// The button attributes that depend on the page's mode.
+#[derive(Default)]
+struct ModeAttributes<'q> {
+    /// `mode="redirect"`.
+    redirect: bool,
+    redirect_uri: Option<&'q str>,
+    hosted_origin: Option<&'q str>,
+    hosted_attempt: Option<&'q str>,
 }
 
 async fn get_login_page(
@@ -60,12 +67,15 @@ async fn get_login_page(
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let locale = locale(q.lang.as_deref(), &headers);
+    let lang = if locale == "zh-CN" {
+        Lang::Zh
+    } else {
+        Lang::En
+    };
     let Some(pool) = st.config.pool(&pool_id) else {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConnectionNotEnabled,
-            "Unknown pool.",
-        );
+        let refusal = Refusal::UnknownPool { pool: pool_id };
+        return pages::refusal_page(StatusCode::NOT_FOUND, lang, &refusal);
     };
     let Some(app) = q
         .app_id
@@ -73,35 +83,18 @@ async fn get_login_page(
         .filter(|a| *a != TRY_APP)
         .and_then(|a| pool.app(a))
     else {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConnectionNotEnabled,
-            "Unknown app in this pool.",
-        );
+        let refusal = Refusal::UnknownApp {
+            pool: pool.id.clone(),
+            app: q.app_id.clone(),
+        };
+        return pages::refusal_page(StatusCode::NOT_FOUND, lang, &refusal);
     };
-    let lang = locale(q.lang.as_deref(), &headers);
-    let base =
-        attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
-    let common = match mode_attributes(app, &q) {
-        Ok(extra) => base + &extra,
-        Err((code, msg)) => return pages::error_page(StatusCode::BAD_REQUEST, code, msg),
+    let m = match mode_attributes(pool, app, &q) {
+        Ok(m) => m,
+        Err(refusal) => return pages::refusal_page(StatusCode::BAD_REQUEST, lang, &refusal),
     };
-    let buttons: String = app
-        .connections
-        .iter()
-        .filter_map(|uid| pool.connection(uid))
-        .map(|c| {
-            format!(
-                "<li><milogin-button{common}{}></milogin-button></li>",
-                attr("connection", &c.unique_id)
-            )
-        })
-        .collect();
-    let (title, other, other_label) = if lang == "zh-CN" {
-        ("登录", "en", "English")
-    } else {
-        ("Sign in", "zh-CN", "中文")
-    };
+    let (title, other, other_label) =
+        lang.pick(("Sign in", "zh-CN", "中文"), ("登录", "en", "English"));
     let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes())
         .into_owned()
         .filter(|(k, _)| k != "lang")
@@ -110,21 +103,32 @@ async fn get_login_page(
     let switch = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(switch)
         .finish();
-    let body = format!(
-        "<h1>{title}</h1><p class=\"code\">{}</p><ul class=\"buttons\">{buttons}</ul><p><a id=\"lang-switch\" href=\"?{}\" lang=\"{other}\">{other_label}</a></p>",
-        escape_html(&app.id),
-        escape_html(&switch)
-    );
-    let head = format!(
-        "<script type=\"module\" src=\"{}/widget/milogin.js\"></script>",
-        st.config.server.base()
-    );
-    html_page(&Page {
+    let connections = app
+        .connections
+        .iter()
+        .filter_map(|uid| pool.connection(uid));
+    let body = html! {
+        h1 { (title) }
+        p class="code" { (app.id) }
+        ul class="buttons" {
+            @for c in connections {
+                li {
+                    milogin-button pool=(pool.id) app=(app.id) locale=(locale) size="large"
+                        mode=[m.redirect.then_some("redirect")] redirect-uri=[m.redirect_uri]
+                        hosted-origin=[m.hosted_origin] hosted-attempt=[m.hosted_attempt]
+                        connection=(c.unique_id) {}
+                }
+            }
+        }
+        p { a id="lang-switch" href={ "?" (switch) } lang=(other) { (other_label) } }
+    };
+    let widget = format!("{}/widget/milogin.js", st.config.server.base());
+    html_page(Page {
         status: StatusCode::OK,
-        lang,
+        lang: locale,
         title,
-        body_html: &body,
-        head_extra: &head,
+        body,
+        head: html! { script type="module" src=(widget) {} },
         script: None,
         style_extra: "ul.buttons{list-style:none;padding:0;margin:18px 0;display:grid;gap:10px}a{color:#ff6900}",
         form_action: "'none'",
@@ -134,60 +138,60 @@ async fn get_login_page(
 
 /// The button attributes of the page's mode: popup (the host's origin and attempt, checked
 /// against the app) or redirect (a registered `redirect_uri`, the host's attempt if given).
-fn mode_attributes(
+fn mode_attributes<'q>(
+    pool: &crate::config::Pool,
     app: &crate::config::App,
-    q: &LoginQuery,
-) -> Result<String, (ErrorCode, &'static str)> {
-    let mut extra = String::new();
+    q: &'q LoginQuery,
+) -> Result<ModeAttributes<'q>, Refusal> {
     // Without `mode`, a page opened with the host's origin is a popup.
     let default = if q.origin.is_some() {
         Mode::Popup
     } else {
         Mode::Redirect
     };
+    let attempt = q.attempt.as_deref();
+    if attempt.is_some_and(|a| milogin_shared::validate_attempt(a).is_err()) {
+        return Err(Refusal::BadAttempt);
+    }
     match q.mode.as_deref().map_or(Some(default), Mode::parse) {
         Some(Mode::Popup) => {
-            let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
-                return Err((
-                    ErrorCode::InvalidRequest,
-                    "Opened as a popup, the page needs the host page's origin and attempt.",
-                ));
-            };
+            let origin = q.origin.as_deref().ok_or(Refusal::MissingOrigin)?;
             if !app.allows_origin(origin) {
-                return Err((
-                    ErrorCode::OriginNotAllowed,
-                    "This site's origin is not registered for the app (pools.apps.origins).",
-                ));
+                return Err(Refusal::OriginNotAllowed {
+                    origin: origin.to_owned(),
+                    pool: pool.id.clone(),
+                    app: app.id.clone(),
+                });
             }
-            if milogin_shared::validate_attempt(attempt).is_err() {
-                return Err((
-                    ErrorCode::InvalidRequest,
-                    "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
-                ));
-            }
-            extra += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
+            Ok(ModeAttributes {
+                hosted_origin: Some(origin),
+                hosted_attempt: Some(attempt.ok_or(Refusal::BadAttempt)?),
+                ..Default::default()
+            })
         }
         Some(Mode::Redirect) => {
-            let Some(uri) = q
+            let uri = q
                 .redirect_uri
                 .as_deref()
-                .filter(|u| app.allows_redirect_uri(u))
-            else {
-                return Err((ErrorCode::OriginNotAllowed, "redirect_uri is missing or not registered for the app (pools.apps.redirect_uris)."));
-            };
-            extra += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
+                .ok_or(Refusal::MissingRedirectUri)?;
+            if !app.allows_redirect_uri(uri) {
+                return Err(Refusal::RedirectUriNotAllowed {
+                    uri: uri.to_owned(),
+                    pool: pool.id.clone(),
+                    app: app.id.clone(),
+                });
+            }
             // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
             // the redirect page accepts the result; without one each button draws its own.
-            if let Some(attempt) = q.attempt.as_deref() {
-                if milogin_shared::validate_attempt(attempt).is_err() {
-                    return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."));
-                }
-                extra += &attr("hosted-attempt", attempt);
-            }
+            Ok(ModeAttributes {
+                redirect: true,
+                redirect_uri: Some(uri),
+                hosted_attempt: attempt,
+                ..Default::default()
+            })
         }
-        None => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.")),
+        None => Err(Refusal::BadMode),
     }
-    Ok(extra)
 }
 
 /// The query of the hosted page, re-serialised for the language switch.

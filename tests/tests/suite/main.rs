@@ -9,3 +9,4 @@ mod delivery;
 mod edge;
 mod faults;
 mod keys;
+mod pages;

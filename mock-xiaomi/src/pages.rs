@@ -1,9 +1,9 @@
-//! HTML of the mock: the consent page and the error page. Every value is escaped.
-
-use std::fmt::Write as _;
+//! HTML of the mock: the consent page and the error page, as `maud` templates (every value is
+//! escaped by the template; only the constant CSS goes in as `PreEscaped`).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::MockAccount;
 
@@ -18,23 +18,6 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margi
 
 /// Accounts listed on the consent page; any configured account may still be chosen by id.
 const CONSENT_MAX_ACCOUNTS: usize = 50;
-
-/// HTML-escapes element content and quoted attributes (the mock's own copy: it shares no code
-/// with the server it stands in for).
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// What the consent page shows.
 pub(super) struct Consent<'a> {
@@ -57,49 +40,30 @@ fn scope_label(id: &str) -> String {
 }
 
 pub(super) fn consent_page(consent: &Consent<'_>, coop: bool) -> Response {
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<p>The app <code id=\"client-id\">{}</code> asks to sign you in.</p>\
-         <p>It will receive:</p><ul id=\"scopes\">",
-        escape(consent.client_id)
-    );
-    for id in super::scope_ids(consent.scope) {
-        let _ = write!(body, "<li>{}</li>", escape(&scope_label(id)));
-    }
-    let _ = write!(
-        body,
-        "</ul><p>Afterwards you go to <code id=\"redirect-uri\">{}</code></p>\
-         <form method=\"post\" action=\"/oauth2/authorize/decision\">\
-         <input type=\"hidden\" name=\"req\" value=\"{}\">\
-         <p>Sign in as:</p>",
-        escape(consent.redirect_uri),
-        escape(consent.req)
-    );
-    for account in consent.accounts.iter().take(CONSENT_MAX_ACCOUNTS) {
-        let _ = write!(
-            body,
-            "<button type=\"submit\" name=\"account\" value=\"{id}\" id=\"account-{id}\">\
-             {nickname} <small>({id})</small></button>",
-            id = escape(&account.id),
-            nickname = escape(&account.nickname),
-        );
-    }
-    if let Some(more) = consent
-        .accounts
-        .len()
-        .checked_sub(CONSENT_MAX_ACCOUNTS)
-        .filter(|n| *n > 0)
-    {
-        let _ = write!(
-            body,
-            "<p id=\"more-accounts\">…and {more} more accounts (post their id).</p>"
-        );
-    }
-    body.push_str(
-        "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",
-    );
-    let mut response = html(StatusCode::OK, "Xiaomi Account (mock)", &body);
+    let shown = &consent.accounts[..consent.accounts.len().min(CONSENT_MAX_ACCOUNTS)];
+    let more = consent.accounts.len() - shown.len();
+    let body = html! {
+        p { "The app " code id="client-id" { (consent.client_id) } " asks to sign you in." }
+        p { "It will receive:" }
+        ul id="scopes" {
+            @for id in super::scope_ids(consent.scope) { li { (scope_label(id)) } }
+        }
+        p { "Afterwards you go to " code id="redirect-uri" { (consent.redirect_uri) } }
+        form method="post" action="/oauth2/authorize/decision" {
+            input type="hidden" name="req" value=(consent.req);
+            p { "Sign in as:" }
+            @for account in shown {
+                button type="submit" name="account" value=(account.id) id={ "account-" (account.id) } {
+                    (account.nickname) " " small { "(" (account.id) ")" }
+                }
+            }
+            @if more > 0 {
+                p id="more-accounts" { "…and " (more) " more accounts (post their id)." }
+            }
+            button type="submit" name="decision" value="deny" id="deny" { "Deny" }
+        }
+    };
+    let mut response = html_response(StatusCode::OK, "Xiaomi Account (mock)", body);
     if coop {
         response.headers_mut().insert(
             "cross-origin-opener-policy",
@@ -111,21 +75,26 @@ pub(super) fn consent_page(consent: &Consent<'_>, coop: bool) -> Response {
 
 /// An error shown on the mock's own origin (no redirect), e.g. unknown client or redirect URI.
 pub(super) fn error_page(status: StatusCode, code: u32, message: &str) -> Response {
-    let body = format!(
-        "<p id=\"error\">Error <strong id=\"error-code\">{code}</strong>: {}</p>",
-        escape(message)
-    );
-    html(status, "Xiaomi Account (mock): error", &body)
+    let body = html! {
+        p id="error" { "Error " strong id="error-code" { (code) } ": " (message) }
+    };
+    html_response(status, "Xiaomi Account (mock): error", body)
 }
 
-fn html(status: StatusCode, title: &str, body: &str) -> Response {
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head>\
-         <body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title),
-    );
+fn html_response(status: StatusCode, title: &str, body: Markup) -> Response {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) }
+                // Constant CSS of ours: not text, so not escaped.
+                style { (PreEscaped(STYLE)) }
+            }
+            body { h1 { (title) } (body) }
+        }
+    };
     (
         status,
         [
@@ -133,7 +102,7 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
             (header::CACHE_CONTROL, "no-store"),
             (header::CONTENT_SECURITY_POLICY, CSP),
         ],
-        page,
+        page.into_string(),
     )
         .into_response()
 }

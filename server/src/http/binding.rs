@@ -3,7 +3,7 @@
 //! and sets its ticket cookie (`HttpOnly; SameSite=Strict`, `__Host-…; Secure` over https).
 
 use super::extract::{cookie, ClientIp};
-use super::pages::{self, binding::Lang};
+use super::pages::{self, Lang};
 use super::respond::{conclude, rate_limited, set_cookie, SameSite};
 use crate::login::bind::{self as binding, Answer, Offer, TICKET_TTL_SECS};
 use crate::state::AppState;
@@ -43,25 +43,25 @@ async fn post_bind(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.binding, "binding", ip) {
+    if let Some(r) = rate_limited(&st, &st.limiters.binding, ("binding", ip), &headers) {
         return r;
     }
+    let lang = Lang::from_headers(&headers);
     let sub = match binding::parse_submission(&body) {
         Ok(s) => s,
         Err(why) => {
-            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+            let code = ErrorCode::InvalidRequest;
+            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
         }
     };
     let name = binding::cookie_name(&sub.csrf, st.config.server.secure_cookies());
     match binding::submit(&st, &pool, &uid, sub, |n| cookie(&headers, n)).await {
-        Answer::Form(form) => {
-            pages::binding::page(StatusCode::OK, Lang::from_headers(&headers), &form)
-        }
+        Answer::Form(form) => pages::binding::page(StatusCode::OK, lang, &form),
         Answer::Deliver { target, message } => {
-            let mut r = conclude(&st, &target, &message, StatusCode::OK).await;
+            let mut r = conclude(&st, &target, &message, lang, StatusCode::OK).await;
             set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
             r
         }
-        Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, code, msg),
+        Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
     }
 }

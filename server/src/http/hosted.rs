@@ -7,17 +7,18 @@
 //!   ends exactly like a direct popup login; opened by redirect, it logs in in redirect mode
 //!   (with the host page's `attempt` when given, so the widget there accepts the result).
 
-use super::pages::{self, escape_html, html_page, Page};
+use super::pages::{self, html_page, Lang, Page};
 use crate::config::TRY_APP;
 use crate::domain::mode::Mode;
 use crate::domain::{AttemptId, Origin};
+use crate::login::start::Refusal;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use milogin_shared::ErrorCode;
+use maud::html;
 use serde::Deserialize;
 
 /// The hosted login page.
@@ -51,8 +52,14 @@ pub fn locale(query: Option<&str>, headers: &HeaderMap) -> &'static str {
     }
 }
 
-fn attr(name: &str, v: &str) -> String {
-    format!(" {name}=\"{}\"", escape_html(v))
+/// The button attributes that depend on the page's mode.
+#[derive(Default)]
+struct ModeAttributes<'q> {
+    /// `mode="redirect"`.
+    redirect: bool,
+    redirect_uri: Option<&'q str>,
+    hosted_origin: Option<&'q str>,
+    hosted_attempt: Option<&'q str>,
 }
 
 async fn get_login_page(
@@ -61,12 +68,15 @@ async fn get_login_page(
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let locale = locale(q.lang.as_deref(), &headers);
+    let lang = if locale == "zh-CN" {
+        Lang::Zh
+    } else {
+        Lang::En
+    };
     let Some(pool) = st.config.pool(&pool_id) else {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConnectionNotEnabled,
-            "Unknown pool.",
-        );
+        let refusal = Refusal::UnknownPool { pool: pool_id };
+        return pages::refusal_page(StatusCode::NOT_FOUND, lang, &refusal);
     };
     let Some(app) = q
         .app_id
@@ -74,35 +84,18 @@ async fn get_login_page(
         .filter(|a| *a != TRY_APP)
         .and_then(|a| pool.app(a))
     else {
-        return pages::error_page(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ConnectionNotEnabled,
-            "Unknown app in this pool.",
-        );
+        let refusal = Refusal::UnknownApp {
+            pool: pool.id.to_string(),
+            app: q.app_id.clone(),
+        };
+        return pages::refusal_page(StatusCode::NOT_FOUND, lang, &refusal);
     };
-    let lang = locale(q.lang.as_deref(), &headers);
-    let base =
-        attr("pool", &pool.id) + &attr("app", &app.id) + &attr("locale", lang) + " size=\"large\"";
-    let common = match mode_attributes(app, &q) {
-        Ok(extra) => base + &extra,
-        Err((code, msg)) => return pages::error_page(StatusCode::BAD_REQUEST, code, msg),
+    let m = match mode_attributes(pool, app, &q) {
+        Ok(m) => m,
+        Err(refusal) => return pages::refusal_page(StatusCode::BAD_REQUEST, lang, &refusal),
     };
-    let buttons: String = app
-        .connections
-        .iter()
-        .filter_map(|uid| pool.connection(uid))
-        .map(|c| {
-            format!(
-                "<li><milogin-button{common}{}></milogin-button></li>",
-                attr("connection", &c.unique_id)
-            )
-        })
-        .collect();
-    let (title, other, other_label) = if lang == "zh-CN" {
-        ("登录", "en", "English")
-    } else {
-        ("Sign in", "zh-CN", "中文")
-    };
+    let (title, other, other_label) =
+        lang.pick(("Sign in", "zh-CN", "中文"), ("登录", "en", "English"));
     let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes())
         .into_owned()
         .filter(|(k, _)| k != "lang")
@@ -111,21 +104,32 @@ async fn get_login_page(
     let switch = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(switch)
         .finish();
-    let body = format!(
-        "<h1>{title}</h1><p class=\"code\">{}</p><ul class=\"buttons\">{buttons}</ul><p><a id=\"lang-switch\" href=\"?{}\" lang=\"{other}\">{other_label}</a></p>",
-        escape_html(&app.id),
-        escape_html(&switch)
-    );
-    let head = format!(
-        "<script type=\"module\" src=\"{}/widget/milogin.js\"></script>",
-        st.config.server.base()
-    );
-    html_page(&Page {
+    let connections = app
+        .connections
+        .iter()
+        .filter_map(|uid| pool.connection(uid));
+    let body = html! {
+        h1 { (title) }
+        p class="code" { (app.id) }
+        ul class="buttons" {
+            @for c in connections {
+                li {
+                    milogin-button pool=(pool.id) app=(app.id) locale=(locale) size="large"
+                        mode=[m.redirect.then_some("redirect")] redirect-uri=[m.redirect_uri]
+                        hosted-origin=[m.hosted_origin] hosted-attempt=[m.hosted_attempt]
+                        connection=(c.unique_id) {}
+                }
+            }
+        }
+        p { a id="lang-switch" href={ "?" (switch) } lang=(other) { (other_label) } }
+    };
+    let widget = format!("{}/widget/milogin.js", st.config.server.base());
+    html_page(Page {
         status: StatusCode::OK,
-        lang,
+        lang: locale,
         title,
-        body_html: &body,
-        head_extra: &head,
+        body,
+        head: html! { script type="module" src=(widget) {} },
         script: None,
         style_extra: "ul.buttons{list-style:none;padding:0;margin:18px 0;display:grid;gap:10px}a{color:#ff6900}",
         form_action: "'none'",
@@ -135,63 +139,66 @@ async fn get_login_page(
 
 /// The button attributes of the page's mode: popup (the host's origin and attempt, checked
 /// against the app) or redirect (a registered `redirect_uri`, the host's attempt if given).
-fn mode_attributes(
-    app: &crate::config::App,
-    q: &LoginQuery,
-) -> Result<String, (ErrorCode, &'static str)> {
-    let mut extra = String::new();
+fn mode_attributes<'q>(
+    pool: &crate::config::Pool,
+    app: &'q crate::config::App,
+    q: &'q LoginQuery,
+) -> Result<ModeAttributes<'q>, Refusal> {
     // Without `mode`, a page opened with the host's origin is a popup.
     let default = if q.origin.is_some() {
         Mode::Popup
     } else {
         Mode::Redirect
     };
+    let attempt = q.attempt.as_deref();
+    if attempt.is_some_and(|a| AttemptId::parse(a).is_err()) {
+        return Err(Refusal::BadAttempt);
+    }
     match q.mode.as_deref().map_or(Some(default), Mode::parse) {
         Some(Mode::Popup) => {
-            let (Some(origin), Some(attempt)) = (q.origin.as_deref(), q.attempt.as_deref()) else {
-                return Err((
-                    ErrorCode::InvalidRequest,
-                    "Opened as a popup, the page needs the host page's origin and attempt.",
-                ));
-            };
+            let origin = q.origin.as_deref().ok_or(Refusal::MissingOrigin)?;
             if !Origin::parse(origin).is_ok_and(|o| app.allows_origin(&o)) {
-                return Err((
-                    ErrorCode::OriginNotAllowed,
-                    "This site's origin is not registered for the app (pools.apps.origins).",
-                ));
+                return Err(Refusal::OriginNotAllowed {
+                    origin: origin.to_owned(),
+                    pool: pool.id.to_string(),
+                    app: app.id.to_string(),
+                });
             }
-            if AttemptId::parse(attempt).is_err() {
-                return Err((
-                    ErrorCode::InvalidRequest,
-                    "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
-                ));
-            }
-            extra += &(attr("hosted-origin", origin) + &attr("hosted-attempt", attempt));
+            Ok(ModeAttributes {
+                hosted_origin: Some(origin),
+                hosted_attempt: Some(attempt.ok_or(Refusal::BadAttempt)?),
+                ..Default::default()
+            })
         }
         Some(Mode::Redirect) => {
             // Without `redirect_uri` (the plain `/login/{pool}?app_id=…` link): back to the app's
-            // first registered redirect URI.
+            // first registered redirect URI; an app without one gets the page that names it.
             let uri = match q.redirect_uri.as_deref() {
-                None => app.redirect_uris.first().map(String::as_str).ok_or((
-                    ErrorCode::InvalidRequest,
-                    "This app has no redirect URI to come back to: add redirect_uri=… (registered in pools.apps.redirect_uris), register one there, or open this page as a popup with origin=… and attempt=….",
-                ))?,
-                Some(u) if app.allows_redirect_uri(u) => u,
-                Some(_) => return Err((ErrorCode::OriginNotAllowed, "This redirect_uri is not registered for the app: add it to pools.apps.redirect_uris, or leave it out to come back to the app's first registered one.")),
+                Some(u) => u,
+                None => app
+                    .redirect_uris
+                    .first()
+                    .map(String::as_str)
+                    .ok_or(Refusal::MissingRedirectUri)?,
             };
-            extra += &(" mode=\"redirect\"".to_string() + &attr("redirect-uri", uri));
+            if !app.allows_redirect_uri(uri) {
+                return Err(Refusal::RedirectUriNotAllowed {
+                    uri: uri.to_owned(),
+                    pool: pool.id.to_string(),
+                    app: app.id.to_string(),
+                });
+            }
             // The host page's attempt (the widget's `loginPage()` remembers it), so the widget on
             // the redirect page accepts the result; without one each button draws its own.
-            if let Some(attempt) = q.attempt.as_deref() {
-                if AttemptId::parse(attempt).is_err() {
-                    return Err((ErrorCode::InvalidRequest, "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."));
-                }
-                extra += &attr("hosted-attempt", attempt);
-            }
+            Ok(ModeAttributes {
+                redirect: true,
+                redirect_uri: Some(uri),
+                hosted_attempt: attempt,
+                ..Default::default()
+            })
         }
-        None => return Err((ErrorCode::InvalidRequest, "mode must be popup or redirect.")),
+        None => Err(Refusal::BadMode),
     }
-    Ok(extra)
 }
 
 /// The query of the hosted page, re-serialised for the language switch.

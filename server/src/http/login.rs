@@ -2,13 +2,14 @@
 //! `HEAD` (link prefetchers, X-10/X-29) is refused with 405 and changes nothing.
 
 use super::extract::{cookie, ClientIp};
+use super::pages::{self, Lang};
+use super::query;
 use super::respond::{conclude, deliver, rate_limited, set_cookie, SameSite};
-use super::{pages, query};
 use crate::crypto::sha256_hex;
 use crate::domain::{PoolId, UniqueId};
 use crate::login::cookie_name;
 use crate::login::finish::{finish, Finish};
-use crate::login::start::{self, validate_start, Start, StartError};
+use crate::login::start::{self, validate_start, Refusal, Start, StartError};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -42,45 +43,51 @@ async fn get_authorize(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.authorize, "authorize", ip) {
+    if let Some(r) = rate_limited(&st, &st.limiters.authorize, ("authorize", ip), &headers) {
         return r;
     }
+    let lang = Lang::from_headers(&headers);
     let q = match query::parse_authorize_query(raw.as_deref()) {
         Ok(q) => q,
         Err(why) => {
-            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+            let code = ErrorCode::InvalidRequest;
+            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
         }
     };
-    if q.app_id
-        .as_ref()
-        .is_some_and(|a| a.as_str() == crate::config::TRY_APP)
-    {
+    if q.app_id.as_ref().is_some_and(|a| {
+        a.as_ref()
+            .is_ok_and(|a| a.as_str() == crate::config::TRY_APP)
+    }) {
         if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
         {
             return refused;
         }
     }
-    let (Ok(pool), Ok(uid)) = (PoolId::parse(&pool), UniqueId::parse(&uid)) else {
-        // Not an id at all: as unknown as a well-formed id that is not configured.
-        let (code, msg) = (ErrorCode::ConnectionNotEnabled, start::UNKNOWN);
-        return pages::error_page(StatusCode::NOT_FOUND, code, msg);
+    // A path id that cannot be one is as unknown as a well-formed id that is not configured.
+    let checked = match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
+        (Ok(p), Ok(u)) => validate_start(&st, &p, &u, &q),
+        (Err(_), _) => Err(Box::new((Refusal::UnknownPool { pool }, None))),
+        (Ok(_), Err(_)) => Err(Box::new((
+            Refusal::UnknownConnection {
+                pool,
+                connection: uid,
+            },
+            None,
+        ))),
     };
-    let start = match validate_start(&st, &pool, &uid, &q) {
+    let start = match checked.map_err(|b| *b) {
         Ok(s) => s,
-        Err((code, msg, Some((target, attempt)))) => {
-            return deliver(
-                &target,
-                &ResultMessage::failure_with(attempt, code, msg),
-                StatusCode::BAD_REQUEST,
-            )
+        Err((refusal, Some((target, attempt)))) => {
+            let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
+            return deliver(&target, &m, lang, StatusCode::BAD_REQUEST);
         }
-        Err((code, msg, None)) => {
-            let status = if code == ErrorCode::ConnectionNotEnabled {
+        Err((refusal, None)) => {
+            let status = if refusal.code() == ErrorCode::ConnectionNotEnabled {
                 StatusCode::NOT_FOUND
             } else {
                 StatusCode::BAD_REQUEST
             };
-            return pages::error_page(status, code, msg);
+            return pages::refusal_page(status, lang, &refusal);
         }
     };
     match start::start(&st, &start, ip).await {
@@ -93,12 +100,12 @@ async fn get_authorize(
             pages::secure_headers(h);
             r
         }
-        Err(e) => start_refused(&start, e),
+        Err(e) => start_refused(&start, e, lang),
     }
 }
 
 /// The result page (or redirect) for an attempt that could not be recorded.
-fn start_refused(start: &Start<'_>, e: StartError) -> Response {
+fn start_refused(start: &Start<'_>, e: StartError, lang: Lang) -> Response {
     match e {
         StartError::Taken => {
             // A second attempt under a recorded id: a replayed or leaked popup URL.
@@ -108,7 +115,7 @@ fn start_refused(start: &Start<'_>, e: StartError) -> Response {
             ErrorCode::InvalidRequest,
             "This login was already started (each attempt is used once). Close this window and click the button again.",
         );
-            deliver(&start.target, &m, StatusCode::CONFLICT)
+            deliver(&start.target, &m, lang, StatusCode::CONFLICT)
         }
         e => {
             if let StartError::Store(_) = e {
@@ -129,7 +136,7 @@ fn start_refused(start: &Start<'_>, e: StartError) -> Response {
             ),
             _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
         };
-            deliver(&start.target, &m, StatusCode::SERVICE_UNAVAILABLE)
+            deliver(&start.target, &m, lang, StatusCode::SERVICE_UNAVAILABLE)
         }
     }
 }
@@ -142,13 +149,15 @@ async fn get_callback(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.callback, "callback", ip) {
+    if let Some(r) = rate_limited(&st, &st.limiters.callback, ("callback", ip), &headers) {
         return r;
     }
+    let lang = Lang::from_headers(&headers);
     let params = match query::parse_callback_query(raw.as_deref()) {
         Ok(p) => p,
         Err(why) => {
-            return pages::error_page(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, why)
+            let code = ErrorCode::InvalidRequest;
+            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
         }
     };
     let state_hash = params.state.as_deref().map(sha256_hex);
@@ -161,7 +170,7 @@ async fn get_callback(
         Finish::Bind(_) => {}
     }
     let mut r = match finish {
-        Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, code, msg),
+        Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
         Finish::Deliver {
             target,
             message,
@@ -172,7 +181,7 @@ async fn get_callback(
             } else {
                 StatusCode::OK
             };
-            conclude(&st, &target, &message, status).await
+            conclude(&st, &target, &message, lang, status).await
         }
         Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
     };

@@ -64,8 +64,8 @@ pub fn parse_authorize_query(raw: Option<&str>) -> Result<AuthorizeQuery, &'stat
         *slot = Some(v.into_owned());
     }
     Ok(AuthorizeQuery {
-        app_id: app_id.and_then(|a| AppId::parse(&a).ok()),
-        origin: origin.map(|o| Origin::parse(&o)),
+        app_id: app_id.map(|a| AppId::parse(&a).map_err(|_| a)),
+        origin: origin.map(|o| Origin::parse(&o).map_err(|_| o)),
         attempt: attempt.map(|a| AttemptId::parse(&a)),
         mode,
         redirect_uri,
@@ -82,7 +82,7 @@ mod tests {
             "app_id=shop&origin=HTTPS://Shop.example.com:443&attempt=abcdefghijklmnop&mode=popup",
         ))
         .unwrap();
-        assert_eq!(q.app_id.unwrap().as_str(), "shop");
+        assert_eq!(q.app_id.unwrap().unwrap().as_str(), "shop");
         assert_eq!(
             q.origin.unwrap().unwrap().as_str(),
             "https://shop.example.com"
@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(q.attempt.unwrap().unwrap().as_str(), "abcdefghijklmnop");
         // Bad values are kept as errors (refused later, in order); a bad app id names no app.
         let q = parse_authorize_query(Some("app_id=a/b&origin=null&attempt=short")).unwrap();
-        assert!(q.app_id.is_none());
+        assert_eq!(q.app_id, Some(Err("a/b".to_string())));
         assert!(q.origin.unwrap().is_err());
         assert!(q.attempt.unwrap().is_err());
         assert!(parse_authorize_query(Some("attempt=a&attempt=b")).is_err());

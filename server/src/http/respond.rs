@@ -2,7 +2,7 @@
 //! fragment), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and 429 with
 //! `Retry-After`.
 
-use super::pages;
+use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
 use crate::login::Target;
 use crate::state::AppState;
@@ -52,21 +52,28 @@ pub async fn conclude(
     st: &AppState,
     target: &Target,
     m: &ResultMessage,
+    lang: Lang,
     popup_status: StatusCode,
 ) -> Response {
     match &m.outcome {
         Outcome::Success { .. } => st.metrics.login(true, "none"),
         Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
     }
-    deliver(target, m, popup_status)
+    deliver(target, m, lang, popup_status)
 }
 
-/// Sends a result to its target: the popup page, or a 302 with the result in the fragment.
-pub fn deliver(target: &Target, m: &ResultMessage, popup_status: StatusCode) -> Response {
+/// Sends a result to its target: the popup page (in `lang`), or a 302 with the result in the
+/// fragment.
+pub fn deliver(
+    target: &Target,
+    m: &ResultMessage,
+    lang: Lang,
+    popup_status: StatusCode,
+) -> Response {
     match target {
         Target::Popup { origin, return_uri } => {
             let origin = origin.as_ref().map_or("", |o| o.as_str());
-            pages::result_page(popup_status, m, origin, return_uri.as_deref())
+            pages::result_page(popup_status, lang, m, origin, return_uri.as_deref())
         }
         Target::Redirect(uri) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
@@ -117,16 +124,18 @@ pub fn retry_after(r: &mut Response, wait: Duration) {
     );
 }
 
-/// 429 page with `Retry-After` when `limiter` has no token for this client.
+/// 429 page (in the reader's language) with `Retry-After` when `limiter` has no token for this
+/// client.
 pub fn rate_limited(
     st: &AppState,
     limiter: &RateLimiter,
-    route: &'static str,
-    ip: IpAddr,
+    (route, ip): (&'static str, IpAddr),
+    headers: &HeaderMap,
 ) -> Option<Response> {
     let wait = take(st, limiter, route, ip).err()?;
     let mut r = pages::error_page(
         StatusCode::TOO_MANY_REQUESTS,
+        Lang::from_headers(headers),
         ErrorCode::InvalidRequest,
         "Too many login attempts from your network. Please wait a minute and try again.",
     );

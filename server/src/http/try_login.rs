@@ -7,7 +7,7 @@
 //! throttled per client.
 
 use super::extract::ClientIp;
-use super::pages::{self, escape_html, html_page, Page};
+use super::pages::{self, html_page, json_block, Lang, Page};
 use super::respond::{cookie_header, rate_limited, retry_after, SameSite};
 use crate::config::TRY_APP;
 use crate::state::AppState;
@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use maud::html;
 use milogin_shared::ErrorCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -48,14 +49,16 @@ fn try_ticket_cookie(st: &AppState, pool: &str, uid: &str) -> String {
 /// passwords from this client (checked before the password, so guessing stops), 401 otherwise;
 /// `None` lets the operator in.
 fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Option<Response> {
+    let lang = Lang::from_headers(headers);
     if st.config.server.admin_token.is_none() {
-        return Some(admin_challenge(st));
+        return Some(admin_challenge(st, lang));
     }
     if let Some(wait) = st.limiters.admin_failures.exhausted(ip) {
         tracing::warn!(%ip, "admin password refused: too many wrong ones from this client");
         st.metrics.limited("admin");
         let mut r = pages::error_page(
             StatusCode::TOO_MANY_REQUESTS,
+            lang,
             ErrorCode::InvalidRequest,
             "Too many wrong admin passwords from your network. Please wait and try again.",
         );
@@ -70,7 +73,7 @@ fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Optio
         let _ = st.limiters.admin_failures.check(ip);
         tracing::warn!(%ip, "wrong admin password");
     }
-    Some(admin_challenge(st))
+    Some(admin_challenge(st, lang))
 }
 
 /// Authorize for `__try__`: redeems the one-time ticket the experience-login page of this
@@ -82,12 +85,13 @@ pub async fn redeem_try_ticket(
     uid: &str,
     headers: &HeaderMap,
 ) -> Option<Response> {
+    let lang = Lang::from_headers(headers);
     if st.config.server.admin_token.is_none() {
-        return Some(admin_challenge(st));
+        return Some(admin_challenge(st, lang));
     }
     let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");
-        return Some(try_refused());
+        return Some(try_refused(lang));
     };
     let hash = crate::crypto::sha256_hex(&value);
     match st
@@ -98,26 +102,28 @@ pub async fn redeem_try_ticket(
         Ok(true) => None,
         Ok(false) => {
             tracing::warn!("experience login with a used, expired or foreign ticket refused");
-            Some(try_refused())
+            Some(try_refused(lang))
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot redeem the experience-login ticket");
-            Some(database_down())
+            Some(database_down(lang))
         }
     }
 }
 
-fn database_down() -> Response {
+fn database_down(lang: Lang) -> Response {
     pages::error_page(
         StatusCode::SERVICE_UNAVAILABLE,
+        lang,
         ErrorCode::Internal,
         "The login service could not use its database. Please try again.",
     )
 }
 
-fn try_refused() -> Response {
+fn try_refused(lang: Lang) -> Response {
     pages::error_page(
         StatusCode::FORBIDDEN,
+        lang,
         ErrorCode::InvalidRequest,
         "Experience logins start from the experience-login page, once per page load: open it again and press its button.",
     )
@@ -168,16 +174,18 @@ fn admin_ok(st: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// 401 with a Basic challenge (404 when the page is disabled).
-pub fn admin_challenge(st: &AppState) -> Response {
+pub fn admin_challenge(st: &AppState, lang: Lang) -> Response {
     if st.config.server.admin_token.is_none() {
         return pages::error_page(
             StatusCode::NOT_FOUND,
+            lang,
             ErrorCode::InvalidRequest,
             "The experience-login page is disabled: set server.admin_token.",
         );
     }
     let mut r = pages::error_page(
         StatusCode::UNAUTHORIZED,
+        lang,
         ErrorCode::InvalidRequest,
         "Sign in with the operator's admin token.",
     );
@@ -216,21 +224,23 @@ async fn get_try_page(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
+    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, ("try", ip), &headers) {
         return r;
     }
     if let Some(refused) = admin_gate(&st, &headers, ip) {
         return refused;
     }
+    let lang = Lang::from_headers(&headers);
     let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
         return pages::error_page(
             StatusCode::NOT_FOUND,
+            lang,
             ErrorCode::ConnectionNotEnabled,
             "Unknown pool or connection.",
         );
     };
     let Some(ticket) = mint_try_ticket(&st, &pool_id, &uid).await else {
-        return database_down();
+        return database_down(lang);
     };
     let mut r = try_page(&st, conn, &pool_id, &uid);
     r.headers_mut().insert(header::SET_COOKIE, ticket);
@@ -250,22 +260,24 @@ fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid:
         "callback_url": st.config.server.callback_url(pool_id, uid),
     });
     let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
-    let body = format!(
-        "<h1>Experience login</h1><p>Runs a real login through <b>{}</b> (pool {}) and shows what came back: check the Xiaomi app's settings end to end.</p><pre id=\"try-settings\">{}</pre><p><button id=\"try-start\" type=\"button\">Try login</button></p><p id=\"try-status\" role=\"status\"></p><div id=\"try-out\"></div>",
-        escape_html(conn.display_name.for_locale("en")),
-        escape_html(pool_id),
-        escape_html(&serde_json::to_string_pretty(&settings).unwrap_or_default())
-    );
-    let head = format!(
-        "<script type=\"application/json\" id=\"try-config\">{}</script>",
-        pages::script_json(&cfg)
-    );
-    html_page(&Page {
+    let settings = serde_json::to_string_pretty(&settings).unwrap_or_default();
+    let body = html! {
+        h1 { "Experience login" }
+        p {
+            "Runs a real login through " b { (conn.display_name.for_locale("en")) } " (pool " (pool_id)
+            ") and shows what came back: check the Xiaomi app's settings end to end."
+        }
+        pre id="try-settings" { (settings) }
+        p { button id="try-start" type="button" { "Try login" } }
+        p id="try-status" role="status" {}
+        div id="try-out" {}
+    };
+    html_page(Page {
         status: StatusCode::OK,
         lang: "en",
         title: "Experience login",
-        body_html: &body,
-        head_extra: &head,
+        body,
+        head: json_block("try-config", &pages::script_json(&cfg)),
         script: Some(TRY_SCRIPT),
         style_extra: "main{max-width:720px;text-align:left}pre{background:#f4f4f4;padding:10px;border-radius:6px;overflow:auto;font-size:12px}button{background:#ff6900;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:15px;cursor:pointer}",
         form_action: "'none'",
@@ -286,7 +298,7 @@ async fn get_try_identity(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, "try", ip) {
+    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, ("try", ip), &headers) {
         return r;
     }
     if let Some(refused) = admin_gate(&st, &headers, ip) {

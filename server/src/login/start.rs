@@ -11,14 +11,16 @@ use crate::store::Attempt;
 use milogin_shared::ErrorCode;
 
 /// The authorize query (each key at most once), its values parsed at the HTTP edge. A value that
-/// does not parse is kept as its error, so [`validate_start`] refuses it in its usual order
-/// (unknown pool and app first, then the origin, then the attempt).
+/// does not parse is kept as its error (the origin as the raw text, for the error page to name
+/// it), so [`validate_start`] refuses it in its usual order (unknown pool and app first, then the
+/// origin, then the attempt).
 #[derive(Debug, Default)]
 pub struct AuthorizeQuery {
-    /// App id (an id that breaks the rule names no app, like a missing one).
-    pub app_id: Option<AppId>,
-    /// Origin of the host page (popup mode).
-    pub origin: Option<Result<Origin, &'static str>>,
+    /// App id; `Err` holds the raw value of one that breaks the rule (it names no app, and the
+    /// error page shows it).
+    pub app_id: Option<Result<AppId, String>>,
+    /// Origin of the host page (popup mode); `Err` holds the raw value.
+    pub origin: Option<Result<Origin, String>>,
     /// The widget's attempt id.
     pub attempt: Option<Result<AttemptId, IdError>>,
     /// `popup` (default) or `redirect`.
@@ -27,43 +29,119 @@ pub struct AuthorizeQuery {
     pub redirect_uri: Option<String>,
 }
 
-/// Why an authorize request is refused: code, message, and the target once it is trusted.
-pub type StartRefusal = (ErrorCode, &'static str, Option<(Target, AttemptId)>);
+/// Why an authorize request is refused, with what the developer must fix (the popup's error
+/// page names it: the refused origin and the key to add it to, the unknown pool, app or
+/// connection). Values are as the request gave them: the page escapes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No pool with this id (`pools.id`).
+    UnknownPool { pool: String },
+    /// No connection with this Unique ID in the pool (`pools.connections.unique_id`).
+    UnknownConnection { pool: String, connection: String },
+    /// No app with this id in the pool (`pools.apps.id`); `None` when `app_id` is missing.
+    UnknownApp { pool: String, app: Option<String> },
+    /// Popup mode without `origin`.
+    MissingOrigin,
+    /// The origin is not in the app's `origins`.
+    OriginNotAllowed {
+        origin: String,
+        pool: String,
+        app: String,
+    },
+    /// Redirect mode without `redirect_uri`.
+    MissingRedirectUri,
+    /// The redirect URI is not in the app's `redirect_uris`.
+    RedirectUriNotAllowed {
+        uri: String,
+        pool: String,
+        app: String,
+    },
+    /// `mode` is neither `popup` nor `redirect`.
+    BadMode,
+    /// The attempt id is missing or malformed.
+    BadAttempt,
+    /// The connection exists but the app does not list it (`pools.apps.connections`).
+    NotEnabled,
+}
 
-/// The answer to an unknown pool, app or connection (also to a path id that cannot be one).
-pub const UNKNOWN: &str =
-    "Unknown pool, app or connection. Check the button's pool, app and connection attributes.";
+impl Refusal {
+    /// The wire code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownPool { .. }
+            | Self::UnknownConnection { .. }
+            | Self::UnknownApp { .. }
+            | Self::NotEnabled => ErrorCode::ConnectionNotEnabled,
+            Self::OriginNotAllowed { .. } | Self::RedirectUriNotAllowed { .. } => {
+                ErrorCode::OriginNotAllowed
+            }
+            Self::MissingOrigin | Self::MissingRedirectUri | Self::BadMode | Self::BadAttempt => {
+                ErrorCode::InvalidRequest
+            }
+        }
+    }
 
-/// Validates an authorize request against the configuration. `Err` carries the code, a message,
-/// and — once the destination is trusted — the target to deliver the error to.
+    /// The English sentence for the result message and the logs (no request values in it).
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::UnknownPool { .. } | Self::UnknownConnection { .. } | Self::UnknownApp { .. } => {
+                "Unknown pool, app or connection. Check the button's pool, app and connection attributes."
+            }
+            Self::MissingOrigin => "The origin parameter is required in popup mode.",
+            Self::OriginNotAllowed { .. } => {
+                "This site's origin is not registered for the app (pools.apps.origins)."
+            }
+            Self::MissingRedirectUri => "The redirect_uri parameter is required in redirect mode: add redirect_uri=… (one of the app's pools.apps.redirect_uris), or register one there.",
+            Self::RedirectUriNotAllowed { .. } => {
+                "This redirect_uri is not registered for the app (pools.apps.redirect_uris)."
+            }
+            Self::BadMode => "mode must be popup or redirect.",
+            Self::BadAttempt => {
+                "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."
+            }
+            Self::NotEnabled => "This connection is not enabled for the app.",
+        }
+    }
+}
+
+/// Why an authorize request is refused, and the target once it is trusted (boxed: the rare
+/// path should not size every `Result`).
+pub type StartRefusal = Box<(Refusal, Option<(Target, AttemptId)>)>;
+
+/// Validates an authorize request against the configuration. `Err` carries the refusal and —
+/// once the destination is trusted — the target to deliver the error to.
 pub fn validate_start<'a>(
     st: &'a AppState,
     pool_id: &PoolId,
     uid: &UniqueId,
     q: &AuthorizeQuery,
 ) -> Result<Start<'a>, StartRefusal> {
-    let not_found = (ErrorCode::ConnectionNotEnabled, UNKNOWN, None);
-    let pool = st.config.pool(pool_id).ok_or(not_found.clone())?;
-    let connection = pool.connection(uid).ok_or(not_found.clone())?;
+    let pool = st.config.pool(pool_id).ok_or_else(|| {
+        let pool = pool_id.to_string();
+        Box::new((Refusal::UnknownPool { pool }, None))
+    })?;
+    let connection = pool.connection(uid).ok_or_else(|| {
+        let (pool, connection) = (pool.id.to_string(), uid.to_string());
+        Box::new((Refusal::UnknownConnection { pool, connection }, None))
+    })?;
     let app = q
         .app_id
         .as_ref()
-        .and_then(|id| pool.app(id.as_str()))
-        .ok_or(not_found)?;
-    let target = target(app, q)?;
+        .and_then(|id| pool.app(id.as_ref().ok()?.as_str()))
+        .ok_or_else(|| {
+            let app = q.app_id.as_ref().map(|a| match a {
+                Ok(id) => id.to_string(),
+                Err(raw) => raw.clone(),
+            });
+            let pool = pool.id.to_string();
+            Box::new((Refusal::UnknownApp { pool, app }, None))
+        })?;
+    let target = target(pool, app, q).map_err(|r| Box::new((r, None)))?;
     let Some(Ok(attempt)) = q.attempt.clone() else {
-        return Err((
-            ErrorCode::InvalidRequest,
-            "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'.",
-            None,
-        ));
+        return Err(Box::new((Refusal::BadAttempt, None)));
     };
     if !app.enables(uid) {
-        return Err((
-            ErrorCode::ConnectionNotEnabled,
-            "This connection is not enabled for the app.",
-            Some((target, attempt)),
-        ));
+        return Err(Box::new((Refusal::NotEnabled, Some((target, attempt)))));
     }
     Ok(Start {
         pool,
@@ -75,48 +153,35 @@ pub fn validate_start<'a>(
 }
 
 /// Where the result goes: the popup's registered origin, or a registered redirect URI.
-fn target(app: &App, q: &AuthorizeQuery) -> Result<Target, StartRefusal> {
-    let target =
-        match q.mode.as_deref().map_or(Some(Mode::Popup), Mode::parse) {
-            Some(Mode::Popup) => {
-                let origin = q.origin.as_ref().ok_or((
-                    ErrorCode::InvalidRequest,
-                    "The origin parameter is required in popup mode.",
-                    None,
-                ))?;
-                match origin {
-                    Ok(o) if app.allows_origin(o) => Target::popup(Some(app), o.clone()),
-                    // Not an origin at all, or not a registered one: the same answer.
-                    _ => return Err((
-                        ErrorCode::OriginNotAllowed,
-                        "This site's origin is not registered for the app (pools.apps.origins).",
-                        None,
-                    )),
-                }
+fn target(pool: &Pool, app: &App, q: &AuthorizeQuery) -> Result<Target, Refusal> {
+    let names = || (pool.id.to_string(), app.id.to_string());
+    let target = match q.mode.as_deref().map_or(Some(Mode::Popup), Mode::parse) {
+        Some(Mode::Popup) => match q.origin.as_ref().ok_or(Refusal::MissingOrigin)? {
+            Ok(o) if app.allows_origin(o) => Target::popup(Some(app), o.clone()),
+            // Not an origin at all, or not a registered one: the same answer.
+            other => {
+                let (pool, app) = names();
+                let origin = match other {
+                    Ok(o) => o.to_string(),
+                    Err(raw) => raw.clone(),
+                };
+                return Err(Refusal::OriginNotAllowed { origin, pool, app });
             }
-            Some(Mode::Redirect) => {
-                let uri = q.redirect_uri.as_deref().ok_or((
-                    ErrorCode::InvalidRequest,
-                    "The redirect_uri parameter is required in redirect mode.",
-                    None,
-                ))?;
-                if !app.allows_redirect_uri(uri) {
-                    return Err((
-                    ErrorCode::OriginNotAllowed,
-                    "This redirect_uri is not registered for the app (pools.apps.redirect_uris).",
-                    None,
-                ));
-                }
-                Target::Redirect(uri.to_owned())
+        },
+        Some(Mode::Redirect) => {
+            let uri = q
+                .redirect_uri
+                .as_deref()
+                .ok_or(Refusal::MissingRedirectUri)?;
+            if !app.allows_redirect_uri(uri) {
+                let (pool, app) = names();
+                let uri = uri.to_owned();
+                return Err(Refusal::RedirectUriNotAllowed { uri, pool, app });
             }
-            None => {
-                return Err((
-                    ErrorCode::InvalidRequest,
-                    "mode must be popup or redirect.",
-                    None,
-                ))
-            }
-        };
+            Target::Redirect(uri.to_owned())
+        }
+        None => return Err(Refusal::BadMode),
+    };
     Ok(target)
 }
 

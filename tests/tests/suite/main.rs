@@ -10,3 +10,4 @@ mod edge;
 mod faults;
 mod keys;
 mod newcomer;
+mod pages;

@@ -4,63 +4,12 @@
 //! Same hardening as every page (nonce CSP, `frame-ancestors 'none'`, `no-store`); its CSP allows
 //! the form to post to us only (and, in redirect mode, the final redirect to the app's origin).
 
-use super::{escape_html, html_page, Page, NO_SOURCES};
+pub use super::Lang;
+use super::{html_page, Page, NO_SOURCES};
 use crate::login::bind::{Form, FormError};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-
-/// The page's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English.
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
-
-impl Lang {
-    /// The preferred of English and Chinese in an `Accept-Language` value (English by default).
-    pub fn from_accept_language(value: Option<&str>) -> Self {
-        let mut best = (Self::En, 0.0_f32);
-        for part in value.unwrap_or("").split(',').take(32) {
-            let mut it = part.split(';');
-            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            let lang = if tag == "zh" || tag.starts_with("zh-") {
-                Self::Zh
-            } else if tag == "en" || tag.starts_with("en-") {
-                Self::En
-            } else {
-                continue;
-            };
-            if q > best.1 {
-                best = (lang, q);
-            }
-        }
-        best.0
-    }
-
-    /// From the request's headers.
-    pub fn from_headers(h: &HeaderMap) -> Self {
-        Self::from_accept_language(
-            h.get(axum::http::header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        )
-    }
-
-    fn tag(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Zh => "zh-CN",
-        }
-    }
-}
+use maud::html;
 
 struct Texts {
     title: &'static str,
@@ -111,59 +60,47 @@ const FORM_STYLE: &str = "form{text-align:left;margin-top:16px}label{display:blo
 
 /// The binding page for `form`.
 pub fn page(status: StatusCode, lang: Lang, form: &Form) -> Response {
-    let t = match lang {
-        Lang::En => &EN,
-        Lang::Zh => &ZH,
+    let t = lang.pick(&EN, &ZH);
+    let error = form.error.map(|e| match e {
+        FormError::Missing => t.missing,
+        FormError::Wrong => t.wrong,
+        FormError::AccountHasOther => t.has_other,
+    });
+    let body = html! {
+        h1 { (t.title) }
+        p { (t.intro) " " strong id="milogin-nickname" { (form.nickname) } }
+        @if form.matched { p class="hint" { (t.matched) } }
+        @if let Some(text) = error {
+            p class="alert" role="alert" id="milogin-bind-error" { (text) }
+        }
+        form method="post" action=(form.action) id="milogin-bind" {
+            input type="hidden" name="csrf" value=(form.csrf);
+            label for="identifier" { (t.identifier) }
+            input id="identifier" name="identifier" autocomplete="username" required
+                maxlength="254" value=(form.identifier);
+            label for="password" { (t.password) }
+            input id="password" name="password" type="password" autocomplete="current-password"
+                required maxlength="1024";
+            button class="primary" type="submit" name="action" value="bind" { (t.link) }
+            div class="alt" {
+                @if form.can_create {
+                    p class="hint" { (t.create_hint) }
+                    button type="submit" name="action" value="create" formnovalidate { (t.create) }
+                }
+                button type="submit" name="action" value="cancel" formnovalidate { (t.cancel) }
+            }
+        }
     };
-    let mut body = format!(
-        "<h1>{}</h1><p>{} <strong id=\"milogin-nickname\">{}</strong></p>",
-        t.title,
-        t.intro,
-        escape_html(&form.nickname)
-    );
-    if form.matched {
-        body.push_str(&format!("<p class=\"hint\">{}</p>", t.matched));
-    }
-    if let Some(e) = form.error {
-        let text = match e {
-            FormError::Missing => t.missing,
-            FormError::Wrong => t.wrong,
-            FormError::AccountHasOther => t.has_other,
-        };
-        body.push_str(&format!(
-            "<p class=\"alert\" role=\"alert\" id=\"milogin-bind-error\">{text}</p>"
-        ));
-    }
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"{action}\" id=\"milogin-bind\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"identifier\">{li}</label><input id=\"identifier\" name=\"identifier\" autocomplete=\"username\" required maxlength=\"254\" value=\"{ident}\">\
-         <label for=\"password\">{lp}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"1024\">\
-         <button class=\"primary\" type=\"submit\" name=\"action\" value=\"bind\">{link}</button>",
-        action = escape_html(&form.action),
-        csrf = escape_html(&form.csrf),
-        li = t.identifier,
-        ident = escape_html(&form.identifier),
-        lp = t.password,
-        link = t.link,
-    ));
-    body.push_str("<div class=\"alt\">");
-    if form.can_create {
-        body.push_str(&format!(
-            "<p class=\"hint\">{}</p><button type=\"submit\" name=\"action\" value=\"create\" formnovalidate>{}</button>",
-            t.create_hint, t.create
-        ));
-    }
-    body.push_str(&format!("<button type=\"submit\" name=\"action\" value=\"cancel\" formnovalidate>{}</button></div></form>", t.cancel));
     let form_action = match &form.redirect_origin {
         Some(o) => format!("'self' {o}"),
         None => "'self'".to_owned(),
     };
-    html_page(&Page {
+    html_page(Page {
         status,
         lang: lang.tag(),
         title: t.title,
-        body_html: &body,
-        head_extra: "",
+        body,
+        head: html! {},
         script: None,
         style_extra: FORM_STYLE,
         form_action: &form_action,

@@ -1,0 +1,194 @@
+//! The popup's own pages (issue 13 item 5): error and result pages in the reader's language
+//! (`Accept-Language`, zh-CN or en), with a Close button run by the page's nonce'd script, and an
+//! error that names what to fix — the refused origin and the config key to add it to, the
+//! unknown pool, app or connection — escaped like any other text.
+
+use milogin_tests::*;
+
+/// GET with an `Accept-Language` header (none when `lang` is `None`).
+async fn get(url: &str, lang: Option<&str>) -> (u16, String, String) {
+    let b = Browser::new();
+    let mut req = b.http.get(url);
+    if let Some(l) = lang {
+        req = req.header("accept-language", l);
+    }
+    let r = req.send().await.unwrap();
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), csp, r.text().await.unwrap())
+}
+
+fn authorize(env: &Env, conn: &str, pool: &str, app: &str, origin: &str) -> String {
+    format!(
+        "{}/connection/social/{conn}/{pool}/authorize?app_id={app}&origin={}&attempt={}&mode=popup",
+        env.base,
+        enc(origin),
+        attempt_id()
+    )
+}
+
+/// The page's nonce (from its CSP) and whether a script under it closes the window from the
+/// Close button.
+fn close_button_runs_under_the_nonce(csp: &str, page: &str) -> bool {
+    let Some(nonce) = between(csp, "script-src 'nonce-", "'") else {
+        return false;
+    };
+    let Some(script) = between(page, &format!("<script nonce=\"{nonce}\">"), "</script>") else {
+        return false;
+    };
+    page.contains("<button id=\"milogin-close\" type=\"button\"")
+        && script.contains("milogin-close")
+        && script.contains("window.close()")
+}
+
+#[tokio::test]
+async fn a_refused_origin_is_named_with_the_key_to_add_it_to() {
+    let env = spawn().await;
+    let origin = "https://evil.example<script>alert(1)</script>";
+    let (status, csp, page) = get(&authorize(&env, CONN, POOL, APP, origin), None).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("lang=\"en\""), "{page}");
+    // The origin, escaped, and where to register it.
+    assert!(
+        page.contains("https://evil.example&lt;script&gt;alert(1)&lt;/script&gt;")
+            && !page.contains("<script>alert(1)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("pools.apps.origins")
+            && page.contains(&format!("app <code>{APP}</code>"))
+            && page.contains(&format!("pool <code>{POOL}</code>")),
+        "{page}"
+    );
+    assert!(page.contains("data-code=\"origin_not_allowed\""), "{page}");
+    assert!(
+        close_button_runs_under_the_nonce(&csp, &page),
+        "{csp}\n{page}"
+    );
+    assert!(page.contains(">Close</button>"), "{page}");
+
+    // In Chinese, the same facts.
+    let (_, csp, page) = get(
+        &authorize(&env, CONN, POOL, APP, origin),
+        Some("zh-CN,zh;q=0.9,en;q=0.8"),
+    )
+    .await;
+    assert!(
+        page.contains("lang=\"zh-CN\"") && page.contains("登录失败"),
+        "{page}"
+    );
+    assert!(
+        page.contains("未在应用")
+            && page.contains("pools.apps.origins")
+            && page.contains("https://evil.example&lt;script&gt;"),
+        "{page}"
+    );
+    assert!(page.contains(">关闭</button>"), "{page}");
+    assert!(
+        close_button_runs_under_the_nonce(&csp, &page),
+        "{csp}\n{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_language_follows_accept_language_weights() {
+    let env = spawn().await;
+    let url = || authorize(&env, CONN, POOL, APP, "https://other.example");
+    for (lang, zh) in [
+        (None, false),
+        (Some("zh-CN"), true),
+        (Some("en-US,en;q=0.9,zh-CN;q=0.8"), false),
+        (Some("fr, zh-TW;q=0.5"), true),
+        (Some("en;q=0.2, zh;q=0.7"), true),
+        (Some("de"), false),
+    ] {
+        let (_, _, page) = get(&url(), lang).await;
+        assert_eq!(page.contains("lang=\"zh-CN\""), zh, "{lang:?}: {page}");
+        assert_eq!(page.contains("登录失败"), zh, "{lang:?}");
+        assert_eq!(page.contains("Login failed"), !zh, "{lang:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_pool_app_or_connection_is_named() {
+    let env = spawn().await;
+    for (conn, pool, app, named, key) in [
+        (CONN, "no-such-pool", APP, "no-such-pool", "pools"),
+        (CONN, POOL, "no-such-app", "no-such-app", "pools.apps"),
+        (
+            "no-such-conn",
+            POOL,
+            APP,
+            "no-such-conn",
+            "pools.connections",
+        ),
+    ] {
+        let (status, csp, page) = get(&authorize(&env, conn, pool, app, ORIGIN), None).await;
+        assert_eq!(status, 404, "{named}");
+        assert!(
+            page.contains(&format!("<code>{named}</code>")) && page.contains(key),
+            "{named}: {page}"
+        );
+        assert!(close_button_runs_under_the_nonce(&csp, &page), "{named}");
+        let (_, _, page) = get(&authorize(&env, conn, pool, app, ORIGIN), Some("zh-CN")).await;
+        assert!(
+            page.contains(&format!("<code>{named}</code>")) && page.contains("不存在"),
+            "{named}: {page}"
+        );
+    }
+    // An unknown name is escaped like any other text.
+    let (_, _, page) = get(&authorize(&env, CONN, POOL, "%3Cb%3Ex", ORIGIN), None).await;
+    assert!(page.contains("<code>&lt;b&gt;x</code>"), "{page}");
+}
+
+#[tokio::test]
+async fn the_result_page_is_translated_and_has_a_close_button() {
+    let env = spawn().await;
+    let b = Browser::new();
+    let req = b
+        .start(&env, &Browser::authorize_url(&env, &attempt_id()))
+        .await;
+    let callback = b.decide(&env, &req, None).await;
+    let r = b
+        .http
+        .get(&callback)
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("lang=\"zh-CN\"") && page.contains("登录失败") && page.contains("正在返回"),
+        "{page}"
+    );
+    assert!(close_button_runs_under_the_nonce(&csp, &page), "{page}");
+    // The message itself is unchanged (the widget reads it).
+    match result_of(&page).outcome {
+        milogin_shared::Outcome::Failure(e) => {
+            assert_eq!(e.code, milogin_shared::ErrorCode::AccessDenied)
+        }
+        o => panic!("{o:?}"),
+    }
+
+    // A success in English.
+    let r = b.login(&env, "alice").await;
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("lang=\"en\"")
+            && page.contains("Signed in")
+            && page.contains(">Close</button>"),
+        "{page}"
+    );
+    assert!(close_button_runs_under_the_nonce(&csp, &page), "{page}");
+}

@@ -772,3 +772,51 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
     }
     set(dir.path(), 0o700);
 }
+
+/// Runs `milogin check` with `--config cfg` (when given) and extra environment.
+fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("check");
+    if let Some(cfg) = cfg {
+        c.arg("--config").arg(cfg);
+    }
+    c.env_remove("MILOGIN_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn succeeds(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 13.9: a digits-only override of a string key stays a string (Xiaomi's APP ID), and
+/// `MILOGIN_CONFIG` names the file when `--config` is absent.
+#[test]
+fn env_overrides_keep_strings_strings_and_milogin_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let out = succeeds(&check_cmd(
+        Some(&cfg),
+        &[
+            (
+                "MILOGIN_POOLS__0__CONNECTIONS__0__APP_ID",
+                "2882303761520000001",
+            ),
+            ("MILOGIN_POOLS__0__ID", "12345"),
+        ],
+    ));
+    assert!(out.contains("pool 12345"), "{out}");
+    let out = succeeds(&check_cmd(
+        None,
+        &[("MILOGIN_CONFIG", cfg.to_str().unwrap())],
+    ));
+    assert!(out.contains("configuration is valid"), "{out}");
+    fails_with(&check_cmd(None, &[]), "MILOGIN_CONFIG");
+}

@@ -10,7 +10,7 @@ mod user;
 
 use crate::config::Config;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -26,15 +26,13 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve {
-        /// The configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Validate the configuration and print each connection's callback URL.
     Check {
-        /// The configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Server + mock Xiaomi + demo page on another origin, all on 127.0.0.1.
     Demo {
@@ -66,12 +64,29 @@ enum Command {
     },
 }
 
+/// The configuration file: `--config`, or the `MILOGIN_CONFIG` variable (containers and
+/// service units set it once instead of repeating it in every command).
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, short, env = "MILOGIN_CONFIG", hide_env_values = true)]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// The file, or how to name one.
+    fn path(&self) -> Result<&Path, String> {
+        self.config.as_deref().ok_or_else(|| {
+            "no configuration file: pass --config milogin.toml or set MILOGIN_CONFIG".into()
+        })
+    }
+}
+
 /// Where a user command acts: the configuration (for the database) and the pool.
 #[derive(clap::Args)]
 struct PoolArgs {
-    /// The configuration file.
-    #[arg(long, short)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Pool id.
     #[arg(long)]
     pool: String,
@@ -111,8 +126,8 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
 
 async fn run(cmd: Command) -> Result<ExitCode, String> {
     match cmd {
-        Command::Serve { config } => serve::run(&config).await,
-        Command::Check { config } => Ok(check::run(&config)),
+        Command::Serve { config } => serve::run(config.path()?).await,
+        Command::Check { config } => Ok(check::run(config.path()?)),
         Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
             .await
             .map(|()| ExitCode::SUCCESS),
@@ -129,7 +144,7 @@ async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String
 
 /// [`open_pool`], also returning the configuration.
 async fn open_pool_config(at: &PoolArgs) -> Result<(Config, Arc<dyn crate::store::Store>), String> {
-    let config = load(&at.config)?;
+    let config = load(at.config.path()?)?;
     if config.pool(&at.pool).is_none() {
         let known: Vec<&str> = config.pools.iter().map(|p| p.id.as_str()).collect();
         return Err(format!(

@@ -1,7 +1,7 @@
 //! Reading the configuration: the TOML file, then `MILOGIN_…` environment overrides applied to
 //! the TOML tree (so an override is checked exactly like the file), then [`super::validate`].
 
-use super::raw::RawConfig;
+use super::raw::{RawConfig, TEXT_KEYS};
 use super::{Config, ConfigError, Problem};
 use std::path::Path;
 
@@ -53,7 +53,10 @@ pub(super) fn one(key: &str, message: String) -> ConfigError {
 const SECTIONS: [&str; 4] = ["server", "xiaomi", "pools", "limits"];
 
 /// Applies `MILOGIN_A__B__0__C=value` overrides. Values are read as TOML (`5000`, `true`,
-/// `["a","b"]`) and fall back to a plain string. Variables outside the known sections are ignored.
+/// `["a","b"]`) and fall back to a plain string, except where the key holds text (a
+/// [`TEXT_KEYS`] name, or a string in the file): there the value is kept as written, so
+/// `…__APP_ID=2882303761520000001` stays Xiaomi's APP ID rather than becoming a refused integer.
+/// Variables outside the known sections (`MILOGIN_CONFIG`, `MILOGIN_LOG_FORMAT`) are ignored.
 pub(super) fn apply_env(
     root: &mut toml::Value,
     env: impl IntoIterator<Item = (String, String)>,
@@ -72,10 +75,14 @@ pub(super) fn apply_env(
         if !SECTIONS.contains(&path[0].as_str()) {
             continue;
         }
-        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or(toml::Value::String(raw));
+        let value = if is_text(root, &path) {
+            toml::Value::String(raw)
+        } else {
+            toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(raw))
+        };
         if let Err(msg) = set_path(root, &path, value) {
             problems.push(Problem {
                 key: name,
@@ -88,6 +95,20 @@ pub(super) fn apply_env(
     } else {
         Err(ConfigError(problems))
     }
+}
+
+/// True when the key at `path` holds text: its name says so, or the file has a string there.
+fn is_text(root: &toml::Value, path: &[String]) -> bool {
+    let named = path.last().is_some_and(|k| TEXT_KEYS.contains(&k.as_str()));
+    let mut node = Some(root);
+    for k in path {
+        node = node.and_then(|n| match n {
+            toml::Value::Table(t) => t.get(k),
+            toml::Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        });
+    }
+    named || matches!(node, Some(toml::Value::String(_)))
 }
 
 fn set_path(node: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {

@@ -4,6 +4,27 @@
 use super::{Association, Limits, LoginMode, MatchField, KEY_PUBLISH_DEFAULT_SECS};
 use serde::Deserialize;
 
+/// Keys whose values are text even when they look like numbers or booleans: an environment
+/// override of one is never read as TOML (`load::apply_env`).
+pub(super) const TEXT_KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "database_url",
+    "widget_dir",
+    "forwarded_header",
+    "account_base",
+    "open_base",
+    "id",
+    "unique_id",
+    "kind",
+    "display_name",
+    "app_id",
+    "login_mode",
+    "association",
+    "env",
+    "file",
+];
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawConfig {

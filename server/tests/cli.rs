@@ -820,3 +820,47 @@ fn env_overrides_keep_strings_strings_and_milogin_config_names_the_file() {
     assert!(out.contains("configuration is valid"), "{out}");
     fails_with(&check_cmd(None, &[]), "MILOGIN_CONFIG");
 }
+
+/// Issue 13.8: `milogin user …` reads only the database settings: no public URL, an unset
+/// Xiaomi secret and an unset admin token do not stop it; a bad database URL still does.
+#[test]
+fn user_commands_need_only_the_database_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("milogin.toml");
+    let text = format!(
+        r#"
+[server]
+database_url = "sqlite://{db}"
+admin_token = {{ env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }}
+[[pools]]
+id = "p1"
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ env = "MILOGIN_TEST_UNSET_XIAOMI_SECRET" }}
+"#,
+        db = dir.path().join("milogin.db").display()
+    );
+    std::fs::write(&cfg, &text).unwrap();
+    let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(users, serde_json::json!([]));
+    ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "ann", "--password-stdin", "--json"],
+        &[],
+        Some("correct horse battery\n"),
+    ));
+    let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, text.replace("p1", "p2")).unwrap();
+    fails_with(
+        &user_cmd(&other, &["list"], &[], None),
+        "pool \"p1\" is not in the configuration (pools: p2)",
+    );
+    std::fs::write(&other, text.replace("sqlite://", "mysql://")).unwrap();
+    fails_with(
+        &user_cmd(&other, &["list"], &[], None),
+        "server.database_url",
+    );
+}

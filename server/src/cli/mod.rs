@@ -8,7 +8,7 @@ mod mock;
 mod serve;
 mod user;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseSettings};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -137,25 +137,43 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
     }
 }
 
-/// Opens the database of `at.config` after checking that the pool exists.
+/// Opens the database of `at.config` after checking that the pool exists; reads only the
+/// database settings (a host without the Xiaomi secret or the admin token can manage users).
 async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String> {
-    Ok(open_pool_config(at).await?.1)
+    let path = at.config.path()?;
+    let db = DatabaseSettings::load(path).map_err(|e| {
+        format!(
+            "{e}Run `milogin check --config {}` after fixing.",
+            path.display()
+        )
+    })?;
+    known_pool(&at.pool, &db.pool_ids)?;
+    open_store(&db.database_url).await
+}
+
+/// `pool` is one of `ids`, or the error lists them.
+fn known_pool(pool: &str, ids: &[String]) -> Result<(), String> {
+    if ids.iter().any(|id| id == pool) {
+        return Ok(());
+    }
+    Err(format!(
+        "pool {pool:?} is not in the configuration (pools: {})",
+        ids.join(", ")
+    ))
+}
+
+async fn open_store(database_url: &str) -> Result<Arc<dyn crate::store::Store>, String> {
+    // The URL is not echoed: a PostgreSQL URL may carry a password.
+    crate::store::open(database_url)
+        .await
+        .map_err(|e| format!("cannot open the database of server.database_url: {e}"))
 }
 
 /// [`open_pool`], also returning the configuration.
 async fn open_pool_config(at: &PoolArgs) -> Result<(Config, Arc<dyn crate::store::Store>), String> {
     let config = load(at.config.path()?)?;
-    if config.pool(&at.pool).is_none() {
-        let known: Vec<&str> = config.pools.iter().map(|p| p.id.as_str()).collect();
-        return Err(format!(
-            "pool {:?} is not in the configuration (pools: {})",
-            at.pool,
-            known.join(", ")
-        ));
-    }
-    // The URL is not echoed: a PostgreSQL URL may carry a password.
-    let store = crate::store::open(&config.server.database_url)
-        .await
-        .map_err(|e| format!("cannot open the database of server.database_url: {e}"))?;
+    let ids: Vec<String> = config.pools.iter().map(|p| p.id.clone()).collect();
+    known_pool(&at.pool, &ids)?;
+    let store = open_store(&config.server.database_url).await?;
     Ok((config, store))
 }

@@ -2,7 +2,7 @@
 //! from, and the id rule.
 
 use super::raw::RawSecret;
-use super::{Config, ConfigError, Problem};
+use super::{ConfigError, Problem};
 use secrecy::SecretString;
 use std::path::Path;
 
@@ -16,7 +16,7 @@ impl Problems {
             message: message.into(),
         });
     }
-    pub(super) fn finish(self, c: Config) -> Result<Config, ConfigError> {
+    pub(super) fn finish<T>(self, c: T) -> Result<T, ConfigError> {
         if self.0.is_empty() {
             Ok(c)
         } else {

@@ -8,15 +8,7 @@ use std::path::Path;
 impl Config {
     /// Loads `path`, applies `MILOGIN_…` overrides from the process environment, validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            one(
-                "(file)",
-                format!(
-                    "cannot read {}: {e}; pass an existing file with --config",
-                    path.display()
-                ),
-            )
-        })?;
+        let text = read(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_toml(&text, std::env::vars(), base)
     }
@@ -27,20 +19,58 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         base_dir: &Path,
     ) -> Result<Self, ConfigError> {
-        let mut value: toml::Value = toml::from_str(text)
-            .map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
-        apply_env(&mut value, env)?;
-        let raw: RawConfig = value.try_into().map_err(|e: toml::de::Error| {
-            one(
-                "(file)",
-                format!(
-                    "{}; see milogin.example.toml for every key",
-                    e.message().trim()
-                ),
-            )
-        })?;
-        raw.validate(&|name| std::env::var(name).ok(), base_dir)
+        raw(text, env)?.validate(&|name| std::env::var(name).ok(), base_dir)
     }
+}
+
+/// What the offline commands (`milogin user …`) need: the database and the pool ids. Nothing
+/// else is validated, so a host without the Xiaomi secret or the admin token can manage users.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `server.database_url`, validated.
+    pub database_url: String,
+    /// The ids of the `[[pools]]`.
+    pub pool_ids: Vec<String>,
+}
+
+impl DatabaseSettings {
+    /// Loads `path` and the `MILOGIN_…` overrides like [`Config::load`], checking only
+    /// `server.database_url` (the file must still be well-formed).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read(path)?;
+        raw(&text, std::env::vars())?.validate_database()
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        one(
+            "(file)",
+            format!(
+                "cannot read {}: {e}; pass an existing file with --config",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// The file's text with the environment applied, in its serde shape.
+fn raw(
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<RawConfig, ConfigError> {
+    let mut value: toml::Value = toml::from_str(text)
+        .map_err(|e| one("(file)", format!("not valid TOML: {}", e.message())))?;
+    apply_env(&mut value, env)?;
+    value.try_into().map_err(|e: toml::de::Error| {
+        one(
+            "(file)",
+            format!(
+                "{}; see milogin.example.toml for every key",
+                e.message().trim()
+            ),
+        )
+    })
 }
 
 pub(super) fn one(key: &str, message: String) -> ConfigError {

@@ -3,6 +3,7 @@
 //! (`pools` has its own module); the order of the checks is the order problems are listed in.
 
 use super::check::{Problems, Secrets};
+use super::load::DatabaseSettings;
 use super::pools::pools;
 use super::raw::{RawConfig, RawServer, RawXiaomi};
 use super::{Config, ConfigError, Limits, ServerConfig, XiaomiConfig, KEY_PUBLISH_DEFAULT_SECS};
@@ -64,6 +65,19 @@ impl RawConfig {
     }
 }
 
+impl RawConfig {
+    /// Only what the offline commands need (see [`DatabaseSettings`]).
+    pub(super) fn validate_database(self) -> Result<DatabaseSettings, ConfigError> {
+        let mut p = Problems::default();
+        check_database_url(&mut p, &self.server.database_url);
+        let settings = DatabaseSettings {
+            database_url: self.server.database_url,
+            pool_ids: self.pools.into_iter().map(|pool| pool.id).collect(),
+        };
+        p.finish(settings)
+    }
+}
+
 /// `server.listen` and `server.public_url` (with stand-ins after a problem, so checking goes on).
 fn server_urls(p: &mut Problems, s: &RawServer) -> (SocketAddr, Url) {
     let listen = s.listen.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -104,16 +118,7 @@ fn server_urls(p: &mut Problems, s: &RawServer) -> (SocketAddr, Url) {
 
 /// `server.database_url` and the server's lifetimes.
 fn check_server_numbers(p: &mut Problems, s: &RawServer) {
-    let db = &s.database_url;
-    if !(db.starts_with("sqlite:")
-        || db.starts_with("postgres://")
-        || db.starts_with("postgresql://"))
-    {
-        p.add(
-            "server.database_url",
-            format!("{db:?} must start with sqlite:// or postgres://"),
-        );
-    }
+    check_database_url(p, &s.database_url);
     if s.token_ttl_secs == 0 || s.token_ttl_secs > 86_400 {
         p.add(
             "server.token_ttl_secs",
@@ -130,6 +135,19 @@ fn check_server_numbers(p: &mut Problems, s: &RawServer) {
         p.add(
             "server.attempt_ttl_secs",
             "must be between 60 and 3600 seconds (default 600)",
+        );
+    }
+}
+
+/// `server.database_url`: SQLite or PostgreSQL.
+fn check_database_url(p: &mut Problems, db: &str) {
+    if !(db.starts_with("sqlite:")
+        || db.starts_with("postgres://")
+        || db.starts_with("postgresql://"))
+    {
+        p.add(
+            "server.database_url",
+            format!("{db:?} must start with sqlite:// or postgres://"),
         );
     }
 }

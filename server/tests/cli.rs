@@ -199,6 +199,18 @@ id = "p1"
         err.contains("p1/mi") && err.contains("cannot be renamed"),
         "{err}"
     );
+    // Issue 13.7: `check` refuses the same rename, so it fails before a deploy does.
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("p1/mi") && err.contains("cannot be renamed"),
+        "{err}"
+    );
     drop(mock);
 }
 
@@ -863,4 +875,67 @@ id = "p1"
         &user_cmd(&other, &["list"], &[], None),
         "server.database_url",
     );
+}
+
+/// Issue 13.7: an unknown key and a value of the wrong variant are reported with their full
+/// paths together with every other problem (serde no longer stops the run); unknown Xiaomi scope
+/// ids are refused with the known list; each missing setting is named once.
+#[test]
+fn check_reports_shape_errors_by_path_with_every_other_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        r#"
+[server]
+public_url = "https://login.example.com"
+colour = "blue"
+admin_token = { env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }
+[[pools]]
+id = "p"
+  [[pools.apps]]
+  id = "a"
+  origins = ["https://a.example"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
+  login_mode = "sometimes"
+  scopes = [1, 99]
+  [[pools.connections]]
+  unique_id = "mi-2"
+"#,
+    )
+    .unwrap();
+    let out = check_cmd(Some(&f), &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    for (key, text) in [
+        ("server.colour", "unknown"),
+        ("pools[0].connections[0].login_mode", "sometimes"),
+        ("pools[0].connections[0].login_mode", "login_only"),
+        (
+            "pools[0].connections[0].app_secret",
+            "MILOGIN_TEST_UNSET_SECRET",
+        ),
+        ("pools[0].connections[0].scopes[1]", "99"),
+        ("pools[0].connections[0].scopes[1]", "1000, 1001"),
+        ("pools[0].connections[0].scopes[1]", "13002 (legacy only)"),
+        ("pools[0].connections[1].app_id", "required"),
+        ("pools[0].connections[1].app_secret", "required"),
+        ("server.admin_token", "MILOGIN_TEST_UNSET_ADMIN_TOKEN"),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("{key}: ")) && l.contains(text)),
+            "{key} with {text:?} missing from:\n{err}"
+        );
+    }
+    assert!(!err.contains("(file)"), "{err}");
+    let once = err
+        .lines()
+        .filter(|l| l.contains("server.admin_token"))
+        .count();
+    assert_eq!(once, 1, "one message per missing setting:\n{err}");
 }

@@ -127,7 +127,7 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
 async fn run(cmd: Command) -> Result<ExitCode, String> {
     match cmd {
         Command::Serve { config } => serve::run(config.path()?).await,
-        Command::Check { config } => Ok(check::run(config.path()?)),
+        Command::Check { config } => Ok(check::run(config.path()?).await),
         Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -1,5 +1,7 @@
 //! The file's shape as serde reads it (unknown keys refused), before validation turns it into
-//! the typed [`super::Config`]. Nothing outside `config` sees these types.
+//! the typed [`super::Config`]. Nothing outside `config` sees these types. Required keys are
+//! optional here: validation names each missing one, with every other problem (serde would stop
+//! at the first).
 
 use super::{Association, Limits, LoginMode, MatchField, KEY_PUBLISH_DEFAULT_SECS};
 use serde::Deserialize;
@@ -93,6 +95,7 @@ impl Default for RawXiaomi {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPool {
+    #[serde(default)]
     pub(super) id: String,
     #[serde(default)]
     pub(super) apps: Vec<RawApp>,
@@ -103,6 +106,7 @@ pub(super) struct RawPool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApp {
+    #[serde(default)]
     pub(super) id: String,
     #[serde(default)]
     pub(super) origins: Vec<String>,
@@ -117,13 +121,16 @@ pub(super) struct RawApp {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConnection {
+    #[serde(default)]
     pub(super) unique_id: String,
     #[serde(default = "xiaomi_kind")]
     pub(super) kind: String,
     #[serde(default)]
     pub(super) display_name: Option<String>,
-    pub(super) app_id: toml::Value,
-    pub(super) app_secret: RawSecret,
+    #[serde(default)]
+    pub(super) app_id: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) app_secret: Option<RawSecret>,
     #[serde(default = "default_scopes")]
     pub(super) scopes: Vec<u32>,
     #[serde(default)]

@@ -939,3 +939,172 @@ id = "p"
         .count();
     assert_eq!(once, 1, "one message per missing setting:\n{err}");
 }
+
+/// A config for `serve` without Xiaomi calls: relative database, secret and (optional) widget
+/// folder, all next to the file in `conf`.
+fn relative_config(
+    conf: &std::path::Path,
+    port: u16,
+    widget_dir: Option<&str>,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(conf).unwrap();
+    std::fs::write(conf.join("secret"), "s3cret\n").unwrap();
+    let widget = widget_dir.map_or(String::new(), |d| format!("widget_dir = \"{d}\""));
+    let cfg = conf.join("milogin.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database_url = "sqlite://data/milogin.db"
+{widget}
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ file = "secret" }}
+"#
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// Issue 13.6: paths in the configuration resolve against its folder, not the working
+/// directory: `serve` started elsewhere finds the secret, creates the database next to the file
+/// and serves the `widget_dir` override.
+#[tokio::test]
+async fn serve_resolves_relative_paths_against_the_config_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    let port = free_port();
+    let cfg = relative_config(&conf, port, Some("widget"));
+    std::fs::create_dir_all(conf.join("widget")).unwrap();
+    std::fs::write(conf.join("widget/milogin.js"), "// the override\n").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    succeeds(&check);
+    let _server = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .current_dir(&elsewhere)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let r = reqwest::get(format!("{base}/widget/milogin.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "// the override\n");
+    assert!(conf.join("data/milogin.db").is_file());
+    assert!(!elsewhere.join("data").exists());
+}
+
+/// Issue 13.6: `check` fails when no widget is available. Tested through the `widget_dir`
+/// override pointing at an empty folder (a second binary built without the widget would cost a
+/// build; the rule for the embedded copy is a unit test in `cli::check`).
+#[test]
+fn check_fails_without_a_widget() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = relative_config(dir.path(), free_port(), Some("empty"));
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let out = check_cmd(Some(&cfg), &[]);
+    fails_with(&out, "server.widget_dir");
+    fails_with(&out, "cargo xtask build-widget");
+}
+
+/// Issue 13.6: with `widget_dir` unset, `/widget/…` is the copy built into the binary, with the
+/// same headers as from a folder. Needs the checkout's widget (`cargo xtask build-widget`) when
+/// the binary was built; skipped without it, unless `MILOGIN_REQUIRE_BROWSER` is set.
+#[tokio::test]
+async fn the_widget_is_served_from_the_binary_when_widget_dir_is_unset() {
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/widget");
+    let Ok(loader) = std::fs::read(built.join("milogin.js")) else {
+        assert!(
+            std::env::var_os("MILOGIN_REQUIRE_BROWSER").is_none(),
+            "the widget is not built: run `cargo xtask build-widget`"
+        );
+        eprintln!("skipped: the widget is not built (cargo xtask build-widget)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = relative_config(dir.path(), port, None);
+    succeeds(&check_cmd(Some(&cfg), &[]));
+    let _server = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{base}/widget/milogin.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = |r: &reqwest::Response, n: &str| {
+        r.headers()
+            .get(n)
+            .map_or(String::new(), |v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(h(&r, "content-type"), "text/javascript");
+    assert_eq!(h(&r, "access-control-allow-origin"), "*");
+    assert_eq!(h(&r, "cache-control"), "public, max-age=300");
+    assert_eq!(h(&r, "vary"), "accept-encoding");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), loader.as_slice());
+    if let Ok(br) = std::fs::read(built.join("milogin.js.br")) {
+        let r = http
+            .get(format!("{base}/widget/milogin.js"))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(h(&r, "content-encoding"), "br");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), br.as_slice());
+    }
+    let wasm = std::fs::read_dir(&built)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("milogin-") && n.ends_with(".wasm"))
+        .expect("a hashed wasm next to the loader");
+    let r = http
+        .get(format!("{base}/widget/{wasm}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(h(&r, "content-type"), "application/wasm");
+    assert_eq!(
+        h(&r, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let r = http
+        .get(format!("{base}/widget/milogin-000000000000.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -17,6 +17,10 @@ pub(super) async fn run(path: &std::path::Path) -> ExitCode {
         }
         Ok(c) => c,
     };
+    if let Some(w) = crate::http::widget::missing(c.server.widget_dir.as_deref()) {
+        eprintln!("1 configuration problem(s):\n  - {w}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = bound_connections(&c).await {
         eprintln!("{e}");
         return ExitCode::FAILURE;

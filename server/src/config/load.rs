@@ -10,8 +10,7 @@ impl Config {
     /// Loads `path`, applies `MILOGIN_…` overrides from the process environment, validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = read(path)?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, std::env::vars(), base)
+        Self::from_toml(&text, std::env::vars(), &folder_of(path))
     }
 
     /// Parses TOML text with the given environment; relative secret files resolve from `base_dir`.
@@ -53,7 +52,7 @@ impl DatabaseSettings {
             .into_iter()
             .filter(|p| p.key == "server.database_url" || is_pool_id(&p.key))
             .collect();
-        match raw.validate_database() {
+        match raw.validate_database(&folder_of(path)) {
             Ok(s) if relevant.is_empty() => Ok(s),
             Ok(_) => Err(ConfigError(relevant)),
             Err(ConfigError(more)) => {
@@ -62,6 +61,13 @@ impl DatabaseSettings {
             }
         }
     }
+}
+
+/// The folder relative paths in the file resolve against: the file's own, made absolute (so the
+/// resolved paths name the same files whatever the working directory later is).
+fn folder_of(path: &Path) -> std::path::PathBuf {
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    file.parent().map_or_else(|| ".".into(), Path::to_path_buf)
 }
 
 /// `pools[N].id`.

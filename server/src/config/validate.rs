@@ -8,7 +8,7 @@ use super::pools::pools;
 use super::raw::{RawConfig, RawServer, RawXiaomi};
 use super::{Config, ConfigError, Limits, ServerConfig, XiaomiConfig, KEY_PUBLISH_DEFAULT_SECS};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use url::Url;
 
 impl RawConfig {
@@ -46,8 +46,8 @@ impl RawConfig {
             server: ServerConfig {
                 listen,
                 public_url,
-                database_url: self.server.database_url,
-                widget_dir: PathBuf::from(self.server.widget_dir),
+                database_url: resolve_database_url(&self.server.database_url, base_dir),
+                widget_dir: self.server.widget_dir.map(|d| base_dir.join(d)),
                 token_ttl_secs: self.server.token_ttl_secs,
                 key_publish_secs: self.server.key_publish_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
@@ -69,11 +69,14 @@ impl RawConfig {
 
 impl RawConfig {
     /// Only what the offline commands need (see [`DatabaseSettings`]).
-    pub(super) fn validate_database(self) -> Result<DatabaseSettings, ConfigError> {
+    pub(super) fn validate_database(
+        self,
+        base_dir: &Path,
+    ) -> Result<DatabaseSettings, ConfigError> {
         let mut p = Problems::default();
         check_database_url(&mut p, &self.server.database_url);
         let settings = DatabaseSettings {
-            database_url: self.server.database_url,
+            database_url: resolve_database_url(&self.server.database_url, base_dir),
             pool_ids: self.pools.into_iter().map(|pool| pool.id).collect(),
         };
         p.finish(settings)
@@ -152,6 +155,24 @@ fn check_database_url(p: &mut Problems, db: &str) {
             format!("{db:?} must start with sqlite:// or postgres://"),
         );
     }
+}
+
+/// A SQLite URL's relative path joined to `base_dir` (the config file's folder), so the
+/// database does not depend on the working directory; other URLs as written.
+fn resolve_database_url(url: &str, base_dir: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return url.to_string();
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (file, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    if file.is_empty()
+        || file.starts_with(':')
+        || file.starts_with("file:")
+        || Path::new(file).is_absolute()
+    {
+        return url.to_string();
+    }
+    format!("sqlite://{}{query}", base_dir.join(file).display())
 }
 
 /// `xiaomi.account_base` and `xiaomi.open_base`: https, or http behind the explicit switch.

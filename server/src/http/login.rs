@@ -56,7 +56,14 @@ async fn get_authorize(
             return refused;
         }
     }
-    let start = match validate_start(&st, &pool, &uid, &q) {
+    let checked = validate_start(&st, &pool, &uid, &q);
+    if let Err((code, why, _)) = &checked {
+        // Operators see why a site's button fails (a missing origin, app or connection). The
+        // origin is the page's word, shown escaped and cut; nothing here is a secret.
+        let origin: Option<String> = q.origin.as_ref().map(|o| o.chars().take(200).collect());
+        tracing::info!(reason = code.as_str(), origin = ?origin, app = ?q.app_id.as_deref().map(|a| a.chars().take(64).collect::<String>()), why, "login refused");
+    }
+    let start = match checked {
         Ok(s) => s,
         Err((code, msg, Some((target, attempt)))) => {
             return deliver(

@@ -6,7 +6,7 @@
 #     -e XIAOMI_APP_SECRET=… milogin
 #
 # In milogin.toml: listen = "0.0.0.0:8080" (or MILOGIN_SERVER__LISTEN, set below),
-# database_url = "sqlite:///var/lib/milogin/milogin.db", widget_dir = "/usr/share/milogin/widget",
+# database_url = "sqlite:///var/lib/milogin/milogin.db" (the widget is built into the binary),
 # secrets as { env = "XIAOMI_APP_SECRET" }. TLS belongs to the reverse proxy in front
 # (README, "Behind a reverse proxy"). Not built in this repository's CI (no container engine
 # there): an example to start from.
@@ -23,9 +23,8 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/milogin --shell /usr/sbin/nologin milogin \
  && install -d -o milogin -g milogin -m 0700 /var/lib/milogin \
- && install -d -m 0755 /etc/milogin /usr/share/milogin
+ && install -d -m 0755 /etc/milogin
 COPY --from=build /src/target/release/milogin /usr/local/bin/milogin
-COPY --from=build /src/public/widget /usr/share/milogin/widget
 USER milogin
 VOLUME ["/var/lib/milogin"]
 ENV MILOGIN_SERVER__LISTEN=0.0.0.0:8080 MILOGIN_LOG_FORMAT=json

@@ -39,14 +39,20 @@ pub fn write_config(
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize().map_err(|e| e.to_string())?;
     std::fs::write(data_dir.join("xiaomi-secret.txt"), secret).map_err(|e| e.to_string())?;
+    // A checkout's freshly built widget wins over the copy built into the binary.
     let widget_dir = public_dir().join("widget");
+    let widget = if widget_dir.join("milogin.js").is_file() {
+        format!("widget_dir = {:?}", widget_dir.display().to_string())
+    } else {
+        String::new()
+    };
     let text = format!(
         r#"# Written by `milogin demo`. Everything on 127.0.0.1; the mock Xiaomi stands in for Xiaomi.
 [server]
 listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
 database_url = "sqlite://{db}"
-widget_dir = "{widget}"
+{widget}
 
 [xiaomi]
 account_base = "http://127.0.0.1:{mock_port}"
@@ -74,7 +80,6 @@ id = "{POOL}"
   association = "off"
 "#,
         db = data_dir.join("milogin.db").display(),
-        widget = widget_dir.display(),
         page = port + 1,
     );
     let path = data_dir.join("milogin.toml");
@@ -114,8 +119,8 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
     let client = mock_cfg.clients.first().ok_or("the mock has no client")?;
     let config_path = write_config(data_dir, port, mock_port, &client.client_secret)?;
     let config = Config::load(&config_path).map_err(|e| e.to_string())?;
-    if !config.server.widget_dir.join("milogin.js").is_file() {
-        eprintln!("warning: the widget is not built ({} is missing); run `cargo xtask build-widget` or use `cargo xtask demo`.", config.server.widget_dir.join("milogin.js").display());
+    if let Some(w) = crate::http::widget::missing(config.server.widget_dir.as_deref()) {
+        eprintln!("warning: {w} (or use `cargo xtask demo`).");
     }
     let state = AppState::build(config, Arc::new(SystemClock))
         .await

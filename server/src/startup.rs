@@ -36,19 +36,7 @@ impl AppState {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let orphans: Vec<String> = store
-            .bound_connections()
-            .await?
-            .into_iter()
-            .filter(|(p, c)| config.pool(p).and_then(|pool| pool.connection(c)).is_none())
-            .map(|(p, c)| format!("{p}/{c}"))
-            .collect();
-        if !orphans.is_empty() {
-            return Err(StartError::Orphans(format!(
-                "users are bound to connection(s) {} that the configuration no longer defines. A Unique ID cannot be renamed or removed once identities use it: put the connection back (same pool and unique_id), or delete those users first with `milogin user delete`.",
-                orphans.join(", ")
-            )));
-        }
+        check_bound_connections(&config, store.as_ref()).await?;
         let keys = Keys::load(
             store.clone(),
             config.pools.iter().map(|p| p.id.as_str()),
@@ -83,6 +71,25 @@ impl AppState {
             limiters,
         })
     }
+}
+
+/// Refuses a configuration that no longer defines a connection users are bound to (a renamed or
+/// removed Unique ID). `serve` checks it before starting, `check` when the database exists.
+pub async fn check_bound_connections(config: &Config, store: &dyn Store) -> Result<(), StartError> {
+    let orphans: Vec<String> = store
+        .bound_connections()
+        .await?
+        .into_iter()
+        .filter(|(p, c)| config.pool(p).and_then(|pool| pool.connection(c)).is_none())
+        .map(|(p, c)| format!("{p}/{c}"))
+        .collect();
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    Err(StartError::Orphans(format!(
+        "users are bound to connection(s) {} that the configuration no longer defines. A Unique ID cannot be renamed or removed once identities use it: put the connection back (same pool and unique_id), or delete those users first with `milogin user delete`.",
+        orphans.join(", ")
+    )))
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.

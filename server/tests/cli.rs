@@ -199,6 +199,18 @@ id = "p1"
         err.contains("p1/mi") && err.contains("cannot be renamed"),
         "{err}"
     );
+    // Issue 13.7: `check` refuses the same rename, so it fails before a deploy does.
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("p1/mi") && err.contains("cannot be renamed"),
+        "{err}"
+    );
     drop(mock);
 }
 
@@ -771,4 +783,328 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
         assert!(out.contains(&text), "{text:?} missing from:\n{out}");
     }
     set(dir.path(), 0o700);
+}
+
+/// Runs `milogin check` with `--config cfg` (when given) and extra environment.
+fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("check");
+    if let Some(cfg) = cfg {
+        c.arg("--config").arg(cfg);
+    }
+    c.env_remove("MILOGIN_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn succeeds(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 13.9: a digits-only override of a string key stays a string (Xiaomi's APP ID), and
+/// `MILOGIN_CONFIG` names the file when `--config` is absent.
+#[test]
+fn env_overrides_keep_strings_strings_and_milogin_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = user_config(dir.path());
+    let out = succeeds(&check_cmd(
+        Some(&cfg),
+        &[
+            (
+                "MILOGIN_POOLS__0__CONNECTIONS__0__APP_ID",
+                "2882303761520000001",
+            ),
+            ("MILOGIN_POOLS__0__ID", "12345"),
+        ],
+    ));
+    assert!(out.contains("pool 12345"), "{out}");
+    let out = succeeds(&check_cmd(
+        None,
+        &[("MILOGIN_CONFIG", cfg.to_str().unwrap())],
+    ));
+    assert!(out.contains("configuration is valid"), "{out}");
+    fails_with(&check_cmd(None, &[]), "MILOGIN_CONFIG");
+}
+
+/// Issue 13.8: `milogin user …` reads only the database settings: no public URL, an unset
+/// Xiaomi secret and an unset admin token do not stop it; a bad database URL still does.
+#[test]
+fn user_commands_need_only_the_database_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("milogin.toml");
+    let text = format!(
+        r#"
+[server]
+database_url = "sqlite://{db}"
+admin_token = {{ env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }}
+[[pools]]
+id = "p1"
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ env = "MILOGIN_TEST_UNSET_XIAOMI_SECRET" }}
+"#,
+        db = dir.path().join("milogin.db").display()
+    );
+    std::fs::write(&cfg, &text).unwrap();
+    let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(users, serde_json::json!([]));
+    ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "ann", "--password-stdin", "--json"],
+        &[],
+        Some("correct horse battery\n"),
+    ));
+    let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, text.replace("p1", "p2")).unwrap();
+    fails_with(
+        &user_cmd(&other, &["list"], &[], None),
+        "pool \"p1\" is not in the configuration (pools: p2)",
+    );
+    std::fs::write(&other, text.replace("sqlite://", "mysql://")).unwrap();
+    fails_with(
+        &user_cmd(&other, &["list"], &[], None),
+        "server.database_url",
+    );
+}
+
+/// Issue 13.7: an unknown key and a value of the wrong variant are reported with their full
+/// paths together with every other problem (serde no longer stops the run); unknown Xiaomi scope
+/// ids are refused with the known list; each missing setting is named once.
+#[test]
+fn check_reports_shape_errors_by_path_with_every_other_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(
+        &f,
+        r#"
+[server]
+public_url = "https://login.example.com"
+colour = "blue"
+admin_token = { env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }
+[[pools]]
+id = "p"
+  [[pools.apps]]
+  id = "a"
+  origins = ["https://a.example"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
+  login_mode = "sometimes"
+  scopes = [1, 99]
+  [[pools.connections]]
+  unique_id = "mi-2"
+"#,
+    )
+    .unwrap();
+    let out = check_cmd(Some(&f), &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    for (key, text) in [
+        ("server.colour", "unknown"),
+        ("pools[0].connections[0].login_mode", "sometimes"),
+        ("pools[0].connections[0].login_mode", "login_only"),
+        (
+            "pools[0].connections[0].app_secret",
+            "MILOGIN_TEST_UNSET_SECRET",
+        ),
+        ("pools[0].connections[0].scopes[1]", "99"),
+        ("pools[0].connections[0].scopes[1]", "1000, 1001"),
+        ("pools[0].connections[0].scopes[1]", "13002 (legacy only)"),
+        ("pools[0].connections[1].app_id", "required"),
+        ("pools[0].connections[1].app_secret", "required"),
+        ("server.admin_token", "MILOGIN_TEST_UNSET_ADMIN_TOKEN"),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(&format!("{key}: ")) && l.contains(text)),
+            "{key} with {text:?} missing from:\n{err}"
+        );
+    }
+    assert!(!err.contains("(file)"), "{err}");
+    let once = err
+        .lines()
+        .filter(|l| l.contains("server.admin_token"))
+        .count();
+    assert_eq!(once, 1, "one message per missing setting:\n{err}");
+}
+
+/// A config for `serve` without Xiaomi calls: relative database, secret and (optional) widget
+/// folder, all next to the file in `conf`.
+fn relative_config(
+    conf: &std::path::Path,
+    port: u16,
+    widget_dir: Option<&str>,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(conf).unwrap();
+    std::fs::write(conf.join("secret"), "s3cret\n").unwrap();
+    let widget = widget_dir.map_or(String::new(), |d| format!("widget_dir = \"{d}\""));
+    let cfg = conf.join("milogin.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+database_url = "sqlite://data/milogin.db"
+{widget}
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000001"
+  app_secret = {{ file = "secret" }}
+"#
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// Issue 13.6: paths in the configuration resolve against its folder, not the working
+/// directory: `serve` started elsewhere finds the secret, creates the database next to the file
+/// and serves the `widget_dir` override.
+#[tokio::test]
+async fn serve_resolves_relative_paths_against_the_config_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    let port = free_port();
+    let cfg = relative_config(&conf, port, Some("widget"));
+    std::fs::create_dir_all(conf.join("widget")).unwrap();
+    std::fs::write(conf.join("widget/milogin.js"), "// the override\n").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    succeeds(&check);
+    let _server = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .current_dir(&elsewhere)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let r = reqwest::get(format!("{base}/widget/milogin.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "// the override\n");
+    assert!(conf.join("data/milogin.db").is_file());
+    assert!(!elsewhere.join("data").exists());
+}
+
+/// Issue 13.6: `check` fails when no widget is available. Tested through the `widget_dir`
+/// override pointing at an empty folder (a second binary built without the widget would cost a
+/// build; the rule for the embedded copy is a unit test in `cli::check`).
+#[test]
+fn check_fails_without_a_widget() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = relative_config(dir.path(), free_port(), Some("empty"));
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let out = check_cmd(Some(&cfg), &[]);
+    fails_with(&out, "server.widget_dir");
+    fails_with(&out, "cargo xtask build-widget");
+}
+
+/// Issue 13.6: with `widget_dir` unset, `/widget/…` is the copy built into the binary, with the
+/// same headers as from a folder. Needs the checkout's widget (`cargo xtask build-widget`) when
+/// the binary was built; skipped without it, unless `MILOGIN_REQUIRE_BROWSER` is set.
+#[tokio::test]
+async fn the_widget_is_served_from_the_binary_when_widget_dir_is_unset() {
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/widget");
+    let Ok(loader) = std::fs::read(built.join("milogin.js")) else {
+        assert!(
+            std::env::var_os("MILOGIN_REQUIRE_BROWSER").is_none(),
+            "the widget is not built: run `cargo xtask build-widget`"
+        );
+        eprintln!("skipped: the widget is not built (cargo xtask build-widget)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = relative_config(dir.path(), port, None);
+    succeeds(&check_cmd(Some(&cfg), &[]));
+    let _server = Kill(
+        Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{base}/widget/milogin.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = |r: &reqwest::Response, n: &str| {
+        r.headers()
+            .get(n)
+            .map_or(String::new(), |v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(h(&r, "content-type"), "text/javascript");
+    assert_eq!(h(&r, "access-control-allow-origin"), "*");
+    assert_eq!(h(&r, "cache-control"), "public, max-age=300");
+    assert_eq!(h(&r, "vary"), "accept-encoding");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), loader.as_slice());
+    if let Ok(br) = std::fs::read(built.join("milogin.js.br")) {
+        let r = http
+            .get(format!("{base}/widget/milogin.js"))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(h(&r, "content-encoding"), "br");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), br.as_slice());
+    }
+    let wasm = std::fs::read_dir(&built)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.starts_with("milogin-") && n.ends_with(".wasm"))
+        .expect("a hashed wasm next to the loader");
+    let r = http
+        .get(format!("{base}/widget/{wasm}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(h(&r, "content-type"), "application/wasm");
+    assert_eq!(
+        h(&r, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let r = http
+        .get(format!("{base}/widget/milogin-000000000000.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }

@@ -221,3 +221,43 @@ fn cookie_values(r: &reqwest::Response) -> Vec<String> {
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Issue 13.10: a refused login is logged at `info` with its reason and the origin it came
+/// from, and a log written to a file (not a terminal) carries no colour codes.
+#[tokio::test]
+async fn refused_logins_are_logged_at_info_and_a_file_gets_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_mock, mock_base) = mock().await;
+    std::fs::write(dir.path().join("secret"), "s3cret").unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
+    let log = dir.path().join("server.log");
+    let server = serve(
+        &cfg,
+        &[("RUST_LOG", "info"), ("MILOGIN_LOG_FORMAT", "text")],
+        Some(&log),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let r = browser()
+        .get(format!(
+            "{base}/connection/social/mi/p1/authorize?app_id=web&origin={}&attempt=attempt-refused-00001&mode=popup",
+            enc("https://evil.example")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("\x1b["), "colour codes in a file:\n{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("login refused"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{text}"));
+    for part in ["INFO", "origin_not_allowed", "https://evil.example"] {
+        assert!(line.contains(part), "{part} missing from: {line}");
+    }
+}

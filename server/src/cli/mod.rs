@@ -8,9 +8,9 @@ mod mock;
 mod serve;
 mod user;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseSettings};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -26,15 +26,13 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve {
-        /// The configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Validate the configuration and print each connection's callback URL.
     Check {
-        /// The configuration file.
-        #[arg(long, short)]
-        config: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Server + mock Xiaomi + demo page on another origin, all on 127.0.0.1.
     Demo {
@@ -66,12 +64,29 @@ enum Command {
     },
 }
 
+/// The configuration file: `--config`, or the `MILOGIN_CONFIG` variable (containers and
+/// service units set it once instead of repeating it in every command).
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, short, env = "MILOGIN_CONFIG", hide_env_values = true)]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// The file, or how to name one.
+    fn path(&self) -> Result<&Path, String> {
+        self.config.as_deref().ok_or_else(|| {
+            "no configuration file: pass --config milogin.toml or set MILOGIN_CONFIG".into()
+        })
+    }
+}
+
 /// Where a user command acts: the configuration (for the database) and the pool.
 #[derive(clap::Args)]
 struct PoolArgs {
-    /// The configuration file.
-    #[arg(long, short)]
-    config: PathBuf,
+    #[command(flatten)]
+    config: ConfigArg,
     /// Pool id.
     #[arg(long)]
     pool: String,
@@ -111,8 +126,8 @@ fn load(path: &std::path::Path) -> Result<Config, String> {
 
 async fn run(cmd: Command) -> Result<ExitCode, String> {
     match cmd {
-        Command::Serve { config } => serve::run(&config).await,
-        Command::Check { config } => Ok(check::run(&config)),
+        Command::Serve { config } => serve::run(config.path()?).await,
+        Command::Check { config } => Ok(check::run(config.path()?).await),
         Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
             .await
             .map(|()| ExitCode::SUCCESS),
@@ -122,25 +137,43 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
     }
 }
 
-/// Opens the database of `at.config` after checking that the pool exists.
+/// Opens the database of `at.config` after checking that the pool exists; reads only the
+/// database settings (a host without the Xiaomi secret or the admin token can manage users).
 async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String> {
-    Ok(open_pool_config(at).await?.1)
+    let path = at.config.path()?;
+    let db = DatabaseSettings::load(path).map_err(|e| {
+        format!(
+            "{e}Run `milogin check --config {}` after fixing.",
+            path.display()
+        )
+    })?;
+    known_pool(&at.pool, &db.pool_ids)?;
+    open_store(&db.database_url).await
+}
+
+/// `pool` is one of `ids`, or the error lists them.
+fn known_pool(pool: &str, ids: &[String]) -> Result<(), String> {
+    if ids.iter().any(|id| id == pool) {
+        return Ok(());
+    }
+    Err(format!(
+        "pool {pool:?} is not in the configuration (pools: {})",
+        ids.join(", ")
+    ))
+}
+
+async fn open_store(database_url: &str) -> Result<Arc<dyn crate::store::Store>, String> {
+    // The URL is not echoed: a PostgreSQL URL may carry a password.
+    crate::store::open(database_url)
+        .await
+        .map_err(|e| format!("cannot open the database of server.database_url: {e}"))
 }
 
 /// [`open_pool`], also returning the configuration.
 async fn open_pool_config(at: &PoolArgs) -> Result<(Config, Arc<dyn crate::store::Store>), String> {
-    let config = load(&at.config)?;
-    if config.pool(&at.pool).is_none() {
-        let known: Vec<&str> = config.pools.iter().map(|p| p.id.as_str()).collect();
-        return Err(format!(
-            "pool {:?} is not in the configuration (pools: {})",
-            at.pool,
-            known.join(", ")
-        ));
-    }
-    // The URL is not echoed: a PostgreSQL URL may carry a password.
-    let store = crate::store::open(&config.server.database_url)
-        .await
-        .map_err(|e| format!("cannot open the database of server.database_url: {e}"))?;
+    let config = load(at.config.path()?)?;
+    let ids: Vec<String> = config.pools.iter().map(|p| p.id.to_string()).collect();
+    known_pool(&at.pool, &ids)?;
+    let store = open_store(&config.server.database_url).await?;
     Ok((config, store))
 }

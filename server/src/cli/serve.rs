@@ -12,6 +12,9 @@ pub(super) async fn run(config: &Path) -> Result<ExitCode, String> {
     for w in crate::store::files::warnings(&config.server.database_url) {
         tracing::warn!("{w}");
     }
+    if let Some(w) = crate::http::widget::missing(config.server.widget_dir.as_deref()) {
+        tracing::warn!("{w}; /widget/milogin.js answers 404");
+    }
     let listen = config.server.listen;
     let state = AppState::build(config, Arc::new(SystemClock))
         .await

@@ -16,6 +16,7 @@ mod pools;
 mod raw;
 mod validate;
 
+pub use load::DatabaseSettings;
 pub use model::*;
 
 #[cfg(test)]

@@ -165,8 +165,9 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: String,
-    /// Folder holding the built widget (served at `/widget/`).
-    pub widget_dir: PathBuf,
+    /// Folder holding the built widget (served at `/widget/`); `None`: the copy built into the
+    /// binary.
+    pub widget_dir: Option<PathBuf>,
     /// Lifetime of issued id_tokens, seconds.
     pub token_ttl_secs: u64,
     /// After `milogin keys rotate`, seconds the new key is published before it signs (so relying

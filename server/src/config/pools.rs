@@ -1,7 +1,7 @@
 //! `[[pools]]`: each pool's connections (Xiaomi app, secret, login mode, association) and apps
 //! (origins, redirect and return URIs), ids unique per pool.
 
-use super::check::{parse_id, Problems, Secrets};
+use super::check::{check_scopes, parse_id, Problems, Secrets};
 use super::origin::check_redirect_uri;
 use super::raw::{RawApp, RawConnection, RawDisplayName, RawPool};
 use super::{App, Association, Connection, DisplayName, MatchField, Pool, TRY_APP};
@@ -96,21 +96,16 @@ fn connection(
             ),
         );
     }
-    let app_id = xiaomi_app_id(p, ck, &rc.app_id);
+    let app_id = xiaomi_app_id(p, ck, rc.app_id.as_ref());
     check_association(p, ck, &rc);
-    let secret = secrets.resolve(p, &format!("{ck}.app_secret"), rc.app_secret);
-    if rc.scopes.is_empty() {
-        p.add(
-            format!("{ck}.scopes"),
-            "is empty; use at least [1] (profile)",
-        );
-    }
-    if !rc.scopes.contains(&1) {
-        p.add(
-            format!("{ck}.scopes"),
-            "must contain 1 (user profile): the login reads the nickname and avatar",
-        );
-    }
+    let secret = match rc.app_secret {
+        Some(raw) => secrets.resolve(p, &format!("{ck}.app_secret"), raw),
+        None => {
+            p.add(format!("{ck}.app_secret"), "is required: the APP Secret from the Xiaomi console, as { env = \"XIAOMI_APP_SECRET\" } or { file = \"xiaomi-secret.txt\" }");
+            secrecy::SecretString::from(String::new())
+        }
+    };
+    check_scopes(p, ck, &rc.scopes);
     Some(Connection {
         display_name: display_name(p, ck, rc.display_name),
         unique_id: unique_id.ok()?,
@@ -127,7 +122,11 @@ fn connection(
 }
 
 /// Xiaomi's APP ID: a quoted decimal string (a TOML integer would lose precision in JSON tools).
-fn xiaomi_app_id(p: &mut Problems, ck: &str, v: &toml::Value) -> String {
+fn xiaomi_app_id(p: &mut Problems, ck: &str, v: Option<&toml::Value>) -> String {
+    let Some(v) = v else {
+        p.add(format!("{ck}.app_id"), "is required: the APP ID from the Xiaomi console, as a quoted decimal string, e.g. app_id = \"2882303761520000000\"");
+        return String::new();
+    };
     match v {
         toml::Value::String(s)
             if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>

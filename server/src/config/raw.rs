@@ -1,8 +1,31 @@
 //! The file's shape as serde reads it (unknown keys refused), before validation turns it into
-//! the typed [`super::Config`]. Nothing outside `config` sees these types.
+//! the typed [`super::Config`]. Nothing outside `config` sees these types. Required keys are
+//! optional here: validation names each missing one, with every other problem (serde would stop
+//! at the first).
 
 use super::{Association, Limits, LoginMode, MatchField, KEY_PUBLISH_DEFAULT_SECS};
 use serde::Deserialize;
+
+/// Keys whose values are text even when they look like numbers or booleans: an environment
+/// override of one is never read as TOML (`load::apply_env`).
+pub(super) const TEXT_KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "database_url",
+    "widget_dir",
+    "forwarded_header",
+    "account_base",
+    "open_base",
+    "id",
+    "unique_id",
+    "kind",
+    "display_name",
+    "app_id",
+    "login_mode",
+    "association",
+    "env",
+    "file",
+];
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -19,7 +42,7 @@ pub(super) struct RawServer {
     pub(super) listen: String,
     pub(super) public_url: Option<String>,
     pub(super) database_url: String,
-    pub(super) widget_dir: String,
+    pub(super) widget_dir: Option<String>,
     pub(super) token_ttl_secs: u64,
     pub(super) key_publish_secs: u64,
     pub(super) attempt_ttl_secs: u64,
@@ -34,7 +57,7 @@ impl Default for RawServer {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             database_url: "sqlite://data/milogin.db".into(),
-            widget_dir: "public/widget".into(),
+            widget_dir: None,
             token_ttl_secs: 3600,
             key_publish_secs: KEY_PUBLISH_DEFAULT_SECS,
             attempt_ttl_secs: 600,
@@ -72,6 +95,7 @@ impl Default for RawXiaomi {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPool {
+    #[serde(default)]
     pub(super) id: String,
     #[serde(default)]
     pub(super) apps: Vec<RawApp>,
@@ -82,6 +106,7 @@ pub(super) struct RawPool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApp {
+    #[serde(default)]
     pub(super) id: String,
     #[serde(default)]
     pub(super) origins: Vec<String>,
@@ -96,13 +121,16 @@ pub(super) struct RawApp {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConnection {
+    #[serde(default)]
     pub(super) unique_id: String,
     #[serde(default = "xiaomi_kind")]
     pub(super) kind: String,
     #[serde(default)]
     pub(super) display_name: Option<RawDisplayName>,
-    pub(super) app_id: toml::Value,
-    pub(super) app_secret: RawSecret,
+    #[serde(default)]
+    pub(super) app_id: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) app_secret: Option<RawSecret>,
     #[serde(default = "default_scopes")]
     pub(super) scopes: Vec<u32>,
     #[serde(default)]

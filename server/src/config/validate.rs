@@ -3,12 +3,13 @@
 //! (`pools` has its own module); the order of the checks is the order problems are listed in.
 
 use super::check::{Problems, Secrets};
+use super::load::DatabaseSettings;
 use super::pools::pools;
 use super::raw::{RawConfig, RawServer, RawXiaomi};
 use super::{Config, ConfigError, Limits, ServerConfig, XiaomiConfig, KEY_PUBLISH_DEFAULT_SECS};
 use crate::domain::Origin;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use url::Url;
 
 impl RawConfig {
@@ -27,7 +28,9 @@ impl RawConfig {
         let trusted_proxies = trusted_proxies(&mut p, &self.server);
         let admin_token = self.server.admin_token.take().map(|raw| {
             let t = secrets.resolve(&mut p, "server.admin_token", raw);
-            if secrecy::ExposeSecret::expose_secret(&t).len() < 16 {
+            let len = secrecy::ExposeSecret::expose_secret(&t).len();
+            // An unreadable or empty token is already reported: one message per setting.
+            if (1..16).contains(&len) {
                 p.add(
                     "server.admin_token",
                     "must be at least 16 characters (it guards the experience-login page)",
@@ -45,8 +48,8 @@ impl RawConfig {
             server: ServerConfig {
                 listen,
                 public_url,
-                database_url: self.server.database_url,
-                widget_dir: PathBuf::from(self.server.widget_dir),
+                database_url: resolve_database_url(&self.server.database_url, base_dir),
+                widget_dir: self.server.widget_dir.map(|d| base_dir.join(d)),
                 token_ttl_secs: self.server.token_ttl_secs,
                 key_publish_secs: self.server.key_publish_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
@@ -63,6 +66,22 @@ impl RawConfig {
             pools,
             limits: self.limits,
         })
+    }
+}
+
+impl RawConfig {
+    /// Only what the offline commands need (see [`DatabaseSettings`]).
+    pub(super) fn validate_database(
+        self,
+        base_dir: &Path,
+    ) -> Result<DatabaseSettings, ConfigError> {
+        let mut p = Problems::default();
+        check_database_url(&mut p, &self.server.database_url);
+        let settings = DatabaseSettings {
+            database_url: resolve_database_url(&self.server.database_url, base_dir),
+            pool_ids: self.pools.into_iter().map(|pool| pool.id).collect(),
+        };
+        p.finish(settings)
     }
 }
 
@@ -106,16 +125,7 @@ fn server_urls(p: &mut Problems, s: &RawServer) -> (SocketAddr, Url) {
 
 /// `server.database_url` and the server's lifetimes.
 fn check_server_numbers(p: &mut Problems, s: &RawServer) {
-    let db = &s.database_url;
-    if !(db.starts_with("sqlite:")
-        || db.starts_with("postgres://")
-        || db.starts_with("postgresql://"))
-    {
-        p.add(
-            "server.database_url",
-            format!("{db:?} must start with sqlite:// or postgres://"),
-        );
-    }
+    check_database_url(p, &s.database_url);
     if s.token_ttl_secs == 0 || s.token_ttl_secs > 86_400 {
         p.add(
             "server.token_ttl_secs",
@@ -134,6 +144,37 @@ fn check_server_numbers(p: &mut Problems, s: &RawServer) {
             "must be between 60 and 3600 seconds (default 600)",
         );
     }
+}
+
+/// `server.database_url`: SQLite or PostgreSQL.
+fn check_database_url(p: &mut Problems, db: &str) {
+    if !(db.starts_with("sqlite:")
+        || db.starts_with("postgres://")
+        || db.starts_with("postgresql://"))
+    {
+        p.add(
+            "server.database_url",
+            format!("{db:?} must start with sqlite:// or postgres://"),
+        );
+    }
+}
+
+/// A SQLite URL's relative path joined to `base_dir` (the config file's folder), so the
+/// database does not depend on the working directory; other URLs as written.
+fn resolve_database_url(url: &str, base_dir: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return url.to_string();
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (file, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    if file.is_empty()
+        || file.starts_with(':')
+        || file.starts_with("file:")
+        || Path::new(file).is_absolute()
+    {
+        return url.to_string();
+    }
+    format!("sqlite://{}{query}", base_dir.join(file).display())
 }
 
 /// `xiaomi.account_base` and `xiaomi.open_base`: https, or http behind the explicit switch.

@@ -75,6 +75,21 @@ async fn get_authorize(
             None,
         ))),
     };
+    if let Err(refused) = &checked {
+        // Operators see why a site's button fails (a missing origin, app or connection). The
+        // origin and app are the page's words, shown escaped and cut; nothing here is a secret.
+        let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        let origin = q.origin.as_ref().map(|o| match o {
+            Ok(o) => cut(o.as_str(), 200),
+            Err(raw) => cut(raw, 200),
+        });
+        let app = q.app_id.as_ref().map(|a| match a {
+            Ok(a) => cut(a.as_str(), 64),
+            Err(raw) => cut(raw, 64),
+        });
+        let refusal = &refused.0;
+        tracing::info!(reason = refusal.code().as_str(), origin = ?origin, app = ?app, why = refusal.message(), "login refused");
+    }
     let start = match checked.map_err(|b| *b) {
         Ok(s) => s,
         Err((refusal, Some((target, attempt)))) => {

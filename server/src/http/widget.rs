@@ -1,5 +1,7 @@
 //! `GET /widget/…`: the built widget (`cargo xtask build-widget`) for any site to embed:
 //! `milogin.js` (the loader, with the wasm-bindgen glue inside) and `milogin-<hash>.wasm`.
+//! Served from the copy built into the binary (`build.rs`), or from `server.widget_dir` when set
+//! (a widget built after the binary, or a customised one).
 //!
 //! `Access-Control-Allow-Origin: *` (module scripts and the wasm fetch are CORS requests; no
 //! credentials are involved), `Cross-Origin-Resource-Policy: cross-origin`, `nosniff`, correct
@@ -16,9 +18,96 @@ use axum::Router;
 use std::path::PathBuf;
 use tower_http::services::ServeDir;
 
-/// Serves `dir` at the nest point.
-pub fn router(dir: PathBuf) -> Router<AppState> {
-    files(dir)
+/// The widget's files built into the binary (name, bytes); empty when it was built before
+/// `cargo xtask build-widget`.
+static EMBEDDED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/widget_files.rs"));
+
+/// True when the binary carries the widget (its loader).
+pub fn embedded() -> bool {
+    embedded_file("milogin.js").is_some()
+}
+
+fn embedded_file(name: &str) -> Option<&'static [u8]> {
+    EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+}
+
+/// Why no widget would be served, with the fix; `None` when one is (`check` fails on it,
+/// `serve` and `demo` warn).
+pub fn missing(widget_dir: Option<&std::path::Path>) -> Option<String> {
+    missing_with(embedded(), widget_dir)
+}
+
+fn missing_with(embedded: bool, widget_dir: Option<&std::path::Path>) -> Option<String> {
+    match widget_dir {
+        Some(d) if !d.join("milogin.js").is_file() => Some(format!(
+            "server.widget_dir: {} has no milogin.js; run `cargo xtask build-widget` (it writes public/widget/) and point widget_dir there, or remove widget_dir to serve the copy built into the binary",
+            d.display()
+        )),
+        None if !embedded => Some(
+            "no widget: this binary was built without it and server.widget_dir is not set; run `cargo xtask build-widget`, then rebuild (`cargo build --release -p milogin-server`), or set widget_dir to a built widget folder".into(),
+        ),
+        _ => None,
+    }
+}
+
+const NOT_BUILT: &str = "the milogin widget is not built: run `cargo xtask build-widget`\n";
+
+/// Serves `dir` at the nest point, or the embedded copy when `dir` is `None`.
+pub fn router(dir: Option<PathBuf>) -> Router<AppState> {
+    match dir {
+        Some(dir) => files(dir),
+        None => embedded_router(),
+    }
+}
+
+/// The embedded copy, with the headers and precompression of [`files`].
+fn embedded_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().fallback(|req: Request<axum::body::Body>| async move {
+        let path = req.uri().path().to_owned();
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let accepts = |enc: &str| {
+            req.headers()
+                .get_all(header::ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|e| e.trim() == enc)
+        };
+        let Some(identity) = embedded_file(name) else {
+            let body = if name == "milogin.js" {
+                NOT_BUILT
+            } else {
+                "not found\n"
+            };
+            return with_headers((StatusCode::NOT_FOUND, body).into_response(), &path);
+        };
+        let (body, encoding) = [("br", "br"), ("gzip", "gz")]
+            .into_iter()
+            .filter(|(enc, _)| accepts(enc))
+            .find_map(|(enc, ext)| Some((embedded_file(&format!("{name}.{ext}"))?, Some(enc))))
+            .unwrap_or((identity, None));
+        let mut r = (StatusCode::OK, body).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(name)),
+        );
+        if let Some(enc) = encoding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+        }
+        with_headers(r, &path)
+    })
+}
+
+/// The MIME type by extension, as `ServeDir` gives it.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("html") => "text/html",
+        _ => "application/octet-stream",
+    }
 }
 
 /// The router, for any state (the tests use `()`).
@@ -33,9 +122,10 @@ fn files<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
                     let path = req.uri().path().to_owned();
                     // Checked per request, so a build after the server started is picked up.
                     if path.ends_with("/milogin.js") && !loader.is_file() {
-                        let body =
-                            "the milogin widget is not built: run `cargo xtask build-widget`\n";
-                        return with_headers((StatusCode::NOT_FOUND, body).into_response(), &path);
+                        return with_headers(
+                            (StatusCode::NOT_FOUND, NOT_BUILT).into_response(),
+                            &path,
+                        );
                     }
                     with_headers(next.run(req).await, &path)
                 }
@@ -97,6 +187,21 @@ mod tests {
     async fn text(r: Response) -> String {
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn a_missing_widget_is_named_with_the_fix() {
+        let empty = tempfile::tempdir().unwrap();
+        let no_embedded = missing_with(false, None).unwrap();
+        assert!(
+            no_embedded.contains("cargo xtask build-widget"),
+            "{no_embedded}"
+        );
+        assert_eq!(missing_with(true, None), None);
+        let dir = missing_with(true, Some(empty.path())).unwrap();
+        assert!(dir.starts_with("server.widget_dir: ") && dir.contains("cargo xtask build-widget"));
+        std::fs::write(empty.path().join("milogin.js"), "//").unwrap();
+        assert_eq!(missing_with(false, Some(empty.path())), None);
     }
 
     #[tokio::test]

@@ -1,0 +1,36 @@
+//! Embeds the built widget (`public/widget/`, written by `cargo xtask build-widget`) in the
+//! binary, so one `milogin` file serves `/widget/…`. Without a build the list is empty: the
+//! server still compiles (clippy runs before build-widget) and `milogin check` says what to run.
+
+use std::path::Path;
+
+fn main() {
+    let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+    // The whole folder, which exists in the checkout: watching `public/widget` itself would
+    // rerun this script on every build while the widget is not built.
+    println!("cargo:rerun-if-changed={}", public.display());
+    let widget = public.join("widget");
+    let mut files: Vec<_> = std::fs::read_dir(&widget)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect();
+    if !widget.join("milogin.js").is_file() {
+        files.clear(); // a half-written folder is not a widget
+    }
+    files.sort();
+    let mut out = String::from("&[\n");
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("ASCII file names");
+        let abs = path.canonicalize().expect("a listed file");
+        out.push_str(&format!("    ({name:?}, include_bytes!({abs:?})),\n"));
+    }
+    out.push(']');
+    let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("widget_files.rs");
+    std::fs::write(dest, out).expect("write widget_files.rs");
+}

@@ -76,19 +76,7 @@ async fn get_authorize(
         ))),
     };
     if let Err(refused) = &checked {
-        // Operators see why a site's button fails (a missing origin, app or connection). The
-        // origin and app are the page's words, shown escaped and cut; nothing here is a secret.
-        let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-        let origin = q.origin.as_ref().map(|o| match o {
-            Ok(o) => cut(o.as_str(), 200),
-            Err(raw) => cut(raw, 200),
-        });
-        let app = q.app_id.as_ref().map(|a| match a {
-            Ok(a) => cut(a.as_str(), 64),
-            Err(raw) => cut(raw, 64),
-        });
-        let refusal = &refused.0;
-        tracing::info!(reason = refusal.code().as_str(), origin = ?origin, app = ?app, why = refusal.message(), "login refused");
+        log_refusal(&q, &refused.0);
     }
     let start = match checked.map_err(|b| *b) {
         Ok(s) => s,
@@ -206,4 +194,20 @@ async fn get_callback(
         set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Lax);
     }
     r
+}
+
+/// Operators see why a site's button fails (a missing origin, app or connection). The origin and
+/// app are the page's words, shown escaped (`?`) and cut; nothing here is a secret.
+fn log_refusal(q: &start::AuthorizeQuery, refusal: &Refusal) {
+    let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    let origin = q.origin.as_ref().map(|o| match o {
+        Ok(o) => cut(o.as_str(), 200),
+        Err(raw) => cut(raw, 200),
+    });
+    let app = q.app_id.as_ref().map(|a| match a {
+        Ok(a) => cut(a.as_str(), 64),
+        Err(raw) => cut(raw, 64),
+    });
+    let (reason, why) = (refusal.code().as_str(), refusal.message());
+    tracing::info!(reason, origin = ?origin, app = ?app, why, "login refused");
 }

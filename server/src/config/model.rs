@@ -301,7 +301,7 @@ impl App {
 }
 
 /// Login mode of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginMode {
     /// Log in existing users and create new ones.
@@ -311,7 +311,7 @@ pub enum LoginMode {
 }
 
 /// Account identity association of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Association {
     /// A new Xiaomi identity always gets a new user.
@@ -323,7 +323,7 @@ pub enum Association {
 }
 
 /// A field that `association = "field_match"` compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchField {
     /// Xiaomi's bound email (scope 6) against the user's email.

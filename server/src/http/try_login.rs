@@ -253,11 +253,15 @@ fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid:
         "{}/connection/social/{uid}/{pool_id}",
         st.config.server.base()
     );
+    // The connection's settings spelled as in the configuration file (keys and values), so an
+    // operator compares them with the file line by line.
     let settings = serde_json::json!({
         "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
-        "scopes_requested": conn.scopes, "skip_confirm": conn.skip_confirm,
-        "login_mode": format!("{:?}", conn.login_mode), "association": format!("{:?}", conn.association),
-        "callback_url": st.config.server.callback_url(pool_id, uid),
+        "scopes": conn.scopes, "skip_confirm": conn.skip_confirm,
+        "login_mode": conn.login_mode, "association": conn.association,
+        "match_fields": conn.match_fields,
+        "trust_xiaomi_email": conn.trust_xiaomi_email, "trust_xiaomi_phone": conn.trust_xiaomi_phone,
+        "callback_url (derived)": st.config.server.callback_url(pool_id, uid),
     });
     let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
     let settings = serde_json::to_string_pretty(&settings).unwrap_or_default();
@@ -266,6 +270,12 @@ fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid:
         p {
             "Runs a real login through " b { (conn.display_name.for_locale("en")) } " (pool " (pool_id)
             ") and shows what came back: check the Xiaomi app's settings end to end."
+        }
+        p id="try-warning" class="warning" {
+            strong { "This is a real login." }
+            " It creates a real user in pool " (pool_id) " (or logs into the one this Xiaomi \
+             account is bound to), exactly as a visitor's login would. Delete it afterwards with "
+            code { "milogin user delete" } " if it should not stay."
         }
         pre id="try-settings" { (settings) }
         p { button id="try-start" type="button" { "Try login" } }

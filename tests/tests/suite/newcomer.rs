@@ -162,3 +162,32 @@ async fn discovery_advertises_only_what_a_relying_party_can_use() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_try_page_warns_that_it_creates_a_real_user_and_shows_the_file_spelling() {
+    let token = "admin-token-for-the-try-page-test";
+    let env = spawn_with(Options {
+        admin_token: Some(token.into()),
+        ..Options::default()
+    })
+    .await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/connection/social/{CONN}/{POOL}/try", env.base))
+        .basic_auth("admin", Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let warning = between(&page, "id=\"try-warning\"", "</p>").expect("a warning");
+    assert!(warning.contains("real user"), "{warning}");
+    // Values as written in the file (snake_case, per-language names), not Rust's spelling.
+    for written in [
+        "&quot;login_mode&quot;: &quot;login_and_register&quot;",
+        "&quot;association&quot;: &quot;off&quot;",
+        "&quot;zh-CN&quot;",
+    ] {
+        assert!(page.contains(written), "{written} in {page}");
+    }
+    assert!(!page.contains("LoginAndRegister"), "{page}");
+}

@@ -19,7 +19,9 @@ pub const CONNECTION: &str = "xiaomi";
 
 /// The `public/` folder: next to the working directory, else the source checkout's.
 pub fn public_dir() -> PathBuf {
-    let here = PathBuf::from("public");
+    // Absolute: the demo's config lives in its data folder, and relative paths in a config resolve
+    // against the config's folder, not the working directory.
+    let here = std::env::current_dir().unwrap_or_default().join("public");
     if here.join("demo").is_dir() {
         return here;
     }
@@ -72,7 +74,7 @@ id = "{POOL}"
   [[pools.connections]]
   unique_id = "{CONNECTION}"
   kind = "xiaomi"
-  display_name = "Sign in with Xiaomi"
+  display_name = {{ en = "Sign in with Xiaomi", zh-CN = "使用小米账号登录" }}
   app_id = "2882303761520000000"
   app_secret = {{ file = "xiaomi-secret.txt" }}
   scopes = [1, 3]

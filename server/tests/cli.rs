@@ -1108,3 +1108,47 @@ async fn the_widget_is_served_from_the_binary_when_widget_dir_is_unset() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn the_demo_serves_the_widget_and_a_chinese_label_from_the_checkout() {
+    // `cargo xtask demo` runs `milogin demo` in the checkout: its config (in the data folder) must
+    // point at the checkout's widget by an absolute path, and label Chinese pages in Chinese.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    if !root.join("public/widget/milogin.js").is_file() {
+        assert!(
+            std::env::var_os("MILOGIN_REQUIRE_BROWSER").is_none(),
+            "the widget is not built: run `cargo xtask build-widget`"
+        );
+        eprintln!("skipped: the widget is not built (cargo xtask build-widget)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _demo = Kill(
+        Command::new(BIN)
+            .args(["demo", "--port", &port.to_string(), "--data-dir"])
+            .arg(dir.path())
+            .current_dir(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let r = reqwest::get(format!("{base}/widget/milogin.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the demo serves the widget");
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/pools/demo-pool/apps/demo-app/connections?locale=zh-CN"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["display_name"], "使用小米账号登录", "{list}");
+}

@@ -83,13 +83,15 @@ impl TrustedProxies {
     }
 }
 
-/// The comma-separated items of every `name` header line, in order.
+/// The comma-separated items of every `name` header line, in order. Split on bytes: a client's
+/// own item with a non-ASCII byte must not hide the items our proxy appended to the same line (it
+/// would drop the real address and key the client as the proxy); such an item reads as unparsable.
 fn header_items<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|item| std::str::from_utf8(item).unwrap_or("\u{0}"))
         .map(str::trim)
 }
 
@@ -175,6 +177,20 @@ mod tests {
         assert_eq!(t.client(ip("198.51.100.1"), &h), ip("198.51.100.1"));
         let t = proxies(&["10.0.0.0/8"], ForwardedHeader::XForwardedFor);
         assert_eq!(t.client(ip("198.51.100.1"), &h), ip("198.51.100.1"));
+    }
+
+    #[test]
+    fn a_non_ascii_item_of_the_client_cannot_hide_the_address_our_proxy_appended() {
+        // nginx's `$proxy_add_x_forwarded_for`: the client's own value, then the real address,
+        // on one line. A byte ≥ 0x80 in the client's part must not drop the whole line (which
+        // would key the client as the proxy).
+        let p = proxies(&["10.0.0.1/32"], ForwardedHeader::XForwardedFor);
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(p.client(ip("10.0.0.1"), &h), ip("203.0.113.9"));
     }
 
     #[test]

@@ -193,7 +193,8 @@ impl Login {
             None => window()
                 .open_with_url_and_target_and_features(
                     &url,
-                    &["milogin-", &attempt].concat(),
+                    // Not the attempt id: a window's name is readable by every page it shows.
+                    &["milogin-", &web::attempt_id()].concat(),
                     &features(),
                 )
                 .ok()
@@ -253,9 +254,20 @@ impl Login {
 
     /// A result relayed by the app's return page (`data` as the `BroadcastChannel` gave it):
     /// taken when it is for this button's running attempt.
+    ///
+    /// A relay's sender is only "a document of this origin", and a crafted return-page link can
+    /// carry any message: a success is taken only when its token was issued for this very attempt
+    /// (its `nonce` claim), so a token from another login — the attacker's own — is refused.
     pub fn relayed(self: &Rc<Self>, data: &JsValue) {
         let verdict = match self.state.borrow().machine.current() {
-            Some(attempt) => protocol::check(attempt, read_fields(data)),
+            Some(attempt) => match protocol::check(attempt, read_fields(data)) {
+                Verdict::Accept(milogin_shared::Outcome::Success { id_token, .. })
+                    if !issued_for(&id_token, attempt) =>
+                {
+                    Verdict::Ignore("relayed token issued for another login")
+                }
+                v => v,
+            },
             None => return,
         };
         self.take_verdict(verdict);
@@ -404,4 +416,12 @@ fn features() -> String {
         &(top as i32).to_string(),
     ]
     .concat()
+}
+
+/// The token's `nonce` claim is `attempt` (the server sets it to the attempt id).
+fn issued_for(id_token: &str, attempt: &str) -> bool {
+    crate::redirect::jwt_payload(id_token)
+        .and_then(|claims| js_sys::JSON::parse(&claims).ok())
+        .and_then(|claims| web::prop_str(&claims, "nonce"))
+        .is_some_and(|nonce| nonce == attempt)
 }

@@ -771,6 +771,32 @@ async fn a_lost_opener_delivers_once_through_the_return_page() {
     c.client.switch_to_window(main).await.unwrap();
 }
 
+#[tokio::test]
+async fn a_relayed_result_counts_only_with_a_token_issued_for_the_waiting_attempt() {
+    // A crafted return-page link (or any script of the origin) can relay any message. Even with
+    // the waiting attempt's id (it leaks: the popup's URL), a token from another login — the
+    // attacker's own — is refused; only one whose `nonce` is this attempt ends it.
+    let Some((_env, c, _)) = setup(B1, false).await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    c.popup().await;
+    let relay = "const a = new URL(window.__opened).searchParams.get('attempt');
+        const b64 = (o) => btoa(JSON.stringify(o)).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+        const token = 'e30.' + b64({ nonce: arguments[0] ? a : 'another-attempt-0000000000' }) + '.sig';
+        new BroadcastChannel('milogin').postMessage({ type: 'milogin:result', version: 1, attempt: a, ok: true,
+          id_token: token, user: { id: 'u_x', nickname: 'x', avatar: null, connection: 'xiaomi', new_user: false } });";
+    c.js(relay, vec![json!(false)]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(
+        c.events().await.is_empty(),
+        "a token of another login is ignored"
+    );
+    c.js(relay, vec![json!(true)]).await;
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev[0]["type"], "milogin:success", "{ev:?}");
+}
+
 /// A page on a foreign origin (not registered for the app) that starts a login for the visitor
 /// with the app's registered origin and a result-channel commitment whose secret it holds, and
 /// records every message it receives.

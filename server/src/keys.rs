@@ -152,12 +152,12 @@ impl Ring {
                 Some(k) => k.clone(),
                 None => Arc::new(
                     PoolKey::from_stored(s)
-                        .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e)))?,
+                        .map_err(|e| StoreError::Invalid(format!("signing key {}: {e}", s.kid)))?,
                 ),
             });
         }
         if keys.is_empty() {
-            return Err(StoreError::Db(sqlx::Error::RowNotFound));
+            return Err(StoreError::Invalid("the pool has no signing key".into()));
         }
         Ok(Self {
             times: stored.iter().map(KeyTimes::from).collect(),

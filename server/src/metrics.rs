@@ -63,8 +63,9 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// The exposition text.
-    pub fn render(&self, pending_attempts: Option<i64>) -> String {
+    /// The exposition text. `store`: statements run and transactions committed by the store,
+    /// where it counts them (SQLite).
+    pub fn render(&self, pending_attempts: Option<i64>, store: Option<(u64, u64)>) -> String {
         let mut out = String::new();
         out.push_str("# HELP milogin_logins_total Finished logins by outcome and error code.\n# TYPE milogin_logins_total counter\n");
         for ((outcome, code), n) in self.logins.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -113,6 +114,12 @@ impl Metrics {
             out.push_str("# HELP milogin_attempts_pending Login attempts started and not yet finished or expired.\n# TYPE milogin_attempts_pending gauge\n");
             let _ = writeln!(out, "milogin_attempts_pending {p}");
         }
+        if let Some((statements, commits)) = store {
+            out.push_str("# HELP milogin_store_statements_total SQL statements run by the store (transaction control included).\n# TYPE milogin_store_statements_total counter\n");
+            let _ = writeln!(out, "milogin_store_statements_total {statements}");
+            out.push_str("# HELP milogin_store_commits_total Transactions the store committed (one per batch of calls).\n# TYPE milogin_store_commits_total counter\n");
+            let _ = writeln!(out, "milogin_store_commits_total {commits}");
+        }
         out
     }
 }
@@ -129,7 +136,7 @@ mod tests {
         m.login(false, "access_denied");
         m.xiaomi_call("token", 200, Duration::from_millis(30));
         m.xiaomi_call("token", 200, Duration::from_millis(3));
-        let t = m.render(Some(7));
+        let t = m.render(Some(7), Some((12, 3)));
         assert!(
             t.contains("milogin_logins_total{outcome=\"error\",code=\"access_denied\"} 2"),
             "{t}"
@@ -140,5 +147,7 @@ mod tests {
             "milogin_xiaomi_request_duration_seconds_count{endpoint=\"token\",status=\"200\"} 2"
         ));
         assert!(t.contains("milogin_attempts_pending 7"));
+        assert!(t.contains("milogin_store_statements_total 12\n"));
+        assert!(t.contains("milogin_store_commits_total 3\n"));
     }
 }

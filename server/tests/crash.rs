@@ -70,16 +70,11 @@ async fn crash_and_restart(db: String) {
         (4, 4, 0),
         "no duplicates after the restart"
     );
-    if db.starts_with("sqlite") {
-        use sqlx::Row;
-        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
-            .await
+    if let Some(file) = db.strip_prefix("sqlite://") {
+        let c = rusqlite::Connection::open(file).unwrap();
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();
-        let ok: String = sqlx::query("PRAGMA integrity_check")
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-            .get(0);
         assert_eq!(ok, "ok");
     }
     let metrics = reqwest::get(format!("{base}/metrics"))

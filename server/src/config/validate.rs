@@ -148,10 +148,11 @@ fn check_server_numbers(p: &mut Problems, s: &RawServer) {
 
 /// `server.database_url`: SQLite or PostgreSQL.
 fn check_database_url(p: &mut Problems, db: &str) {
-    if !(db.starts_with("sqlite:")
-        || db.starts_with("postgres://")
-        || db.starts_with("postgresql://"))
-    {
+    if db.starts_with("sqlite:") {
+        if let Err(e) = crate::domain::sqlite_url::sqlite_target(db) {
+            p.add("server.database_url", e);
+        }
+    } else if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
         p.add(
             "server.database_url",
             format!("{db:?} must start with sqlite:// or postgres://"),

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod ids;
 pub mod mode;
 pub mod origin;
+pub mod sqlite_url;
 
 pub use ids::{AppId, AttemptId, IdError, PoolId, UniqueId};
 pub use origin::Origin;

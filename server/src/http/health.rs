@@ -37,6 +37,9 @@ async fn get_metrics(State(st): State<AppState>) -> impl axum::response::IntoRes
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        st.metrics.render(pending),
+        st.metrics.render(
+            pending,
+            st.store.counters().map(|c| (c.statements, c.commits)),
+        ),
     )
 }

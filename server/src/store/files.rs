@@ -7,16 +7,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The file behind a SQLite URL; `None` for PostgreSQL and in-memory databases.
+pub use crate::domain::sqlite_url::{sqlite_target, SqliteTarget};
+
+/// The file behind a SQLite URL; `None` for PostgreSQL, in-memory databases and bad URLs.
 fn sqlite_file(database_url: &str) -> Option<PathBuf> {
-    if !database_url.starts_with("sqlite:") {
-        return None;
+    match sqlite_target(database_url) {
+        Ok(SqliteTarget::File(f)) => Some(f),
+        _ => None,
     }
-    let opts: sqlx::sqlite::SqliteConnectOptions = database_url.parse().ok()?;
-    let file = opts.get_filename();
-    // sqlx names in-memory databases `file:sqlx-in-memory-…`.
-    let in_memory = file.to_string_lossy().starts_with("file:");
-    (!file.as_os_str().is_empty() && !in_memory).then(|| file.to_path_buf())
 }
 
 /// True unless the URL names a SQLite file that does not exist yet (PostgreSQL: true).

@@ -2,30 +2,101 @@
 //! `(pool, connection, subject)`, login attempts (single use, expiring) and per-pool signing keys
 //! (several per pool while a rotation is under way).
 //!
-//! One SQL text serves SQLite and PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`);
-//! [`sql::SqlStore`] is instantiated for both pools by a macro, so the two backends cannot drift.
+//! One SQL text ([`queries`]) serves both backends: PostgreSQL through sqlx's pool ([`pg`]), SQLite
+//! in-process through rusqlite on the store's own thread with group commit ([`sqlite`]).
 //! Migrations are embedded (`server/migrations/`): the same SQL files serve both databases.
 
 pub mod files;
-mod sql;
+mod pg;
+mod queries;
+mod sqlite;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-pub use sql::{PgStore, SqliteStore};
+pub use pg::PgStore;
+pub use sqlite::SqliteStore;
 
 /// A database failure. The message is for logs; users see `internal`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database refused or could not be reached.
+    /// PostgreSQL refused or could not be reached.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// SQLite refused a statement.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A unique value is already taken.
     #[error("{0} is already taken in this pool")]
     Taken(&'static str),
+    /// The transaction a call ran in was not committed: nothing it wrote was kept.
+    #[error("database transaction lost: {0}")]
+    Lost(String),
+    /// The store was closed (shutdown).
+    #[error("the database is closed")]
+    Closed,
+    /// The database holds, or was asked for, something it should not (a bad URL, an unreadable
+    /// stored value, a row that should exist and does not).
+    #[error("database: {0}")]
+    Invalid(String),
+}
+
+/// Statements run and transactions committed since start (SQLite only; `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreCounters {
+    /// Statements, transaction control included.
+    pub statements: u64,
+    /// Commits.
+    pub commits: u64,
+}
+
+/// Expired rows are swept at most this often, not on every insert: a `DELETE` is a write of its
+/// own, and `insert_attempt` runs on every login.
+const SWEEP_EVERY_SECS: i64 = 60;
+
+/// When expired rows were last swept (Unix seconds; 0 = never).
+#[derive(Default)]
+struct Sweep(std::sync::atomic::AtomicI64);
+
+impl Sweep {
+    /// True for exactly one caller once [`SWEEP_EVERY_SECS`] have passed since the last sweep.
+    fn due(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        let last = self.0.load(Acquire);
+        now.saturating_sub(last) >= SWEEP_EVERY_SECS
+            && self.0.compare_exchange(last, now, AcqRel, Acquire).is_ok()
+    }
+}
+
+/// The column a unique-constraint message names (both databases name the index or column).
+fn taken_field(message: &str) -> &'static str {
+    if message.contains("email") {
+        "email"
+    } else if message.contains("phone") {
+        "phone"
+    } else if message.contains("username") {
+        "username"
+    } else {
+        "value"
+    }
+}
+
+/// Users with their identities (`(user_id, identity)` rows in any order).
+fn with_identities(users: Vec<User>, ids: Vec<(String, Identity)>) -> Vec<UserWithIdentities> {
+    users
+        .into_iter()
+        .map(|user| {
+            let identities = ids
+                .iter()
+                .filter(|(uid, _)| *uid == user.id)
+                .map(|(_, i)| i.clone())
+                .collect();
+            UserWithIdentities { user, identities }
+        })
+        .collect()
 }
 
 /// How a login attempt was started (fields are server-side truth at callback time).
@@ -445,6 +516,11 @@ pub trait Store: Send + Sync {
 
     /// Row counts `(users, identities, attempts)`, for tests and diagnostics.
     async fn counts(&self) -> Result<(i64, i64, i64), StoreError>;
+
+    /// Statements and commits so far, where the backend counts them (SQLite).
+    fn counters(&self) -> Option<StoreCounters> {
+        None
+    }
 }
 
 /// Opens the store named by `database_url` and runs migrations.
@@ -455,5 +531,18 @@ pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, Store
         Ok(std::sync::Arc::new(
             SqliteStore::connect(database_url).await?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_rows_are_swept_once_a_minute_at_most() {
+        let s = Sweep::default();
+        assert!(s.due(1_000_000));
+        assert!(!s.due(1_000_000 + SWEEP_EVERY_SECS - 1));
+        assert!(s.due(1_000_000 + SWEEP_EVERY_SECS));
     }
 }

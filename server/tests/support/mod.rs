@@ -156,16 +156,10 @@ pub async fn rows(database_url: &str) -> (i64, i64, i64) {
     use sqlx::Row;
     let q = "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i, \
              (SELECT COUNT(*) FROM users WHERE id NOT IN (SELECT user_id FROM identities)) AS orphans";
-    let r = if database_url.starts_with("sqlite") {
-        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(database_url)
-            .await
-            .unwrap();
-        let r = sqlx::query(q).fetch_one(&mut c).await.unwrap();
-        (
-            r.get::<i64, _>("u"),
-            r.get::<i64, _>("i"),
-            r.get::<i64, _>("orphans"),
-        )
+    let r = if let Some(file) = database_url.strip_prefix("sqlite://") {
+        let c = rusqlite::Connection::open(file).unwrap();
+        c.query_row(q, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
     } else {
         let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(database_url)
             .await

@@ -299,3 +299,50 @@ async fn metrics_count_logins_xiaomi_latency_and_pending_attempts() {
         "every response carries a request id"
     );
 }
+
+/// The store's statement and commit counters (SQLite): what a login costs the database, the
+/// figure docs/performance.md tracks. One new-user login run alone is four store calls, each its
+/// own batch here (BEGIN … COMMIT): record the attempt (+ the once-a-minute sweep), consume it,
+/// look the identity up, create user + identity in a savepoint; plus the pending-attempt count
+/// of the authorize cap and the scrape's own count. Under load the batches merge (the benchmark
+/// prints statements and commits per login).
+#[tokio::test]
+async fn metrics_count_the_stores_statements_and_commits() {
+    let env = spawn().await;
+    let scrape = || async {
+        let m = reqwest::get(format!("{}/metrics", env.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let read = |name: &str| {
+            m.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+        };
+        (
+            read("milogin_store_statements_total"),
+            read("milogin_store_commits_total"),
+        )
+    };
+    let before = scrape().await;
+    assert!(result_of(
+        &Browser::new()
+            .login(&env, "alice")
+            .await
+            .text()
+            .await
+            .unwrap()
+    )
+    .is_ok());
+    let after = scrape().await;
+    if on_postgres() {
+        assert_eq!(after, (None, None), "PostgreSQL's pool does not count");
+        return;
+    }
+    let statements = after.0.unwrap() - before.0.unwrap();
+    let commits = after.1.unwrap() - before.1.unwrap();
+    eprintln!("login: {statements} statements, {commits} commits");
+    assert!((13..=22).contains(&statements), "{statements} statements");
+    assert!((5..=7).contains(&commits), "{commits} commits");
+}

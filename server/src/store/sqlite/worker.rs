@@ -1,0 +1,386 @@
+//! The SQLite store's own thread. It owns the one connection and runs every store call as a
+//! **job**; the jobs that queued up while it was busy run as one batch in one transaction
+//! (group commit), and every job's answer is sent only once that transaction committed.
+//!
+//! Why (docs/performance.md): through sqlx, every statement was a round trip to the
+//! connection's worker thread (two thread switches and futex wake-ups, ~50–60 µs of CPU), and
+//! every write was a commit of its own (WAL frames written, locks taken). Here a store call is
+//! one hand-off however many statements it runs, statements run in this thread from a cache of
+//! prepared statements, and under load one commit covers many logins.
+//!
+//! A failed statement fails its job only: SQLite undoes the statement, and a job that writes
+//! more than once runs inside a savepoint ([`Db::atomic`]) so it keeps all or nothing. When the
+//! batch's transaction itself is lost (SQLite rolls it back on I/O errors, a full disk…) or the
+//! commit fails, every job of the batch gets the error: nothing it answered is claimed to be kept.
+
+use super::super::StoreError;
+use rusqlite::types::ToSql;
+use rusqlite::{CachedStatement, Connection, Row};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{mpsc, Arc};
+
+/// Most jobs in one transaction: bounds how long the first job of a batch waits for the last.
+const MAX_BATCH: usize = 256;
+
+/// Placeholder names, bound by name (SQLite numbers `$n` parameters in order of appearance).
+const NAMES: [&str; 20] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18", "$19", "$20",
+];
+
+/// Statements executed and transactions committed, for `/metrics` (and the benchmark's
+/// statements per login).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Every statement run, `BEGIN`/`COMMIT`/savepoints included.
+    pub statements: AtomicU64,
+    /// Batch transactions committed.
+    pub commits: AtomicU64,
+}
+
+/// What a job answers once the batch's fate is known: `None` committed, `Some(e)` lost.
+type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A job: run against the connection (`None`: the batch was lost before its turn).
+type Job = Box<dyn FnOnce(Option<&Db>) -> Reply + Send>;
+
+enum Msg {
+    Job(Job),
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The handle the store keeps: sends jobs to the thread.
+pub struct Worker {
+    jobs: mpsc::Sender<Msg>,
+    /// Shared with the thread.
+    pub counters: Arc<Counters>,
+}
+
+impl Worker {
+    /// Starts the thread that owns `conn`.
+    pub fn start(conn: Connection) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        std::thread::Builder::new()
+            .name("milogin-sqlite".into())
+            .spawn(move || run(conn, rx, &c))?;
+        Ok(Self { jobs, counters })
+    }
+
+    /// Runs `f` on the store's thread inside the current batch's transaction; its answer comes
+    /// once that transaction committed.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (job, rx) = job(f);
+        self.jobs
+            .send(Msg::Job(job))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Lets the thread finish what is queued, close the connection (SQLite checkpoints the WAL)
+    /// and end; every later call is `StoreError::Closed`.
+    pub async fn close(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Msg::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// A job running `f`, and where its answer will come.
+fn job<R: Send + 'static>(
+    f: impl FnOnce(&Db) -> Result<R, StoreError> + Send + 'static,
+) -> (Job, tokio::sync::oneshot::Receiver<Result<R, StoreError>>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move |db| {
+        let out = match db {
+            Some(db) => catch(|| f(db)),
+            None => Err(StoreError::Lost(
+                "an earlier statement of its batch failed".into(),
+            )),
+        };
+        Box::new(move |lost| {
+            let _ = tx.send(match (lost, out) {
+                (Some(why), Ok(_)) => Err(StoreError::Lost(why.to_string())),
+                (_, out) => out,
+            });
+        })
+    });
+    (job, rx)
+}
+
+/// A job's panic becomes its error instead of ending the thread (and with it the store).
+fn catch<R>(f: impl FnOnce() -> Result<R, StoreError>) -> Result<R, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(StoreError::Lost("a store call panicked".into())))
+}
+
+/// The thread: one batch per wake-up until the handle is dropped or closed.
+fn run(conn: Connection, rx: mpsc::Receiver<Msg>, counters: &Counters) {
+    let db = Db {
+        conn,
+        counters,
+        undo: Cell::new(false),
+    };
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut replies = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        let mut close = None;
+        for msg in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match msg {
+                Msg::Job(j) => batch.push(j),
+                Msg::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+            if batch.len() == MAX_BATCH {
+                break;
+            }
+        }
+        run_batch(&db, &mut batch, &mut replies);
+        if let Some(done) = close {
+            drop(db);
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Runs the jobs in one transaction and answers them after its commit (or its loss).
+fn run_batch(db: &Db, batch: &mut Vec<Job>, replies: &mut Vec<Reply>) {
+    if batch.is_empty() {
+        return;
+    }
+    let began = db.raw("BEGIN IMMEDIATE");
+    for job in batch.drain(..) {
+        // SQLite rolls the whole transaction back on some errors: later jobs must not run in
+        // autocommit mode and be reported as part of a batch that no longer exists.
+        let live = began.is_ok() && !db.conn.is_autocommit();
+        replies.push(job(live.then_some(db)));
+    }
+    let outcome = match began {
+        Err(e) => Err(format!("could not start a transaction: {e}")),
+        Ok(()) if db.conn.is_autocommit() => {
+            Err("SQLite rolled the transaction back after an error".to_string())
+        }
+        Ok(()) => db.raw("COMMIT").map_err(|e| {
+            let _ = db.raw("ROLLBACK");
+            format!("commit failed: {e}")
+        }),
+    };
+    if outcome.is_ok() {
+        db.counters.commits.fetch_add(1, Relaxed);
+    } else if let Err(e) = &outcome {
+        tracing::error!(error = %e, jobs = replies.len(), "SQLite batch lost");
+    }
+    let lost = outcome.err();
+    for reply in replies.drain(..) {
+        reply(lost.as_deref());
+    }
+}
+
+/// The connection as jobs see it: statements from the cache, parameters bound by `$n` name,
+/// every statement counted.
+pub struct Db<'c> {
+    conn: Connection,
+    counters: &'c Counters,
+    /// Set by [`Db::undo`] inside [`Db::atomic`].
+    undo: Cell<bool>,
+}
+
+impl Db<'_> {
+    /// A statement without parameters or rows (transaction control).
+    fn raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.counters.statements.fetch_add(1, Relaxed);
+        self.conn.prepare_cached(sql)?.raw_execute()?;
+        Ok(())
+    }
+
+    fn bound(&self, sql: &str, params: &[&dyn ToSql]) -> Result<CachedStatement<'_>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        if stmt.parameter_count() != params.len() {
+            return Err(StoreError::Invalid(format!(
+                "{} parameters given for {} in: {sql}",
+                params.len(),
+                stmt.parameter_count()
+            )));
+        }
+        for (name, value) in NAMES.iter().zip(params) {
+            let index = stmt
+                .parameter_index(name)?
+                .ok_or_else(|| StoreError::Invalid(format!("no {name} in: {sql}")))?;
+            stmt.raw_bind_parameter(index, value)?;
+        }
+        self.counters.statements.fetch_add(1, Relaxed);
+        Ok(stmt)
+    }
+
+    /// Runs a statement that returns no rows; the number of rows it changed.
+    pub fn exec(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize, StoreError> {
+        Ok(self.bound(sql, params)?.raw_execute()?)
+    }
+
+    /// Every row of a query (or of a `RETURNING` write), mapped.
+    pub fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        mut map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.bound(sql, params)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(map(r)?);
+        }
+        Ok(out)
+    }
+
+    /// The first row, if any (the statement still runs to its end).
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.rows(sql, params, map)?.into_iter().next())
+    }
+
+    /// Runs `f` all or nothing: inside a savepoint, undone when `f` fails or calls [`Db::undo`].
+    pub fn atomic<R>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.raw("SAVEPOINT job")?;
+        self.undo.set(false);
+        let out = f(self);
+        if out.is_err() || self.undo.replace(false) {
+            self.raw("ROLLBACK TO job")?;
+        }
+        self.raw("RELEASE job")?;
+        out
+    }
+
+    /// Inside [`Db::atomic`]: undo what the job wrote, but still answer what it returns.
+    pub fn undo(&self) {
+        self.undo.set(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_db(test: impl FnOnce(&Db)) {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
+        let counters = Counters::default();
+        test(&Db {
+            conn,
+            counters: &counters,
+            undo: Cell::new(false),
+        });
+    }
+
+    fn insert(k: i64) -> impl FnOnce(&Db) -> Result<usize, StoreError> + Send {
+        move |db| db.exec("INSERT INTO t (k) VALUES ($1)", &[&k])
+    }
+
+    fn keys(db: &Db) -> Vec<i64> {
+        db.rows("SELECT k FROM t ORDER BY k", &[], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn answer<R>(
+        mut rx: tokio::sync::oneshot::Receiver<Result<R, StoreError>>,
+    ) -> Result<R, StoreError> {
+        rx.try_recv().expect("every job of a batch is answered")
+    }
+
+    #[test]
+    fn a_batch_commits_once_and_a_failed_statement_fails_only_its_job() {
+        with_db(|db| {
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let mut rxs = Vec::new();
+            for k in [1, 2, 1, 3] {
+                let (j, rx) = job(insert(k));
+                batch.push(j);
+                rxs.push(rx);
+            }
+            run_batch(db, &mut batch, &mut replies);
+            let answers: Vec<_> = rxs.into_iter().map(answer).collect();
+            assert!(answers[0].is_ok() && answers[1].is_ok() && answers[3].is_ok());
+            assert!(
+                matches!(answers[2], Err(StoreError::Sqlite(_))),
+                "{answers:?}"
+            );
+            assert_eq!(keys(db), [1, 2, 3]);
+            assert_eq!(db.counters.commits.load(Relaxed), 1);
+        });
+    }
+
+    #[test]
+    fn an_atomic_job_keeps_all_or_nothing_and_can_undo_on_purpose() {
+        with_db(|db| {
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let (half, half_rx) = job(|db: &Db| {
+                db.atomic(|db| {
+                    insert(10)(db)?;
+                    insert(10)(db)
+                })
+            });
+            let (undone, undone_rx) = job(|db: &Db| {
+                db.atomic(|db| {
+                    insert(20)(db)?;
+                    db.undo();
+                    Ok("answered")
+                })
+            });
+            let (kept, kept_rx) = job(|db: &Db| db.atomic(|db| insert(30)(db)));
+            batch.extend([half, undone, kept]);
+            run_batch(db, &mut batch, &mut replies);
+            assert!(answer(half_rx).is_err());
+            assert_eq!(answer(undone_rx).unwrap(), "answered");
+            assert_eq!(answer(kept_rx).unwrap(), 1);
+            assert_eq!(keys(db), [30]);
+        });
+    }
+
+    #[test]
+    fn when_the_transaction_is_lost_every_job_of_the_batch_hears_it() {
+        with_db(|db| {
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let (before, before_rx) = job(insert(1));
+            // Stands for SQLite rolling the transaction back on an I/O error or a full disk.
+            let (lose, lose_rx) = job(|db: &Db| db.exec("ROLLBACK", &[]));
+            let (after, after_rx) = job(insert(2));
+            batch.extend([before, lose, after]);
+            run_batch(db, &mut batch, &mut replies);
+            for a in [answer(before_rx), answer(lose_rx), answer(after_rx)] {
+                assert!(matches!(a, Err(StoreError::Lost(_))), "{a:?}");
+            }
+            assert!(keys(db).is_empty());
+            assert_eq!(db.counters.commits.load(Relaxed), 0);
+        });
+    }
+
+    #[tokio::test]
+    async fn calls_after_close_fail_as_closed() {
+        let conn = Connection::open_in_memory().unwrap();
+        let w = Worker::start(conn).unwrap();
+        assert_eq!(
+            w.call(|db| db.row("SELECT 1", &[], |r| r.get::<_, i64>(0)))
+                .await
+                .unwrap(),
+            Some(1)
+        );
+        w.close().await;
+        assert!(matches!(w.call(|_| Ok(())).await, Err(StoreError::Closed)));
+    }
+}

@@ -129,6 +129,10 @@ fn run(conn: Connection, rx: mpsc::Receiver<Msg>, counters: &Counters) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
+        // Let the threads that sent this job queue more before the batch is taken: on a busy
+        // core the runtime keeps running instead of being preempted by this thread's wake-up
+        // for every job (batches of ~2.5 calls at 32 logins in flight without this).
+        std::thread::yield_now();
         let mut close = None;
         for msg in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             match msg {

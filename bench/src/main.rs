@@ -1,7 +1,7 @@
 //! `milogin-bench`: the full-login benchmark of design.md §9.
 //!
 //! It starts the embedded mock Xiaomi in this process, writes a configuration (SQLite in a
-//! temporary folder), starts the **release** `milogin serve` as a child process and drives
+//! temporary folder, or a scratch PostgreSQL database with `--store postgres`), starts the **release** `milogin serve` as a child process and drives
 //! complete logins against it with a bounded, closed-loop load generator: every virtual user has
 //! its own cookie jar and connections, and one flow is
 //!
@@ -22,12 +22,14 @@
 //! implementation of the same login) the same way: same mock, same virtual users, same pinning,
 //! one server at a time on CPU 0; it prints both tables and, per level, the ratio.
 
+mod db;
 mod login;
 mod procfs;
 mod report;
 mod setup;
 
 use clap::{Parser, ValueEnum};
+use db::StoreKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,9 +58,20 @@ pub struct Args {
     /// Pin the server to CPU 0 and this load generator (with the mock) to CPU 1 (`taskset`).
     #[arg(long)]
     pub pin: bool,
-    /// Users (each with a Xiaomi identity) written into the store before the server starts.
+    /// Users (each with a Xiaomi identity) written into the store before the server starts
+    /// (after its migrations), so a run measures the store at that size; up to millions.
     #[arg(long, default_value_t = 0)]
     pub users: u64,
+    /// The store `milogin serve` runs on: `sqlite` (a file in the run's temporary folder) or
+    /// `postgres` (needs --database-url; `cargo xtask bench --store postgres` starts a
+    /// throw-away PostgreSQL and passes it). Every run starts from an empty database.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+    /// With --store postgres: a PostgreSQL server, as postgres://USER@HOST:PORT/DB, whose user
+    /// may create databases. The bench creates the database `milogin_bench_<pid>` there, runs
+    /// on it and drops it at the end (--keep leaves it); DB itself is only used to connect.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Which logins are measured: `new` (every flow is a Xiaomi account the pool has never
     /// seen: the user is created) or `returning` (every account logged in once during the
     /// warm-up: the user is found).
@@ -116,8 +129,8 @@ fn main() -> ExitCode {
     if args.pin && !pinned {
         eprintln!("note: --pin asked for, but `taskset` is missing or failed; running unpinned");
     }
-    // Threads inherit the affinity set above: the runtime, the mock and sqlx's workers all run
-    // on CPU 1 when pinned.
+    // Threads inherit the affinity set above: the runtime and the mock (and
+    // rusqlite/sqlx while pre-populating) all run on CPU 1 when pinned.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,7 +156,17 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         Mix::New => args.warmup + levels * args.max_flows,
         Mix::Returning => args.accounts.max(1),
     };
+    match (args.store, &args.database_url) {
+        (StoreKind::Postgres, None) => return Err(setup::NO_DATABASE_URL.into()),
+        (StoreKind::Sqlite, Some(_)) => {
+            return Err("--database-url is for --store postgres; with SQLite (the default) the bench keeps its database in a temporary folder".into())
+        }
+        _ => {}
+    }
     let peer = args.peer.as_deref().map(setup::peer_dir).transpose()?;
+    if peer.is_some() && args.store == StoreKind::Postgres {
+        eprintln!("note: milogin runs on PostgreSQL, the peer on its own SQLite file (it has no other store)");
+    }
     if peer.is_some() && args.users > 0 {
         return Err("--users pre-populates milogin's store only; leave it out with --peer".into());
     }

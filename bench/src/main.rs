@@ -24,6 +24,7 @@
 
 mod db;
 mod login;
+mod metrics;
 mod procfs;
 mod report;
 mod setup;
@@ -245,8 +246,21 @@ async fn measure(
         }
     }
 
+    // The store counters are read outside the CPU window of each level.
+    let (kind, base) = (env.kind, env.base.clone());
+    let scrape = |http: reqwest::Client| {
+        let base = base.clone();
+        async move {
+            match kind {
+                login::Kind::Milogin => metrics::scrape(&http, &base).await,
+                login::Kind::Peer => metrics::StoreCounters::default(),
+            }
+        }
+    };
+    let http = reqwest::Client::new();
     let mut results = Vec::new();
     for &c in &args.concurrency {
+        let counters_before = scrape(http.clone()).await;
         procfs::reset_peak_rss(env.server_pid());
         let server_before = procfs::cpu_ticks(env.server_pid())?;
         let self_before = procfs::cpu_ticks(std::process::id())?;
@@ -261,13 +275,16 @@ async fn measure(
         .await;
         let server_after = procfs::cpu_ticks(env.server_pid())?;
         let self_after = procfs::cpu_ticks(std::process::id())?;
+        let counters_after = scrape(http.clone()).await;
+        let per_flow = counters_after.per_flow_since(&counters_before, r.flows);
         let level = report::Level::new(
             c,
             r,
             procfs::ticks_to_ms(server_after - server_before),
             procfs::ticks_to_ms(self_after - self_before),
             procfs::peak_rss_kib(env.server_pid()).unwrap_or(0),
-        );
+        )
+        .with_store_counters(per_flow);
         eprintln!("{}", level.progress());
         results.push(level);
     }
@@ -278,6 +295,10 @@ async fn measure(
     env.stop(args.keep);
     Ok(report::Run {
         server,
+        store: match kind {
+            login::Kind::Milogin => args.store.as_str(),
+            login::Kind::Peer => "sqlite",
+        },
         mix: args.mix.as_str(),
         accounts,
         users_prepopulated: args.users,

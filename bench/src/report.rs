@@ -27,6 +27,15 @@ pub struct Level {
     pub client_cpu_ms: f64,
     /// Peak resident set size of the server during the level, KiB.
     pub server_peak_rss_kib: u64,
+    /// Store statements per flow (`/metrics`), when the server counts them.
+    pub statements_per_flow: Option<f64>,
+    /// Store commits per flow (`/metrics`), when the server counts them.
+    pub commits_per_flow: Option<f64>,
+}
+
+/// `v` with `decimals`, or `-` when not measured.
+fn or_dash(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
 /// The value at quantile `q` of sorted values (nearest rank).
@@ -61,7 +70,19 @@ impl Level {
             server_cpu_ms,
             client_cpu_ms,
             server_peak_rss_kib,
+            statements_per_flow: None,
+            commits_per_flow: None,
         }
+    }
+
+    /// Adds the store's statements and commits per flow (`None`: not counted by the server).
+    pub fn with_store_counters(
+        mut self,
+        (statements, commits): (Option<f64>, Option<f64>),
+    ) -> Self {
+        self.statements_per_flow = statements;
+        self.commits_per_flow = commits;
+        self
     }
 
     /// Server CPU per flow, milliseconds.
@@ -105,6 +126,8 @@ impl Level {
             "server_cpu_ms_per_flow": r3(self.server_cpu_ms_per_flow()),
             "client_cpu_ms_per_flow": r3(self.client_cpu_ms_per_flow()),
             "server_peak_rss_mib": r3(self.server_peak_rss_kib as f64 / 1024.0),
+            "statements_per_login": self.statements_per_flow.map(r3),
+            "commits_per_login": self.commits_per_flow.map(r3),
         })
     }
 }
@@ -113,6 +136,8 @@ impl Level {
 pub struct Run {
     /// `milogin` or `peer <name>`.
     pub server: String,
+    /// The server's store: `sqlite` or `postgres`.
+    pub store: &'static str,
     /// `new` or `returning`.
     pub mix: &'static str,
     /// Mock Xiaomi accounts.
@@ -144,8 +169,9 @@ impl Run {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            "{} full-login benchmark: store {}, mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
             self.server,
+            self.store,
             self.mix,
             self.accounts,
             self.users_prepopulated,
@@ -161,7 +187,7 @@ impl Run {
         );
         let _ = writeln!(
             out,
-            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>6}",
+            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>11} {:>13} {:>6}",
             "conc",
             "flows",
             "flows/s",
@@ -172,12 +198,14 @@ impl Run {
             "srv CPU ms/fl",
             "gen CPU ms/fl",
             "peak MiB",
+            "stmts/login",
+            "commits/login",
             "errors"
         );
         for l in &self.levels {
             let _ = writeln!(
                 out,
-                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>13.3} {:>10.1} {:>6}",
+                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>13.3} {:>10.1} {:>11} {:>13} {:>6}",
                 l.concurrency,
                 l.flows,
                 l.flows_per_s,
@@ -188,6 +216,8 @@ impl Run {
                 l.server_cpu_ms_per_flow(),
                 l.client_cpu_ms_per_flow(),
                 l.server_peak_rss_kib as f64 / 1024.0,
+                or_dash(l.statements_per_flow, 2),
+                or_dash(l.commits_per_flow, 2),
                 l.errors
             );
         }
@@ -211,6 +241,7 @@ impl Run {
         json!({
             "bench": "milogin-full-login",
             "server": self.server,
+            "store": self.store,
             "mix": self.mix,
             "accounts": self.accounts,
             "users_prepopulated": self.users_prepopulated,
@@ -332,7 +363,13 @@ pub fn comparison_json(peer_name: &str, milogin: &Run, peer: &Run) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{quantile, ratios, Level, Run};
+    use super::{or_dash, quantile, ratios, Level, Run};
+
+    #[test]
+    fn unmeasured_store_counters_print_as_a_dash() {
+        assert_eq!(or_dash(None, 2), "-");
+        assert_eq!(or_dash(Some(7.0), 2), "7.00");
+    }
     use crate::procfs::Machine;
 
     #[test]
@@ -357,9 +394,12 @@ mod tests {
             server_cpu_ms: cpu_ms * 1000.0,
             client_cpu_ms: 0.0,
             server_peak_rss_kib: rss_kib,
+            statements_per_flow: None,
+            commits_per_flow: None,
         };
         Run {
             server: server.into(),
+            store: "sqlite",
             mix: "new",
             accounts: 1,
             users_prepopulated: 0,

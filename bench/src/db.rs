@@ -116,6 +116,22 @@ impl Db {
         Ok(())
     }
 
+    /// The PostgreSQL cluster's postmaster, when it runs on this machine and the bench may see
+    /// it (`SHOW data_directory` needs a superuser or `pg_read_all_settings`): its process tree's
+    /// CPU is the store's cost, outside the server's process. `None` for SQLite (in-process).
+    pub async fn cluster_pid(&self) -> Option<u32> {
+        let Db::Postgres(s) = self else { return None };
+        let mut c = pg_connect(&s.url).await.ok()?;
+        let dir: Result<String, _> = sqlx::query_scalar("SHOW data_directory")
+            .fetch_one(&mut c)
+            .await;
+        let _ = sqlx::Connection::close(c).await;
+        let pidfile = std::fs::read_to_string(Path::new(&dir.ok()?).join("postmaster.pid")).ok()?;
+        let pid: u32 = pidfile.lines().next()?.trim().parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "postgres").then_some(pid)
+    }
+
     /// `(users, identities)` in the database now; `(-1, -1)` when it cannot be read.
     pub async fn rows(&self) -> (i64, i64) {
         const COUNT: &str =

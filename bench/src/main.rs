@@ -1,9 +1,10 @@
 //! `milogin-bench`: the full-login benchmark of design.md §9.
 //!
 //! It starts the embedded mock Xiaomi in this process, writes a configuration (SQLite in a
-//! temporary folder, or a scratch PostgreSQL database with `--store postgres`), starts the **release** `milogin serve` as a child process and drives
-//! complete logins against it with a bounded, closed-loop load generator: every virtual user has
-//! its own cookie jar and connections, and one flow is
+//! temporary folder, or a scratch PostgreSQL database with `--store postgres`), starts the
+//! **release** `milogin serve` as a child process and drives complete logins against it with a
+//! bounded, closed-loop load generator: every virtual user has its own cookie jar and
+//! connections, and one flow is
 //!
 //! 1. `GET /connection/social/mi/bench/authorize` → 302 to the mock, binding cookie set;
 //! 2. `GET` the mock's consent page, read its `req`, `POST /oauth2/authorize/decision` with
@@ -15,8 +16,11 @@
 //!    `jsonwebtoken`.
 //!
 //! Per concurrency level it prints flows/s, p50/p90/p99 of a whole flow, the server's CPU time
-//! per flow (utime + stime from `/proc/<pid>/stat`), its peak RSS (`VmHWM`, reset before each
-//! level), the load generator's own CPU per flow, and errors: one table, then one JSON line.
+//! per flow (utime + stime from `/proc/<pid>/stat`), with PostgreSQL the cluster's CPU per flow
+//! (its postmaster's process tree, when it runs on this machine), the server's peak RSS (`VmHWM`, reset
+//! before each level), the load generator's own CPU per flow, the store's statements and commits
+//! per login (the server's `/metrics` counters, read between levels; `-` when it has none), and
+//! errors: one table, then one JSON line.
 //!
 //! With `--peer <name>` the same run then measures the peer app in `bench/peers/<name>/` (a Node
 //! implementation of the same login) the same way: same mock, same virtual users, same pinning,
@@ -258,12 +262,19 @@ async fn measure(
         }
     };
     let http = reqwest::Client::new();
+    // PostgreSQL's own CPU (every backend and background process of the cluster).
+    let db_pid = env.database_pid().await;
+    if args.store == StoreKind::Postgres && env.kind == login::Kind::Milogin && db_pid.is_none() {
+        eprintln!("note: the PostgreSQL cluster's processes are not visible here (another machine, or no superuser): its CPU is not measured");
+    }
+    let db_ticks = || db_pid.map(procfs::tree_cpu_ticks).transpose();
     let mut results = Vec::new();
     for &c in &args.concurrency {
         let counters_before = scrape(http.clone()).await;
         procfs::reset_peak_rss(env.server_pid());
         let server_before = procfs::cpu_ticks(env.server_pid())?;
         let self_before = procfs::cpu_ticks(std::process::id())?;
+        let db_before = db_ticks()?;
         let r = run_level(
             &target,
             &next_account,
@@ -275,6 +286,7 @@ async fn measure(
         .await;
         let server_after = procfs::cpu_ticks(env.server_pid())?;
         let self_after = procfs::cpu_ticks(std::process::id())?;
+        let db_after = db_ticks()?;
         let counters_after = scrape(http.clone()).await;
         let per_flow = counters_after.per_flow_since(&counters_before, r.flows);
         let level = report::Level::new(
@@ -284,7 +296,12 @@ async fn measure(
             procfs::ticks_to_ms(self_after - self_before),
             procfs::peak_rss_kib(env.server_pid()).unwrap_or(0),
         )
-        .with_store_counters(per_flow);
+        .with_store_counters(per_flow)
+        .with_database_cpu_ms(
+            db_before
+                .zip(db_after)
+                .map(|(b, a)| procfs::ticks_to_ms(a.saturating_sub(b))),
+        );
         eprintln!("{}", level.progress());
         results.push(level);
     }

@@ -27,6 +27,8 @@ pub struct Level {
     pub client_cpu_ms: f64,
     /// Peak resident set size of the server during the level, KiB.
     pub server_peak_rss_kib: u64,
+    /// CPU of the database's processes during the level (PostgreSQL), milliseconds.
+    pub database_cpu_ms: Option<f64>,
     /// Store statements per flow (`/metrics`), when the server counts them.
     pub statements_per_flow: Option<f64>,
     /// Store commits per flow (`/metrics`), when the server counts them.
@@ -70,9 +72,21 @@ impl Level {
             server_cpu_ms,
             client_cpu_ms,
             server_peak_rss_kib,
+            database_cpu_ms: None,
             statements_per_flow: None,
             commits_per_flow: None,
         }
+    }
+
+    /// Adds the database's CPU during the level (`None`: in the server's process, or not seen).
+    pub fn with_database_cpu_ms(mut self, ms: Option<f64>) -> Self {
+        self.database_cpu_ms = ms;
+        self
+    }
+
+    /// Database CPU per flow, milliseconds.
+    pub fn database_cpu_ms_per_flow(&self) -> Option<f64> {
+        self.database_cpu_ms.map(|ms| ms / self.flows.max(1) as f64)
     }
 
     /// Adds the store's statements and commits per flow (`None`: not counted by the server).
@@ -125,6 +139,7 @@ impl Level {
             "max_ms": r3(self.latency_ms[3]),
             "server_cpu_ms_per_flow": r3(self.server_cpu_ms_per_flow()),
             "client_cpu_ms_per_flow": r3(self.client_cpu_ms_per_flow()),
+            "database_cpu_ms_per_flow": self.database_cpu_ms_per_flow().map(r3),
             "server_peak_rss_mib": r3(self.server_peak_rss_kib as f64 / 1024.0),
             "statements_per_login": self.statements_per_flow.map(r3),
             "commits_per_login": self.commits_per_flow.map(r3),
@@ -187,7 +202,7 @@ impl Run {
         );
         let _ = writeln!(
             out,
-            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>11} {:>13} {:>6}",
+            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>12} {:>13} {:>10} {:>11} {:>13} {:>6}",
             "conc",
             "flows",
             "flows/s",
@@ -196,6 +211,7 @@ impl Run {
             "p99 ms",
             "max ms",
             "srv CPU ms/fl",
+            "db CPU ms/fl",
             "gen CPU ms/fl",
             "peak MiB",
             "stmts/login",
@@ -205,7 +221,7 @@ impl Run {
         for l in &self.levels {
             let _ = writeln!(
                 out,
-                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>13.3} {:>10.1} {:>11} {:>13} {:>6}",
+                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>12} {:>13.3} {:>10.1} {:>11} {:>13} {:>6}",
                 l.concurrency,
                 l.flows,
                 l.flows_per_s,
@@ -214,6 +230,7 @@ impl Run {
                 l.latency_ms[2],
                 l.latency_ms[3],
                 l.server_cpu_ms_per_flow(),
+                or_dash(l.database_cpu_ms_per_flow(), 3),
                 l.client_cpu_ms_per_flow(),
                 l.server_peak_rss_kib as f64 / 1024.0,
                 or_dash(l.statements_per_flow, 2),
@@ -394,6 +411,7 @@ mod tests {
             server_cpu_ms: cpu_ms * 1000.0,
             client_cpu_ms: 0.0,
             server_peak_rss_kib: rss_kib,
+            database_cpu_ms: None,
             statements_per_flow: None,
             commits_per_flow: None,
         };

@@ -113,6 +113,11 @@ impl Env {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// The PostgreSQL cluster's postmaster on this machine (see [`Db::cluster_pid`]).
+    pub async fn database_pid(&self) -> Option<u32> {
+        self.db.cluster_pid().await
+    }
+
     /// `(users, identities)` in the database now.
     pub async fn rows(&self) -> (i64, i64) {
         self.db.rows().await

@@ -17,10 +17,10 @@
 //!
 //! Per concurrency level it prints flows/s, p50/p90/p99 of a whole flow, the server's CPU time
 //! per flow (utime + stime from `/proc/<pid>/stat`), with PostgreSQL the cluster's CPU per flow
-//! (its postmaster's process tree, when it runs on this machine), the server's peak RSS (`VmHWM`, reset
-//! before each level), the load generator's own CPU per flow, the store's statements and commits
-//! per login (the server's `/metrics` counters, read between levels; `-` when it has none), and
-//! errors: one table, then one JSON line.
+//! (its postmaster's process tree, when it runs on this machine), the server's peak RSS
+//! (`VmHWM`, reset before each level), the load generator's own CPU per flow, the store's
+//! statements and commits per login (the server's `/metrics` counters, read between levels; `-`
+//! when it has none), and errors: one table, then one JSON line.
 //!
 //! With `--peer <name>` the same run then measures the peer app in `bench/peers/<name>/` (a Node
 //! implementation of the same login) the same way: same mock, same virtual users, same pinning,

@@ -1,9 +1,10 @@
 //! `milogin-bench`: the full-login benchmark of design.md §9.
 //!
 //! It starts the embedded mock Xiaomi in this process, writes a configuration (SQLite in a
-//! temporary folder), starts the **release** `milogin serve` as a child process and drives
-//! complete logins against it with a bounded, closed-loop load generator: every virtual user has
-//! its own cookie jar and connections, and one flow is
+//! temporary folder, or a scratch PostgreSQL database with `--store postgres`), starts the
+//! **release** `milogin serve` as a child process and drives complete logins against it with a
+//! bounded, closed-loop load generator: every virtual user has its own cookie jar and
+//! connections, and one flow is
 //!
 //! 1. `GET /connection/social/mi/bench/authorize` → 302 to the mock, binding cookie set;
 //! 2. `GET` the mock's consent page, read its `req`, `POST /oauth2/authorize/decision` with
@@ -15,19 +16,25 @@
 //!    `jsonwebtoken`.
 //!
 //! Per concurrency level it prints flows/s, p50/p90/p99 of a whole flow, the server's CPU time
-//! per flow (utime + stime from `/proc/<pid>/stat`), its peak RSS (`VmHWM`, reset before each
-//! level), the load generator's own CPU per flow, and errors: one table, then one JSON line.
+//! per flow (utime + stime from `/proc/<pid>/stat`), with PostgreSQL the cluster's CPU per flow
+//! (its postmaster's process tree, when it runs on this machine), the server's peak RSS
+//! (`VmHWM`, reset before each level), the load generator's own CPU per flow, the store's
+//! statements and commits per login (the server's `/metrics` counters, read between levels; `-`
+//! when it has none), and errors: one table, then one JSON line.
 //!
 //! With `--peer <name>` the same run then measures the peer app in `bench/peers/<name>/` (a Node
 //! implementation of the same login) the same way: same mock, same virtual users, same pinning,
 //! one server at a time on CPU 0; it prints both tables and, per level, the ratio.
 
+mod db;
 mod login;
+mod metrics;
 mod procfs;
 mod report;
 mod setup;
 
 use clap::{Parser, ValueEnum};
+use db::StoreKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,9 +63,20 @@ pub struct Args {
     /// Pin the server to CPU 0 and this load generator (with the mock) to CPU 1 (`taskset`).
     #[arg(long)]
     pub pin: bool,
-    /// Users (each with a Xiaomi identity) written into the store before the server starts.
+    /// Users (each with a Xiaomi identity) written into the store before the server starts
+    /// (after its migrations), so a run measures the store at that size; up to millions.
     #[arg(long, default_value_t = 0)]
     pub users: u64,
+    /// The store `milogin serve` runs on: `sqlite` (a file in the run's temporary folder) or
+    /// `postgres` (needs --database-url; `cargo xtask bench --store postgres` starts a
+    /// throw-away PostgreSQL and passes it). Every run starts from an empty database.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+    /// With --store postgres: a PostgreSQL server, as postgres://USER@HOST:PORT/DB, whose user
+    /// may create databases. The bench creates the database `milogin_bench_<pid>` there, runs
+    /// on it and drops it at the end (--keep leaves it); DB itself is only used to connect.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Which logins are measured: `new` (every flow is a Xiaomi account the pool has never
     /// seen: the user is created) or `returning` (every account logged in once during the
     /// warm-up: the user is found).
@@ -116,8 +134,8 @@ fn main() -> ExitCode {
     if args.pin && !pinned {
         eprintln!("note: --pin asked for, but `taskset` is missing or failed; running unpinned");
     }
-    // Threads inherit the affinity set above: the runtime, the mock and sqlx's workers all run
-    // on CPU 1 when pinned.
+    // Threads inherit the affinity set above: the runtime and the mock (and
+    // rusqlite/sqlx while pre-populating) all run on CPU 1 when pinned.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,7 +161,17 @@ async fn run(args: Args, pinned: bool) -> Result<(), String> {
         Mix::New => args.warmup + levels * args.max_flows,
         Mix::Returning => args.accounts.max(1),
     };
+    match (args.store, &args.database_url) {
+        (StoreKind::Postgres, None) => return Err(setup::NO_DATABASE_URL.into()),
+        (StoreKind::Sqlite, Some(_)) => {
+            return Err("--database-url is for --store postgres; with SQLite (the default) the bench keeps its database in a temporary folder".into())
+        }
+        _ => {}
+    }
     let peer = args.peer.as_deref().map(setup::peer_dir).transpose()?;
+    if peer.is_some() && args.store == StoreKind::Postgres {
+        eprintln!("note: milogin runs on PostgreSQL, the peer on its own SQLite file (it has no other store)");
+    }
     if peer.is_some() && args.users > 0 {
         return Err("--users pre-populates milogin's store only; leave it out with --peer".into());
     }
@@ -222,11 +250,31 @@ async fn measure(
         }
     }
 
+    // The store counters are read outside the CPU window of each level.
+    let (kind, base) = (env.kind, env.base.clone());
+    let scrape = |http: reqwest::Client| {
+        let base = base.clone();
+        async move {
+            match kind {
+                login::Kind::Milogin => metrics::scrape(&http, &base).await,
+                login::Kind::Peer => metrics::StoreCounters::default(),
+            }
+        }
+    };
+    let http = reqwest::Client::new();
+    // PostgreSQL's own CPU (every backend and background process of the cluster).
+    let db_pid = env.database_pid().await;
+    if args.store == StoreKind::Postgres && env.kind == login::Kind::Milogin && db_pid.is_none() {
+        eprintln!("note: the PostgreSQL cluster's processes are not visible here (another machine, or no superuser): its CPU is not measured");
+    }
+    let db_ticks = || db_pid.map(procfs::tree_cpu_ticks).transpose();
     let mut results = Vec::new();
     for &c in &args.concurrency {
+        let counters_before = scrape(http.clone()).await;
         procfs::reset_peak_rss(env.server_pid());
         let server_before = procfs::cpu_ticks(env.server_pid())?;
         let self_before = procfs::cpu_ticks(std::process::id())?;
+        let db_before = db_ticks()?;
         let r = run_level(
             &target,
             &next_account,
@@ -238,12 +286,21 @@ async fn measure(
         .await;
         let server_after = procfs::cpu_ticks(env.server_pid())?;
         let self_after = procfs::cpu_ticks(std::process::id())?;
+        let db_after = db_ticks()?;
+        let counters_after = scrape(http.clone()).await;
+        let per_flow = counters_after.per_flow_since(&counters_before, r.flows);
         let level = report::Level::new(
             c,
             r,
             procfs::ticks_to_ms(server_after - server_before),
             procfs::ticks_to_ms(self_after - self_before),
             procfs::peak_rss_kib(env.server_pid()).unwrap_or(0),
+        )
+        .with_store_counters(per_flow)
+        .with_database_cpu_ms(
+            db_before
+                .zip(db_after)
+                .map(|(b, a)| procfs::ticks_to_ms(a.saturating_sub(b))),
         );
         eprintln!("{}", level.progress());
         results.push(level);
@@ -255,6 +312,10 @@ async fn measure(
     env.stop(args.keep);
     Ok(report::Run {
         server,
+        store: match kind {
+            login::Kind::Milogin => args.store.as_str(),
+            login::Kind::Peer => "sqlite",
+        },
         mix: args.mix.as_str(),
         accounts,
         users_prepopulated: args.users,

@@ -1,27 +1,57 @@
-//! What Linux says about a process: CPU time (`/proc/<pid>/stat`), peak resident memory
+//! What Linux says about a process: CPU time (`/proc/<pid>/stat`; of a process tree, for the
+//! PostgreSQL cluster), peak resident memory
 //! (`VmHWM` in `/proc/<pid>/status`, reset through `clear_refs`), and CPU pinning with `taskset`.
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-/// utime + stime of the whole process (every thread, live or exited), in clock ticks.
-pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
+/// The fields of `/proc/<pid>/stat` after the command name: index 0 is the state (field 3),
+/// 1 the parent pid, 11 utime, 12 stime, 13 cutime, 14 cstime.
+fn stat_fields(pid: u32) -> Result<Vec<u64>, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("cannot read /proc/{pid}/stat: {e}"))?;
-    // The command name (field 2) may hold spaces; the fields after it are space-separated.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .ok_or("malformed /proc/<pid>/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After ")": state is field 3, so utime (field 14) is index 11 and stime (15) index 12.
-    let num = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or("malformed /proc/<pid>/stat")
-    };
-    Ok(num(11)? + num(12)?)
+    parse_stat(&stat).ok_or_else(|| format!("malformed /proc/{pid}/stat"))
+}
+
+/// The first 15 [`stat_fields`] of a `stat` line (the state letter and negative numbers, such
+/// as a missing terminal's -1, read as 0).
+fn parse_stat(stat: &str) -> Option<Vec<u64>> {
+    // The command name (field 2) may hold spaces and parentheses; the fields after the last ")"
+    // are space-separated numbers.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .take(15)
+        .enumerate()
+        .map(|(i, v)| match i {
+            0 => Some(0),
+            _ => v.parse::<i64>().ok().map(|n| n.max(0) as u64),
+        })
+        .collect::<Option<_>>()?;
+    (fields.len() == 15).then_some(fields)
+}
+
+/// utime + stime of the whole process (every thread, live or exited), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let f = stat_fields(pid)?;
+    Ok(f[11] + f[12])
+}
+
+/// CPU of `pid` and every child it started, live or exited (and reaped), in clock ticks: for a
+/// PostgreSQL cluster, the postmaster's pid gives every backend and background process.
+pub fn tree_cpu_ticks(pid: u32) -> Result<u64, String> {
+    let f = stat_fields(pid)?;
+    let mut ticks = f[11] + f[12] + f[13] + f[14];
+    let procs = std::fs::read_dir("/proc").map_err(|e| format!("cannot list /proc: {e}"))?;
+    for child in procs.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        // A process may exit between the listing and the read; it is then in the reaped sum.
+        if let Ok(c) = stat_fields(child) {
+            if c[1] == u64::from(pid) {
+                ticks += c[11] + c[12] + c[13] + c[14];
+            }
+        }
+    }
+    Ok(ticks)
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on every common Linux).
@@ -135,5 +165,17 @@ impl Machine {
                 .collect::<Vec<_>>()
                 .join(" "),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stat_lines_parse_after_the_last_parenthesis() {
+        let line = "4242 (postgres: a (b) c) S 4000 4242 4242 0 -1 4194560 100 0 0 0 7 3 5 2 20 0 1 0 1000 1000000 100 18446744073709551615";
+        let f = super::parse_stat(line).unwrap();
+        assert_eq!(f[1], 4000, "parent pid");
+        assert_eq!((f[11], f[12], f[13], f[14]), (7, 3, 5, 2));
+        assert!(super::parse_stat("4242 (x) S 1 2").is_none());
     }
 }

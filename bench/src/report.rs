@@ -27,6 +27,17 @@ pub struct Level {
     pub client_cpu_ms: f64,
     /// Peak resident set size of the server during the level, KiB.
     pub server_peak_rss_kib: u64,
+    /// CPU of the database's processes during the level (PostgreSQL), milliseconds.
+    pub database_cpu_ms: Option<f64>,
+    /// Store statements per flow (`/metrics`), when the server counts them.
+    pub statements_per_flow: Option<f64>,
+    /// Store commits per flow (`/metrics`), when the server counts them.
+    pub commits_per_flow: Option<f64>,
+}
+
+/// `v` with `decimals`, or `-` when not measured.
+fn or_dash(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
 /// The value at quantile `q` of sorted values (nearest rank).
@@ -61,7 +72,31 @@ impl Level {
             server_cpu_ms,
             client_cpu_ms,
             server_peak_rss_kib,
+            database_cpu_ms: None,
+            statements_per_flow: None,
+            commits_per_flow: None,
         }
+    }
+
+    /// Adds the database's CPU during the level (`None`: in the server's process, or not seen).
+    pub fn with_database_cpu_ms(mut self, ms: Option<f64>) -> Self {
+        self.database_cpu_ms = ms;
+        self
+    }
+
+    /// Database CPU per flow, milliseconds.
+    pub fn database_cpu_ms_per_flow(&self) -> Option<f64> {
+        self.database_cpu_ms.map(|ms| ms / self.flows.max(1) as f64)
+    }
+
+    /// Adds the store's statements and commits per flow (`None`: not counted by the server).
+    pub fn with_store_counters(
+        mut self,
+        (statements, commits): (Option<f64>, Option<f64>),
+    ) -> Self {
+        self.statements_per_flow = statements;
+        self.commits_per_flow = commits;
+        self
     }
 
     /// Server CPU per flow, milliseconds.
@@ -104,7 +139,10 @@ impl Level {
             "max_ms": r3(self.latency_ms[3]),
             "server_cpu_ms_per_flow": r3(self.server_cpu_ms_per_flow()),
             "client_cpu_ms_per_flow": r3(self.client_cpu_ms_per_flow()),
+            "database_cpu_ms_per_flow": self.database_cpu_ms_per_flow().map(r3),
             "server_peak_rss_mib": r3(self.server_peak_rss_kib as f64 / 1024.0),
+            "statements_per_login": self.statements_per_flow.map(r3),
+            "commits_per_login": self.commits_per_flow.map(r3),
         })
     }
 }
@@ -113,6 +151,8 @@ impl Level {
 pub struct Run {
     /// `milogin` or `peer <name>`.
     pub server: String,
+    /// The server's store: `sqlite` or `postgres`.
+    pub store: &'static str,
     /// `new` or `returning`.
     pub mix: &'static str,
     /// Mock Xiaomi accounts.
@@ -144,8 +184,9 @@ impl Run {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} full-login benchmark: mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
+            "{} full-login benchmark: store {}, mix {}, {} accounts, {} pre-populated users ({} users at the end), {}, RUST_LOG={}",
             self.server,
+            self.store,
             self.mix,
             self.accounts,
             self.users_prepopulated,
@@ -161,7 +202,7 @@ impl Run {
         );
         let _ = writeln!(
             out,
-            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>13} {:>10} {:>6}",
+            "{:>5} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>13} {:>12} {:>13} {:>10} {:>11} {:>13} {:>6}",
             "conc",
             "flows",
             "flows/s",
@@ -170,14 +211,17 @@ impl Run {
             "p99 ms",
             "max ms",
             "srv CPU ms/fl",
+            "db CPU ms/fl",
             "gen CPU ms/fl",
             "peak MiB",
+            "stmts/login",
+            "commits/login",
             "errors"
         );
         for l in &self.levels {
             let _ = writeln!(
                 out,
-                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>13.3} {:>10.1} {:>6}",
+                "{:>5} {:>7} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>13.3} {:>12} {:>13.3} {:>10.1} {:>11} {:>13} {:>6}",
                 l.concurrency,
                 l.flows,
                 l.flows_per_s,
@@ -186,8 +230,11 @@ impl Run {
                 l.latency_ms[2],
                 l.latency_ms[3],
                 l.server_cpu_ms_per_flow(),
+                or_dash(l.database_cpu_ms_per_flow(), 3),
                 l.client_cpu_ms_per_flow(),
                 l.server_peak_rss_kib as f64 / 1024.0,
+                or_dash(l.statements_per_flow, 2),
+                or_dash(l.commits_per_flow, 2),
                 l.errors
             );
         }
@@ -211,6 +258,7 @@ impl Run {
         json!({
             "bench": "milogin-full-login",
             "server": self.server,
+            "store": self.store,
             "mix": self.mix,
             "accounts": self.accounts,
             "users_prepopulated": self.users_prepopulated,
@@ -332,7 +380,13 @@ pub fn comparison_json(peer_name: &str, milogin: &Run, peer: &Run) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{quantile, ratios, Level, Run};
+    use super::{or_dash, quantile, ratios, Level, Run};
+
+    #[test]
+    fn unmeasured_store_counters_print_as_a_dash() {
+        assert_eq!(or_dash(None, 2), "-");
+        assert_eq!(or_dash(Some(7.0), 2), "7.00");
+    }
     use crate::procfs::Machine;
 
     #[test]
@@ -357,9 +411,13 @@ mod tests {
             server_cpu_ms: cpu_ms * 1000.0,
             client_cpu_ms: 0.0,
             server_peak_rss_kib: rss_kib,
+            database_cpu_ms: None,
+            statements_per_flow: None,
+            commits_per_flow: None,
         };
         Run {
             server: server.into(),
+            store: "sqlite",
             mix: "new",
             accounts: 1,
             users_prepopulated: 0,

@@ -1,8 +1,9 @@
 //! The benchmark's world: the in-process mock Xiaomi with generated accounts, a configuration
-//! and SQLite database in a temporary folder (optionally pre-populated with users), and the
-//! server as a child process (optionally pinned to CPU 0): `milogin serve`, or a peer app from
+//! in a temporary folder with the run's empty database (a SQLite file there, or a scratch
+//! PostgreSQL database: `db.rs`; optionally pre-populated with users), and the server as a child process (optionally pinned to CPU 0): `milogin serve`, or a peer app from
 //! `bench/peers/<name>/` run with Node against the same mock.
 
+use crate::db::{Db, StoreKind};
 use crate::login::{Kind, Target, APP, CONN, ORIGIN, POOL};
 use crate::Args;
 use milogin_server::mock_xiaomi::{
@@ -11,6 +12,12 @@ use milogin_server::mock_xiaomi::{
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// `--store postgres` without a database to run on.
+pub const NO_DATABASE_URL: &str =
+    "--store postgres needs --database-url postgres://USER@HOST:PORT/DB \
+     (the bench creates and drops its own database on that server); \
+     `cargo xtask bench --store postgres` starts a throw-away PostgreSQL and passes it";
 
 /// How long the server may take to answer `/readyz` after it started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,9 +81,10 @@ pub struct Env {
     /// `http://127.0.0.1:port` of the server.
     pub base: String,
     mock_base: String,
-    database_url: String,
     log: PathBuf,
     server: Child,
+    /// Dropped after the server is killed (a PostgreSQL scratch database is dropped then).
+    db: Db,
     dir: Option<tempfile::TempDir>,
 }
 
@@ -105,19 +113,14 @@ impl Env {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// The PostgreSQL cluster's postmaster on this machine (see [`Db::cluster_pid`]).
+    pub async fn database_pid(&self) -> Option<u32> {
+        self.db.cluster_pid().await
+    }
+
     /// `(users, identities)` in the database now.
     pub async fn rows(&self) -> (i64, i64) {
-        use sqlx::{Connection, Row};
-        let Ok(mut c) = sqlx::SqliteConnection::connect(&self.database_url).await else {
-            return (-1, -1);
-        };
-        let r = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM users) AS u, (SELECT COUNT(*) FROM identities) AS i",
-        )
-        .fetch_one(&mut c)
-        .await;
-        let _ = c.close().await;
-        r.map_or((-1, -1), |r| (r.get("u"), r.get("i")))
+        self.db.rows().await
     }
 
     /// Stops the server and the mock; with `keep`, leaves the folder in place.
@@ -126,6 +129,7 @@ impl Env {
             if let Some(d) = self.dir.take() {
                 let _ = d.keep();
             }
+            self.db.keep();
         }
     }
 }
@@ -163,7 +167,7 @@ fn config_text(port: u16, mock_base: &str, database_url: &str, widget_dir: &Path
         r#"[server]
 listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
-database_url = "{database_url}"
+database_url = {database_url}
 widget_dir = "{widget}"
 
 [xiaomi]
@@ -191,56 +195,24 @@ id = "{POOL}"
   app_secret = {{ file = "secret.txt" }}
 "#,
         widget = widget_dir.display(),
+        database_url = toml_string(database_url),
     )
 }
 
-/// Writes `n` users, each with an identity on the benchmark's connection, in one transaction
-/// (after the server's own migrations created the schema).
-async fn prepopulate(database_url: &str, n: u64) -> Result<(), String> {
-    use sqlx::Connection;
-    let e = |e: sqlx::Error| format!("pre-populating users: {e}");
-    let store = milogin_server::store::open(database_url)
-        .await
-        .map_err(|e| format!("opening the store: {e}"))?;
-    store.close().await;
-    let started = Instant::now();
-    let mut c = sqlx::SqliteConnection::connect(database_url)
-        .await
-        .map_err(e)?;
-    let mut tx = c.begin().await.map_err(e)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    for i in 0..n {
-        let id = format!("u_pre{i:017}");
-        sqlx::query("INSERT INTO users (id, pool, nickname, avatar, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
-            .bind(&id)
-            .bind(POOL)
-            .bind(format!("Existing User {i}"))
-            .bind(format!("https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/pre{i}.jpg"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(e)?;
-        sqlx::query("INSERT INTO identities (pool, connection, subject, user_id, client_id, union_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(POOL)
-            .bind(CONN)
-            .bind(format!("2.0pre{i:012}"))
-            .bind(&id)
-            .bind(DEMO_CLIENT_ID)
-            .bind(format!("upre{i:012}"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(e)?;
+/// `s` as a TOML basic string (a password in a database URL may hold `"` or `\`).
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
     }
-    tx.commit().await.map_err(e)?;
-    c.close().await.map_err(e)?;
-    eprintln!(
-        "pre-populated {n} users in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    out.push('"');
+    out
 }
 
 /// Starts `milogin serve` against the mock at `mock_base` and waits until it is ready.
@@ -248,7 +220,12 @@ pub async fn start(args: &Args, mock_base: &str, pinned: bool) -> Result<Env, St
     let bin = server_bin(&args.server_bin)?;
     let dir = temp_dir("milogin-bench-")?;
     let port = free_port()?;
-    let database_url = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let db = match (args.store, &args.database_url) {
+        (StoreKind::Sqlite, _) => Db::sqlite(dir.path().join("milogin.db")),
+        (StoreKind::Postgres, Some(url)) => Db::postgres(url).await?,
+        (StoreKind::Postgres, None) => return Err(NO_DATABASE_URL.into()),
+    };
+    let database_url = db.url();
     std::fs::write(dir.path().join("secret.txt"), DEMO_CLIENT_SECRET).map_err(|e| e.to_string())?;
     let config = dir.path().join("milogin.toml");
     std::fs::write(
@@ -256,8 +233,9 @@ pub async fn start(args: &Args, mock_base: &str, pinned: bool) -> Result<Env, St
         config_text(port, mock_base, &database_url, &dir.path().join("widget")),
     )
     .map_err(|e| e.to_string())?;
+    // Migrations, then the users, then the server (which finds its schema up to date).
     if args.users > 0 {
-        prepopulate(&database_url, args.users).await?;
+        db.prepopulate(args.users).await?;
     }
 
     let log = dir.path().join("server.log");
@@ -270,9 +248,9 @@ pub async fn start(args: &Args, mock_base: &str, pinned: bool) -> Result<Env, St
         kind: Kind::Milogin,
         base: format!("http://127.0.0.1:{port}"),
         mock_base: mock_base.to_owned(),
-        database_url,
         log,
         server,
+        db,
         dir: Some(dir),
     };
     wait_ready(env).await
@@ -337,9 +315,9 @@ pub async fn start_peer(
         kind: Kind::Peer,
         base,
         mock_base: mock_base.to_owned(),
-        database_url: format!("sqlite://{}", database.display()),
         log,
         server,
+        db: Db::sqlite(database),
         dir: Some(dir),
     };
     wait_ready(env).await
@@ -404,6 +382,18 @@ async fn wait_ready(mut env: Env) -> Result<Env, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn database_urls_are_written_as_toml_strings() {
+        assert_eq!(
+            super::toml_string("sqlite:///tmp/a.db"),
+            r#""sqlite:///tmp/a.db""#
+        );
+        assert_eq!(
+            super::toml_string("postgres://u:a\"b\\c@h/d\n"),
+            r#""postgres://u:a\"b\\c@h/d\u000A""#
+        );
+    }
+
     #[test]
     fn a_peer_is_a_plain_folder_name_under_bench_peers() {
         for bad in ["", "../etc", "a/b", "x y"] {

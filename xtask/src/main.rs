@@ -30,7 +30,10 @@ commands:
   bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
                  `cargo xtask bench --help`), then the widget's size and time to button;
                  `bench --peer express-passport [ARGS]`: milogin and the Node peer in
-                 bench/peers/ side by side (npm ci when its node_modules is missing)
+                 bench/peers/ side by side (npm ci when its node_modules is missing);
+                 `bench --store postgres [ARGS]`: milogin on a throw-away PostgreSQL
+                 (installed with apt when missing; started, then stopped and deleted),
+                 login benchmark only; combines with --peer (the peer stays on SQLite)
   test           run everything CI runs (installs missing tools when it can)";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -503,16 +506,33 @@ fn print_sizes(dir: &Path) -> Result<u64> {
 ///
 /// With `--peer NAME`, the login benchmark only, against milogin and then the peer app in
 /// `bench/peers/NAME/` (its Node dependencies installed first): the widget steps measure nothing
-/// the peer has.
+/// the peer has. With `--store postgres` (and no `--database-url`), the login benchmark only, on
+/// a throw-away PostgreSQL cluster (`postgres.rs`, installed with apt when missing) that is
+/// stopped and deleted afterwards; it combines with `--peer` (the peer keeps its SQLite file).
 fn bench(args: &[String]) -> Result {
     let help = args.iter().any(|a| a == "--help" || a == "-h");
     let peer = peer_arg(args)?;
+    let store = flag_value(args, "--store")?;
+    let postgres = match store.as_deref() {
+        None | Some("sqlite") => false,
+        Some("postgres") => true,
+        Some(other) => {
+            return Err(format!(
+                "--store {other}: the stores are `sqlite` (default) and `postgres`"
+            )
+            .into())
+        }
+    };
+    let own_cluster = postgres && !help && flag_value(args, "--database-url")?.is_none();
     if let Some(name) = &peer {
         if !help {
             install_peer(name)?;
         }
-    } else if !help {
+    } else if !help && !postgres {
         build_widget()?;
+    }
+    if own_cluster && !postgres::installed() && found("apt-get") {
+        run(Command::new("apt-get").arg("update"))?;
     }
     cmd(cargo().args([
         "build",
@@ -523,14 +543,21 @@ fn bench(args: &[String]) -> Result {
         "milogin-bench",
     ]))?;
     let release = target_dir().join("release");
+    let cluster = own_cluster
+        .then(postgres::TempPostgres::start_for_bench)
+        .transpose()?;
     // Server on one core, load generator on the other (skipped with a note when `taskset` is
     // missing), unless the caller chose.
     let pin = !help && !args.iter().any(|a| a == "--pin");
-    cmd(Command::new(release.join("milogin-bench"))
-        .args(pin.then_some("--pin"))
-        .args(args)
-        .current_dir(root()))?;
-    if help || peer.is_some() {
+    let mut bench = Command::new(release.join("milogin-bench"));
+    bench.args(pin.then_some("--pin")).args(args);
+    if let Some(pg) = &cluster {
+        bench.args(["--database-url", &pg.url]);
+    }
+    cmd(bench.current_dir(root()))?;
+    // The cluster is stopped and deleted here (drop), before the widget steps.
+    drop(cluster);
+    if help || peer.is_some() || postgres {
         return Ok(());
     }
     println!();
@@ -543,21 +570,28 @@ fn bench(args: &[String]) -> Result {
         .current_dir(root()))
 }
 
-/// The value of `--peer NAME` / `--peer=NAME`, checked to be a folder name under bench/peers/.
-fn peer_arg(args: &[String]) -> Result<Option<String>> {
+/// The value of the last `NAME VALUE` / `NAME=VALUE` in `args` (`None` when absent).
+fn flag_value(args: &[String], name: &str) -> Result<Option<String>> {
     let mut it = args.iter();
-    let mut name = None;
+    let mut value = None;
     while let Some(a) = it.next() {
-        if a == "--peer" {
-            name = Some(
+        if a == name {
+            value = Some(
                 it.next()
                     .cloned()
-                    .ok_or("--peer needs a name, e.g. --peer express-passport")?,
+                    .ok_or_else(|| format!("{name} needs a value"))?,
             );
-        } else if let Some(v) = a.strip_prefix("--peer=") {
-            name = Some(v.to_owned());
+        } else if let Some(v) = a.strip_prefix(name).and_then(|v| v.strip_prefix('=')) {
+            value = Some(v.to_owned());
         }
     }
+    Ok(value)
+}
+
+/// The value of `--peer NAME` / `--peer=NAME`, checked to be a folder name under bench/peers/.
+fn peer_arg(args: &[String]) -> Result<Option<String>> {
+    let name = flag_value(args, "--peer")
+        .map_err(|_| "--peer needs a name, e.g. --peer express-passport")?;
     let Some(name) = name else { return Ok(None) };
     let dir = root().join("bench/peers").join(&name);
     let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -771,4 +805,37 @@ fn ensure_test_tools() -> Result<Browser> {
     }
     browser()
         .ok_or_else(|| "chromium or chromedriver is still not on PATH after apt-get install".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag_value;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn flag_values_come_in_both_spellings_and_the_last_wins() {
+        let a = args(&["--store", "postgres", "--seconds", "5"]);
+        assert_eq!(
+            flag_value(&a, "--store").unwrap().as_deref(),
+            Some("postgres")
+        );
+        let a = args(&["--store=sqlite", "--store-x", "y"]);
+        assert_eq!(
+            flag_value(&a, "--store").unwrap().as_deref(),
+            Some("sqlite")
+        );
+        let a = args(&["--store=sqlite", "--store", "postgres"]);
+        assert_eq!(
+            flag_value(&a, "--store").unwrap().as_deref(),
+            Some("postgres")
+        );
+        assert_eq!(
+            flag_value(&args(&["--users", "1"]), "--store").unwrap(),
+            None
+        );
+        assert!(flag_value(&args(&["--store"]), "--store").is_err());
+    }
 }

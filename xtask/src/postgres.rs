@@ -1,4 +1,4 @@
-//! A throw-away PostgreSQL for the test suite: installed with apt when missing (as root), a
+//! A throw-away PostgreSQL for the test suite and the benchmark: installed with apt when missing (as root), a
 //! cluster in a temporary folder, trust auth, on a free loopback port; stopped and deleted on drop.
 //! PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 
@@ -31,6 +31,11 @@ fn bin_dir() -> Option<PathBuf> {
         .into_iter()
         .rev()
         .find(|b| b.join("initdb").is_file())
+}
+
+/// True when PostgreSQL's server programs are installed.
+pub fn installed() -> bool {
+    bin_dir().is_some()
 }
 
 /// Installs PostgreSQL with apt when absent (root only), else explains what to install.
@@ -66,9 +71,26 @@ fn free_port() -> Result<u16, String> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
+/// The test suite's settings: nothing written to disk is waited for (fast, not durable).
+const TEST_SETTINGS: &str = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+
+/// The benchmark's settings: commits are not waited for (like milogin's SQLite with
+/// `synchronous = NORMAL` in WAL mode), but checkpoints and the WAL writer do `fsync`, as in
+/// production.
+const BENCH_SETTINGS: &str = "-c synchronous_commit=off";
+
 impl TempPostgres {
-    /// Creates and starts a cluster.
+    /// Creates and starts a cluster with the test suite's settings.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(TEST_SETTINGS)
+    }
+
+    /// Creates and starts a cluster with the benchmark's settings.
+    pub fn start_for_bench() -> Result<Self, String> {
+        Self::start_with(BENCH_SETTINGS)
+    }
+
+    fn start_with(settings: &str) -> Result<Self, String> {
         let bin = ensure_installed()?;
         let dir = std::env::temp_dir().join(format!("milogin-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -97,7 +119,10 @@ impl TempPostgres {
                 .stdout(std::process::Stdio::null()),
         )?;
         let port = free_port()?;
-        let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", dir.display());
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} {settings} -c max_connections=300",
+            dir.display()
+        );
         crate::run(
             as_postgres(&bin, "pg_ctl")
                 .args(["-w", "-t", "60", "-D"])

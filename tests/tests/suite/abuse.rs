@@ -342,7 +342,6 @@ async fn metrics_count_the_stores_statements_and_commits() {
     }
     let statements = after.0.unwrap() - before.0.unwrap();
     let commits = after.1.unwrap() - before.1.unwrap();
-    eprintln!("login: {statements} statements, {commits} commits");
     assert!((13..=22).contains(&statements), "{statements} statements");
     assert!((5..=7).contains(&commits), "{commits} commits");
 }

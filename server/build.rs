@@ -1,6 +1,7 @@
 //! Embeds the built widget (`public/widget/`, written by `cargo xtask build-widget`) in the
 //! binary, so one `milogin` file serves `/widget/…`. Without a build the list is empty: the
 //! server still compiles (clippy runs before build-widget) and `milogin check` says what to run.
+//! It also makes a new file in `migrations/` rebuild the server.
 
 use std::path::Path;
 
@@ -9,6 +10,9 @@ fn main() {
     // The whole folder, which exists in the checkout: watching `public/widget` itself would
     // rerun this script on every build while the widget is not built.
     println!("cargo:rerun-if-changed={}", public.display());
+    // `sqlx::migrate!` embeds `migrations/` but cannot tell cargo so on stable Rust: without this
+    // line a new migration file would not reach the binary until some source file changed.
+    println!("cargo:rerun-if-changed=migrations");
     let widget = public.join("widget");
     let mut files: Vec<_> = std::fs::read_dir(&widget)
         .into_iter()

@@ -1304,3 +1304,123 @@ async fn usernames_are_never_derived_from_nicknames() {
     assert_eq!(all.iter().filter(|u| u.user.username.is_some()).count(), 1);
     assert_eq!(rows(&env).await, (3, 2));
 }
+
+/// The `users` uniqueness indexes hold only the values that are set: a user signed in with Xiaomi
+/// (no username, email or phone) writes no entry in them (three index writes less per new user,
+/// docs/performance.md), and a set value stays unique within its pool, on both stores.
+#[tokio::test]
+async fn username_email_and_phone_are_unique_per_pool_through_partial_indexes() {
+    use milogin_server::store::{NewLocalUser, NewUser, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path()).await;
+    let store = milogin_server::store::open(&url).await.unwrap();
+
+    let names = "('users_pool_username', 'users_pool_email', 'users_pool_phone')";
+    let defs: Vec<String> = if on_postgres() {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        let q = format!("SELECT indexdef FROM pg_indexes WHERE indexname IN {names}");
+        sqlx::query_scalar(&q).fetch_all(&mut c).await.unwrap()
+    } else {
+        let opts =
+            <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url).unwrap();
+        let mut c = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+        let q = format!("SELECT sql FROM sqlite_master WHERE name IN {names}");
+        sqlx::query_scalar(&q).fetch_all(&mut c).await.unwrap()
+    };
+    assert_eq!(defs.len(), 3, "{defs:?}");
+    for d in &defs {
+        assert!(
+            d.contains("UNIQUE") && d.contains("WHERE") && d.contains("IS NOT NULL"),
+            "{d}"
+        );
+    }
+
+    let local =
+        |id: &str, pool: &str, username: Option<&str>, email: Option<&str>, phone: Option<&str>| {
+            NewLocalUser {
+                id: id.into(),
+                pool: pool.into(),
+                nickname: id.into(),
+                username: username.map(Into::into),
+                email: email.map(Into::into),
+                email_verified: false,
+                phone: phone.map(Into::into),
+                phone_verified: false,
+                password_hash: None,
+            }
+        };
+    let now = 1_700_000_000;
+    for i in 0..3 {
+        let user = NewUser {
+            id: format!("x{i}"),
+            pool: "p".into(),
+            nickname: format!("Mi {i}"),
+            avatar: None,
+        };
+        let identity = Identity {
+            connection: "xiaomi".into(),
+            subject: format!("open-{i}"),
+            client_id: "c".into(),
+            union_id: None,
+            created_at: now,
+        };
+        assert!(
+            store
+                .create_user_with_identity(&user, &identity, now)
+                .await
+                .unwrap()
+                .1
+        );
+    }
+    store
+        .create_local_user(
+            &local(
+                "a",
+                "p",
+                Some("ann"),
+                Some("ann@example.com"),
+                Some("+8613800138000"),
+            ),
+            now,
+        )
+        .await
+        .unwrap();
+    for (id, username, email, phone, field) in [
+        ("b", Some("ann"), None, None, "username"),
+        ("c", None, Some("ann@example.com"), None, "email"),
+        ("d", None, None, Some("+8613800138000"), "phone"),
+    ] {
+        match store
+            .create_local_user(&local(id, "p", username, email, phone), now)
+            .await
+        {
+            Err(StoreError::Taken(f)) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    // The same values in another pool, and users with none of them, are fine.
+    store
+        .create_local_user(
+            &local(
+                "e",
+                "q",
+                Some("ann"),
+                Some("ann@example.com"),
+                Some("+8613800138000"),
+            ),
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .create_local_user(&local("f", "p", None, None, None), now)
+        .await
+        .unwrap();
+    store
+        .create_local_user(&local("g", "p", None, None, None), now)
+        .await
+        .unwrap();
+    assert_eq!(store.list_users("p").await.unwrap().len(), 6);
+}

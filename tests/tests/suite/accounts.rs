@@ -1374,19 +1374,12 @@ async fn username_email_and_phone_are_unique_per_pool_through_partial_indexes() 
                 .1
         );
     }
-    store
-        .create_local_user(
-            &local(
-                "a",
-                "p",
-                Some("ann"),
-                Some("ann@example.com"),
-                Some("+8613800138000"),
-            ),
-            now,
-        )
-        .await
-        .unwrap();
+    let ann = |id, pool| {
+        let (username, email, phone) =
+            (Some("ann"), Some("ann@example.com"), Some("+8613800138000"));
+        local(id, pool, username, email, phone)
+    };
+    store.create_local_user(&ann("a", "p"), now).await.unwrap();
     for (id, username, email, phone, field) in [
         ("b", Some("ann"), None, None, "username"),
         ("c", None, Some("ann@example.com"), None, "email"),
@@ -1401,26 +1394,12 @@ async fn username_email_and_phone_are_unique_per_pool_through_partial_indexes() 
         }
     }
     // The same values in another pool, and users with none of them, are fine.
-    store
-        .create_local_user(
-            &local(
-                "e",
-                "q",
-                Some("ann"),
-                Some("ann@example.com"),
-                Some("+8613800138000"),
-            ),
-            now,
-        )
-        .await
-        .unwrap();
-    store
-        .create_local_user(&local("f", "p", None, None, None), now)
-        .await
-        .unwrap();
-    store
-        .create_local_user(&local("g", "p", None, None, None), now)
-        .await
-        .unwrap();
+    for user in [
+        ann("e", "q"),
+        local("f", "p", None, None, None),
+        local("g", "p", None, None, None),
+    ] {
+        store.create_local_user(&user, now).await.unwrap();
+    }
     assert_eq!(store.list_users("p").await.unwrap().len(), 6);
 }

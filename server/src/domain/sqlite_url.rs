@@ -13,7 +13,7 @@ pub enum SqliteTarget {
     File(PathBuf),
 }
 
-/// Reads `sqlite://path`, `sqlite:path` or `sqlite::memory:`. The one option accepted is
+/// Reads `sqlite://path`, `sqlite:path` (percent-decoded) or `sqlite::memory:`. The one option accepted is
 /// `?mode=rwc` (what milogin does anyway: read, write, create), for URLs written for earlier
 /// versions; anything else is refused with what to write instead.
 pub fn sqlite_target(database_url: &str) -> Result<SqliteTarget, String> {
@@ -32,7 +32,13 @@ pub fn sqlite_target(database_url: &str) -> Result<SqliteTarget, String> {
         "" => Err(format!(
             "{database_url:?} names no file; write sqlite://path/to/milogin.db"
         )),
-        p => Ok(SqliteTarget::File(PathBuf::from(p))),
+        // Percent-decoded, as earlier versions (sqlx) read it: `%20` is a space, `%3F` a `?`.
+        p => percent_encoding::percent_decode_str(p)
+            .decode_utf8()
+            .map(|p| SqliteTarget::File(PathBuf::from(&*p)))
+            .map_err(|_| {
+                format!("{database_url:?}: the path's %-escapes are not UTF-8; write the file's path as it is")
+            }),
     }
 }
 
@@ -58,5 +64,16 @@ mod tests {
         assert!(sqlite_target("sqlite://")
             .unwrap_err()
             .contains("names no file"));
+    }
+
+    #[test]
+    fn a_percent_encoded_path_is_decoded_as_earlier_versions_did() {
+        // sqlx decoded the path: a URL written for it must open the same file, not a new one.
+        assert_eq!(
+            sqlite_target("sqlite:///srv/my%20data/m%3F.db"),
+            Ok(SqliteTarget::File(PathBuf::from("/srv/my data/m?.db")))
+        );
+        let e = sqlite_target("sqlite:///srv/%FF.db").unwrap_err();
+        assert!(e.contains("UTF-8") && e.contains("%FF"), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 //! was edited, or one this binary does not know (a newer milogin migrated the file).
 
 use super::super::StoreError;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use sqlx::migrate::MigrateError;
 
 /// sqlx's bookkeeping table, as sqlx-sqlite creates it.
@@ -38,7 +38,11 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         .collect::<Result<_, _>>()?;
     for (version, checksum) in &applied {
         match migrator.iter().find(|m| m.version == *version) {
-            None => return Err(MigrateError::VersionMissing(*version).into()),
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "this database was migrated by a newer milogin (migration {version} is unknown to this one): run that version, or restore a backup from before it"
+                )))
+            }
             Some(m) if m.checksum.as_ref() != checksum.as_slice() => {
                 return Err(MigrateError::VersionMismatch(*version).into())
             }
@@ -52,10 +56,30 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         if applied.iter().any(|(v, _)| *v == m.version) {
             continue;
         }
+        if m.no_tx {
+            return Err(StoreError::Invalid(format!(
+                "migration {} ({}) asks to run outside a transaction, which the SQLite store does not do",
+                m.version, m.description
+            )));
+        }
         let started = std::time::Instant::now();
-        let tx = conn.transaction()?;
-        tx.execute_batch(&m.sql)
-            .map_err(|e| StoreError::Invalid(format!("migration {} failed: {e}", m.version)))?;
+        // Immediate: the write lock first, then a second look, so a `milogin` command started
+        // with the server does not apply the same migration twice.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        tx.execute_batch(&m.sql).map_err(|e| {
+            StoreError::Invalid(format!(
+                "migration {} ({}) failed and was not applied, the database is as it was: {e}",
+                m.version, m.description
+            ))
+        })?;
         tx.execute(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
              VALUES (?1, ?2, TRUE, ?3, ?4)",
@@ -69,4 +93,35 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_again_is_a_no_op_and_a_newer_schema_is_refused_with_what_to_do() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |r| r.get(0))
+                .unwrap()
+        };
+        let applied = count(&conn);
+        assert_eq!(applied, sqlx::migrate!().iter().count() as i64);
+        run(&mut conn).unwrap();
+        assert_eq!(count(&conn), applied);
+
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (99990101000000, 'from the future', TRUE, x'00', 0)",
+            [],
+        )
+        .unwrap();
+        let e = run(&mut conn).unwrap_err().to_string();
+        assert!(
+            e.contains("newer milogin") && e.contains("99990101000000") && e.contains("backup"),
+            "{e}"
+        );
+    }
 }

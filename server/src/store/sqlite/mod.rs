@@ -142,11 +142,16 @@ fn int(r: &Row) -> rusqlite::Result<i64> {
     r.get(0)
 }
 
-/// A unique-constraint failure, named by the column it is about.
+/// A unique-constraint failure, named by the column it is about. Other constraint failures
+/// (NOT NULL, foreign key) are not a taken value and stay what they are, as on PostgreSQL.
 fn taken(e: StoreError) -> StoreError {
     match &e {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(m)))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            if matches!(
+                f.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ) =>
         {
             StoreError::Taken(taken_field(m))
         }
@@ -673,5 +678,38 @@ impl Store for SqliteStore {
             statements: c.statements.load(std::sync::atomic::Ordering::Relaxed),
             commits: c.commits.load(std::sync::atomic::Ordering::Relaxed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_unique_or_primary_key_failure_is_a_taken_value() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE u (id TEXT PRIMARY KEY, email TEXT UNIQUE, nickname TEXT NOT NULL)",
+        )
+        .unwrap();
+        let insert = |id: &str, email: &str, nickname: Option<&str>| {
+            conn.execute(
+                "INSERT INTO u (id, email, nickname) VALUES (?1, ?2, ?3)",
+                rusqlite::params![id, email, nickname],
+            )
+            .map_err(StoreError::from)
+        };
+        insert("a", "a@x.com", Some("A")).unwrap();
+        let taken_err = |e: Result<usize, StoreError>| taken(e.unwrap_err());
+        assert!(matches!(
+            taken_err(insert("b", "a@x.com", Some("B"))),
+            StoreError::Taken("email")
+        ));
+        assert!(matches!(
+            taken_err(insert("a", "c@x.com", Some("C"))),
+            StoreError::Taken(_)
+        ));
+        let not_null = taken_err(insert("d", "d@x.com", None));
+        assert!(matches!(not_null, StoreError::Sqlite(_)), "{not_null:?}");
     }
 }

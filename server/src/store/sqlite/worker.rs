@@ -10,13 +10,15 @@
 //!
 //! A failed statement fails its job only: SQLite undoes the statement, and a job that writes
 //! more than once runs inside a savepoint ([`Db::atomic`]) so it keeps all or nothing. When the
-//! batch's transaction itself is lost (SQLite rolls it back on I/O errors, a full disk…) or the
-//! commit fails, every job of the batch gets the error: nothing it answered is claimed to be kept.
+//! batch's transaction itself is lost (SQLite rolls it back on I/O errors, a full disk…), a job
+//! panics (its writes may be half done), or the commit fails, the transaction is rolled back and
+//! every job of the batch gets [`StoreError::Lost`] with the cause, whatever it answered on its
+//! own (an answer may rest on another job's write that is gone): nothing is claimed kept.
 
 use super::super::StoreError;
 use rusqlite::types::ToSql;
 use rusqlite::{CachedStatement, Connection, Row};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 
@@ -97,35 +99,23 @@ fn job<R: Send + 'static>(
 ) -> (Job, tokio::sync::oneshot::Receiver<Result<R, StoreError>>) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move |db| {
-        let out = match db {
-            Some(db) => catch(|| f(db)),
-            None => Err(StoreError::Lost(
-                "an earlier statement of its batch failed".into(),
-            )),
-        };
+        // Without a connection the batch is already lost: the reply says why.
+        let out = db.map(|db| db.run_job(f));
         Box::new(move |lost| {
             let _ = tx.send(match (lost, out) {
-                (Some(why), Ok(_)) => Err(StoreError::Lost(why.to_string())),
-                (_, out) => out,
+                (None, Some(out)) => out,
+                (lost, _) => Err(StoreError::Lost(
+                    lost.unwrap_or("the batch was lost").to_string(),
+                )),
             });
         })
     });
     (job, rx)
 }
 
-/// A job's panic becomes its error instead of ending the thread (and with it the store).
-fn catch<R>(f: impl FnOnce() -> Result<R, StoreError>) -> Result<R, StoreError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or_else(|_| Err(StoreError::Lost("a store call panicked".into())))
-}
-
 /// The thread: one batch per wake-up until the handle is dropped or closed.
 fn run(conn: Connection, rx: mpsc::Receiver<Msg>, counters: &Counters) {
-    let db = Db {
-        conn,
-        counters,
-        undo: Cell::new(false),
-    };
+    let db = Db::new(conn, counters);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
@@ -160,20 +150,27 @@ fn run_batch(db: &Db, batch: &mut Vec<Job>, replies: &mut Vec<Reply>) {
     if batch.is_empty() {
         return;
     }
+    db.broken.take();
     let began = db.raw("BEGIN IMMEDIATE");
     for job in batch.drain(..) {
-        // SQLite rolls the whole transaction back on some errors: later jobs must not run in
-        // autocommit mode and be reported as part of a batch that no longer exists.
-        let live = began.is_ok() && !db.conn.is_autocommit();
+        // Once the transaction is lost (SQLite rolled it back, or a job panicked), later jobs
+        // must not run: in autocommit mode their writes would be kept for a batch that is not.
+        let live = began.is_ok() && !db.conn.is_autocommit() && db.broken.borrow().is_none();
         replies.push(job(live.then_some(db)));
     }
-    let outcome = match began {
-        Err(e) => Err(format!("could not start a transaction: {e}")),
-        Ok(()) if db.conn.is_autocommit() => {
-            Err("SQLite rolled the transaction back after an error".to_string())
+    let outcome = match (began, db.broken.take()) {
+        (Err(e), _) => Err(format!(
+            "could not start a transaction: {e} (another process may hold the database's write lock)"
+        )),
+        (Ok(()), Some(why)) => {
+            db.rollback();
+            Err(why)
         }
-        Ok(()) => db.raw("COMMIT").map_err(|e| {
-            let _ = db.raw("ROLLBACK");
+        (Ok(()), None) if db.conn.is_autocommit() => {
+            Err("SQLite rolled the transaction back".to_string())
+        }
+        (Ok(()), None) => db.raw("COMMIT").map_err(|e| {
+            db.rollback();
             format!("commit failed: {e}")
         }),
     };
@@ -195,9 +192,56 @@ pub struct Db<'c> {
     counters: &'c Counters,
     /// Set by [`Db::undo`] inside [`Db::atomic`].
     undo: Cell<bool>,
+    /// Why the current batch cannot commit (the first cause): a job panicked, or SQLite rolled
+    /// the transaction back on a job's error.
+    broken: RefCell<Option<String>>,
 }
 
-impl Db<'_> {
+impl<'c> Db<'c> {
+    fn new(conn: Connection, counters: &'c Counters) -> Self {
+        Self {
+            conn,
+            counters,
+            undo: Cell::new(false),
+            broken: RefCell::new(None),
+        }
+    }
+
+    /// Runs one job. A panic becomes its error instead of ending the thread (and with it the
+    /// store), and breaks the batch: what the job wrote before it may be half of its writes.
+    fn run_job<R>(&self, f: impl FnOnce(&Self) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+        let out = out.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let why = format!("a store call panicked ({what}); its batch was rolled back");
+            self.break_batch(&why);
+            Err(StoreError::Lost(why))
+        });
+        if let Err(e) = &out {
+            if self.conn.is_autocommit() {
+                self.break_batch(&format!("SQLite rolled the transaction back after: {e}"));
+            }
+        }
+        out
+    }
+
+    fn break_batch(&self, why: &str) {
+        self.broken
+            .borrow_mut()
+            .get_or_insert_with(|| why.to_string());
+    }
+
+    /// Ends the batch's transaction, if SQLite has not already.
+    fn rollback(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.raw("ROLLBACK");
+        }
+    }
+
     /// A statement without parameters or rows (transaction control).
     fn raw(&self, sql: &str) -> Result<(), StoreError> {
         self.counters.statements.fetch_add(1, Relaxed);
@@ -263,10 +307,15 @@ impl Db<'_> {
         self.raw("SAVEPOINT job")?;
         self.undo.set(false);
         let out = f(self);
+        // When undoing fails too, the job's own error is the one to report.
         if out.is_err() || self.undo.replace(false) {
-            self.raw("ROLLBACK TO job")?;
+            if let Err(e) = self.raw("ROLLBACK TO job") {
+                return out.and(Err(e));
+            }
         }
-        self.raw("RELEASE job")?;
+        if let Err(e) = self.raw("RELEASE job") {
+            return out.and(Err(e));
+        }
         out
     }
 
@@ -285,11 +334,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
             .unwrap();
         let counters = Counters::default();
-        test(&Db {
-            conn,
-            counters: &counters,
-            undo: Cell::new(false),
-        });
+        test(&Db::new(conn, &counters));
     }
 
     fn insert(k: i64) -> impl FnOnce(&Db) -> Result<usize, StoreError> + Send {
@@ -371,6 +416,109 @@ mod tests {
             }
             assert!(keys(db).is_empty());
             assert_eq!(db.counters.commits.load(Relaxed), 0);
+        });
+    }
+
+    #[test]
+    fn a_panicking_job_leaves_nothing_of_its_batch_written() {
+        with_db(|db| {
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let (before, before_rx) = job(insert(1));
+            // Panics halfway through a savepoint: its first write must not be committed.
+            let (panics, panics_rx) = job(|db: &Db| {
+                db.atomic(|db| -> Result<(), StoreError> {
+                    insert(2)(db)?;
+                    panic!("a bug in a store call")
+                })
+            });
+            let (after, after_rx) = job(insert(3));
+            batch.extend([before, panics, after]);
+            run_batch(db, &mut batch, &mut replies);
+            for a in [answer(before_rx), answer(after_rx)] {
+                assert!(matches!(a, Err(StoreError::Lost(_))), "{a:?}");
+            }
+            assert!(
+                matches!(answer(panics_rx), Err(StoreError::Lost(m)) if m.contains("panicked"))
+            );
+            assert!(keys(db).is_empty(), "{:?}", keys(db));
+            assert!(
+                db.conn.is_autocommit(),
+                "no transaction or savepoint left open"
+            );
+            // The next batch runs normally.
+            let (next, next_rx) = job(insert(4));
+            batch.push(next);
+            run_batch(db, &mut batch, &mut replies);
+            assert_eq!(answer(next_rx).unwrap(), 1);
+            assert_eq!(keys(db), [4]);
+        });
+    }
+
+    #[test]
+    fn when_sqlite_rolls_back_every_job_hears_why() {
+        with_db(|db| {
+            // Stands for an error on which SQLite rolls the whole transaction back itself (I/O
+            // error, full disk): a trigger raising ROLLBACK.
+            db.conn
+                .execute_batch(
+                    "CREATE TRIGGER full BEFORE INSERT ON t WHEN NEW.k = 99
+                     BEGIN SELECT RAISE(ROLLBACK, 'disk full stand-in'); END",
+                )
+                .unwrap();
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let mut rxs = Vec::new();
+            for k in [1, 99, 2] {
+                let (j, rx) = job(insert(k));
+                batch.push(j);
+                rxs.push(rx);
+            }
+            run_batch(db, &mut batch, &mut replies);
+            for a in rxs.into_iter().map(answer) {
+                assert!(
+                    matches!(&a, Err(StoreError::Lost(m)) if m.contains("disk full stand-in")),
+                    "{a:?}"
+                );
+            }
+            assert!(keys(db).is_empty());
+        });
+    }
+
+    #[test]
+    fn a_failed_commit_fails_every_job_even_those_that_failed_on_their_own() {
+        with_db(|db| {
+            // A deferred foreign key is checked at COMMIT: the commit fails.
+            db.conn
+                .execute_batch(
+                    "PRAGMA foreign_keys = ON;
+                     CREATE TABLE c (k INTEGER REFERENCES t (k) DEFERRABLE INITIALLY DEFERRED)",
+                )
+                .unwrap();
+            let (mut batch, mut replies) = (Vec::new(), Vec::new());
+            let (first, first_rx) = job(insert(1));
+            // Fails only because of `first`'s write, which the lost commit takes away.
+            let (dup, dup_rx) = job(insert(1));
+            let (orphan, orphan_rx) = job(|db: &Db| db.exec("INSERT INTO c (k) VALUES (7)", &[]));
+            batch.extend([first, dup, orphan]);
+            run_batch(db, &mut batch, &mut replies);
+            for a in [answer(first_rx), answer(dup_rx), answer(orphan_rx)] {
+                assert!(
+                    matches!(&a, Err(StoreError::Lost(m)) if m.contains("FOREIGN KEY")),
+                    "{a:?}"
+                );
+            }
+            assert!(keys(db).is_empty());
+            assert!(db.conn.is_autocommit());
+        });
+    }
+
+    #[test]
+    fn an_atomic_job_reports_its_own_error_when_the_undo_fails_too() {
+        with_db(|db| {
+            let out = db.atomic(|db| -> Result<(), StoreError> {
+                db.raw("RELEASE job")?; // the savepoint is gone: ROLLBACK TO will fail
+                Err(StoreError::Invalid("the job's own error".into()))
+            });
+            assert!(matches!(out, Err(StoreError::Invalid(m)) if m == "the job's own error"));
         });
     }
 

@@ -79,7 +79,7 @@ pub const USERS_OF_POOL: &str = concat!(
     user_columns!(),
     " FROM users u WHERE u.pool = $1 ORDER BY u.created_at, u.id"
 );
-pub const IDENTITIES_OF_POOL: &str = "SELECT user_id, connection, subject, client_id, union_id, created_at FROM identities WHERE pool = $1 ORDER BY created_at";
+pub const IDENTITIES_OF_POOL: &str = "SELECT user_id, connection, subject, client_id, union_id, created_at FROM identities WHERE pool = $1 ORDER BY created_at, connection, subject";
 pub const BOUND_CONNECTIONS: &str = "SELECT DISTINCT pool, connection FROM identities";
 pub const INSERT_LOCAL_USER: &str = "INSERT INTO users (id, pool, nickname, username, email, email_verified, phone, phone_verified, password_hash, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";

@@ -13,9 +13,9 @@ pub enum SqliteTarget {
     File(PathBuf),
 }
 
-/// Reads `sqlite://path`, `sqlite:path` (percent-decoded) or `sqlite::memory:`. The one option accepted is
-/// `?mode=rwc` (what milogin does anyway: read, write, create), for URLs written for earlier
-/// versions; anything else is refused with what to write instead.
+/// Reads `sqlite://path`, `sqlite:path` (the path percent-decoded) or `sqlite::memory:`. The one
+/// option accepted is `?mode=rwc` (what milogin does anyway: read, write, create), for URLs
+/// written for earlier versions; anything else is refused with what to write instead.
 pub fn sqlite_target(database_url: &str) -> Result<SqliteTarget, String> {
     let rest = database_url
         .strip_prefix("sqlite:")

@@ -3,9 +3,10 @@
 //   <script type="module" src="https://login.example.com/widget/milogin.js"></script>
 //   <milogin-button pool="demo-pool" app="demo-app" connection="xiaomi"></milogin-button>
 //
-// Defines <milogin-button> (attributes: pool app connection [display-name theme=light|dark|brand
-// size=small|medium|large shape=rect|pill|icon locale=zh-CN|en mode=popup|redirect redirect-uri
-// timeout=300 fallback=none|redirect in-app=redirect|popup]). It fires, bubbling and composed,
+// Defines <milogin-button> (attributes: pool app connection [display-name
+// theme=light|dark|brand|auto size=small|medium|large shape=rect|pill|icon width=<px>
+// locale=zh-CN|en mode=popup|redirect redirect-uri timeout=300 fallback=none|redirect
+// in-app=redirect|popup]). It fires, bubbling and composed,
 // `milogin:success` (detail {id_token, user}), `milogin:error` (detail {code, message}) and
 // `milogin:cancel`. Exports `ready` (resolves once the wasm runs), `login(options)`, the same
 // login without a button: options are the attributes in camelCase ({pool, app, connection, mode,
@@ -17,21 +18,24 @@
 // page, redirect mode) and `inApp(userAgent)` (the in-app browser check). README: "Widget
 // reference".
 //
-// Who does what: the wasm (widget/, Rust) owns the element: its rendering and styles, the label
-// (the connection's display name from the app's connection list), attribute checks, attempt ids
-// and URLs, window.open, the attempt's state machine, message validation and timers, redirect mode
-// and the result that comes back in the fragment, the return page's relay, the events. This
-// loader defines the element, attaches its shadow root, instantiates the wasm, forwards the
-// lifecycle callbacks to it through a typed boundary (`start`, `mount` → `Button.free`,
-// `login_page`), and keeps the three things that must work without the wasm: `inApp()` (a
-// synchronous export), `login()`'s window, opened inside the caller's click, and a disabled
-// button that says why when the wasm cannot start. Changing an attribute re-renders the button
-// (and ends an attempt in progress).
+// Who does what: the wasm (widget/, Rust; the button's view is a Leptos component) owns the
+// mounted button: its label (the connection's display name from the app's connection list),
+// attribute checks, attempt ids and URLs, window.open, the attempt's state machine, message
+// validation and timers, redirect mode and the result that comes back in the fragment, the return
+// page's relay, the events. This loader defines the element, attaches its shadow root with the
+// one style sheet (widget/src/style.css), paints a busy button at once so the page never waits
+// for the wasm to see it, instantiates the wasm, and forwards the lifecycle callbacks to it
+// through a typed boundary (`start`, `mount` → `Button.update` / `Button.free`, `login_page`).
+// Changing an attribute updates the mounted button in place (a login in progress goes on). It
+// keeps the three things that must work without the wasm: `inApp()` (a synchronous export),
+// `login()`'s window, opened inside the caller's click, and a disabled button that says why
+// when the wasm cannot start.
 //
 // This is a template: `cargo xtask build-widget` writes public/widget/milogin.js from it, with the
 // wasm-bindgen glue in place of the @GLUE@ line (as `const glue = (() => { … return { init, start,
-// mount, login_page }; })();`) and @HASH@ replaced by the wasm's content hash. One module, so the browser fetches two
-// files: this one (short cache) and the content-hashed wasm (immutable).
+// mount, login_page }; })();`), the style sheet and the mark (widget/src/mark.svg) in place of
+// their string literals, and @HASH@ replaced by the wasm's content hash. One module, so the
+// browser fetches two files: this one (short cache) and the content-hashed wasm (immutable).
 
 // @GLUE@
 
@@ -70,31 +74,70 @@ export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm"
 );
 ready.catch(() => {}); // reported above
 
-// The wasm could not start (a CSP without 'wasm-unsafe-eval', a 404): a visible, disabled button
-// with the locale's default label and a title that says why, instead of nothing. Drawn here
-// because the wasm is not there; a constructed sheet, as the wasm does, so `style-src` has no say.
+const CSS = "@CSS@";
+const MARK = "@MARK@";
+
+// The shadow root, with the style sheet: a constructed sheet, so a page's `style-src` has no say
+// (a <style> where the browser has none: Safari before 16.4). Before the wasm, so the first
+// paint and the fallback look like the button they stand for.
 let sheet;
-const fallback = (el) => {
-  const root = el.shadowRoot || el.attachShadow({ mode: "open" });
-  if (!sheet) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(":host{display:inline-block;vertical-align:middle;max-width:100%}:host([hidden]){display:none}button{all:unset;box-sizing:border-box;width:100%;height:40px;padding:0 16px;border:1px solid #dadce0;border-radius:6px;background:#f1f3f4;color:#5f6368;font:500 14px/38px system-ui,sans-serif;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:not-allowed}");
+const shadow = (el) => {
+  let root = el.shadowRoot;
+  if (!root) {
+    root = el.attachShadow({ mode: "open" });
+    try {
+      if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(Object.assign(document.createElement("style"), { textContent: CSS }));
+    }
   }
-  root.adoptedStyleSheets = [sheet];
-  const zh = /^zh/i.test(el.getAttribute("locale") || document.documentElement.lang || navigator.language) ? 1 : 0;
-  const b = document.createElement("button");
-  b.part = "button";
-  b.type = "button";
-  b.ariaDisabled = "true";
-  b.textContent = el.getAttribute("display-name") || ["Sign in with Xiaomi", "使用小米账号登录"][zh];
-  b.title = (zh ? "小米登录暂不可用：" : "Xiaomi sign-in is unavailable: ") + why[zh] + (zh ? "（详见控制台）。" : " (see the console).");
-  root.replaceChildren(b);
+  return root;
 };
 
-// The element's wasm side (`_m`, a Button) exists while it is connected and the wasm runs.
-const attach = (el, pre = null) =>
-  (el._m ||= glue.mount(el, el.shadowRoot || el.attachShadow({ mode: "open" }), pre)) &&
-  el.shadowRoot.querySelector("button");
+const zh = (el) =>
+  /^zh/i.test(el.getAttribute("locale") || el.getAttribute("lang") || document.documentElement.lang || navigator.language) ? 1 : 0;
+
+// The first paint, from connectedCallback: the button as it will look, with the locale's default
+// label (or display-name), busy and not clickable, until the wasm's view replaces it.
+const paint = (el) => {
+  const root = shadow(el);
+  let b = root.querySelector("button");
+  if (!b) {
+    b = document.createElement("button");
+    b.part = "button";
+    b.type = "button";
+    b.dataset.state = "loading";
+    b.ariaBusy = b.ariaDisabled = "true";
+    b.innerHTML = '<i class="m" aria-hidden="true">' + MARK + '</i><span class="spin" aria-hidden="true"></span><span class="label"></span>';
+    root.append(b);
+  }
+  b.ariaLabel = b.lastChild.textContent = el.getAttribute("display-name") || ["Sign in with Xiaomi", "使用小米账号登录"][zh(el)];
+  const w = parseInt(el.getAttribute("width"));
+  b.style.width = w > 0 ? w + "px" : "";
+  return b;
+};
+
+// The wasm could not start (a CSP without 'wasm-unsafe-eval', a 404): the first paint becomes a
+// visible, disabled button with a title that says why, instead of a spinner forever.
+const fallback = (el) => {
+  const b = paint(el);
+  const z = zh(el);
+  b.dataset.state = "unavailable";
+  b.ariaBusy = "false";
+  b.title = (z ? "小米登录暂不可用：" : "Xiaomi sign-in is unavailable: ") + why[z] + (z ? "（详见控制台）。" : " (see the console).");
+};
+
+// The element's wasm side (`_m`, a Button) exists while it is connected and the wasm runs; it
+// replaces the first paint.
+const attach = (el, pre = null) => {
+  if (!el._m) {
+    const root = shadow(el);
+    root.querySelectorAll("button,.sr").forEach((n) => n.remove());
+    el._m = glue.mount(el, root, pre);
+  }
+  return el.shadowRoot.querySelector("button");
+};
 const detach = (el) => {
   el._m?.free();
   el._m = null;
@@ -102,9 +145,11 @@ const detach = (el) => {
 
 class MiloginButton extends HTMLElement {
   static observedAttributes = ["pool", "app", "connection", "display-name", "theme", "size", "shape",
-    "locale", "mode", "redirect-uri", "timeout", "fallback", "in-app"];
+    "width", "locale", "lang", "mode", "redirect-uri", "timeout", "fallback", "in-app"];
 
   connectedCallback() {
+    if (live) return void attach(this);
+    paint(this);
     ready.then(() => this.isConnected && attach(this), () => this.isConnected && fallback(this));
   }
 
@@ -112,11 +157,10 @@ class MiloginButton extends HTMLElement {
     detach(this);
   }
 
+  // In place: the same <button> node, and a login in progress goes on.
   attributeChangedCallback() {
-    if (this._m) {
-      detach(this);
-      attach(this);
-    }
+    if (this._m) this._m.update();
+    else if (this.shadowRoot) why ? fallback(this) : paint(this);
   }
 }
 
@@ -131,7 +175,9 @@ export function login(options = {}) {
   }
   // A detached <milogin-button>, clicked: the same code and checks as a real button.
   const el = document.createElement("milogin-button");
-  for (const k in options) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
+  // An option left undefined (or null) takes its default, as an absent attribute does.
+  for (const k in options)
+    if (options[k] != null) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
   // Not ready yet: open the popup now, inside the click's user activation; the wasm navigates it.
   const pre = live || options.mode == "redirect" || (options.inApp != "popup" && inApp()) ? null : window.open("about:blank", "_blank", "popup,width=520,height=640");
   const promise = new Promise((resolve, reject) => {

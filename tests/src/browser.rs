@@ -189,8 +189,15 @@ impl Chrome {
         self.client.windows().await.unwrap().len()
     }
 
-    /// Clicks the inner button of the `n`th `<milogin-button>` (a real, trusted click).
+    /// Clicks the inner button of the `n`th `<milogin-button>` (a real, trusted click), once the
+    /// wasm's button has replaced the loader's first paint.
     pub async fn click_button(&self, selector: &str) {
+        self.wait_until(
+            &format!("document.querySelector('{selector}')?.shadowRoot?.querySelector('button:not([data-state=loading])')"),
+            20,
+            "the wasm's button",
+        )
+        .await;
         let host = self
             .client
             .find(Locator::Css(selector))

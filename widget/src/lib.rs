@@ -1,39 +1,30 @@
-//! milogin widget: the "Sign in with Xiaomi" button, Rust compiled to wasm32 (web-sys, no UI
-//! framework: docs/widget-size.md says why).
+//! milogin widget: the "Sign in with Xiaomi" button — a Leptos component rendered inside the
+//! `<milogin-button>` element's shadow root, compiled to wasm32.
 //!
-//! The element has one owner, this crate. `public/milogin.js` (the loader) only defines
-//! `<milogin-button>`, attaches its open shadow root, instantiates the wasm, forwards the
-//! element's lifecycle callbacks to [`mount`] / [`Button`], and keeps what must work before the
-//! wasm has loaded (`inApp()`, and `login()`'s window opened inside the click). Everything else is
-//! here: rendering (styles, label, live region), the connection list for the label, attempt ids
-//! and URLs, `window.open`, redirect mode and its return, the return page's relay, the events.
+//! `public/milogin.js` (the loader) defines `<milogin-button>`, attaches its open shadow root and
+//! adopts the one style sheet (`style.css`), paints a busy button at once (before the wasm), then
+//! instantiates the wasm and forwards the element's lifecycle to [`mount`] / [`Button`]
+//! (`update()` on every attribute change, `free()` when it leaves the page). It also keeps what
+//! must work before the wasm has loaded: `inApp()`, `login()`'s window opened inside the click,
+//! and a disabled button that says why when the wasm cannot start.
 //!
-//! The boundary is typed (`#[wasm_bindgen]` functions and the [`Button`] class); events leave as
-//! DOM `CustomEvent`s dispatched on the element.
+//! Three layers, one way (`ui` and `io` use `core`; `io` reports to `ui`'s signals):
 //!
-//! * [`protocol`] (pure): the attempt state machine, message validation — native tests.
-//! * [`config`] (pure): attributes → settings, the two locales' texts — native tests.
-//! * [`redirect`] (pure): base64url, the redirect-mode record, a token's claims — native tests.
-//! * `popup` (wasm32): the click's window, listeners and timers, relayed results, diagnostics.
-//! * `delivery` (wasm32): the events, the return page's relay, redirect mode's return.
-//! * `preflight` (wasm32): the connection list: the label, a return page, or why a login cannot work.
-//! * `web` (wasm32): page globals, `Reflect` helpers, attempt ids, the server's URLs.
-//! * `button` (wasm32): the shadow DOM; it only shows what `popup` reports.
+//! * [`core`] (pure, native tests): attributes, the attempt state machine and message checks,
+//!   redirect mode's record, the connection list's verdict, what the button shows.
+//! * `ui` (Leptos, wasm32): [`ButtonState`](ui::state::ButtonState) — the attributes, what is
+//!   shown and the connection list as signals; label, usable and the verdict as memos — and the
+//!   `LoginButton` component.
+//! * `io` (plain wasm-bindgen / web-sys, wasm32): `window.open` inside the click, the message
+//!   listener, the poll and deadline, the return page's relay, redirect mode out and back, the
+//!   `milogin:*` events, and the connection list over gloo-net.
 
-pub mod config;
-pub mod protocol;
-pub mod redirect;
+pub mod core;
 
 #[cfg(target_arch = "wasm32")]
-mod button;
+mod io;
 #[cfg(target_arch = "wasm32")]
-mod delivery;
-#[cfg(target_arch = "wasm32")]
-mod popup;
-#[cfg(target_arch = "wasm32")]
-mod preflight;
-#[cfg(target_arch = "wasm32")]
-mod web;
+mod ui;
 
 #[cfg(target_arch = "wasm32")]
 pub use entry::*;
@@ -41,15 +32,20 @@ pub use entry::*;
 /// The `#[wasm_bindgen]` boundary the loader calls.
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use crate::button::{self, View};
-    use crate::config::Config;
-    use crate::delivery;
-    use crate::popup::Login;
-    use crate::redirect::Pending;
-    use crate::web::{self, prop};
+    use crate::core::attrs::{Config, Parsed};
+    use crate::core::redirect::Pending;
+    use crate::io::popup::Login;
+    use crate::io::web::{self, prop};
+    use crate::io::{api, delivery};
+    use crate::ui::button::LoginButton;
+    use crate::ui::state::ButtonState;
+    use leptos::prelude::*;
+    use send_wrapper::SendWrapper;
+    use std::any::Any;
+    use std::cell::RefCell;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
-    use web_sys::{HtmlElement, ShadowRoot, Window};
+    use web_sys::{Element, HtmlElement, ShadowRoot, Window};
 
     /// Once per page, when the wasm is ready: `server` is the milogin server's origin (where the
     /// loader came from), `in_app` the loader's `inApp()` for this browser. Opens the return
@@ -60,37 +56,123 @@ mod entry {
         delivery::start();
     }
 
-    /// One mounted button; `free()` (from `disconnectedCallback`) unmounts it and ends its attempt.
+    /// One mounted button; `update()` follows its attributes, `free()` (from
+    /// `disconnectedCallback`) unmounts it and ends its attempt.
     #[wasm_bindgen]
     pub struct Button {
         login: Rc<Login>,
-        _view: Rc<View>,
+        state: ButtonState,
+        host: HtmlElement,
+        /// The connection list this button last asked for (only that answer is taken).
+        asked: Rc<RefCell<String>>,
+        /// The mounted view (unmounted when dropped), then its reactive owner.
+        _view: Box<dyn Any>,
+        _owner: Owner,
     }
 
     impl Drop for Button {
         fn drop(&mut self) {
-            // First: ends the attempt and lets go of the view, which then leaves the shadow root.
+            // First: ends the attempt (its window and listeners); the view and signals follow.
             self.login.stop();
         }
     }
 
-    /// Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root. `pre`:
-    /// a window `login()` opened inside the click before the wasm was ready, for the first
-    /// attempt (closed if unused).
+    #[wasm_bindgen]
+    impl Button {
+        /// An attribute changed: the button follows in place (same `<button>` node, and a login
+        /// in progress goes on); the connection list is asked again only for another pool, app
+        /// or language.
+        pub fn update(&self) {
+            let parsed = parse(&self.host);
+            let before = self.state.attrs.with_untracked(|p| list_url(&p.config));
+            let after = list_url(&parsed.config);
+            let changed = self.state.attrs.try_update(|p| {
+                if *p == parsed {
+                    return false;
+                }
+                report_problems(&parsed, &p.problems);
+                *p = parsed;
+                true
+            });
+            if changed == Some(true) && before != after {
+                self.state.listing.set(None);
+                self.ask();
+            }
+        }
+
+        fn ask(&self) {
+            let cfg = self.state.config();
+            if !self.state.usable.get_untracked() {
+                return;
+            }
+            let url = list_url(&cfg);
+            *self.asked.borrow_mut() = url.clone();
+            let (asked, listing) = (self.asked.clone(), self.state.listing);
+            let want = url.clone();
+            api::ask(
+                url,
+                &cfg.app,
+                Box::new(move |l| {
+                    if *asked.borrow() == want {
+                        let _ = listing.try_set(Some(l));
+                    }
+                }),
+            );
+        }
+    }
+
+    /// Renders the button of `host` (a `<milogin-button>`) into `root`, its shadow root (whose
+    /// first paint the loader drew: it is replaced). `pre`: a window `login()` opened inside the
+    /// click before the wasm was ready, for the first attempt (closed if unused).
     #[wasm_bindgen]
     pub fn mount(host: HtmlElement, root: ShadowRoot, pre: Option<Window>) -> Button {
-        let parsed = Config::parse(&|name| host.get_attribute(name), &page_language());
-        for p in &parsed.problems {
+        let parsed = parse(&host);
+        report_problems(&parsed, &[]);
+        let owner = Owner::new();
+        let (state, login, view) = owner.with(|| {
+            let state = ButtonState::new(parsed);
+            let login = Login::new(state, host.clone(), pre);
+            delivery::register(&login);
+            let l = SendWrapper::new(Rc::downgrade(&login));
+            let on_click = move || {
+                if let Some(l) = l.upgrade() {
+                    l.click();
+                }
+            };
+            // The shadow root is a node like an element for everything a mount does.
+            let parent: &Element = root.unchecked_ref();
+            let view = leptos::mount::mount_to_renderer(parent, move || {
+                view! { <LoginButton state on_click/> }
+            });
+            (state, login, view)
+        });
+        let button = Button {
+            login,
+            state,
+            host,
+            asked: Rc::default(),
+            _view: Box::new(view),
+            _owner: owner,
+        };
+        button.ask();
+        button
+    }
+
+    /// The element's attributes, parsed (the page's language as the default locale).
+    fn parse(host: &HtmlElement) -> Parsed {
+        Config::parse(&|name| host.get_attribute(name), &page_language())
+    }
+
+    /// The console lines for what `parsed` found wrong and `before` did not.
+    fn report_problems(parsed: &Parsed, before: &[String]) {
+        for p in parsed.problems.iter().filter(|p| !before.contains(p)) {
             let report = if parsed.usable { web::warn } else { web::error };
             report(&["<milogin-button>: ", p]);
         }
-        let usable = parsed.usable;
-        let cfg = Rc::new(parsed.config);
-        let login = Login::new(cfg.clone(), host.clone(), pre);
-        delivery::register(&login);
-        let view = View::render(root, &cfg, usable, &login);
-        button::follow(&login, &view, &cfg, host);
-        Button { login, _view: view }
+    }
+
+    fn list_url(cfg: &Config) -> String {
+        api::url(&cfg.pool, &cfg.app, cfg.locale.tag())
     }
 
     /// The hosted login page (every connection of the app) in redirect mode: sends this window

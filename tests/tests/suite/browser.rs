@@ -68,9 +68,10 @@ async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrom
     Some((env, chrome, origin))
 }
 
+/// The wasm's button (or the fallback) has replaced the loader's first paint.
 async fn wait_rendered(c: &Chrome) {
     c.wait_until(
-        "document.querySelector('milogin-button')?.shadowRoot?.querySelector('button')",
+        "document.querySelector('milogin-button')?.shadowRoot?.querySelector('button:not([data-state=loading])')",
         20,
         "the button renders",
     )
@@ -130,6 +131,76 @@ async fn click_approve_success_with_a_verifiable_token() {
         "focus back on the button"
     );
     assert_eq!(env.mock.calls().token, 1);
+}
+
+#[tokio::test]
+async fn live_display_name_keeps_the_login() {
+    let Some((env, c, _)) = setup(B1, false).await else {
+        return;
+    };
+    let same_node = "return window.__node === document.querySelector('#b1').shadowRoot.querySelector('button');";
+    c.js(
+        "window.__node = document.querySelector('#b1').shadowRoot.querySelector('button'); return true;",
+        vec![],
+    )
+    .await;
+    c.click_button("#b1").await;
+    c.wait_until(
+        &format!("{}.getAttribute('aria-busy') == 'true'", inner("b1")),
+        10,
+        "busy",
+    )
+    .await;
+    // A designer's edits while the person is in the popup.
+    c.js(
+        "const b = document.querySelector('#b1'); b.setAttribute('display-name', 'Continue with Mi');
+         b.setAttribute('theme', 'dark'); b.setAttribute('width', '260'); return true;",
+        vec![],
+    )
+    .await;
+    c.wait_until(
+        &format!("{}.textContent.includes('Continue with Mi')", inner("b1")),
+        5,
+        "the new label",
+    )
+    .await;
+    assert_eq!(
+        c.js(same_node, vec![]).await,
+        true,
+        "the same <button> node"
+    );
+    let st = c.button_state("#b1").await;
+    assert_eq!(st["busy"], "true", "the login goes on: {st}");
+    assert_eq!(st["label"], "Continue with Mi", "{st}");
+    assert_eq!(st["bg"], "rgb(31, 31, 31)", "dark now: {st}");
+    let width = c
+        .js(
+            &format!("return {}.getBoundingClientRect().width;", inner("b1")),
+            vec![],
+        )
+        .await;
+    assert_eq!(width, 260, "width=260");
+    c.consent("account-alice").await;
+    let ev = wait_events(&c, 1).await;
+    c.wait_until("true", 1, "").await;
+    let ev2 = c.events().await;
+    assert_eq!(ev2.len(), 1, "exactly one event: {ev2:?}");
+    assert_eq!(ev[0]["type"], "milogin:success", "{ev:?}");
+    verify(
+        &env,
+        POOL,
+        ev[0]["detail"]["id_token"].as_str().unwrap(),
+        APP,
+    )
+    .await;
+    assert_eq!(c.js(same_node, vec![]).await, true, "still the same node");
+    let st = c.button_state("#b1").await;
+    assert_eq!(
+        (st["busy"].as_str(), st["state"].as_str()),
+        (Some("false"), Some("done")),
+        "{st}"
+    );
+    assert_eq!(st["text"], "Continue with Mi", "{st}");
 }
 
 #[tokio::test]
@@ -1376,7 +1447,12 @@ async fn a_page_whose_csp_blocks_wasm_shows_a_disabled_button_that_says_why() {
     let Some((_env, c, _)) = setup_with(body, false, host).await else {
         return;
     };
-    c.wait_until(&inner("b2"), 10, "both fallbacks").await;
+    c.wait_until(
+        &format!("{}?.dataset.state == 'unavailable'", inner("b2")),
+        10,
+        "both fallbacks",
+    )
+    .await;
     let got = c
         .js(
             &format!(

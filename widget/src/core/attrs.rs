@@ -1,5 +1,6 @@
-//! PURE: the element's attributes (or `login()`'s options) parsed once into a [`Config`], and the
-//! two locales' texts. Tested natively.
+//! PURE: the element's attributes (or `login()`'s options) parsed into a [`Config`] — again on
+//! every attribute change, since a mounted button follows its attributes live — and the two
+//! locales' texts. Tested natively.
 
 /// Seconds to wait for a result when `timeout` is absent or invalid.
 pub const DEFAULT_TIMEOUT_S: u32 = 300;
@@ -13,6 +14,8 @@ pub enum Theme {
     Dark,
     /// Xiaomi orange background, white text.
     Brand,
+    /// Light or dark after the visitor's `prefers-color-scheme`.
+    Auto,
 }
 
 /// Button height and font size.
@@ -150,8 +153,11 @@ pub struct Config {
     pub size: Size,
     /// `shape`
     pub shape: Shape,
-    /// `locale`
+    /// `locale`, else the element's own `lang`, else the page's language.
     pub locale: Locale,
+    /// `width` in CSS pixels (`"240"` or `"240px"`): the button's width, never wider than its
+    /// container. `None`: as wide as its content.
+    pub width: Option<u16>,
     /// `mode`. `popup.rs` reads `redirect-uri` at the click (default: this page without its
     /// fragment).
     pub mode: Mode,
@@ -176,8 +182,8 @@ impl Config {
             required(get, "connection", p),
         );
         let usable = p.is_empty();
-        let theme = [Theme::Light, Theme::Dark, Theme::Brand]
-            [pick(get, "theme", &["light", "dark", "brand"], p)];
+        let theme = [Theme::Light, Theme::Dark, Theme::Brand, Theme::Auto]
+            [pick(get, "theme", &["light", "dark", "brand", "auto"], p)];
         let size = [Size::Medium, Size::Small, Size::Large]
             [pick(get, "size", &["medium", "small", "large"], p)];
         let shape = [Shape::Rect, Shape::Pill, Shape::Icon]
@@ -186,7 +192,9 @@ impl Config {
         let redirect_fallback = pick(get, "fallback", &["none", "redirect"], p) == 1;
         let in_app_popup = pick(get, "in-app", &["redirect", "popup"], p) == 1;
         let locale = match optional(get, "locale") {
-            None => Locale::from_tag(default_locale),
+            None => {
+                Locale::from_tag(&optional(get, "lang").unwrap_or_else(|| default_locale.into()))
+            }
             Some(v) => {
                 let known = ["en", "zh"]
                     .iter()
@@ -214,6 +222,21 @@ impl Config {
                 }
             },
         };
+        let width = optional(get, "width").and_then(|v| {
+            let n = v.strip_suffix("px").unwrap_or(&v).parse::<u16>();
+            let n = n.ok().filter(|n| (1..=2000).contains(n));
+            if n.is_none() {
+                p.push(
+                    [
+                        "width=\"",
+                        &v,
+                        "\" is not a number of pixels in 1..2000; ignored",
+                    ]
+                    .concat(),
+                );
+            }
+            n
+        });
         let config = Self {
             pool,
             app,
@@ -223,6 +246,7 @@ impl Config {
             size,
             shape,
             locale,
+            width,
             mode,
             redirect_fallback,
             in_app_popup,
@@ -374,7 +398,7 @@ mod tests {
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
-            problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand"),
+            problems[0].starts_with("theme=\"neon\" is not one of light|dark|brand|auto"),
             "{problems:?}"
         );
         assert!(
@@ -410,6 +434,36 @@ mod tests {
             "{problems:?}"
         );
         assert_eq!(Locale::ZhCn.tag(), "zh-CN");
+    }
+
+    #[test]
+    fn width_takes_pixels_and_names_a_bad_value() {
+        for (v, want) in [
+            ("240", Some(240)),
+            ("96px", Some(96)),
+            ("0", None),
+            ("wide", None),
+        ] {
+            let mut attrs = BASE.to_vec();
+            attrs.push(("width", v));
+            let (c, problems) = parse(&attrs, "en").unwrap();
+            assert_eq!(c.width, want, "{v}");
+            assert_eq!(
+                problems.len(),
+                usize::from(want.is_none()),
+                "{v}: {problems:?}"
+            );
+        }
+        assert_eq!(parse(&BASE, "en").unwrap().0.width, None);
+    }
+
+    #[test]
+    fn the_elements_own_lang_comes_before_the_page_and_after_locale() {
+        let mut attrs = BASE.to_vec();
+        attrs.push(("lang", "zh-CN"));
+        assert_eq!(parse(&attrs, "en").unwrap().0.locale, Locale::ZhCn);
+        attrs.push(("locale", "en"));
+        assert_eq!(parse(&attrs, "zh").unwrap().0.locale, Locale::En);
     }
 
     #[test]

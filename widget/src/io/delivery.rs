@@ -1,4 +1,4 @@
-//! How a result reaches the page, apart from the popup's own `postMessage` (`popup.rs`): the
+//! How a result reaches the page, apart from the popup's own `postMessage` ([`crate::io::popup`]): the
 //! element's `milogin:*` events, the return page's relay over a `BroadcastChannel`, and the
 //! result that comes back in the fragment in redirect mode. [`start`] runs once per page, when
 //! the wasm is ready.
@@ -9,13 +9,13 @@
 //! loads the widget), with the result in the fragment. There [`start`] hands it to the other tabs
 //! of the origin over the channel and closes the window. Only documents of this origin ever see it
 //! (the browser enforces both the navigation target and the channel's origin); each button takes
-//! only the result of the attempt it is waiting for ([`crate::protocol::check`]). Nothing is
+//! only the result of the attempt it is waiting for ([`crate::core::protocol::check`]). Nothing is
 //! stored anywhere.
 
-use crate::popup::Login;
-use crate::protocol::End;
-use crate::redirect::{self, Pending};
-use crate::web::{self, object, prop};
+use crate::core::protocol::End;
+use crate::core::redirect::{self, Pending};
+use crate::io::popup::Login;
+use crate::io::web::{self, object, prop};
 use milogin_shared as wire;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};

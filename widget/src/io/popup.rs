@@ -1,36 +1,34 @@
 //! The browser side of a login: the click's window (`window.open` inside the click, or the whole
 //! page for redirect mode), the `message` listener, results relayed by the app's return page, the
 //! 500 ms poll of the popup's `closed` flag and the deadline, and the console diagnostics. Every
-//! decision is made by [`protocol::Attempt`]; this module only carries it out. Listeners and
-//! timers exist only while an attempt runs and are removed when it ends.
+//! decision is made by [`protocol::Attempt`]; this module only carries it out and reports to the
+//! button's signals ([`ButtonState::shown`]) and, at the end, to the page (`milogin:*` events).
+//! Listeners and timers exist only while an attempt runs and are removed when it ends. The
+//! settings are read from the button's attribute signal at each click, so an attribute changed
+//! during a login leaves the running attempt alone.
 
-use crate::config::{Config, Mode};
-use crate::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
-use crate::redirect::Pending;
-use crate::web::{self, prop, warn, window};
-use std::cell::RefCell;
+use crate::core::attrs::Mode;
+use crate::core::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
+use crate::core::redirect::Pending;
+use crate::core::shown::Shown;
+use crate::io::delivery;
+use crate::io::web::{self, prop, warn, window};
+use crate::ui::state::ButtonState;
+use leptos::prelude::Set;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, Window};
 
-/// What the button hears about.
-pub enum Change {
-    /// The popup is open.
-    Opened,
-    /// The attempt ended.
-    Ended(End),
-}
-
 /// The login controller of one button: at most one attempt at a time.
 pub struct Login {
-    cfg: Rc<Config>,
+    /// The button's signals: its settings in, what it shows out.
+    ui: ButtonState,
     /// The `<milogin-button>` (its attributes name the hosted page's origin and attempt).
     host: HtmlElement,
     state: RefCell<State>,
-    on_change: RefCell<Box<dyn Fn(Change)>>,
-    /// What the server said about these settings (`preflight`): why a login cannot work, and
-    /// whether a return page can still deliver when the window is cut off from this page.
-    preflight: RefCell<(Option<milogin_shared::ErrorBody>, bool)>,
+    /// The element left the page: nothing more is shown or reported.
+    stopped: Cell<bool>,
 }
 
 #[derive(Default)]
@@ -51,32 +49,19 @@ struct Listeners {
 }
 
 impl Login {
-    /// A controller for the button `host` with the settings in `cfg`; `pre` is a window the
-    /// loader already opened for it (see [`State`]).
-    pub fn new(cfg: Rc<Config>, host: HtmlElement, pre: Option<Window>) -> Rc<Self> {
-        let on_change = RefCell::new(Box::new(|_| ()) as Box<dyn Fn(Change)>);
+    /// A controller for the button `host` showing on `ui`; `pre` is a window the loader already
+    /// opened for it (see [`State`]).
+    pub fn new(ui: ButtonState, host: HtmlElement, pre: Option<Window>) -> Rc<Self> {
         let state = RefCell::new(State {
             pre,
             ..State::default()
         });
         Rc::new(Self {
-            cfg,
+            ui,
             host,
             state,
-            on_change,
-            preflight: RefCell::default(),
+            stopped: Cell::new(false),
         })
-    }
-
-    /// The server's answer about these settings: a refusal ends every click at once with that
-    /// error (no window that can only fail); `return_page` lets a cut-off window still deliver.
-    pub fn preflighted(&self, refusal: Option<milogin_shared::ErrorBody>, return_page: bool) {
-        *self.preflight.borrow_mut() = (refusal, return_page);
-    }
-
-    /// Who hears about the attempt's changes.
-    pub fn set_on_change(&self, f: Box<dyn Fn(Change)>) {
-        *self.on_change.borrow_mut() = f;
     }
 
     /// The click: start an attempt, or focus the popup that is already open.
@@ -95,27 +80,30 @@ impl Login {
 
     /// Ends everything without a report (the element left the page).
     pub fn stop(&self) {
-        let (popup, listeners) = self.take();
+        self.stopped.set(true);
+        // Busy when an event listener removed the element from inside `finish`, which has
+        // already taken the popup and the listeners.
+        let Ok(mut s) = self.state.try_borrow_mut() else {
+            return;
+        };
+        let (popup, pre, listeners) = (s.popup.take(), s.pre.take(), s.listeners.take());
+        drop(s);
         drop(listeners);
-        let pre = self.state.borrow_mut().pre.take();
         for p in [popup, pre].into_iter().flatten() {
             let _ = p.close();
-        }
-        // Busy when an event listener removed the element from inside `on_change`, which then
-        // returns without touching anything: nothing to replace.
-        if let Ok(mut f) = self.on_change.try_borrow_mut() {
-            *f = Box::new(|_| ());
         }
     }
 
     fn start(self: &Rc<Self>) {
-        let (refusal, return_page) = self.preflight.borrow().clone();
-        if let Some(body) = refusal {
+        let preflight = self.ui.preflight_now();
+        if let Some(body) = preflight.refusal {
             if let Some(p) = self.state.borrow_mut().pre.take() {
                 let _ = p.close();
             }
+            web::error(&[&body.message]);
             return self.handle(Event::Refused(body));
         }
+        let return_page = preflight.return_page;
         let pre = self.state.borrow_mut().pre.take();
         let Some(attempt) = self.open(pre.clone()) else {
             // The page is on its way to the authorize URL (redirect mode, in-app fallback, or a
@@ -129,7 +117,7 @@ impl Login {
         self.handle(Event::Opened {
             attempt: attempt.0,
             now: js_sys::Date::now(),
-            timeout_ms: f64::from(self.cfg.timeout_s) * 1000.0,
+            timeout_ms: f64::from(self.ui.config().timeout_s) * 1000.0,
             // A cut-off window can deliver only through a registered return page, heard on a
             // BroadcastChannel; without one, a window that reads closed is a cancel at once.
             relay: return_page
@@ -142,17 +130,20 @@ impl Login {
     /// opened) and answers the attempt id and the window (`None` when blocked); or sends this
     /// window away and answers `None`.
     fn open(&self, pre: Option<Window>) -> Option<(String, Option<Window>)> {
-        let (cfg, attr) = (&self.cfg, |k| self.host.get_attribute(k));
+        let (cfg, attr) = (&self.ui.config(), |k| self.host.get_attribute(k));
         // A button of the hosted login page opened as a popup by a host page: continue in this
         // window with the host's origin and attempt; the result page then posts to this window's
         // opener, the host page, exactly as after a direct popup login.
         if let Some(origin) = attr("hosted-origin") {
             let attempt = attr("hosted-attempt").unwrap_or_default();
-            let url = self.authorize(&[
-                ("origin", &origin),
-                ("attempt", &attempt),
-                ("mode", "popup"),
-            ]);
+            let url = authorize(
+                cfg,
+                &[
+                    ("origin", &origin),
+                    ("attempt", &attempt),
+                    ("mode", "popup"),
+                ],
+            );
             let _ = window().location().assign(&url);
             return None;
         }
@@ -163,11 +154,14 @@ impl Login {
             }
             let a = attr("hosted-attempt").unwrap_or_else(|| attempt.clone());
             let back = attr("redirect-uri").unwrap_or_else(web::this_page);
-            let url = self.authorize(&[
-                ("attempt", &a),
-                ("mode", "redirect"),
-                ("redirect_uri", &back),
-            ]);
+            let url = authorize(
+                cfg,
+                &[
+                    ("attempt", &a),
+                    ("mode", "redirect"),
+                    ("redirect_uri", &back),
+                ],
+            );
             let pending = Pending {
                 attempt: a,
                 element_id: self.host.id(),
@@ -180,11 +174,14 @@ impl Login {
             return away();
         }
         let origin = web::location("origin");
-        let url = self.authorize(&[
-            ("origin", &origin),
-            ("attempt", &attempt),
-            ("mode", "popup"),
-        ]);
+        let url = authorize(
+            cfg,
+            &[
+                ("origin", &origin),
+                ("attempt", &attempt),
+                ("mode", "popup"),
+            ],
+        );
         let popup = match &pre {
             Some(p) => {
                 let _ = p.location().set_href(&url);
@@ -207,23 +204,6 @@ impl Login {
         Some((attempt, popup))
     }
 
-    /// `S/connection/social/{connection}/{pool}/authorize?app_id=…&<query>`
-    fn authorize(&self, query: &[(&str, &str)]) -> String {
-        let cfg = &self.cfg;
-        let mut q = vec![("app_id", cfg.app.as_str())];
-        q.extend_from_slice(query);
-        web::server_url(
-            &[
-                "connection",
-                "social",
-                &cfg.connection,
-                &cfg.pool,
-                "authorize",
-            ],
-            &q,
-        )
-    }
-
     fn handle(self: &Rc<Self>, event: Event) {
         let effect = self.state.borrow_mut().machine.on(event);
         self.apply(effect);
@@ -233,7 +213,7 @@ impl Login {
         match effect {
             Effect::Listen => {
                 self.listen();
-                (self.on_change.borrow())(Change::Opened);
+                let _ = self.ui.shown.try_set(Shown::Open);
             }
             Effect::Severed => {
                 warn(&[
@@ -339,7 +319,13 @@ impl Login {
             ]),
             _ => {}
         }
-        (self.on_change.borrow())(Change::Ended(end));
+        if self.stopped.get() {
+            return;
+        }
+        let _ = self.ui.shown.try_set(Shown::after(&end));
+        // Last: focus goes back to the button and the event fires, whose listeners may remove
+        // the element (and stop this controller).
+        delivery::report(&self.host, &end);
     }
 }
 
@@ -403,6 +389,22 @@ fn read_fields(data: &JsValue) -> MessageFields {
     }
 }
 
+/// `S/connection/social/{connection}/{pool}/authorize?app_id=…&<query>`
+fn authorize(cfg: &crate::core::attrs::Config, query: &[(&str, &str)]) -> String {
+    let mut q = vec![("app_id", cfg.app.as_str())];
+    q.extend_from_slice(query);
+    web::server_url(
+        &[
+            "connection",
+            "social",
+            &cfg.connection,
+            &cfg.pool,
+            "authorize",
+        ],
+        &q,
+    )
+}
+
 /// A 520×640 popup centred on this window.
 fn features() -> String {
     let w = window();
@@ -420,7 +422,7 @@ fn features() -> String {
 
 /// The token's `nonce` claim is `attempt` (the server sets it to the attempt id).
 fn issued_for(id_token: &str, attempt: &str) -> bool {
-    crate::redirect::jwt_payload(id_token)
+    crate::core::redirect::jwt_payload(id_token)
         .and_then(|claims| js_sys::JSON::parse(&claims).ok())
         .and_then(|claims| web::prop_str(&claims, "nonce"))
         .is_some_and(|nonce| nonce == attempt)

@@ -5,7 +5,7 @@
 //! than typed web-sys getters and dictionary setters; each typed accessor is one more import and
 //! JS shim in the download, `Reflect` is one for all.
 
-use crate::redirect;
+use crate::core::redirect;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, UrlSearchParams, Window};

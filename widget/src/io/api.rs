@@ -1,0 +1,101 @@
+//! The app's public connection list over HTTP, with gloo-net:
+//! `GET S/api/v1/pools/{pool}/apps/{app}/connections?locale=…`, fetched once per URL (pool, app,
+//! language) however many buttons ask, and asked again only when a button's pool, app or
+//! language changes. Read with `JSON.parse` and `Reflect` into [`Listing`]: never gloo-net's
+//! `.json::<T>()`, which would link serde_json (~17 KB) into the wasm. What the list means for a
+//! button is `core::listing`; the console says what to fix when the server refuses.
+
+use crate::core::listing::Listing;
+use crate::io::web::{self, prop_str};
+use gloo_net::http::Request;
+use milogin_shared as wire;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+
+/// Who hears the answer to one URL.
+type Waiter = Box<dyn FnOnce(Arc<Listing>)>;
+
+enum Entry {
+    Asked(Vec<Waiter>),
+    Answered(Arc<Listing>),
+}
+
+thread_local! {
+    static LISTS: RefCell<HashMap<String, Entry>> = RefCell::default();
+}
+
+/// The list's URL for `pool`/`app` in `locale` (a BCP 47 tag).
+pub fn url(pool: &str, app: &str, locale: &str) -> String {
+    web::server_url(
+        &["api", "v1", "pools", pool, "apps", app, "connections"],
+        &[("locale", locale)],
+    )
+}
+
+/// Gives `then` the answer for `url` (at once when it is known; otherwise when it comes).
+pub fn ask(url: String, app: &str, then: Waiter) {
+    let known = LISTS.with(|l| {
+        let mut l = l.borrow_mut();
+        match l.get_mut(&url) {
+            Some(Entry::Answered(listing)) => Some((listing.clone(), then)),
+            Some(Entry::Asked(waiting)) => {
+                waiting.push(then);
+                None
+            }
+            None => {
+                l.insert(url.clone(), Entry::Asked(vec![then]));
+                let app = app.to_owned();
+                leptos::task::spawn_local(async move {
+                    let listing = Arc::new(fetch(&url, &app).await);
+                    let waiting = LISTS
+                        .with(|l| l.borrow_mut().insert(url, Entry::Answered(listing.clone())));
+                    if let Some(Entry::Asked(waiting)) = waiting {
+                        waiting.into_iter().for_each(|w| w(listing.clone()));
+                    }
+                });
+                None
+            }
+        }
+    });
+    if let Some((listing, then)) = known {
+        then(listing);
+    }
+}
+
+async fn fetch(url: &str, app: &str) -> Listing {
+    let Ok(response) = Request::get(url).send().await else {
+        web::error(&[
+            "could not load ",
+            url,
+            ": is the server up, and does this page's Content-Security-Policy allow it in \
+             connect-src? (app \"",
+            app,
+            "\")",
+        ]);
+        return Listing::Unreachable;
+    };
+    let status = response.status();
+    let return_page = response.headers().get("x-milogin-return-page").as_deref() == Some("1");
+    let text = response.text().await.unwrap_or_default();
+    let body = js_sys::JSON::parse(&text).unwrap_or_default();
+    if status == 200 && js_sys::Array::is_array(&body) {
+        let list: js_sys::Array = body.unchecked_into();
+        let connections = list
+            .iter()
+            .filter_map(|c| Some((prop_str(&c, "unique_id")?, prop_str(&c, "display_name")?)))
+            .collect();
+        return Listing::Listed {
+            connections,
+            return_page,
+        };
+    }
+    let message = prop_str(&body, "message").unwrap_or(text);
+    // An integer: formatting a float would pull float printing (~10 KB) into the wasm.
+    web::error(&[url, " answered HTTP ", &status.to_string(), ": ", &message]);
+    Listing::Refused {
+        code: prop_str(&body, "code").and_then(|c| wire::ErrorCode::parse(&c)),
+        message,
+    }
+}

@@ -1,0 +1,65 @@
+//! The button's view: `<button part="button">` with the mark (or the spinner while busy), the
+//! label and a polite live region, every changing value a closure over [`ButtonState`]. The label
+//! is always text, never HTML; the mark is inline SVG (no image, so a page's `img-src` cannot hide
+//! it). The styles are the loader's constructed sheet (`style.css`, adopted by the shadow root
+//! before this view exists), so the wasm carries no CSS.
+
+use crate::ui::state::ButtonState;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// The Xiaomi mark (one file, also drawn by the loader's first paint and fallback).
+pub const MARK: &str = include_str!("../mark.svg");
+
+/// The login button. `on_click` runs synchronously inside the click (the login window must open
+/// within the user's gesture); it is ignored while the required attributes are missing.
+#[component]
+pub fn LoginButton(state: ButtonState, on_click: impl Fn() + Send + 'static) -> impl IntoView {
+    let ButtonState {
+        attrs,
+        shown,
+        preflight,
+        label,
+        usable,
+        ..
+    } = state;
+    // A refused button says why in its tooltip (the click fires the refusal's `milogin:error`).
+    let title = move || {
+        preflight.with(|p| match &p.refusal {
+            Some(r) => Arc::from(r.message.as_str()),
+            None => label.get(),
+        })
+    };
+    let width = move || {
+        attrs.with(|p| match p.config.width {
+            Some(w) => [&w.to_string(), "px"].concat(),
+            None => String::new(),
+        })
+    };
+    let said = move || {
+        let texts = attrs.with(|p| p.config.locale.texts());
+        shown.get().said(texts)
+    };
+    view! {
+        <button
+            part="button"
+            type="button"
+            data-state=move || shown.get().state()
+            aria-busy=move || shown.get().busy()
+            aria-disabled=move || if usable.get() { "false" } else { "true" }
+            aria-label=move || label.get()
+            title=title
+            style:width=width
+            on:click=move |_| {
+                if usable.get_untracked() {
+                    on_click()
+                }
+            }
+        >
+            <i class="m" aria-hidden="true" inner_html=MARK></i>
+            <span class="spin" aria-hidden="true"></span>
+            <span class="label">{move || label.get()}</span>
+        </button>
+        <span class="sr" role="status" aria-live="polite">{said}</span>
+    }
+}

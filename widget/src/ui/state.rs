@@ -1,0 +1,71 @@
+//! One button's reactive state: the attributes as one signal (replaced on every attribute
+//! change, so a mounted button follows them live), what the login shows as another, the app's
+//! connection list as a third; label, usable and the preflight verdict are memos over them.
+//! `Copy`, so the view and the controller each hold it; every read from outside the view uses the
+//! `try_` forms, since the signals are gone once the element left the page.
+
+use crate::core::attrs::{Config, Parsed};
+use crate::core::listing::{Listing, Preflight};
+use crate::core::shown::Shown;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// The signals and memos of one mounted button (owned by its reactive owner).
+#[derive(Clone, Copy)]
+pub struct ButtonState {
+    /// The element's attributes, parsed.
+    pub attrs: RwSignal<Parsed>,
+    /// What the login shows.
+    pub shown: RwSignal<Shown>,
+    /// The app's connection list, once the server answered.
+    pub listing: RwSignal<Option<Arc<Listing>>>,
+    /// What the list says about this button's connection.
+    pub preflight: Memo<Preflight>,
+    /// `display-name`, else the connection's display name, else the locale's default.
+    pub label: Memo<Arc<str>>,
+    /// The required attributes are there.
+    pub usable: Memo<bool>,
+}
+
+impl ButtonState {
+    /// New signals under the current reactive owner.
+    pub fn new(parsed: Parsed) -> Self {
+        let attrs = RwSignal::new(parsed);
+        let listing = RwSignal::new(None::<Arc<Listing>>);
+        let preflight = Memo::new(move |_| {
+            listing.with(|l| match l {
+                Some(l) => attrs.with(|p| l.preflight(&p.config.app, &p.config.connection)),
+                None => Preflight::default(),
+            })
+        });
+        let label = Memo::new(move |_| {
+            attrs.with(|p| match &p.config.display_name {
+                Some(name) => Arc::from(name.as_str()),
+                None => preflight.with(|f| match &f.name {
+                    Some(name) => Arc::from(name.as_str()),
+                    None => Arc::from(p.config.locale.texts().label),
+                }),
+            })
+        });
+        Self {
+            attrs,
+            shown: RwSignal::new(Shown::Idle),
+            listing,
+            preflight,
+            label,
+            usable: Memo::new(move |_| attrs.with(|p| p.usable)),
+        }
+    }
+
+    /// The settings now (default once the button is gone).
+    pub fn config(&self) -> Config {
+        self.attrs
+            .try_with_untracked(|p| p.config.clone())
+            .unwrap_or_else(|| Config::parse(&|_| None, "").config)
+    }
+
+    /// The verdict now (none once the button is gone).
+    pub fn preflight_now(&self) -> Preflight {
+        self.preflight.try_get_untracked().unwrap_or_default()
+    }
+}

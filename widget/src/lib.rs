@@ -29,6 +29,12 @@ mod ui;
 #[cfg(target_arch = "wasm32")]
 pub use entry::*;
 
+/// A free list with a (never contended) lock: safe code, and ~6 KB of wasm less than dlmalloc.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 /// The `#[wasm_bindgen]` boundary the loader calls.
 #[cfg(target_arch = "wasm32")]
 mod entry {

@@ -5,6 +5,7 @@
 
 pub mod attrs;
 pub mod listing;
+pub mod num;
 pub mod protocol;
 pub mod redirect;
 pub mod shown;

@@ -6,11 +6,11 @@
 //! button is `core::listing`; the console says what to fix when the server refuses.
 
 use crate::core::listing::Listing;
+use crate::core::num::decimal;
 use crate::io::web::{self, prop_str};
 use gloo_net::http::Request;
 use milogin_shared as wire;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
 
@@ -23,7 +23,8 @@ enum Entry {
 }
 
 thread_local! {
-    static LISTS: RefCell<HashMap<String, Entry>> = RefCell::default();
+    /// Per URL (a handful on any page: a `Vec`, not a `HashMap` and its hasher).
+    static LISTS: RefCell<Vec<(String, Entry)>> = RefCell::default();
 }
 
 /// The list's URL for `pool`/`app` in `locale` (a BCP 47 tag).
@@ -38,19 +39,22 @@ pub fn url(pool: &str, app: &str, locale: &str) -> String {
 pub fn ask(url: String, app: &str, then: Waiter) {
     let known = LISTS.with(|l| {
         let mut l = l.borrow_mut();
-        match l.get_mut(&url) {
+        match l.iter_mut().find(|(u, _)| *u == url).map(|(_, e)| e) {
             Some(Entry::Answered(listing)) => Some((listing.clone(), then)),
             Some(Entry::Asked(waiting)) => {
                 waiting.push(then);
                 None
             }
             None => {
-                l.insert(url.clone(), Entry::Asked(vec![then]));
+                l.push((url.clone(), Entry::Asked(vec![then])));
                 let app = app.to_owned();
                 leptos::task::spawn_local(async move {
                     let listing = Arc::new(fetch(&url, &app).await);
-                    let waiting = LISTS
-                        .with(|l| l.borrow_mut().insert(url, Entry::Answered(listing.clone())));
+                    let waiting = LISTS.with(|l| {
+                        let mut l = l.borrow_mut();
+                        let e = l.iter_mut().find(|(u, _)| *u == url).map(|(_, e)| e)?;
+                        Some(std::mem::replace(e, Entry::Answered(listing.clone())))
+                    });
                     if let Some(Entry::Asked(waiting)) = waiting {
                         waiting.into_iter().for_each(|w| w(listing.clone()));
                     }
@@ -92,8 +96,7 @@ async fn fetch(url: &str, app: &str) -> Listing {
         };
     }
     let message = prop_str(&body, "message").unwrap_or(text);
-    // An integer: formatting a float would pull float printing (~10 KB) into the wasm.
-    web::error(&[url, " answered HTTP ", &status.to_string(), ": ", &message]);
+    web::error(&[url, " answered HTTP ", &decimal(status.into()), ": ", &message]);
     Listing::Refused {
         code: prop_str(&body, "code").and_then(|c| wire::ErrorCode::parse(&c)),
         message,

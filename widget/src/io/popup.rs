@@ -8,6 +8,7 @@
 //! during a login leaves the running attempt alone.
 
 use crate::core::attrs::Mode;
+use crate::core::num::decimal;
 use crate::core::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
 use crate::core::redirect::Pending;
 use crate::core::shown::Shown;
@@ -413,9 +414,9 @@ fn features() -> String {
     let top = n("screenY") + ((n("outerHeight") - 640.0) / 2.0).max(0.0);
     [
         "popup,width=520,height=640,left=",
-        &(left as i32).to_string(),
+        &decimal(left as i32),
         ",top=",
-        &(top as i32).to_string(),
+        &decimal(top as i32),
     ]
     .concat()
 }

@@ -4,6 +4,7 @@
 //! it). The styles are the loader's constructed sheet (`style.css`, adopted by the shadow root
 //! before this view exists), so the wasm carries no CSS.
 
+use crate::core::num::decimal;
 use crate::ui::state::ButtonState;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -18,21 +19,18 @@ pub fn LoginButton(state: ButtonState, on_click: impl Fn() + Send + 'static) -> 
     let ButtonState {
         attrs,
         shown,
-        preflight,
         label,
         usable,
         ..
     } = state;
     // A refused button says why in its tooltip (the click fires the refusal's `milogin:error`).
-    let title = move || {
-        preflight.with(|p| match &p.refusal {
-            Some(r) => Arc::from(r.message.as_str()),
-            None => label.get(),
-        })
+    let title = move || match state.preflight().refusal {
+        Some(r) => Arc::from(r.message),
+        None => label.get(),
     };
     let width = move || {
         attrs.with(|p| match p.config.width {
-            Some(w) => [&w.to_string(), "px"].concat(),
+            Some(w) => [&decimal(w.into()), "px"].concat(),
             None => String::new(),
         })
     };

@@ -1,6 +1,6 @@
 //! One button's reactive state: the attributes as one signal (replaced on every attribute
 //! change, so a mounted button follows them live), what the login shows as another, the app's
-//! connection list as a third; label, usable and the preflight verdict are memos over them.
+//! connection list as a third; label and usable are memos over them, the preflight verdict a function of them.
 //! `Copy`, so the view and the controller each hold it; every read from outside the view uses the
 //! `try_` forms, since the signals are gone once the element left the page.
 
@@ -19,8 +19,6 @@ pub struct ButtonState {
     pub shown: RwSignal<Shown>,
     /// The app's connection list, once the server answered.
     pub listing: RwSignal<Option<Arc<Listing>>>,
-    /// What the list says about this button's connection.
-    pub preflight: Memo<Preflight>,
     /// `display-name`, else the connection's display name, else the locale's default.
     pub label: Memo<Arc<str>>,
     /// The required attributes are there.
@@ -32,26 +30,19 @@ impl ButtonState {
     pub fn new(parsed: Parsed) -> Self {
         let attrs = RwSignal::new(parsed);
         let listing = RwSignal::new(None::<Arc<Listing>>);
-        let preflight = Memo::new(move |_| {
-            listing.with(|l| match l {
-                Some(l) => attrs.with(|p| l.preflight(&p.config.app, &p.config.connection)),
-                None => Preflight::default(),
-            })
-        });
         let label = Memo::new(move |_| {
             attrs.with(|p| match &p.config.display_name {
                 Some(name) => Arc::from(name.as_str()),
-                None => preflight.with(|f| match &f.name {
-                    Some(name) => Arc::from(name.as_str()),
+                None => match preflight(attrs, listing).name {
+                    Some(name) => Arc::from(name),
                     None => Arc::from(p.config.locale.texts().label),
-                }),
+                },
             })
         });
         Self {
             attrs,
             shown: RwSignal::new(Shown::Idle),
             listing,
-            preflight,
             label,
             usable: Memo::new(move |_| attrs.with(|p| p.usable)),
         }
@@ -64,8 +55,23 @@ impl ButtonState {
             .unwrap_or_else(|| Config::parse(&|_| None, "").config)
     }
 
-    /// The verdict now (none once the button is gone).
-    pub fn preflight_now(&self) -> Preflight {
-        self.preflight.try_get_untracked().unwrap_or_default()
+    /// What the connection list says about this button's connection (tracked: a view closure
+    /// that calls it follows the list and the attributes).
+    pub fn preflight(&self) -> Preflight {
+        preflight(self.attrs, self.listing)
     }
+
+    /// The same, untracked and safe once the button is gone (the controller, at a click).
+    pub fn preflight_now(&self) -> Preflight {
+        untrack(|| self.listing.try_with(|_| self.preflight())).unwrap_or_default()
+    }
+}
+
+/// The verdict is cheap to derive (a search in a handful of connections): a function, not one
+/// more memo type in the wasm.
+fn preflight(attrs: RwSignal<Parsed>, listing: RwSignal<Option<Arc<Listing>>>) -> Preflight {
+    listing.with(|l| match l {
+        Some(l) => attrs.with(|p| l.preflight(&p.config.app, &p.config.connection)),
+        None => Preflight::default(),
+    })
 }

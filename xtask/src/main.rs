@@ -17,6 +17,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod glue;
 mod msrv;
 mod postgres;
 
@@ -170,6 +171,7 @@ fn build_widget() -> Result {
         .into());
     }
     let glue = out.js().to_owned();
+    let glue = glue::drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
     let glue = wrap_glue(&glue)?;
     let mut wasm = out.wasm_mut().emit_wasm();
@@ -243,12 +245,6 @@ fn wrap_glue(glue: &str) -> Result<String> {
         .replacen("export function start(", "function start(", 1)
         .replacen("export function login_page(", "function login_page(", 1)
         .replacen("export class Button", "class Button", 1)
-        // wasm-streams' classes (Leptos pulls it in through server_fn's `browser` feature, which
-        // a csr-only app cannot turn off): exported by the wasm, unused by the loader
-        // (docs/widget-size.md counts their bytes).
-        .replacen("export class IntoUnderlyingByteSource", "class IntoUnderlyingByteSource", 1)
-        .replacen("export class IntoUnderlyingSink", "class IntoUnderlyingSink", 1)
-        .replacen("export class IntoUnderlyingSource", "class IntoUnderlyingSource", 1)
         .replacen("export { initSync, __wbg_init as default };", "", 1)
         .replacen(
             "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",

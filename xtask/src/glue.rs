@@ -1,0 +1,106 @@
+//! The wasm-bindgen glue's clean-up for the loader: dependencies' unused `#[wasm_bindgen]`
+//! classes out of the wasm and the glue (with what only they needed). Each step checks the
+//! glue's shape and fails loudly, naming the step, when wasm-bindgen changes it.
+
+use crate::Result;
+
+/// `#[wasm_bindgen]` classes of dependencies the widget never uses: leptos always enables
+/// server_fn's `browser` feature, which exports wasm-streams' classes. Exports are roots, so LTO
+/// keeps them (≈ 3 KB brotli of wasm and JS).
+const UNUSED_CLASSES: [&str; 3] = [
+    "IntoUnderlyingByteSource",
+    "IntoUnderlyingSink",
+    "IntoUnderlyingSource",
+];
+
+/// Removes [`UNUSED_CLASSES`] from the module and the glue, then what only they needed: unused
+/// functions and imports (walrus gc), the glue's entries for those imports, and closure-invoke
+/// exports no glue code calls any more. Repeats until nothing changes.
+pub fn drop_unused_classes(module: &mut walrus::Module, glue: &str) -> Result<String> {
+    let mut js = glue.to_owned();
+    let mut dead: Vec<String> = UNUSED_CLASSES.iter().map(|c| c.to_lowercase()).collect();
+    for class in UNUSED_CLASSES {
+        js = cut(
+            &js,
+            &format!("export class {class} {{"),
+            &format!("{class}.prototype.free;\n"),
+        )?;
+        js = cut(&js, &format!("const {class}Finalization = "), ";\n")?;
+    }
+    loop {
+        let exports: Vec<_> = module
+            .exports
+            .iter()
+            .filter(|e| {
+                let name = e.name.trim_start_matches("__wbg_");
+                dead.iter().any(|d| name.starts_with(d.as_str()))
+            })
+            .map(|e| e.id())
+            .collect();
+        if exports.is_empty() {
+            break;
+        }
+        exports.into_iter().for_each(|id| module.exports.delete(id));
+        walrus::passes::gc::run(module);
+        let imports: std::collections::HashSet<String> =
+            module.imports.iter().map(|i| i.name.clone()).collect();
+        js = drop_import_entries(&js, &imports)?;
+        // Closure invokers whose only caller was a dropped import entry.
+        dead.clear();
+        for e in module.exports.iter() {
+            // Defined and called once in its own `function NAME(…) { wasm.NAME(…) }`: unused.
+            if e.name.starts_with("wasm_bindgen__convert__closures")
+                && js.matches(e.name.as_str()).count() <= 2
+            {
+                let def = format!("\nfunction {}(", e.name);
+                js = cut(&js, &def[1..], "\n}\n")?;
+                dead.push(e.name.clone());
+            }
+        }
+    }
+    Ok(js)
+}
+
+/// Removes `text[start..=end]`, where `start` is where `from` begins and `end` is the end of the
+/// first `to` after it. Fails when `from` is missing: the glue's shape changed, so look again.
+fn cut(text: &str, from: &str, to: &str) -> Result<String> {
+    let start = text
+        .find(from)
+        .ok_or_else(|| format!("glue: `{from}` not found; update xtask's glue clean-up"))?;
+    let end = text[start..]
+        .find(to)
+        .map(|i| start + i + to.len())
+        .ok_or_else(|| format!("glue: end of `{from}` not found"))?;
+    Ok([&text[..start], &text[end..]].concat())
+}
+
+/// Drops the glue's import-object entries (`name: function(…) {…},`, one after the other up to
+/// the object's closing `};`) whose import the wasm no longer has.
+fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) -> Result<String> {
+    let begin = js
+        .find("const import0 = {")
+        .ok_or("glue: import object not found")?;
+    let used = js
+        .find("\": import0,")
+        .ok_or("glue: use of the import object not found")?;
+    let end = js[..used]
+        .rfind("\n};\n")
+        .filter(|&e| e > begin)
+        .ok_or("glue: end of import object not found")?;
+    let mut out = String::from(&js[..begin]);
+    let mut keep = true;
+    for line in js[begin..end].split_inclusive('\n') {
+        let entry = line
+            .split_once(": function(")
+            .map(|(name, _)| name)
+            .filter(|n| !n.contains(' '));
+        if let Some(name) = entry {
+            keep = imports.contains(name);
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    out.push_str(&js[end..]);
+    Ok(out)
+}

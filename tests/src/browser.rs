@@ -31,7 +31,8 @@ impl Engine {
             Self::Chromium => std::env::var("MILOGIN_TEST_CHROMEDRIVER")
                 .unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
             Self::Firefox => std::env::var("MILOGIN_TEST_GECKODRIVER").unwrap_or_else(|_| {
-                let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+                let tools =
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
                 tools.join("bin/geckodriver").display().to_string()
             }),
         }
@@ -40,9 +41,8 @@ impl Engine {
     /// The browser binary.
     fn binary(self) -> String {
         match self {
-            Self::Chromium => {
-                std::env::var("MILOGIN_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
-            }
+            Self::Chromium => std::env::var("MILOGIN_TEST_CHROMIUM")
+                .unwrap_or_else(|_| "/usr/bin/chromium".into()),
             Self::Firefox => std::env::var("MILOGIN_TEST_FIREFOX")
                 .unwrap_or_else(|_| "/usr/bin/firefox-esr".into()),
         }
@@ -100,8 +100,9 @@ pub fn require() -> bool {
 pub struct Launch {
     /// Which browser.
     pub engine: Engine,
-    /// Keep the engine's popup blocker on. Chromium: chromedriver turns it off by default;
-    /// Firefox: off here with `dom.disable_open_during_load = false`.
+    /// Keep the engine's popup blocker on. Both drivers turn it off by default (chromedriver
+    /// with `--disable-popup-blocking`, geckodriver with Marionette's recommended preferences);
+    /// on, Chromium runs without that switch and Firefox with `dom.disable_open_during_load`.
     pub popup_blocker: bool,
     /// Accept the self-signed certificate of [`serve_host_tls`].
     pub accept_test_certs: bool,
@@ -351,11 +352,9 @@ fn firefox_capabilities(
         "Chromium arguments given to Firefox: {:?}",
         launch.chromium_args
     );
-    let mut prefs = json!({});
-    if !launch.popup_blocker {
-        // As chromedriver does for Chromium: window.open without a user gesture is allowed.
-        prefs["dom.disable_open_during_load"] = json!(false);
-    }
+    // Said either way: Marionette's recommended preferences turn the popup blocker off unless
+    // the profile sets it (docs/browsers.md).
+    let prefs = json!({ "dom.disable_open_during_load": launch.popup_blocker });
     let mut caps = serde_json::Map::new();
     caps.insert(
         "moz:firefoxOptions".into(),

@@ -898,9 +898,11 @@ fn ensure_firefox() -> Result<Firefox> {
     if firefox().is_none() {
         let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
         if !(root_user && found("apt-get")) {
-            return Err("the browser tests also run in Firefox ESR: install it, e.g. \
+            return Err(
+                "the browser tests also run in Firefox ESR: install it, e.g. \
                         `sudo apt-get install -y firefox-esr` (Debian), and run again"
-                .into());
+                    .into(),
+            );
         }
         apt_get(&["update"])?;
         apt_get(&["install", "-y", "--no-install-recommends", "firefox-esr"])?;

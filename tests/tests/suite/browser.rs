@@ -389,10 +389,20 @@ async fn closing_the_popup_is_a_cancel_event() {
 
 #[tokio::test]
 async fn a_blocked_popup_is_a_popup_blocked_error() {
-    let Some((_env, c, _)) = setup(B1, true).await else {
+    a_blocked_popup_is_a_popup_blocked_error_in(Engine::Chromium).await;
+}
+
+/// With the engine's popup blocker on, a scripted click is `popup_blocked`; a real click opens
+/// the window.
+pub(super) async fn a_blocked_popup_is_a_popup_blocked_error_in(engine: Engine) {
+    let host = Host {
+        engine,
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(B1, true, host).await else {
         return;
     };
-    // A scripted click has no user activation: Chromium's popup blocker refuses window.open.
+    // A scripted click has no user activation: the popup blocker refuses window.open.
     c.js(
         "document.querySelector('#b1').shadowRoot.querySelector('button').click();",
         vec![],

@@ -31,3 +31,8 @@ async fn firefox_redirect_mode_comes_back_with_one_success() {
 async fn firefox_live_display_name_keeps_the_login() {
     a_live_display_name_keeps_the_login(Engine::Firefox).await;
 }
+
+#[tokio::test]
+async fn firefox_blocked_popup_is_a_popup_blocked_error() {
+    a_blocked_popup_is_a_popup_blocked_error_in(Engine::Firefox).await;
+}

@@ -50,38 +50,60 @@ impl Engine {
 
     /// True when this engine's tests can run here: the driver, the browser and the built widget.
     pub fn available(self) -> bool {
-        let exists = |p: String| std::path::Path::new(&p).exists();
-        exists(self.driver())
-            && exists(self.binary())
-            && crate::widget_dir().join("milogin.js").exists()
+        self.missing().is_empty()
+    }
+
+    /// What is missing for this engine's tests, each with where it was looked for and how to get
+    /// it.
+    fn missing(self) -> Vec<String> {
+        let (driver_var, browser_var, driver_fix, browser_fix) = match self {
+            Self::Chromium => (
+                "MILOGIN_TEST_CHROMEDRIVER",
+                "MILOGIN_TEST_CHROMIUM",
+                "`apt-get install chromium-driver`",
+                "`apt-get install chromium`",
+            ),
+            Self::Firefox => (
+                "MILOGIN_TEST_GECKODRIVER",
+                "MILOGIN_TEST_FIREFOX",
+                "`cargo xtask test`, which builds the pinned version into target/tools/bin/",
+                "`apt-get install firefox-esr`",
+            ),
+        };
+        let widget = crate::widget_dir().join("milogin.js");
+        [
+            (self.driver(), driver_var, driver_fix),
+            (self.binary(), browser_var, browser_fix),
+            (
+                widget.display().to_string(),
+                "",
+                "`cargo xtask build-widget`",
+            ),
+        ]
+        .into_iter()
+        .filter(|(path, _, _)| !std::path::Path::new(path).exists())
+        .map(|(path, var, fix)| match var {
+            "" => format!("{path} ({fix})"),
+            var => format!("{path} (set {var}, or {fix})"),
+        })
+        .collect()
     }
 
     /// Skips (with a message) when this engine or the widget is missing, unless
     /// `MILOGIN_REQUIRE_BROWSER` is set (as `cargo xtask test` does): then the absence is a
-    /// failure.
+    /// failure. `cargo xtask test` installs everything.
     pub fn require(self) -> bool {
-        if self.available() {
+        let missing = self.missing();
+        if missing.is_empty() {
             return true;
         }
-        let (driver, browser, install) = (self.driver(), self.binary(), self.install_hint());
+        let missing = missing.join("; ");
         assert!(
             std::env::var("MILOGIN_REQUIRE_BROWSER").is_err(),
-            "browser tests required but {driver}, {browser} or the built widget is missing \
-             (run `cargo xtask test`, or {install})"
+            "{self:?} tests required but missing: {missing}"
         );
-        eprintln!(
-            "skipped: no {driver}, {browser} or built widget (run `cargo xtask build-widget`, {install})"
-        );
+        eprintln!("skipped ({self:?}): missing {missing}");
         false
-    }
-
-    fn install_hint(self) -> &'static str {
-        match self {
-            Self::Chromium => "`apt-get install chromium chromium-driver`",
-            Self::Firefox => {
-                "`apt-get install firefox-esr` and `cargo install geckodriver --locked --root target/tools`"
-            }
-        }
     }
 }
 

@@ -1,7 +1,9 @@
-//! Real-browser harness: headless Chromium through chromedriver (WebDriver, `fantoccini`), one
-//! chromedriver per test in its own process group (killed as a group on drop, so no Chromium
-//! outlives a failing test), a fresh profile, and a host page server on a *different* origin
-//! (`http://localhost:PORT`, while the login server is `http://127.0.0.1:PORT`: cross-site).
+//! Real-browser harness: two engines, headless Chromium through chromedriver and headless
+//! Firefox ESR through geckodriver (WebDriver, `fantoccini`), one driver per test in its own
+//! process group (killed as a group on drop, so no browser outlives a failing test), a fresh
+//! profile, and a host page server on a *different* origin (`http://localhost:PORT`, while the
+//! login server is `http://127.0.0.1:PORT`: cross-site). What differs between the engines:
+//! docs/browsers.md.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -9,17 +11,144 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running chromedriver + Chromium session.
-pub struct Chrome {
+/// A browser engine the tests drive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian's `chromium` through `chromedriver` (`MILOGIN_TEST_CHROMIUM`,
+    /// `MILOGIN_TEST_CHROMEDRIVER`).
+    #[default]
+    Chromium,
+    /// Debian's `firefox-esr` through geckodriver (`MILOGIN_TEST_FIREFOX`,
+    /// `MILOGIN_TEST_GECKODRIVER`; `cargo xtask test` installs geckodriver into
+    /// `target/tools/bin/`).
+    Firefox,
+}
+
+impl Engine {
+    /// The WebDriver server: the environment variable, else where Debian or xtask puts it.
+    fn driver(self) -> String {
+        match self {
+            Self::Chromium => std::env::var("MILOGIN_TEST_CHROMEDRIVER")
+                .unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+            Self::Firefox => std::env::var("MILOGIN_TEST_GECKODRIVER").unwrap_or_else(|_| {
+                let tools =
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+                tools.join("bin/geckodriver").display().to_string()
+            }),
+        }
+    }
+
+    /// The browser binary.
+    fn binary(self) -> String {
+        match self {
+            Self::Chromium => std::env::var("MILOGIN_TEST_CHROMIUM")
+                .unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            Self::Firefox => std::env::var("MILOGIN_TEST_FIREFOX")
+                .unwrap_or_else(|_| "/usr/bin/firefox-esr".into()),
+        }
+    }
+
+    /// True when this engine's tests can run here: the driver, the browser and the built widget.
+    pub fn available(self) -> bool {
+        self.missing().is_empty()
+    }
+
+    /// What is missing for this engine's tests, each with where it was looked for and how to get
+    /// it.
+    fn missing(self) -> Vec<String> {
+        let (driver_var, browser_var, driver_fix, browser_fix) = match self {
+            Self::Chromium => (
+                "MILOGIN_TEST_CHROMEDRIVER",
+                "MILOGIN_TEST_CHROMIUM",
+                "`apt-get install chromium-driver`",
+                "`apt-get install chromium`",
+            ),
+            Self::Firefox => (
+                "MILOGIN_TEST_GECKODRIVER",
+                "MILOGIN_TEST_FIREFOX",
+                "`cargo xtask test`, which builds the pinned version into target/tools/bin/",
+                "`apt-get install firefox-esr`",
+            ),
+        };
+        let widget = crate::widget_dir().join("milogin.js");
+        [
+            (self.driver(), driver_var, driver_fix),
+            (self.binary(), browser_var, browser_fix),
+            (
+                widget.display().to_string(),
+                "",
+                "`cargo xtask build-widget`",
+            ),
+        ]
+        .into_iter()
+        .filter(|(path, _, _)| !std::path::Path::new(path).exists())
+        .map(|(path, var, fix)| match var {
+            "" => format!("{path} ({fix})"),
+            var => format!("{path} (set {var}, or {fix})"),
+        })
+        .collect()
+    }
+
+    /// Skips (with a message) when this engine or the widget is missing, unless
+    /// `MILOGIN_REQUIRE_BROWSER` is set (as `cargo xtask test` does): then the absence is a
+    /// failure. `cargo xtask test` installs everything.
+    pub fn require(self) -> bool {
+        let missing = self.missing();
+        if missing.is_empty() {
+            return true;
+        }
+        let missing = missing.join("; ");
+        assert!(
+            std::env::var("MILOGIN_REQUIRE_BROWSER").is_err(),
+            "{self:?} tests required but missing: {missing}"
+        );
+        eprintln!("skipped ({self:?}): missing {missing}");
+        false
+    }
+}
+
+/// True when the Chromium tests can run here.
+pub fn available() -> bool {
+    Engine::Chromium.available()
+}
+
+/// [`Engine::require`] for Chromium.
+pub fn require() -> bool {
+    Engine::Chromium.require()
+}
+
+/// How a browser starts.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// Which browser.
+    pub engine: Engine,
+    /// Keep the engine's popup blocker on. Both drivers turn it off by default (chromedriver
+    /// with `--disable-popup-blocking`, geckodriver with Marionette's recommended preferences);
+    /// on, Chromium runs without that switch and Firefox with `dom.disable_open_during_load`.
+    pub popup_blocker: bool,
+    /// Accept the self-signed certificate of [`serve_host_tls`].
+    pub accept_test_certs: bool,
+    /// Extra Chromium arguments, e.g. `--user-agent=…` (Firefox takes none).
+    pub chromium_args: Vec<String>,
+}
+
+/// A running WebDriver server and its browser.
+pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
+    /// Which browser this is.
+    pub engine: Engine,
     driver: Child,
     _profile: tempfile::TempDir,
 }
 
-impl Drop for Chrome {
+/// The name the Chromium-only tests use: [`Browser::start`] and [`Browser::start_with`] start
+/// Chromium.
+pub type Chrome = Browser;
+
+impl Drop for Browser {
     fn drop(&mut self) {
-        // The whole group: chromedriver and every Chromium process it started.
+        // The whole group: the driver and every browser process it started.
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(self.driver.id() as i32),
             nix::sys::signal::Signal::SIGKILL,
@@ -28,68 +157,48 @@ impl Drop for Chrome {
     }
 }
 
-fn chromedriver() -> String {
-    std::env::var("MILOGIN_TEST_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
-}
-
-/// True when the browser tests can run here.
-pub fn available() -> bool {
-    std::path::Path::new(&chromedriver()).exists()
-        && crate::widget_dir().join("milogin.js").exists()
-}
-
-/// Skips (with a message) when no browser or widget is present, unless `MILOGIN_REQUIRE_BROWSER`
-/// is set (as `cargo xtask test` does): then the absence is a failure.
-pub fn require() -> bool {
-    if available() {
-        return true;
-    }
-    assert!(
-        std::env::var("MILOGIN_REQUIRE_BROWSER").is_err(),
-        "browser tests required but chromedriver or the built widget is missing (run `cargo xtask test`)"
-    );
-    eprintln!("skipped: no chromedriver or no built widget (run `cargo xtask build-widget`, install chromium-driver)");
-    false
-}
-
-impl Chrome {
+impl Browser {
     /// Starts chromedriver and a headless Chromium. `popup_blocker`: keep Chromium's popup
     /// blocker on (chromedriver turns it off by default).
     pub async fn start(popup_blocker: bool) -> Self {
         Self::start_with(popup_blocker, &[]).await
     }
 
-    /// [`Chrome::start`] with extra Chromium arguments, e.g. `--user-agent=…`.
+    /// [`Browser::start`] with extra Chromium arguments, e.g. `--user-agent=…`.
     pub async fn start_with(popup_blocker: bool, extra_args: &[String]) -> Self {
+        Self::launch(Launch {
+            popup_blocker,
+            chromium_args: extra_args.to_vec(),
+            ..Launch::default()
+        })
+        .await
+    }
+
+    /// Starts the engine's driver (on a free port, in its own process group) and a headless
+    /// browser with a fresh profile.
+    pub async fn launch(launch: Launch) -> Self {
+        let engine = launch.engine;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let driver = Command::new(chromedriver())
-            .arg(format!("--port={port}"))
+        let profile = tempfile::tempdir().unwrap();
+        let mut driver = Command::new(engine.driver());
+        match engine {
+            Engine::Chromium => driver.arg(format!("--port={port}")),
+            Engine::Firefox => driver.args(["--host", "127.0.0.1", "--port", &port.to_string()]),
+        };
+        let driver = driver
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
-            .expect("chromedriver starts");
-        let profile = tempfile::tempdir().unwrap();
-        let mut opts = json!({
-            "binary": std::env::var("MILOGIN_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", "--window-size=1200,900",
-                     format!("--user-data-dir={}", profile.path().display())],
-        });
-        if let Some(args) = opts["args"].as_array_mut() {
-            args.extend(extra_args.iter().map(|a| json!(a)));
-        }
-        if popup_blocker {
-            opts["excludeSwitches"] = json!(["disable-popup-blocking"]);
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), opts);
-        caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+            .unwrap_or_else(|e| panic!("{} starts: {e}", engine.driver()));
+        let caps = match engine {
+            Engine::Chromium => chromium_capabilities(&launch, profile.path()),
+            Engine::Firefox => firefox_capabilities(&launch, profile.path()),
+        };
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
@@ -103,11 +212,12 @@ impl Chrome {
                     let _ = e;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("chromedriver session: {e}"),
+                Err(e) => panic!("{engine:?} WebDriver session: {e}"),
             }
         };
         Self {
             client,
+            engine,
             driver,
             _profile: profile,
         }
@@ -226,6 +336,63 @@ impl Chrome {
     }
 }
 
+/// `goog:chromeOptions`: headless Chromium, the profile in `profile`.
+fn chromium_capabilities(
+    launch: &Launch,
+    profile: &std::path::Path,
+) -> serde_json::Map<String, Value> {
+    let mut opts = json!({
+        "binary": Engine::Chromium.binary(),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1200,900",
+                 format!("--user-data-dir={}", profile.display())],
+    });
+    if let Some(args) = opts["args"].as_array_mut() {
+        args.extend(launch.chromium_args.iter().map(|a| json!(a)));
+        if launch.accept_test_certs {
+            args.push(json!(ACCEPT_TEST_CERTS));
+        }
+    }
+    if launch.popup_blocker {
+        opts["excludeSwitches"] = json!(["disable-popup-blocking"]);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), opts);
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    caps
+}
+
+/// `moz:firefoxOptions`: headless Firefox with the fresh profile `profile` (geckodriver writes
+/// its preferences into it; the folder goes with the [`Browser`]).
+fn firefox_capabilities(
+    launch: &Launch,
+    profile: &std::path::Path,
+) -> serde_json::Map<String, Value> {
+    assert!(
+        launch.chromium_args.is_empty(),
+        "Chromium arguments given to Firefox: {:?}",
+        launch.chromium_args
+    );
+    // Said either way: Marionette's recommended preferences turn the popup blocker off unless
+    // the profile sets it (docs/browsers.md).
+    let prefs = json!({ "dom.disable_open_during_load": launch.popup_blocker });
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "moz:firefoxOptions".into(),
+        json!({
+            "binary": Engine::Firefox.binary(),
+            "args": ["-headless", "-width", "1200", "-height", "900",
+                     "-profile", profile.display().to_string()],
+            "prefs": prefs,
+        }),
+    );
+    if launch.accept_test_certs {
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+    }
+    caps
+}
+
 /// Binds the host page's port first (the server must know its origin before it starts).
 pub async fn bind_host() -> (tokio::net::TcpListener, String) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -239,7 +406,8 @@ pub async fn bind_host_tls() -> (tokio::net::TcpListener, String) {
     (l, origin.replacen("http:", "https:", 1))
 }
 
-/// Chromium's argument for the self-signed certificate of [`serve_host_tls`].
+/// Chromium's argument for the self-signed certificate of [`serve_host_tls`] (set by
+/// [`Launch::accept_test_certs`]).
 pub const ACCEPT_TEST_CERTS: &str = "--ignore-certificate-errors";
 
 /// Serves `html` at every path of `l`, with extra response headers (e.g.
@@ -255,8 +423,8 @@ pub fn serve_host(
     })
 }
 
-/// [`serve_host`] over TLS with a fresh self-signed certificate for `localhost` (Chromium runs
-/// with [`ACCEPT_TEST_CERTS`]).
+/// [`serve_host`] over TLS with a fresh self-signed certificate for `localhost` (the browser
+/// starts with [`Launch::accept_test_certs`]).
 pub fn serve_host_tls(
     l: tokio::net::TcpListener,
     html: String,

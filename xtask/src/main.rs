@@ -9,7 +9,8 @@
 //!   fails when over either.
 //! * `demo [args…]` — build-widget, then `milogin demo [args…]`.
 //! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, the
-//!   workspace's tests (SQLite, then the suite again on a scratch PostgreSQL).
+//!   workspace's tests (SQLite, then the suite again on a scratch PostgreSQL), the browser tests
+//!   in Chromium and in Firefox ESR.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -713,7 +714,7 @@ fn demo(args: &[String]) -> Result {
 
 fn test() -> Result {
     let started = Instant::now();
-    let tools = step("tools", ensure_test_tools)?;
+    let (tools, firefox) = step("tools", || Ok((ensure_test_tools()?, ensure_firefox()?)))?;
     step("rust-version", || Ok(msrv::check(cargo())?))?;
     step("cargo deny (licences, bans, sources)", cargo_deny)?;
     step("cargo fmt --check", || {
@@ -750,6 +751,8 @@ fn test() -> Result {
         let mut c = cargo();
         c.env("MILOGIN_TEST_CHROMEDRIVER", &tools.chromedriver)
             .env("MILOGIN_TEST_CHROMIUM", &tools.chromium)
+            .env("MILOGIN_TEST_GECKODRIVER", &firefox.geckodriver)
+            .env("MILOGIN_TEST_FIREFOX", &firefox.firefox)
             .env("MILOGIN_REQUIRE_BROWSER", "1")
             .env("MILOGIN_TEST_PG_URL", &pg.url)
             .env("MILOGIN_REQUIRE_PG", "1")
@@ -856,20 +859,125 @@ fn ensure_test_tools() -> Result<Browser> {
             .into());
     }
     // Once for everything apt installs here and in postgres.rs.
-    run(Command::new("apt-get").arg("update"))?;
+    apt_get(&["update"])?;
     if browser().is_none() {
-        run(Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_get(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])?;
     }
     browser()
         .ok_or_else(|| "chromium or chromedriver is still not on PATH after apt-get install".into())
+}
+
+/// Where the browser tests find Firefox.
+struct Firefox {
+    firefox: String,
+    geckodriver: String,
+}
+
+/// The geckodriver version `cargo xtask test` installs (into the target dir) when it is missing:
+/// Debian has no geckodriver package.
+const GECKODRIVER: &str = "0.37.1";
+
+/// Firefox ESR (apt, as root, when missing) and geckodriver (`MILOGIN_TEST_GECKODRIVER`, else
+/// [`GECKODRIVER`] from crates.io into `target/tools/bin/`, built the first time: a few minutes).
+fn ensure_firefox() -> Result<Firefox> {
+    let path = |p: &str| {
+        output(Command::new("sh").args(["-c", &format!("command -v {p}")]))
+            .map(|s| s.trim().to_owned())
+    };
+    let firefox = || path("firefox-esr").or_else(|| path("firefox"));
+    if firefox().is_none() {
+        let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+        if !(root_user && found("apt-get")) {
+            return Err(
+                "the browser tests also run in Firefox ESR: install it, e.g. \
+                        `sudo apt-get install -y firefox-esr` (Debian), and run again"
+                    .into(),
+            );
+        }
+        apt_get(&["update"])?;
+        apt_get(&["install", "-y", "--no-install-recommends", "firefox-esr"])?;
+    }
+    let firefox =
+        firefox().ok_or("firefox-esr is still not on PATH after apt-get install firefox-esr")?;
+    if let Some(geckodriver) = env::var_os("MILOGIN_TEST_GECKODRIVER") {
+        let geckodriver = geckodriver.to_string_lossy().into_owned();
+        if output(Command::new(&geckodriver).arg("--version")).is_none() {
+            return Err(format!(
+                "MILOGIN_TEST_GECKODRIVER={geckodriver} does not run; unset it to let \
+                 `cargo xtask test` install geckodriver {GECKODRIVER} into target/tools/"
+            )
+            .into());
+        }
+        return Ok(Firefox {
+            firefox,
+            geckodriver,
+        });
+    }
+    let tools = target_dir().join("tools");
+    let bin = tools.join("bin").join("geckodriver");
+    let installed = output(Command::new(&bin).arg("--version"))
+        .is_some_and(|v| v.lines().next() == Some(&format!("geckodriver {GECKODRIVER}")[..]));
+    if !installed {
+        // Built where cargo-deny is built; the crates it needs are in Cargo's cache afterwards.
+        cmd(cargo()
+            .args([
+                "install",
+                "geckodriver",
+                "--locked",
+                "--version",
+                GECKODRIVER,
+                "--root",
+            ])
+            .arg(&tools))?;
+    }
+    Ok(Firefox {
+        firefox,
+        geckodriver: bin.to_string_lossy().into_owned(),
+    })
+}
+
+/// `apt-get ARGS` (non-interactive), echoed. While another process holds apt's or dpkg's lock
+/// (unattended upgrades, another install), waits for it: up to 10 minutes, then says so.
+fn apt_get(args: &[&str]) -> Result {
+    let mut c = Command::new("apt-get");
+    c.args(["-o", "DPkg::Lock::Timeout=60"])
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    let line = describe(&c);
+    let started = Instant::now();
+    loop {
+        println!("$ {line}");
+        // stdout as it comes (progress); stderr read for the lock message, then shown.
+        let out = c
+            .stdout(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| format!("could not run `{line}`: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprint!("{stderr}");
+        if out.status.success() {
+            return Ok(());
+        }
+        let locked = stderr.contains("Could not get lock") || stderr.contains("Unable to lock");
+        if !locked {
+            return Err(format!("`{line}` failed ({})", out.status).into());
+        }
+        if started.elapsed().as_secs() > 600 {
+            return Err(format!(
+                "`{line}`: apt's lock has been held by another process for 10 minutes; \
+                 let it finish (`ps aux | grep -E 'apt|dpkg'`) and run again"
+            )
+            .into());
+        }
+        println!("apt is locked by another process; trying again in 10 s");
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    }
 }
 
 #[cfg(test)]

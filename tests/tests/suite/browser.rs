@@ -7,6 +7,7 @@
 //! never gets the token; the `login()` promise API (also before the wasm runs); a host page
 //! whose CSP forbids inline styles; and the button's look (long names, full width, the mark under
 //! `img-src 'none'`, busy vs disabled, the dark edge, the fallback when the wasm is blocked).
+//! The scenarios that also run in Firefox (`firefox.rs`) are functions taking the [`Engine`].
 
 use milogin_tests::browser::*;
 use milogin_tests::*;
@@ -20,23 +21,25 @@ async fn setup(body: &str, blocker: bool) -> Option<(Env, Chrome, String)> {
 
 /// How the host page is served and the browser started.
 #[derive(Default)]
-struct Host {
+pub(super) struct Host {
+    /// The browser (Chromium unless said).
+    pub(super) engine: Engine,
     /// Response headers of every path.
-    headers: Vec<(&'static str, &'static str)>,
+    pub(super) headers: Vec<(&'static str, &'static str)>,
     /// Extra Chromium arguments.
-    args: Vec<String>,
+    pub(super) args: Vec<String>,
     /// Paths of the host registered as redirect URIs.
-    redirect_paths: &'static [&'static str],
+    pub(super) redirect_paths: &'static [&'static str],
     /// Paths of the host registered as return pages.
-    return_paths: &'static [&'static str],
+    pub(super) return_paths: &'static [&'static str],
     /// Over https (a self-signed certificate), not `http://localhost`.
-    tls: bool,
+    pub(super) tls: bool,
 }
 
 /// The host page `body` (`{HOST}` and `{SERVER}` replaced by the origins) served as `host` says
-/// at every path, the server with that origin registered, Chromium on the page.
+/// at every path, the server with that origin registered, the browser on the page.
 async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrome, String)> {
-    if !require() {
+    if !host.engine.require() {
         return None;
     }
     let (l, origin) = if host.tls {
@@ -55,14 +58,18 @@ async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrom
     let body = body
         .replace("{HOST}", &origin)
         .replace("{SERVER}", &env.base);
-    let mut args = host.args;
     if host.tls {
         serve_host_tls(l, page(&env.base, &body), host.headers);
-        args.push(ACCEPT_TEST_CERTS.into());
     } else {
         serve_host(l, page(&env.base, &body), host.headers);
     }
-    let chrome = Chrome::start_with(blocker, &args).await;
+    let chrome = Chrome::launch(Launch {
+        engine: host.engine,
+        popup_blocker: blocker,
+        accept_test_certs: host.tls,
+        chromium_args: host.args,
+    })
+    .await;
     chrome.client.goto(&format!("{origin}/")).await.unwrap();
     wait_rendered(&chrome).await;
     Some((env, chrome, origin))
@@ -90,7 +97,17 @@ async fn wait_events(c: &Chrome, n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn click_approve_success_with_a_verifiable_token() {
-    let Some((env, c, _)) = setup(B1, false).await else {
+    a_popup_login_succeeds_with_a_verifiable_token(Engine::Chromium).await;
+}
+
+/// Click, consent in the popup: one success with a token that verifies, the popup closes itself
+/// and the focus is back on the button.
+pub(super) async fn a_popup_login_succeeds_with_a_verifiable_token(engine: Engine) {
+    let host = Host {
+        engine,
+        ..Host::default()
+    };
+    let Some((env, c, _)) = setup_with(B1, false, host).await else {
         return;
     };
     c.wait_until("document.querySelector('#b1').shadowRoot.querySelector('button').textContent.includes('Sign in with Xiaomi')", 10, "server default label").await;
@@ -135,7 +152,18 @@ async fn click_approve_success_with_a_verifiable_token() {
 
 #[tokio::test]
 async fn live_display_name_keeps_the_login() {
-    let Some((env, c, _)) = setup(B1, false).await else {
+    a_live_display_name_keeps_the_login(Engine::Chromium).await;
+}
+
+/// Issue 17.2: a designer's edits (`display-name`, `theme`, `width`) on a mounted button while
+/// its login is in progress: the new label and look on the same `<button>` node, the login window
+/// still open, and the login still ends with exactly one success.
+pub(super) async fn a_live_display_name_keeps_the_login(engine: Engine) {
+    let host = Host {
+        engine,
+        ..Host::default()
+    };
+    let Some((env, c, _)) = setup_with(B1, false, host).await else {
         return;
     };
     let same_node = "return window.__node === document.querySelector('#b1').shadowRoot.querySelector('button');";
@@ -169,10 +197,25 @@ async fn live_display_name_keeps_the_login() {
         true,
         "the same <button> node"
     );
+    // The button's colours change through a 0.15 s transition: read them once it has ended.
+    // The pointer is still on the button after the click: dark, or dark's hover shade.
+    let dark = ["rgb(31, 31, 31)", "rgb(51, 51, 51)"];
+    c.wait_until(
+        &format!(
+            "{dark:?}.includes(getComputedStyle({}).backgroundColor)",
+            inner("b1")
+        ),
+        5,
+        "the dark theme",
+    )
+    .await;
     let st = c.button_state("#b1").await;
     assert_eq!(st["busy"], "true", "the login goes on: {st}");
     assert_eq!(st["label"], "Continue with Mi", "{st}");
-    assert_eq!(st["bg"], "rgb(31, 31, 31)", "dark now: {st}");
+    assert!(
+        st["bg"].as_str().is_some_and(|bg| dark.contains(&bg)),
+        "dark now: {st}"
+    );
     let width = c
         .js(
             &format!("return {}.getBoundingClientRect().width;", inner("b1")),
@@ -180,12 +223,17 @@ async fn live_display_name_keeps_the_login() {
         )
         .await;
     assert_eq!(width, 260, "width=260");
+    assert_eq!(c.window_count().await, 2, "the login window is still open");
     c.consent("account-alice").await;
     let ev = wait_events(&c, 1).await;
     c.wait_until("true", 1, "").await;
     let ev2 = c.events().await;
     assert_eq!(ev2.len(), 1, "exactly one event: {ev2:?}");
-    assert_eq!(ev[0]["type"], "milogin:success", "{ev:?}");
+    assert_eq!(
+        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
+        (Some("milogin:success"), Some("b1")),
+        "{ev:?}"
+    );
     verify(
         &env,
         POOL,
@@ -356,10 +404,20 @@ async fn closing_the_popup_is_a_cancel_event() {
 
 #[tokio::test]
 async fn a_blocked_popup_is_a_popup_blocked_error() {
-    let Some((_env, c, _)) = setup(B1, true).await else {
+    a_blocked_popup_is_a_popup_blocked_error_in(Engine::Chromium).await;
+}
+
+/// With the engine's popup blocker on, a scripted click is `popup_blocked`; a real click opens
+/// the window.
+pub(super) async fn a_blocked_popup_is_a_popup_blocked_error_in(engine: Engine) {
+    let host = Host {
+        engine,
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(B1, true, host).await else {
         return;
     };
-    // A scripted click has no user activation: Chromium's popup blocker refuses window.open.
+    // A scripted click has no user activation: the popup blocker refuses window.open.
     c.js(
         "document.querySelector('#b1').shadowRoot.querySelector('button').click();",
         vec![],
@@ -668,11 +726,19 @@ async fn the_hosted_page_in_redirect_mode_comes_back_to_the_redirect_uri() {
 
 #[tokio::test]
 async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ignored() {
+    redirect_mode_comes_back_with_one_success(Engine::Chromium).await;
+}
+
+/// `mode="redirect"`: this window goes to Xiaomi and comes back to the redirect URI with one
+/// success (the fragment cleaned, the focus on the button); the same fragment replayed fires
+/// nothing.
+pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" mode="redirect" redirect-uri="{HOST}/login/done"></milogin-button>"#;
     let Some((env, c, origin)) = setup_with(
         body,
         false,
         Host {
+            engine,
             redirect_paths: &["/login/done"],
             ..Host::default()
         },
@@ -733,8 +799,9 @@ async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ig
 /// `Cross-Origin-Opener-Policy: same-origin`, which cuts the popup off as it leaves for the
 /// server. The result page goes on to the app's return page on the host origin, which relays the
 /// result to this tab and closes its window: exactly one success.
-async fn a_coop_host_page_gets_one_result(tls: bool) {
+pub(super) async fn a_coop_host_page_gets_one_result(engine: Engine, tls: bool) {
     let host = Host {
+        engine,
         headers: vec![("cross-origin-opener-policy", "same-origin")],
         return_paths: &["/milogin-return"],
         tls,
@@ -782,12 +849,12 @@ async fn a_coop_host_page_gets_one_result(tls: bool) {
 
 #[tokio::test]
 async fn a_coop_host_page_on_localhost_gets_one_result_through_the_return_page() {
-    a_coop_host_page_gets_one_result(false).await;
+    a_coop_host_page_gets_one_result(Engine::Chromium, false).await;
 }
 
 #[tokio::test]
 async fn a_coop_host_page_over_https_gets_one_result_through_the_return_page() {
-    a_coop_host_page_gets_one_result(true).await;
+    a_coop_host_page_gets_one_result(Engine::Chromium, true).await;
 }
 
 #[tokio::test]

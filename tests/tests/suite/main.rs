@@ -8,6 +8,7 @@ mod browser;
 mod delivery;
 mod edge;
 mod faults;
+mod firefox;
 mod keys;
 mod newcomer;
 mod pages;

@@ -332,16 +332,16 @@ fn ServerAnswer(
     }
     };
     view! {
-        <section id="answer" aria-labelledby="answer-title" aria-live="polite">
+        <section id="answer" aria-labelledby="answer-title">
             <h2 id="answer-title">"What the server answers"</h2>
-            <div id="verdict">{shown}</div>
+            <div id="verdict" aria-live="polite">{shown}</div>
             <label>
                 <span>"your site's origin"</span>
                 <input type="text" name="origin" placeholder="https://shop.example.com" autocomplete="off" spellcheck="false"
                     prop:value=move || controls.origin.get()
                     on:input=move |ev| controls.origin.set(event_target_value(&ev))/>
             </label>
-            <div id="origin-verdict">{origin_shown}</div>
+            <div id="origin-verdict" aria-live="polite">{origin_shown}</div>
         </section>
     }
 }

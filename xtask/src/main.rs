@@ -4,11 +4,12 @@
 //!   wasm-bindgen) → glue clean-up → wasm-opt -Oz and terser (npm, from package-lock.json, when
 //!   npm is present) → `public/widget/`: `milogin.js` (the loader with the glue inside) and
 //!   `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
+//! * `build-designer` — the button designer into `public/designer/` (`designer.rs`).
 //! * `size` — what a browser downloads to show the button (raw / gzip / brotli), against the
 //!   35 KiB brotli budget; fails when over.
-//! * `demo [args…]` — build-widget, then `milogin demo [args…]`.
-//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, the
-//!   workspace's tests (SQLite, then the suite again on a scratch PostgreSQL).
+//! * `demo [args…]` — build-widget and build-designer, then `milogin demo [args…]`.
+//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget,
+//!   build-designer, the workspace's tests (SQLite, then the suite again on a scratch PostgreSQL).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod designer;
 mod msrv;
 mod postgres;
 
@@ -25,8 +27,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   build-widget   build the wasm widget into public/widget/
+  build-designer build the button designer (served at /designer) into public/designer/
   size           print the widget's download size (raw, gzip, brotli) against the budget
-  demo [ARGS]    build-widget, then run `milogin demo [ARGS]`
+  demo [ARGS]    build-widget and build-designer, then run `milogin demo [ARGS]`
   bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
                  `cargo xtask bench --help`), then the widget's size and time to button;
                  `bench --peer express-passport [ARGS]`: milogin and the Node peer in
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-widget") => build_widget(),
+        Some("build-designer") => designer::build_designer(),
         Some("size") => size(),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
@@ -630,6 +634,7 @@ fn install_peer(name: &str) -> Result {
 
 fn demo(args: &[String]) -> Result {
     build_widget()?;
+    designer::build_designer()?;
     cmd(cargo()
         .args([
             "run",
@@ -665,11 +670,13 @@ fn test() -> Result {
             "warnings",
         ]))
     })?;
-    step("clippy (widget, wasm32)", || {
+    step("clippy (widget and designer, wasm32)", || {
         cmd(cargo().args([
             "clippy",
             "-p",
             "milogin-widget",
+            "-p",
+            "milogin-designer",
             "--target",
             WASM_TARGET,
             "--",
@@ -678,6 +685,7 @@ fn test() -> Result {
         ]))
     })?;
     step("build-widget", build_widget)?;
+    step("build-designer", designer::build_designer)?;
     let pg = step("PostgreSQL (scratch cluster)", || {
         Ok(postgres::TempPostgres::start()?)
     })?;

@@ -40,6 +40,18 @@ pub fn embedded() -> bool {
     EMBEDDED.iter().any(|(n, _)| *n == INDEX)
 }
 
+/// Why `/designer` would not show the designer although it is on, with the fix; `None` when it
+/// would, or when it is off (`check` and `serve` warn).
+pub fn missing(enabled: bool) -> Option<String> {
+    missing_with(enabled, embedded())
+}
+
+fn missing_with(enabled: bool, embedded: bool) -> Option<String> {
+    (enabled && !embedded).then(|| {
+        "server.designer is on but this binary was built without the button designer (/designer answers 404): run `cargo xtask build-designer`, then rebuild, or set server.designer = false".to_owned()
+    })
+}
+
 /// The designer's routes; none when `server.designer = false`.
 pub fn router(enabled: bool) -> Router<AppState> {
     if !enabled {
@@ -142,4 +154,17 @@ fn bad_request(message: String) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_with;
+
+    #[test]
+    fn a_missing_designer_is_named_with_the_fix_only_when_it_is_on() {
+        let w = missing_with(true, false).unwrap();
+        assert!(w.contains("cargo xtask build-designer") && w.contains("server.designer = false"));
+        assert_eq!(missing_with(true, true), None);
+        assert_eq!(missing_with(false, false), None);
+    }
 }

@@ -345,6 +345,26 @@ async fn typing_a_display_name_updates_the_previews_and_the_snippet() {
         snippet(" display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\"")
     );
 
+    // A width: on the previews (the narrow ones stay narrow), and as the element's style.
+    find(&c, "input[name=width]")
+        .await
+        .send_keys("240")
+        .await
+        .unwrap();
+    c.wait_until(
+        "(() => { const w = [...document.querySelectorAll('#preview milogin-button')].map(e => Math.round(e.getBoundingClientRect().width));
+           return w.length == 8 && w.filter(x => x == 240).length == 4 && w.filter(x => x == 110).length == 4; })()",
+        10,
+        "four previews 240 px wide, four 110 px",
+    )
+    .await;
+    assert_eq!(
+        text(&c, "#snippet").await,
+        snippet(
+            " display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\" style=\"width: 240px\""
+        )
+    );
+
     // A click on a preview starts nothing (this origin is not an app's).
     c.click_button("#preview milogin-button[locale='en']").await;
     let st = c.button_state("#preview milogin-button[locale='en']").await;

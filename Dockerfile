@@ -6,7 +6,7 @@
 #     -e XIAOMI_APP_SECRET=… milogin
 #
 # In milogin.toml: listen = "0.0.0.0:8080" (or MILOGIN_SERVER__LISTEN, set below),
-# database_url = "sqlite:///var/lib/milogin/milogin.db" (the widget is built into the binary),
+# database_url = "sqlite:///var/lib/milogin/milogin.db" (the widget and the designer are built into the binary),
 # secrets as { env = "XIAOMI_APP_SECRET" }. TLS belongs to the reverse proxy in front
 # (README, "Behind a reverse proxy"). Not built in this repository's CI (no container engine
 # there): an example to start from.
@@ -17,7 +17,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && r
 RUN rustup target add wasm32-unknown-unknown
 WORKDIR /src
 COPY . .
-RUN cargo xtask build-widget && cargo build --release --locked -p milogin-server
+RUN cargo xtask build-widget && cargo xtask build-designer && cargo build --release --locked -p milogin-server
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \

@@ -1,7 +1,9 @@
-//! Embeds the built widget (`public/widget/`, written by `cargo xtask build-widget`) in the
-//! binary, so one `milogin` file serves `/widget/…`. Without a build the list is empty: the
-//! server still compiles (clippy runs before build-widget) and `milogin check` says what to run.
-//! It also makes a new file in `migrations/` rebuild the server.
+//! Embeds the built widget (`public/widget/`, written by `cargo xtask build-widget`) and the
+//! button designer (`public/designer/`, `cargo xtask build-designer`) in the binary, so one
+//! `milogin` file serves `/widget/…` and `/designer`. Without a build a list is empty: the
+//! server still compiles (clippy runs before the builds), `milogin check` says what to run for
+//! the widget, and `/designer` says how to build it. It also makes a new file in `migrations/`
+//! rebuild the server.
 
 use std::path::Path;
 
@@ -13,28 +15,39 @@ fn main() {
     // `sqlx::migrate!` embeds `migrations/` but cannot tell cargo so on stable Rust: without this
     // line a new migration file would not reach the binary until some source file changed.
     println!("cargo:rerun-if-changed=migrations");
-    let widget = public.join("widget");
-    let mut files: Vec<_> = std::fs::read_dir(&widget)
+    // A half-written folder (its last file missing) is not a build.
+    embed(&public.join("widget"), &["milogin.js"], "widget_files.rs");
+    embed(
+        &public.join("designer"),
+        &["index.html", "designer.js"],
+        "designer_files.rs",
+    );
+}
+
+/// Writes `OUT_DIR/out` (`&[(name, include_bytes!(…))]`) for the files directly in `dir`; an
+/// empty list unless every file of `needs` is there.
+fn embed(dir: &Path, needs: &[&str], out: &str) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
         .collect();
-    if !widget.join("milogin.js").is_file() {
-        files.clear(); // a half-written folder is not a widget
+    if !needs.iter().all(|n| dir.join(n).is_file()) {
+        files.clear();
     }
     files.sort();
-    let mut out = String::from("&[\n");
+    let mut list = String::from("&[\n");
     for path in files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .expect("ASCII file names");
         let abs = path.canonicalize().expect("a listed file");
-        out.push_str(&format!("    ({name:?}, include_bytes!({abs:?})),\n"));
+        list.push_str(&format!("    ({name:?}, include_bytes!({abs:?})),\n"));
     }
-    out.push(']');
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("widget_files.rs");
-    std::fs::write(dest, out).expect("write widget_files.rs");
+    list.push(']');
+    let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join(out);
+    std::fs::write(dest, list).expect("write the embedded file list");
 }

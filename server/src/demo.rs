@@ -142,6 +142,11 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
         config_path.display()
     );
     println!("  Mock Xiaomi:          http://127.0.0.1:{mock_port}");
+    if crate::http::designer::embedded() {
+        println!(
+            "  Button designer:      {server_origin}/designer?pool={POOL}&app={APP}&connection={CONNECTION}"
+        );
+    }
     println!(
         "  Users:                milogin user list --config {} --pool {POOL}",
         config_path.display()

@@ -4,13 +4,14 @@
 //!   wasm-bindgen) → glue clean-up → wasm-opt -Oz and terser (npm, from package-lock.json, when
 //!   npm is present) → `public/widget/`: `milogin.js` (the loader with the glue inside) and
 //!   `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
+//! * `build-designer` — the button designer into `public/designer/` (`designer.rs`).
 //! * `size` — what a browser downloads to show the button (raw / gzip / brotli), against the
 //!   47 KiB brotli budget and the ratchet (the size recorded in docs/widget-size.md + 512 B);
 //!   fails when over either.
-//! * `demo [args…]` — build-widget, then `milogin demo [args…]`.
-//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, the
-//!   workspace's tests (SQLite, then the suite again on a scratch PostgreSQL), the browser tests
-//!   in Chromium and in Firefox ESR.
+//! * `demo [args…]` — build-widget and build-designer, then `milogin demo [args…]`.
+//! * `test` — everything CI runs: tools, fmt, clippy (native and wasm32), build-widget, size,
+//!   build-designer, the workspace's tests (SQLite, then the suite again on a scratch
+//!   PostgreSQL), the browser tests in Chromium and in Firefox ESR.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 use std::{env, fs};
 
+mod designer;
 mod glue;
 mod msrv;
 mod postgres;
@@ -28,8 +30,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   build-widget   build the wasm widget into public/widget/
+  build-designer build the button designer (served at /designer) into public/designer/
   size           print the widget's download size (raw, gzip, brotli) against the budget
-  demo [ARGS]    build-widget, then run `milogin demo [ARGS]`
+  demo [ARGS]    build-widget and build-designer, then run `milogin demo [ARGS]`
   bench [ARGS]   full-login benchmark of the release server (ARGS go to milogin-bench; see
                  `cargo xtask bench --help`), then the widget's size and time to button;
                  `bench --peer express-passport [ARGS]`: milogin and the Node peer in
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("build-widget") => build_widget(),
+        Some("build-designer") => designer::build_designer(),
         Some("size") => size(),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
@@ -695,6 +699,7 @@ fn install_peer(name: &str) -> Result {
 
 fn demo(args: &[String]) -> Result {
     build_widget()?;
+    designer::build_designer()?;
     cmd(cargo()
         .args([
             "run",
@@ -730,11 +735,13 @@ fn test() -> Result {
             "warnings",
         ]))
     })?;
-    step("clippy (widget, wasm32)", || {
+    step("clippy (widget and designer, wasm32)", || {
         cmd(cargo().args([
             "clippy",
             "-p",
             "milogin-widget",
+            "-p",
+            "milogin-designer",
             "--target",
             WASM_TARGET,
             "--",
@@ -744,6 +751,7 @@ fn test() -> Result {
     })?;
     step("build-widget", build_widget)?;
     step("widget size (budget and ratchet)", size)?;
+    step("build-designer", designer::build_designer)?;
     let pg = step("PostgreSQL (scratch cluster)", || {
         Ok(postgres::TempPostgres::start()?)
     })?;

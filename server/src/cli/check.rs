@@ -29,6 +29,9 @@ pub(super) async fn run(path: &std::path::Path) -> ExitCode {
     for w in c.warnings() {
         println!("warning: {w}");
     }
+    if let Some(w) = crate::http::designer::missing(c.server.designer) {
+        println!("warning: {w}");
+    }
     for w in crate::store::files::warnings(&c.server.database_url) {
         println!("warning: {w}");
     }

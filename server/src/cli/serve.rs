@@ -15,6 +15,9 @@ pub(super) async fn run(config: &Path) -> Result<ExitCode, String> {
     if let Some(w) = crate::http::widget::missing(config.server.widget_dir.as_deref()) {
         tracing::warn!("{w}; /widget/milogin.js answers 404");
     }
+    if let Some(w) = crate::http::designer::missing(config.server.designer) {
+        tracing::warn!("{w}");
+    }
     let listen = config.server.listen;
     let state = AppState::build(config, Arc::new(SystemClock))
         .await

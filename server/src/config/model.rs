@@ -168,6 +168,8 @@ pub struct ServerConfig {
     /// Folder holding the built widget (served at `/widget/`); `None`: the copy built into the
     /// binary.
     pub widget_dir: Option<PathBuf>,
+    /// Serve the button designer at `/designer` (default); `false`: 404.
+    pub designer: bool,
     /// Lifetime of issued id_tokens, seconds.
     pub token_ttl_secs: u64,
     /// After `milogin keys rotate`, seconds the new key is published before it signs (so relying

@@ -50,6 +50,7 @@ impl RawConfig {
                 public_url,
                 database_url: resolve_database_url(&self.server.database_url, base_dir),
                 widget_dir: self.server.widget_dir.map(|d| base_dir.join(d)),
+                designer: self.server.designer,
                 token_ttl_secs: self.server.token_ttl_secs,
                 key_publish_secs: self.server.key_publish_secs,
                 attempt_ttl_secs: self.server.attempt_ttl_secs,

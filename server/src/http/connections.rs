@@ -12,7 +12,6 @@
 //! on the path's pool and app (a `CorsLayer` predicate would need the configuration and a second
 //! parse of the path), and unknown pools and apps answer `*` on purpose (see [`unknown`]).
 
-use super::error::ApiError;
 use crate::domain::Origin;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -59,34 +58,58 @@ async fn get_connections(
     Path((pool_id, app_id)): Path<(String, String)>,
     Query(q): Query<LocaleQuery>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let Some(pool) = st.config.pool(&pool_id) else {
-        return Ok(refused(
+) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let locale = q.locale.as_deref().unwrap_or("en");
+    answer(&st, (&pool_id, &app_id), origin, OwnOrigin::Allowed, locale)
+}
+
+/// Whether a request from the server's own origin counts as a registered origin.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum OwnOrigin {
+    /// Yes: the server's own pages (the hosted login page, the designer's previews) show the
+    /// button.
+    Allowed,
+    /// No: the question is whether a *site* of that origin may use the app (`/designer/check`).
+    AsAnySite,
+}
+
+/// What the list answers a request from `origin` (the `Origin` header; `None`: not a browser's
+/// cross-origin request) for `pool_id`/`app_id`, in `locale`. Also what `/designer/check`
+/// answers for the origin it is asked about, so the designer shows nothing this list does not.
+pub(super) fn answer(
+    st: &AppState,
+    (pool_id, app_id): (&str, &str),
+    origin: Option<&str>,
+    own: OwnOrigin,
+    locale: &str,
+) -> Response {
+    let Some(pool) = st.config.pool(pool_id) else {
+        return refused(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownPool,
             format!("The server has no pool {pool_id:?}: fix the button's pool attribute, or add the pool to the server config ([[pools]] id)."),
-        ));
+        );
     };
-    let Some(app) = pool.app(&app_id) else {
-        return Ok(refused(
+    let Some(app) = pool.app(app_id) else {
+        return refused(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownApp,
             format!("Pool {pool_id:?} has no app {app_id:?}: fix the button's app attribute, or add the app to the pool ([[pools.apps]] id)."),
-        ));
+        );
     };
     // A browser's request from a page the app does not list: say so, readably.
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let parsed = origin.and_then(|o| Origin::parse(o).ok());
     let ours = st.config.server.public_url.origin().ascii_serialization();
-    let allowed = parsed.as_ref().is_some_and(|o| app.allows_origin(o));
-    if let Some(origin) = origin.filter(|o| !allowed && *o != ours) {
-        return Ok(refused(
+    let allowed = parsed.as_ref().is_some_and(|o| app.allows_origin(o))
+        || (own == OwnOrigin::Allowed && origin == Some(ours.as_str()));
+    if let Some(origin) = origin.filter(|_| !allowed) {
+        return refused(
             StatusCode::FORBIDDEN,
             ErrorCode::OriginNotAllowed,
             format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config."),
-        ));
+        );
     }
-    let locale = q.locale.as_deref().unwrap_or("en");
     let list: Vec<ConnectionInfo> = app
         .connections
         .iter()
@@ -118,5 +141,5 @@ async fn get_connections(
             HeaderValue::from_static(RETURN_PAGE),
         );
     }
-    Ok(r)
+    r
 }

@@ -4,6 +4,7 @@
 
 pub mod binding;
 pub mod connections;
+pub mod designer;
 pub mod edge;
 pub mod error;
 pub mod extract;
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(health::router())
         .merge(hosted::router())
         .merge(try_login::router())
+        .merge(designer::router(state.config.server.designer))
         .nest(
             "/widget",
             widget::router(state.config.server.widget_dir.clone()),

@@ -65,15 +65,7 @@ fn embedded_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().fallback(|req: Request<axum::body::Body>| async move {
         let path = req.uri().path().to_owned();
         let name = path.rsplit('/').next().unwrap_or_default();
-        let accepts = |enc: &str| {
-            req.headers()
-                .get_all(header::ACCEPT_ENCODING)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|e| e.trim() == enc)
-        };
-        let Some(identity) = embedded_file(name) else {
+        let Some(r) = embedded_response(EMBEDDED, name, req.headers()) else {
             let body = if name == "milogin.js" {
                 NOT_BUILT
             } else {
@@ -81,22 +73,42 @@ fn embedded_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
             };
             return with_headers((StatusCode::NOT_FOUND, body).into_response(), &path);
         };
-        let (body, encoding) = [("br", "br"), ("gzip", "gz")]
-            .into_iter()
-            .filter(|(enc, _)| accepts(enc))
-            .find_map(|(enc, ext)| Some((embedded_file(&format!("{name}.{ext}"))?, Some(enc))))
-            .unwrap_or((identity, None));
-        let mut r = (StatusCode::OK, body).into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(content_type(name)),
-        );
-        if let Some(enc) = encoding {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-        }
         with_headers(r, &path)
     })
+}
+
+/// `name` from an embedded file list, 200 with its MIME type, as its `.br` or `.gz` sibling
+/// when the request accepts that encoding (and the list has it); `None` when it is not listed.
+pub(super) fn embedded_response(
+    files: &'static [(&str, &[u8])],
+    name: &str,
+    headers: &axum::http::HeaderMap,
+) -> Option<Response> {
+    let file = |n: &str| files.iter().find(|(f, _)| *f == n).map(|(_, b)| *b);
+    let identity = file(name)?;
+    let accepts = |enc: &str| {
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|e| e.trim() == enc)
+    };
+    let (body, encoding) = [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter(|(enc, _)| accepts(enc))
+        .find_map(|(enc, ext)| Some((file(&format!("{name}.{ext}"))?, Some(enc))))
+        .unwrap_or((identity, None));
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(name)),
+    );
+    if let Some(enc) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    Some(r)
 }
 
 /// The MIME type by extension, as `ServeDir` gives it.

@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod browser;
 mod delivery;
+mod designer;
 mod edge;
 mod faults;
 mod firefox;

@@ -46,7 +46,6 @@ mod entry {
     use crate::ui::button::LoginButton;
     use crate::ui::state::ButtonState;
     use leptos::prelude::*;
-    use send_wrapper::SendWrapper;
     use std::any::Any;
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -139,17 +138,13 @@ mod entry {
             let state = ButtonState::new(parsed);
             let login = Login::new(state, host.clone(), pre);
             delivery::register(&login);
-            let l = SendWrapper::new(Rc::downgrade(&login));
-            let on_click = move || {
-                if let Some(l) = l.upgrade() {
-                    l.click();
-                }
-            };
             // The shadow root is a node like an element for everything a mount does.
             let parent: &Element = root.unchecked_ref();
-            let view = leptos::mount::mount_to_renderer(parent, move || {
-                view! { <LoginButton state on_click/> }
-            });
+            let view =
+                leptos::mount::mount_to_renderer(parent, move || view! { <LoginButton state/> });
+            if let Ok(Some(button)) = root.query_selector("button") {
+                login.listen_clicks(button);
+            }
             (state, login, view)
         });
         let button = Button {

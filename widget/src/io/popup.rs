@@ -15,7 +15,7 @@ use crate::core::shown::Shown;
 use crate::io::delivery;
 use crate::io::web::{self, prop, warn, window};
 use crate::ui::state::ButtonState;
-use leptos::prelude::Set;
+use leptos::prelude::{GetUntracked, Set};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -27,6 +27,8 @@ pub struct Login {
     ui: ButtonState,
     /// The `<milogin-button>` (its attributes name the hosted page's origin and attempt).
     host: HtmlElement,
+    /// The view's `<button>` and its click listener (removed on [`Login::stop`]).
+    clicks: RefCell<Option<(web_sys::Element, Closure<dyn FnMut()>)>>,
     state: RefCell<State>,
     /// The element left the page: nothing more is shown or reported.
     stopped: Cell<bool>,
@@ -60,9 +62,25 @@ impl Login {
         Rc::new(Self {
             ui,
             host,
+            clicks: RefCell::default(),
             state,
             stopped: Cell::new(false),
         })
+    }
+
+    /// Clicks on the view's `button` start (or focus) a login, synchronously inside the click,
+    /// unless the required attributes are missing.
+    pub fn listen_clicks(self: &Rc<Self>, button: web_sys::Element) {
+        let me = Rc::downgrade(self);
+        let on = Closure::<dyn FnMut()>::new(move || {
+            if let Some(me) = me.upgrade() {
+                if me.ui.usable.try_get_untracked() == Some(true) {
+                    me.click();
+                }
+            }
+        });
+        let _ = button.add_event_listener_with_callback("click", on.as_ref().unchecked_ref());
+        *self.clicks.borrow_mut() = Some((button, on));
     }
 
     /// The click: start an attempt, or focus the popup that is already open.
@@ -82,6 +100,9 @@ impl Login {
     /// Ends everything without a report (the element left the page).
     pub fn stop(&self) {
         self.stopped.set(true);
+        if let Some((button, on)) = self.clicks.borrow_mut().take() {
+            let _ = button.remove_event_listener_with_callback("click", on.as_ref().unchecked_ref());
+        }
         // Busy when an event listener removed the element from inside `finish`, which has
         // already taken the popup and the listeners.
         let Ok(mut s) = self.state.try_borrow_mut() else {

@@ -12,10 +12,12 @@ use std::sync::Arc;
 /// The Xiaomi mark (one file, also drawn by the loader's first paint and fallback).
 pub const MARK: &str = include_str!("../mark.svg");
 
-/// The login button. `on_click` runs synchronously inside the click (the login window must open
-/// within the user's gesture); it is ignored while the required attributes are missing.
+/// The login button. Its click is not a Leptos `on:click`: the controller listens on the
+/// `<button>` node itself (`io::popup::Login::listen_clicks`), plain web-sys, because tachys wraps
+/// every `on:` handler in a `SendWrapper` whose thread check costs ~2 KB brotli of the budget
+/// (docs/widget-size.md); the node stays the same for the view's whole life, so nothing is lost.
 #[component]
-pub fn LoginButton(state: ButtonState, on_click: impl Fn() + Send + 'static) -> impl IntoView {
+pub fn LoginButton(state: ButtonState) -> impl IntoView {
     let ButtonState {
         attrs,
         shown,
@@ -48,11 +50,6 @@ pub fn LoginButton(state: ButtonState, on_click: impl Fn() + Send + 'static) -> 
             aria-label=move || label.get()
             title=title
             style:width=width
-            on:click=move |_| {
-                if usable.get_untracked() {
-                    on_click()
-                }
-            }
         >
             <i class="m" aria-hidden="true" inner_html=MARK></i>
             <span class="spin" aria-hidden="true"></span>

@@ -41,8 +41,26 @@ struct LocaleQuery {
 /// The name of the header that says a return page is registered for the caller's origin.
 const RETURN_PAGE: &str = "x-milogin-return-page";
 
+/// What a refusal is about, for its log line: the ids the page sent and its origin, cut (they
+/// are the page's words, recorded as plain strings; absent ones are left out).
+struct Asked<'a> {
+    pool: &'a str,
+    app: &'a str,
+    origin: Option<&'a str>,
+}
+
 /// A refusal the widget reads from any page (`Access-Control-Allow-Origin: *`): `{code, message}`.
-fn refused(status: StatusCode, code: ErrorCode, message: String) -> Response {
+/// Logged at `info` once, so the operator sees a site's wrong pool or app id or its unregistered
+/// origin before anyone clicks (the widget asks this before any login).
+fn refused(status: StatusCode, code: ErrorCode, message: String, asked: &Asked) -> Response {
+    let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    tracing::info!(
+        reason = code.as_str(),
+        pool = cut(asked.pool, 64),
+        app = cut(asked.app, 64),
+        origin = asked.origin.map(|o| cut(o, 200)),
+        "connections refused"
+    );
     let body = serde_json::json!({ "code": code.as_str(), "message": message });
     let mut r = (status, Json(body)).into_response();
     let h = r.headers_mut();
@@ -60,11 +78,18 @@ async fn get_connections(
     Query(q): Query<LocaleQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let asked = Asked {
+        pool: &pool_id,
+        app: &app_id,
+        origin,
+    };
     let Some(pool) = st.config.pool(&pool_id) else {
         return Ok(refused(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownPool,
             format!("The server has no pool {pool_id:?}: fix the button's pool attribute, or add the pool to the server config ([[pools]] id)."),
+            &asked,
         ));
     };
     let Some(app) = pool.app(&app_id) else {
@@ -72,10 +97,10 @@ async fn get_connections(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownApp,
             format!("Pool {pool_id:?} has no app {app_id:?}: fix the button's app attribute, or add the app to the pool ([[pools.apps]] id)."),
+            &asked,
         ));
     };
     // A browser's request from a page the app does not list: say so, readably.
-    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let parsed = origin.and_then(|o| Origin::parse(o).ok());
     let ours = st.config.server.public_url.origin().ascii_serialization();
     let allowed = parsed.as_ref().is_some_and(|o| app.allows_origin(o));
@@ -84,6 +109,7 @@ async fn get_connections(
             StatusCode::FORBIDDEN,
             ErrorCode::OriginNotAllowed,
             format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config."),
+            &asked,
         ));
     }
     let locale = q.locale.as_deref().unwrap_or("en");

@@ -262,6 +262,8 @@ impl Pool {
 pub struct App {
     /// App id (the token's `aud`).
     pub id: AppId,
+    /// The site's name as people know it (the hosted login page shows it).
+    pub name: Option<String>,
     /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
     pub origins: Vec<Origin>,
     /// Exact redirect URIs for redirect mode.
@@ -292,6 +294,20 @@ impl App {
             .iter()
             .find(|u| Origin::of_url(u).as_ref() == Some(origin))
             .map(String::as_str)
+    }
+
+    /// What the hosted login page calls the app: its `name`, else the host of its first origin
+    /// (or redirect URI), which people recognise; never the raw id, which is the operator's.
+    pub fn shown_name(&self) -> Option<String> {
+        if let Some(name) = &self.name {
+            return Some(name.clone());
+        }
+        let url = self
+            .origins
+            .first()
+            .map(|o| o.as_str().to_owned())
+            .or_else(|| self.redirect_uris.first().cloned())?;
+        Url::parse(&url).ok()?.host_str().map(str::to_owned)
     }
 
     /// True when the connection is enabled for this app.

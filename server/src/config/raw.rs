@@ -17,6 +17,7 @@ pub(super) const TEXT_KEYS: &[&str] = &[
     "account_base",
     "open_base",
     "id",
+    "name",
     "unique_id",
     "kind",
     "display_name",
@@ -108,6 +109,8 @@ pub(super) struct RawPool {
 pub(super) struct RawApp {
     #[serde(default)]
     pub(super) id: String,
+    #[serde(default)]
+    pub(super) name: Option<String>,
     #[serde(default)]
     pub(super) origins: Vec<String>,
     #[serde(default)]

@@ -8,7 +8,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::{free_port, wait_ready, BIN};
+use support::{free_port, postgres_database, wait_ready, BIN};
 
 /// `milogin ARGS --config cfg`, with extra environment.
 fn milogin(args: &[&str], cfg: &Path, env: &[(&str, &str)]) -> Output {
@@ -62,6 +62,356 @@ id = "p1"
     )
     .unwrap();
     cfg
+}
+
+/// This binary's migrations.
+fn migrations() -> Vec<sqlx::migrate::Migration> {
+    sqlx::migrate!().iter().cloned().collect()
+}
+
+/// A SQLite file as milogin leaves it after the first `applied` migrations (an older version's
+/// database), with sqlx's bookkeeping table.
+fn older_sqlite(file: &Path, applied: usize) {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+         installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+         checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+    )
+    .unwrap();
+    for m in migrations().iter().take(applied) {
+        conn.execute_batch(&m.sql).unwrap();
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (?1, ?2, TRUE, ?3, 0)",
+            rusqlite::params![m.version, m.description.as_ref(), m.checksum.as_ref()],
+        )
+        .unwrap();
+    }
+}
+
+/// Every file of `dir` (recursively) with the SHA-256 of its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(snapshot(&p));
+        } else {
+            let digest = sha2::Sha256::digest(std::fs::read(&p).unwrap());
+            out.push((p.clone(), hex::encode(digest)));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sqlite_versions(file: &Path) -> Vec<i64> {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    let mut s = conn
+        .prepare("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .unwrap();
+    let v = s
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    v
+}
+
+/// Issue 19.1 on SQLite: `check` on an older version's database reports the migration it lacks
+/// and fails, changing nothing (not a byte of any file); `migrate` applies it and `check` passes;
+/// a database a newer milogin migrated is refused by both, untouched.
+#[test]
+fn check_reads_an_older_sqlite_database_and_migrate_applies_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.db");
+    let cfg = config(dir.path(), &format!("sqlite://{}", file.display()), "");
+    let all = migrations();
+    let latest = all.last().unwrap();
+    older_sqlite(&file, all.len() - 1);
+    let before = snapshot(dir.path());
+
+    let out = milogin(&["check"], &cfg, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        err.contains(&format!("{} ({})", latest.version, latest.description))
+            && err.contains("milogin migrate")
+            && err.contains("Back up"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(snapshot(dir.path()), before, "check changed a file");
+
+    let out = milogin(&["migrate"], &cfg, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("applied 1 migration(s)") && said.contains(latest.description.as_ref()),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(sqlite_versions(&file).len(), all.len());
+
+    let out = milogin(&["check"], &cfg, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("schema {}, up to date", latest.version)),
+        "{}",
+        text(&out)
+    );
+    let out = milogin(&["migrate"], &cfg, &[]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("nothing to apply"),
+        "{}",
+        text(&out)
+    );
+
+    // A newer milogin's migration: refused by both, the file untouched.
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99990101, 'from the future', TRUE, x'00', 0)",
+            [],
+        )
+        .unwrap();
+    let before = snapshot(dir.path());
+    for cmd in ["check", "migrate"] {
+        let out = milogin(&[cmd], &cfg, &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("newer milogin") && err.contains("99990101"),
+            "{cmd}: {}",
+            text(&out)
+        );
+    }
+    assert_eq!(snapshot(dir.path()), before, "a newer schema was changed");
+}
+
+async fn tables(pg: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()")
+        .fetch_one(pg)
+        .await
+        .unwrap()
+}
+
+async fn versions(pg: &mut sqlx::PgConnection) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(pg)
+        .await
+        .unwrap()
+}
+
+/// Issue 19.1 on PostgreSQL: `check` on an empty database creates nothing (it used to create every
+/// table), on an older version's schema it reports the missing migration and fails without
+/// applying it; `migrate` applies it; a newer schema is refused by both. Also 19.3: no
+/// `relation "_sqlx_migrations" already exists` notice in any command's output.
+#[tokio::test]
+async fn check_reads_a_postgres_database_and_migrate_applies_what_it_lacks() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &url, "");
+    let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let run = |args: &'static [&'static str]| {
+        let cfg = cfg.clone();
+        async move {
+            tokio::task::spawn_blocking(move || milogin(args, &cfg, &[("RUST_LOG", "info")]))
+                .await
+                .unwrap()
+        }
+    };
+    let quiet = |out: &Output| {
+        let all = text(out);
+        assert!(
+            !all.contains("_sqlx_migrations") && !all.contains("already exists"),
+            "a PostgreSQL notice reached the output: {all}"
+        );
+    };
+
+    let out = run(&["check"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("database: empty"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(tables(&mut pg).await, 0, "check created tables");
+
+    // An older version's schema: every migration but the last, as sqlx applies them.
+    let all = migrations();
+    let latest = all.last().unwrap().clone();
+    let mut older = sqlx::migrate!();
+    older.migrations = std::borrow::Cow::Owned(all[..all.len() - 1].to_vec());
+    older.run(&mut pg).await.unwrap();
+    let out = run(&["check"]).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("{} ({})", latest.version, latest.description)),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        versions(&mut pg).await.len(),
+        all.len() - 1,
+        "check migrated"
+    );
+
+    let out = run(&["migrate"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    quiet(&out);
+    assert_eq!(versions(&mut pg).await.len(), all.len());
+    for args in [
+        &["check"][..],
+        &["migrate"][..],
+        &["user", "list", "--pool", "p1"][..],
+    ] {
+        let out = run(args).await;
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        quiet(&out);
+    }
+
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99990101, 'from the future', TRUE, '\\x00', 0)")
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    for cmd in [&["check"][..], &["migrate"][..]] {
+        let out = run(cmd).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("newer milogin"),
+            "{cmd:?}: {}",
+            text(&out)
+        );
+    }
+    assert_eq!(versions(&mut pg).await.len(), all.len() + 1);
+}
+
+/// Issue 19.3: PostgreSQL's password lives in `server.database_password` (`{ file }` or `{ env }`),
+/// not in the URL, and is what the server sends when PostgreSQL asks for it. A stand-in
+/// PostgreSQL on loopback asks for a cleartext password and records it.
+#[test]
+fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        // One connection per command below, each refused after the password.
+        for _ in 0..2 {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                .unwrap();
+            let read_len = |s: &mut std::net::TcpStream| {
+                let mut n = [0u8; 4];
+                s.read_exact(&mut n).unwrap();
+                u32::from_be_bytes(n) as usize - 4
+            };
+            // The startup message (after an SSL request, refused with `N`, if one comes).
+            let mut body = vec![0u8; read_len(&mut s)];
+            s.read_exact(&mut body).unwrap();
+            if body == [4, 210, 22, 47] {
+                s.write_all(b"N").unwrap();
+                body = vec![0u8; read_len(&mut s)];
+                s.read_exact(&mut body).unwrap();
+            }
+            // AuthenticationCleartextPassword.
+            s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).unwrap();
+            let mut tag = [0u8; 1];
+            s.read_exact(&mut tag).unwrap();
+            assert_eq!(tag[0], b'p', "a password message");
+            let mut password = vec![0u8; read_len(&mut s)];
+            s.read_exact(&mut password).unwrap();
+            password.pop(); // NUL
+            got.push(password);
+            // ErrorResponse: refused, so the command ends.
+            let fields = b"SFATAL\0C28P01\0Mpassword authentication failed\0\0";
+            let mut e = vec![b'E'];
+            e.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+            e.extend_from_slice(fields);
+            s.write_all(&e).unwrap();
+        }
+        got
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pg-password"), "from the file\n").unwrap();
+    let url = format!("postgres://milogin@127.0.0.1:{port}/milogin");
+    let cfg = config(
+        dir.path(),
+        &url,
+        r#"database_password = { file = "pg-password" }"#,
+    );
+    let out = milogin(&["migrate"], &cfg, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let cfg = config(
+        dir.path(),
+        &url,
+        r#"database_password = { env = "MILOGIN_TEST_PG_PASSWORD" }"#,
+    );
+    let out = milogin(
+        &["user", "list", "--pool", "p1"],
+        &cfg,
+        &[("MILOGIN_TEST_PG_PASSWORD", "from the environment")],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains("from the environment"),
+        "the password is never echoed"
+    );
+    let got = server.join().unwrap();
+    assert_eq!(
+        got,
+        [b"from the file".to_vec(), b"from the environment".to_vec()]
+    );
+
+    // A password in the URL as well is refused; on SQLite it means nothing; alone in the URL it
+    // is a warning that says where it belongs.
+    let cfg = config(
+        dir.path(),
+        &format!("postgres://milogin:inline@127.0.0.1:{port}/milogin"),
+        r#"database_password = { file = "pg-password" }"#,
+    );
+    let out = milogin(&["check"], &cfg, &[]);
+    assert!(
+        !out.status.success() && text(&out).contains("server.database_password"),
+        "{}",
+        text(&out)
+    );
+    let cfg = config(
+        dir.path(),
+        "sqlite://m.db",
+        r#"database_password = { file = "pg-password" }"#,
+    );
+    let out = milogin(&["check"], &cfg, &[]);
+    assert!(
+        !out.status.success() && text(&out).contains("PostgreSQL database_url only"),
+        "{}",
+        text(&out)
+    );
+    let cfg = config(
+        dir.path(),
+        // Nothing listens there: the database check is a warning, the password advice too.
+        &format!(
+            "postgres://milogin:inline@127.0.0.1:{}/milogin",
+            free_port()
+        ),
+        "",
+    );
+    let out = milogin(&["check"], &cfg, &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && said.contains("warning: server.database_url: holds a password")
+            && !said.contains("inline"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// The width of `s` in terminal columns, for what this test prints: CJK characters take two.

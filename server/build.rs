@@ -1,7 +1,8 @@
 //! Embeds the built widget (`public/widget/`, written by `cargo xtask build-widget`) in the
 //! binary, so one `milogin` file serves `/widget/…`. Without a build the list is empty: the
 //! server still compiles (clippy runs before build-widget) and `milogin check` says what to run.
-//! It also makes a new file in `migrations/` rebuild the server.
+//! It also makes a new file in `migrations/` rebuild the server, and hands the newest migration's
+//! number to `milogin --version` (`MILOGIN_SCHEMA`).
 
 use std::path::Path;
 
@@ -13,6 +14,17 @@ fn main() {
     // `sqlx::migrate!` embeds `migrations/` but cannot tell cargo so on stable Rust: without this
     // line a new migration file would not reach the binary until some source file changed.
     println!("cargo:rerun-if-changed=migrations");
+    // The newest migration's number: `milogin --version` names the schema the binary writes.
+    let schema = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .expect("server/migrations")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.split_once('_')?.0.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    println!("cargo:rustc-env=MILOGIN_SCHEMA={schema}");
     let widget = public.join("widget");
     let mut files: Vec<_> = std::fs::read_dir(&widget)
         .into_iter()

@@ -414,6 +414,33 @@ fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
     );
 }
 
+/// Issue 19.3: `--version` names the release and the schema it writes, so a build with
+/// migrations of its own is not taken for the release before them; the release is the newest in
+/// the CHANGELOG.
+#[test]
+fn version_names_the_release_and_the_database_schema() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let latest = migrations().last().unwrap().version;
+    let release = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("milogin {release} (database schema {latest})")
+    );
+    let changelog =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../CHANGELOG.md"))
+            .unwrap();
+    let newest = changelog
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .find(|h| !h.starts_with("Unreleased"))
+        .unwrap();
+    assert!(
+        newest.starts_with(release),
+        "the CHANGELOG's newest release is {newest:?}, the workspace version {release}"
+    );
+}
+
 /// The width of `s` in terminal columns, for what this test prints: CJK characters take two.
 fn columns(s: &str) -> usize {
     s.chars()

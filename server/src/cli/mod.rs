@@ -15,9 +15,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// `milogin --version`: the release and the database schema it writes (the newest migration),
+/// so a build with migrations of its own is told apart from the release it started from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (database schema ",
+    env!("MILOGIN_SCHEMA"),
+    ")"
+);
+
 /// milogin: "Log in with Xiaomi" for any website.
 #[derive(Parser)]
-#[command(name = "milogin", version, about)]
+#[command(name = "milogin", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

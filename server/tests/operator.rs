@@ -8,7 +8,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::{free_port, postgres_database, wait_ready, BIN};
+use support::{free_port, postgres_database, wait_ready, Kill, BIN};
 
 /// `milogin ARGS --config cfg`, with extra environment.
 fn milogin(args: &[&str], cfg: &Path, env: &[(&str, &str)]) -> Output {
@@ -567,5 +567,48 @@ async fn the_hosted_page_names_the_app_not_its_id() {
             !body.contains(hidden),
             "the raw id {hidden:?} is shown: {body}"
         );
+    }
+}
+
+/// Issue 19.5: `milogin demo` serves its page from the binary (a copied binary has no checkout
+/// beside it: here a `public/demo/` in the working directory that is not the demo's must not be
+/// served), and keeps its own files private like the database: folder 0700, config and secret
+/// 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_demo_serves_its_page_from_the_binary_and_keeps_its_files_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("milogin");
+    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::create_dir_all(dir.path().join("public/demo")).unwrap();
+    std::fs::write(
+        dir.path().join("public/demo/index.html"),
+        "not the demo page",
+    )
+    .unwrap();
+    let port = free_port();
+    let data = dir.path().join("data").join("demo");
+    let _demo = Kill(
+        Command::new(&bin)
+            .args(["demo", "--port", &port.to_string(), "--data-dir"])
+            .arg(&data)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let page = format!("http://127.0.0.1:{}", port + 1);
+    wait_ready(&page);
+    let html = reqwest::get(&page).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("milogin-button") && html.contains(&format!("127.0.0.1:{port}")),
+        "{html}"
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    for f in ["milogin.toml", "xiaomi-secret.txt", "milogin.db"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }
 }

@@ -612,3 +612,149 @@ async fn the_demo_serves_its_page_from_the_binary_and_keeps_its_files_private() 
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }
 }
+
+/// Issue 19.2: the systemd unit passes `systemd-analyze verify` (with ExecStart pointing at this
+/// build instead of /usr/local/bin), and the install steps in its header create what it needs: a
+/// system user `milogin` that owns nothing but can read the config (group `milogin`).
+#[test]
+fn the_systemd_unit_verifies_and_matches_its_install_steps() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let unit = std::fs::read_to_string(root.join("docs/deploy/milogin.service")).unwrap();
+    // What the header says to run, against what the unit uses.
+    for needed in [
+        "useradd --system",
+        "install -d -m 0750 -o root -g milogin /etc/milogin",
+        "install -m 0640 -o root -g milogin",
+        "milogin migrate --config /etc/milogin/milogin.toml",
+    ] {
+        assert!(unit.contains(needed), "the install steps lack {needed:?}");
+    }
+    for line in ["User=milogin", "Group=milogin", "StateDirectory=milogin"] {
+        assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
+    }
+    assert!(
+        !unit.lines().any(|l| l.starts_with("DynamicUser=yes")),
+        "a dynamic user is in no group that can read a 0640 config"
+    );
+    let Ok(version) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("skipped: systemd-analyze is not installed (Debian: apt-get install systemd)");
+        return;
+    };
+    assert!(version.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("milogin.service");
+    std::fs::write(&here, unit.replace("/usr/local/bin/milogin", BIN)).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&here)
+        .env("SYSTEMD_LOG_LEVEL", "warning")
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    // Warnings (unknown keys, bad values) are printed without failing the command.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let own: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("milogin.service"))
+        .collect();
+    assert!(own.is_empty(), "{said}");
+}
+
+/// Issue 19.2: what the unit's install steps leave is what its user can use. Run as a user that
+/// is not root and belongs only to its own group (`setpriv`; a uid and gid without a passwd
+/// entry, as systemd would run `User=milogin`), `check`, `migrate` and `serve` read the
+/// `root:milogin` 0640 config and secret in the 0750 folder and write the 0700 state folder. A
+/// user outside that group — what `DynamicUser=yes` gave — cannot read the config. Needs root and
+/// `setpriv` (util-linux); skipped with a message otherwise.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_service_user_of_the_install_steps_reads_its_config_and_writes_its_state() {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !root || !setpriv {
+        eprintln!("skipped: needs root and setpriv (util-linux) to run as another user");
+        return;
+    }
+    const UID: u32 = 64123;
+    const GID: u32 = 64123;
+    let dir = tempfile::tempdir().unwrap();
+    let set = |p: &Path, mode: u32, uid: u32, gid: u32| {
+        chown(p, Some(uid), Some(gid)).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    set(dir.path(), 0o755, 0, 0);
+    // The steps: binary 0755, /etc/milogin root:milogin 0750, its files root:milogin 0640, and
+    // the state folder as StateDirectory= makes it (milogin:milogin 0700).
+    let bin = dir.path().join("milogin");
+    std::fs::copy(BIN, &bin).unwrap();
+    set(&bin, 0o755, 0, 0);
+    let etc = dir.path().join("etc");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    set(&state, 0o700, UID, GID);
+    let cfg = config(
+        &etc,
+        &format!("sqlite://{}", state.join("milogin.db").display()),
+        "",
+    );
+    for p in [&cfg, &etc.join("secret"), &etc.join("widget/milogin.js")] {
+        set(p, 0o640, 0, GID);
+    }
+    set(&etc.join("widget"), 0o750, 0, GID);
+    set(&etc, 0o750, 0, GID);
+    let port = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .split("127.0.0.1:")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let as_user = |uid: u32, gid: u32, args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={gid}"),
+            "--clear-groups",
+        ])
+        .arg(&bin)
+        .args(args)
+        .arg("--config")
+        .arg(&cfg)
+        .env_remove("RUST_LOG");
+        c
+    };
+    for args in [&["check"][..], &["migrate"][..]] {
+        let out = as_user(UID, GID, args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let _server = Kill(
+        as_user(UID, GID, &["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let db = std::fs::metadata(state.join("milogin.db")).unwrap();
+    assert_eq!(
+        (
+            std::os::unix::fs::MetadataExt::uid(&db),
+            db.permissions().mode() & 0o777
+        ),
+        (UID, 0o600)
+    );
+    // Outside the group: the config cannot be read.
+    let out = as_user(UID + 1, GID + 1, &["check"]).output().unwrap();
+    assert!(
+        !out.status.success() && text(&out).contains("Permission denied"),
+        "{}",
+        text(&out)
+    );
+}

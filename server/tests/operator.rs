@@ -303,9 +303,21 @@ fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || -> Vec<Vec<u8>> {
         let mut got = Vec::new();
-        // One connection per command below, each refused after the password.
+        // One connection per command below, each refused after the password; none within 30 s
+        // ends the wait (a command that never connects).
+        listener.set_nonblocking(true).unwrap();
         for _ in 0..2 {
-            let (mut s, _) = listener.accept().unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            let mut s = loop {
+                match listener.accept() {
+                    Ok((s, _)) => break s,
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(20))
+                    }
+                    Err(_) => return got,
+                }
+            };
+            s.set_nonblocking(false).unwrap();
             s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
                 .unwrap();
             let read_len = |s: &mut std::net::TcpStream| {

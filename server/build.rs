@@ -3,7 +3,8 @@
 //! `milogin` file serves `/widget/…` and `/designer`. Without a build a list is empty: the
 //! server still compiles (clippy runs before the builds), `milogin check` says what to run for
 //! the widget, and `/designer` says how to build it. It also makes a new file in `migrations/`
-//! rebuild the server.
+//! rebuild the server, and hands the newest migration's number to `milogin --version`
+//! (`MILOGIN_SCHEMA`).
 
 use std::path::Path;
 
@@ -15,6 +16,17 @@ fn main() {
     // `sqlx::migrate!` embeds `migrations/` but cannot tell cargo so on stable Rust: without this
     // line a new migration file would not reach the binary until some source file changed.
     println!("cargo:rerun-if-changed=migrations");
+    // The newest migration's number: `milogin --version` names the schema the binary writes.
+    let schema = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .expect("server/migrations")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.split_once('_')?.0.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    println!("cargo:rustc-env=MILOGIN_SCHEMA={schema}");
     // A half-written folder (its last file missing) is not a build.
     embed(&public.join("widget"), &["milogin.js"], "widget_files.rs");
     embed(

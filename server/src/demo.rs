@@ -1,5 +1,7 @@
 //! `milogin demo`: the login server, the embedded mock Xiaomi and a demo host page on a
 //! different origin, all on 127.0.0.1, with a ready configuration and SQLite in a data folder.
+//! The page is built into the binary like the widget, so a copied `milogin` runs the demo
+//! anywhere; the data folder is private (0700, its files 0600) like the database.
 
 use crate::config::Config;
 use crate::state::{AppState, SystemClock};
@@ -17,7 +19,11 @@ pub const APP: &str = "demo-app";
 /// Connection Unique ID of the demo.
 pub const CONNECTION: &str = "xiaomi";
 
-/// The `public/` folder: next to the working directory, else the source checkout's.
+/// The demo host page (`public/demo/index.html`), built into the binary.
+const DEMO_PAGE: &str = include_str!("../../public/demo/index.html");
+
+/// The `public/` folder (for a freshly built widget): next to the working directory, else the
+/// source checkout's.
 pub fn public_dir() -> PathBuf {
     // Absolute: the demo's config lives in its data folder, and relative paths in a config resolve
     // against the config's folder, not the working directory.
@@ -37,10 +43,10 @@ pub fn write_config(
     mock_port: u16,
     secret: &str,
 ) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(data_dir)
+    create_private_dir(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize().map_err(|e| e.to_string())?;
-    std::fs::write(data_dir.join("xiaomi-secret.txt"), secret).map_err(|e| e.to_string())?;
+    write_private(&data_dir.join("xiaomi-secret.txt"), secret)?;
     // A checkout's freshly built widget wins over the copy built into the binary.
     let widget_dir = public_dir().join("widget");
     let widget = if widget_dir.join("milogin.js").is_file() {
@@ -85,19 +91,41 @@ id = "{POOL}"
         page = port + 1,
     );
     let path = data_dir.join("milogin.toml");
-    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    write_private(&path, &text)?;
     Ok(path)
 }
 
+/// Creates `dir` and its missing parents 0700 (existing ones keep their mode: `--data-dir` may
+/// name a shared folder; `files::warnings` reports a database folder others can open).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Writes one of the demo's own files, readable by its owner only (0600, also when it existed).
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let written = o.open(path).and_then(|mut f| {
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        std::io::Write::write_all(&mut f, text.as_bytes())
+    });
+    written.map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 /// The demo host page with its placeholders filled.
-pub fn demo_page(server_origin: &str) -> Result<String, String> {
-    let path = public_dir().join("demo").join("index.html");
-    let t = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(t.replace("{{SERVER}}", server_origin)
+pub fn demo_page(server_origin: &str) -> String {
+    DEMO_PAGE
+        .replace("{{SERVER}}", server_origin)
         .replace("{{POOL}}", POOL)
         .replace("{{APP}}", APP)
-        .replace("{{CONNECTION}}", CONNECTION))
+        .replace("{{CONNECTION}}", CONNECTION)
 }
 
 /// Runs the demo until Ctrl-C.
@@ -124,11 +152,14 @@ pub async fn run(port: u16, data_dir: &Path) -> Result<(), String> {
     if let Some(w) = crate::http::widget::missing(config.server.widget_dir.as_deref()) {
         eprintln!("warning: {w} (or use `cargo xtask demo`).");
     }
+    for w in crate::store::files::warnings(&config.server.database_url) {
+        eprintln!("warning: {w}");
+    }
     let state = AppState::build(config, Arc::new(SystemClock))
         .await
         .map_err(|e| e.to_string())?;
     let server_origin = format!("http://127.0.0.1:{port}");
-    let page = demo_page(&server_origin)?;
+    let page = demo_page(&server_origin);
     let page_app = Router::new().route("/", get(move || async move { Html(page) }));
 
     tokio::spawn(async move { Mock::new(mock_cfg).serve(mock_l).await });

@@ -26,7 +26,7 @@ pub enum StartError {
 impl AppState {
     /// Opens the store, loads the signing keys, builds the Xiaomi client.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let store = crate::store::open(&config.server.database_url).await?;
+        let store = crate::store::open_with(&config.server.database()).await?;
         Self::with_store(config, store, clock).await
     }
 
@@ -76,9 +76,15 @@ impl AppState {
 /// Refuses a configuration that no longer defines a connection users are bound to (a renamed or
 /// removed Unique ID). `serve` checks it before starting, `check` when the database exists.
 pub async fn check_bound_connections(config: &Config, store: &dyn Store) -> Result<(), StartError> {
-    let orphans: Vec<String> = store
-        .bound_connections()
-        .await?
+    orphaned_connections(config, store.bound_connections().await?)
+}
+
+/// [`check_bound_connections`] on the `(pool, connection)` pairs users are bound to.
+pub fn orphaned_connections(
+    config: &Config,
+    bound: Vec<(String, String)>,
+) -> Result<(), StartError> {
+    let orphans: Vec<String> = bound
         .into_iter()
         .filter(|(p, c)| config.pool(p).and_then(|pool| pool.connection(c)).is_none())
         .map(|(p, c)| format!("{p}/{c}"))

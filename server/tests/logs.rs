@@ -261,3 +261,131 @@ async fn refused_logins_are_logged_at_info_and_a_file_gets_no_colour_codes() {
         assert!(line.contains(part), "{part} missing from: {line}");
     }
 }
+
+/// Issue 19.4: the refusals an operator must see, as the JSON log has them: `origin` a plain
+/// string (not `Some("…")`), the refused redirect URI on its line, a callback's refusal with the
+/// origin recorded at authorize, and one `info` line per refusal of the connections list (an
+/// unknown pool, an unknown app, an unregistered origin), with what the page asked for.
+#[tokio::test]
+async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mock, mock_base) = mock().await;
+    std::fs::write(
+        dir.path().join("secret"),
+        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
+    )
+    .unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
+    let log = dir.path().join("server.log");
+    let server = serve(
+        &cfg,
+        &[("RUST_LOG", "info"), ("MILOGIN_LOG_FORMAT", "json")],
+        Some(&log),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    let http = browser();
+    let authorize = |query: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let r = http
+                .get(format!("{base}/connection/social/mi/p1/authorize?{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_client_error(), "{}", r.status());
+        }
+    };
+    authorize(format!(
+        "app_id=web&origin={}&attempt=attempt-logs-origin-01&mode=popup",
+        enc("https://evil.example")
+    ))
+    .await;
+    authorize(format!(
+        "app_id=web&attempt=attempt-logs-redirect-1&mode=redirect&redirect_uri={}",
+        enc("https://evil.example/steal?x=1")
+    ))
+    .await;
+    // A login Xiaomi refuses at the callback: the origin recorded at authorize is logged.
+    mock.set_faults(milogin_server::mock_xiaomi::Faults {
+        profile_error: Some(96008),
+        ..Default::default()
+    });
+    let cb = approve(&http, &base, "alice", "attempt-logs-callback-1").await;
+    http.get(&cb).send().await.unwrap();
+    for (path, origin) in [
+        ("nope/apps/web", Some("https://shop.example.com")),
+        ("p1/apps/nope", None),
+        ("p1/apps/web", Some("https://wrong.example")),
+    ] {
+        let mut r = http.get(format!("{base}/api/v1/pools/{path}/connections"));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        assert!(r.send().await.unwrap().status().is_client_error());
+    }
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let with = |message: &str| -> Vec<&serde_json::Value> {
+        lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == message)
+            .map(|l| &l["fields"])
+            .collect()
+    };
+    let refused = with("login refused");
+    assert_eq!(refused.len(), 3, "{text}");
+    assert_eq!(refused[0]["reason"], "origin_not_allowed", "{text}");
+    assert_eq!(refused[0]["origin"], "https://evil.example", "{text}");
+    assert_eq!(refused[1]["reason"], "origin_not_allowed", "{text}");
+    assert_eq!(
+        refused[1]["redirect_uri"], "https://evil.example/steal?x=1",
+        "{text}"
+    );
+    assert!(refused[1].get("origin").is_none(), "{text}");
+    assert_eq!(refused[2]["origin"], "https://shop.example.com", "{text}");
+    assert_eq!(refused[2]["pool"], "p1", "{text}");
+
+    let listed = with("connections refused");
+    assert_eq!(listed.len(), 3, "one line per refusal: {text}");
+    let expected = [
+        (
+            "unknown_pool",
+            "nope",
+            "web",
+            Some("https://shop.example.com"),
+        ),
+        ("unknown_app", "p1", "nope", None),
+        (
+            "origin_not_allowed",
+            "p1",
+            "web",
+            Some("https://wrong.example"),
+        ),
+    ];
+    for (line, (reason, pool, app, origin)) in listed.iter().zip(expected) {
+        assert_eq!(line["reason"], reason, "{line}");
+        assert_eq!(line["pool"], pool, "{line}");
+        assert_eq!(line["app"], app, "{line}");
+        match origin {
+            Some(o) => assert_eq!(line["origin"], o, "{line}"),
+            None => assert!(line.get("origin").is_none(), "{line}"),
+        }
+    }
+    for l in &lines {
+        if l["fields"]["message"] == "login refused"
+            || l["fields"]["message"] == "connections refused"
+        {
+            assert_eq!(l["level"], "INFO", "{l}");
+        }
+    }
+}

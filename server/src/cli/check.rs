@@ -1,11 +1,12 @@
-//! `milogin check`: validates the configuration, refuses what `serve` would refuse (bound
-//! connections that were renamed, when the database exists) and prints the callback URLs.
+//! `milogin check`: validates the configuration, reads the database without changing it (its
+//! schema against this version's migrations; bound connections that were renamed, which `serve`
+//! would refuse) and prints the callback URLs. Only `migrate` and `serve` change the schema.
 
 use crate::config::Config;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// How long `check` waits for a PostgreSQL database before skipping the bound-connection check.
+/// How long `check` waits for a PostgreSQL database before skipping the database checks.
 const DATABASE_WAIT: Duration = Duration::from_secs(10);
 
 /// `milogin check`: every problem with its key, then the callback URLs.
@@ -21,11 +22,11 @@ pub(super) async fn run(path: &std::path::Path) -> ExitCode {
         eprintln!("1 configuration problem(s):\n  - {w}");
         return ExitCode::FAILURE;
     }
-    if let Err(e) = bound_connections(&c).await {
+    println!("{}: configuration is valid.", path.display());
+    if let Err(e) = database(&c, path).await {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
-    println!("{}: configuration is valid.", path.display());
     for w in c.warnings() {
         println!("warning: {w}");
     }
@@ -49,25 +50,49 @@ pub(super) async fn run(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The check `serve` makes before it starts, when there is a database to ask; an unreachable
-/// PostgreSQL is a warning (`check` also runs where the database is not reachable).
-async fn bound_connections(c: &Config) -> Result<(), String> {
-    let url = &c.server.database_url;
-    if !crate::store::files::may_exist(url) {
-        return Ok(());
-    }
-    let store = match tokio::time::timeout(DATABASE_WAIT, crate::store::open(url)).await {
-        Ok(Ok(store)) => store,
+/// The database, read-only: its schema against this binary's migrations, then the check `serve`
+/// makes before it starts (bound connections the file no longer defines). A database that does
+/// not exist yet, or an unreachable PostgreSQL, is a note (`check` also runs where the database
+/// is not reachable); pending migrations, a newer or broken schema and orphaned users are errors.
+async fn database(c: &Config, path: &std::path::Path) -> Result<(), String> {
+    let latest = crate::store::schema::latest();
+    let inspected = tokio::time::timeout(
+        DATABASE_WAIT,
+        crate::store::schema::inspect(&c.server.database()),
+    )
+    .await;
+    let (schema, bound) = match inspected {
+        Ok(Ok(Some(found))) => found,
+        Ok(Ok(None)) => {
+            println!("database: not created yet; `milogin migrate` or `milogin serve` creates it (schema {latest}).");
+            return Ok(());
+        }
         Ok(Err(e)) => {
-            println!("warning: bound connections not checked: cannot open the database of server.database_url: {e}");
+            println!("warning: database not checked: cannot open the database of server.database_url: {e}");
             return Ok(());
         }
         Err(_) => {
-            println!("warning: bound connections not checked: the database of server.database_url did not answer within {}s", DATABASE_WAIT.as_secs());
+            println!("warning: database not checked: the database of server.database_url did not answer within {}s", DATABASE_WAIT.as_secs());
             return Ok(());
         }
     };
-    let checked = crate::startup::check_bound_connections(c, store.as_ref()).await;
-    store.close().await;
-    checked.map_err(|e| format!("error: {e}"))
+    if let Some(refusal) = schema.refusal() {
+        return Err(format!("error: database: {refusal}"));
+    }
+    if schema.is_empty() {
+        println!("database: empty; `milogin migrate` or `milogin serve` creates its tables (schema {latest}).");
+        return Ok(());
+    }
+    crate::startup::orphaned_connections(c, bound).map_err(|e| format!("error: {e}"))?;
+    if !schema.pending.is_empty() {
+        let list: Vec<String> = schema.pending.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "error: database: {} migration(s) of this version are not applied yet: {}. Nothing was changed. Back up the database, stop the replicas of the older version, then run `milogin migrate --config {}` (`milogin serve` applies them too); see README \"Upgrade and back up\".",
+            list.len(),
+            list.join(", "),
+            path.display()
+        ));
+    }
+    println!("database: schema {latest}, up to date.");
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod check;
 mod keys;
+mod migrate;
 mod mock;
 mod serve;
 mod user;
@@ -14,9 +15,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// `milogin --version`: the release and the database schema it writes (the newest migration),
+/// so a build with migrations of its own is told apart from the release it started from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (database schema ",
+    env!("MILOGIN_SCHEMA"),
+    ")"
+);
+
 /// milogin: "Log in with Xiaomi" for any website.
 #[derive(Parser)]
-#[command(name = "milogin", version, about)]
+#[command(name = "milogin", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,8 +39,14 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Validate the configuration and print each connection's callback URL.
+    /// Validate the configuration and the database's schema (read-only) and print each
+    /// connection's callback URL.
     Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Apply the database migrations this version brings (`serve` also applies them).
+    Migrate {
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -128,6 +144,7 @@ async fn run(cmd: Command) -> Result<ExitCode, String> {
     match cmd {
         Command::Serve { config } => serve::run(config.path()?).await,
         Command::Check { config } => Ok(check::run(config.path()?).await),
+        Command::Migrate { config } => migrate::run(config.path()?).await,
         Command::Demo { port, data_dir } => crate::demo::run(port, &data_dir)
             .await
             .map(|()| ExitCode::SUCCESS),
@@ -148,7 +165,7 @@ async fn open_pool(at: &PoolArgs) -> Result<Arc<dyn crate::store::Store>, String
         )
     })?;
     known_pool(&at.pool, &db.pool_ids)?;
-    open_store(&db.database_url).await
+    open_store(&db.database()).await
 }
 
 /// `pool` is one of `ids`, or the error lists them.
@@ -162,9 +179,26 @@ fn known_pool(pool: &str, ids: &[String]) -> Result<(), String> {
     ))
 }
 
-async fn open_store(database_url: &str) -> Result<Arc<dyn crate::store::Store>, String> {
+/// Opens the database for a user or key command. Only `migrate` and `serve` upgrade a schema:
+/// an older version's database is refused with what to run (a new one is created here).
+async fn open_store(
+    db: &crate::store::schema::Database<'_>,
+) -> Result<Arc<dyn crate::store::Store>, String> {
+    use crate::store::schema;
     // The URL is not echoed: a PostgreSQL URL may carry a password.
-    crate::store::open(database_url)
+    let cannot = |e| format!("cannot open the database of server.database_url: {e}");
+    if let Some((s, _)) = schema::inspect(db).await.map_err(cannot)? {
+        if let Some(refusal) = s.refusal() {
+            return Err(format!("database: {refusal}"));
+        }
+        if !s.is_empty() && !s.pending.is_empty() {
+            return Err(format!(
+                "database: {} migration(s) of this version are not applied yet; run `milogin migrate` first (README \"Upgrade and back up\")",
+                s.pending.len()
+            ));
+        }
+    }
+    crate::store::open_with(db)
         .await
         .map_err(|e| format!("cannot open the database of server.database_url: {e}"))
 }
@@ -174,6 +208,6 @@ async fn open_pool_config(at: &PoolArgs) -> Result<(Config, Arc<dyn crate::store
     let config = load(at.config.path()?)?;
     let ids: Vec<String> = config.pools.iter().map(|p| p.id.to_string()).collect();
     known_pool(&at.pool, &ids)?;
-    let store = open_store(&config.server.database_url).await?;
+    let store = open_store(&config.server.database()).await?;
     Ok((config, store))
 }

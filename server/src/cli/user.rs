@@ -137,8 +137,10 @@ async fn list(at: &PoolArgs, json: bool) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "{:<26} {:<24} {:<8} identities",
-        "id", "nickname", "disabled"
+        "{} {} {} identities",
+        column("id", 26),
+        column("nickname", 24),
+        column("disabled", 8)
     );
     for u in &users {
         let ids: Vec<String> = u
@@ -147,15 +149,38 @@ async fn list(at: &PoolArgs, json: bool) -> Result<(), String> {
             .map(|i| format!("{}:{}", i.connection, i.subject))
             .collect();
         println!(
-            "{:<26} {:<24} {:<8} {}",
-            u.user.id,
-            u.user.nickname,
-            u.user.disabled,
-            ids.join(", ")
+            "{} {} {} {}",
+            column(&u.user.id, 26),
+            column(&u.user.nickname, 24),
+            column(&u.user.disabled.to_string(), 8),
+            printable(&ids.join(", "))
         );
     }
     println!("{} user(s)", users.len());
     Ok(())
+}
+
+/// `text` for a terminal table: control characters (a nickname comes from Xiaomi and could hold
+/// escape sequences) shown as `\u{…}`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`printable`] `text` padded to `width` terminal columns: a Chinese character takes two
+/// (`format!`'s `{:<N}` counts characters, which misaligns every column after a Chinese name).
+/// Longer text is kept whole.
+fn column(text: &str, width: usize) -> String {
+    let text = printable(text);
+    let used = unicode_width::UnicodeWidthStr::width(text.as_str());
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
 
 /// `user create`: validated, normalised and hashed by `crate::accounts`.

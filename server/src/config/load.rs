@@ -37,11 +37,21 @@ impl Config {
 pub struct DatabaseSettings {
     /// `server.database_url`, validated.
     pub database_url: String,
+    /// `server.database_password` (PostgreSQL).
+    pub database_password: Option<secrecy::SecretString>,
     /// The ids of the `[[pools]]`.
     pub pool_ids: Vec<String>,
 }
 
 impl DatabaseSettings {
+    /// The database: its URL and PostgreSQL's password.
+    pub fn database(&self) -> super::Database<'_> {
+        super::Database {
+            url: &self.database_url,
+            password: self.database_password.as_ref(),
+        }
+    }
+
     /// Loads `path` and the `MILOGIN_…` overrides like [`Config::load`], checking only
     /// `server.database_url` (the file must still be well-formed).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -50,9 +60,9 @@ impl DatabaseSettings {
         // Only shape problems in what these commands read stop them.
         let mut relevant: Vec<Problem> = problems
             .into_iter()
-            .filter(|p| p.key == "server.database_url" || is_pool_id(&p.key))
+            .filter(|p| p.key.starts_with("server.database_") || is_pool_id(&p.key))
             .collect();
-        match raw.validate_database(&folder_of(path)) {
+        match raw.validate_database(&|name| std::env::var(name).ok(), &folder_of(path)) {
             Ok(s) if relevant.is_empty() => Ok(s),
             Ok(_) => Err(ConfigError(relevant)),
             Err(ConfigError(more)) => {

@@ -156,6 +156,31 @@ impl Limits {
     }
 }
 
+/// Where the database is: `server.database_url` and, for PostgreSQL, the password kept out of the
+/// URL (`server.database_password`).
+#[derive(Clone)]
+pub struct Database<'a> {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: &'a str,
+    /// PostgreSQL's password, when not in the URL.
+    pub password: Option<&'a SecretString>,
+}
+
+impl<'a> Database<'a> {
+    /// A database named by its URL alone.
+    pub fn url(url: &'a str) -> Self {
+        Self {
+            url,
+            password: None,
+        }
+    }
+
+    /// True for a PostgreSQL URL.
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
+    }
+}
+
 /// `[server]`.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -165,6 +190,8 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: String,
+    /// PostgreSQL's password, kept out of `database_url`.
+    pub database_password: Option<SecretString>,
     /// Folder holding the built widget (served at `/widget/`); `None`: the copy built into the
     /// binary.
     pub widget_dir: Option<PathBuf>,
@@ -195,6 +222,14 @@ pub const JWKS_MAX_AGE_SECS: u64 = 300;
 pub const TRY_APP: &str = "__try__";
 
 impl ServerConfig {
+    /// The database: its URL and PostgreSQL's password.
+    pub fn database(&self) -> Database<'_> {
+        Database {
+            url: &self.database_url,
+            password: self.database_password.as_ref(),
+        }
+    }
+
     /// True when cookies must carry `Secure` (public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
@@ -264,6 +299,8 @@ impl Pool {
 pub struct App {
     /// App id (the token's `aud`).
     pub id: AppId,
+    /// The site's name as people know it (the hosted login page shows it).
+    pub name: Option<String>,
     /// Exact origins allowed to receive results (`scheme://host[:port]`, normalised).
     pub origins: Vec<Origin>,
     /// Exact redirect URIs for redirect mode.
@@ -294,6 +331,20 @@ impl App {
             .iter()
             .find(|u| Origin::of_url(u).as_ref() == Some(origin))
             .map(String::as_str)
+    }
+
+    /// What the hosted login page calls the app: its `name`, else the host of its first origin
+    /// (or redirect URI), which people recognise; never the raw id, which is the operator's.
+    pub fn shown_name(&self) -> Option<String> {
+        if let Some(name) = &self.name {
+            return Some(name.clone());
+        }
+        let url = self
+            .origins
+            .first()
+            .map(|o| o.as_str().to_owned())
+            .or_else(|| self.redirect_uris.first().cloned())?;
+        Url::parse(&url).ok()?.host_str().map(str::to_owned)
     }
 
     /// True when the connection is enabled for this app.
@@ -424,6 +475,12 @@ impl Config {
     /// requested (that field is then never compared). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
+        if super::validate::has_inline_password(&self.server.database_url) {
+            out.push(Problem {
+                key: "server.database_url".into(),
+                message: "holds a password: anyone who sees the file (or a process listing of a command given the URL) sees it. Move it to server.database_password = { file = \"…\" } or { env = \"…\" } and write the URL without it".into(),
+            });
+        }
         if self.server.key_publish_secs < JWKS_MAX_AGE_SECS {
             out.push(Problem {
                 key: "server.key_publish_secs".into(),

@@ -49,6 +49,7 @@ pub(super) fn pools(
         if let Some(origin) = &try_origin {
             apps.push(App {
                 id: AppId::parse(TRY_APP).expect("the reserved app id is an app id"),
+                name: None,
                 origins: vec![origin.clone()],
                 redirect_uris: vec![],
                 return_uris: vec![],
@@ -193,8 +194,19 @@ fn app(
             format!("{TRY_APP:?} is reserved for the experience-login page; choose another app id"),
         );
     }
+    let name = ra.name.filter(|n| {
+        let fine = !n.trim().is_empty() && n.chars().count() <= 64 && !n.chars().any(char::is_control);
+        if !fine {
+            p.add(
+                format!("{ak}.name"),
+                format!("{n:?} must be 1 to 64 characters of text (the site's name, shown on the hosted login page), or left out"),
+            );
+        }
+        fine
+    });
     Some(App {
         id: id?,
+        name,
         origins,
         redirect_uris: ra.redirect_uris,
         return_uris: ra.return_uris,

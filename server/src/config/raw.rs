@@ -17,6 +17,7 @@ pub(super) const TEXT_KEYS: &[&str] = &[
     "account_base",
     "open_base",
     "id",
+    "name",
     "unique_id",
     "kind",
     "display_name",
@@ -42,6 +43,7 @@ pub(super) struct RawServer {
     pub(super) listen: String,
     pub(super) public_url: Option<String>,
     pub(super) database_url: String,
+    pub(super) database_password: Option<RawSecret>,
     pub(super) widget_dir: Option<String>,
     pub(super) designer: bool,
     pub(super) token_ttl_secs: u64,
@@ -58,6 +60,7 @@ impl Default for RawServer {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             database_url: "sqlite://data/milogin.db".into(),
+            database_password: None,
             widget_dir: None,
             designer: true,
             token_ttl_secs: 3600,
@@ -110,6 +113,8 @@ pub(super) struct RawPool {
 pub(super) struct RawApp {
     #[serde(default)]
     pub(super) id: String,
+    #[serde(default)]
+    pub(super) name: Option<String>,
     #[serde(default)]
     pub(super) origins: Vec<String>,
     #[serde(default)]

@@ -26,6 +26,7 @@ impl RawConfig {
         check_xiaomi_numbers(&mut p, &self.xiaomi);
         check_limits(&mut p, &self.limits, self.xiaomi.timeout_ms);
         let trusted_proxies = trusted_proxies(&mut p, &self.server);
+        let database_password = database_password(&mut p, &mut self.server, &secrets);
         let admin_token = self.server.admin_token.take().map(|raw| {
             let t = secrets.resolve(&mut p, "server.admin_token", raw);
             let len = secrecy::ExposeSecret::expose_secret(&t).len();
@@ -49,6 +50,7 @@ impl RawConfig {
                 listen,
                 public_url,
                 database_url: resolve_database_url(&self.server.database_url, base_dir),
+                database_password,
                 widget_dir: self.server.widget_dir.map(|d| base_dir.join(d)),
                 designer: self.server.designer,
                 token_ttl_secs: self.server.token_ttl_secs,
@@ -73,13 +75,17 @@ impl RawConfig {
 impl RawConfig {
     /// Only what the offline commands need (see [`DatabaseSettings`]).
     pub(super) fn validate_database(
-        self,
+        mut self,
+        getenv: &dyn Fn(&str) -> Option<String>,
         base_dir: &Path,
     ) -> Result<DatabaseSettings, ConfigError> {
         let mut p = Problems::default();
         check_database_url(&mut p, &self.server.database_url);
+        let secrets = Secrets { getenv, base_dir };
+        let database_password = database_password(&mut p, &mut self.server, &secrets);
         let settings = DatabaseSettings {
             database_url: resolve_database_url(&self.server.database_url, base_dir),
+            database_password,
             pool_ids: self.pools.into_iter().map(|pool| pool.id).collect(),
         };
         p.finish(settings)
@@ -159,6 +165,32 @@ fn check_database_url(p: &mut Problems, db: &str) {
             format!("{db:?} must start with sqlite:// or postgres://"),
         );
     }
+}
+
+/// `server.database_password`: PostgreSQL's password as a secret, for a URL that has none.
+fn database_password(
+    p: &mut Problems,
+    s: &mut RawServer,
+    secrets: &Secrets,
+) -> Option<secrecy::SecretString> {
+    let raw = s.database_password.take()?;
+    let password = secrets.resolve(p, "server.database_password", raw);
+    let key = "server.database_password";
+    if !(s.database_url.starts_with("postgres://") || s.database_url.starts_with("postgresql://")) {
+        p.add(
+            key,
+            "is for a PostgreSQL database_url only (SQLite has no password); remove it",
+        );
+    } else if has_inline_password(&s.database_url) {
+        p.add(key, "server.database_url holds a password too: write the URL without it (postgres://user@host/db), so that the password lives only in this secret");
+    }
+    Some(password)
+}
+
+/// True when a PostgreSQL URL carries a password (`postgres://user:password@…`).
+pub(super) fn has_inline_password(url: &str) -> bool {
+    (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && Url::parse(url).is_ok_and(|u| u.password().is_some())
 }
 
 /// A SQLite URL's relative path joined to `base_dir` (the config file's folder), so the

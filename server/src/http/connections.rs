@@ -40,8 +40,26 @@ struct LocaleQuery {
 /// The name of the header that says a return page is registered for the caller's origin.
 const RETURN_PAGE: &str = "x-milogin-return-page";
 
+/// What a refusal is about, for its log line: the ids the page sent and its origin, cut (they
+/// are the page's words, recorded as plain strings; absent ones are left out).
+struct Asked<'a> {
+    pool: &'a str,
+    app: &'a str,
+    origin: Option<&'a str>,
+}
+
 /// A refusal the widget reads from any page (`Access-Control-Allow-Origin: *`): `{code, message}`.
-fn refused(status: StatusCode, code: ErrorCode, message: String) -> Response {
+/// Logged at `info` once, so the operator sees a site's wrong pool or app id or its unregistered
+/// origin before anyone clicks (the widget asks this before any login).
+fn refused(status: StatusCode, code: ErrorCode, message: String, asked: &Asked) -> Response {
+    let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    tracing::info!(
+        reason = code.as_str(),
+        pool = cut(asked.pool, 64),
+        app = cut(asked.app, 64),
+        origin = asked.origin.map(|o| cut(o, 200)),
+        "connections refused"
+    );
     let body = serde_json::json!({ "code": code.as_str(), "message": message });
     let mut r = (status, Json(body)).into_response();
     let h = r.headers_mut();
@@ -84,11 +102,17 @@ pub(super) fn answer(
     own: OwnOrigin,
     locale: &str,
 ) -> Response {
+    let asked = Asked {
+        pool: pool_id,
+        app: app_id,
+        origin,
+    };
     let Some(pool) = st.config.pool(pool_id) else {
         return refused(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownPool,
             format!("The server has no pool {pool_id:?}: fix the button's pool attribute, or add the pool to the server config ([[pools]] id)."),
+            &asked,
         );
     };
     let Some(app) = pool.app(app_id) else {
@@ -96,6 +120,7 @@ pub(super) fn answer(
             StatusCode::NOT_FOUND,
             ErrorCode::UnknownApp,
             format!("Pool {pool_id:?} has no app {app_id:?}: fix the button's app attribute, or add the app to the pool ([[pools.apps]] id)."),
+            &asked,
         );
     };
     // A browser's request from a page the app does not list: say so, readably.
@@ -108,6 +133,7 @@ pub(super) fn answer(
             StatusCode::FORBIDDEN,
             ErrorCode::OriginNotAllowed,
             format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config."),
+            &asked,
         );
     }
     let list: Vec<ConnectionInfo> = app

@@ -108,9 +108,15 @@ async fn get_login_page(
         .connections
         .iter()
         .filter_map(|uid| pool.connection(uid));
+    // The site's name (or host), as people know it: the app id is the operator's word.
+    let continue_to = app
+        .shown_name()
+        .map(|name| lang.pick(("to continue to ", name.clone()), ("以继续访问 ", name)));
     let body = html! {
         h1 { (title) }
-        p class="code" { (app.id) }
+        @if let Some((before, name)) = continue_to {
+            p id="app-name" { (before) strong { (name) } }
+        }
         ul class="buttons" {
             @for c in connections {
                 li {

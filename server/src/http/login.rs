@@ -196,8 +196,10 @@ async fn get_callback(
     r
 }
 
-/// Operators see why a site's button fails (a missing origin, app or connection). The origin and
-/// app are the page's words, shown escaped (`?`) and cut; nothing here is a secret.
+/// Operators see why a site's button fails (a missing origin, app or connection, a redirect URI
+/// that is not registered). The origin, app and redirect URI are the page's words, cut, recorded
+/// as plain strings (escaped in the text format, JSON strings in the JSON one; absent ones are
+/// left out); nothing here is a secret.
 fn log_refusal(q: &start::AuthorizeQuery, refusal: &Refusal) {
     let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     let origin = q.origin.as_ref().map(|o| match o {
@@ -208,6 +210,14 @@ fn log_refusal(q: &start::AuthorizeQuery, refusal: &Refusal) {
         Ok(a) => cut(a.as_str(), 64),
         Err(raw) => cut(raw, 64),
     });
+    let redirect_uri = q.redirect_uri.as_deref().map(|u| cut(u, 300));
     let (reason, why) = (refusal.code().as_str(), refusal.message());
-    tracing::info!(reason, origin = ?origin, app = ?app, why, "login refused");
+    tracing::info!(
+        reason,
+        origin = origin.as_deref(),
+        app = app.as_deref(),
+        redirect_uri = redirect_uri.as_deref(),
+        why,
+        "login refused"
+    );
 }

@@ -124,7 +124,7 @@ fn target_of(st: &AppState, a: &Attempt) -> Target {
 
 fn deliver_error(st: &AppState, a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
     // The recorded origin (checked at authorize) names the site whose login failed.
-    tracing::info!(reason = code.as_str(), origin = ?a.origin, pool = %a.pool, app = %a.app, "login refused");
+    tracing::info!(reason = code.as_str(), origin = a.origin.as_deref(), pool = %a.pool, app = %a.app, "login refused");
     Finish::Deliver {
         target: target_of(st, a),
         message: ResultMessage::failure(&a.attempt, code),

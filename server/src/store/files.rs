@@ -17,11 +17,6 @@ fn sqlite_file(database_url: &str) -> Option<PathBuf> {
     }
 }
 
-/// True unless the URL names a SQLite file that does not exist yet (PostgreSQL: true).
-pub fn may_exist(database_url: &str) -> bool {
-    sqlite_file(database_url).is_none_or(|f| f.is_file())
-}
-
 /// Creates the database's missing folders (0700) and the empty file (0600) before SQLite
 /// opens it; SQLite would create them 0755/0644 (minus the umask). Existing ones are left as
 /// they are ([`warnings`] reports them).

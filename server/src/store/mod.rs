@@ -9,6 +9,7 @@
 pub mod files;
 mod pg;
 mod queries;
+pub mod schema;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -525,12 +526,17 @@ pub trait Store: Send + Sync {
 
 /// Opens the store named by `database_url` and runs migrations.
 pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PgStore::connect(database_url).await?))
+    open_with(&schema::Database::url(database_url)).await
+}
+
+/// Opens the store (with PostgreSQL's password, when kept out of the URL) and runs migrations:
+/// what `serve`, `migrate` and the user and key commands do; `check` only reads
+/// ([`schema::inspect`]).
+pub async fn open_with(db: &schema::Database<'_>) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if db.is_postgres() {
+        Ok(std::sync::Arc::new(PgStore::connect(db).await?))
     } else {
-        Ok(std::sync::Arc::new(
-            SqliteStore::connect(database_url).await?,
-        ))
+        Ok(std::sync::Arc::new(SqliteStore::connect(db.url).await?))
     }
 }
 

@@ -54,7 +54,7 @@ export const inApp = (ua = navigator.userAgent) =>
 
 export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm", import.meta.url) }).then(
   () => {
-    glue.start(S, inApp());
+    glue.start(S, inApp(), MARK);
     live = true;
   },
   (e) => {

@@ -53,11 +53,16 @@ mod entry {
     use web_sys::{Element, HtmlElement, ShadowRoot, Window};
 
     /// Once per page, when the wasm is ready: `server` is the milogin server's origin (where the
-    /// loader came from), `in_app` the loader's `inApp()` for this browser. Opens the return
-    /// page's relay (and relays, on the return page) and takes back a redirect-mode result.
+    /// loader came from), `in_app` the loader's `inApp()` for this browser, `mark` the Xiaomi
+    /// mark's SVG (the loader's copy). Opens the return page's relay (and relays, on the return
+    /// page) and takes back a redirect-mode result.
     #[wasm_bindgen]
-    pub fn start(server: String, in_app: bool) {
-        web::set_page(web::Page { server, in_app });
+    pub fn start(server: String, in_app: bool, mark: String) {
+        web::set_page(web::Page {
+            server,
+            in_app,
+            mark,
+        });
         delivery::start();
     }
 

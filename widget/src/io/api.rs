@@ -69,7 +69,14 @@ pub fn ask(url: String, app: &str, then: Waiter) {
 }
 
 async fn fetch(url: &str, app: &str) -> Listing {
-    let Ok(response) = Request::get(url).send().await else {
+    // A GET from a plain `web_sys::Request` (the URL is already complete): gloo-net's builder
+    // would parse it again and rebuild its query with `format!`, linking `core::fmt`'s writer.
+    let request = web_sys::Request::new_with_str(url).map(Request::from);
+    let response = match request {
+        Ok(r) => r.send().await,
+        Err(_) => return Listing::Unreachable,
+    };
+    let Ok(response) = response else {
         web::error(&[
             "could not load ",
             url,

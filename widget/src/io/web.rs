@@ -16,10 +16,13 @@ pub struct Page {
     pub server: String,
     /// The loader's `inApp()` verdict for this browser.
     pub in_app: bool,
+    /// The Xiaomi mark (`widget/src/mark.svg`), which the loader carries for its first paint:
+    /// one copy in the download.
+    pub mark: String,
 }
 
 thread_local! {
-    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false }) };
+    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new() }) };
 }
 
 /// Records what the loader said at start.
@@ -30,6 +33,11 @@ pub fn set_page(page: Page) {
 /// The server's origin.
 pub fn server() -> String {
     PAGE.with(|p| p.borrow().server.clone())
+}
+
+/// The mark's SVG markup, from the loader.
+pub fn mark() -> String {
+    PAGE.with(|p| p.borrow().mark.clone())
 }
 
 /// Whether the loader's `inApp()` said this is an in-app browser or webview.

@@ -1,16 +1,12 @@
 //! The button's view: `<button part="button">` with the mark (or the spinner while busy), the
 //! label and a polite live region, every changing value a closure over [`ButtonState`]. The label
 //! is always text, never HTML; the mark is inline SVG (no image, so a page's `img-src` cannot hide
-//! it). The styles are the loader's constructed sheet (`style.css`, adopted by the shadow root
+//! it; one copy, the loader's). The styles are the loader's constructed sheet (`style.css`, adopted by the shadow root
 //! before this view exists), so the wasm carries no CSS.
 
 use crate::core::num::decimal;
 use crate::ui::state::ButtonState;
 use leptos::prelude::*;
-use std::sync::Arc;
-
-/// The Xiaomi mark (one file, also drawn by the loader's first paint and fallback).
-pub const MARK: &str = include_str!("../mark.svg");
 
 /// The login button. Its click is not a Leptos `on:click`: the controller listens on the
 /// `<button>` node itself (`io::popup::Login::listen_clicks`), plain web-sys, because tachys wraps
@@ -22,20 +18,16 @@ pub fn LoginButton(state: ButtonState) -> impl IntoView {
         attrs,
         shown,
         label,
-        usable,
         ..
     } = state;
-    // A refused button says why in its tooltip (the click fires the refusal's `milogin:error`).
-    let title = move || match state.preflight().refusal {
-        Some(r) => Arc::from(r.message),
-        None => label.get(),
-    };
     let width = move || {
         attrs.with(|p| match p.config.width {
             Some(w) => [&decimal(w.into()), "px"].concat(),
             None => String::new(),
         })
     };
+    // The mark (`widget/src/mark.svg`), as the loader handed it over: inline SVG, static.
+    let mark = crate::io::web::mark();
     let said = move || {
         let texts = attrs.with(|p| p.config.locale.texts());
         shown.get().said(texts)
@@ -46,14 +38,14 @@ pub fn LoginButton(state: ButtonState) -> impl IntoView {
             type="button"
             data-state=move || shown.get().state()
             aria-busy=move || shown.get().busy()
-            aria-disabled=move || if usable.get() { "false" } else { "true" }
-            aria-label=move || label.get()
-            title=title
+            aria-disabled=move || if state.usable.get() { "false" } else { "true" }
+            aria-label=label
+            title=label
             style:width=width
         >
-            <i class="m" aria-hidden="true" inner_html=MARK></i>
+            <i class="m" aria-hidden="true" inner_html=mark></i>
             <span class="spin" aria-hidden="true"></span>
-            <span class="label">{move || label.get()}</span>
+            <span class="label">{label}</span>
         </button>
         <span class="sr" role="status" aria-live="polite">{said}</span>
     }

@@ -13,7 +13,7 @@
 //! * [`core`] (pure, native tests): attributes, the attempt state machine and message checks,
 //!   redirect mode's record, the connection list's verdict, what the button shows.
 //! * `ui` (Leptos, wasm32): [`ButtonState`](ui::state::ButtonState) — the attributes, what is
-//!   shown and the connection list as signals; label, usable and the verdict as memos — and the
+//!   shown and the connection list as signals; the label as a memo — and the
 //!   `LoginButton` component.
 //! * `io` (plain wasm-bindgen / web-sys, wasm32): `window.open` inside the click, the message
 //!   listener, the poll and deadline, the return page's relay, redirect mode out and back, the
@@ -112,7 +112,7 @@ mod entry {
 
         fn ask(&self) {
             let cfg = self.state.config();
-            if !self.state.usable.get_untracked() {
+            if !self.state.usable_now() {
                 return;
             }
             let url = list_url(&cfg);

@@ -400,8 +400,8 @@ fn node_tools() -> Result<Option<PathBuf>> {
 fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     let (input, output) = scratch("in.wasm", &wasm)?;
     let keep = if keep_names() { "-g" } else { "-Oz" }; // `-g` keeps the names (with -Oz below)
-    // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB stack),
-    // so constant offsets fold into loads and stores (~270 B brotli).
+                                                        // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB stack),
+                                                        // so constant offsets fold into loads and stores (~270 B brotli).
     run(Command::new(bin.join("wasm-opt"))
         .args(["-Oz", "--low-memory-unused", keep])
         .arg(&input)

@@ -103,7 +103,13 @@ async fn fetch(url: &str, app: &str) -> Listing {
         };
     }
     let message = prop_str(&body, "message").unwrap_or(text);
-    web::error(&[url, " answered HTTP ", &decimal(status.into()), ": ", &message]);
+    web::error(&[
+        url,
+        " answered HTTP ",
+        &decimal(status.into()),
+        ": ",
+        &message,
+    ]);
     Listing::Refused {
         code: prop_str(&body, "code").and_then(|c| wire::ErrorCode::parse(&c)),
         message,

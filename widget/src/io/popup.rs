@@ -15,7 +15,7 @@ use crate::core::shown::Shown;
 use crate::io::delivery;
 use crate::io::web::{self, prop, warn, window};
 use crate::ui::state::ButtonState;
-use leptos::prelude::{GetUntracked, Set};
+use leptos::prelude::Set;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
@@ -74,7 +74,7 @@ impl Login {
         let me = Rc::downgrade(self);
         let on = Closure::<dyn FnMut()>::new(move || {
             if let Some(me) = me.upgrade() {
-                if me.ui.usable.try_get_untracked() == Some(true) {
+                if me.ui.usable_now() {
                     me.click();
                 }
             }
@@ -101,7 +101,8 @@ impl Login {
     pub fn stop(&self) {
         self.stopped.set(true);
         if let Some((button, on)) = self.clicks.borrow_mut().take() {
-            let _ = button.remove_event_listener_with_callback("click", on.as_ref().unchecked_ref());
+            let _ =
+                button.remove_event_listener_with_callback("click", on.as_ref().unchecked_ref());
         }
         // Busy when an event listener removed the element from inside `finish`, which has
         // already taken the popup and the listeners.

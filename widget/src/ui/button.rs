@@ -38,7 +38,7 @@ pub fn LoginButton(state: ButtonState) -> impl IntoView {
             type="button"
             data-state=move || shown.get().state()
             aria-busy=move || shown.get().busy()
-            aria-disabled=move || if state.usable.get() { "false" } else { "true" }
+            aria-disabled=move || if state.usable() { "false" } else { "true" }
             aria-label=label
             title=label
             style:width=width

@@ -1,6 +1,7 @@
 //! One button's reactive state: the attributes as one signal (replaced on every attribute
 //! change, so a mounted button follows them live), what the login shows as another, the app's
-//! connection list as a third; label and usable are memos over them, the preflight verdict a function of them.
+//! connection list as a third; the label is a memo over them; usable and the preflight verdict are plain functions of them
+//! (each memo type costs wasm bytes).
 //! `Copy`, so the view and the controller each hold it; every read from outside the view uses the
 //! `try_` forms, since the signals are gone once the element left the page.
 
@@ -21,8 +22,6 @@ pub struct ButtonState {
     pub listing: RwSignal<Option<Arc<Listing>>>,
     /// `display-name`, else the connection's display name, else the locale's default.
     pub label: Memo<Arc<str>>,
-    /// The required attributes are there.
-    pub usable: Memo<bool>,
 }
 
 impl ButtonState {
@@ -44,8 +43,18 @@ impl ButtonState {
             shown: RwSignal::new(Shown::Idle),
             listing,
             label,
-            usable: Memo::new(move |_| attrs.with(|p| p.usable)),
         }
+    }
+
+    /// The required attributes are there (tracked; a `bool` read straight from the attributes
+    /// signal: a memo of it would be one more memo type in the wasm for nothing saved).
+    pub fn usable(&self) -> bool {
+        self.attrs.with(|p| p.usable)
+    }
+
+    /// The same, untracked and safe once the button is gone.
+    pub fn usable_now(&self) -> bool {
+        self.attrs.try_with_untracked(|p| p.usable) == Some(true)
     }
 
     /// The settings now (default once the button is gone).

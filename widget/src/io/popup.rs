@@ -28,11 +28,14 @@ pub struct Login {
     /// The `<milogin-button>` (its attributes name the hosted page's origin and attempt).
     host: HtmlElement,
     /// The view's `<button>` and its click listener (removed on [`Login::stop`]).
-    clicks: RefCell<Option<(web_sys::Element, Closure<dyn FnMut()>)>>,
+    clicks: RefCell<Option<ClickListener>>,
     state: RefCell<State>,
     /// The element left the page: nothing more is shown or reported.
     stopped: Cell<bool>,
 }
+
+/// The view's `<button>` and the listener on it.
+type ClickListener = (web_sys::Element, Closure<dyn FnMut()>);
 
 #[derive(Default)]
 struct State {

@@ -247,9 +247,9 @@ fn Preview(
     let set = move |c: Control| move || design.with(|d| d.set(&c).map(str::to_owned));
     let width = move || {
         if narrow {
-            Some("110px".to_owned())
+            Some("110".to_owned())
         } else {
-            design.with(|d| d.width.map(|w| format!("{w}px")))
+            design.with(|d| d.width.map(|w| w.to_string()))
         }
     };
     view! {
@@ -263,7 +263,7 @@ fn Preview(
             shape=set(SHAPE)
             mode=set(MODE)
             locale=locale
-            style:width=width
+            width=width
         ></milogin-button>
     }
 }
@@ -385,8 +385,8 @@ fn Snippet(
                 " " <span role="status">{move || copied.get()}</span>
             </p>
             <p class="hint">
-                "Width is CSS on the element; under a Content-Security-Policy without 'unsafe-inline' for styles, "
-                "put it in your style sheet instead (" <code>"milogin-button { width: …px }"</code> ")."
+                "The width can also be CSS on the element (" <code>"milogin-button { width: …px }"</code>
+                ", or " <code>"display: block"</code> " for the container's full width)."
             </p>
             {move || config.get().map(|lines| view! {
                 <h3>"Or the name on the server, for every button of this connection"</h3>

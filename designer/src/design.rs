@@ -151,7 +151,7 @@ impl Design {
             }
         }
         if let Some(w) = self.width {
-            out.push(("style", format!("width: {w}px")));
+            out.push(("width", w.to_string()));
         }
         out
     }
@@ -276,7 +276,7 @@ mod tests {
         d.width = Some(240);
         assert_eq!(
             d.snippet("https://login.example.com"),
-            format!("{LOADER}<milogin-button pool=\"demo-pool\" app=\"demo-app\" connection=\"xiaomi\" display-name=\"Acme sign-in\" theme=\"dark\" size=\"large\" shape=\"pill\" locale=\"en\" mode=\"redirect\" style=\"width: 240px\"></milogin-button>")
+            format!("{LOADER}<milogin-button pool=\"demo-pool\" app=\"demo-app\" connection=\"xiaomi\" display-name=\"Acme sign-in\" theme=\"dark\" size=\"large\" shape=\"pill\" locale=\"en\" mode=\"redirect\" width=\"240\"></milogin-button>")
         );
     }
 

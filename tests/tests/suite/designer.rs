@@ -345,7 +345,7 @@ async fn typing_a_display_name_updates_the_previews_and_the_snippet() {
         snippet(" display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\"")
     );
 
-    // A width: on the previews (the narrow ones stay narrow), and as the element's style.
+    // A width: on the previews (the narrow ones stay narrow), and as the element's attribute.
     find(&c, "input[name=width]")
         .await
         .send_keys("240")
@@ -361,7 +361,7 @@ async fn typing_a_display_name_updates_the_previews_and_the_snippet() {
     assert_eq!(
         text(&c, "#snippet").await,
         snippet(
-            " display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\" style=\"width: 240px\""
+            " display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\" width=\"240\""
         )
     );
 

@@ -120,12 +120,14 @@ const paint = (el) => {
 
 // The wasm could not start (a CSP without 'wasm-unsafe-eval', a 404): the first paint becomes a
 // visible, disabled button with a title that says why, instead of a spinner forever.
+// The page hears it too, once per element: `milogin:error` with `widget_unavailable`.
 const fallback = (el) => {
   const b = paint(el);
   const z = zh(el);
-  b.dataset.state = "unavailable";
   b.ariaBusy = "false";
   b.title = (z ? "小米登录暂不可用：" : "Xiaomi sign-in is unavailable: ") + why[z] + (z ? "（详见控制台）。" : " (see the console).");
+  if (b.dataset.state != (b.dataset.state = "unavailable"))
+    el.dispatchEvent(new CustomEvent("milogin:error", { bubbles: true, composed: true, detail: { code: "widget_unavailable", message: "The milogin widget could not start: " + why[0] + " (see the console)." } }));
 };
 
 // The element's wasm side (`_m`, a Button) exists while it is connected and the wasm runs; it
@@ -195,7 +197,7 @@ export function login(options = {}) {
       if (button.getAttribute("aria-disabled") == "true") fail("invalid_request", "login(): pool, app and connection are required (see the console)");
       else button.click();
     };
-    live ? go() : ready.then(go, () => (pre?.close(), fail("internal", "The milogin widget could not start (see the console).")));
+    live ? go() : ready.then(go, () => (pre?.close(), fail("widget_unavailable", "The milogin widget could not start: " + why[0] + " (see the console).")));
   });
   if (options.mode != "redirect") current = { el, promise };
   return promise;

@@ -1193,6 +1193,49 @@ document.getElementById("go").addEventListener("click", () => {
 </script>"#;
 
 #[tokio::test]
+async fn login_options_left_undefined_take_their_defaults_silently() {
+    if !require() {
+        return;
+    }
+    let (l, origin) = bind_host().await;
+    let env = spawn_with(Options {
+        origins: vec![origin.clone()],
+        ..Options::default()
+    })
+    .await;
+    // An integrator's options object with optional fields left undefined or null.
+    let body = r#"<button id="go" type="button">Sign in (login())</button>
+<script type="module">
+import { login, ready } from "{SERVER}/widget/milogin.js";
+window.__said = [];
+for (const k of ["warn", "error"]) {
+  const f = console[k];
+  console[k] = (...a) => (window.__said.push(a.join(" ")), f.apply(console, a));
+}
+await ready;
+window.__ready = true;
+document.getElementById("go").addEventListener("click", () =>
+  login({ pool: "pool-a", app: "app-a", connection: "xiaomi", fallback: undefined, timeout: null, mode: undefined })
+    .then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e })));
+</script>"#
+        .replace("{SERVER}", &env.base);
+    serve_host(l, page(&env.base, &body), vec![]);
+    let c = Chrome::start_with(false, &[]).await;
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    c.wait_until("window.__ready", 10, "the widget runs").await;
+    c.click_id("go").await;
+    c.consent("account-alice").await;
+    c.wait_until("window.__login", 20, "login() settled").await;
+    let got = c.js("return [window.__login, window.__said];", vec![]).await;
+    assert!(got[0]["ok"]["id_token"].is_string(), "a popup login: {got}");
+    let said = got[1].as_array().unwrap();
+    assert!(
+        !said.iter().any(|l| l.as_str().is_some_and(|l| l.contains("undefined") || l.contains("null"))),
+        "no warning about an undefined option: {got}"
+    );
+}
+
+#[tokio::test]
 async fn login_resolves_with_the_user_and_rejects_with_the_error_code() {
     if !require() {
         return;
@@ -1534,6 +1577,18 @@ async fn a_page_whose_csp_blocks_wasm_shows_a_disabled_button_that_says_why() {
         .await;
     assert_eq!(got[0]["text"], "Sign in with Xiaomi", "{got}");
     assert_eq!(got[1]["text"], "使用小米账号登录", "{got}");
+    // And the page hears it: one milogin:error per element, with its code.
+    let ev = c.events().await;
+    let errors: Vec<_> = ev
+        .iter()
+        .filter(|e| e["type"] == "milogin:error")
+        .map(|e| (e["target"].as_str().unwrap_or(""), e["detail"]["code"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        errors,
+        [("b1", "widget_unavailable"), ("b2", "widget_unavailable")],
+        "{ev:?}"
+    );
     for b in got.as_array().unwrap() {
         assert_eq!(b["disabled"], "true", "{got}");
         assert_eq!(b["visible"], true, "{got}");

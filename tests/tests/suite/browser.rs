@@ -1226,11 +1226,15 @@ document.getElementById("go").addEventListener("click", () =>
     c.click_id("go").await;
     c.consent("account-alice").await;
     c.wait_until("window.__login", 20, "login() settled").await;
-    let got = c.js("return [window.__login, window.__said];", vec![]).await;
+    let got = c
+        .js("return [window.__login, window.__said];", vec![])
+        .await;
     assert!(got[0]["ok"]["id_token"].is_string(), "a popup login: {got}");
     let said = got[1].as_array().unwrap();
     assert!(
-        !said.iter().any(|l| l.as_str().is_some_and(|l| l.contains("undefined") || l.contains("null"))),
+        !said.iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.contains("undefined") || l.contains("null"))),
         "no warning about an undefined option: {got}"
     );
 }
@@ -1582,7 +1586,12 @@ async fn a_page_whose_csp_blocks_wasm_shows_a_disabled_button_that_says_why() {
     let errors: Vec<_> = ev
         .iter()
         .filter(|e| e["type"] == "milogin:error")
-        .map(|e| (e["target"].as_str().unwrap_or(""), e["detail"]["code"].as_str().unwrap_or("")))
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap_or(""),
+                e["detail"]["code"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         errors,

@@ -360,9 +360,7 @@ async fn typing_a_display_name_updates_the_previews_and_the_snippet() {
     .await;
     assert_eq!(
         text(&c, "#snippet").await,
-        snippet(
-            " display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\" width=\"240\""
-        )
+        snippet(" display-name=\"Acme &lt;Login&gt; &amp; Co\" theme=\"dark\" width=\"240\"")
     );
 
     // A click on a preview starts nothing (this origin is not an app's).

@@ -192,9 +192,10 @@ export function login(options = {}) {
     el.addEventListener("milogin:error", settle(reject));
     el.addEventListener("milogin:cancel", settle(reject));
     const fail = (code, message) => settle(reject)({ detail: { code, message } });
+    // A refused button is disabled too, but its click fires the server's precise code.
     const go = () => {
       const button = attach(el, pre);
-      if (button.getAttribute("aria-disabled") == "true") fail("invalid_request", "login(): pool, app and connection are required (see the console)");
+      if (!(options.pool && options.app && options.connection)) fail("invalid_request", "login(): pool, app and connection are required (see the console)");
       else button.click();
     };
     live ? go() : ready.then(go, () => (pre?.close(), fail("widget_unavailable", "The milogin widget could not start: " + why[0] + " (see the console).")));

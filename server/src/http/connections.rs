@@ -129,10 +129,16 @@ pub(super) fn answer(
     let allowed = parsed.as_ref().is_some_and(|o| app.allows_origin(o))
         || (own == OwnOrigin::Allowed && origin == Some(ours.as_str()));
     if let Some(origin) = origin.filter(|_| !allowed) {
+        // `Origin: null`: a `file://` page or a sandboxed frame, which no config can register.
+        let message = if origin == "null" {
+            format!("This page has no origin (a file:// page, or a sandboxed frame): serve the page over http(s) from an origin listed in pools.apps.origins of app {app_id:?}.")
+        } else {
+            format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config.")
+        };
         return refused(
             StatusCode::FORBIDDEN,
             ErrorCode::OriginNotAllowed,
-            format!("This page's origin {origin:?} is not registered for app {app_id:?}: add it to pools.apps.origins of that app in the server config."),
+            message,
             &asked,
         );
     }

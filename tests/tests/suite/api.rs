@@ -693,6 +693,30 @@ async fn several_concurrent_flows_all_succeed_with_one_exchange_each() {
 }
 
 #[tokio::test]
+async fn a_page_without_an_origin_is_told_to_serve_itself_over_http() {
+    // A `file://` page (or a sandboxed frame) sends `Origin: null`: registering "null" is not
+    // the fix, serving the page is.
+    let env = spawn().await;
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
+            env.base
+        ))
+        .header("origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "origin_not_allowed", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("file://") && message.contains("serve the page over http(s)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn public_endpoints_connections_discovery_health() {
     let env = spawn().await;
     let c = reqwest::Client::new();

@@ -304,7 +304,30 @@ async fn an_unregistered_page_gets_origin_not_allowed_at_once() {
     let c = Chrome::start(false).await;
     c.client.goto(&format!("{origin}/")).await.unwrap();
     wait_rendered(&c).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Before any click, the button looks what it is: not usable, and its tooltip (its accessible
+    // description) says why.
+    c.wait_until(
+        &format!("{}.getAttribute('aria-disabled') == 'true'", inner("b1")),
+        10,
+        "the refused button is disabled",
+    )
+    .await;
+    let look = c
+        .js(
+            &format!(
+                "const b = {}; return [b.title, getComputedStyle(b).cursor];",
+                inner("b1")
+            ),
+            vec![],
+        )
+        .await;
+    assert!(
+        look[0]
+            .as_str()
+            .is_some_and(|t| t.contains(&origin) && t.contains("pools.apps.origins")),
+        "the title says why and how to fix it: {look}"
+    );
+    assert_eq!(look[1], "not-allowed", "{look}");
     c.click_button("#b1").await;
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev[0]["type"], "milogin:error");

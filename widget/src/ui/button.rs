@@ -7,6 +7,7 @@
 use crate::core::num::decimal;
 use crate::ui::state::ButtonState;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// The login button. Its click is not a Leptos `on:click`: the controller listens on the
 /// `<button>` node itself (`io::popup::Login::listen_clicks`), plain web-sys, because tachys wraps
@@ -20,6 +21,23 @@ pub fn LoginButton(state: ButtonState) -> impl IntoView {
         label,
         ..
     } = state;
+    // A button the server refused (unknown pool or app, an unregistered page, a connection the
+    // app lacks) looks disabled and says why in its tooltip, which is also its accessible
+    // description; a click still fires the refusal's `milogin:error` (the page may listen).
+    let refusal = move || {
+        state
+            .preflight()
+            .refusal
+            .map(|r| Arc::<str>::from(r.message))
+    };
+    let title = move || refusal().unwrap_or_else(|| label.get());
+    let disabled = move || {
+        if state.usable() && refusal().is_none() {
+            "false"
+        } else {
+            "true"
+        }
+    };
     let width = move || {
         attrs.with(|p| match p.config.width {
             Some(w) => [&decimal(w.into()), "px"].concat(),
@@ -38,9 +56,9 @@ pub fn LoginButton(state: ButtonState) -> impl IntoView {
             type="button"
             data-state=move || shown.get().state()
             aria-busy=move || shown.get().busy()
-            aria-disabled=move || if state.usable() { "false" } else { "true" }
+            aria-disabled=disabled
             aria-label=label
-            title=label
+            title=title
             style:width=width
         >
             <i class="m" aria-hidden="true" inner_html=mark></i>

@@ -1,5 +1,5 @@
-//! `cargo xtask build-designer`: the button designer (`designer/`, a Leptos CSR app) → release
-//! wasm → wasm-bindgen (the library, as `build-widget`; plain output: the designer has no size
+//! `cargo xtask build-designer`: the button designer (`designer/`, a Leptos CSR app) → wasm
+//! (the widget's `wasm-release` profile, so the two share their dependencies' builds) → wasm-bindgen (the library, as `build-widget`; plain output: the designer has no size
 //! budget, so no wasm-opt, terser or glue surgery) → `public/designer/`, which `server/build.rs`
 //! embeds and the server serves at `/designer`:
 //!
@@ -9,10 +9,7 @@
 //! * `designer-<hash>.js`, `designer-<hash>.wasm` — the glue and the wasm, content-hashed (cached
 //!   for a year), each with `.br` and `.gz` siblings.
 
-use super::{
-    brotli, cargo, check_wasm_bindgen_version, ensure_wasm_target, fnv1a, gzip, remap_paths, root,
-    run, target_dir, Result, WASM_BINDGEN, WASM_TARGET,
-};
+use super::{brotli, fnv1a, gzip, root, wasm_bindgen_output, Result};
 use std::fs;
 use std::time::Instant;
 
@@ -24,39 +21,7 @@ fn designer_dir() -> std::path::PathBuf {
 /// Builds the designer into `public/designer/`.
 pub fn build_designer() -> Result {
     let started = Instant::now();
-    ensure_wasm_target()?;
-    run(cargo()
-        .args([
-            "build",
-            "-p",
-            "milogin-designer",
-            "--lib",
-            "--target",
-            WASM_TARGET,
-            "--release",
-        ])
-        .env("RUSTFLAGS", remap_paths()))?;
-    let input = target_dir()
-        .join(WASM_TARGET)
-        .join("release/milogin_designer.wasm");
-
-    check_wasm_bindgen_version()?;
-    println!("wasm-bindgen {WASM_BINDGEN} (library) --target web, for the designer");
-    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
-    bindgen
-        .input_path(&input)
-        .out_name("designer")
-        .web(true)?
-        .typescript(false);
-    let mut out = bindgen.generate_output()?;
-    if out.snippets().values().any(|s| !s.is_empty()) || !out.local_modules().is_empty() {
-        return Err(format!(
-            "the designer uses JS snippets ({:?} {:?}); build-designer ships one glue file: write them out too",
-            out.snippets(),
-            out.local_modules()
-        )
-        .into());
-    }
+    let mut out = wasm_bindgen_output("milogin-designer", "designer", false)?;
     let glue = out.js().to_owned();
     let wasm = out.wasm_mut().emit_wasm();
     let hash = {

@@ -139,42 +139,7 @@ fn found(program: &str) -> bool {
 
 fn build_widget() -> Result {
     let started = Instant::now();
-    ensure_wasm_target()?;
-    run(cargo()
-        .args([
-            "build",
-            "-p",
-            "milogin-widget",
-            "--lib",
-            "--target",
-            WASM_TARGET,
-            "--profile",
-            "wasm-release",
-        ])
-        .env("RUSTFLAGS", remap_paths()))?;
-    let input = target_dir()
-        .join(WASM_TARGET)
-        .join("wasm-release/milogin_widget.wasm");
-
-    check_wasm_bindgen_version()?;
-    println!("wasm-bindgen {WASM_BINDGEN} (library) --target web");
-    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
-    bindgen
-        .input_path(&input)
-        .out_name("milogin")
-        .web(true)?
-        .typescript(false)
-        .remove_name_section(!keep_names())
-        .remove_producers_section(true);
-    let mut out = bindgen.generate_output()?;
-    if out.snippets().values().any(|s| !s.is_empty()) || !out.local_modules().is_empty() {
-        return Err(format!(
-            "the widget uses JS snippets ({:?} {:?}); build-widget only ships one glue file",
-            out.snippets(),
-            out.local_modules()
-        )
-        .into());
-    }
+    let mut out = wasm_bindgen_output("milogin-widget", "milogin", !keep_names())?;
     let glue = out.js().to_owned();
     let glue = glue::drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = shorten_names(out.wasm_mut(), &glue)?;
@@ -218,6 +183,46 @@ fn build_widget() -> Result {
     );
     print_sizes(&dir)?;
     Ok(())
+}
+
+/// `package` (a cdylib) built for wasm32 with the `wasm-release` profile (the widget and the
+/// designer share its dependencies' artifacts), then run through wasm-bindgen (the library,
+/// `--target web`) as `out_name`; `strip`: drop the name and producers sections. Refuses JS
+/// snippets: the builds ship one glue file.
+pub(crate) fn wasm_bindgen_output(
+    package: &str,
+    out_name: &str,
+    strip: bool,
+) -> Result<wasm_bindgen_cli_support::Output> {
+    ensure_wasm_target()?;
+    run(cargo()
+        .args(["build", "-p", package, "--lib", "--target", WASM_TARGET])
+        .args(["--profile", "wasm-release"])
+        .env("RUSTFLAGS", remap_paths()))?;
+    let input = target_dir()
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    check_wasm_bindgen_version()?;
+    println!("wasm-bindgen {WASM_BINDGEN} (library) --target web: {package}");
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(&input)
+        .out_name(out_name)
+        .web(true)?
+        .typescript(false)
+        .remove_name_section(strip)
+        .remove_producers_section(strip);
+    let out = bindgen.generate_output()?;
+    if out.snippets().values().any(|s| !s.is_empty()) || !out.local_modules().is_empty() {
+        return Err(format!(
+            "{package} uses JS snippets ({:?} {:?}); its build ships one glue file",
+            out.snippets(),
+            out.local_modules()
+        )
+        .into());
+    }
+    Ok(out)
 }
 
 /// The loader's `"@CSS@"` and `"@MARK@"` literals become the style sheet

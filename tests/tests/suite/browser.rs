@@ -1443,6 +1443,51 @@ async fn a_long_display_name_ellipsizes_within_a_narrow_container() {
 }
 
 #[tokio::test]
+async fn a_button_too_narrow_for_its_label_shows_the_mark_only() {
+    // Issue 19.9: 64 px leave no room for mark + a few characters: the mark alone, centred, with
+    // the whole name as the accessible name; at 200 px the label is back beside it.
+    let body = r#"<div style="width:64px"><milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi"></milogin-button></div>
+<div style="width:200px"><milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" size="large"></milogin-button></div>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    let look = |id: &str| {
+        format!(
+            "(() => {{ const b = {}; const r = b.getBoundingClientRect();
+                 const m = b.querySelector('svg').getBoundingClientRect(), l = b.querySelector('.label').getBoundingClientRect();
+                 const inside = (x) => x.width > 0 && x.left >= r.left && x.right <= r.right && x.top >= r.top && x.bottom <= r.bottom;
+                 return {{ mark: inside(m), label: inside(l), name: b.getAttribute('aria-label'),
+                          dx: Math.round((m.left + m.right) / 2 - (r.left + r.right) / 2),
+                          dy: Math.round((m.top + m.bottom) / 2 - (r.top + r.bottom) / 2) }}; }})()",
+            inner(id)
+        )
+    };
+    let got = c
+        .js(&format!("return [{}, {}];", look("b1"), look("b2")), vec![])
+        .await;
+    let (narrow, wide) = (&got[0], &got[1]);
+    assert_eq!(
+        (&narrow["mark"], &narrow["label"]),
+        (&json!(true), &json!(false)),
+        "mark only: {got}"
+    );
+    assert_eq!(narrow["name"], "Sign in with Xiaomi", "{got}");
+    assert!(
+        narrow["dx"].as_i64().unwrap().abs() <= 1 && narrow["dy"].as_i64().unwrap().abs() <= 1,
+        "centred: {got}"
+    );
+    assert_eq!(
+        (&wide["mark"], &wide["label"]),
+        (&json!(true), &json!(true)),
+        "both: {got}"
+    );
+    assert!(
+        wide["dy"].as_i64().unwrap().abs() <= 1,
+        "the mark centred vertically: {got}"
+    );
+}
+
+#[tokio::test]
 async fn a_block_element_makes_a_full_width_button_and_the_icon_stays_square() {
     // The README's recipe: `display: block` on the element; the inner button fills it.
     let body = r#"<style>#b1 { display: block }</style>

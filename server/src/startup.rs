@@ -94,10 +94,13 @@ pub async fn check_bound_connections(config: &Config, store: &dyn Store) -> Resu
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.
 ///
-/// A hand-rolled accept loop instead of `axum::serve`, for two bounds: a header-read
-/// timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response, so it also
-/// ends idle keep-alive connections) and a connection cap (`limits.max_connections`, see
-/// [`crate::http::edge::ConnectionCap`]).
+/// A hand-rolled accept loop instead of `axum::serve`, for its bounds (X-89, issue 18): a
+/// header-read timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response,
+/// so it also ends idle keep-alive connections), a shorter deadline for the first request's head
+/// (`limits.first_request_timeout_ms`, [`crate::http::edge::FirstHead`]), a connection cap
+/// (`limits.max_connections`, [`crate::http::edge::ConnectionCap`]) and a cap per client
+/// (`limits.max_connections_per_client`, [`crate::http::edge::ClientConnections`]; trusted
+/// proxies exempt).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -106,7 +109,16 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout =
         std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
-    let mut cap = crate::http::edge::ConnectionCap::new(state.config.limits.max_connections);
+    let limits = &state.config.limits;
+    let first_head = std::time::Duration::from_millis(
+        limits
+            .first_request_timeout_ms
+            .min(limits.header_read_timeout_ms),
+    );
+    let mut cap = crate::http::edge::ConnectionCap::new(limits.max_connections);
+    let mut per_client =
+        crate::http::edge::ClientConnections::new(limits.max_connections_per_client);
+    let proxies = state.config.server.trusted_proxies.clone();
     let app = crate::http::app(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -126,8 +138,19 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // The client's own cap first, so a client at it takes no global slot.
+        let client_slot = match proxies.trusts(peer.ip().to_canonical()) {
+            true => None,
+            false => match per_client.admit(peer.ip()) {
+                Some(s) => Some(s),
+                None => {
+                    drop(stream); // closed at once
+                    continue;
+                }
+            },
+        };
         let Some(slot) = cap.admit() else {
-            drop(stream); // closed at once
+            drop(stream);
             continue;
         };
         let app = app.clone();
@@ -137,10 +160,11 @@ pub async fn serve(
                     .insert(axum::extract::ConnectInfo(peer));
                 tower::ServiceExt::oneshot(app.clone(), req)
             });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        let io = TokioIo::new(crate::http::edge::FirstHead::new(stream, first_head));
+        let conn = graceful.watch(http.serve_connection(io, svc));
         tokio::spawn(async move {
             let _ = conn.await;
-            drop(slot);
+            drop((slot, client_slot));
         });
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;

@@ -83,6 +83,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Open connections per replica; connections beyond are closed at once.
     pub max_connections: usize,
+    /// Open connections of one client (IPv4 address, IPv6 /64) per replica; its connections
+    /// beyond are closed at once. Peers in `server.trusted_proxies` are exempt.
+    pub max_connections_per_client: usize,
+    /// A new connection must send the head of its first request within this time, milliseconds
+    /// (the shorter of this and `header_read_timeout_ms` applies).
+    pub first_request_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -101,6 +107,8 @@ impl Default for Limits {
             request_timeout_ms: 60_000,
             max_body_bytes: 8 * 1024,
             max_connections: 512,
+            max_connections_per_client: 32,
+            first_request_timeout_ms: 5_000,
         }
     }
 }
@@ -150,6 +158,18 @@ impl Limits {
             out.push((
                 "limits.max_connections",
                 "must be between 1 and 1000000 (default 512; keep it below the process's open-file limit, `ulimit -n`)".into(),
+            ));
+        }
+        if !(1..=self.max_connections.max(1)).contains(&self.max_connections_per_client) {
+            out.push((
+                "limits.max_connections_per_client",
+                "must be between 1 and limits.max_connections (default 32)".into(),
+            ));
+        }
+        if !(100..=120_000).contains(&self.first_request_timeout_ms) {
+            out.push((
+                "limits.first_request_timeout_ms",
+                "must be between 100 and 120000 milliseconds (default 5000)".into(),
             ));
         }
         out

@@ -1,0 +1,171 @@
+//! Security, round three (issue 18), as an attacker meets it: the `milogin` binary as a real
+//! process, clients on distinct loopback addresses (`127.0.0.x`: Linux routes all of 127/8 to
+//! the loopback interface, so a client binds its own source address) or, for IPv6, behind a
+//! trusted proxy that names them in `X-Forwarded-For`.
+//!
+//! Every read has a timeout and every loop a bound: a server that waits forever fails the test
+//! instead of hanging it.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+use support::*;
+
+/// A server for pool `p1` / app `web` with `server_extra` and `limits_extra` lines added to
+/// `[server]` and `[limits]`; authorize needs no Xiaomi, so the mock's address is a dead one.
+fn start(server_extra: &str, limits_extra: &str) -> (tempfile::TempDir, Kill, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "s3cr+t/=").unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let mut text = config(port, port, "http://127.0.0.1:9", &db);
+    if limits_extra.contains("max_pending_per_client") {
+        text = text.replace("max_pending_per_client = 100000\n", "");
+    }
+    let text = text
+        .replace("[server]\n", &format!("[server]\n{server_extra}\n"))
+        .replace("[limits]\n", &format!("[limits]\n{limits_extra}\n"));
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let server = serve(&cfg, &[], Some(&dir.path().join("log")));
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_ready(&format!("http://{addr}"));
+    (dir, server, addr)
+}
+
+/// A TCP connection to `to` from the loopback address `127.0.0.{last}`.
+async fn connect_from(last: u8, to: SocketAddr) -> TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(SocketAddr::from(([127, 0, 0, last], 0))).unwrap();
+    let s = s.connect(to).await.unwrap().into_std().unwrap();
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Everything the server sends until it closes (or resets) the connection; `None` when it is
+/// still open after the read timeout.
+fn read_until_closed(s: &mut TcpStream) -> Option<String> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                break
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Half a request head: the server waits for the rest.
+const HALF_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
+
+/// `/healthz` for a client on `127.0.0.{last}`: its status, or the error that ended it.
+async fn healthz_from(last: u8, to: SocketAddr) -> Result<u16, String> {
+    let http = reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    http.get(format!("http://{to}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map_err(|e| format!("{e:?}"))
+}
+
+#[tokio::test]
+async fn one_address_at_its_connection_cap_leaves_room_for_another() {
+    // Issue 18 item 1: 40 slots in all; 127.0.0.2 opens 40 connections and sends half a head on
+    // each. With the per-client cap (default 32) it holds 32 and its others are closed at once.
+    let (_dir, _server, addr) = start("", "max_connections = 40");
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let mut s = connect_from(2, addr).await;
+        let _ = s.write_all(HALF_HEAD); // a connection over the cap may already be closed
+        held.push(s);
+    }
+    assert_eq!(
+        healthz_from(3, addr).await,
+        Ok(200),
+        "a second address is served while the first holds its connections"
+    );
+    // 127.0.0.2 itself is at its cap: a new connection of it is closed without an answer.
+    let mut extra = connect_from(2, addr).await;
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = tokio::task::spawn_blocking(move || read_until_closed(&mut extra))
+        .await
+        .unwrap();
+    assert_eq!(answer.as_deref(), Some(""), "over its cap: closed at once");
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_no_whole_head_is_closed_after_the_first_request_deadline() {
+    // Issue 18 item 1: the head of the first request must arrive within
+    // `limits.first_request_timeout_ms` (default 5000), far sooner than the header timeout
+    // (60 s here), so a held connection costs its holder a new connection every few seconds.
+    let (_dir, _server, addr) = start("", "header_read_timeout_ms = 60000");
+    let mut s = connect_from(2, addr).await;
+    s.write_all(b"GET /hea").unwrap();
+    let answer = tokio::task::spawn_blocking(move || read_until_closed(&mut s))
+        .await
+        .unwrap();
+    assert!(
+        answer.is_some(),
+        "half a request line kept its connection open for 20 s"
+    );
+    assert_eq!(healthz_from(2, addr).await, Ok(200));
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_the_per_client_cap() {
+    // Issue 18 item 1: every client of a reverse proxy shares its address; only the global cap
+    // (`limits.max_connections`) applies to it.
+    let (_dir, _server, addr) = start(
+        "trusted_proxies = [\"127.0.0.2/32\"]",
+        "max_connections = 48\nmax_connections_per_client = 4",
+    );
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let mut s = connect_from(2, addr).await;
+        s.write_all(HALF_HEAD).unwrap();
+        held.push(s);
+    }
+    let mut last = held.pop().unwrap();
+    last.write_all(b"Connection: close\r\n\r\n").unwrap();
+    let answer = tokio::task::spawn_blocking(move || read_until_closed(&mut last))
+        .await
+        .unwrap()
+        .expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    // An ordinary client is held to 4.
+    let mut ordinary = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect_from(3, addr).await;
+        s.write_all(HALF_HEAD).unwrap();
+        ordinary.push(s);
+    }
+    let mut fifth = connect_from(3, addr).await;
+    let _ = fifth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = tokio::task::spawn_blocking(move || read_until_closed(&mut fifth))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.as_deref(),
+        Some(""),
+        "the fifth of 127.0.0.3 is closed"
+    );
+}
+

@@ -56,7 +56,11 @@ impl AppState {
             callback: RateLimiter::new(l.callback_per_minute),
             binding: RateLimiter::new(l.binding_per_minute),
             pending: PendingCap::new(l.max_pending_attempts),
-            pending_per_client: ClientPending::new(l.max_pending_per_client),
+            pending_per_client: ClientPending::new(crate::limits::PendingCaps {
+                client: l.max_pending_per_client,
+                v6_56: l.max_pending_per_56,
+                v6_48: l.max_pending_per_48,
+            }),
             userinfo: RateLimiter::new(l.userinfo_per_minute),
             try_pages: RateLimiter::new(l.authorize_per_minute),
             admin_failures: RateLimiter::per_window(10, std::time::Duration::from_secs(15 * 60)),

@@ -169,3 +169,78 @@ async fn a_trusted_proxy_is_not_held_to_the_per_client_cap() {
     );
 }
 
+/// Authorize of app `web` as the client `xff` names (through the trusted proxy 127.0.0.1), or
+/// from `127.0.0.{last}` directly: the status and the body.
+async fn authorize(addr: SocketAddr, client: Client<'_>) -> (u16, String) {
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let url = format!(
+        "http://{addr}/connection/social/mi/p1/authorize?app_id=web&origin=https%3A%2F%2Fshop.example.com&attempt=attempt-sec3-{n:08}-{}&mode=popup",
+        std::process::id()
+    );
+    let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    let mut req_header = None;
+    match client {
+        Client::Forwarded(ip) => req_header = Some(ip),
+        Client::Direct(last) => {
+            http = http.local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)));
+        }
+    }
+    let http = http.timeout(Duration::from_secs(20)).build().unwrap();
+    let mut req = http.get(url);
+    if let Some(ip) = req_header {
+        req = req.header("x-forwarded-for", ip);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Who sends a request.
+#[derive(Clone, Copy)]
+enum Client<'a> {
+    /// A client the trusted proxy (127.0.0.1) names.
+    Forwarded(&'a str),
+    /// A client on `127.0.0.{n}` without a proxy.
+    Direct(u8),
+}
+
+#[tokio::test]
+async fn twelve_64s_of_one_48_cannot_lock_out_an_unrelated_client() {
+    // Issue 18 item 2: the pending cap counts per /64, per /56 and per /48. Here 12 slots in all,
+    // 1 per /64, 3 per /56, 6 per /48: twelve /64s of 2001:db8:aa::/48 (in three /56s) get 6,
+    // and an unrelated client still starts its login.
+    let (_dir, _server, addr) = start(
+        "trusted_proxies = [\"127.0.0.1/32\"]",
+        "max_pending_attempts = 12\nmax_pending_per_client = 1\nmax_pending_per_56 = 3\nmax_pending_per_48 = 6",
+    );
+    let mut admitted = 0;
+    for i in 0..12u16 {
+        let ip = format!("2001:db8:aa:{:x}::1", (i % 3) * 0x100 + i);
+        let (status, body) = authorize(addr, Client::Forwarded(&ip)).await;
+        match status {
+            302 => admitted += 1,
+            503 => assert!(body.contains("your network"), "{body}"),
+            s => panic!("{ip}: {s} {body}"),
+        }
+    }
+    assert_eq!(admitted, 6, "one /48 holds limits.max_pending_per_48");
+    assert_eq!(
+        authorize(addr, Client::Direct(3)).await.0,
+        302,
+        "an unrelated client is not locked out"
+    );
+    // One /56 of another /48: 3, then its fourth /64 waits while a sibling /56 starts.
+    for i in 0..3 {
+        let ip = format!("2001:db8:bb:{i:x}::1");
+        assert_eq!(authorize(addr, Client::Forwarded(&ip)).await.0, 302, "{ip}");
+    }
+    let (status, body) = authorize(addr, Client::Forwarded("2001:db8:bb:3::1")).await;
+    assert_eq!(status, 503, "a /56 holds limits.max_pending_per_56: {body}");
+    assert_eq!(
+        authorize(addr, Client::Forwarded("2001:db8:bb:100::1"))
+            .await
+            .0,
+        302,
+        "another /56 of that /48 is not"
+    );
+}

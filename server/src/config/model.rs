@@ -66,6 +66,10 @@ pub struct Limits {
     pub max_pending_attempts: i64,
     /// Pending attempts one client (IPv4 address, IPv6 /64) may hold, per replica (503 beyond).
     pub max_pending_per_client: u32,
+    /// Pending attempts of all clients of one IPv6 /56, per replica (503 beyond).
+    pub max_pending_per_56: u32,
+    /// Pending attempts of all clients of one IPv6 /48, per replica (503 beyond).
+    pub max_pending_per_48: u32,
     /// `/pools/{pool}/userinfo` requests per client per minute.
     pub userinfo_per_minute: u32,
     /// A client must send its request headers within this time, milliseconds (slowloris).
@@ -99,6 +103,8 @@ impl Default for Limits {
             binding_per_minute: 30,
             max_pending_attempts: 100_000,
             max_pending_per_client: 20,
+            max_pending_per_56: 200,
+            max_pending_per_48: 1_000,
             userinfo_per_minute: 120,
             header_read_timeout_ms: 10_000,
             breaker_failures: 5,

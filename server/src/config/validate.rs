@@ -230,6 +230,8 @@ fn check_limits(p: &mut Problems, l: &Limits, xiaomi_timeout_ms: u64) {
         ("limits.binding_per_minute", l.binding_per_minute),
         ("limits.breaker_failures", l.breaker_failures),
         ("limits.max_pending_per_client", l.max_pending_per_client),
+        ("limits.max_pending_per_56", l.max_pending_per_56),
+        ("limits.max_pending_per_48", l.max_pending_per_48),
         ("limits.userinfo_per_minute", l.userinfo_per_minute),
     ] {
         if v == 0 {

@@ -40,7 +40,7 @@ async fn jwks_kids(base: &str) -> Vec<String> {
 
 async fn userinfo(base: &str, token: &str) -> u16 {
     reqwest::Client::new()
-        .get(format!("{base}/pools/{POOL}/userinfo"))
+        .get(format!("{base}/pools/{POOL}/userinfo?app_id={APP}"))
         .bearer_auth(token)
         .send()
         .await

@@ -11,3 +11,4 @@ mod faults;
 mod keys;
 mod newcomer;
 mod pages;
+mod security3;

@@ -1,0 +1,80 @@
+//! Security, round three (issue 18), through HTTP: a token crosses no app at `/userinfo`, and
+//! the experience-login ticket starts a login only from the server's own origin. The
+//! process-level items (per-client connection and pending caps, `milogin keys`, `milogin check`)
+//! are in `server/tests/security3.rs`.
+
+use milogin_shared::Outcome;
+use milogin_tests::*;
+
+/// A real popup login of `account` to app `APP`: its id_token.
+async fn token_of(env: &Env, account: &str) -> String {
+    let page = Browser::new()
+        .login(env, account)
+        .await
+        .text()
+        .await
+        .unwrap();
+    match result_of(&page).outcome {
+        Outcome::Success { id_token, .. } => id_token,
+        other => panic!("login failed: {other:?}"),
+    }
+}
+
+/// `GET /pools/{POOL}/userinfo[?app_id=app]` with `token`: status and JSON body.
+async fn userinfo(env: &Env, app: Option<&str>, token: &str) -> (u16, serde_json::Value) {
+    let mut url = format!("{}/pools/{POOL}/userinfo", env.base);
+    if let Some(a) = app {
+        url.push_str(&format!("?app_id={}", enc(a)));
+    }
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn userinfo_refuses_a_token_of_another_app_and_names_the_app_it_was_for() {
+    // Issue 18 item 3: app B's token must not log its user into app A, which checks through
+    // userinfo. The token below is one the server signed for app B (`app-no-conn` of the pool).
+    let env = spawn().await;
+    let token_a = token_of(&env, "alice").await;
+    let claims = verify(&env, POOL, &token_a, APP).await;
+    let now = milogin_server::state::Clock::now(env.clock.as_ref());
+    let key = env.state.keys.signer(POOL, now).await.unwrap();
+    let token_b = key.sign(&milogin_server::token::Claims {
+        aud: "app-no-conn".into(),
+        ..serde_json::from_value(claims.clone()).unwrap()
+    });
+
+    let (status, body) = userinfo(&env, Some(APP), &token_b).await;
+    assert_eq!(status, 401, "app B's token at app A: {body}");
+    assert_eq!(body["aud"], "app-no-conn", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("app-no-conn") && message.contains(APP),
+        "{message}"
+    );
+
+    let (status, body) = userinfo(&env, Some(APP), &token_a).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sub"], claims["sub"]);
+    assert_eq!(
+        body["aud"], APP,
+        "the answer says which app the token is for"
+    );
+    let (status, _) = userinfo(&env, Some("app-no-conn"), &token_b).await;
+    assert_eq!(status, 200, "app B's token at app B");
+
+    // Without naming the app, nothing is accepted: the caller must say whose token it expects.
+    let (status, body) = userinfo(&env, None, &token_a).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("app_id"),
+        "{body}"
+    );
+    let (status, _) = userinfo(&env, Some("no-such-app"), &token_a).await;
+    assert_eq!(status, 404);
+}

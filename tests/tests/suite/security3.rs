@@ -78,3 +78,67 @@ async fn userinfo_refuses_a_token_of_another_app_and_names_the_app_it_was_for() 
     let (status, _) = userinfo(&env, Some("no-such-app"), &token_a).await;
     assert_eq!(status, 404);
 }
+
+const ADMIN: &str = "operator-token-0123456789";
+
+fn basic() -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}"))
+    )
+}
+
+#[tokio::test]
+async fn the_try_ticket_starts_a_login_only_from_the_servers_own_origin() {
+    // Issue 18 item 4: the ticket cookie is SameSite=Strict, so a page of the same *site* (another
+    // port, a sibling subdomain) still sends it. Where the browser says where a request comes
+    // from (`Sec-Fetch-Site`), only `same-origin` may use the ticket; a refusal leaves it usable.
+    let env = spawn_with(Options {
+        admin_token: Some(ADMIN.into()),
+        ..Options::default()
+    })
+    .await;
+    let b = Browser::new();
+    let page = b
+        .http
+        .get(format!("{}/connection/social/{CONN}/{POOL}/try", env.base))
+        .header("authorization", basic())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let authorize = format!(
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id=__try__&origin={}&mode=popup&attempt=",
+        env.base,
+        enc(&env.base)
+    );
+    for site in ["same-site", "cross-site", "none"] {
+        let r = b
+            .http
+            .get(format!("{authorize}{}", attempt_id()))
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "Sec-Fetch-Site: {site}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("same origin") || text.contains("同源"),
+            "{text}"
+        );
+    }
+    assert_eq!(counts(&env).await.2, 0, "no attempt stored");
+    let r = b
+        .http
+        .get(format!("{authorize}{}", attempt_id()))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "the try page's own window starts the login"
+    );
+}

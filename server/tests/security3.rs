@@ -244,3 +244,147 @@ async fn twelve_64s_of_one_48_cannot_lock_out_an_unrelated_client() {
         "another /56 of that /48 is not"
     );
 }
+
+/// A configuration of an https server whose app `web` has the given origins, redirect and return
+/// URIs, in a folder with a widget and the secret; `server_extra` goes into `[server]`.
+fn https_config(
+    dir: &std::path::Path,
+    origins: &[&str],
+    redirect_uris: &[&str],
+    return_uris: &[&str],
+    server_extra: &str,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("widget")).unwrap();
+    std::fs::write(dir.join("widget/milogin.js"), "// widget").unwrap();
+    std::fs::write(dir.join("secret"), "s3cr+t/=").unwrap();
+    let list = |v: &[&str]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "https://login.example.com"
+database_url = "sqlite://{db}"
+widget_dir = "widget"
+{server_extra}
+[[pools]]
+id = "p1"
+  [[pools.apps]]
+  id = "web"
+  origins = [{origins}]
+  redirect_uris = [{redirect_uris}]
+  return_uris = [{return_uris}]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  app_id = "2882303761520000000"
+  app_secret = {{ file = "secret" }}
+"#,
+        port = free_port(),
+        db = dir.join("milogin.db").display(),
+        origins = list(origins),
+        redirect_uris = list(redirect_uris),
+        return_uris = list(return_uris),
+    );
+    let cfg = dir.join("milogin.toml");
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// `milogin <args> --config cfg`: whether it failed within 30 s (a server that starts is killed
+/// and counts as not failed) and its stderr.
+fn run_bounded(args: &[&str], cfg: &std::path::Path) -> (bool, String) {
+    let dir = cfg.parent().unwrap();
+    let err = dir.join(format!("{}.stderr", args[0]));
+    let mut child = Kill(
+        std::process::Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut failed = false;
+    for _ in 0..300 {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            failed = !status.success();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(child);
+    (failed, std::fs::read_to_string(err).unwrap())
+}
+
+#[test]
+fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
+    // Issue 18 item 5 (RFC 9700 §2.6): with an https `public_url`, an app page on plain http
+    // would receive its token unencrypted. Loopback pages (a developer's machine) are fine.
+    let dir = tempfile::tempdir().unwrap();
+    let origins = [
+        "http://shop.example.com",
+        "http://localhost:3000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:3000",
+        "https://secure.example.com",
+    ];
+    let redirect_uris = [
+        "http://shop.example.com/login/done",
+        "http://localhost:3000/done",
+        "https://secure.example.com/done",
+    ];
+    let return_uris = ["http://shop.example.com/return"];
+    let cfg = https_config(dir.path(), &origins, &redirect_uris, &return_uris, "");
+    for command in ["check", "serve"] {
+        let (failed, err) = run_bounded(&[command], &cfg);
+        assert!(failed, "{command} accepted plain-http pages:\n{err}");
+        for key in [
+            "pools[0].apps[0].origins[0]",
+            "pools[0].apps[0].redirect_uris[0]",
+            "pools[0].apps[0].return_uris[0]",
+        ] {
+            assert!(err.contains(key), "{command}: {key} missing from:\n{err}");
+        }
+        for loopback in [
+            "origins[1]",
+            "origins[2]",
+            "origins[3]",
+            "origins[4]",
+            "redirect_uris[1]",
+            "redirect_uris[2]",
+        ] {
+            assert!(
+                !err.contains(loopback),
+                "{command}: {loopback} refused:\n{err}"
+            );
+        }
+        assert!(
+            err.contains("https://") && err.contains("server.allow_plain_http_apps"),
+            "the message names the fix and the opt-in:\n{err}"
+        );
+    }
+    // The explicit opt-in for a lab.
+    let cfg = https_config(
+        dir.path(),
+        &origins,
+        &redirect_uris,
+        &return_uris,
+        "allow_plain_http_apps = true",
+    );
+    let out = std::process::Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -49,6 +49,7 @@ pub(super) struct RawServer {
     pub(super) admin_token: Option<RawSecret>,
     pub(super) trusted_proxies: Vec<String>,
     pub(super) forwarded_header: String,
+    pub(super) allow_plain_http_apps: bool,
 }
 
 impl Default for RawServer {
@@ -64,6 +65,7 @@ impl Default for RawServer {
             admin_token: None,
             trusted_proxies: Vec::new(),
             forwarded_header: "x-forwarded-for".into(),
+            allow_plain_http_apps: false,
         }
     }
 }

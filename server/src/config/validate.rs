@@ -43,6 +43,9 @@ impl RawConfig {
             .is_some()
             .then(|| Origin::of_url(public_url.as_str()))
             .flatten();
+        if public_url.scheme() == "https" && !self.server.allow_plain_http_apps {
+            super::origin::check_plain_http(&mut p, &self.pools);
+        }
         let pools = pools(&mut p, self.pools, &secrets, try_origin);
         p.finish(Config {
             server: ServerConfig {

@@ -1,5 +1,5 @@
 //! Signing-key rotation (security.md X-96): the keys of each pool, which one signs, which are
-//! published, and `milogin keys rotate`.
+//! published, `milogin keys rotate`, and `milogin keys revoke` for a compromised key.
 //!
 //! A pool's keys live in the database (table `signing_keys`, numbered by `seq`), so every replica
 //! sees the same ones. Who signs is a function of the clock, not of a write: a key created by
@@ -388,6 +388,103 @@ pub async fn rotate(
     Ok(Rotated {
         new,
         previous,
+        deleted,
+    })
+}
+
+/// Why `keys revoke` did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The pool has no such key.
+    #[error("pool {pool:?} has no key {kid:?}; `milogin keys list --pool {pool}` shows its keys")]
+    Unknown {
+        /// Pool id.
+        pool: String,
+        /// The kid asked for.
+        kid: String,
+    },
+    /// Another change to the pool's keys committed first.
+    #[error("another change to the keys of pool {0:?} happened at the same time; run `milogin keys list` and revoke again")]
+    Concurrent(String),
+    /// The database failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revoked {
+    /// The revoked key as it stood (next, active or retired).
+    pub revoked: KeyStatus,
+    /// The key that signs from now on, when the revoked one was signing.
+    pub signer: Option<String>,
+    /// True when that key was created by the revocation (no next key was waiting).
+    pub created: bool,
+    /// Keys deleted besides it because no token they signed can still be valid.
+    pub deleted: Vec<String>,
+}
+
+/// Revokes key `kid` of `pool` at once (a compromised private key): deleted from the database,
+/// so it leaves the JWKS and no token it signed verifies any more. When it was the signing key,
+/// the waiting next key signs from `now` on, or a new key does when none waits. Keys that are no
+/// longer published are deleted too (as [`rotate`] does), so that none comes back into the JWKS
+/// when its successor is gone.
+pub async fn revoke(
+    store: &dyn Store,
+    pool: &str,
+    kid: &str,
+    now: i64,
+    token_ttl: i64,
+) -> Result<Revoked, RevokeError> {
+    let stored = store.signing_keys(pool).await?;
+    let times: Vec<KeyTimes> = stored.iter().map(KeyTimes::from).collect();
+    let before = schedule(&times, now, token_ttl);
+    let revoked = before
+        .iter()
+        .find(|s| s.kid == kid)
+        .cloned()
+        .ok_or_else(|| RevokeError::Unknown {
+            pool: pool.to_owned(),
+            kid: kid.to_owned(),
+        })?;
+    let mut deleted = Vec::new();
+    for old in before.iter().filter(|s| !s.published(now) && s.kid != kid) {
+        if store.delete_signing_key(pool, &old.kid).await? {
+            deleted.push(old.kid.clone());
+        }
+    }
+    let (mut signer, mut created) = (None, false);
+    if revoked.state == KeyState::Active {
+        let waiting = stored
+            .iter()
+            .zip(&before)
+            .find(|(_, s)| s.state == KeyState::Next)
+            .map(|(k, _)| k);
+        let key = match waiting {
+            Some(k) => {
+                // The same key and number, signing from now: re-stored with the new time.
+                store.delete_signing_key(pool, &k.kid).await?;
+                StoredKey {
+                    activates_at: now,
+                    ..k.clone()
+                }
+            }
+            None => {
+                created = true;
+                let seq = times.last().map_or(1, |t| t.seq + 1);
+                PoolKey::generate().to_stored(seq, now, now)
+            }
+        };
+        if !store.add_signing_key(pool, &key).await? {
+            return Err(RevokeError::Concurrent(pool.to_owned()));
+        }
+        signer = Some(key.kid);
+    }
+    store.delete_signing_key(pool, kid).await?;
+    Ok(Revoked {
+        revoked,
+        signer,
+        created,
         deleted,
     })
 }

@@ -388,3 +388,179 @@ fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `milogin keys <args> --config cfg`.
+fn keys(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
+/// `keys list --pool p1 --json` as `(kid, state)`.
+fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
+    let out = keys(cfg, &["list", "--pool", "p1", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().into(),
+                k["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+/// A whole login at the server `base` (pool `p1`, app `web`): the id_token.
+async fn login_token(base: &str, attempt: &str) -> String {
+    let http = browser();
+    let cb = approve(&http, base, "alice", attempt).await;
+    let page = http.get(&cb).send().await.unwrap().text().await.unwrap();
+    result(&page)["id_token"].as_str().unwrap().to_owned()
+}
+
+/// The `kid` in a token's header.
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let head = token.split('.').next().unwrap();
+    let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&head).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The kids of the pool's JWKS once the server no longer publishes `gone` (its key cache is
+/// re-read every few seconds: a bounded wait, 100 × 100 ms).
+async fn jwks_without(base: &str, gone: &str) -> Vec<String> {
+    let mut kids = Vec::new();
+    for _ in 0..100 {
+        let jwks: serde_json::Value =
+            reqwest::get(format!("{base}/pools/p1/.well-known/jwks.json"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        kids = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        if !kids.iter().any(|k| k == gone) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    kids
+}
+
+async fn userinfo_status(base: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/pools/p1/userinfo?app_id=web"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once() {
+    // Issue 18 item 6: a stolen signing key must leave the JWKS now, not when a rotation retires
+    // it an hour later, and the pool must keep signing.
+    let dir = tempfile::tempdir().unwrap();
+    let (_mock, mock_base) = mock().await;
+    std::fs::write(
+        dir.path().join("secret"),
+        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
+    )
+    .unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = serve(&cfg, &[], None);
+    wait_ready(&base);
+
+    let stolen_token = login_token(&base, "attempt-revoke-000001").await;
+    let stolen = kid_of(&stolen_token);
+    assert_eq!(userinfo_status(&base, &stolen_token).await, 200);
+    let out = keys(&cfg, &["rotate", "--pool", "p1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let next = key_states(&cfg)[1].0.clone();
+
+    // Revoke the signing key while a next key waits: that one signs at once.
+    let out = keys(&cfg, &["revoke", "--pool", "p1", &stolen]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(&stolen) && said.contains(&next), "{said}");
+    assert_eq!(key_states(&cfg), [(next.clone(), "active".to_owned())]);
+    let kids = jwks_without(&base, &stolen).await;
+    assert_eq!(
+        kids,
+        std::slice::from_ref(&next),
+        "the stolen key left the JWKS"
+    );
+    assert_eq!(
+        userinfo_status(&base, &stolen_token).await,
+        401,
+        "tokens the stolen key signed no longer verify"
+    );
+    let fresh = login_token(&base, "attempt-revoke-000002").await;
+    assert_eq!(kid_of(&fresh), next, "the next key signs at once");
+    assert_eq!(userinfo_status(&base, &fresh).await, 200);
+
+    // Revoke the signing key with none waiting: a new key is made and signs at once.
+    let out = keys(&cfg, &["revoke", "--pool", "p1", &next]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let states = key_states(&cfg);
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0].1, "active");
+    assert_ne!(states[0].0, next);
+    let newest = states[0].0.clone();
+    assert_eq!(
+        jwks_without(&base, &next).await,
+        std::slice::from_ref(&newest)
+    );
+    assert_eq!(
+        kid_of(&login_token(&base, "attempt-revoke-000003").await),
+        newest
+    );
+
+    // An unknown kid is named, with where to look.
+    let out = keys(&cfg, &["revoke", "--pool", "p1", "no-such-kid"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-kid") && err.contains("keys list"),
+        "{err}"
+    );
+}

@@ -1,4 +1,4 @@
-//! `milogin keys list|rotate`: a pool's id_token signing keys.
+//! `milogin keys list|rotate|revoke`: a pool's id_token signing keys.
 
 use super::{open_pool_config, PoolArgs};
 use crate::state::{Clock, SystemClock};
@@ -23,6 +23,14 @@ pub(super) enum KeysCommand {
         /// Seconds until the new key signs, instead of `server.key_publish_secs`.
         #[arg(long, value_name = "SECS")]
         activate_after: Option<u64>,
+    },
+    /// Revoke a compromised key at once: it leaves the JWKS and tokens it signed stop verifying;
+    /// if it was signing, the waiting next key (or a new one) signs from now on.
+    Revoke {
+        #[command(flatten)]
+        at: PoolArgs,
+        /// The key's id (`milogin keys list` shows them).
+        kid: String,
     },
 }
 
@@ -55,6 +63,14 @@ pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             print_rotated(&at.pool, &r);
+        }
+        KeysCommand::Revoke { at, kid } => {
+            let (config, store) = open_pool_config(&at).await?;
+            let ttl = config.server.token_ttl_secs as i64;
+            let r = crate::keys::revoke(store.as_ref(), &at.pool, &kid, now, ttl)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_revoked(&at.pool, &r);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -104,4 +120,24 @@ fn print_rotated(pool: &str, r: &crate::keys::Rotated) {
         println!("deleted key {kid}: no token it signed is still valid.");
     }
     println!("Running servers pick the new key up within a few seconds; no restart is needed.");
+}
+
+/// What `keys revoke` tells the operator.
+fn print_revoked(pool: &str, r: &crate::keys::Revoked) {
+    println!(
+        "pool {pool}: key {} ({}) is revoked: it is gone from the JWKS and tokens it signed no longer verify here.",
+        r.revoked.kid,
+        r.revoked.state.as_str()
+    );
+    match (&r.signer, r.created) {
+        (Some(kid), false) => println!("the waiting next key {kid} signs new tokens from now on."),
+        (Some(kid), true) => println!(
+            "no next key was waiting: new key {kid} signs new tokens from now on (relying parties fetch it when they meet its kid)."
+        ),
+        (None, _) => println!("the signing key is unchanged."),
+    }
+    for kid in &r.deleted {
+        println!("deleted key {kid}: no token it signed is still valid.");
+    }
+    println!("Running servers pick this up within a few seconds; no restart is needed. Relying parties that cached the JWKS keep trusting the key until they fetch it again (our JWKS allows caching for 5 minutes).");
 }

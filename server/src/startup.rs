@@ -174,3 +174,15 @@ pub async fn serve(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
     Ok(())
 }
+
+/// Serves `/metrics` alone on `listener` (`server.metrics_listen`) until `shutdown` resolves. An
+/// operator's address (a scraper, not browsers): no per-client bounds beyond hyper's own.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::http::metrics_app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -564,3 +564,34 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn metrics_can_move_to_their_own_listen_address() {
+    // Issue 18 item 7: with `server.metrics_listen`, `/metrics` is served there only, not on the
+    // public address.
+    let metrics_port = free_port();
+    let (_dir, _server, addr) = start(
+        &format!("metrics_listen = \"127.0.0.1:{metrics_port}\""),
+        "",
+    );
+    let public = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "not on the public address");
+    let metrics_base = format!("http://127.0.0.1:{metrics_port}");
+    wait_ready(&metrics_base);
+    let r = reqwest::get(format!("{metrics_base}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("milogin_logins_total"), "{text}");
+    assert_eq!(
+        reqwest::get(format!("{metrics_base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "only /metrics there"
+    );
+}

@@ -206,6 +206,8 @@ pub struct ServerConfig {
     /// Reverse proxies whose forwarding header names the client (`trusted_proxies`,
     /// `forwarded_header`); empty: the TCP peer is the client.
     pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+    /// A separate address for `/metrics` (then not served on `listen`); `None`: on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.

@@ -14,6 +14,7 @@ pub(super) const TEXT_KEYS: &[&str] = &[
     "database_url",
     "widget_dir",
     "forwarded_header",
+    "metrics_listen",
     "account_base",
     "open_base",
     "id",
@@ -50,6 +51,7 @@ pub(super) struct RawServer {
     pub(super) trusted_proxies: Vec<String>,
     pub(super) forwarded_header: String,
     pub(super) allow_plain_http_apps: bool,
+    pub(super) metrics_listen: Option<String>,
 }
 
 impl Default for RawServer {
@@ -66,6 +68,7 @@ impl Default for RawServer {
             trusted_proxies: Vec::new(),
             forwarded_header: "x-forwarded-for".into(),
             allow_plain_http_apps: false,
+            metrics_listen: None,
         }
     }
 }

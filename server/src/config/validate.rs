@@ -21,6 +21,7 @@ impl RawConfig {
         let mut p = Problems::default();
         let secrets = Secrets { getenv, base_dir };
         let (listen, public_url) = server_urls(&mut p, &self.server);
+        let metrics_listen = metrics_listen(&mut p, &self.server, listen);
         check_server_numbers(&mut p, &self.server);
         let (account_base, open_base) = xiaomi_bases(&mut p, &self.xiaomi);
         check_xiaomi_numbers(&mut p, &self.xiaomi);
@@ -58,6 +59,7 @@ impl RawConfig {
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
                 admin_token,
                 trusted_proxies,
+                metrics_listen,
             },
             xiaomi: XiaomiConfig {
                 account_base,
@@ -124,6 +126,28 @@ fn server_urls(p: &mut Problems, s: &RawServer) -> (SocketAddr, Url) {
         },
     };
     (listen, public_url)
+}
+
+/// `server.metrics_listen`: an address other than `listen`.
+fn metrics_listen(p: &mut Problems, s: &RawServer, listen: SocketAddr) -> Option<SocketAddr> {
+    let raw = s.metrics_listen.as_deref()?;
+    match raw.parse::<SocketAddr>() {
+        Ok(a) if a == listen => {
+            p.add(
+                "server.metrics_listen",
+                format!("{raw:?} is server.listen; give /metrics another address (e.g. \"127.0.0.1:9090\"), or remove the key to serve it on server.listen"),
+            );
+            None
+        }
+        Ok(a) => Some(a),
+        Err(_) => {
+            p.add(
+                "server.metrics_listen",
+                format!("{raw:?} is not an address; write e.g. \"127.0.0.1:9090\""),
+            );
+            None
+        }
+    }
 }
 
 /// `server.database_url` and the server's lifetimes.

@@ -39,6 +39,7 @@ impl AppState {
         check_bound_connections(&config, store.as_ref()).await?;
         let keys = Keys::load(
             store.clone(),
+            crate::keys::AtRest::new(config.server.key_encryption_key.clone()),
             config.pools.iter().map(|p| p.id.as_str()),
             clock.now(),
             config.server.token_ttl_secs,

@@ -595,3 +595,138 @@ async fn metrics_can_move_to_their_own_listen_address() {
         "only /metrics there"
     );
 }
+
+/// The stored private keys of pool `p1` in a SQLite file, oldest first.
+fn stored_private_keys(db_file: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(db_file).unwrap();
+    let mut q = c
+        .prepare("SELECT private_pem FROM signing_keys WHERE pool = 'p1' ORDER BY seq")
+        .unwrap();
+    q.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `(exit status success, stderr)` of `milogin serve` that must fail at start (killed after
+/// 30 s otherwise).
+fn serve_fails(cfg: &std::path::Path) -> (bool, String) {
+    let (failed, err) = run_bounded(&["serve"], cfg);
+    (failed, err)
+}
+
+#[tokio::test]
+async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
+    // Issue 18 item 8: with `server.key_encryption_key`, a copy of the database is not a copy of
+    // the signing keys; `milogin keys wrap` wraps the keys a database already holds.
+    let dir = tempfile::tempdir().unwrap();
+    let (_mock, mock_base) = mock().await;
+    std::fs::write(
+        dir.path().join("secret"),
+        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
+    )
+    .unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    std::fs::write(dir.path().join("kek"), b64.encode([7u8; 32]) + "\n").unwrap();
+    std::fs::write(dir.path().join("other-kek"), b64.encode([8u8; 32])).unwrap();
+    let port = free_port();
+    let db_file = dir.path().join("milogin.db");
+    let plain = config(
+        port,
+        port,
+        &mock_base,
+        &format!("sqlite://{}", db_file.display()),
+    );
+    let with = |kek: &str| {
+        plain.replace(
+            "[server]\n",
+            &format!("[server]\nkey_encryption_key = {{ file = \"{kek}\" }}\n"),
+        )
+    };
+    let cfg_plain = dir.path().join("plain.toml");
+    let cfg_kek = dir.path().join("kek.toml");
+    let cfg_other = dir.path().join("other.toml");
+    std::fs::write(&cfg_plain, &plain).unwrap();
+    std::fs::write(&cfg_kek, with("kek")).unwrap();
+    std::fs::write(&cfg_other, with("other-kek")).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    // A database from before: its key is a PEM in the clear.
+    let server = serve(&cfg_plain, &[], None);
+    wait_ready(&base);
+    let before = kid_of(&login_token(&base, "attempt-kek-000001").await);
+    drop(server);
+    assert!(stored_private_keys(&db_file)[0].contains("PRIVATE KEY"));
+
+    // `keys wrap` wraps it in place; a second run has nothing left to do.
+    let out = keys(&cfg_kek, &["wrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&before), "{said}");
+    let stored = stored_private_keys(&db_file);
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].contains("PRIVATE KEY") && !stored[0].contains(&b64.encode([7u8; 32])),
+        "{}",
+        stored[0]
+    );
+    let out = keys(&cfg_kek, &["wrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stored_private_keys(&db_file),
+        stored,
+        "already wrapped: unchanged"
+    );
+
+    // Without the KEK, or with another one, the server refuses to start and says why.
+    for (cfg, what) in [(&cfg_plain, "not set"), (&cfg_other, "another")] {
+        let (failed, err) = serve_fails(cfg);
+        assert!(failed, "served with wrapped keys and a KEK that is {what}");
+        assert!(
+            err.contains("server.key_encryption_key") && err.contains(&before),
+            "{err}"
+        );
+    }
+
+    // With it: the same key signs, and new keys (rotation) are stored wrapped too.
+    let server = serve(&cfg_kek, &[], None);
+    wait_ready(&base);
+    let token = login_token(&base, "attempt-kek-000002").await;
+    assert_eq!(kid_of(&token), before, "the wrapped key is the same key");
+    assert_eq!(userinfo_status(&base, &token).await, 200);
+    let out = keys(&cfg_kek, &["rotate", "--pool", "p1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+    for k in stored_private_keys(&db_file) {
+        assert!(!k.contains("PRIVATE KEY"), "{k}");
+    }
+
+    // A fresh database with a KEK never holds a key in the clear.
+    let fresh = dir.path().join("fresh.db");
+    let cfg_fresh = dir.path().join("fresh.toml");
+    std::fs::write(
+        &cfg_fresh,
+        with("kek").replace(&db_file.display().to_string(), &fresh.display().to_string()),
+    )
+    .unwrap();
+    let _server = serve(&cfg_fresh, &[], None);
+    wait_ready(&base);
+    let token = login_token(&base, "attempt-kek-000003").await;
+    assert_eq!(userinfo_status(&base, &token).await, 200);
+    let stored = stored_private_keys(&fresh);
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains("PRIVATE KEY"), "{}", stored[0]);
+}

@@ -1,6 +1,7 @@
-//! `milogin keys list|rotate|revoke`: a pool's id_token signing keys.
+//! `milogin keys list|rotate|revoke|wrap`: a pool's id_token signing keys.
 
-use super::{open_pool_config, PoolArgs};
+use super::{open_pool_config, ConfigArg, PoolArgs};
+use crate::keys::AtRest;
 use crate::state::{Clock, SystemClock};
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -32,6 +33,14 @@ pub(super) enum KeysCommand {
         /// The key's id (`milogin keys list` shows them).
         kid: String,
     },
+    /// Wrap the keys stored in the clear with `server.key_encryption_key` (every pool, or one).
+    Wrap {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this pool.
+        #[arg(long)]
+        pool: Option<String>,
+    },
 }
 
 pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
@@ -59,7 +68,8 @@ pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
             let (config, store) = open_pool_config(&at).await?;
             let delay = activate_after.unwrap_or(config.server.key_publish_secs) as i64;
             let ttl = config.server.token_ttl_secs as i64;
-            let r = crate::keys::rotate(store.as_ref(), &at.pool, now, delay, ttl)
+            let at_rest = AtRest::new(config.server.key_encryption_key.clone());
+            let r = crate::keys::rotate(store.as_ref(), &at_rest, &at.pool, now, delay, ttl)
                 .await
                 .map_err(|e| e.to_string())?;
             print_rotated(&at.pool, &r);
@@ -67,11 +77,13 @@ pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
         KeysCommand::Revoke { at, kid } => {
             let (config, store) = open_pool_config(&at).await?;
             let ttl = config.server.token_ttl_secs as i64;
-            let r = crate::keys::revoke(store.as_ref(), &at.pool, &kid, now, ttl)
+            let at_rest = AtRest::new(config.server.key_encryption_key.clone());
+            let r = crate::keys::revoke(store.as_ref(), &at_rest, &at.pool, &kid, now, ttl)
                 .await
                 .map_err(|e| e.to_string())?;
             print_revoked(&at.pool, &r);
         }
+        KeysCommand::Wrap { config, pool } => wrap(&config, pool.as_deref()).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -140,4 +152,36 @@ fn print_revoked(pool: &str, r: &crate::keys::Revoked) {
         println!("deleted key {kid}: no token it signed is still valid.");
     }
     println!("Running servers pick this up within a few seconds; no restart is needed. Relying parties that cached the JWKS keep trusting the key until they fetch it again (our JWKS allows caching for 5 minutes).");
+}
+
+/// `keys wrap`: every pool's (or one pool's) keys stored in the clear, wrapped in place.
+async fn wrap(config: &ConfigArg, pool: Option<&str>) -> Result<(), String> {
+    let config = super::load(config.path()?)?;
+    let Some(kek) = config.server.key_encryption_key.clone() else {
+        return Err("server.key_encryption_key is not set: set it (32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64 > kek` and key_encryption_key = { file = \"kek\" }), then run `milogin keys wrap` again".into());
+    };
+    let ids: Vec<String> = config.pools.iter().map(|p| p.id.to_string()).collect();
+    let pools: Vec<String> = match pool {
+        Some(p) => {
+            super::known_pool(p, &ids)?;
+            vec![p.to_owned()]
+        }
+        None => ids,
+    };
+    let store = super::open_store(&config.server.database_url).await?;
+    let at_rest = AtRest::new(Some(kek));
+    for pool in &pools {
+        let wrapped = crate::keys::wrap_all(store.as_ref(), &at_rest, pool)
+            .await
+            .map_err(|e| format!("pool {pool}: {e}"))?;
+        match wrapped.is_empty() {
+            true => {
+                println!("pool {pool}: every key is already wrapped (or the pool has none yet).")
+            }
+            false => println!("pool {pool}: wrapped key(s) {}.", wrapped.join(", ")),
+        }
+    }
+    store.close().await;
+    println!("Keep the key-encryption key apart from the database (and its backups): either alone signs nothing.");
+    Ok(())
 }

@@ -208,6 +208,8 @@ pub struct ServerConfig {
     pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
     /// A separate address for `/metrics` (then not served on `listen`); `None`: on `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// Wraps the signing keys at rest (`key_encryption_key`); `None`: stored as PEM.
+    pub key_encryption_key: Option<crate::crypto::Kek>,
 }
 
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.

@@ -52,6 +52,7 @@ pub(super) struct RawServer {
     pub(super) forwarded_header: String,
     pub(super) allow_plain_http_apps: bool,
     pub(super) metrics_listen: Option<String>,
+    pub(super) key_encryption_key: Option<RawSecret>,
 }
 
 impl Default for RawServer {
@@ -69,6 +70,7 @@ impl Default for RawServer {
             forwarded_header: "x-forwarded-for".into(),
             allow_plain_http_apps: false,
             metrics_listen: None,
+            key_encryption_key: None,
         }
     }
 }

@@ -39,6 +39,18 @@ impl RawConfig {
             }
             t
         });
+        let key_encryption_key = self.server.key_encryption_key.take().and_then(|raw| {
+            let key = "server.key_encryption_key";
+            let text = secrets.resolve(&mut p, key, raw);
+            let text = secrecy::ExposeSecret::expose_secret(&text);
+            // An unreadable or empty secret is already reported.
+            match text.is_empty() {
+                true => None,
+                false => crate::crypto::Kek::from_base64(text)
+                    .map_err(|e| p.add(key, e))
+                    .ok(),
+            }
+        });
         // With an admin token, every pool gets the experience-login app on our own origin.
         let try_origin = admin_token
             .is_some()
@@ -60,6 +72,7 @@ impl RawConfig {
                 admin_token,
                 trusted_proxies,
                 metrics_listen,
+                key_encryption_key,
             },
             xiaomi: XiaomiConfig {
                 account_base,

@@ -142,3 +142,48 @@ async fn the_try_ticket_starts_a_login_only_from_the_servers_own_origin() {
         "the try page's own window starts the login"
     );
 }
+
+#[tokio::test]
+async fn keys_are_wrapped_in_place_on_this_store() {
+    // Issue 18 item 8, on the suite's store (SQLite, and PostgreSQL in `cargo xtask test`):
+    // `keys wrap` rewrites a stored key in place, and only the same KEK opens it again.
+    use base64::Engine;
+    use milogin_server::crypto::Kek;
+    use milogin_server::keys::{wrap_all, AtRest, Keys};
+    let env = spawn().await;
+    let store = env.state.store.clone();
+    let now = milogin_server::state::Clock::now(env.clock.as_ref());
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let at_rest = AtRest::new(Some(Kek::from_base64(&b64.encode([9u8; 32])).unwrap()));
+    let before = store.signing_keys(POOL).await.unwrap();
+    assert_eq!(
+        wrap_all(store.as_ref(), &at_rest, POOL).await.unwrap(),
+        [before[0].kid.clone()]
+    );
+    assert!(wrap_all(store.as_ref(), &at_rest, POOL)
+        .await
+        .unwrap()
+        .is_empty());
+    let after = store.signing_keys(POOL).await.unwrap();
+    assert!(Kek::is_wrapped(&after[0].private_pem));
+    assert!(
+        !Kek::is_wrapped(&store.signing_keys("pool-b").await.unwrap()[0].private_pem),
+        "only the pool asked for"
+    );
+    let keys = Keys::load(store.clone(), at_rest, [POOL], now, 3600)
+        .await
+        .unwrap();
+    assert_eq!(keys.signer(POOL, now).await.unwrap().kid(), before[0].kid);
+    let other = AtRest::new(Some(Kek::from_base64(&b64.encode([1u8; 32])).unwrap()));
+    for wrong in [AtRest::default(), other] {
+        let e = Keys::load(store.clone(), wrong, [POOL], now, 3600)
+            .await
+            .err()
+            .expect("a wrapped key does not load without its KEK")
+            .to_string();
+        assert!(
+            e.contains("server.key_encryption_key") && e.contains(&before[0].kid),
+            "{e}"
+        );
+    }
+}

@@ -20,7 +20,9 @@ fn start(server_extra: &str, limits_extra: &str) -> (tempfile::TempDir, Kill, So
     std::fs::write(dir.path().join("secret"), "s3cr+t/=").unwrap();
     let port = free_port();
     let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
-    let mut text = config(port, port, "http://127.0.0.1:9", &db);
+    // The per-client connection cap at its default (32) unless a test sets it.
+    let mut text = config(port, port, "http://127.0.0.1:9", &db)
+        .replace("max_connections_per_client = 100000\n", "");
     if limits_extra.contains("max_pending_per_client") {
         text = text.replace("max_pending_per_client = 100000\n", "");
     }

@@ -166,10 +166,11 @@ impl Limits {
                 "must be between 1 and 1000000 (default 512; keep it below the process's open-file limit, `ulimit -n`)".into(),
             ));
         }
-        if !(1..=self.max_connections.max(1)).contains(&self.max_connections_per_client) {
+        if self.max_connections_per_client == 0 {
             out.push((
                 "limits.max_connections_per_client",
-                "must be between 1 and limits.max_connections (default 32)".into(),
+                "must be at least 1 (default 32; above limits.max_connections it changes nothing)"
+                    .into(),
             ));
         }
         if !(100..=120_000).contains(&self.first_request_timeout_ms) {

@@ -271,8 +271,7 @@ impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstHead<S> {
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if this.deadline.is_some() {
-                    let new = buf.filled()[before..].to_vec();
-                    this.scan(&new);
+                    this.scan(&buf.filled()[before..]);
                 }
                 Poll::Ready(Ok(()))
             }

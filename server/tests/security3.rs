@@ -662,7 +662,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     assert!(stored_private_keys(&db_file)[0].contains("PRIVATE KEY"));
 
     // `keys wrap` wraps it in place; a second run has nothing left to do.
-    let out = keys(&cfg_kek, &["wrap"]);
+    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -677,7 +677,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
         "{}",
         stored[0]
     );
-    let out = keys(&cfg_kek, &["wrap"]);
+    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",

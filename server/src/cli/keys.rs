@@ -1,6 +1,6 @@
 //! `milogin keys list|rotate|revoke|wrap`: a pool's id_token signing keys.
 
-use super::{open_pool_config, ConfigArg, PoolArgs};
+use super::{open_pool_config, PoolArgs};
 use crate::keys::AtRest;
 use crate::state::{Clock, SystemClock};
 use clap::Subcommand;
@@ -33,13 +33,10 @@ pub(super) enum KeysCommand {
         /// The key's id (`milogin keys list` shows them).
         kid: String,
     },
-    /// Wrap the keys stored in the clear with `server.key_encryption_key` (every pool, or one).
+    /// Wrap the pool's keys stored in the clear with `server.key_encryption_key`.
     Wrap {
         #[command(flatten)]
-        config: ConfigArg,
-        /// Only this pool.
-        #[arg(long)]
-        pool: Option<String>,
+        at: PoolArgs,
     },
 }
 
@@ -83,7 +80,7 @@ pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             print_revoked(&at.pool, &r);
         }
-        KeysCommand::Wrap { config, pool } => wrap(&config, pool.as_deref()).await?,
+        KeysCommand::Wrap { at } => wrap(&at).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -154,34 +151,21 @@ fn print_revoked(pool: &str, r: &crate::keys::Revoked) {
     println!("Running servers pick this up within a few seconds; no restart is needed. Relying parties that cached the JWKS keep trusting the key until they fetch it again (our JWKS allows caching for 5 minutes).");
 }
 
-/// `keys wrap`: every pool's (or one pool's) keys stored in the clear, wrapped in place.
-async fn wrap(config: &ConfigArg, pool: Option<&str>) -> Result<(), String> {
-    let config = super::load(config.path()?)?;
+/// `keys wrap`: the pool's keys stored in the clear, wrapped in place.
+async fn wrap(at: &PoolArgs) -> Result<(), String> {
+    let (config, store) = open_pool_config(at).await?;
     let Some(kek) = config.server.key_encryption_key.clone() else {
+        store.close().await;
         return Err("server.key_encryption_key is not set: set it (32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64 > kek` and key_encryption_key = { file = \"kek\" }), then run `milogin keys wrap` again".into());
     };
-    let ids: Vec<String> = config.pools.iter().map(|p| p.id.to_string()).collect();
-    let pools: Vec<String> = match pool {
-        Some(p) => {
-            super::known_pool(p, &ids)?;
-            vec![p.to_owned()]
-        }
-        None => ids,
-    };
-    let store = super::open_store(&config.server.database_url).await?;
-    let at_rest = AtRest::new(Some(kek));
-    for pool in &pools {
-        let wrapped = crate::keys::wrap_all(store.as_ref(), &at_rest, pool)
-            .await
-            .map_err(|e| format!("pool {pool}: {e}"))?;
-        match wrapped.is_empty() {
-            true => {
-                println!("pool {pool}: every key is already wrapped (or the pool has none yet).")
-            }
-            false => println!("pool {pool}: wrapped key(s) {}.", wrapped.join(", ")),
-        }
-    }
+    let pool = &at.pool;
+    let wrapped = crate::keys::wrap_all(store.as_ref(), &AtRest::new(Some(kek)), pool).await;
     store.close().await;
+    let wrapped = wrapped.map_err(|e| format!("pool {pool}: {e}"))?;
+    match wrapped.is_empty() {
+        true => println!("pool {pool}: every key is already wrapped (or the pool has none yet)."),
+        false => println!("pool {pool}: wrapped key(s) {}.", wrapped.join(", ")),
+    }
     println!("Keep the key-encryption key apart from the database (and its backups): either alone signs nothing.");
     Ok(())
 }

@@ -182,6 +182,7 @@ callback_per_minute = 1000000000
 binding_per_minute = 1000000000
 max_pending_attempts = 1000000000
 max_pending_per_client = 1000000000
+max_connections_per_client = 1000000
 
 [[pools]]
 id = "{POOL}"

@@ -1,5 +1,6 @@
 //! Signing-key rotation (security.md X-96): the keys of each pool, which one signs, which are
-//! published, and `milogin keys rotate`.
+//! published, `milogin keys rotate`, `milogin keys revoke` for a compromised key, and the
+//! private keys at rest ([`AtRest`]: wrapped with `server.key_encryption_key`, `milogin keys wrap`).
 //!
 //! A pool's keys live in the database (table `signing_keys`, numbered by `seq`), so every replica
 //! sees the same ones. Who signs is a function of the clock, not of a write: a key created by
@@ -13,6 +14,7 @@
 //! [`REFRESH_SECS`] (one query per pool every few seconds, never one per login), and at once, at
 //! most once a second, when a token names a `kid` it does not know (a rotation by another process).
 
+use crate::crypto::Kek;
 use crate::store::{Store, StoreError, StoredKey};
 use crate::token::{Claims, PoolKey, VerifyError};
 use serde::Serialize;
@@ -135,6 +137,83 @@ pub fn schedule(keys: &[KeyTimes], now: i64, token_ttl: i64) -> Vec<KeyStatus> {
         .collect()
 }
 
+/// How private keys are kept in the database: PKCS#8 PEM, or that PEM wrapped with the
+/// key-encryption key (`server.key_encryption_key`, [`Kek`]) and bound to the key's `kid`, so a
+/// copy of the database alone signs nothing. Keys stored in the clear still load with a KEK set
+/// (a database from before it: `milogin keys wrap` wraps them); a wrapped key without the KEK,
+/// or with another one, does not, and the error says which setting to fix.
+#[derive(Clone, Debug, Default)]
+pub struct AtRest(Option<Kek>);
+
+impl AtRest {
+    /// Keys wrapped with `kek`, or kept as PEM when `None`.
+    pub fn new(kek: Option<Kek>) -> Self {
+        Self(kek)
+    }
+
+    fn aad(kid: &str) -> String {
+        format!("milogin signing key {kid}")
+    }
+
+    /// True when a key-encryption key is set.
+    pub fn wraps(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// `k` as the database keeps it: wrapped when a KEK is set.
+    pub fn seal(&self, mut k: StoredKey) -> StoredKey {
+        if let Some(kek) = &self.0 {
+            if !Kek::is_wrapped(&k.private_pem) {
+                k.private_pem = kek.wrap(k.private_pem.as_bytes(), &Self::aad(&k.kid));
+            }
+        }
+        k
+    }
+
+    /// `k` with its private key as PEM.
+    pub fn open(&self, k: &StoredKey) -> Result<StoredKey, String> {
+        if !Kek::is_wrapped(&k.private_pem) {
+            return Ok(k.clone());
+        }
+        let Some(kek) = &self.0 else {
+            return Err(format!("signing key {} is wrapped with a key-encryption key, but server.key_encryption_key is not set: set it to the key that wrapped it", k.kid));
+        };
+        let pem = kek
+            .unwrap(&k.private_pem, &Self::aad(&k.kid))
+            .map_err(|e| format!("signing key {} does not open with server.key_encryption_key: {e}; set it to the key that wrapped it", k.kid))?;
+        Ok(StoredKey {
+            private_pem: String::from_utf8(pem)
+                .map_err(|_| format!("signing key {} unwrapped to no PEM", k.kid))?,
+            ..k.clone()
+        })
+    }
+}
+
+/// Wraps every key of `pool` still stored in the clear (`milogin keys wrap`); the kids it wrapped.
+/// Without a KEK it does nothing. A key changed meanwhile (another `wrap`) is left as it is.
+pub async fn wrap_all(
+    store: &dyn Store,
+    at_rest: &AtRest,
+    pool: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut wrapped = Vec::new();
+    for k in store.signing_keys(pool).await? {
+        if !at_rest.wraps() || Kek::is_wrapped(&k.private_pem) {
+            continue;
+        }
+        PoolKey::from_stored(&k)
+            .map_err(|e| StoreError::Invalid(format!("signing key {}: {e}", k.kid)))?;
+        let sealed = at_rest.seal(k.clone());
+        if store
+            .replace_signing_key_pem(pool, &k.kid, &k.private_pem, &sealed.private_pem)
+            .await?
+        {
+            wrapped.push(k.kid);
+        }
+    }
+    Ok(wrapped)
+}
+
 /// A pool's keys as one replica last read them.
 struct Ring {
     times: Vec<KeyTimes>,
@@ -144,14 +223,18 @@ struct Ring {
 
 impl Ring {
     /// Parses the stored keys, reusing the ones `old` already parsed.
-    fn parse(stored: &[StoredKey], old: Option<&Ring>) -> Result<Self, StoreError> {
+    fn parse(
+        stored: &[StoredKey],
+        old: Option<&Ring>,
+        at_rest: &AtRest,
+    ) -> Result<Self, StoreError> {
         let mut keys = Vec::with_capacity(stored.len());
         for s in stored {
             let known = old.and_then(|o| o.keys.iter().find(|k| k.kid() == s.kid));
             keys.push(match known {
                 Some(k) => k.clone(),
                 None => Arc::new(
-                    PoolKey::from_stored(s)
+                    PoolKey::from_stored(&at_rest.open(s).map_err(StoreError::Invalid)?)
                         .map_err(|e| StoreError::Invalid(format!("signing key {}: {e}", s.kid)))?,
                 ),
             });
@@ -206,6 +289,7 @@ fn claim(at: &AtomicI64, now: i64, every: i64) -> bool {
 /// The signing keys of every configured pool, cached per replica, the database being the truth.
 pub struct Keys {
     store: Arc<dyn Store>,
+    at_rest: AtRest,
     token_ttl: i64,
     pools: HashMap<String, Slot>,
 }
@@ -215,15 +299,20 @@ impl Keys {
     /// wins across replicas).
     pub async fn load(
         store: Arc<dyn Store>,
+        at_rest: AtRest,
         pools: impl IntoIterator<Item = &str>,
         now: i64,
         token_ttl_secs: u64,
     ) -> Result<Self, StoreError> {
         let mut slots = HashMap::new();
         for pool in pools {
-            let first = PoolKey::generate().to_stored(1, now, now);
+            let first = at_rest.seal(PoolKey::generate().to_stored(1, now, now));
             store.ensure_signing_key(pool, &first).await?;
-            let ring = Ring::parse(&store.signing_keys(pool).await?, None)?;
+            let stored = store.signing_keys(pool).await?;
+            if at_rest.wraps() && stored.iter().any(|k| !Kek::is_wrapped(&k.private_pem)) {
+                tracing::warn!(pool, "signing keys stored in the clear: run `milogin keys wrap` to wrap them with server.key_encryption_key");
+            }
+            let ring = Ring::parse(&stored, None, &at_rest)?;
             let slot = Slot {
                 ring: RwLock::new(Arc::new(ring)),
                 checked_at: AtomicI64::new(now),
@@ -233,6 +322,7 @@ impl Keys {
         }
         Ok(Self {
             store,
+            at_rest,
             token_ttl: token_ttl_secs as i64,
             pools: slots,
         })
@@ -242,7 +332,7 @@ impl Keys {
     async fn reload(&self, pool: &str, slot: &Slot) {
         let old = slot.ring();
         let read = match self.store.signing_keys(pool).await {
-            Ok(stored) => Ring::parse(&stored, Some(&old)),
+            Ok(stored) => Ring::parse(&stored, Some(&old), &self.at_rest),
             Err(e) => Err(e),
         };
         match read {
@@ -345,6 +435,7 @@ pub struct Rotated {
 /// have no use left).
 pub async fn rotate(
     store: &dyn Store,
+    at_rest: &AtRest,
     pool: &str,
     now: i64,
     delay: i64,
@@ -352,7 +443,10 @@ pub async fn rotate(
 ) -> Result<Rotated, RotateError> {
     // A pool that never served has no key yet: create it as `serve` would.
     store
-        .ensure_signing_key(pool, &PoolKey::generate().to_stored(1, now, now))
+        .ensure_signing_key(
+            pool,
+            &at_rest.seal(PoolKey::generate().to_stored(1, now, now)),
+        )
         .await?;
     let stored = store.signing_keys(pool).await?;
     let times: Vec<KeyTimes> = stored.iter().map(KeyTimes::from).collect();
@@ -372,7 +466,7 @@ pub async fn rotate(
         }
     }
     let seq = times.last().map_or(1, |t| t.seq + 1);
-    let key = PoolKey::generate().to_stored(seq, now, now + delay.max(0));
+    let key = at_rest.seal(PoolKey::generate().to_stored(seq, now, now + delay.max(0)));
     if !store.add_signing_key(pool, &key).await? {
         return Err(RotateError::Concurrent(pool.to_owned()));
     }
@@ -388,6 +482,104 @@ pub async fn rotate(
     Ok(Rotated {
         new,
         previous,
+        deleted,
+    })
+}
+
+/// Why `keys revoke` did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The pool has no such key.
+    #[error("pool {pool:?} has no key {kid:?}; `milogin keys list --pool {pool}` shows its keys")]
+    Unknown {
+        /// Pool id.
+        pool: String,
+        /// The kid asked for.
+        kid: String,
+    },
+    /// Another change to the pool's keys committed first.
+    #[error("another change to the keys of pool {0:?} happened at the same time; run `milogin keys list` and revoke again")]
+    Concurrent(String),
+    /// The database failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revoked {
+    /// The revoked key as it stood (next, active or retired).
+    pub revoked: KeyStatus,
+    /// The key that signs from now on, when the revoked one was signing.
+    pub signer: Option<String>,
+    /// True when that key was created by the revocation (no next key was waiting).
+    pub created: bool,
+    /// Keys deleted besides it because no token they signed can still be valid.
+    pub deleted: Vec<String>,
+}
+
+/// Revokes key `kid` of `pool` at once (a compromised private key): deleted from the database,
+/// so it leaves the JWKS and no token it signed verifies any more. When it was the signing key,
+/// the waiting next key signs from `now` on, or a new key does when none waits. Keys that are no
+/// longer published are deleted too (as [`rotate`] does), so that none comes back into the JWKS
+/// when its successor is gone.
+pub async fn revoke(
+    store: &dyn Store,
+    at_rest: &AtRest,
+    pool: &str,
+    kid: &str,
+    now: i64,
+    token_ttl: i64,
+) -> Result<Revoked, RevokeError> {
+    let stored = store.signing_keys(pool).await?;
+    let times: Vec<KeyTimes> = stored.iter().map(KeyTimes::from).collect();
+    let before = schedule(&times, now, token_ttl);
+    let revoked = before
+        .iter()
+        .find(|s| s.kid == kid)
+        .cloned()
+        .ok_or_else(|| RevokeError::Unknown {
+            pool: pool.to_owned(),
+            kid: kid.to_owned(),
+        })?;
+    let mut deleted = Vec::new();
+    for old in before.iter().filter(|s| !s.published(now) && s.kid != kid) {
+        if store.delete_signing_key(pool, &old.kid).await? {
+            deleted.push(old.kid.clone());
+        }
+    }
+    let (mut signer, mut created) = (None, false);
+    if revoked.state == KeyState::Active {
+        let waiting = stored
+            .iter()
+            .zip(&before)
+            .find(|(_, s)| s.state == KeyState::Next)
+            .map(|(k, _)| k);
+        let key = match waiting {
+            Some(k) => {
+                // The same key and number, signing from now: re-stored with the new time.
+                store.delete_signing_key(pool, &k.kid).await?;
+                StoredKey {
+                    activates_at: now,
+                    ..k.clone()
+                }
+            }
+            None => {
+                created = true;
+                let seq = times.last().map_or(1, |t| t.seq + 1);
+                at_rest.seal(PoolKey::generate().to_stored(seq, now, now))
+            }
+        };
+        if !store.add_signing_key(pool, &key).await? {
+            return Err(RevokeError::Concurrent(pool.to_owned()));
+        }
+        signer = Some(key.kid);
+    }
+    store.delete_signing_key(pool, kid).await?;
+    Ok(Revoked {
+        revoked,
+        signer,
+        created,
         deleted,
     })
 }

@@ -4,7 +4,8 @@
 //!
 //! All are per replica on purpose: a limit per replica still bounds every client, and none
 //! holds state another replica needs to finish a login. A client is its
-//! [`crate::domain::client_addr::bucket_key`] (an IPv4 address, an IPv6 /64).
+//! [`crate::domain::client_addr::bucket_key`] (an IPv4 address, an IPv6 /64); pending attempts
+//! are also capped per IPv6 /56 and /48.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -122,85 +123,132 @@ impl PendingCap {
     }
 }
 
-/// Caps pending attempts per client: without it a few hundred addresses could fill
-/// [`PendingCap`] and lock everyone out. Per replica and in memory (a client spread over `n`
-/// replicas may hold `n × max` attempts, still bounded). An attempt counts until its state is
-/// consumed on this replica ([`ClientPending::release`]) or it expires.
+/// Caps pending attempts per client and, for IPv6, per enclosing network (issue 18):
+/// without it a few hundred addresses could fill [`PendingCap`] and lock everyone out, and one
+/// IPv6 allocation holds thousands of /64 "clients" (a /48 has 65,536). So an IPv6 attempt
+/// counts against its /64, its /56 and its /48, each with its own cap; an IPv4 attempt against
+/// its address. Per replica and in memory (a client spread over `n` replicas may hold `n × max`
+/// attempts, still bounded). An attempt counts until its state is consumed on this replica
+/// ([`ClientPending::release`]) or it expires.
 pub struct ClientPending {
-    max: usize,
+    caps: PendingCaps,
     inner: Mutex<ClientPendingInner>,
 }
 
+/// The per-network caps of [`ClientPending`] (`limits.max_pending_per_client`, `…_per_56`,
+/// `…_per_48`).
+#[derive(Debug, Clone, Copy)]
+pub struct PendingCaps {
+    /// Per IPv4 address / IPv6 /64.
+    pub client: u32,
+    /// Per IPv6 /56.
+    pub v6_56: u32,
+    /// Per IPv6 /48.
+    pub v6_48: u32,
+}
+
+/// A network an attempt counts against: its prefix length and its address with the host bits
+/// cleared.
+type Net = (u8, IpAddr);
+
 #[derive(Default)]
 struct ClientPendingInner {
-    /// Client key → (expiry, state hash) of its pending attempts.
-    by_client: HashMap<IpAddr, Vec<(i64, String)>>,
-    /// State hash → client key, to release an attempt when its callback arrives.
-    owner: HashMap<String, IpAddr>,
+    /// Network → (expiry, state hash) of its pending attempts.
+    by_net: HashMap<Net, Vec<(i64, String)>>,
+    /// State hash → the networks it counts against, to release an attempt when its callback
+    /// arrives.
+    owner: HashMap<String, Vec<Net>>,
 }
 
 impl ClientPendingInner {
-    /// Drops the expired attempts of `key` (all clients when `key` is `None`).
-    fn sweep(&mut self, key: Option<IpAddr>, now: i64) {
-        let owner = &mut self.owner;
-        let mut prune = |list: &mut Vec<(i64, String)>| {
-            list.retain(|(exp, hash)| {
-                let live = *exp > now;
-                if !live {
-                    owner.remove(hash);
-                }
-                live
-            });
+    /// Drops the expired attempts of `net` (all networks when `net` is `None`).
+    fn sweep(&mut self, net: Option<Net>, now: i64) {
+        let prune = |list: &mut Vec<(i64, String)>| {
+            list.retain(|(exp, _)| *exp > now);
             !list.is_empty()
         };
-        match key {
+        match net {
             Some(k) => {
-                if let Some(list) = self.by_client.get_mut(&k) {
+                if let Some(list) = self.by_net.get_mut(&k) {
                     if !prune(list) {
-                        self.by_client.remove(&k);
+                        self.by_net.remove(&k);
                     }
                 }
             }
-            None => self.by_client.retain(|_, list| prune(list)),
+            None => {
+                self.by_net.retain(|_, list| prune(list));
+                let live: std::collections::HashSet<&String> =
+                    self.by_net.values().flatten().map(|(_, h)| h).collect();
+                self.owner.retain(|h, _| live.contains(h));
+            }
         }
     }
 }
 
+/// `ip` with all but its first `bits` bits cleared.
+fn prefix(ip: std::net::Ipv6Addr, bits: u8) -> IpAddr {
+    let mask = !(u128::MAX >> bits);
+    IpAddr::V6(std::net::Ipv6Addr::from(u128::from(ip) & mask))
+}
+
 impl ClientPending {
-    /// At most `max` pending attempts per client.
-    pub fn new(max: u32) -> Self {
+    /// At most `caps.client` pending attempts per client, and per IPv6 /56 and /48 the others.
+    pub fn new(caps: PendingCaps) -> Self {
         Self {
-            max: max.max(1) as usize,
+            caps,
             inner: Mutex::default(),
         }
     }
 
+    /// The networks `ip` counts against, each with its cap.
+    fn nets(&self, ip: IpAddr) -> Vec<(Net, usize)> {
+        let client = (crate::domain::client_addr::bucket_key(ip), self.caps.client);
+        match client.0 {
+            IpAddr::V4(_) => vec![((32, client.0), client.1 as usize)],
+            IpAddr::V6(v6) => vec![
+                ((64, client.0), client.1 as usize),
+                ((56, prefix(v6, 56)), self.caps.v6_56 as usize),
+                ((48, prefix(v6, 48)), self.caps.v6_48 as usize),
+            ],
+        }
+    }
+
     /// Records the attempt `state_hash` (pending until `expires`) for `ip`'s client; `false`
-    /// (nothing recorded) when that client already has `max` pending attempts.
+    /// (nothing recorded) when that client, or an IPv6 network around it, is at its cap.
     pub fn admit(&self, ip: IpAddr, state_hash: &str, now: i64, expires: i64) -> bool {
-        let key = crate::domain::client_addr::bucket_key(ip);
+        let nets = self.nets(ip);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.by_client.len() >= MAX_BUCKETS {
+        if inner.by_net.len() >= MAX_BUCKETS {
             inner.sweep(None, now);
         }
-        inner.sweep(Some(key), now);
-        let list = inner.by_client.entry(key).or_default();
-        if list.len() >= self.max {
-            return false;
+        for (net, max) in &nets {
+            inner.sweep(Some(*net), now);
+            if inner.by_net.get(net).map_or(0, Vec::len) >= (*max).max(1) {
+                return false;
+            }
         }
-        list.push((expires, state_hash.to_owned()));
-        inner.owner.insert(state_hash.to_owned(), key);
+        for (net, _) in &nets {
+            inner
+                .by_net
+                .entry(*net)
+                .or_default()
+                .push((expires, state_hash.to_owned()));
+        }
+        inner.owner.insert(
+            state_hash.to_owned(),
+            nets.into_iter().map(|(n, _)| n).collect(),
+        );
         true
     }
 
     /// The attempt is no longer pending (consumed, or never stored).
     pub fn release(&self, state_hash: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = inner.owner.remove(state_hash) {
-            if let Some(list) = inner.by_client.get_mut(&key) {
+        for net in inner.owner.remove(state_hash).unwrap_or_default() {
+            if let Some(list) = inner.by_net.get_mut(&net) {
                 list.retain(|(_, h)| h != state_hash);
                 if list.is_empty() {
-                    inner.by_client.remove(&key);
+                    inner.by_net.remove(&net);
                 }
             }
         }
@@ -246,9 +294,51 @@ mod tests {
         assert!(l.exhausted("192.0.2.1".parse().unwrap()).is_none());
     }
 
+    fn caps(client: u32, v6_56: u32, v6_48: u32) -> PendingCaps {
+        PendingCaps {
+            client,
+            v6_56,
+            v6_48,
+        }
+    }
+
+    #[test]
+    fn ipv6_attempts_count_against_their_64_56_and_48() {
+        let c = ClientPending::new(caps(1, 2, 3));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(c.admit(ip("2001:db8:1:1::1"), "a", 100, 700));
+        assert!(
+            !c.admit(ip("2001:db8:1:1::2"), "b", 100, 700),
+            "the /64 is full"
+        );
+        assert!(c.admit(ip("2001:db8:1:2::1"), "c", 100, 700));
+        assert!(
+            !c.admit(ip("2001:db8:1:3::1"), "d", 100, 700),
+            "the /56 is full"
+        );
+        assert!(
+            c.admit(ip("2001:db8:1:100::1"), "e", 100, 700),
+            "another /56"
+        );
+        assert!(
+            !c.admit(ip("2001:db8:1:200::1"), "f", 100, 700),
+            "the /48 is full"
+        );
+        assert!(c.admit(ip("2001:db8:2::1"), "g", 100, 700), "another /48");
+        c.release("a");
+        assert!(
+            c.admit(ip("2001:db8:1:200::1"), "h", 100, 700),
+            "released everywhere"
+        );
+        assert!(
+            c.admit(ip("2001:db8:1:200::1"), "i", 700, 1300),
+            "expired ones no longer count"
+        );
+    }
+
     #[test]
     fn pending_attempts_are_capped_per_client_and_released() {
-        let c = ClientPending::new(2);
+        let c = ClientPending::new(caps(2, 1, 1));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         assert!(c.admit(a, "h1", 100, 700));

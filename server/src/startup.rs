@@ -39,6 +39,7 @@ impl AppState {
         check_bound_connections(&config, store.as_ref()).await?;
         let keys = Keys::load(
             store.clone(),
+            crate::keys::AtRest::new(config.server.key_encryption_key.clone()),
             config.pools.iter().map(|p| p.id.as_str()),
             clock.now(),
             config.server.token_ttl_secs,
@@ -56,7 +57,11 @@ impl AppState {
             callback: RateLimiter::new(l.callback_per_minute),
             binding: RateLimiter::new(l.binding_per_minute),
             pending: PendingCap::new(l.max_pending_attempts),
-            pending_per_client: ClientPending::new(l.max_pending_per_client),
+            pending_per_client: ClientPending::new(crate::limits::PendingCaps {
+                client: l.max_pending_per_client,
+                v6_56: l.max_pending_per_56,
+                v6_48: l.max_pending_per_48,
+            }),
             userinfo: RateLimiter::new(l.userinfo_per_minute),
             try_pages: RateLimiter::new(l.authorize_per_minute),
             admin_failures: RateLimiter::per_window(10, std::time::Duration::from_secs(15 * 60)),
@@ -100,10 +105,13 @@ pub fn orphaned_connections(
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets open requests finish.
 ///
-/// A hand-rolled accept loop instead of `axum::serve`, for two bounds: a header-read
-/// timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response, so it also
-/// ends idle keep-alive connections) and a connection cap (`limits.max_connections`, see
-/// [`crate::http::edge::ConnectionCap`]).
+/// A hand-rolled accept loop instead of `axum::serve`, for its bounds (X-89, issue 18): a
+/// header-read timeout (`limits.header_read_timeout_ms`; hyper restarts it after each response,
+/// so it also ends idle keep-alive connections), a shorter deadline for the first request's head
+/// (`limits.first_request_timeout_ms`, [`crate::http::edge::FirstHead`]), a connection cap
+/// (`limits.max_connections`, [`crate::http::edge::ConnectionCap`]) and a cap per client
+/// (`limits.max_connections_per_client`, [`crate::http::edge::ClientConnections`]; trusted
+/// proxies exempt).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -112,7 +120,16 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout =
         std::time::Duration::from_millis(state.config.limits.header_read_timeout_ms);
-    let mut cap = crate::http::edge::ConnectionCap::new(state.config.limits.max_connections);
+    let limits = &state.config.limits;
+    let first_head = std::time::Duration::from_millis(
+        limits
+            .first_request_timeout_ms
+            .min(limits.header_read_timeout_ms),
+    );
+    let mut cap = crate::http::edge::ConnectionCap::new(limits.max_connections);
+    let mut per_client =
+        crate::http::edge::ClientConnections::new(limits.max_connections_per_client);
+    let proxies = state.config.server.trusted_proxies.clone();
     let app = crate::http::app(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -132,8 +149,19 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // The client's own cap first, so a client at it takes no global slot.
+        let client_slot = match proxies.trusts(peer.ip().to_canonical()) {
+            true => None,
+            false => match per_client.admit(peer.ip()) {
+                Some(s) => Some(s),
+                None => {
+                    drop(stream); // closed at once
+                    continue;
+                }
+            },
+        };
         let Some(slot) = cap.admit() else {
-            drop(stream); // closed at once
+            drop(stream);
             continue;
         };
         let app = app.clone();
@@ -143,12 +171,25 @@ pub async fn serve(
                     .insert(axum::extract::ConnectInfo(peer));
                 tower::ServiceExt::oneshot(app.clone(), req)
             });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        let io = TokioIo::new(crate::http::edge::FirstHead::new(stream, first_head));
+        let conn = graceful.watch(http.serve_connection(io, svc));
         tokio::spawn(async move {
             let _ = conn.await;
-            drop(slot);
+            drop((slot, client_slot));
         });
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
     Ok(())
+}
+
+/// Serves `/metrics` alone on `listener` (`server.metrics_listen`) until `shutdown` resolves. An
+/// operator's address (a scraper, not browsers): no per-client bounds beyond hyper's own.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::http::metrics_app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

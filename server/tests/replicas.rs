@@ -65,7 +65,7 @@ async fn two_replicas_share_attempts_keys_and_users() {
         // A token issued by one replica is accepted by the other's userinfo.
         let token = m["id_token"].as_str().unwrap();
         let ui = reqwest::Client::new()
-            .get(format!("{start}/pools/p1/userinfo"))
+            .get(format!("{start}/pools/p1/userinfo?app_id=web"))
             .bearer_auth(token)
             .send()
             .await

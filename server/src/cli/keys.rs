@@ -1,6 +1,7 @@
-//! `milogin keys list|rotate`: a pool's id_token signing keys.
+//! `milogin keys list|rotate|revoke|wrap`: a pool's id_token signing keys.
 
 use super::{open_pool_config, PoolArgs};
+use crate::keys::AtRest;
 use crate::state::{Clock, SystemClock};
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -23,6 +24,19 @@ pub(super) enum KeysCommand {
         /// Seconds until the new key signs, instead of `server.key_publish_secs`.
         #[arg(long, value_name = "SECS")]
         activate_after: Option<u64>,
+    },
+    /// Revoke a compromised key at once: it leaves the JWKS and tokens it signed stop verifying;
+    /// if it was signing, the waiting next key (or a new one) signs from now on.
+    Revoke {
+        #[command(flatten)]
+        at: PoolArgs,
+        /// The key's id (`milogin keys list` shows them).
+        kid: String,
+    },
+    /// Wrap the pool's keys stored in the clear with `server.key_encryption_key`.
+    Wrap {
+        #[command(flatten)]
+        at: PoolArgs,
     },
 }
 
@@ -51,11 +65,22 @@ pub(super) async fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
             let (config, store) = open_pool_config(&at).await?;
             let delay = activate_after.unwrap_or(config.server.key_publish_secs) as i64;
             let ttl = config.server.token_ttl_secs as i64;
-            let r = crate::keys::rotate(store.as_ref(), &at.pool, now, delay, ttl)
+            let at_rest = AtRest::new(config.server.key_encryption_key.clone());
+            let r = crate::keys::rotate(store.as_ref(), &at_rest, &at.pool, now, delay, ttl)
                 .await
                 .map_err(|e| e.to_string())?;
             print_rotated(&at.pool, &r);
         }
+        KeysCommand::Revoke { at, kid } => {
+            let (config, store) = open_pool_config(&at).await?;
+            let ttl = config.server.token_ttl_secs as i64;
+            let at_rest = AtRest::new(config.server.key_encryption_key.clone());
+            let r = crate::keys::revoke(store.as_ref(), &at_rest, &at.pool, &kid, now, ttl)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_revoked(&at.pool, &r);
+        }
+        KeysCommand::Wrap { at } => wrap(&at).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -104,4 +129,43 @@ fn print_rotated(pool: &str, r: &crate::keys::Rotated) {
         println!("deleted key {kid}: no token it signed is still valid.");
     }
     println!("Running servers pick the new key up within a few seconds; no restart is needed.");
+}
+
+/// What `keys revoke` tells the operator.
+fn print_revoked(pool: &str, r: &crate::keys::Revoked) {
+    println!(
+        "pool {pool}: key {} ({}) is revoked: it is gone from the JWKS and tokens it signed no longer verify here.",
+        r.revoked.kid,
+        r.revoked.state.as_str()
+    );
+    match (&r.signer, r.created) {
+        (Some(kid), false) => println!("the waiting next key {kid} signs new tokens from now on."),
+        (Some(kid), true) => println!(
+            "no next key was waiting: new key {kid} signs new tokens from now on (relying parties fetch it when they meet its kid)."
+        ),
+        (None, _) => println!("the signing key is unchanged."),
+    }
+    for kid in &r.deleted {
+        println!("deleted key {kid}: no token it signed is still valid.");
+    }
+    println!("Running servers pick this up within a few seconds; no restart is needed. Relying parties that cached the JWKS keep trusting the key until they fetch it again (our JWKS allows caching for 5 minutes).");
+}
+
+/// `keys wrap`: the pool's keys stored in the clear, wrapped in place.
+async fn wrap(at: &PoolArgs) -> Result<(), String> {
+    let (config, store) = open_pool_config(at).await?;
+    let Some(kek) = config.server.key_encryption_key.clone() else {
+        store.close().await;
+        return Err("server.key_encryption_key is not set: set it (32 random bytes in base64, e.g. `head -c 32 /dev/urandom | base64 > kek` and key_encryption_key = { file = \"kek\" }), then run `milogin keys wrap` again".into());
+    };
+    let pool = &at.pool;
+    let wrapped = crate::keys::wrap_all(store.as_ref(), &AtRest::new(Some(kek)), pool).await;
+    store.close().await;
+    let wrapped = wrapped.map_err(|e| format!("pool {pool}: {e}"))?;
+    match wrapped.is_empty() {
+        true => println!("pool {pool}: every key is already wrapped (or the pool has none yet)."),
+        false => println!("pool {pool}: wrapped key(s) {}.", wrapped.join(", ")),
+    }
+    println!("Keep the key-encryption key apart from the database (and its backups): either alone signs nothing.");
+    Ok(())
 }

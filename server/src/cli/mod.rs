@@ -73,7 +73,7 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
-    /// A pool's id_token signing keys: list, rotate.
+    /// A pool's id_token signing keys: list, rotate, revoke, wrap.
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,

@@ -26,10 +26,28 @@ pub(super) async fn run(config: &Path) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, public_url = %state.config.server.public_url, "milogin serving");
+    let metrics = match state.config.server.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on server.metrics_listen {addr}: {e}"))?;
+            tracing::info!(%addr, "/metrics served on server.metrics_listen");
+            let st = state.clone();
+            Some(tokio::spawn(crate::startup::serve_metrics(
+                l,
+                st,
+                shutdown_signal(),
+            )))
+        }
+    };
     let store = state.store.clone();
     crate::startup::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(task) = metrics {
+        task.abort();
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -66,6 +66,10 @@ pub struct Limits {
     pub max_pending_attempts: i64,
     /// Pending attempts one client (IPv4 address, IPv6 /64) may hold, per replica (503 beyond).
     pub max_pending_per_client: u32,
+    /// Pending attempts of all clients of one IPv6 /56, per replica (503 beyond).
+    pub max_pending_per_56: u32,
+    /// Pending attempts of all clients of one IPv6 /48, per replica (503 beyond).
+    pub max_pending_per_48: u32,
     /// `/pools/{pool}/userinfo` requests per client per minute.
     pub userinfo_per_minute: u32,
     /// A client must send its request headers within this time, milliseconds (slowloris).
@@ -83,6 +87,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Open connections per replica; connections beyond are closed at once.
     pub max_connections: usize,
+    /// Open connections of one client (IPv4 address, IPv6 /64) per replica; its connections
+    /// beyond are closed at once. Peers in `server.trusted_proxies` are exempt.
+    pub max_connections_per_client: usize,
+    /// A new connection must send the head of its first request within this time, milliseconds
+    /// (the shorter of this and `header_read_timeout_ms` applies).
+    pub first_request_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -93,6 +103,8 @@ impl Default for Limits {
             binding_per_minute: 30,
             max_pending_attempts: 100_000,
             max_pending_per_client: 20,
+            max_pending_per_56: 200,
+            max_pending_per_48: 1_000,
             userinfo_per_minute: 120,
             header_read_timeout_ms: 10_000,
             breaker_failures: 5,
@@ -101,6 +113,8 @@ impl Default for Limits {
             request_timeout_ms: 60_000,
             max_body_bytes: 8 * 1024,
             max_connections: 512,
+            max_connections_per_client: 32,
+            first_request_timeout_ms: 5_000,
         }
     }
 }
@@ -150,6 +164,19 @@ impl Limits {
             out.push((
                 "limits.max_connections",
                 "must be between 1 and 1000000 (default 512; keep it below the process's open-file limit, `ulimit -n`)".into(),
+            ));
+        }
+        if self.max_connections_per_client == 0 {
+            out.push((
+                "limits.max_connections_per_client",
+                "must be at least 1 (default 32; above limits.max_connections it changes nothing)"
+                    .into(),
+            ));
+        }
+        if !(100..=120_000).contains(&self.first_request_timeout_ms) {
+            out.push((
+                "limits.first_request_timeout_ms",
+                "must be between 100 and 120000 milliseconds (default 5000)".into(),
             ));
         }
         out
@@ -209,6 +236,10 @@ pub struct ServerConfig {
     /// Reverse proxies whose forwarding header names the client (`trusted_proxies`,
     /// `forwarded_header`); empty: the TCP peer is the client.
     pub trusted_proxies: crate::domain::client_addr::TrustedProxies,
+    /// A separate address for `/metrics` (then not served on `listen`); `None`: on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Wraps the signing keys at rest (`key_encryption_key`); `None`: stored as PEM.
+    pub key_encryption_key: Option<crate::crypto::Kek>,
 }
 
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.

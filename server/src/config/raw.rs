@@ -14,6 +14,7 @@ pub(super) const TEXT_KEYS: &[&str] = &[
     "database_url",
     "widget_dir",
     "forwarded_header",
+    "metrics_listen",
     "account_base",
     "open_base",
     "id",
@@ -52,6 +53,9 @@ pub(super) struct RawServer {
     pub(super) admin_token: Option<RawSecret>,
     pub(super) trusted_proxies: Vec<String>,
     pub(super) forwarded_header: String,
+    pub(super) allow_plain_http_apps: bool,
+    pub(super) metrics_listen: Option<String>,
+    pub(super) key_encryption_key: Option<RawSecret>,
 }
 
 impl Default for RawServer {
@@ -69,6 +73,9 @@ impl Default for RawServer {
             admin_token: None,
             trusted_proxies: Vec::new(),
             forwarded_header: "x-forwarded-for".into(),
+            allow_plain_http_apps: false,
+            metrics_listen: None,
+            key_encryption_key: None,
         }
     }
 }

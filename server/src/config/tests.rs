@@ -345,3 +345,64 @@ fn display_names_are_one_text_or_one_per_language() {
         "{e}"
     );
 }
+
+#[test]
+fn issue_18_keys_are_checked_with_their_key_and_fix() {
+    let env = [
+        ("XIAOMI_SECRET_FOR_TEST", "x"),
+        ("KEK_SHORT", "c2hvcnQ="),
+        ("KEK_OK", "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="),
+    ];
+    let with = |server: &str, limits: &str| {
+        GOOD.replace("[server]\n", &format!("[server]\n{server}\n"))
+            .replace("[xiaomi]\n", &format!("[limits]\n{limits}\n[xiaomi]\n"))
+    };
+    let c = parse(
+        &with(
+            "metrics_listen = \"127.0.0.1:9090\"\nkey_encryption_key = { env = \"KEK_OK\" }",
+            "",
+        ),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(
+        c.server.metrics_listen.unwrap().to_string(),
+        "127.0.0.1:9090"
+    );
+    assert!(c.server.key_encryption_key.is_some());
+    assert_eq!(c.limits.max_connections_per_client, 32);
+    assert_eq!(
+        (c.limits.max_pending_per_56, c.limits.max_pending_per_48),
+        (200, 1000)
+    );
+    let ConfigError(problems) = parse(
+        &with(
+            "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"127.0.0.1:8080\"\nkey_encryption_key = { env = \"KEK_SHORT\" }",
+            "max_connections_per_client = 0\nmax_pending_per_56 = 0\nmax_pending_per_48 = 0\nfirst_request_timeout_ms = 5",
+        ),
+        &env,
+    )
+    .unwrap_err();
+    for (key, says) in [
+        ("server.metrics_listen", "is server.listen"),
+        (
+            "server.key_encryption_key",
+            "head -c 32 /dev/urandom | base64",
+        ),
+        ("limits.max_connections_per_client", "at least 1"),
+        ("limits.max_pending_per_56", "at least 1"),
+        ("limits.max_pending_per_48", "at least 1"),
+        ("limits.first_request_timeout_ms", "between 100 and 120000"),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == key && p.message.contains(says)),
+            "{key}: {problems:?}"
+        );
+    }
+    assert!(
+        !format!("{c:?}").contains("BwcH"),
+        "Debug must redact the key-encryption key"
+    );
+}

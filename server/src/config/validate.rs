@@ -21,6 +21,7 @@ impl RawConfig {
         let mut p = Problems::default();
         let secrets = Secrets { getenv, base_dir };
         let (listen, public_url) = server_urls(&mut p, &self.server);
+        let metrics_listen = metrics_listen(&mut p, &self.server, listen);
         check_server_numbers(&mut p, &self.server);
         let (account_base, open_base) = xiaomi_bases(&mut p, &self.xiaomi);
         check_xiaomi_numbers(&mut p, &self.xiaomi);
@@ -39,11 +40,26 @@ impl RawConfig {
             }
             t
         });
+        let key_encryption_key = self.server.key_encryption_key.take().and_then(|raw| {
+            let key = "server.key_encryption_key";
+            let text = secrets.resolve(&mut p, key, raw);
+            let text = secrecy::ExposeSecret::expose_secret(&text);
+            // An unreadable or empty secret is already reported.
+            match text.is_empty() {
+                true => None,
+                false => crate::crypto::Kek::from_base64(text)
+                    .map_err(|e| p.add(key, e))
+                    .ok(),
+            }
+        });
         // With an admin token, every pool gets the experience-login app on our own origin.
         let try_origin = admin_token
             .is_some()
             .then(|| Origin::of_url(public_url.as_str()))
             .flatten();
+        if public_url.scheme() == "https" && !self.server.allow_plain_http_apps {
+            super::origin::check_plain_http(&mut p, &self.pools);
+        }
         let pools = pools(&mut p, self.pools, &secrets, try_origin);
         p.finish(Config {
             server: ServerConfig {
@@ -58,6 +74,8 @@ impl RawConfig {
                 attempt_ttl_secs: self.server.attempt_ttl_secs,
                 admin_token,
                 trusted_proxies,
+                metrics_listen,
+                key_encryption_key,
             },
             xiaomi: XiaomiConfig {
                 account_base,
@@ -128,6 +146,28 @@ fn server_urls(p: &mut Problems, s: &RawServer) -> (SocketAddr, Url) {
         },
     };
     (listen, public_url)
+}
+
+/// `server.metrics_listen`: an address other than `listen`.
+fn metrics_listen(p: &mut Problems, s: &RawServer, listen: SocketAddr) -> Option<SocketAddr> {
+    let raw = s.metrics_listen.as_deref()?;
+    match raw.parse::<SocketAddr>() {
+        Ok(a) if a == listen => {
+            p.add(
+                "server.metrics_listen",
+                format!("{raw:?} is server.listen; give /metrics another address (e.g. \"127.0.0.1:9090\"), or remove the key to serve it on server.listen"),
+            );
+            None
+        }
+        Ok(a) => Some(a),
+        Err(_) => {
+            p.add(
+                "server.metrics_listen",
+                format!("{raw:?} is not an address; write e.g. \"127.0.0.1:9090\""),
+            );
+            None
+        }
+    }
 }
 
 /// `server.database_url` and the server's lifetimes.
@@ -263,6 +303,8 @@ fn check_limits(p: &mut Problems, l: &Limits, xiaomi_timeout_ms: u64) {
         ("limits.binding_per_minute", l.binding_per_minute),
         ("limits.breaker_failures", l.breaker_failures),
         ("limits.max_pending_per_client", l.max_pending_per_client),
+        ("limits.max_pending_per_56", l.max_pending_per_56),
+        ("limits.max_pending_per_48", l.max_pending_per_48),
         ("limits.userinfo_per_minute", l.userinfo_per_minute),
     ] {
         if v == 0 {

@@ -41,7 +41,8 @@ impl TrustedProxies {
             })
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// True when `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.nets.iter().any(|n| n.contains(&ip))
     }
 

@@ -1,6 +1,8 @@
 //! Bounds at the HTTP edge, before any route runs (X-89 and neighbours): request bodies are read
 //! whole within a deadline and a size limit, client request ids are accepted only when they are
-//! plain tokens, and the accept loop holds at most `limits.max_connections` connections.
+//! plain tokens, and the accept loop holds at most `limits.max_connections` connections, at most
+//! `limits.max_connections_per_client` of one client, each of which must send its first request
+//! head within `limits.first_request_timeout_ms`.
 //!
 //! hyper's header-read timeout (`limits.header_read_timeout_ms`) covers the request head and the
 //! idle time between keep-alive requests; everything after the head is bounded here.
@@ -10,6 +12,9 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,6 +156,179 @@ impl ConnectionCap {
     }
 }
 
+/// Open connections per client (`limits.max_connections_per_client`), counted in the accept
+/// loop by [`crate::domain::client_addr::bucket_key`] of the TCP peer (an IPv4 address, an IPv6
+/// /64): without it one address holding every slot of [`ConnectionCap`] locks all others out.
+/// Peers in `server.trusted_proxies` are exempt (all their clients share their address); the
+/// global cap still bounds them.
+pub struct ClientConnections {
+    max: usize,
+    open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    last_warned: Option<Instant>,
+}
+
+/// Held by a connection's task; dropping it gives its client's slot back.
+pub struct ClientSlot {
+    key: IpAddr,
+    open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl ClientConnections {
+    /// At most `max` open connections per client.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max: max.max(1),
+            open: Arc::default(),
+            last_warned: None,
+        }
+    }
+
+    /// A slot for a new connection of `peer`, or `None` when that client already holds `max`
+    /// (logged at most once a minute).
+    pub fn admit(&mut self, peer: IpAddr) -> Option<ClientSlot> {
+        let key = crate::domain::client_addr::bucket_key(peer);
+        {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let n = open.entry(key).or_insert(0);
+            if *n < self.max {
+                *n += 1;
+                return Some(ClientSlot {
+                    key,
+                    open: self.open.clone(),
+                });
+            }
+        }
+        if self
+            .last_warned
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+        {
+            self.last_warned = Some(Instant::now());
+            tracing::warn!(client = %key, "limits.max_connections_per_client reached: closing this client's new connections until some end");
+        }
+        None
+    }
+}
+
+/// A connection's socket until the head of its first request has arrived: reads fail with
+/// `TimedOut` once `limits.first_request_timeout_ms` has passed since the accept, so a client
+/// that connects and sends nothing, or half a request line, loses the connection long before
+/// hyper's header timeout (which also bounds every later head and the idle time between them).
+/// The head ends at the first empty line (`\r\n\r\n`, or `\n\n`); after it this is the bare
+/// socket.
+pub struct FirstHead<S> {
+    inner: S,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Line ends seen in a row (`\r` skipped): 2 is the empty line that ends the head.
+    newlines: u8,
+}
+
+impl<S> FirstHead<S> {
+    /// `inner`, whose first request head must arrive within `timeout`.
+    pub fn new(inner: S, timeout: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Some(Box::pin(tokio::time::sleep(timeout))),
+            newlines: 0,
+        }
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            match b {
+                b'\n' => self.newlines += 1,
+                b'\r' => {}
+                _ => self.newlines = 0,
+            }
+            if self.newlines >= 2 {
+                self.deadline = None;
+                return;
+            }
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstHead<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if this.deadline.is_some() {
+                    this.scan(&buf.filled()[before..]);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                let expired = this
+                    .deadline
+                    .as_mut()
+                    .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+                match expired {
+                    true => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "first request head not received within limits.first_request_timeout_ms",
+                    ))),
+                    false => Poll::Pending,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for FirstHead<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +376,36 @@ mod tests {
             req = req.header(header::CONTENT_LENGTH, n);
         }
         app.oneshot(req.body(body).unwrap()).await.unwrap().status()
+    }
+
+    #[test]
+    fn client_slots_are_per_64_and_come_back_when_dropped() {
+        let mut c = ClientConnections::new(2);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same: IpAddr = "2001:db8:1:2::2".parse().unwrap();
+        let s1 = c.admit(a).unwrap();
+        let _s2 = c.admit(same).unwrap();
+        assert!(c.admit(a).is_none(), "one /64 holds 2");
+        assert!(c.admit("2001:db8:1:3::1".parse().unwrap()).is_some());
+        drop(s1);
+        assert!(
+            c.admit(same).is_some(),
+            "a closed connection frees its slot"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_head_ends_at_the_first_empty_line() {
+        let mut f = FirstHead::new((), Duration::from_secs(1));
+        f.scan(b"GET / HTTP/1.1\r\nHost: x\r\n");
+        assert!(f.deadline.is_some());
+        f.scan(b"\r");
+        assert!(f.deadline.is_some());
+        f.scan(b"\n");
+        assert!(f.deadline.is_none(), "CRLF CRLF");
+        let mut f = FirstHead::new((), Duration::from_secs(1));
+        f.scan(b"GET / HTTP/1.1\nHost: x\n\n");
+        assert!(f.deadline.is_none(), "bare LF");
     }
 
     #[tokio::test]

@@ -17,6 +17,15 @@ pub enum ApiError {
     /// Malformed request.
     #[error("{0}")]
     BadRequest(&'static str),
+    /// A valid token of another app of the pool (`aud` is not the app the caller named): the
+    /// answer names the app the token was issued for, so the caller sees the mix-up.
+    #[error("the token was issued for app {aud:?}, not for app {expected:?}: a token is accepted only by the app it was issued to")]
+    WrongAudience {
+        /// The token's `aud`.
+        aud: String,
+        /// The app the caller named.
+        expected: String,
+    },
     /// Our fault; the cause is logged.
     #[error("internal error")]
     Internal(String),
@@ -26,15 +35,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Self::Unauthorized(_) | Self::WrongAudience { .. } => {
+                (StatusCode::UNAUTHORIZED, "invalid_token")
+            }
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        let mut r = (
-            status,
-            Json(serde_json::json!({ "error": code, "message": self.to_string() })),
-        )
-            .into_response();
+        let mut body = serde_json::json!({ "error": code, "message": self.to_string() });
+        if let Self::WrongAudience { aud, .. } = &self {
+            body["aud"] = aud.as_str().into();
+        }
+        let mut r = (status, Json(body)).into_response();
         if let Self::Internal(cause) = self {
             r.extensions_mut().insert(InternalCause(cause));
         }

@@ -1,4 +1,5 @@
-//! Liveness, readiness and Prometheus metrics.
+//! Liveness, readiness and Prometheus metrics (on the public address unless
+//! `server.metrics_listen` gives them their own).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -11,7 +12,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(get_healthz))
         .route("/readyz", get(get_readyz))
-        .route("/metrics", get(get_metrics))
+}
+
+/// `/metrics`: on the public address, or alone on `server.metrics_listen`.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(get_metrics))
 }
 
 async fn get_healthz() -> &'static str {

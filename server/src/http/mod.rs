@@ -21,9 +21,14 @@ pub mod widget;
 use crate::state::AppState;
 use axum::Router;
 
-/// Every route of the service.
+/// Every route of the service (`/metrics` only when `server.metrics_listen` is unset).
 pub fn router(state: &AppState) -> Router<AppState> {
+    let metrics = match state.config.server.metrics_listen {
+        None => health::metrics_router(),
+        Some(_) => Router::new(),
+    };
     Router::new()
+        .merge(metrics)
         .merge(login::router())
         .merge(binding::router())
         .merge(connections::router())
@@ -36,6 +41,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/widget",
             widget::router(state.config.server.widget_dir.clone()),
         )
+}
+
+/// `/metrics` alone, for `server.metrics_listen`.
+pub fn metrics_app(state: AppState) -> Router {
+    health::metrics_router().with_state(state)
 }
 
 /// The whole HTTP application for one `AppState`: every request gets an `x-request-id` (the

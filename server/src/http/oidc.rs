@@ -1,12 +1,14 @@
 //! Issuer metadata, JWKS and userinfo per pool, so any OIDC/JWT library verifies our tokens.
 //! Userinfo reads the database on every call: it is rate limited per client (429 +
-//! `Retry-After`, `limits.userinfo_per_minute`).
+//! `Retry-After`, `limits.userinfo_per_minute`). It answers only for the app the caller names
+//! (`?app_id=`) and only when the token was issued to that app (`aud`): otherwise app B's token
+//! would log its user into app A when A checks tokens here.
 
 use super::error::ApiError;
 use super::extract::ClientIp;
 use super::respond::{retry_after, take};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -71,11 +73,19 @@ async fn get_jwks(
         .ok_or(ApiError::NotFound("unknown pool"))
 }
 
-/// `Authorization: Bearer <id_token>` → the user's current claims.
+/// `?app_id=` of userinfo: the app that expects the token.
+#[derive(serde::Deserialize)]
+struct UserinfoQuery {
+    app_id: Option<String>,
+}
+
+/// `?app_id=A` with `Authorization: Bearer <id_token of app A>` → the user's current claims and
+/// the app the token was issued to (`aud`).
 async fn get_userinfo(
     State(st): State<AppState>,
     Path(pool): Path<String>,
     ClientIp(ip): ClientIp,
+    Query(query): Query<UserinfoQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Err(wait) = take(&st, &st.limiters.userinfo, "userinfo", ip) {
@@ -87,9 +97,16 @@ async fn get_userinfo(
         retry_after(&mut r, wait);
         return Ok(r);
     }
-    st.config
+    let pool_config = st
+        .config
         .pool(&pool)
         .ok_or(ApiError::NotFound("unknown pool"))?;
+    let app = query.app_id.ok_or(ApiError::BadRequest(
+            "name the app that expects the token: ?app_id=<your app id>; a token is accepted only by the app it was issued to",
+        ))?;
+    pool_config
+        .app(&app)
+        .ok_or(ApiError::NotFound("unknown app"))?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -110,6 +127,13 @@ async fn get_userinfo(
         )
         .await
         .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
+    if claims.aud != app {
+        tracing::warn!(pool = %pool, token_for = %claims.aud, app = %app, "userinfo: a token of another app refused");
+        return Err(ApiError::WrongAudience {
+            aud: claims.aud,
+            expected: app,
+        });
+    }
     let user = st
         .store
         .user(&pool, &claims.sub)
@@ -120,7 +144,7 @@ async fn get_userinfo(
             "the user no longer exists or is disabled",
         ))?;
     let mut r = Json(
-        json!({ "sub": user.id, "name": user.nickname, "picture": user.avatar, "idp": claims.idp }),
+        json!({ "sub": user.id, "aud": claims.aud, "name": user.nickname, "picture": user.avatar, "idp": claims.idp }),
     )
     .into_response();
     r.headers_mut()

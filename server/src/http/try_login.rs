@@ -3,7 +3,8 @@
 //! `__try__` and shows what came back; `…/try/identity?sub=` reads the stored identity.
 //! Authorize for `__try__` needs a one-time ticket the page minted (in an `HttpOnly;
 //! SameSite=Strict` cookie, stored hashed): the browser would re-send cached Basic credentials
-//! on any page's request, so they alone must not start a login. Wrong admin passwords are
+//! on any page's request, so they alone must not start a login. The ticket is origin-bound: a
+//! request whose `Sec-Fetch-Site` is anything but `same-origin` cannot use it. Wrong admin passwords are
 //! throttled per client.
 
 use super::extract::ClientIp;
@@ -88,6 +89,21 @@ pub async fn redeem_try_ticket(
     let lang = Lang::from_headers(headers);
     if st.config.server.admin_token.is_none() {
         return Some(admin_challenge(st, lang));
+    }
+    // Origin-bound, not only site-bound: `SameSite=Strict` still sends the ticket on requests
+    // from another origin of the same site (another port, a sibling subdomain). Where the
+    // browser says where the request comes from, only the try page's own origin may use it (a
+    // refusal leaves the ticket usable).
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if site.as_bytes() != b"same-origin" {
+            tracing::warn!(sec_fetch_site = ?site, "experience login from another origin refused");
+            return Some(pages::error_page(
+                StatusCode::FORBIDDEN,
+                lang,
+                ErrorCode::InvalidRequest,
+                "Experience logins start only from the experience-login page itself (same origin): open it and press its button.",
+            ));
+        }
     }
     let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");

@@ -215,7 +215,8 @@ pub enum StartError {
     /// Too many logins are in progress (`limits.max_pending_attempts`).
     #[error("too many logins in progress")]
     Busy,
-    /// Too many logins are in progress from this client's network (`limits.max_pending_per_client`).
+    /// Too many logins are in progress from this client's network (`limits.max_pending_per_client`,
+    /// `…_per_56`, `…_per_48`).
     #[error("too many logins in progress from this client")]
     BusyClient,
     /// This attempt id was used before (ids are single use).

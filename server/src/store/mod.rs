@@ -210,7 +210,8 @@ pub struct NewUser {
 pub struct StoredKey {
     /// Key id (RFC 7638 thumbprint).
     pub kid: String,
-    /// PKCS#8 PEM of the private key.
+    /// PKCS#8 PEM of the private key, or that PEM wrapped with the key-encryption key
+    /// (`crate::keys::AtRest`).
     pub private_pem: String,
     /// Its number in the pool's rotation: 1 for the first key, +1 per `milogin keys rotate`.
     pub seq: i64,
@@ -401,6 +402,16 @@ pub trait Store: Send + Sync {
 
     /// Deletes one key of a pool (one that is no longer published); `false` when it was gone.
     async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError>;
+
+    /// Replaces the stored form of a key's private part (`milogin keys wrap`) when it is still
+    /// `old`; `false` when it changed or the key is gone.
+    async fn replace_signing_key_pem(
+        &self,
+        pool: &str,
+        kid: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Closes the connection pool (graceful shutdown); every later call fails.
     async fn close(&self);

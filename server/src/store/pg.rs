@@ -284,6 +284,24 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
+    async fn replace_signing_key_pem(
+        &self,
+        pool: &str,
+        kid: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(q::REPLACE_SIGNING_KEY_PEM)
+            .bind(pool)
+            .bind(kid)
+            .bind(old)
+            .bind(new)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

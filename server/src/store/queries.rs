@@ -138,6 +138,9 @@ pub const SIGNING_KEYS: &str = "SELECT kid, private_pem, seq, created_at, activa
 pub const ADD_SIGNING_KEY: &str = "INSERT INTO signing_keys (pool, seq, kid, private_pem, created_at, activates_at) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (pool, seq) DO NOTHING";
 pub const DELETE_SIGNING_KEY: &str = "DELETE FROM signing_keys WHERE pool = $1 AND kid = $2";
+/// Compare-and-set: only when the stored form is still the one that was read.
+pub const REPLACE_SIGNING_KEY_PEM: &str =
+    "UPDATE signing_keys SET private_pem = $4 WHERE pool = $1 AND kid = $2 AND private_pem = $3";
 
 // Binding tickets, experience-login tickets, failed sign-ins.
 pub const SWEEP_TICKETS: &str = "DELETE FROM binding_tickets WHERE expires_at < $1";

@@ -69,6 +69,7 @@ timeout_ms = 3000
 authorize_per_minute = 100000
 callback_per_minute = 100000
 max_pending_per_client = 100000
+max_connections_per_client = 100000
 [[pools]]
 id = "p1"
   [[pools.apps]]

@@ -129,7 +129,7 @@ async fn one_network_cannot_take_every_pending_attempt_slot() {
 #[tokio::test]
 async fn userinfo_is_rate_limited_per_client() {
     let env = spawn_limited(&format!("{GENEROUS_LIMITS}\nuserinfo_per_minute = 2"), "").await;
-    let url = format!("{}/pools/{POOL}/userinfo", env.base);
+    let url = format!("{}/pools/{POOL}/userinfo?app_id={APP}", env.base);
     let http = reqwest::Client::new();
     for _ in 0..2 {
         let r = http.get(&url).bearer_auth("x.y.z").send().await.unwrap();

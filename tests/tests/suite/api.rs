@@ -112,7 +112,7 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
 
     // userinfo accepts the token; a forged one is refused.
     let ui: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/pools/{POOL}/userinfo", env.base))
+        .get(format!("{}/pools/{POOL}/userinfo?app_id={APP}", env.base))
         .bearer_auth(token)
         .send()
         .await
@@ -122,7 +122,7 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
         .unwrap();
     assert_eq!(ui["sub"], user.id.as_str());
     let bad = reqwest::Client::new()
-        .get(format!("{}/pools/{POOL}/userinfo", env.base))
+        .get(format!("{}/pools/{POOL}/userinfo?app_id={APP}", env.base))
         .bearer_auth(format!("{token}x"))
         .send()
         .await
@@ -130,7 +130,7 @@ async fn a_whole_popup_login_delivers_a_verifiable_token_to_the_recorded_origin(
     assert_eq!(bad.status(), 401);
     // A token of pool-a does not verify against pool-b's key (T-17, X-71).
     let other = reqwest::Client::new()
-        .get(format!("{}/pools/pool-b/userinfo", env.base))
+        .get(format!("{}/pools/pool-b/userinfo?app_id={APP}", env.base))
         .bearer_auth(token)
         .send()
         .await

@@ -4,7 +4,7 @@
 //! the same database picks a rotation up without a restart; an existing database keeps its key
 //! across the migration. The clock is the server's injected one, moved by hand.
 
-use milogin_server::keys::{rotate, Keys, REFRESH_SECS, RETIRE_GRACE_SECS};
+use milogin_server::keys::{rotate, AtRest, Keys, REFRESH_SECS, RETIRE_GRACE_SECS};
 use milogin_server::state::{AppState, Clock};
 use milogin_shared::Outcome;
 use milogin_tests::*;
@@ -40,7 +40,7 @@ async fn jwks_kids(base: &str) -> Vec<String> {
 
 async fn userinfo(base: &str, token: &str) -> u16 {
     reqwest::Client::new()
-        .get(format!("{base}/pools/{POOL}/userinfo"))
+        .get(format!("{base}/pools/{POOL}/userinfo?app_id={APP}"))
         .bearer_auth(token)
         .send()
         .await
@@ -61,6 +61,7 @@ async fn a_rotation_publishes_the_new_key_before_it_signs_and_the_old_one_until_
 
     let r = rotate(
         env.state.store.as_ref(),
+        &AtRest::default(),
         POOL,
         env.clock.now(),
         publish,
@@ -136,9 +137,16 @@ async fn a_second_replica_picks_up_a_rotation_without_a_restart() {
         .await
         .unwrap();
     let ttl = config.server.token_ttl_secs as i64;
-    let r = rotate(cli.as_ref(), POOL, env.clock.now(), 0, ttl)
-        .await
-        .unwrap();
+    let r = rotate(
+        cli.as_ref(),
+        &AtRest::default(),
+        POOL,
+        env.clock.now(),
+        0,
+        ttl,
+    )
+    .await
+    .unwrap();
 
     // Replica 1 signs with the new key; replica 2 accepts it at once (unknown kid → re-read).
     let t = token(&env, "alice").await;
@@ -155,8 +163,10 @@ async fn rotating_twice_before_the_next_key_signs_is_refused_with_its_activation
     let env = spawn().await;
     let now = env.clock.now();
     let store = env.state.store.as_ref();
-    let first = rotate(store, POOL, now, 3600, 3600).await.unwrap();
-    let again = rotate(store, POOL, now + 10, 3600, 3600)
+    let first = rotate(store, &AtRest::default(), POOL, now, 3600, 3600)
+        .await
+        .unwrap();
+    let again = rotate(store, &AtRest::default(), POOL, now + 10, 3600, 3600)
         .await
         .unwrap_err()
         .to_string();
@@ -165,7 +175,11 @@ async fn rotating_twice_before_the_next_key_signs_is_refused_with_its_activation
         "{again}"
     );
     // Once it signs, rotating again works, and the other pool was never touched.
-    assert!(rotate(store, POOL, now + 3600, 3600, 3600).await.is_ok());
+    assert!(
+        rotate(store, &AtRest::default(), POOL, now + 3600, 3600, 3600)
+            .await
+            .is_ok()
+    );
     assert_eq!(store.signing_keys("pool-b").await.unwrap().len(), 1);
 }
 
@@ -191,7 +205,9 @@ async fn an_existing_database_keeps_its_key_across_the_migration() {
     });
 
     let store = milogin_server::store::open(&url).await.unwrap();
-    let keys = Keys::load(store, [POOL], now, 3600).await.unwrap();
+    let keys = Keys::load(store, AtRest::default(), [POOL], now, 3600)
+        .await
+        .unwrap();
     assert_eq!(keys.signer(POOL, now).await.unwrap().kid(), key.kid());
     assert_eq!(keys.verify(POOL, iss, &old, now).await.unwrap().sub, "u1");
     let jwks: jsonwebtoken::jwk::JwkSet =

@@ -13,3 +13,4 @@ mod firefox;
 mod keys;
 mod newcomer;
 mod pages;
+mod security3;

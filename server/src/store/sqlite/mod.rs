@@ -364,6 +364,21 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn replace_signing_key_pem(
+        &self,
+        pool: &str,
+        kid: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let args = [pool, kid, old, new].map(str::to_owned);
+        self.call(move |db| {
+            let [p, k, o, n] = &args;
+            Ok(db.exec(q::REPLACE_SIGNING_KEY_PEM, &[p, k, o, n])? == 1)
+        })
+        .await
+    }
+
     async fn close(&self) {
         self.worker.close().await;
     }

@@ -155,8 +155,10 @@ class MiloginButton extends HTMLElement {
     ready.then(() => this.isConnected && attach(this), () => this.isConnected && fallback(this));
   }
 
+  // Moved (out and back in within one task: a framework re-parenting it) is not removed: the
+  // button and a login in progress stay.
   disconnectedCallback() {
-    detach(this);
+    queueMicrotask(() => this.isConnected || detach(this));
   }
 
   // In place: the same <button> node, and a login in progress goes on.
@@ -172,8 +174,10 @@ let current; // the running login(): {el, promise}
 
 export function login(options = {}) {
   if (current) {
-    current.el.shadowRoot?.querySelector("button")?.click(); // focuses the open popup
-    return current.promise;
+    // Focuses the open popup; or, when only the return page's relay could still come, ends that
+    // wait (a cancel, which settles `current`) and this call starts afresh.
+    current.el.shadowRoot?.querySelector("button")?.click();
+    if (current) return current.promise;
   }
   // A detached <milogin-button>, clicked: the same code and checks as a real button.
   const el = document.createElement("milogin-button");
@@ -182,9 +186,11 @@ export function login(options = {}) {
     if (options[k] != null) el.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), options[k]);
   // Not ready yet: open the popup now, inside the click's user activation; the wasm navigates it.
   const pre = live || options.mode == "redirect" || (options.inApp != "popup" && inApp()) ? null : window.open("about:blank", "_blank", "popup,width=520,height=640");
+  let done = false; // settled already inside the call (a blocked popup, a refusal)
   const promise = new Promise((resolve, reject) => {
     const settle = (f) => (e) => {
-      current = null;
+      done = true;
+      if (current?.el == el) current = null;
       detach(el);
       f(e.detail || { code: "cancelled", message: "The login window was closed." });
     };
@@ -200,7 +206,7 @@ export function login(options = {}) {
     };
     live ? go() : ready.then(go, () => (pre?.close(), fail("widget_unavailable", "The milogin widget could not start: " + why[0] + " (see the console).")));
   });
-  if (options.mode != "redirect") current = { el, promise };
+  if (options.mode != "redirect" && !done) current = { el, promise };
   return promise;
 }
 

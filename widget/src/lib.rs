@@ -94,8 +94,10 @@ mod entry {
         /// or language.
         pub fn update(&self) {
             let parsed = parse(&self.host);
-            let before = self.state.attrs.with_untracked(|p| list_url(&p.config));
-            let after = list_url(&parsed.config);
+            // A required attribute set after the mount counts too (a framework binding it late).
+            let key = |p: &Parsed| (p.usable, list_url(&p.config));
+            let before = self.state.attrs.with_untracked(key);
+            let after = key(&parsed);
             let changed = self.state.attrs.try_update(|p| {
                 if *p == parsed {
                     return false;
@@ -112,11 +114,16 @@ mod entry {
 
         fn ask(&self) {
             let cfg = self.state.config();
-            if !self.state.usable_now() {
+            // First: an answer still on its way for the old settings is not taken.
+            let url = if self.state.usable_now() {
+                list_url(&cfg)
+            } else {
+                String::new()
+            };
+            *self.asked.borrow_mut() = url.clone();
+            if url.is_empty() {
                 return;
             }
-            let url = list_url(&cfg);
-            *self.asked.borrow_mut() = url.clone();
             let (asked, listing) = (self.asked.clone(), self.state.listing);
             let want = url.clone();
             api::ask(

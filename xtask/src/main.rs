@@ -408,7 +408,7 @@ fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
                                                         // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB stack),
                                                         // so constant offsets fold into loads and stores (~270 B brotli).
     run(Command::new(bin.join("wasm-opt"))
-        .args(["-Oz", "--low-memory-unused", keep])
+        .args(["-Oz", "--low-memory-unused", "--gufa", "--converge", keep])
         .arg(&input)
         .arg("-o")
         .arg(&output))?;

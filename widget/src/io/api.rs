@@ -49,11 +49,19 @@ pub fn ask(url: String, app: &str, then: Waiter) {
                 l.push((url.clone(), Entry::Asked(vec![then])));
                 let app = app.to_owned();
                 leptos::task::spawn_local(async move {
-                    let listing = Arc::new(fetch(&url, &app).await);
+                    let (listing, lasting) = fetch(&url, &app).await;
+                    let listing = Arc::new(listing);
+                    // A passing failure (unreachable, a 5xx) is not kept: the next button asks
+                    // again.
                     let waiting = LISTS.with(|l| {
                         let mut l = l.borrow_mut();
-                        let e = l.iter_mut().find(|(u, _)| *u == url).map(|(_, e)| e)?;
-                        Some(std::mem::replace(e, Entry::Answered(listing.clone())))
+                        let i = l.iter().position(|(u, _)| *u == url)?;
+                        if lasting {
+                            let done = Entry::Answered(listing.clone());
+                            Some(std::mem::replace(&mut l[i].1, done))
+                        } else {
+                            Some(l.remove(i).1)
+                        }
                     });
                     if let Some(Entry::Asked(waiting)) = waiting {
                         waiting.into_iter().for_each(|w| w(listing.clone()));
@@ -68,13 +76,15 @@ pub fn ask(url: String, app: &str, then: Waiter) {
     }
 }
 
-async fn fetch(url: &str, app: &str) -> Listing {
+/// The answer, and whether it lasts for the page (a list or a 4xx refusal do; a failure to reach
+/// the server or a 5xx do not).
+async fn fetch(url: &str, app: &str) -> (Listing, bool) {
     // A GET from a plain `web_sys::Request` (the URL is already complete): gloo-net's builder
     // would parse it again and rebuild its query with `format!`, linking `core::fmt`'s writer.
     let request = web_sys::Request::new_with_str(url).map(Request::from);
     let response = match request {
         Ok(r) => r.send().await,
-        Err(_) => return Listing::Unreachable,
+        Err(_) => return (Listing::Unreachable, false),
     };
     let Ok(response) = response else {
         web::error(&[
@@ -85,7 +95,7 @@ async fn fetch(url: &str, app: &str) -> Listing {
             app,
             "\")",
         ]);
-        return Listing::Unreachable;
+        return (Listing::Unreachable, false);
     };
     let status = response.status();
     let return_page = response.headers().get("x-milogin-return-page").as_deref() == Some("1");
@@ -97,10 +107,13 @@ async fn fetch(url: &str, app: &str) -> Listing {
             .iter()
             .filter_map(|c| Some((prop_str(&c, "unique_id")?, prop_str(&c, "display_name")?)))
             .collect();
-        return Listing::Listed {
-            connections,
-            return_page,
-        };
+        return (
+            Listing::Listed {
+                connections,
+                return_page,
+            },
+            true,
+        );
     }
     let message = prop_str(&body, "message").unwrap_or(text);
     web::error(&[
@@ -110,8 +123,12 @@ async fn fetch(url: &str, app: &str) -> Listing {
         ": ",
         &message,
     ]);
-    Listing::Refused {
-        code: prop_str(&body, "code").and_then(|c| wire::ErrorCode::parse(&c)),
+    // Only a 4xx is about the button's settings; a 5xx refuses nothing (the click then tries).
+    let lasting = status < 500;
+    let code = prop_str(&body, "code").filter(|_| lasting);
+    let refused = Listing::Refused {
+        code: code.and_then(|c| wire::ErrorCode::parse(&c)),
         message,
-    }
+    };
+    (refused, lasting)
 }

@@ -92,7 +92,9 @@ impl Login {
         match effect {
             Effect::Start => self.start(),
             Effect::Focus => {
-                if let Some(p) = &self.state.borrow().popup {
+                // Not borrowed across `focus()`: its listeners may remove the element.
+                let popup = self.state.borrow().popup.clone();
+                if let Some(p) = popup {
                     let _ = p.focus();
                 }
             }
@@ -107,8 +109,8 @@ impl Login {
             let _ =
                 button.remove_event_listener_with_callback("click", on.as_ref().unchecked_ref());
         }
-        // Busy when an event listener removed the element from inside `finish`, which has
-        // already taken the popup and the listeners.
+        // Busy when an event listener removed the element while the state machine was being
+        // stepped (`handle`): nothing is open then.
         let Ok(mut s) = self.state.try_borrow_mut() else {
             return;
         };
@@ -121,9 +123,14 @@ impl Login {
     }
 
     fn start(self: &Rc<Self>) {
+        // The element left the page (a listener of the last attempt's ending removed it).
+        if self.stopped.get() {
+            return;
+        }
         let preflight = self.ui.preflight_now();
         if let Some(body) = preflight.refusal {
-            if let Some(p) = self.state.borrow_mut().pre.take() {
+            let pre = self.state.borrow_mut().pre.take();
+            if let Some(p) = pre {
                 let _ = p.close();
             }
             web::error(&[&body.message]);

@@ -303,7 +303,10 @@ impl Browser {
     /// wasm's button has replaced the loader's first paint.
     pub async fn click_button(&self, selector: &str) {
         self.wait_until(
-            &format!("document.querySelector('{selector}')?.shadowRoot?.querySelector('button:not([data-state=loading])')"),
+            &format!(
+                "document.querySelector({})?.shadowRoot?.querySelector('button:not([data-state=loading])')",
+                json!(selector)
+            ),
             20,
             "the wasm's button",
         )

@@ -250,10 +250,9 @@ impl Login {
             }
             Effect::Severed => {
                 warn(&[
-                    "the login window was cut off from this page as it opened (its `closed` reads true): \
-                     a Cross-Origin-Opener-Policy? Waiting for the result through the app's return page \
-                     (return_uris in the server config); serve this page with \
-                     `Cross-Origin-Opener-Policy: same-origin-allow-popups` for the direct path.",
+                    "the login window was cut off from this page as it opened (a Cross-Origin-Opener-Policy?): \
+                     waiting for the app's return page (return_uris) to relay the result. Serving this \
+                     page with `Cross-Origin-Opener-Policy: same-origin-allow-popups` keeps the direct path.",
                 ]);
             }
             Effect::Finish { end, close_popup } => self.finish(end, close_popup),
@@ -345,10 +344,9 @@ impl Login {
                  set fallback=\"redirect\".",
             ]),
             End::Cancelled { suspect_coop: true } => warn(&[
-                "the login window closed right after it opened, with no result. If nobody closed it, a \
-                 Cross-Origin-Opener-Policy cut it off (and this browser has no BroadcastChannel for the \
-                 return page's relay): serve this page with \
-                 `Cross-Origin-Opener-Policy: same-origin-allow-popups`.",
+                "the login window closed right after it opened. If nobody closed it, a \
+                 Cross-Origin-Opener-Policy cut it off: serve this page with \
+                 `Cross-Origin-Opener-Policy: same-origin-allow-popups`, or register a return page (return_uris).",
             ]),
             _ => {}
         }

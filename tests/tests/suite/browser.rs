@@ -358,6 +358,68 @@ async fn a_chinese_page_gets_a_chinese_label() {
 }
 
 #[tokio::test]
+async fn a_connection_set_after_the_mount_fetches_the_label() {
+    // A framework that binds `connection` after inserting the element: the button becomes usable
+    // then, and asks the server for its label (Chinese here: the server's own zh-CN name).
+    let body = r#"<script>document.documentElement.lang = "zh-CN";</script>
+<milogin-button id="b1" pool="pool-a" app="app-a"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    assert_eq!(
+        c.js(
+            &format!("return {}.getAttribute('aria-disabled');", inner("b1")),
+            vec![]
+        )
+        .await,
+        "true",
+        "without its connection the button is disabled"
+    );
+    c.js(
+        "document.querySelector('#b1').setAttribute('connection', 'xiaomi'); return true;",
+        vec![],
+    )
+    .await;
+    c.wait_until(
+        &format!(
+            "{}.getAttribute('aria-label') == '用小米账号登录（测试）' && {0}.getAttribute('aria-disabled') == 'false'",
+            inner("b1")
+        ),
+        10,
+        "the server's zh-CN label, and usable",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_login_that_ends_inside_the_call_does_not_hold_the_next_one() {
+    // The popup blocker is on and there is no click: each login() is blocked at once. The next
+    // call must start its own attempt, not hand back the settled promise of the last.
+    let Some((env, c, _)) = setup(B1, true).await else {
+        return;
+    };
+    let got = c
+        .js(
+            "return import(arguments[0]).then(async (m) => {
+               await m.ready;
+               const o = { pool: 'pool-a', app: 'app-a', connection: 'xiaomi' };
+               const p1 = m.login(o);
+               const e1 = await p1.catch((e) => e);
+               const p2 = m.login(o);
+               const e2 = await p2.catch((e) => e);
+               return [p1 === p2, e1.code, e2.code];
+             });",
+            vec![json!(format!("{}/widget/milogin.js", env.base))],
+        )
+        .await;
+    assert_eq!(
+        got,
+        json!([false, "popup_blocked", "popup_blocked"]),
+        "{got}"
+    );
+}
+
+#[tokio::test]
 async fn a_popup_closed_at_once_is_a_cancel_at_once_without_a_return_page() {
     // Issue 13.3: no return page is registered, so a window that reads closed can never deliver.
     let Some((_env, c, _)) = setup(B1, false).await else {

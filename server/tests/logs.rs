@@ -222,25 +222,38 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// `milogin serve` on a fresh SQLite database in `dir` against the mock at `mock_base`, with the
+/// Xiaomi secret `secret`, logging at `info` in `format` (`text` or `json`) to `dir/server.log`:
+/// the running server, its log file and its base URL.
+fn logged_server(
+    dir: &std::path::Path,
+    mock_base: &str,
+    secret: &str,
+    format: &str,
+) -> (support::Kill, std::path::PathBuf, String) {
+    std::fs::write(dir.join("secret"), secret).unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.join("m.db").display());
+    let cfg = dir.join("milogin.toml");
+    std::fs::write(&cfg, config(port, port, mock_base, &db)).unwrap();
+    let log = dir.join("server.log");
+    let server = serve(
+        &cfg,
+        &[("RUST_LOG", "info"), ("MILOGIN_LOG_FORMAT", format)],
+        Some(&log),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (server, log, base)
+}
+
 /// Issue 13.10: a refused login is logged at `info` with its reason and the origin it came
 /// from, and a log written to a file (not a terminal) carries no colour codes.
 #[tokio::test]
 async fn refused_logins_are_logged_at_info_and_a_file_gets_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (_mock, mock_base) = mock().await;
-    std::fs::write(dir.path().join("secret"), "s3cret").unwrap();
-    let port = free_port();
-    let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
-    let log = dir.path().join("server.log");
-    let server = serve(
-        &cfg,
-        &[("RUST_LOG", "info"), ("MILOGIN_LOG_FORMAT", "text")],
-        Some(&log),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base);
+    let (server, log, base) = logged_server(dir.path(), &mock_base, "s3cret", "text");
     let r = browser()
         .get(format!(
             "{base}/connection/social/mi/p1/authorize?app_id=web&origin={}&attempt=attempt-refused-00001&mode=popup",
@@ -270,23 +283,8 @@ async fn refused_logins_are_logged_at_info_and_a_file_gets_no_colour_codes() {
 async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
     let dir = tempfile::tempdir().unwrap();
     let (mock, mock_base) = mock().await;
-    std::fs::write(
-        dir.path().join("secret"),
-        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
-    )
-    .unwrap();
-    let port = free_port();
-    let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
-    let log = dir.path().join("server.log");
-    let server = serve(
-        &cfg,
-        &[("RUST_LOG", "info"), ("MILOGIN_LOG_FORMAT", "json")],
-        Some(&log),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base);
+    let secret = milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET;
+    let (server, log, base) = logged_server(dir.path(), &mock_base, secret, "json");
     let http = browser();
     let authorize = |query: String| {
         let http = http.clone();

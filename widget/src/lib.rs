@@ -47,7 +47,6 @@ mod entry {
     use crate::ui::state::ButtonState;
     use leptos::prelude::*;
     use std::any::Any;
-    use std::cell::RefCell;
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
     use web_sys::{Element, HtmlElement, ShadowRoot, Window};
@@ -73,8 +72,6 @@ mod entry {
         login: Rc<Login>,
         state: ButtonState,
         host: HtmlElement,
-        /// The connection list this button last asked for (only that answer is taken).
-        asked: Rc<RefCell<String>>,
         /// The mounted view (unmounted when dropped), then its reactive owner.
         _view: Box<dyn Any>,
         _owner: Owner,
@@ -113,25 +110,24 @@ mod entry {
         }
 
         fn ask(&self) {
-            let cfg = self.state.config();
-            // First: an answer still on its way for the old settings is not taken.
-            let url = if self.state.usable_now() {
-                list_url(&cfg)
-            } else {
-                String::new()
-            };
-            *self.asked.borrow_mut() = url.clone();
-            if url.is_empty() {
+            if !self.state.usable_now() {
                 return;
             }
-            let (asked, listing) = (self.asked.clone(), self.state.listing);
+            let cfg = self.state.config();
+            let url = list_url(&cfg);
+            let state = self.state;
             let want = url.clone();
             api::ask(
                 url,
                 &cfg.app,
                 Box::new(move |l| {
-                    if *asked.borrow() == want {
-                        let _ = listing.try_set(Some(l));
+                    // Taken only while the settings still ask for this list (an answer on its way
+                    // for an older pool, app or language is dropped).
+                    let current = state
+                        .attrs
+                        .try_with_untracked(|p| p.usable && list_url(&p.config) == want);
+                    if current == Some(true) {
+                        let _ = state.listing.try_set(Some(l));
                     }
                 }),
             );
@@ -163,7 +159,6 @@ mod entry {
             login,
             state,
             host,
-            asked: Rc::default(),
             _view: Box::new(view),
             _owner: owner,
         };

@@ -16,7 +16,16 @@ use serde_json::{json, Value};
 const B1: &str = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" theme="brand"></milogin-button>"#;
 
 async fn setup(body: &str, blocker: bool) -> Option<(Env, Chrome, String)> {
-    setup_with(body, blocker, Host::default()).await
+    setup_in(Engine::default(), body, blocker).await
+}
+
+/// [`setup`] in `engine`.
+async fn setup_in(engine: Engine, body: &str, blocker: bool) -> Option<(Env, Chrome, String)> {
+    let host = Host {
+        engine,
+        ..Host::default()
+    };
+    setup_with(body, blocker, host).await
 }
 
 /// How the host page is served and the browser started.
@@ -103,11 +112,7 @@ async fn click_approve_success_with_a_verifiable_token() {
 /// Click, consent in the popup: one success with a token that verifies, the popup closes itself
 /// and the focus is back on the button.
 pub(super) async fn a_popup_login_succeeds_with_a_verifiable_token(engine: Engine) {
-    let host = Host {
-        engine,
-        ..Host::default()
-    };
-    let Some((env, c, _)) = setup_with(B1, false, host).await else {
+    let Some((env, c, _)) = setup_in(engine, B1, false).await else {
         return;
     };
     c.wait_until("document.querySelector('#b1').shadowRoot.querySelector('button').textContent.includes('Sign in with Xiaomi')", 10, "server default label").await;
@@ -159,11 +164,7 @@ async fn live_display_name_keeps_the_login() {
 /// its login is in progress: the new label and look on the same `<button>` node, the login window
 /// still open, and the login still ends with exactly one success.
 pub(super) async fn a_live_display_name_keeps_the_login(engine: Engine) {
-    let host = Host {
-        engine,
-        ..Host::default()
-    };
-    let Some((env, c, _)) = setup_with(B1, false, host).await else {
+    let Some((env, c, _)) = setup_in(engine, B1, false).await else {
         return;
     };
     let same_node = "return window.__node === document.querySelector('#b1').shadowRoot.querySelector('button');";
@@ -495,11 +496,7 @@ async fn a_blocked_popup_is_a_popup_blocked_error() {
 /// With the engine's popup blocker on, a scripted click is `popup_blocked`; a real click opens
 /// the window.
 pub(super) async fn a_blocked_popup_is_a_popup_blocked_error_in(engine: Engine) {
-    let host = Host {
-        engine,
-        ..Host::default()
-    };
-    let Some((_env, c, _)) = setup_with(B1, true, host).await else {
+    let Some((_env, c, _)) = setup_in(engine, B1, true).await else {
         return;
     };
     // A scripted click has no user activation: the popup blocker refuses window.open.

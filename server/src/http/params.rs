@@ -1,0 +1,177 @@
+//! Query and form parameters as typed structs, read by axum's `Query` and `Form` (serde): a key
+//! the struct names twice is refused as a "duplicate field", keys it does not name are
+//! ignored, values sit in [`Bounded`] fields that refuse over-long ones, and
+//! the whole query or body is capped by [`Params::MAX_BYTES`]. A refusal is the 400 error
+//! page (in the reader's language) saying which parameter is wrong and why.
+
+use super::pages::{error_page, Lang};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use milogin_shared::ErrorCode;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+
+/// A parameter value of at most `MAX` bytes (longer ones are refused while deserialising, with
+/// the parameter's name in the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounded<const MAX: usize>(String);
+
+impl<const MAX: usize> Bounded<MAX> {
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for Bounded<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() > MAX {
+            return Err(D::Error::custom(format_args!(
+                "the value is longer than {MAX} bytes"
+            )));
+        }
+        Ok(Self(s))
+    }
+}
+
+/// A parameter struct: how long its whole query string or form body may be.
+pub trait Params: DeserializeOwned + Send {
+    /// The longest accepted query string or form body, bytes.
+    const MAX_BYTES: usize;
+}
+
+/// Reads `T` from `application/x-www-form-urlencoded` bytes (a query string or a form body) the
+/// way axum's `Query` and `Form` do (`serde_urlencoded` through `serde_path_to_error`, so a
+/// message names the parameter); `Err` says what is wrong. Invalid percent-encoding decodes
+/// lossily (and then fails the value's own check). The form's `Content-Type` is not required:
+/// the form is the only body these routes read.
+pub fn parse<T: Params>(raw: &[u8]) -> Result<T, String> {
+    if raw.len() > T::MAX_BYTES {
+        return Err(format!("longer than {} bytes", T::MAX_BYTES));
+    }
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw));
+    serde_path_to_error::deserialize(de).map_err(|e| e.to_string())
+}
+
+/// The query string as `T`; refused with the 400 page.
+pub struct Query<T>(pub T);
+
+/// The form body as `T`; refused with the 400 page.
+pub struct Form<T>(pub T);
+
+/// The 400 page for parameters that cannot be read.
+fn refused(parts: &Parts, what: &str, why: &str) -> Response {
+    let lang = Lang::from_headers(&parts.headers);
+    let why = format!("The {what} is not valid: {why}.");
+    error_page(
+        StatusCode::BAD_REQUEST,
+        lang,
+        ErrorCode::InvalidRequest,
+        &why,
+    )
+}
+
+impl<T: Params, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let raw = parts.uri.query().unwrap_or("").as_bytes();
+        parse(raw)
+            .map(Self)
+            .map_err(|why| refused(parts, "query", &why))
+    }
+}
+
+impl<T: Params, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, T::MAX_BYTES).await {
+            Ok(raw) => parse(&raw).map(Self),
+            Err(_) => Err(format!("longer than {} bytes", T::MAX_BYTES)),
+        }
+        .map_err(|why| refused(&parts, "form", &why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Two {
+        a: Option<Bounded<3>>,
+        b: Option<Bounded<3>>,
+    }
+    impl Params for Two {
+        const MAX_BYTES: usize = 20;
+    }
+
+    async fn page_text(r: Response) -> String {
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    async fn query(q: &str) -> Result<Two, String> {
+        let req = Request::get(format!("/x?{q}")).body(()).unwrap();
+        match Query::<Two>::from_request_parts(&mut req.into_parts().0, &()).await {
+            Ok(Query(t)) => Ok(t),
+            Err(r) => Err(page_text(r).await),
+        }
+    }
+
+    async fn form(body: &str) -> Result<Two, String> {
+        let req = Request::post("/x")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        match Form::<Two>::from_request(req, &()).await {
+            Ok(Form(t)) => Ok(t),
+            Err(r) => Err(page_text(r).await),
+        }
+    }
+
+    #[tokio::test]
+    async fn repeated_and_over_long_values_are_refused_by_name_and_unknown_keys_ignored() {
+        let b = |s: &str| Some(Bounded(s.to_owned()));
+        assert_eq!(
+            query("a=x&c=ignored").await.unwrap(),
+            Two { a: b("x"), b: None }
+        );
+        assert_eq!(query("b=%ZZ").await.unwrap().b, b("%ZZ"), "decoded lossily");
+        assert_eq!(query("").await.unwrap(), Two { a: None, b: None });
+        assert_eq!(form("b=y&z=1").await.unwrap(), Two { a: None, b: b("y") });
+        for bad in [query("a=x&a=y").await, form("a=x&a=y").await] {
+            let page = bad.unwrap_err();
+            assert!(page.contains("duplicate field `a`"), "{page}");
+        }
+        for bad in [query("b=abcd").await, form("b=abcd").await] {
+            let page = bad.unwrap_err();
+            assert!(
+                page.contains("b: the value is longer than 3 bytes"),
+                "{page}"
+            );
+        }
+        let page = query(&"c=x&".repeat(6)).await.unwrap_err();
+        assert!(
+            page.contains("The query is not valid: longer than 20 bytes."),
+            "{page}"
+        );
+        let page = form(&"c=x&".repeat(6)).await.unwrap_err();
+        assert!(
+            page.contains("The form is not valid: longer than 20 bytes."),
+            "{page}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! schema, the systemd unit, the demo from a copied binary, `user list` with Chinese names and the
 //! hosted page's app name.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

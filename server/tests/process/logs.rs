@@ -4,7 +4,7 @@
 //! experience-login page — a password (right or wrong), a CSRF token, a binding ticket, the
 //! admin token or a try ticket.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[tokio::test]

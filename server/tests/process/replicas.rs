@@ -2,7 +2,7 @@
 //! replica 2 works, an attempt is single use across replicas, both publish the same signing key
 //! (both started at once against an empty database), and nothing lives in one process's memory.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[tokio::test]

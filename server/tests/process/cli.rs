@@ -1,7 +1,7 @@
 //! The `milogin` binary as an operator uses it: `check` on good and broken files, and `serve`
 //! against `mock-xiaomi` as two real processes, driven by a scripted browser.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -84,7 +84,7 @@ fn check_prints_each_callback_url_for_a_good_file() {
     );
 }
 
-const EXAMPLE: &str = include_str!("../../milogin.example.toml");
+const EXAMPLE: &str = include_str!("../../../milogin.example.toml");
 
 /// `milogin serve` + `milogin mock-xiaomi` as separate processes; concurrent scripted logins;
 /// then `milogin user list --json` sees the users; removing the bound connection is refused.

@@ -6,7 +6,7 @@
 //! Every read has a timeout and every loop a bound: a server that waits forever fails the test
 //! instead of hanging it.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};

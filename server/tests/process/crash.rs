@@ -3,7 +3,7 @@
 //! (and no identity without its user), pending attempts expire, and logging in again finds the
 //! same users instead of creating duplicates. Runs on SQLite, and on PostgreSQL when available.
 
-mod support;
+use crate::support;
 use std::time::Duration;
 use support::*;
 

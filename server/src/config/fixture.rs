@@ -26,7 +26,7 @@ impl ConfigBuilder {
     pub fn on_loopback(port: u16, database_url: impl Into<String>) -> Self {
         Self {
             server: ServerKeys {
-                listen: format!("127.0.0.1:{port}"),
+                listen: Some(format!("127.0.0.1:{port}")),
                 public_url: Some(format!("http://127.0.0.1:{port}")),
                 database_url: database_url.into(),
                 ..ServerKeys::default()
@@ -53,6 +53,13 @@ impl ConfigBuilder {
     pub fn pool(mut self, pool: PoolBuilder) -> Self {
         self.pools.push(pool);
         self
+    }
+
+    /// Only `server.database_url` and these pools (the offline commands need no more).
+    pub fn database(database_url: impl Into<String>) -> Self {
+        let mut file = Self::default();
+        file.server.database_url = database_url.into();
+        file
     }
 
     /// The file's text.
@@ -85,7 +92,8 @@ pub fn generous_rates() -> Limits {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServerKeys {
     /// `listen`.
-    pub listen: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
     /// `public_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,

@@ -3,11 +3,11 @@
 
 use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit};
 use super::pages::{self, Lang};
-use super::params::{Bounded, Params, Query};
+use super::params::{AuthorizeParams, CallbackQuery, Query};
 use super::respond::{conclude, deliver, set_cookie, SameSite};
 use super::try_login::TryTicket;
 use crate::crypto::sha256_hex;
-use crate::domain::{AppId, AttemptId, Origin, PoolId, UniqueId};
+use crate::domain::{AttemptId, PoolId, UniqueId};
 use crate::login::finish::{finish, CallbackParams, Finish};
 use crate::login::start::{
     self, validate_start, AuthorizeQuery, Refusal, Start, StartError, StartRefusal,
@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use milogin_shared::{ErrorCode, ResultMessage};
-use serde::Deserialize;
 
 /// Authorize and callback.
 pub fn router() -> Router<AppState> {
@@ -37,45 +36,6 @@ pub fn router() -> Router<AppState> {
 
 async fn head_refused() -> StatusCode {
     StatusCode::METHOD_NOT_ALLOWED
-}
-
-/// The authorize query: the login's inputs, each at most once; other keys are ignored.
-#[derive(Deserialize)]
-pub struct AuthorizeParams {
-    app_id: Option<Bounded<256>>,
-    origin: Option<Bounded<2048>>,
-    attempt: Option<Bounded<256>>,
-    mode: Option<Bounded<64>>,
-    redirect_uri: Option<Bounded<2048>>,
-}
-
-impl Params for AuthorizeParams {
-    const MAX_BYTES: usize = 4096;
-}
-
-impl AuthorizeParams {
-    /// The app id (as sent).
-    pub fn app_id(&self) -> Option<&str> {
-        self.app_id.as_ref().map(Bounded::as_str)
-    }
-}
-
-impl From<AuthorizeParams> for AuthorizeQuery {
-    /// The app id, origin and attempt id parsed into their types (the only place), a bad value
-    /// kept as its error for the login to refuse in order.
-    fn from(q: AuthorizeParams) -> Self {
-        let (app_id, origin) = (
-            q.app_id.map(Bounded::into_inner),
-            q.origin.map(Bounded::into_inner),
-        );
-        Self {
-            app_id: app_id.map(|a| AppId::parse(&a).map_err(|_| a)),
-            origin: origin.map(|o| Origin::parse(&o).map_err(|_| o)),
-            attempt: q.attempt.map(|a| AttemptId::parse(a.as_str())),
-            mode: q.mode.map(Bounded::into_inner),
-            redirect_uri: q.redirect_uri.map(Bounded::into_inner),
-        }
-    }
 }
 
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
@@ -185,31 +145,6 @@ fn start_refused(start: &Start<'_>, e: StartError, lang: Lang) -> Response {
             _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
         };
             deliver(&start.target, &m, lang, StatusCode::SERVICE_UNAVAILABLE)
-        }
-    }
-}
-
-/// The callback query: only the parameters we read (X-05, X-23: others are ignored), each at
-/// most once, their lengths capped.
-#[derive(Deserialize)]
-pub struct CallbackQuery {
-    code: Option<Bounded<512>>,
-    state: Option<Bounded<128>>,
-    error: Option<Bounded<128>>,
-    error_description: Option<Bounded<1024>>,
-}
-
-impl Params for CallbackQuery {
-    const MAX_BYTES: usize = 8192;
-}
-
-impl From<CallbackQuery> for CallbackParams {
-    fn from(q: CallbackQuery) -> Self {
-        Self {
-            code: q.code.map(Bounded::into_inner),
-            state: q.state.map(Bounded::into_inner),
-            error: q.error.map(Bounded::into_inner),
-            error_description: q.error_description.map(Bounded::into_inner),
         }
     }
 }

@@ -2,9 +2,13 @@
 //! the struct names twice is refused as a "duplicate field", keys it does not name are
 //! ignored, values sit in [`Bounded`] fields that refuse over-long ones, and
 //! the whole query or body is capped by [`Params::MAX_BYTES`]. A refusal is the 400 error
-//! page (in the reader's language) saying which parameter is wrong and why.
+//! page (in the reader's language) saying which parameter is wrong and why. The login routes'
+//! parameter structs live here too: [`AuthorizeParams`], [`CallbackQuery`].
 
 use super::pages::{error_page, Lang};
+use crate::domain::{AppId, AttemptId, Origin};
+use crate::login::finish::CallbackParams;
+use crate::login::start::AuthorizeQuery;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -100,6 +104,70 @@ impl<T: Params, S: Send + Sync> FromRequest<S> for Form<T> {
             Err(_) => Err(format!("longer than {} bytes", T::MAX_BYTES)),
         }
         .map_err(|why| refused(&parts, "form", &why))
+    }
+}
+
+/// The authorize query: the login's inputs, each at most once; other keys are ignored.
+#[derive(Deserialize)]
+pub struct AuthorizeParams {
+    app_id: Option<Bounded<256>>,
+    origin: Option<Bounded<2048>>,
+    attempt: Option<Bounded<256>>,
+    mode: Option<Bounded<64>>,
+    redirect_uri: Option<Bounded<2048>>,
+}
+
+impl Params for AuthorizeParams {
+    const MAX_BYTES: usize = 4096;
+}
+
+impl AuthorizeParams {
+    /// The app id (as sent).
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_ref().map(Bounded::as_str)
+    }
+}
+
+impl From<AuthorizeParams> for AuthorizeQuery {
+    /// The app id, origin and attempt id parsed into their types (the only place), a bad value
+    /// kept as its error for the login to refuse in order.
+    fn from(q: AuthorizeParams) -> Self {
+        let (app_id, origin) = (
+            q.app_id.map(Bounded::into_inner),
+            q.origin.map(Bounded::into_inner),
+        );
+        Self {
+            app_id: app_id.map(|a| AppId::parse(&a).map_err(|_| a)),
+            origin: origin.map(|o| Origin::parse(&o).map_err(|_| o)),
+            attempt: q.attempt.map(|a| AttemptId::parse(a.as_str())),
+            mode: q.mode.map(Bounded::into_inner),
+            redirect_uri: q.redirect_uri.map(Bounded::into_inner),
+        }
+    }
+}
+
+/// The callback query: only the parameters we read (X-05, X-23: others are ignored), each at
+/// most once, their lengths capped.
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<Bounded<512>>,
+    state: Option<Bounded<128>>,
+    error: Option<Bounded<128>>,
+    error_description: Option<Bounded<1024>>,
+}
+
+impl Params for CallbackQuery {
+    const MAX_BYTES: usize = 8192;
+}
+
+impl From<CallbackQuery> for CallbackParams {
+    fn from(q: CallbackQuery) -> Self {
+        Self {
+            code: q.code.map(Bounded::into_inner),
+            state: q.state.map(Bounded::into_inner),
+            error: q.error.map(Bounded::into_inner),
+            error_description: q.error_description.map(Bounded::into_inner),
+        }
     }
 }
 

@@ -8,9 +8,8 @@
 //! throttled per client.
 
 use super::extract::{ClientIp, RateLimit, TryRoute};
-use super::login::AuthorizeParams;
 use super::pages::{self, html_page, json_block, Lang, Page};
-use super::params::Query;
+use super::params::{AuthorizeParams, Query};
 use super::respond::{cookie_header, retry_after, SameSite};
 use crate::config::TRY_APP;
 use crate::state::AppState;

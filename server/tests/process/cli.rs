@@ -5,7 +5,10 @@ use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use support::{approve, browser, free_port, result, wait_ready, Kill, BIN};
+use support::{
+    approve, browser, free_port, pool_p1, result, wait_ready, ConfigBuilder, ConnectionBuilder,
+    Kill, PoolBuilder, Secret, BIN,
+};
 
 #[test]
 fn check_lists_every_problem_with_its_key_and_fails() {
@@ -111,29 +114,11 @@ async fn serve_and_mock_as_processes_complete_concurrent_logins() {
     assert!(line.contains(&format!("127.0.0.1:{mock_port}")), "{line}");
     let port = free_port();
     std::fs::write(dir.path().join("secret"), "s3cr+t/=\n").unwrap();
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "sqlite://{db}"
-[xiaomi]
-account_base = "http://127.0.0.1:{mock_port}"
-open_base = "http://127.0.0.1:{mock_port}"
-allow_insecure_endpoints = true
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#,
-        db = dir.path().join("data/milogin.db").display()
-    );
+    let db = format!("sqlite://{}", dir.path().join("data/milogin.db").display());
+    let config = ConfigBuilder::on_loopback(port, db)
+        .mock_xiaomi(&format!("http://127.0.0.1:{mock_port}"))
+        .pool(pool_p1("2882303761520000001"))
+        .render();
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, &config).unwrap();
     let server = Kill(
@@ -252,25 +237,10 @@ async fn login(base: &str, account: &str, attempt: &str) -> String {
 fn user_config(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(dir.join("secret"), "s3cret\n").unwrap();
     let cfg = dir.join("milogin.toml");
-    let text = format!(
-        r#"
-[server]
-public_url = "https://login.example.com"
-database_url = "sqlite://{db}"
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#,
-        db = dir.join("milogin.db").display()
-    );
-    std::fs::write(&cfg, text).unwrap();
+    let db = format!("sqlite://{}", dir.join("milogin.db").display());
+    let mut file = ConfigBuilder::database(db).pool(pool_p1("2882303761520000001"));
+    file.server.public_url = Some("https://login.example.com".into());
+    std::fs::write(&cfg, file.render()).unwrap();
     cfg
 }
 
@@ -413,55 +383,46 @@ fn user_create_show_disable_enable_delete() {
     ));
 
     // Clear refusals that name the problem.
-    fails_with(
-        &user_cmd(&cfg, &["create", "--username", "ANN"], &[], None),
-        "the username is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--email", "ann@EXAMPLE.com"], &[], None),
-        "the email is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--phone", "+8613800138000"], &[], None),
-        "the phone is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--email", "a@x.com,b@y.com"], &[], None),
-        "invalid email",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--phone", "12345"], &[], None),
-        "invalid phone",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--username", "1abc"], &[], None),
-        "invalid username",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--display-name", "x"], &[], None),
-        "at least one of --username, --email, --phone",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+    let short_password: &[(&str, &str)] = &[("MILOGIN_USER_PASSWORD", "short")];
+    let refusals: [(&[&str], &[(&str, &str)], &str); 11] = [
+        (
+            &["create", "--username", "ANN"],
+            &[],
+            "the username is already used",
+        ),
+        (
+            &["create", "--email", "ann@EXAMPLE.com"],
+            &[],
+            "the email is already used",
+        ),
+        (
+            &["create", "--phone", "+8613800138000"],
+            &[],
+            "the phone is already used",
+        ),
+        (
+            &["create", "--email", "a@x.com,b@y.com"],
+            &[],
+            "invalid email",
+        ),
+        (&["create", "--phone", "12345"], &[], "invalid phone"),
+        (&["create", "--username", "1abc"], &[], "invalid username"),
+        (
+            &["create", "--display-name", "x"],
+            &[],
+            "at least one of --username, --email, --phone",
+        ),
+        (
             &["create", "--username", "dee", "--phone-verified"],
             &[],
-            None,
+            "--phone-verified needs --phone",
         ),
-        "--phone-verified needs --phone",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+        (
             &["create", "--username", "dee"],
-            &[("MILOGIN_USER_PASSWORD", "short")],
-            None,
+            short_password,
+            "at least 8 characters",
         ),
-        "at least 8 characters",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+        (
             &[
                 "create",
                 "--username",
@@ -470,14 +431,13 @@ fn user_create_show_disable_enable_delete() {
                 "in-the-process-list",
             ],
             &[],
-            None,
+            "--password",
         ),
-        "--password",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["show", "--user", "nobody"], &[], None),
-        "no user \"nobody\"",
-    );
+        (&["show", "--user", "nobody"], &[], "no user \"nobody\""),
+    ];
+    for (args, env, says) in refusals {
+        fails_with(&user_cmd(&cfg, args, env, None), says);
+    }
 
     // show by id, username, email or phone.
     for who in [id.as_str(), "ann", "ANN@example.com", "13800138000"] {
@@ -839,21 +799,13 @@ fn env_overrides_keep_strings_strings_and_milogin_config_names_the_file() {
 fn user_commands_need_only_the_database_settings() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("milogin.toml");
-    let text = format!(
-        r#"
-[server]
-database_url = "sqlite://{db}"
-admin_token = {{ env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }}
-[[pools]]
-id = "p1"
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ env = "MILOGIN_TEST_UNSET_XIAOMI_SECRET" }}
-"#,
-        db = dir.path().join("milogin.db").display()
-    );
-    std::fs::write(&cfg, &text).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_XIAOMI_SECRET".into());
+    let mut file = ConfigBuilder::database(db).pool(PoolBuilder::new("p1").connection(
+        ConnectionBuilder::xiaomi("mi", "2882303761520000001", secret),
+    ));
+    file.server.admin_token = Some(Secret::Env("MILOGIN_TEST_UNSET_ADMIN_TOKEN".into()));
+    std::fs::write(&cfg, file.render()).unwrap();
     let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(users, serde_json::json!([]));
     ok_json(&user_cmd(
@@ -865,12 +817,16 @@ id = "p1"
     let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
     let other = dir.path().join("other.toml");
-    std::fs::write(&other, text.replace("p1", "p2")).unwrap();
+    let mut p2 = file.clone();
+    p2.pools[0].id = "p2".into();
+    std::fs::write(&other, p2.render()).unwrap();
     fails_with(
         &user_cmd(&other, &["list"], &[], None),
         "pool \"p1\" is not in the configuration (pools: p2)",
     );
-    std::fs::write(&other, text.replace("sqlite://", "mysql://")).unwrap();
+    let mut mysql = file.clone();
+    mysql.server.database_url = mysql.server.database_url.replace("sqlite://", "mysql://");
+    std::fs::write(&other, mysql.render()).unwrap();
     fails_with(
         &user_cmd(&other, &["list"], &[], None),
         "server.database_url",
@@ -949,31 +905,10 @@ fn relative_config(
 ) -> std::path::PathBuf {
     std::fs::create_dir_all(conf).unwrap();
     std::fs::write(conf.join("secret"), "s3cret\n").unwrap();
-    let widget = widget_dir.map_or(String::new(), |d| format!("widget_dir = \"{d}\""));
+    let mut file = ConfigBuilder::on_loopback(port, "sqlite://data/milogin.db");
+    file.server.widget_dir = widget_dir.map(str::to_owned);
     let cfg = conf.join("milogin.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "sqlite://data/milogin.db"
-{widget}
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, file.pool(pool_p1("2882303761520000001")).render()).unwrap();
     cfg
 }
 

@@ -17,7 +17,7 @@ async fn crash_and_restart(db: String) {
     .unwrap();
     let port = free_port();
     let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
+    std::fs::write(&cfg, config(port, port, &mock_base, &db).render()).unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = serve(&cfg, &[], None);
     wait_ready(&base);

@@ -4,8 +4,7 @@
 //! meaning; success implies the required fields; normalisation is idempotent.
 
 use milogin_server::domain::Origin;
-use milogin_server::http::login::{AuthorizeParams, CallbackQuery};
-use milogin_server::http::params::parse;
+use milogin_server::http::params::{parse, AuthorizeParams, CallbackQuery};
 use milogin_server::login::finish::CallbackParams;
 use milogin_server::provider::xiaomi::{
     parse_envelope, parse_open_id, parse_profile, parse_token, PREFIX,

@@ -1,6 +1,11 @@
 //! Shared by the process-level tests: spawn `milogin`, free ports, a scripted popup login.
 #![allow(dead_code)]
 
+pub use milogin_server::config::fixture::{
+    generous_limits, AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder, Secret, ServerKeys,
+};
+pub use milogin_server::config::{Association, Limits};
+use milogin_server::mock_xiaomi::DEMO_CLIENT_ID;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -52,36 +57,25 @@ pub fn serve(cfg: &std::path::Path, env: &[(&str, &str)], log: Option<&std::path
 }
 
 /// A config for one pool `p1`, app `web` (origin https://shop.example.com), connection `mi`
-/// against the mock at `mock_base`; the secret is read from `secret` next to the file.
-pub fn config(port: u16, public_port: u16, mock_base: &str, database_url: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{public_port}"
-database_url = "{database_url}"
-[xiaomi]
-account_base = "{mock_base}"
-open_base = "{mock_base}"
-allow_insecure_endpoints = true
-timeout_ms = 3000
-[limits]
-authorize_per_minute = 100000
-callback_per_minute = 100000
-max_pending_per_client = 100000
-max_connections_per_client = 100000
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000000"
-  app_secret = {{ file = "secret" }}
-"#
-    )
+/// against the mock at `mock_base`, limits out of the way of one client's bursts (the rates,
+/// the per-client pending and connection caps); the secret is read from `secret` next to the
+/// file.
+pub fn config(port: u16, public_port: u16, mock_base: &str, database_url: &str) -> ConfigBuilder {
+    let mut file = ConfigBuilder::on_loopback(port, database_url)
+        .mock_xiaomi(mock_base)
+        .limits(generous_limits());
+    file.server.public_url = Some(format!("http://127.0.0.1:{public_port}"));
+    file.xiaomi.timeout_ms = Some(3000);
+    file.pool(pool_p1(DEMO_CLIENT_ID))
+}
+
+/// Pool `p1`: app `web` (origin https://shop.example.com) with connection `mi` to Xiaomi app
+/// `app_id`, whose secret is the file `secret` next to the configuration.
+pub fn pool_p1(app_id: &str) -> PoolBuilder {
+    let secret = Secret::File("secret".into());
+    PoolBuilder::new("p1")
+        .app(AppBuilder::new("web", "https://shop.example.com", &["mi"]))
+        .connection(ConnectionBuilder::xiaomi("mi", app_id, secret))
 }
 
 /// A scripted browser.

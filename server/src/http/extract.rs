@@ -9,7 +9,7 @@ use crate::state::{AppState, Limiters};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use milogin_shared::ErrorCode;
 use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,12 +43,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-/// A route's per-client rate limit: which limiter, and the route's name in logs and metrics.
+/// A route's per-client rate limit: which limiter, the route's name in logs and metrics, and
+/// its 429 (the page in the reader's language unless the route says otherwise).
 pub trait Limited {
     /// The `route` label of `milogin_rate_limited_total` and of the log line.
     const ROUTE: &'static str;
     /// The route's limiter.
     fn limiter(limiters: &Limiters) -> &RateLimiter;
+    /// The 429 answer (`Retry-After` is added).
+    fn refused(parts: &Parts) -> Response {
+        pages::error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Lang::from_headers(&parts.headers),
+            ErrorCode::InvalidRequest,
+            "Too many login attempts from your network. Please wait a minute and try again.",
+        )
+    }
 }
 
 macro_rules! limited_routes {
@@ -75,8 +85,22 @@ limited_routes! {
     TryRoute => try_pages, "try";
 }
 
+/// `/pools/{pool}/userinfo`: a JSON API, so its 429 is JSON.
+pub enum UserinfoRoute {}
+
+impl Limited for UserinfoRoute {
+    const ROUTE: &'static str = "userinfo";
+    fn limiter(limiters: &Limiters) -> &RateLimiter {
+        &limiters.userinfo
+    }
+    fn refused(_: &Parts) -> Response {
+        let body = serde_json::json!({ "error": "rate_limited", "message": "too many requests; retry later" });
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+    }
+}
+
 /// Takes a token from route `R`'s limiter for this client; without one the request is refused
-/// with the 429 page (in the reader's language) and `Retry-After`, counted and logged.
+/// with `R`'s 429 and `Retry-After`, counted and logged.
 pub struct RateLimit<R>(PhantomData<R>);
 
 impl<R: Limited> FromRequestParts<AppState> for RateLimit<R> {
@@ -87,12 +111,7 @@ impl<R: Limited> FromRequestParts<AppState> for RateLimit<R> {
         let Err(wait) = take(st, R::limiter(&st.limiters), R::ROUTE, ip) else {
             return Ok(Self(PhantomData));
         };
-        let mut r = pages::error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            Lang::from_headers(&parts.headers),
-            ErrorCode::InvalidRequest,
-            "Too many login attempts from your network. Please wait a minute and try again.",
-        );
+        let mut r = R::refused(parts);
         retry_after(&mut r, wait);
         Err(r)
     }

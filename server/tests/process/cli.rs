@@ -384,7 +384,9 @@ fn user_create_show_disable_enable_delete() {
 
     // Clear refusals that name the problem.
     let short_password: &[(&str, &str)] = &[("MILOGIN_USER_PASSWORD", "short")];
-    let refusals: [(&[&str], &[(&str, &str)], &str); 11] = [
+    // (arguments, environment, what the refusal says)
+    type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refusals: [Refusal; 11] = [
         (
             &["create", "--username", "ANN"],
             &[],

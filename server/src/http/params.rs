@@ -242,4 +242,54 @@ mod tests {
             "{page}"
         );
     }
+
+    fn authorize(q: &str) -> Result<AuthorizeQuery, String> {
+        parse::<AuthorizeParams>(q.as_bytes()).map(AuthorizeQuery::from)
+    }
+
+    fn callback(q: &str) -> Result<CallbackParams, String> {
+        parse::<CallbackQuery>(q.as_bytes()).map(CallbackParams::from)
+    }
+
+    #[test]
+    fn authorize_query_parses_ids_and_origin_once() {
+        let q = authorize(
+            "app_id=shop&origin=HTTPS://Shop.example.com:443&attempt=abcdefghijklmnop&mode=popup",
+        )
+        .unwrap();
+        assert_eq!(q.app_id.unwrap().unwrap().as_str(), "shop");
+        assert_eq!(
+            q.origin.unwrap().unwrap().as_str(),
+            "https://shop.example.com"
+        );
+        assert_eq!(q.attempt.unwrap().unwrap().as_str(), "abcdefghijklmnop");
+        // Bad values are kept as errors (refused later, in order); a bad app id names no app.
+        let q = authorize("app_id=a/b&origin=null&attempt=short").unwrap();
+        assert_eq!(q.app_id, Some(Err("a/b".to_string())));
+        assert!(q.origin.unwrap().is_err());
+        assert!(q.attempt.unwrap().is_err());
+        assert!(authorize("attempt=a&attempt=b").is_err());
+        assert!(authorize(&format!("app_id=a&pad={}", "x".repeat(4096))).is_err());
+    }
+
+    #[test]
+    fn callback_query_keeps_only_trusted_parameters() {
+        let p =
+            callback("code=c&state=s&origin=https://evil&redirect_uri=x&mode=redirect").unwrap();
+        assert_eq!(
+            p,
+            CallbackParams {
+                code: Some("c".into()),
+                state: Some("s".into()),
+                error: None,
+                error_description: None
+            }
+        );
+        assert!(callback("code=a&code=b&state=s").is_err());
+        assert!(callback("state=a&state=a").is_err());
+        assert!(callback(&format!("code={}&state=s", "a".repeat(512 + 1))).is_err());
+        assert!(callback(&"x".repeat(9000)).is_err());
+        assert_eq!(callback("state=%ZZ").unwrap().state.as_deref(), Some("%ZZ"));
+        assert_eq!(callback("").unwrap(), CallbackParams::default());
+    }
 }

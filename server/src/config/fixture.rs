@@ -28,7 +28,7 @@ impl ConfigBuilder {
             server: ServerKeys {
                 listen: Some(format!("127.0.0.1:{port}")),
                 public_url: Some(format!("http://127.0.0.1:{port}")),
-                database_url: database_url.into(),
+                database_url: Some(database_url.into()),
                 ..ServerKeys::default()
             },
             ..Self::default()
@@ -58,13 +58,19 @@ impl ConfigBuilder {
     /// Only `server.database_url` and these pools (the offline commands need no more).
     pub fn database(database_url: impl Into<String>) -> Self {
         let mut file = Self::default();
-        file.server.database_url = database_url.into();
+        file.server.database_url = Some(database_url.into());
         file
     }
 
     /// The file's text.
     pub fn render(&self) -> String {
         toml::to_string(self).expect("a configuration renders as TOML")
+    }
+
+    /// The file as a TOML table, for a test that breaks it on purpose (an unknown key, a value
+    /// of the wrong kind, a missing one) where the typed fields cannot.
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("a configuration renders as TOML")
     }
 }
 
@@ -98,7 +104,8 @@ pub struct ServerKeys {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// `database_url`.
-    pub database_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
     /// `database_password`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_password: Option<Secret>,

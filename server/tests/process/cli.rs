@@ -6,35 +6,24 @@ use crate::support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use support::{
-    approve, browser, free_port, pool_p1, result, wait_ready, ConfigBuilder, ConnectionBuilder,
-    Kill, PoolBuilder, Secret, BIN,
+    approve, browser, free_port, key_states, keys_cmd, pool_p1, result, wait_ready, AppBuilder,
+    ConfigBuilder, ConnectionBuilder, Kill, PoolBuilder, Secret, BIN,
 };
 
 #[test]
 fn check_lists_every_problem_with_its_key_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        r#"
-[server]
-listen = "here"
-public_url = "ftp://x"
-[xiaomi]
-open_base = "http://127.0.0.1:1"
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://a.example/path"]
-  connections = ["missing"]
-  [[pools.connections]]
-  unique_id = "Not Valid"
-  app_id = "12ab"
-  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
-"#,
-    )
-    .unwrap();
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_SECRET".into());
+    let mut file = ConfigBuilder::default().pool(
+        PoolBuilder::new("p")
+            .app(AppBuilder::new("a", "https://a.example/path", &["missing"]))
+            .connection(ConnectionBuilder::xiaomi("Not Valid", "12ab", secret)),
+    );
+    file.server.listen = Some("here".into());
+    file.server.public_url = Some("ftp://x".into());
+    file.xiaomi.open_base = Some("http://127.0.0.1:1".into());
+    std::fs::write(&f, file.render()).unwrap();
     let out = Command::new(BIN)
         .args(["check", "--config"])
         .arg(&f)
@@ -588,32 +577,6 @@ fn user_unlink_removes_the_identity_of_one_connection() {
     );
 }
 
-/// Runs `milogin keys …` with `--config cfg` (and the pool given in `args`).
-fn keys_cmd(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("keys")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .output()
-        .unwrap()
-}
-
-/// `(kid, state)` of each key `keys list --json` prints.
-fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
-    let list = ok_json(&keys_cmd(cfg, &["list", "--pool", "p1", "--json"]));
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["kid"].as_str().unwrap().to_string(),
-                k["state"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn keys_rotate_publishes_a_next_key_and_refuses_a_second_rotation_while_it_waits() {
     let dir = tempfile::tempdir().unwrap();
@@ -827,7 +790,8 @@ fn user_commands_need_only_the_database_settings() {
         "pool \"p1\" is not in the configuration (pools: p2)",
     );
     let mut mysql = file.clone();
-    mysql.server.database_url = mysql.server.database_url.replace("sqlite://", "mysql://");
+    let url = file.server.database_url.as_deref().unwrap_or_default();
+    mysql.server.database_url = Some(url.replace("sqlite://", "mysql://"));
     std::fs::write(&other, mysql.render()).unwrap();
     fails_with(
         &user_cmd(&other, &["list"], &[], None),
@@ -842,30 +806,26 @@ fn user_commands_need_only_the_database_settings() {
 fn check_reports_shape_errors_by_path_with_every_other_problem() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        r#"
-[server]
-public_url = "https://login.example.com"
-colour = "blue"
-admin_token = { env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://a.example"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
-  login_mode = "sometimes"
-  scopes = [1, 99]
-  [[pools.connections]]
-  unique_id = "mi-2"
-"#,
-    )
-    .unwrap();
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_SECRET".into());
+    let mut mi = ConnectionBuilder::xiaomi("mi", "2882303761520000001", secret);
+    mi.scopes = Some(vec![1, 99]);
+    let mut file = ConfigBuilder::default().pool(
+        PoolBuilder::new("p")
+            .app(AppBuilder::new("a", "https://a.example", &["mi"]))
+            .connection(mi),
+    );
+    file.server.public_url = Some("https://login.example.com".into());
+    file.server.admin_token = Some(Secret::Env("MILOGIN_TEST_UNSET_ADMIN_TOKEN".into()));
+    // What the typed fields cannot write: an unknown key, a value of no variant, a connection
+    // without its required keys.
+    let mut table = file.to_table();
+    let server = table["server"].as_table_mut().unwrap();
+    server.insert("colour".into(), "blue".into());
+    let connections = table["pools"][0]["connections"].as_array_mut().unwrap();
+    let mi = connections[0].as_table_mut().unwrap();
+    mi.insert("login_mode".into(), "sometimes".into());
+    connections.push(toml::Value::Table(toml::toml! { unique_id = "mi-2" }));
+    std::fs::write(&f, toml::to_string(&table).unwrap()).unwrap();
     let out = check_cmd(Some(&f), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();

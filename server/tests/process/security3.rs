@@ -402,38 +402,6 @@ fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
     );
 }
 
-/// `milogin keys <args> --config cfg`.
-fn keys(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN)
-        .arg("keys")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .output()
-        .unwrap()
-}
-
-/// `keys list --pool p1 --json` as `(kid, state)`.
-fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
-    let out = keys(cfg, &["list", "--pool", "p1", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["kid"].as_str().unwrap().into(),
-                k["state"].as_str().unwrap().into(),
-            )
-        })
-        .collect()
-}
-
 /// A whole login at the server `base` (pool `p1`, app `web`): the id_token.
 async fn login_token(base: &str, attempt: &str) -> String {
     let http = browser();
@@ -498,23 +466,13 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     // it an hour later, and the pool must keep signing.
     let dir = tempfile::tempdir().unwrap();
     let (_mock, mock_base) = mock().await;
-    std::fs::write(
-        dir.path().join("secret"),
-        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
-    )
-    .unwrap();
-    let port = free_port();
     let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
-    let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db).render()).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(&cfg, &[], None);
-    wait_ready(&base);
+    let (_server, cfg, base) = serve_config(dir.path(), &mock_base, &db);
 
     let stolen_token = login_token(&base, "attempt-revoke-000001").await;
     let stolen = kid_of(&stolen_token);
     assert_eq!(userinfo_status(&base, &stolen_token).await, 200);
-    let out = keys(&cfg, &["rotate", "--pool", "p1"]);
+    let out = keys_cmd(&cfg, &["rotate", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -523,7 +481,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     let next = key_states(&cfg)[1].0.clone();
 
     // Revoke the signing key while a next key waits: that one signs at once.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", &stolen]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", &stolen]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -548,7 +506,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     assert_eq!(userinfo_status(&base, &fresh).await, 200);
 
     // Revoke the signing key with none waiting: a new key is made and signs at once.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", &next]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", &next]);
     assert!(
         out.status.success(),
         "{}",
@@ -569,7 +527,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     );
 
     // An unknown kid is named, with where to look.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", "no-such-kid"]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", "no-such-kid"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -669,7 +627,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     assert!(stored_private_keys(&db_file)[0].contains("PRIVATE KEY"));
 
     // `keys wrap` wraps it in place; a second run has nothing left to do.
-    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -684,7 +642,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
         "{}",
         stored[0]
     );
-    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -712,7 +670,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     let token = login_token(&base, "attempt-kek-000002").await;
     assert_eq!(kid_of(&token), before, "the wrapped key is the same key");
     assert_eq!(userinfo_status(&base, &token).await, 200);
-    let out = keys(&cfg_kek, &["rotate", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["rotate", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",

@@ -5,7 +5,7 @@ pub use milogin_server::config::fixture::{
     generous_limits, AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder, Secret, ServerKeys,
 };
 pub use milogin_server::config::{Association, Limits};
-use milogin_server::mock_xiaomi::DEMO_CLIENT_ID;
+use milogin_server::mock_xiaomi::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -76,6 +76,61 @@ pub fn pool_p1(app_id: &str) -> PoolBuilder {
     PoolBuilder::new("p1")
         .app(AppBuilder::new("web", "https://shop.example.com", &["mi"]))
         .connection(ConnectionBuilder::xiaomi("mi", app_id, secret))
+}
+
+/// `dir/milogin.toml` holding `file`, with the mock's Xiaomi secret beside it (`secret`).
+pub fn write_config(dir: &std::path::Path, file: &ConfigBuilder) -> std::path::PathBuf {
+    std::fs::write(dir.join("secret"), DEMO_CLIENT_SECRET).unwrap();
+    let cfg = dir.join("milogin.toml");
+    std::fs::write(&cfg, file.render()).unwrap();
+    cfg
+}
+
+/// `milogin serve` of [`config`] over `db` against the mock at `mock_base`, on a free port, in
+/// `dir`, and ready: the process, its configuration and its base URL.
+pub fn serve_config(
+    dir: &std::path::Path,
+    mock_base: &str,
+    db: &str,
+) -> (Kill, std::path::PathBuf, String) {
+    let port = free_port();
+    let cfg = write_config(dir, &config(port, port, mock_base, db));
+    let server = serve(&cfg, &[], None);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (server, cfg, base)
+}
+
+/// `milogin keys <args> --config cfg`.
+pub fn keys_cmd(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
+/// `keys list --pool p1 --json` as `(kid, state)`.
+pub fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
+    let out = keys_cmd(cfg, &["list", "--pool", "p1", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_string(),
+                k["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A scripted browser.

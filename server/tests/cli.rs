@@ -562,7 +562,7 @@ fn user_unlink_removes_the_identity_of_one_connection() {
         .await
         .unwrap();
         let identity = milogin_server::store::Identity {
-            connection: "mi".into(),
+            connection: "mi".try_into().unwrap(),
             subject: "2.0Vq3xK9mZ7pL1aB4cD8eF2gH".into(),
             client_id: "2882303761520000001".into(),
             union_id: None,

@@ -2,9 +2,10 @@
 //! is [`super::queries`], the same as SQLite's.
 
 use super::queries as q;
+use super::users::with_identities;
 use super::*;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{FromRow, Row};
+use sqlx::Row;
 use std::time::Duration;
 
 /// The PostgreSQL store.
@@ -65,12 +66,7 @@ fn taken(e: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query(q::PING).execute(&mut *self.db().await?).await?;
-        Ok(())
-    }
-
+impl Attempts for PgStore {
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
         if self.sweep.due(now) {
             sqlx::query(q::SWEEP_ATTEMPTS)
@@ -81,13 +77,13 @@ impl Store for PgStore {
         sqlx::query(q::INSERT_ATTEMPT)
             .bind(&a.state_hash)
             .bind(&a.binding_hash)
-            .bind(&a.pool)
+            .bind(&a.dest.pool)
             .bind(&a.connection)
-            .bind(&a.app)
-            .bind(&a.origin)
-            .bind(&a.mode)
-            .bind(&a.redirect_uri)
-            .bind(&a.attempt)
+            .bind(&a.dest.app)
+            .bind(&a.dest.origin)
+            .bind(a.dest.mode)
+            .bind(&a.dest.redirect_uri)
+            .bind(&a.dest.attempt)
             .bind(a.created_at)
             .bind(a.expires_at)
             .execute(&mut *self.db().await?)
@@ -106,12 +102,7 @@ impl Store for PgStore {
             .fetch_optional(&mut *self.db().await?)
             .await?;
         if let Some(r) = row {
-            let a = Attempt::from_row(&r)?;
-            return Ok(if now > a.expires_at {
-                Consumed::Expired(a)
-            } else {
-                Consumed::Fresh(a)
-            });
+            return Ok(Attempt::read(&r)?.consumed(now));
         }
         let seen = sqlx::query(q::ATTEMPT_SEEN)
             .bind(state_hash)
@@ -124,6 +115,17 @@ impl Store for PgStore {
         })
     }
 
+    async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
+        let r = sqlx::query(q::PENDING_ATTEMPTS)
+            .bind(now)
+            .fetch_one(&mut *self.db().await?)
+            .await?;
+        Ok(r.try_get("n")?)
+    }
+}
+
+#[async_trait]
+impl Users for PgStore {
     async fn user_by_identity(
         &self,
         pool: &str,
@@ -136,7 +138,7 @@ impl Store for PgStore {
             .bind(subject)
             .fetch_optional(&mut *self.db().await?)
             .await?;
-        Ok(row.as_ref().map(User::from_row).transpose()?)
+        row.as_ref().map(User::read).transpose()
     }
 
     async fn create_user_with_identity(
@@ -157,7 +159,7 @@ impl Store for PgStore {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        let user = User::from_row(&created)?;
+        let user = User::read(&created)?;
         let bound = sqlx::query(q::INSERT_IDENTITY)
             .bind(&u.pool)
             .bind(&i.connection)
@@ -207,7 +209,7 @@ impl Store for PgStore {
             .bind(id)
             .fetch_optional(&mut *self.db().await?)
             .await?;
-        Ok(row.as_ref().map(User::from_row).transpose()?)
+        row.as_ref().map(User::read).transpose()
     }
 
     async fn list_users(&self, pool: &str) -> Result<Vec<UserWithIdentities>, StoreError> {
@@ -219,11 +221,11 @@ impl Store for PgStore {
             .bind(pool)
             .fetch_all(&mut *self.db().await?)
             .await?;
-        let users = users.iter().map(User::from_row).collect::<Result<_, _>>()?;
+        let users = users.iter().map(User::read).collect::<Result<_, _>>()?;
         let ids = ids
             .iter()
-            .map(|r| Ok((r.try_get("user_id")?, Identity::from_row(r)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+            .map(Identity::read_with_owner)
+            .collect::<Result<_, _>>()?;
         Ok(with_identities(users, ids))
     }
 
@@ -234,84 +236,6 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| Ok((r.try_get("pool")?, r.try_get("connection")?)))
             .collect()
-    }
-
-    async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError> {
-        // Racing replicas on an empty table both insert number 1: the primary key keeps one.
-        sqlx::query(q::ENSURE_SIGNING_KEY)
-            .bind(pool)
-            .bind(&first.kid)
-            .bind(&first.private_pem)
-            .bind(first.created_at)
-            .bind(first.activates_at)
-            .execute(&mut *self.db().await?)
-            .await?;
-        Ok(())
-    }
-
-    async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError> {
-        let rows = sqlx::query(q::SIGNING_KEYS)
-            .bind(pool)
-            .fetch_all(&mut *self.db().await?)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(StoredKey::from_row)
-            .collect::<Result<_, _>>()?)
-    }
-
-    async fn add_signing_key(&self, pool: &str, k: &StoredKey) -> Result<bool, StoreError> {
-        let n = sqlx::query(q::ADD_SIGNING_KEY)
-            .bind(pool)
-            .bind(k.seq)
-            .bind(&k.kid)
-            .bind(&k.private_pem)
-            .bind(k.created_at)
-            .bind(k.activates_at)
-            .execute(&mut *self.db().await?)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError> {
-        let n = sqlx::query(q::DELETE_SIGNING_KEY)
-            .bind(pool)
-            .bind(kid)
-            .execute(&mut *self.db().await?)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn replace_signing_key_pem(
-        &self,
-        pool: &str,
-        kid: &str,
-        old: &str,
-        new: &str,
-    ) -> Result<bool, StoreError> {
-        let n = sqlx::query(q::REPLACE_SIGNING_KEY_PEM)
-            .bind(pool)
-            .bind(kid)
-            .bind(old)
-            .bind(new)
-            .execute(&mut *self.db().await?)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
-        let r = sqlx::query(q::PENDING_ATTEMPTS)
-            .bind(now)
-            .fetch_one(&mut *self.db().await?)
-            .await?;
-        Ok(r.try_get("n")?)
     }
 
     async fn create_local_user(&self, u: &NewLocalUser, now: i64) -> Result<User, StoreError> {
@@ -345,10 +269,7 @@ impl Store for PgStore {
             .bind(value)
             .fetch_optional(&mut *self.db().await?)
             .await?;
-        match row {
-            Some(r) => Ok(Some((User::from_row(&r)?, r.try_get("password_hash")?))),
-            None => Ok(None),
-        }
+        row.as_ref().map(User::read_with_hash).transpose()
     }
 
     async fn match_candidates(
@@ -369,8 +290,7 @@ impl Store for PgStore {
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let user = User::from_row(r)?;
-            let hash: Option<String> = r.try_get("password_hash")?;
+            let (user, hash) = User::read_with_hash(r)?;
             let bound = sqlx::query(q::BOUND_HERE)
                 .bind(pool)
                 .bind(connection)
@@ -458,151 +378,29 @@ impl Store for PgStore {
         Ok(outcome)
     }
 
-    async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError> {
-        sqlx::query(q::SWEEP_TICKETS)
-            .bind(now - q::TICKET_GRACE_SECS)
-            .execute(&mut *self.db().await?)
-            .await?;
-        sqlx::query(q::INSERT_TICKET)
-            .bind(&t.ticket_hash)
-            .bind(&t.csrf_hash)
-            .bind(&t.pool)
-            .bind(&t.connection)
-            .bind(&t.subject)
-            .bind(&t.client_id)
-            .bind(&t.union_id)
-            .bind(&t.nickname)
-            .bind(&t.avatar)
-            .bind(&t.app)
-            .bind(&t.attempt)
-            .bind(&t.origin)
-            .bind(&t.mode)
-            .bind(&t.redirect_uri)
-            .bind(t.matched)
-            .bind(t.failures)
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .execute(&mut *self.db().await?)
-            .await?;
-        Ok(())
-    }
-
-    async fn insert_try_ticket(
-        &self,
-        ticket_hash: &str,
-        pool: &str,
-        connection: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(q::SWEEP_TRY_TICKETS)
-            .bind(now)
-            .execute(&mut *self.db().await?)
-            .await?;
-        sqlx::query(q::INSERT_TRY_TICKET)
-            .bind(ticket_hash)
-            .bind(pool)
-            .bind(connection)
-            .bind(expires_at)
-            .execute(&mut *self.db().await?)
-            .await?;
-        Ok(())
-    }
-
-    async fn redeem_try_ticket(
-        &self,
-        ticket_hash: &str,
-        pool: &str,
-        connection: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        // One DELETE: of two concurrent redeems (any replicas) only one sees the row.
-        let n = sqlx::query(q::REDEEM_TRY_TICKET)
-            .bind(ticket_hash)
-            .bind(pool)
-            .bind(connection)
-            .bind(now)
-            .execute(&mut *self.db().await?)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
-        let row = sqlx::query(q::TICKET)
-            .bind(ticket_hash)
-            .fetch_optional(&mut *self.db().await?)
-            .await?;
-        Ok(row.as_ref().map(Ticket::from_row).transpose()?)
-    }
-
-    async fn ticket_try(
-        &self,
-        ticket_hash: &str,
-        max: i64,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(q::TICKET_TRY)
-            .bind(ticket_hash)
-            .bind(max)
-            .bind(now)
-            .fetch_optional(&mut *self.db().await?)
-            .await?;
-        Ok(row.map(|r| r.try_get("failures")).transpose()?)
-    }
-
-    async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let n = sqlx::query(q::CONSUME_TICKET)
-            .bind(ticket_hash)
-            .bind(now)
-            .execute(&mut *self.db().await?)
-            .await?
-            .rows_affected();
-        Ok(n == 1)
-    }
-
-    async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query(q::ACCOUNT_FAILURES)
-            .bind(user_id)
-            .bind(since)
-            .fetch_optional(&mut *self.db().await?)
-            .await?;
-        Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
-    }
-
-    async fn record_account_failure(
-        &self,
-        user_id: &str,
-        now: i64,
-        window_secs: i64,
-    ) -> Result<i64, StoreError> {
-        let r = sqlx::query(q::RECORD_ACCOUNT_FAILURE)
-            .bind(user_id)
-            .bind(now)
-            .bind(now - window_secs)
-            .fetch_one(&mut *self.db().await?)
-            .await?;
-        Ok(r.try_get("failures")?)
-    }
-
-    async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query(q::CLEAR_ACCOUNT_FAILURES)
-            .bind(user_id)
-            .execute(&mut *self.db().await?)
-            .await?;
-        Ok(())
-    }
-
     async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError> {
         let rows = sqlx::query(q::IDENTITIES_OF_USER)
             .bind(pool)
             .bind(user_id)
             .fetch_all(&mut *self.db().await?)
             .await?;
-        Ok(rows
-            .iter()
-            .map(Identity::from_row)
-            .collect::<Result<_, _>>()?)
+        rows.iter().map(Identity::read).collect()
+    }
+
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<u64, StoreError> {
+        let n = sqlx::query(q::UNLINK_IDENTITY)
+            .bind(pool)
+            .bind(user_id)
+            .bind(connection)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n)
     }
 
     async fn set_disabled(
@@ -647,20 +445,216 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
-    async fn unlink_identity(
-        &self,
-        pool: &str,
-        user_id: &str,
-        connection: &str,
-    ) -> Result<u64, StoreError> {
-        let n = sqlx::query(q::UNLINK_IDENTITY)
-            .bind(pool)
+    async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(q::ACCOUNT_FAILURES)
             .bind(user_id)
-            .bind(connection)
+            .bind(since)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
+    }
+
+    async fn record_account_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let r = sqlx::query(q::RECORD_ACCOUNT_FAILURE)
+            .bind(user_id)
+            .bind(now)
+            .bind(now - window_secs)
+            .fetch_one(&mut *self.db().await?)
+            .await?;
+        Ok(r.try_get("failures")?)
+    }
+
+    async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(q::CLEAR_ACCOUNT_FAILURES)
+            .bind(user_id)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Tickets for PgStore {
+    async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError> {
+        sqlx::query(q::SWEEP_TICKETS)
+            .bind(now - q::TICKET_GRACE_SECS)
+            .execute(&mut *self.db().await?)
+            .await?;
+        sqlx::query(q::INSERT_TICKET)
+            .bind(&t.ticket_hash)
+            .bind(&t.csrf_hash)
+            .bind(&t.dest.pool)
+            .bind(&t.connection)
+            .bind(&t.subject)
+            .bind(&t.client_id)
+            .bind(&t.union_id)
+            .bind(&t.nickname)
+            .bind(&t.avatar)
+            .bind(&t.dest.app)
+            .bind(&t.dest.attempt)
+            .bind(&t.dest.origin)
+            .bind(t.dest.mode)
+            .bind(&t.dest.redirect_uri)
+            .bind(t.matched)
+            .bind(t.failures)
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
+        let row = sqlx::query(q::TICKET)
+            .bind(ticket_hash)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        row.as_ref().map(Ticket::read).transpose()
+    }
+
+    async fn ticket_try(
+        &self,
+        ticket_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(q::TICKET_TRY)
+            .bind(ticket_hash)
+            .bind(max)
+            .bind(now)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        Ok(row.map(|r| r.try_get("failures")).transpose()?)
+    }
+
+    async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query(q::CONSUME_TICKET)
+            .bind(ticket_hash)
+            .bind(now)
             .execute(&mut *self.db().await?)
             .await?
             .rows_affected();
-        Ok(n)
+        Ok(n == 1)
+    }
+
+    async fn insert_try_ticket(
+        &self,
+        ticket_hash: &str,
+        pool: &str,
+        connection: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(q::SWEEP_TRY_TICKETS)
+            .bind(now)
+            .execute(&mut *self.db().await?)
+            .await?;
+        sqlx::query(q::INSERT_TRY_TICKET)
+            .bind(ticket_hash)
+            .bind(pool)
+            .bind(connection)
+            .bind(expires_at)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_try_ticket(
+        &self,
+        ticket_hash: &str,
+        pool: &str,
+        connection: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // One DELETE: of two concurrent redeems (any replicas) only one sees the row.
+        let n = sqlx::query(q::REDEEM_TRY_TICKET)
+            .bind(ticket_hash)
+            .bind(pool)
+            .bind(connection)
+            .bind(now)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl SigningKeys for PgStore {
+    async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError> {
+        // Racing replicas on an empty table both insert number 1: the primary key keeps one.
+        sqlx::query(q::ENSURE_SIGNING_KEY)
+            .bind(pool)
+            .bind(&first.kid)
+            .bind(&first.private_pem)
+            .bind(first.created_at)
+            .bind(first.activates_at)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(q::SIGNING_KEYS)
+            .bind(pool)
+            .fetch_all(&mut *self.db().await?)
+            .await?;
+        rows.iter().map(StoredKey::read).collect()
+    }
+
+    async fn add_signing_key(&self, pool: &str, k: &StoredKey) -> Result<bool, StoreError> {
+        let n = sqlx::query(q::ADD_SIGNING_KEY)
+            .bind(pool)
+            .bind(k.seq)
+            .bind(&k.kid)
+            .bind(&k.private_pem)
+            .bind(k.created_at)
+            .bind(k.activates_at)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(q::DELETE_SIGNING_KEY)
+            .bind(pool)
+            .bind(kid)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn replace_signing_key_pem(
+        &self,
+        pool: &str,
+        kid: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(q::REPLACE_SIGNING_KEY_PEM)
+            .bind(pool)
+            .bind(kid)
+            .bind(old)
+            .bind(new)
+            .execute(&mut *self.db().await?)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl Lifecycle for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query(q::PING).execute(&mut *self.db().await?).await?;
+        Ok(())
     }
 
     async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
@@ -668,5 +662,9 @@ impl Store for PgStore {
             .fetch_one(&mut *self.db().await?)
             .await?;
         Ok((r.try_get("u")?, r.try_get("i")?, r.try_get("a")?))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }

@@ -13,6 +13,7 @@ mod migrate;
 mod worker;
 
 use super::queries as q;
+use super::users::with_identities;
 use super::*;
 use rusqlite::{Connection, Row};
 use worker::{Db, Worker};
@@ -54,92 +55,12 @@ impl SqliteStore {
     }
 }
 
-fn user(r: &Row) -> rusqlite::Result<User> {
-    Ok(User {
-        id: r.get("id")?,
-        pool: r.get("pool")?,
-        nickname: r.get("nickname")?,
-        avatar: r.get("avatar")?,
-        username: r.get("username")?,
-        email: r.get("email")?,
-        email_verified: r.get("email_verified")?,
-        phone: r.get("phone")?,
-        phone_verified: r.get("phone_verified")?,
-        disabled: r.get("disabled")?,
-        created_at: r.get("created_at")?,
-    })
-}
-
-fn user_and_hash(r: &Row) -> rusqlite::Result<(User, Option<String>)> {
-    Ok((user(r)?, r.get("password_hash")?))
-}
-
-fn attempt(r: &Row) -> rusqlite::Result<Attempt> {
-    Ok(Attempt {
-        state_hash: r.get("state_hash")?,
-        binding_hash: r.get("binding_hash")?,
-        pool: r.get("pool")?,
-        connection: r.get("connection")?,
-        app: r.get("app")?,
-        origin: r.get("origin")?,
-        mode: r.get("mode")?,
-        redirect_uri: r.get("redirect_uri")?,
-        attempt: r.get("attempt")?,
-        created_at: r.get("created_at")?,
-        expires_at: r.get("expires_at")?,
-    })
-}
-
-fn identity(r: &Row) -> rusqlite::Result<Identity> {
-    Ok(Identity {
-        connection: r.get("connection")?,
-        subject: r.get("subject")?,
-        client_id: r.get("client_id")?,
-        union_id: r.get("union_id")?,
-        created_at: r.get("created_at")?,
-    })
-}
-
-fn key(r: &Row) -> rusqlite::Result<StoredKey> {
-    Ok(StoredKey {
-        kid: r.get("kid")?,
-        private_pem: r.get("private_pem")?,
-        seq: r.get("seq")?,
-        created_at: r.get("created_at")?,
-        activates_at: r.get("activates_at")?,
-    })
-}
-
-fn ticket(r: &Row) -> rusqlite::Result<Ticket> {
-    Ok(Ticket {
-        ticket_hash: r.get("ticket_hash")?,
-        csrf_hash: r.get("csrf_hash")?,
-        pool: r.get("pool")?,
-        connection: r.get("connection")?,
-        subject: r.get("subject")?,
-        client_id: r.get("client_id")?,
-        union_id: r.get("union_id")?,
-        nickname: r.get("nickname")?,
-        avatar: r.get("avatar")?,
-        app: r.get("app")?,
-        attempt: r.get("attempt")?,
-        origin: r.get("origin")?,
-        mode: r.get("mode")?,
-        redirect_uri: r.get("redirect_uri")?,
-        matched: r.get("matched")?,
-        failures: r.get("failures")?,
-        created_at: r.get("created_at")?,
-        expires_at: r.get("expires_at")?,
-        consumed_at: r.get("consumed_at")?,
-    })
-}
-
-fn one(_: &Row) -> rusqlite::Result<()> {
+fn one(_: &Row) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn int(r: &Row) -> rusqlite::Result<i64> {
-    r.get(0)
+fn int(r: &Row) -> Result<i64, StoreError> {
+    Ok(r.get(0)?)
 }
 
 /// A unique-constraint failure, named by the column it is about. Other constraint failures
@@ -160,11 +81,7 @@ fn taken(e: StoreError) -> StoreError {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.call(|db| db.row(q::PING, &[], one).map(drop)).await
-    }
-
+impl Attempts for SqliteStore {
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
         let sweep = self.sweep.due(now);
         let a = a.clone();
@@ -177,13 +94,13 @@ impl Store for SqliteStore {
                 &[
                     &a.state_hash,
                     &a.binding_hash,
-                    &a.pool,
+                    &a.dest.pool,
                     &a.connection,
-                    &a.app,
-                    &a.origin,
-                    &a.mode,
-                    &a.redirect_uri,
-                    &a.attempt,
+                    &a.dest.app,
+                    &a.dest.origin,
+                    &a.dest.mode,
+                    &a.dest.redirect_uri,
+                    &a.dest.attempt,
                     &a.created_at,
                     &a.expires_at,
                 ],
@@ -200,12 +117,8 @@ impl Store for SqliteStore {
     async fn consume_attempt(&self, state_hash: &str, now: i64) -> Result<Consumed, StoreError> {
         let hash = state_hash.to_string();
         self.call(move |db| {
-            if let Some(a) = db.row(q::CONSUME_ATTEMPT, &[&hash, &now], attempt)? {
-                return Ok(if now > a.expires_at {
-                    Consumed::Expired(a)
-                } else {
-                    Consumed::Fresh(a)
-                });
+            if let Some(a) = db.row(q::CONSUME_ATTEMPT, &[&hash, &now], |r| Attempt::read(r))? {
+                return Ok(a.consumed(now));
             }
             Ok(match db.row(q::ATTEMPT_SEEN, &[&hash], one)? {
                 Some(()) => Consumed::Replayed,
@@ -215,6 +128,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
+        self.call(move |db| Ok(db.row(q::PENDING_ATTEMPTS, &[&now], int)?.unwrap_or(0)))
+            .await
+    }
+}
+
+#[async_trait]
+impl Users for SqliteStore {
     async fn user_by_identity(
         &self,
         pool: &str,
@@ -226,7 +147,7 @@ impl Store for SqliteStore {
             connection.to_string(),
             subject.to_string(),
         );
-        self.call(move |db| db.row(q::USER_BY_IDENTITY, &[&p, &c, &s], user))
+        self.call(move |db| db.row(q::USER_BY_IDENTITY, &[&p, &c, &s], |r| User::read(r)))
             .await
     }
 
@@ -243,7 +164,7 @@ impl Store for SqliteStore {
                     .row(
                         q::INSERT_USER,
                         &[&u.id, &u.pool, &u.nickname, &u.avatar, &now],
-                        user,
+                        |r| User::read(r),
                     )?
                     .ok_or_else(|| StoreError::Invalid("INSERT … RETURNING gave no row".into()))?;
                 let bound = db.exec(
@@ -266,7 +187,7 @@ impl Store for SqliteStore {
                 db.row(
                     q::USER_BY_IDENTITY,
                     &[&u.pool, &i.connection, &i.subject],
-                    user,
+                    |r| User::read(r),
                 )?
                 .map(|e| (e, false))
                 .ok_or_else(|| StoreError::Invalid("identity vanished while binding".into()))
@@ -297,16 +218,14 @@ impl Store for SqliteStore {
 
     async fn user(&self, pool: &str, id: &str) -> Result<Option<User>, StoreError> {
         let (p, id) = (pool.to_string(), id.to_string());
-        self.call(move |db| db.row(q::USER, &[&p, &id], user)).await
+        self.call(move |db| db.row(q::USER, &[&p, &id], |r| User::read(r))).await
     }
 
     async fn list_users(&self, pool: &str) -> Result<Vec<UserWithIdentities>, StoreError> {
         let p = pool.to_string();
         self.call(move |db| {
-            let users = db.rows(q::USERS_OF_POOL, &[&p], user)?;
-            let ids = db.rows(q::IDENTITIES_OF_POOL, &[&p], |r| {
-                Ok((r.get::<_, String>("user_id")?, identity(r)?))
-            })?;
+            let users = db.rows(q::USERS_OF_POOL, &[&p], |r| User::read(r))?;
+            let ids = db.rows(q::IDENTITIES_OF_POOL, &[&p], |r| Identity::read_with_owner(r))?;
             Ok(with_identities(users, ids))
         })
         .await
@@ -319,73 +238,6 @@ impl Store for SqliteStore {
             })
         })
         .await
-    }
-
-    async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError> {
-        let (p, k) = (pool.to_string(), first.clone());
-        self.call(move |db| {
-            db.exec(
-                q::ENSURE_SIGNING_KEY,
-                &[&p, &k.kid, &k.private_pem, &k.created_at, &k.activates_at],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError> {
-        let p = pool.to_string();
-        self.call(move |db| db.rows(q::SIGNING_KEYS, &[&p], key))
-            .await
-    }
-
-    async fn add_signing_key(&self, pool: &str, k: &StoredKey) -> Result<bool, StoreError> {
-        let (p, k) = (pool.to_string(), k.clone());
-        self.call(move |db| {
-            let n = db.exec(
-                q::ADD_SIGNING_KEY,
-                &[
-                    &p,
-                    &k.seq,
-                    &k.kid,
-                    &k.private_pem,
-                    &k.created_at,
-                    &k.activates_at,
-                ],
-            )?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError> {
-        let (p, kid) = (pool.to_string(), kid.to_string());
-        self.call(move |db| Ok(db.exec(q::DELETE_SIGNING_KEY, &[&p, &kid])? == 1))
-            .await
-    }
-
-    async fn replace_signing_key_pem(
-        &self,
-        pool: &str,
-        kid: &str,
-        old: &str,
-        new: &str,
-    ) -> Result<bool, StoreError> {
-        let args = [pool, kid, old, new].map(str::to_owned);
-        self.call(move |db| {
-            let [p, k, o, n] = &args;
-            Ok(db.exec(q::REPLACE_SIGNING_KEY_PEM, &[p, k, o, n])? == 1)
-        })
-        .await
-    }
-
-    async fn close(&self) {
-        self.worker.close().await;
-    }
-
-    async fn pending_attempts(&self, now: i64) -> Result<i64, StoreError> {
-        self.call(move |db| Ok(db.row(q::PENDING_ATTEMPTS, &[&now], int)?.unwrap_or(0)))
-            .await
     }
 
     async fn create_local_user(&self, u: &NewLocalUser, now: i64) -> Result<User, StoreError> {
@@ -407,7 +259,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(taken)?;
-            db.row(q::USER, &[&u.pool, &u.id], user)?
+            db.row(q::USER, &[&u.pool, &u.id], |r| User::read(r))?
                 .ok_or_else(|| StoreError::Invalid("the new user vanished".into()))
         })
         .await
@@ -420,7 +272,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<(User, Option<String>)>, StoreError> {
         let (sql, value) = q::user_for_login(id);
         let (p, v) = (pool.to_string(), value.to_string());
-        self.call(move |db| db.row(sql, &[&p, &v], user_and_hash))
+        self.call(move |db| db.row(sql, &[&p, &v], |r| User::read_with_hash(r)))
             .await
     }
 
@@ -437,7 +289,7 @@ impl Store for SqliteStore {
         let (p, c) = (pool.to_string(), connection.to_string());
         let (e, ph) = (email.map(str::to_string), phone.map(str::to_string));
         self.call(move |db| {
-            let found = db.rows(q::MATCH_CANDIDATES, &[&p, &e, &ph], user_and_hash)?;
+            let found = db.rows(q::MATCH_CANDIDATES, &[&p, &e, &ph], |r| User::read_with_hash(r))?;
             let mut out = Vec::with_capacity(found.len());
             for (user, hash) in found {
                 let bound = db.row(q::BOUND_HERE, &[&p, &c, &user.id], one)?;
@@ -486,7 +338,7 @@ impl Store for SqliteStore {
                 }
                 let owner: Option<String> =
                     db.row(q::IDENTITY_OWNER, &[&p, &i.connection, &i.subject], |r| {
-                        r.get(0)
+                        Ok(r.get(0)?)
                     })?;
                 match owner {
                     Some(o) if o == uid => Ok(Link::AlreadyLinked),
@@ -507,6 +359,88 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError> {
+        let (p, id) = (pool.to_string(), user_id.to_string());
+        self.call(move |db| db.rows(q::IDENTITIES_OF_USER, &[&p, &id], |r| Identity::read(r)))
+            .await
+    }
+
+    async fn unlink_identity(
+        &self,
+        pool: &str,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<u64, StoreError> {
+        let (p, id, c) = (
+            pool.to_string(),
+            user_id.to_string(),
+            connection.to_string(),
+        );
+        self.call(move |db| Ok(db.exec(q::UNLINK_IDENTITY, &[&p, &id, &c])? as u64))
+            .await
+    }
+
+    async fn set_disabled(
+        &self,
+        pool: &str,
+        user_id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (p, id) = (pool.to_string(), user_id.to_string());
+        self.call(move |db| Ok(db.exec(q::SET_DISABLED, &[&p, &id, &disabled, &now])? == 1))
+            .await
+    }
+
+    async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError> {
+        let (p, id) = (pool.to_string(), user_id.to_string());
+        self.call(move |db| {
+            db.atomic(|db| {
+                db.exec(q::DELETE_IDENTITIES_OF_USER, &[&p, &id])?;
+                db.exec(q::DELETE_FAILURES_OF_USER, &[&p, &id])?;
+                Ok(db.exec(q::DELETE_USER, &[&p, &id])? == 1)
+            })
+        })
+        .await
+    }
+
+    async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
+        let id = user_id.to_string();
+        self.call(move |db| {
+            Ok(db
+                .row(q::ACCOUNT_FAILURES, &[&id, &since], int)?
+                .unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn record_account_failure(
+        &self,
+        user_id: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<i64, StoreError> {
+        let id = user_id.to_string();
+        self.call(move |db| {
+            db.row(
+                q::RECORD_ACCOUNT_FAILURE,
+                &[&id, &now, &(now - window_secs)],
+                int,
+            )?
+            .ok_or_else(|| StoreError::Invalid("upsert … RETURNING gave no row".into()))
+        })
+        .await
+    }
+
+    async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
+        let id = user_id.to_string();
+        self.call(move |db| db.exec(q::CLEAR_ACCOUNT_FAILURES, &[&id]).map(drop))
+            .await
+    }
+}
+
+#[async_trait]
+impl Tickets for SqliteStore {
     async fn insert_ticket(&self, t: &Ticket, now: i64) -> Result<(), StoreError> {
         let t = t.clone();
         self.call(move |db| {
@@ -516,18 +450,18 @@ impl Store for SqliteStore {
                 &[
                     &t.ticket_hash,
                     &t.csrf_hash,
-                    &t.pool,
+                    &t.dest.pool,
                     &t.connection,
                     &t.subject,
                     &t.client_id,
                     &t.union_id,
                     &t.nickname,
                     &t.avatar,
-                    &t.app,
-                    &t.attempt,
-                    &t.origin,
-                    &t.mode,
-                    &t.redirect_uri,
+                    &t.dest.app,
+                    &t.dest.attempt,
+                    &t.dest.origin,
+                    &t.dest.mode,
+                    &t.dest.redirect_uri,
                     &t.matched,
                     &t.failures,
                     &t.created_at,
@@ -537,6 +471,28 @@ impl Store for SqliteStore {
             .map(drop)
         })
         .await
+    }
+
+    async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
+        let h = ticket_hash.to_string();
+        self.call(move |db| db.row(q::TICKET, &[&h], |r| Ticket::read(r))).await
+    }
+
+    async fn ticket_try(
+        &self,
+        ticket_hash: &str,
+        max: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let h = ticket_hash.to_string();
+        self.call(move |db| db.row(q::TICKET_TRY, &[&h, &max, &now], int))
+            .await
+    }
+
+    async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let h = ticket_hash.to_string();
+        self.call(move |db| Ok(db.exec(q::CONSUME_TICKET, &[&h, &now])? == 1))
+            .await
     }
 
     async fn insert_try_ticket(
@@ -575,106 +531,73 @@ impl Store for SqliteStore {
         self.call(move |db| Ok(db.exec(q::REDEEM_TRY_TICKET, &[&h, &p, &c, &now])? == 1))
             .await
     }
+}
 
-    async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
-        let h = ticket_hash.to_string();
-        self.call(move |db| db.row(q::TICKET, &[&h], ticket)).await
-    }
-
-    async fn ticket_try(
-        &self,
-        ticket_hash: &str,
-        max: i64,
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let h = ticket_hash.to_string();
-        self.call(move |db| db.row(q::TICKET_TRY, &[&h, &max, &now], int))
-            .await
-    }
-
-    async fn consume_ticket(&self, ticket_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let h = ticket_hash.to_string();
-        self.call(move |db| Ok(db.exec(q::CONSUME_TICKET, &[&h, &now])? == 1))
-            .await
-    }
-
-    async fn account_failures(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
-        let id = user_id.to_string();
+#[async_trait]
+impl SigningKeys for SqliteStore {
+    async fn ensure_signing_key(&self, pool: &str, first: &StoredKey) -> Result<(), StoreError> {
+        let (p, k) = (pool.to_string(), first.clone());
         self.call(move |db| {
-            Ok(db
-                .row(q::ACCOUNT_FAILURES, &[&id, &since], int)?
-                .unwrap_or(0))
+            db.exec(
+                q::ENSURE_SIGNING_KEY,
+                &[&p, &k.kid, &k.private_pem, &k.created_at, &k.activates_at],
+            )
+            .map(drop)
         })
         .await
     }
 
-    async fn record_account_failure(
-        &self,
-        user_id: &str,
-        now: i64,
-        window_secs: i64,
-    ) -> Result<i64, StoreError> {
-        let id = user_id.to_string();
+    async fn signing_keys(&self, pool: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let p = pool.to_string();
+        self.call(move |db| db.rows(q::SIGNING_KEYS, &[&p], |r| StoredKey::read(r)))
+            .await
+    }
+
+    async fn add_signing_key(&self, pool: &str, k: &StoredKey) -> Result<bool, StoreError> {
+        let (p, k) = (pool.to_string(), k.clone());
         self.call(move |db| {
-            db.row(
-                q::RECORD_ACCOUNT_FAILURE,
-                &[&id, &now, &(now - window_secs)],
-                int,
-            )?
-            .ok_or_else(|| StoreError::Invalid("upsert … RETURNING gave no row".into()))
+            let n = db.exec(
+                q::ADD_SIGNING_KEY,
+                &[
+                    &p,
+                    &k.seq,
+                    &k.kid,
+                    &k.private_pem,
+                    &k.created_at,
+                    &k.activates_at,
+                ],
+            )?;
+            Ok(n == 1)
         })
         .await
     }
 
-    async fn clear_account_failures(&self, user_id: &str) -> Result<(), StoreError> {
-        let id = user_id.to_string();
-        self.call(move |db| db.exec(q::CLEAR_ACCOUNT_FAILURES, &[&id]).map(drop))
+    async fn delete_signing_key(&self, pool: &str, kid: &str) -> Result<bool, StoreError> {
+        let (p, kid) = (pool.to_string(), kid.to_string());
+        self.call(move |db| Ok(db.exec(q::DELETE_SIGNING_KEY, &[&p, &kid])? == 1))
             .await
     }
 
-    async fn identities_of(&self, pool: &str, user_id: &str) -> Result<Vec<Identity>, StoreError> {
-        let (p, id) = (pool.to_string(), user_id.to_string());
-        self.call(move |db| db.rows(q::IDENTITIES_OF_USER, &[&p, &id], identity))
-            .await
-    }
-
-    async fn set_disabled(
+    async fn replace_signing_key_pem(
         &self,
         pool: &str,
-        user_id: &str,
-        disabled: bool,
-        now: i64,
+        kid: &str,
+        old: &str,
+        new: &str,
     ) -> Result<bool, StoreError> {
-        let (p, id) = (pool.to_string(), user_id.to_string());
-        self.call(move |db| Ok(db.exec(q::SET_DISABLED, &[&p, &id, &disabled, &now])? == 1))
-            .await
-    }
-
-    async fn delete_user(&self, pool: &str, user_id: &str) -> Result<bool, StoreError> {
-        let (p, id) = (pool.to_string(), user_id.to_string());
+        let args = [pool, kid, old, new].map(str::to_owned);
         self.call(move |db| {
-            db.atomic(|db| {
-                db.exec(q::DELETE_IDENTITIES_OF_USER, &[&p, &id])?;
-                db.exec(q::DELETE_FAILURES_OF_USER, &[&p, &id])?;
-                Ok(db.exec(q::DELETE_USER, &[&p, &id])? == 1)
-            })
+            let [p, k, o, n] = &args;
+            Ok(db.exec(q::REPLACE_SIGNING_KEY_PEM, &[p, k, o, n])? == 1)
         })
         .await
     }
+}
 
-    async fn unlink_identity(
-        &self,
-        pool: &str,
-        user_id: &str,
-        connection: &str,
-    ) -> Result<u64, StoreError> {
-        let (p, id, c) = (
-            pool.to_string(),
-            user_id.to_string(),
-            connection.to_string(),
-        );
-        self.call(move |db| Ok(db.exec(q::UNLINK_IDENTITY, &[&p, &id, &c])? as u64))
-            .await
+#[async_trait]
+impl Lifecycle for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.call(|db| db.row(q::PING, &[], one).map(drop)).await
     }
 
     async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
@@ -693,6 +616,10 @@ impl Store for SqliteStore {
             statements: c.statements.load(std::sync::atomic::Ordering::Relaxed),
             commits: c.commits.load(std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    async fn close(&self) {
+        self.worker.close().await;
     }
 }
 

@@ -54,7 +54,10 @@ impl Target {
     pub fn recorded(st: &AppState, d: &Destination) -> Self {
         match (&d.redirect_uri, &d.origin) {
             (Some(u), _) if d.mode == Mode::Redirect => Self::Redirect(u.clone()),
-            (_, Some(o)) => Self::popup(st.config.pool(&d.pool).and_then(|p| p.app(&d.app)), o.clone()),
+            (_, Some(o)) => Self::popup(
+                st.config.pool(&d.pool).and_then(|p| p.app(&d.app)),
+                o.clone(),
+            ),
             (_, None) => Self::Popup {
                 origin: None,
                 return_uri: None,

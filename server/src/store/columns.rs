@@ -50,7 +50,10 @@ impl Text for Origin {
         // Written in its normal form: anything else did not come from milogin.
         match Origin::parse(s) {
             Ok(o) if o.as_str() == s => Ok(o),
-            Ok(_) => Err(format!("{}, which is not an origin in its normal form", shown(s))),
+            Ok(_) => Err(format!(
+                "{}, which is not an origin in its normal form",
+                shown(s)
+            )),
             Err(e) => Err(format!("{}, which is not an origin: it {e}", shown(s))),
         }
     }
@@ -206,7 +209,10 @@ mod tests {
     fn a_refused_value_names_its_table_column_and_rule() {
         let e = refused::<Mode>("sideways");
         assert!(e.contains("attempts.v"), "{e}");
-        assert!(e.contains("\"sideways\", which is not a delivery mode"), "{e}");
+        assert!(
+            e.contains("\"sideways\", which is not a delivery mode"),
+            "{e}"
+        );
         let e = refused::<PoolId>("a b");
         assert!(e.contains("not a pool id: it contains ' '"), "{e}");
         let e = refused::<UniqueId>("");

@@ -58,7 +58,10 @@ impl User {
     pub(super) fn read_with_hash<R: AnyRow + ?Sized>(
         row: &R,
     ) -> Result<(Self, Option<String>), StoreError> {
-        Ok((Self::read(row)?, Cols::new(row, "users").get("password_hash")?))
+        Ok((
+            Self::read(row)?,
+            Cols::new(row, "users").get("password_hash")?,
+        ))
     }
 }
 
@@ -94,7 +97,10 @@ impl Identity {
     pub(super) fn read_with_owner<R: AnyRow + ?Sized>(
         row: &R,
     ) -> Result<(String, Self), StoreError> {
-        Ok((Cols::new(row, "identities").get("user_id")?, Self::read(row)?))
+        Ok((
+            Cols::new(row, "identities").get("user_id")?,
+            Self::read(row)?,
+        ))
     }
 }
 

@@ -213,10 +213,5 @@ async fn a_stored_value_its_type_refuses_is_an_error_naming_table_and_column() {
         "Mi 2",
     );
     outside(&url, "UPDATE users SET pool = 'shop 2'").await;
-    assert_corrupt(
-        store.user("shop 2", "u1").await,
-        "users",
-        "pool",
-        "shop 2",
-    );
+    assert_corrupt(store.user("shop 2", "u1").await, "users", "pool", "shop 2");
 }

@@ -3,15 +3,15 @@
 
 use super::Answer;
 use super::{
-    consume_then_end, end, failed, form_action, identity_of, redirect_origin, Form,
-    FormError, Submission, ACCOUNT_WINDOW_SECS, LINKED_ELSEWHERE, MAX_FAILURES_PER_ACCOUNT,
+    consume_then_end, end, failed, form_action, identity_of, redirect_origin, Form, FormError,
+    Submission, ACCOUNT_WINDOW_SECS, LINKED_ELSEWHERE, MAX_FAILURES_PER_ACCOUNT,
     MAX_TRIES_PER_TICKET, TOO_MANY, USED,
 };
 use crate::accounts::{parse_login_id, verify_password_blocking};
 use crate::config::{Connection, LoginMode, Pool};
 use crate::login::issue::issue;
-use crate::login::Target;
 use crate::login::resolve::identity_of as identity_row;
+use crate::login::Target;
 use crate::state::AppState;
 use crate::store::{Link, Ticket, User};
 use milogin_shared::ErrorCode;

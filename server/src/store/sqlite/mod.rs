@@ -218,14 +218,17 @@ impl Users for SqliteStore {
 
     async fn user(&self, pool: &str, id: &str) -> Result<Option<User>, StoreError> {
         let (p, id) = (pool.to_string(), id.to_string());
-        self.call(move |db| db.row(q::USER, &[&p, &id], |r| User::read(r))).await
+        self.call(move |db| db.row(q::USER, &[&p, &id], |r| User::read(r)))
+            .await
     }
 
     async fn list_users(&self, pool: &str) -> Result<Vec<UserWithIdentities>, StoreError> {
         let p = pool.to_string();
         self.call(move |db| {
             let users = db.rows(q::USERS_OF_POOL, &[&p], |r| User::read(r))?;
-            let ids = db.rows(q::IDENTITIES_OF_POOL, &[&p], |r| Identity::read_with_owner(r))?;
+            let ids = db.rows(q::IDENTITIES_OF_POOL, &[&p], |r| {
+                Identity::read_with_owner(r)
+            })?;
             Ok(with_identities(users, ids))
         })
         .await
@@ -289,7 +292,9 @@ impl Users for SqliteStore {
         let (p, c) = (pool.to_string(), connection.to_string());
         let (e, ph) = (email.map(str::to_string), phone.map(str::to_string));
         self.call(move |db| {
-            let found = db.rows(q::MATCH_CANDIDATES, &[&p, &e, &ph], |r| User::read_with_hash(r))?;
+            let found = db.rows(q::MATCH_CANDIDATES, &[&p, &e, &ph], |r| {
+                User::read_with_hash(r)
+            })?;
             let mut out = Vec::with_capacity(found.len());
             for (user, hash) in found {
                 let bound = db.row(q::BOUND_HERE, &[&p, &c, &user.id], one)?;
@@ -475,7 +480,8 @@ impl Tickets for SqliteStore {
 
     async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, StoreError> {
         let h = ticket_hash.to_string();
-        self.call(move |db| db.row(q::TICKET, &[&h], |r| Ticket::read(r))).await
+        self.call(move |db| db.row(q::TICKET, &[&h], |r| Ticket::read(r)))
+            .await
     }
 
     async fn ticket_try(

@@ -545,14 +545,7 @@ fn user_create_show_disable_enable_delete() {
 #[test]
 fn user_unlink_removes_the_identity_of_one_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = user_config(dir.path());
-    let ann = ok_json(&user_cmd(
-        &cfg,
-        &["create", "--username", "ann", "--json"],
-        &[],
-        None,
-    ));
-    link_mi(dir.path(), ann["id"].as_str().unwrap());
+    let cfg = ann_bound_to_mi(dir.path());
     let shown = ok_json(&user_cmd(
         &cfg,
         &["show", "--user", "ann", "--json"],
@@ -603,9 +596,17 @@ fn user_unlink_removes_the_identity_of_one_connection() {
     );
 }
 
-/// Binds a Xiaomi identity on connection `mi` to user `id` of pool `p1`, through the store (as a
-/// login would).
-fn link_mi(dir: &std::path::Path, id: &str) {
+/// The configuration of [`user_config`] with the user `ann` (`milogin user create`) and a Xiaomi
+/// identity on connection `mi` bound to her through the store, as a login would bind it.
+fn ann_bound_to_mi(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = user_config(dir);
+    let ann = ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "ann", "--json"],
+        &[],
+        None,
+    ));
+    let id = ann["id"].as_str().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store =
@@ -628,6 +629,7 @@ fn link_mi(dir: &std::path::Path, id: &str) {
         );
         store.close().await;
     });
+    cfg
 }
 
 /// A value changed by hand into one milogin never writes (here a connection Unique ID with a
@@ -635,14 +637,7 @@ fn link_mi(dir: &std::path::Path, id: &str) {
 #[test]
 fn a_row_changed_by_hand_is_named_by_table_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = user_config(dir.path());
-    let ann = ok_json(&user_cmd(
-        &cfg,
-        &["create", "--username", "ann", "--json"],
-        &[],
-        None,
-    ));
-    link_mi(dir.path(), ann["id"].as_str().unwrap());
+    let cfg = ann_bound_to_mi(dir.path());
     rusqlite::Connection::open(dir.path().join("milogin.db"))
         .unwrap()
         .execute("UPDATE identities SET connection = 'Mi'", [])

@@ -191,12 +191,23 @@ mod tests {
         String::from_utf8(body.to_vec()).unwrap()
     }
 
-    async fn query(q: &str) -> Result<Two, String> {
-        let req = Request::get(format!("/x?{q}")).body(()).unwrap();
-        match Query::<Two>::from_request_parts(&mut req.into_parts().0, &()).await {
-            Ok(Query(t)) => Ok(t),
-            Err(r) => Err(page_text(r).await),
+    /// `T` read from `req` by extractor `E`, or the text of its 400 page.
+    async fn read<E: FromRequest<(), M>, M, T>(
+        req: Request,
+        inner: impl FnOnce(E) -> T,
+    ) -> Result<T, String>
+    where
+        E::Rejection: Into<Response>,
+    {
+        match E::from_request(req, &()).await {
+            Ok(e) => Ok(inner(e)),
+            Err(r) => Err(page_text(r.into()).await),
         }
+    }
+
+    async fn query(q: &str) -> Result<Two, String> {
+        let req = Request::get(format!("/x?{q}")).body(Body::empty()).unwrap();
+        read(req, |Query(t): Query<Two>| t).await
     }
 
     async fn form(body: &str) -> Result<Two, String> {
@@ -204,10 +215,7 @@ mod tests {
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from(body.to_owned()))
             .unwrap();
-        match Form::<Two>::from_request(req, &()).await {
-            Ok(Form(t)) => Ok(t),
-            Err(r) => Err(page_text(r).await),
-        }
+        read(req, |Form(t): Form<Two>| t).await
     }
 
     #[tokio::test]

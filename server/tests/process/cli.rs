@@ -6,8 +6,8 @@ use crate::support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use support::{
-    approve, browser, free_port, key_states, keys_cmd, pool_p1, result, wait_ready, AppBuilder,
-    ConfigBuilder, ConnectionBuilder, Kill, PoolBuilder, Secret, BIN,
+    approve, browser, check_cmd, free_port, key_states, keys_cmd, pool_p1, result, serve, succeeds,
+    wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill, PoolBuilder, Secret, BIN,
 };
 
 #[test]
@@ -24,11 +24,7 @@ fn check_lists_every_problem_with_its_key_and_fails() {
     file.server.public_url = Some("ftp://x".into());
     file.xiaomi.open_base = Some("http://127.0.0.1:1".into());
     std::fs::write(&f, file.render()).unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let out = check_cmd(Some(&f), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     for key in [
@@ -59,17 +55,7 @@ fn check_prints_each_callback_url_for_a_good_file() {
         EXAMPLE.replace("{ env = \"XIAOMI_APP_SECRET\" }", "{ file = \"s.txt\" }"),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = succeeds(&check_cmd(Some(&f), &[]));
     assert!(
         stdout.contains("https://login.example.com/connection/social/xiaomi/demo-pool/callback"),
         "{stdout}"
@@ -110,14 +96,7 @@ async fn serve_and_mock_as_processes_complete_concurrent_logins() {
         .render();
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, &config).unwrap();
-    let server = Kill(
-        Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&cfg)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let server = serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
 
@@ -174,11 +153,7 @@ async fn serve_and_mock_as_processes_complete_concurrent_logins() {
         "{err}"
     );
     // Issue 13.7: `check` refuses the same rename, so it fails before a deploy does.
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = check_cmd(Some(&cfg), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -702,11 +677,7 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
     ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(mode(&db), 0o600);
     let check = || {
-        let out = Command::new(BIN)
-            .args(["check", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap();
+        let out = check_cmd(Some(&cfg), &[]);
         assert!(
             out.status.success(),
             "{}",
@@ -733,28 +704,6 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
 }
 
 /// Runs `milogin check` with `--config cfg` (when given) and extra environment.
-fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
-    let mut c = Command::new(BIN);
-    c.arg("check");
-    if let Some(cfg) = cfg {
-        c.arg("--config").arg(cfg);
-    }
-    c.env_remove("MILOGIN_CONFIG");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn succeeds(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Issue 13.9: a digits-only override of a string key stays a string (Xiaomi's APP ID), and
 /// `MILOGIN_CONFIG` names the file when `--config` is absent.
 #[test]
@@ -967,14 +916,7 @@ async fn the_widget_is_served_from_the_binary_when_widget_dir_is_unset() {
     let port = free_port();
     let cfg = relative_config(dir.path(), port, None);
     succeeds(&check_cmd(Some(&cfg), &[]));
-    let _server = Kill(
-        Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&cfg)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _server = serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
     let http = reqwest::Client::new();

@@ -46,6 +46,13 @@ fn config(dir: &Path, database_url: &str, edit: impl FnOnce(&mut ConfigBuilder))
     cfg
 }
 
+/// The port of `server.listen` in the configuration file `cfg`.
+fn listen_port(cfg: &Path) -> u16 {
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
+    let listen = file["server"]["listen"].as_str().unwrap();
+    listen.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
 /// `server.database_password` from `source`.
 fn password_from(source: Secret) -> impl FnOnce(&mut ConfigBuilder) {
     move |f| f.server.database_password = Some(source)
@@ -498,15 +505,7 @@ async fn the_hosted_page_names_the_app_not_its_id() {
             pool.apps.push(plain);
         },
     );
-    let port = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .split("127.0.0.1:")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = listen_port(&cfg);
     let _server = support::serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
@@ -689,15 +688,7 @@ async fn the_service_user_of_the_install_steps_reads_its_config_and_writes_its_s
     }
     set(&etc.join("widget"), 0o750, 0, GID);
     set(&etc, 0o750, 0, GID);
-    let port = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .split("127.0.0.1:")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = listen_port(&cfg);
     let as_user = |uid: u32, gid: u32, args: &[&str]| {
         let mut c = Command::new("setpriv");
         c.args([

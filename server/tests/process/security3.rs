@@ -390,16 +390,7 @@ fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
     }
     // The explicit opt-in for a lab.
     let cfg = https_config(dir.path(), &origins, &redirect_uris, &return_uris, true);
-    let out = std::process::Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(&check_cmd(Some(&cfg), &[]));
 }
 
 /// A whole login at the server `base` (pool `p1`, app `web`): the id_token.

@@ -133,6 +133,31 @@ pub fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `milogin check` of `cfg` (`None`: no `--config`) with this environment and without
+/// `MILOGIN_CONFIG`.
+pub fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("check");
+    if let Some(cfg) = cfg {
+        c.arg("--config").arg(cfg);
+    }
+    c.env_remove("MILOGIN_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// The standard output of a command that must succeed (its stderr otherwise).
+pub fn succeeds(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A scripted browser.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()

@@ -420,30 +420,17 @@ fn user_create_show_disable_enable_delete() {
     assert!(String::from_utf8_lossy(&text.stdout)
         .contains("email     ann@example.com (verified: true)"));
 
-    assert!(user_cmd(&cfg, &["disable", "--user", "ann"], &[], None)
-        .status
-        .success());
-    assert_eq!(
-        ok_json(&user_cmd(
+    for (command, disabled) in [("disable", true), ("enable", false)] {
+        let out = user_cmd(&cfg, &[command, "--user", "ann"], &[], None);
+        assert!(out.status.success(), "{command}");
+        let shown = ok_json(&user_cmd(
             &cfg,
             &["show", "--user", "ann", "--json"],
             &[],
-            None
-        ))["disabled"],
-        true
-    );
-    assert!(user_cmd(&cfg, &["enable", "--user", "ann"], &[], None)
-        .status
-        .success());
-    assert_eq!(
-        ok_json(&user_cmd(
-            &cfg,
-            &["show", "--user", "ann", "--json"],
-            &[],
-            None
-        ))["disabled"],
-        false
-    );
+            None,
+        ));
+        assert_eq!(shown["disabled"], disabled, "{command}");
+    }
 
     let list = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(list.as_array().unwrap().len(), 3);

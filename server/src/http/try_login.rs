@@ -121,20 +121,8 @@ async fn redeem_try_ticket(
     if st.config.server.admin_token.is_none() {
         return Some(admin_challenge(st, lang));
     }
-    // Origin-bound, not only site-bound: `SameSite=Strict` still sends the ticket on requests
-    // from another origin of the same site (another port, a sibling subdomain). Where the
-    // browser says where the request comes from, only the try page's own origin may use it (a
-    // refusal leaves the ticket usable).
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if site.as_bytes() != b"same-origin" {
-            tracing::warn!(sec_fetch_site = ?site, "experience login from another origin refused");
-            return Some(pages::error_page(
-                StatusCode::FORBIDDEN,
-                lang,
-                ErrorCode::InvalidRequest,
-                "Experience logins start only from the experience-login page itself (same origin): open it and press its button.",
-            ));
-        }
+    if let Some(refused) = from_another_origin(headers, lang) {
+        return Some(refused);
     }
     let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");
@@ -156,6 +144,24 @@ async fn redeem_try_ticket(
             Some(database_down(lang))
         }
     }
+}
+
+/// Origin-bound, not only site-bound: `SameSite=Strict` still sends the ticket on requests from
+/// another origin of the same site (another port, a sibling subdomain). Where the browser says
+/// where the request comes from, only the try page's own origin may use it (a refusal leaves
+/// the ticket usable).
+fn from_another_origin(headers: &HeaderMap, lang: Lang) -> Option<Response> {
+    let site = headers.get("sec-fetch-site")?;
+    if site.as_bytes() == b"same-origin" {
+        return None;
+    }
+    tracing::warn!(sec_fetch_site = ?site, "experience login from another origin refused");
+    Some(pages::error_page(
+        StatusCode::FORBIDDEN,
+        lang,
+        ErrorCode::InvalidRequest,
+        "Experience logins start only from the experience-login page itself (same origin): open it and press its button.",
+    ))
 }
 
 fn database_down(lang: Lang) -> Response {

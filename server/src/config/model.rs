@@ -506,7 +506,7 @@ impl Config {
     /// requested (that field is then never compared). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
-        if super::validate::has_inline_password(&self.server.database_url) {
+        if has_inline_password(&self.server.database_url) {
             out.push(Problem {
                 key: "server.database_url".into(),
                 message: "holds a password: anyone who sees the file (or a process listing of a command given the URL) sees it. Move it to server.database_password = { file = \"…\" } or { env = \"…\" } and write the URL without it".into(),
@@ -569,4 +569,10 @@ impl DisplayName {
             self.en.as_deref().unwrap_or("Sign in with Xiaomi")
         }
     }
+}
+
+/// True when a PostgreSQL URL carries a password (`postgres://user:password@…`).
+pub(super) fn has_inline_password(url: &str) -> bool {
+    (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && Url::parse(url).is_ok_and(|u| u.password().is_some())
 }

@@ -477,22 +477,10 @@ impl Connection {
     }
 }
 
-impl fmt::Debug for Connection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("unique_id", &self.unique_id)
-            .field("display_name", &self.display_name)
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"[REDACTED]")
-            .field("scopes", &self.scopes)
-            .field("login_mode", &self.login_mode)
-            .field("association", &self.association)
-            .field("match_fields", &self.match_fields)
-            .field("trust_xiaomi_email", &self.trust_xiaomi_email)
-            .field("trust_xiaomi_phone", &self.trust_xiaomi_phone)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(Connection {
+    unique_id, display_name, app_id, scopes, skip_confirm, login_mode, association, match_fields,
+    trust_xiaomi_email, trust_xiaomi_phone
+} redacts { app_secret });
 
 impl Config {
     /// The pool with this id.

@@ -245,7 +245,7 @@ pub struct ServerConfig {
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
 pub const KEY_PUBLISH_DEFAULT_SECS: u64 = 3600;
 
-/// The JWKS is served with `Cache-Control: max-age` this long (`routes/oidc.rs`).
+/// The JWKS is served with `Cache-Control: max-age` this long (`http/oidc.rs`).
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in

@@ -2,6 +2,8 @@
 //! output: one value of each, holding a planted secret, printed. The list of types is checked
 //! against the macro's uses in `server/src`, so a new user without a case here fails.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -16,26 +18,13 @@ use secrecy::SecretString;
 /// Planted in every secret field; no `Debug` may print it.
 const SECRET: &str = "PLANTED-SECRET-7f3a";
 
-/// A connection whose app secret is [`SECRET`], as `milogin` loads it.
+/// A connection whose app secret is [`SECRET`], as `milogin` loads it (the process tests'
+/// config, whose secret is the file `secret` beside it).
 fn connection_debug() -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), SECRET).unwrap();
-    const CONFIG: &str = r#"
-[server]
-public_url = "https://login.example.com"
-[xiaomi]
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://shop.example.com"]
-  connections = ["xiaomi"]
-  [[pools.connections]]
-  unique_id = "xiaomi"
-  app_id = "2882303761520000000"
-  app_secret = { file = "secret" }
-"#;
-    let config = Config::from_toml(CONFIG, Vec::new(), dir.path()).unwrap();
+    let text = support::config(1, 1, "http://127.0.0.1:1", "sqlite::memory:");
+    let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap();
     format!("{:?}", config.pools[0].connections[0])
 }
 

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use milogin_server::config::Config;
 use milogin_server::crypto::Kek;
+use milogin_server::domain::PoolId;
 use milogin_server::login::bind::{parse_submission, Form, Offer};
 use milogin_server::provider::xiaomi::parse_token;
 use milogin_server::provider::AccessToken;
@@ -94,7 +95,7 @@ fn printed() -> Vec<(&'static str, String)> {
                 "{:?}",
                 NewLocalUser {
                     id: "u1".into(),
-                    pool: "p".into(),
+                    pool: PoolId::parse("p").unwrap(),
                     nickname: SECRET.into(),
                     username: Some("alice".into()),
                     email: Some(format!("{SECRET}@example.com")),

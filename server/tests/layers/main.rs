@@ -93,6 +93,14 @@ fn the_layer_list_is_the_drawing_in_architecture_md() {
 }
 
 #[test]
+fn the_module_table_agrees_with_the_drawing() {
+    let md = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md");
+    let md = std::fs::read_to_string(md).unwrap();
+    let found = real_layers().table_disagreements(&md);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
 fn only_the_commands_use_the_mock_xiaomi() {
     let users: BTreeSet<String> = real()
         .externals()

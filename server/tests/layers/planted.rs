@@ -349,6 +349,23 @@ fn a_drawing_that_cannot_be_read_is_refused() {
 }
 
 #[test]
+fn a_table_row_that_disagrees_with_the_drawing() {
+    let layers = Layers::from_architecture(DRAWING).unwrap();
+    let md = "| module | job | may use |\n|---|---|---|\n| `high` | top | layers 0–1 |\n| `low` | x | — |\n";
+    let found = layers.table_disagreements(md);
+    assert!(
+        found.len() == 1
+            && found[0].contains("`high` may use \"layers 0–1\"")
+            && found[0].contains("layer 1"),
+        "{found:#?}"
+    );
+    let good = md.replace("layers 0–1", "layer 0");
+    assert_eq!(layers.table_disagreements(&good), Vec::<String>::new());
+    let missing = "| `high` | top | layer 0 |\n";
+    assert!(layers.table_disagreements(missing)[0].contains("no row for `low`"));
+}
+
+#[test]
 fn what_the_check_cannot_follow_is_refused() {
     let path = Tree::of(&[
         ("lib.rs", "#[path = \"elsewhere.rs\"] mod a;"),

@@ -64,6 +64,52 @@ impl Layers {
     }
 }
 
+impl Layers {
+    /// Where the module table below the drawing disagrees with it: a row's "may use" (its last
+    /// cell: `—`, `layer 0`, `layers 0–k`, or `everything below`) must end one layer below the
+    /// module's own, and every module of the drawing needs a row.
+    pub fn table_disagreements(&self, md: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rows = BTreeSet::new();
+        for line in md.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let names: Vec<&str> = cells[0]
+                .split(',')
+                .map(|n| n.trim().trim_matches('`').trim_end_matches('/'))
+                .collect();
+            if !names.iter().all(|n| self.of.contains_key(*n)) {
+                continue; // another table
+            }
+            let may_use = cells[cells.len() - 1];
+            let below: Option<u32> = match may_use {
+                "—" => Some(0),
+                "everything below" => None,
+                other => other
+                    .rsplit(['–', ' '])
+                    .next()
+                    .and_then(|k| k.parse::<u32>().ok())
+                    .map(|k| k + 1),
+            };
+            for name in names {
+                rows.insert(name.to_string());
+                let own = self.of[name];
+                if below.is_some_and(|b| b != own) {
+                    out.push(format!(
+                        "ARCHITECTURE.md's table says `{name}` may use \"{may_use}\", but the \
+                         drawing puts it in layer {own}: make them agree"
+                    ));
+                }
+            }
+        }
+        for name in self.of.keys().filter(|n| !rows.contains(*n)) {
+            out.push(format!(
+                "ARCHITECTURE.md's table has no row for `{name}` (it is in the drawing)"
+            ));
+        }
+        out
+    }
+}
+
 /// Every problem, each a sentence: top-level modules missing from (or stale in) the layers, an
 /// import of the same or a higher layer or of the crate root, a cycle among the modules of one
 /// folder (or among the top-level modules).

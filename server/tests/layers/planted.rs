@@ -30,10 +30,16 @@ fn low_is(low: &str, extra: &[(&str, &str)]) -> Vec<String> {
 /// Exactly one problem: `from` (layer 0) uses `to` (layer 1).
 #[track_caller]
 fn caught(found: Vec<String>, from: &str, to: &str) {
+    caught_in("", found, from, to);
+}
+
+/// [`caught`], naming the case of a table.
+#[track_caller]
+fn caught_in(case: &str, found: Vec<String>, from: &str, to: &str) {
     let want = format!("{from} (layer 0) uses {to} (layer 1)");
     assert!(
         found.len() == 1 && found[0].starts_with(&want),
-        "want one problem starting `{want}`, found {found:#?}"
+        "{case}: want one problem starting `{want}`, found {found:#?}"
     );
 }
 
@@ -175,40 +181,51 @@ fn a_path_inside_a_macro_pattern() {
     caught(run(&files, DRAWING), "low", "high");
 }
 
-#[test]
-fn a_re_export_in_the_root() {
-    let files = [
-        (
-            "lib.rs",
-            "pub mod high;\npub mod low;\npub use high::Thing;\n",
-        ),
-        ("high.rs", HIGH),
-        ("low.rs", "use crate::Thing;"),
-    ];
-    caught(run(&files, DRAWING), "low", "high");
-}
+/// Re-exports are followed to the module that defines the item: (case, `lib.rs` and `high`'s
+/// files, `low.rs`, the module the edge must name).
+const RE_EXPORTS: &[(&str, &[(&str, &str)], &str, &str)] = &[
+    (
+        "in the root",
+        &[
+            (
+                "lib.rs",
+                "pub mod high;\npub mod low;\npub use high::Thing;\n",
+            ),
+            ("high.rs", HIGH),
+        ],
+        "use crate::Thing;",
+        "high",
+    ),
+    (
+        "in the parent: an edge to its source",
+        &[
+            ("lib.rs", "pub mod high;\npub mod low;\n"),
+            ("high/mod.rs", "mod z;\npub use z::Thing;\n"),
+            ("high/z.rs", "pub struct Thing;"),
+        ],
+        "use crate::high::Thing;",
+        "high::z",
+    ),
+    (
+        "a glob, then a rename, two levels down",
+        &[
+            ("lib.rs", "pub mod high;\npub mod low;\n"),
+            ("high/mod.rs", "mod y;\npub use self::y::*;\n"),
+            ("high/y/mod.rs", "mod z;\npub use z::Thing as Renamed;\n"),
+            ("high/y/z.rs", "pub struct Thing;"),
+        ],
+        "pub fn f(_: &crate::high::Renamed) {}",
+        "high::y::z",
+    ),
+];
 
 #[test]
-fn a_re_export_in_the_parent_is_an_edge_to_its_source() {
-    let files = [
-        ("lib.rs", "pub mod high;\npub mod low;\n"),
-        ("high/mod.rs", "mod z;\npub use z::Thing;\n"),
-        ("high/z.rs", "pub struct Thing;"),
-        ("low.rs", "use crate::high::Thing;"),
-    ];
-    caught(run(&files, DRAWING), "low", "high::z");
-}
-
-#[test]
-fn a_glob_re_export_followed_through_two_levels() {
-    let files = [
-        ("lib.rs", "pub mod high;\npub mod low;\n"),
-        ("high/mod.rs", "mod y;\npub use self::y::*;\n"),
-        ("high/y/mod.rs", "mod z;\npub use z::Thing as Renamed;\n"),
-        ("high/y/z.rs", "pub struct Thing;"),
-        ("low.rs", "pub fn f(_: &crate::high::Renamed) {}"),
-    ];
-    caught(run(&files, DRAWING), "low", "high::y::z");
+fn re_exports_are_followed_to_their_source() {
+    for (case, files, low, to) in RE_EXPORTS {
+        let mut all = files.to_vec();
+        all.push(("low.rs", low));
+        caught_in(case, run(&all, DRAWING), "low", to);
+    }
 }
 
 #[test]

@@ -181,9 +181,12 @@ fn a_path_inside_a_macro_pattern() {
     caught(run(&files, DRAWING), "low", "high");
 }
 
+/// A small crate: `(path, text)` per file.
+type Files = &'static [(&'static str, &'static str)];
+
 /// Re-exports are followed to the module that defines the item: (case, `lib.rs` and `high`'s
 /// files, `low.rs`, the module the edge must name).
-const RE_EXPORTS: &[(&str, &[(&str, &str)], &str, &str)] = &[
+const RE_EXPORTS: &[(&str, Files, &str, &str)] = &[
     (
         "in the root",
         &[

@@ -155,3 +155,69 @@ fn replace_fn(
     }
     Ok([&glue[..start], head, body, &glue[end..]].concat())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two functions as wasm-bindgen 0.2.130 writes them (shortened where nothing is cut).
+    const GLUE: &str = "let wasm;
+async function __wbg_load(module, imports) {
+    if (typeof Response === 'function' && module instanceof Response) {
+        try { return await WebAssembly.instantiateStreaming(module, imports); }
+        catch (e) { console.warn(\"`WebAssembly.instantiateStreaming` failed\", e); }
+        const bytes = await module.arrayBuffer();
+        return await WebAssembly.instantiate(bytes, imports);
+    }
+    function expectedResponseType(type) {
+        switch (type) {
+            case 'basic': case 'cors': case 'default': return true;
+        }
+        return false;
+    }
+}
+
+function initSync(module) {}
+async function __wbg_init_once(module_or_path) {
+    if (module_or_path !== undefined) {}
+    const imports = __wbg_get_imports();
+    if (typeof module_or_path === 'string') { module_or_path = fetch(module_or_path); }
+    const { instance, module } = await __wbg_load(await module_or_path, imports);
+    return __wbg_finalize_init(instance, module);
+}
+export { initSync };
+";
+
+    #[test]
+    fn the_glue_keeps_only_the_loaders_way_to_instantiate() {
+        let js = streaming_only(GLUE).unwrap();
+        assert!(
+            !js.contains("arrayBuffer") && !js.contains("console.warn"),
+            "{js}"
+        );
+        assert!(
+            !js.contains("expectedResponseType") && !js.contains("typeof module_or_path"),
+            "{js}"
+        );
+        assert!(js.contains("return WebAssembly.instantiateStreaming(module, imports);\n}\n\nfunction initSync(module) {}"), "{js}");
+        assert!(
+            js.contains("await fetch(module_or_path.module_or_path)"),
+            "{js}"
+        );
+        assert!(
+            js.ends_with(
+                "return __wbg_finalize_init(instance, module);\n}\nexport { initSync };\n"
+            ),
+            "{js}"
+        );
+    }
+
+    #[test]
+    fn a_glue_of_another_shape_is_refused_by_name() {
+        let other = GLUE.replace("function expectedResponseType(", "function isResponse(");
+        let e = streaming_only(&other).unwrap_err().to_string();
+        assert!(e.contains("__wbg_load"), "{e}");
+        let e = streaming_only("let wasm;").unwrap_err().to_string();
+        assert!(e.contains("__wbg_load"), "{e}");
+    }
+}

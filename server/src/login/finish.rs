@@ -4,6 +4,7 @@
 
 use super::{bind, cookie_name, issue::issue, resolve, Target};
 use crate::crypto::{ct_eq, sha256_hex};
+use crate::domain::Origin;
 use crate::state::AppState;
 use crate::store::{Attempt, Consumed};
 use milogin_shared::{ErrorCode, ResultMessage};
@@ -83,7 +84,7 @@ pub async fn finish(
             );
         }
     };
-    if attempt.pool != path_pool || attempt.connection != path_connection {
+    if attempt.dest.pool != *path_pool || attempt.connection != *path_connection {
         tracing::warn!(
             pool = path_pool,
             connection = path_connection,
@@ -106,28 +107,19 @@ pub async fn finish(
         Err(code) => return deliver_error(st, &attempt, code, code == ErrorCode::InvalidRequest),
     };
     Finish::Deliver {
-        target: target_of(st, &attempt),
+        target: Target::recorded(st, &attempt.dest),
         message,
         client_error: false,
     }
 }
 
-fn target_of(st: &AppState, a: &Attempt) -> Target {
-    Target::recorded(
-        st,
-        (&a.pool, &a.app),
-        &a.mode,
-        a.origin.as_ref(),
-        a.redirect_uri.as_ref(),
-    )
-}
-
 fn deliver_error(st: &AppState, a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
     // The recorded origin (checked at authorize) names the site whose login failed.
-    tracing::info!(reason = code.as_str(), origin = a.origin.as_deref(), pool = %a.pool, app = %a.app, "login refused");
+    let d = &a.dest;
+    tracing::info!(reason = code.as_str(), origin = d.origin.as_ref().map(Origin::as_str), pool = %d.pool, app = %d.app, "login refused");
     Finish::Deliver {
-        target: target_of(st, a),
-        message: ResultMessage::failure(&a.attempt, code),
+        target: Target::recorded(st, d),
+        message: ResultMessage::failure(&d.attempt, code),
         client_error,
     }
 }
@@ -160,13 +152,13 @@ async fn complete(
         .ok_or(ErrorCode::InvalidRequest)?;
     let pool = st
         .config
-        .pool(&a.pool)
+        .pool(&a.dest.pool)
         .ok_or(ErrorCode::ConnectionNotEnabled)?;
     let conn = pool
         .connection(&a.connection)
         .ok_or(ErrorCode::ConnectionNotEnabled)?;
     if !pool
-        .app(&a.app)
+        .app(&a.dest.app)
         .is_some_and(|app| app.enables(&conn.unique_id))
     {
         return Err(ErrorCode::ConnectionNotEnabled);
@@ -188,7 +180,7 @@ async fn complete(
                 .map(|o| Step::Bind(Box::new(o)))
         }
     };
-    issue(st, pool, conn, &a.app, &a.attempt, user, new_user)
+    issue(st, pool, conn, &a.dest.app, &a.dest.attempt, user, new_user)
         .await
         .map(Step::Done)
 }

@@ -82,7 +82,7 @@ fn redirect_origin(redirect_uri: Option<&String>) -> Option<String> {
 }
 
 /// Stores a ticket for this identity and attempt, and builds the page that offers the binding.
-#[tracing::instrument(skip_all, fields(pool = %a.pool, connection = %conn.unique_id))]
+#[tracing::instrument(skip_all, fields(pool = %a.dest.pool, connection = %conn.unique_id))]
 pub async fn offer(
     st: &AppState,
     a: &Attempt,
@@ -95,18 +95,13 @@ pub async fn offer(
     let t = Ticket {
         ticket_hash: sha256_hex(&ticket),
         csrf_hash: sha256_hex(&csrf),
-        pool: a.pool.clone(),
-        connection: conn.unique_id.to_string(),
+        connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
         client_id: conn.app_id.clone(),
         union_id: id.union_id.clone(),
         nickname: id.nickname.clone(),
         avatar: id.avatar.clone(),
-        app: a.app.clone(),
-        attempt: a.attempt.clone(),
-        origin: a.origin.clone(),
-        mode: a.mode.clone(),
-        redirect_uri: a.redirect_uri.clone(),
+        dest: a.dest.clone(),
         matched,
         failures: 0,
         created_at: now,
@@ -119,14 +114,14 @@ pub async fn offer(
         cookie_name: cookie_name(&csrf, st.config.server.secure_cookies()),
         ticket: SecretString::from(ticket),
         form: Form {
-            action: form_action(st, &a.pool, &conn.unique_id),
+            action: form_action(st, &a.dest.pool, &conn.unique_id),
             csrf,
             nickname: id.nickname.clone(),
             can_create: conn.login_mode == LoginMode::LoginAndRegister,
             matched,
             error: None,
             identifier: String::new(),
-            redirect_origin: redirect_origin(a.redirect_uri.as_ref()),
+            redirect_origin: redirect_origin(a.dest.redirect_uri.as_ref()),
         },
     })
 }
@@ -148,20 +143,10 @@ pub enum Answer {
     Refuse(ErrorCode, &'static str),
 }
 
-fn target_of(st: &AppState, t: &Ticket) -> Target {
-    Target::recorded(
-        st,
-        (&t.pool, &t.app),
-        &t.mode,
-        t.origin.as_ref(),
-        t.redirect_uri.as_ref(),
-    )
-}
-
 fn end(st: &AppState, t: &Ticket, code: ErrorCode, message: &str) -> Answer {
     Answer::Deliver {
-        target: target_of(st, t),
-        message: ResultMessage::failure_with(&t.attempt, code, message),
+        target: Target::recorded(st, &t.dest),
+        message: ResultMessage::failure_with(&t.dest.attempt, code, message),
     }
 }
 
@@ -214,8 +199,8 @@ pub async fn submit(
         }
     };
     if !ct_eq(&sha256_hex(&sub.csrf), &t.csrf_hash)
-        || t.pool != path_pool
-        || t.connection != path_connection
+        || t.dest.pool != *path_pool
+        || t.connection != *path_connection
     {
         tracing::warn!("binding form with a ticket of another page or connection");
         return Answer::Refuse(ErrorCode::InvalidState, GONE);
@@ -235,9 +220,9 @@ pub async fn submit(
     }
     let Some((pool, conn)) = st
         .config
-        .pool(&t.pool)
+        .pool(&t.dest.pool)
         .and_then(|p| Some((p, p.connection(&t.connection)?)))
-        .filter(|(p, c)| p.app(&t.app).is_some_and(|a| a.enables(&c.unique_id)))
+        .filter(|(p, c)| p.app(&t.dest.app).is_some_and(|a| a.enables(&c.unique_id)))
     else {
         return consume(
             ErrorCode::ConnectionNotEnabled,
@@ -273,12 +258,14 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
     }
     let id = identity_of(t);
     let result = match create_user(st, pool, conn, &id).await {
-        Ok((user, created)) => issue(st, pool, conn, &t.app, &t.attempt, user, created).await,
+        Ok((user, created)) => {
+            issue(st, pool, conn, &t.dest.app, &t.dest.attempt, user, created).await
+        }
         Err(code) => Err(code),
     };
     match result {
         Ok(message) => Answer::Deliver {
-            target: target_of(st, t),
+            target: Target::recorded(st, &t.dest),
             message,
         },
         Err(code) => end(st, t, code, code.default_message()),

@@ -243,3 +243,41 @@ async fn a_repeated_or_over_long_parameter_is_named_on_the_page() {
     }
     assert_eq!(counts(&env).await.2, 0, "nothing was stored");
 }
+
+#[tokio::test]
+async fn with_no_opener_and_no_return_page_the_result_page_sends_the_person_back() {
+    // Issue 19.6: a page whose Cross-Origin-Opener-Policy cut the window off, with no return page
+    // registered: the result page's script finds no opener and nowhere to go, and shows the
+    // status line's `data-closed` text. The person must learn that the site got nothing.
+    let env = spawn().await;
+    for (lang, said) in [
+        (
+            "en",
+            "data-closed=\"The site could not receive the result of this sign-in. Please close this window and return to the site.\"",
+        ),
+        (
+            "zh-CN,zh;q=0.9",
+            "data-closed=\"网站未能收到本次登录的结果。请关闭此窗口，返回网站。\"",
+        ),
+    ] {
+        let b = Browser::new();
+        let req = b
+            .start(&env, &Browser::authorize_url(&env, &attempt_id()))
+            .await;
+        let callback = b.decide(&env, &req, Some("alice")).await;
+        let r = b
+            .http
+            .get(&callback)
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        let page = r.text().await.unwrap();
+        assert!(page.contains(said), "{lang}: {page}");
+        // No return page is registered: the script has nowhere to send the result.
+        assert!(
+            page.contains(r#"<script type="application/json" id="milogin-return">null</script>"#),
+            "{page}"
+        );
+    }
+}

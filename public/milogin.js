@@ -40,6 +40,15 @@
 // @GLUE@
 
 const S = new URL(import.meta.url).origin;
+
+// A fragment of milogin's in this page's address (redirect mode's way back, the return page's
+// relay), or one crafted to look like it (`id_token`, `attempt` or `milogin_result` in it): out
+// of the address bar now, while this module evaluates, so no script of the page that runs after
+// it (an analytics tag, a router) reads or reports it; the whole fragment goes to the wasm,
+// which takes only what an attempt of this tab waits for. Put this script tag before the page's
+// analytics (a classic inline script above it, or an async one, may still run first).
+const H = /(^#|&)(id_token|attempt|milogin_result)=/.test(location.hash) ? location.hash : "";
+if (H) history.replaceState(history.state, "", location.href.split("#")[0]);
 let live = false; // the wasm runs: instantiated once per page, however many buttons
 let why; // the wasm could not start: [English, Chinese] for the fallback button's title
 
@@ -54,7 +63,7 @@ export const inApp = (ua = navigator.userAgent) =>
 
 export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm", import.meta.url) }).then(
   () => {
-    glue.start(S, inApp(), MARK);
+    glue.start(S, inApp(), MARK, H);
     live = true;
   },
   (e) => {

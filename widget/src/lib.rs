@@ -53,14 +53,16 @@ mod entry {
 
     /// Once per page, when the wasm is ready: `server` is the milogin server's origin (where the
     /// loader came from), `in_app` the loader's `inApp()` for this browser, `mark` the Xiaomi
-    /// mark's SVG (the loader's copy). Opens the return page's relay (and relays, on the return
-    /// page) and takes back a redirect-mode result.
+    /// mark's SVG (the loader's copy), `hash` the milogin fragment the loader took out of the
+    /// address bar (or ""). Opens the return page's relay (and relays, on the return page) and
+    /// takes back a redirect-mode result.
     #[wasm_bindgen]
-    pub fn start(server: String, in_app: bool, mark: String) {
+    pub fn start(server: String, in_app: bool, mark: String, hash: String) {
         web::set_page(web::Page {
             server,
             in_app,
             mark,
+            hash,
         });
         delivery::start();
     }

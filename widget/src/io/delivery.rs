@@ -60,7 +60,6 @@ fn relay() {
     let _ = channel.add_event_listener_with_callback("message", on.as_ref().unchecked_ref());
     on.forget(); // the page's one channel lives as long as the page
     if let Some(h) = web::fragment().get("milogin_result") {
-        web::clean_address_bar();
         if let Ok(result) = js_sys::JSON::parse(&h) {
             let _ = channel.post_message(&result);
         }
@@ -70,7 +69,8 @@ fn relay() {
 
 /// Redirect mode, back on the page: the result is in the fragment. It is accepted only for the
 /// attempt this tab left with (`sessionStorage`), so a crafted link cannot log anyone in; anything
-/// else is left alone. The fragment is removed at once; the event fires once the page has loaded
+/// else fires nothing. The loader took the fragment out of the address bar as it evaluated (before
+/// the page's later scripts), whoever it was for; the event fires once the page has loaded
 /// (its listeners are in place by then), on the button that started it (by id, else the first with
 /// the same pool, app and connection: focus returns to it), else on the document. `user` is read
 /// from the token's claims; `new_user` is not known there (undefined).
@@ -90,7 +90,6 @@ fn redirect_return() {
         return;
     }
     let _ = storage.remove_item(web::PENDING);
-    web::clean_address_bar();
     let go = Closure::once_into_js(move || {
         let (kind, detail) = match h.get("id_token") {
             Some(token) => match success_from_claims(&token) {

@@ -19,10 +19,13 @@ pub struct Page {
     /// The Xiaomi mark (`widget/src/mark.svg`), which the loader carries for its first paint:
     /// one copy in the download.
     pub mark: String,
+    /// The fragment the loader took out of the address bar as it evaluated (empty unless it was
+    /// milogin's, or looked like it).
+    pub hash: String,
 }
 
 thread_local! {
-    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new() }) };
+    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new() }) };
 }
 
 /// Records what the loader said at start.
@@ -83,16 +86,9 @@ pub fn this_page() -> String {
     href.split('#').next().unwrap_or_default().to_owned()
 }
 
-/// Removes the fragment from the address bar (no navigation, no history entry).
-pub fn clean_address_bar() {
-    if let Ok(h) = window().history() {
-        let _ = h.replace_state_with_url(&h.state().unwrap_or_default(), "", Some(&this_page()));
-    }
-}
-
-/// The fragment of this page as URL parameters (`#a=1&b=2`).
+/// The fragment the loader took out of the address bar, as URL parameters (`#a=1&b=2`).
 pub fn fragment() -> UrlSearchParams {
-    let hash = location("hash");
+    let hash = PAGE.with(|p| p.borrow().hash.clone());
     UrlSearchParams::new_with_str(hash.strip_prefix('#').unwrap_or(&hash))
         .expect_throw("milogin: URLSearchParams")
 }

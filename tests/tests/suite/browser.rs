@@ -809,11 +809,30 @@ async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ig
     redirect_mode_comes_back_with_one_success(Engine::Chromium).await;
 }
 
+/// A script of the page that runs after milogin.js (a module, so in document order after the
+/// widget's, as an analytics tag placed below the widget's script tag): the address it sees.
+const LATE_SCRIPT: &str =
+    r#"<script type="module">window.__seen = location.href;</script>"#;
+
+/// The address the page's [`LATE_SCRIPT`] saw, and the current fragment.
+async fn seen(c: &Chrome) -> (String, String) {
+    let v = c
+        .js("return [String(window.__seen), location.hash];", vec![])
+        .await;
+    (v[0].as_str().unwrap().into(), v[1].as_str().unwrap().into())
+}
+
 /// `mode="redirect"`: this window goes to Xiaomi and comes back to the redirect URI with one
-/// success (the fragment cleaned, the focus on the button); the same fragment replayed fires
-/// nothing.
+/// success (the fragment cleaned before a page script after milogin.js runs, the focus on the
+/// button); the same fragment replayed, or a token planted alone, fires nothing and is gone from
+/// the address before that script reads it; a fragment of the page's own is left alone.
 pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
-    let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" mode="redirect" redirect-uri="{HOST}/login/done"></milogin-button>"#;
+    let body = [
+        r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" mode="redirect" redirect-uri="{HOST}/login/done"></milogin-button>"#,
+        LATE_SCRIPT,
+    ]
+    .concat();
+    let body = body.as_str();
     let Some((env, c, origin)) = setup_with(
         body,
         false,
@@ -837,6 +856,11 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         json!(["/login/done", ""]),
         "the fragment was cleaned"
     );
+    assert_eq!(
+        seen(&c).await,
+        (format!("{origin}/login/done"), String::new()),
+        "gone before the page's later script ran"
+    );
     assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
     assert_eq!(
         (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
@@ -859,20 +883,40 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         json!("b1"),
         "focus on the button that started it"
     );
-    // The same fragment again (a replay, or a crafted link): no attempt of this tab waits for
-    // it, so nothing fires and the fragment is left alone.
-    let replay = format!(
-        "{origin}/#id_token={token}&attempt={}",
-        claims["nonce"].as_str().unwrap()
-    );
-    c.client.goto(&replay).await.unwrap();
+    // The same fragment again (a replay, or a crafted link), or a token planted alone: no
+    // attempt of this tab waits for it, so nothing fires; and it is out of the address bar
+    // before the page's later script (an analytics tag) reads it.
+    let attempt = claims["nonce"].as_str().unwrap();
+    for (path, hash) in [
+        ("/replayed", format!("#id_token={token}&attempt={attempt}")),
+        ("/planted", format!("#id_token={token}")),
+        ("/relayed", "#milogin_result=%7B%7D".to_string()),
+    ] {
+        c.client
+            .goto(&format!("{origin}{path}{hash}"))
+            .await
+            .unwrap();
+        wait_rendered(&c).await;
+        c.wait_until("document.readyState == 'complete'", 10, "load")
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        assert!(c.events().await.is_empty(), "{path}");
+        assert_eq!(
+            seen(&c).await,
+            (format!("{origin}{path}"), String::new()),
+            "{path}: removed before the page's later script ran"
+        );
+    }
+    // A fragment of the page's own is not milogin's: left alone.
+    c.client
+        .goto(&format!("{origin}/own#section-2"))
+        .await
+        .unwrap();
     wait_rendered(&c).await;
-    c.wait_until("document.readyState == 'complete'", 10, "load")
-        .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    assert!(c.events().await.is_empty());
-    let hash = place(&c).await[1].as_str().unwrap().to_string();
-    assert!(hash.starts_with("#id_token="), "{hash}");
+    assert_eq!(
+        seen(&c).await,
+        (format!("{origin}/own#section-2"), "#section-2".to_string())
+    );
 }
 
 /// The host page (every path of it: the return page too) sends

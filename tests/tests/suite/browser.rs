@@ -811,8 +811,7 @@ async fn redirect_mode_comes_back_with_one_success_and_a_replayed_fragment_is_ig
 
 /// A script of the page that runs after milogin.js (a module, so in document order after the
 /// widget's, as an analytics tag placed below the widget's script tag): the address it sees.
-const LATE_SCRIPT: &str =
-    r#"<script type="module">window.__seen = location.href;</script>"#;
+const LATE_SCRIPT: &str = r#"<script type="module">window.__seen = location.href;</script>"#;
 
 /// The address the page's [`LATE_SCRIPT`] saw, and the current fragment.
 async fn seen(c: &Chrome) -> (String, String) {

@@ -24,7 +24,6 @@ use serde::{Deserialize, Deserializer};
 pub struct Bounded<const MAX: usize>(String);
 
 impl<const MAX: usize> Bounded<MAX> {
-    /// The value, owned.
     pub fn into_inner(self) -> String {
         self.0
     }

@@ -284,7 +284,11 @@ async fn an_over_long_authorize_value_gets_the_refusal_page_that_names_the_fix()
             format!("There is no app <code>{long_app}</code> in pool <code>{POOL}</code>"),
         ),
         (
-            format!("app_id={APP}&origin={origin}&attempt={}&mode={}", attempt_id(), "p".repeat(100)),
+            format!(
+                "app_id={APP}&origin={origin}&attempt={}&mode={}",
+                attempt_id(),
+                "p".repeat(100)
+            ),
             400,
             "mode must be popup or redirect.".to_owned(),
         ),

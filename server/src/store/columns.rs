@@ -144,26 +144,35 @@ pub(super) trait AnyRow {
     fn cell<T: Cell>(&self, table: &'static str, column: &'static str) -> Result<T, StoreError>;
 }
 
-/// A rusqlite read error: [`StoreError::Corrupt`] when our own check refused the value.
-fn from_sqlite(e: rusqlite::Error, table: &'static str, column: &'static str) -> StoreError {
-    match &e {
-        rusqlite::Error::FromSqlConversionFailure(_, _, source) => match refused(source.as_ref()) {
-            Some(why) => StoreError::Corrupt { table, column, why },
-            None => e.into(),
-        },
-        _ => e.into(),
+/// `e`, or [`StoreError::Corrupt`] when our own check refused the value (`why`).
+fn corrupt_or(
+    e: impl Into<StoreError>,
+    why: Option<String>,
+    table: &'static str,
+    column: &'static str,
+) -> StoreError {
+    match why {
+        Some(why) => StoreError::Corrupt { table, column, why },
+        None => e.into(),
     }
 }
 
-/// An sqlx read error: [`StoreError::Corrupt`] when our own check refused the value.
+/// A rusqlite read error as the store reports it.
+fn from_sqlite(e: rusqlite::Error, table: &'static str, column: &'static str) -> StoreError {
+    let why = match &e {
+        rusqlite::Error::FromSqlConversionFailure(_, _, source) => refused(source.as_ref()),
+        _ => None,
+    };
+    corrupt_or(e, why, table, column)
+}
+
+/// An sqlx read error as the store reports it.
 fn from_pg(e: sqlx::Error, table: &'static str, column: &'static str) -> StoreError {
-    match &e {
-        sqlx::Error::ColumnDecode { source, .. } => match refused(source.as_ref()) {
-            Some(why) => StoreError::Corrupt { table, column, why },
-            None => e.into(),
-        },
-        _ => e.into(),
-    }
+    let why = match &e {
+        sqlx::Error::ColumnDecode { source, .. } => refused(source.as_ref()),
+        _ => None,
+    };
+    corrupt_or(e, why, table, column)
 }
 
 impl AnyRow for rusqlite::Row<'_> {

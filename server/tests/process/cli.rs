@@ -6,8 +6,8 @@ use crate::support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use support::{
-    approve, browser, check_cmd, free_port, key_states, keys_cmd, pool_p1, result, serve,
-    spawn_ready, succeeds, wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill,
+    approve, browser, check_cmd, free_port, free_ports, key_states, keys_cmd, pool_p1, result,
+    serve, spawn_ready, succeeds, wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill,
     PoolBuilder, Secret, BIN,
 };
 
@@ -968,7 +968,7 @@ async fn the_demo_serves_the_widget_and_a_chinese_label_from_the_checkout() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = free_ports(3);
     let (_demo, base) = spawn_ready(
         Command::new(BIN)
             .args(["demo", "--port", &port.to_string(), "--data-dir"])

@@ -9,8 +9,8 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::{
-    free_port, pool_p1, postgres_database, spawn_ready, wait_ready, AppBuilder, ConfigBuilder,
-    Secret, BIN,
+    free_port, free_ports, pool_p1, postgres_database, spawn_ready, wait_ready, AppBuilder,
+    ConfigBuilder, Secret, BIN,
 };
 
 /// `milogin ARGS --config cfg`, with extra environment.
@@ -572,7 +572,7 @@ async fn the_demo_serves_its_page_from_the_binary_and_keeps_its_files_private() 
         "not the demo page",
     )
     .unwrap();
-    let port = free_port();
+    let port = free_ports(3);
     let data = dir.path().join("data").join("demo");
     let (_demo, page) = spawn_ready(
         Command::new(&bin)

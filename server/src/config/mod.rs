@@ -5,17 +5,21 @@
 //!
 //! Secrets are `{ env = "NAME" }` or `{ file = "path" }` and live in [`secrecy::SecretString`].
 //!
-//! `model` is what the rest of the server reads; `load` reads the file and the environment;
+//! `model` is what the rest of the server reads, `connection` a connection and its provider's
+//! settings; `load` reads the file and the environment;
 //! `raw` is the file's serde shape; `validate` turns it into the model.
 
 mod check;
+mod connection;
 mod load;
 mod model;
 mod origin;
 mod pools;
 mod raw;
 mod validate;
+mod xiaomi;
 
+pub use connection::*;
 pub use load::DatabaseSettings;
 pub use model::*;
 

@@ -4,7 +4,7 @@
 
 use super::extract::{cookie, ClientIp};
 use super::pages::{self, Lang};
-use super::respond::{conclude, rate_limited, set_cookie, SameSite};
+use super::respond::{conclude, failure, rate_limited, refusal, set_cookie, SameSite};
 use crate::login::bind::{self as binding, Answer, Offer, TICKET_TTL_SECS};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -62,6 +62,16 @@ async fn post_bind(
             set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
             r
         }
-        Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
+        Answer::Fail {
+            target,
+            attempt,
+            error,
+        } => {
+            let message = failure(&attempt, &error);
+            let mut r = conclude(&st, &target, &message, lang, StatusCode::OK).await;
+            set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
+            r
+        }
+        Answer::Refuse(error) => refusal(lang, &error),
     }
 }

@@ -4,12 +4,15 @@
 use super::extract::{cookie, ClientIp};
 use super::pages::{self, Lang};
 use super::query;
-use super::respond::{conclude, deliver, rate_limited, set_cookie, SameSite};
+use super::respond::{
+    conclude, deliver, failure, log_cause, rate_limited, refusal, set_cookie, SameSite,
+};
 use crate::crypto::sha256_hex;
 use crate::domain::{PoolId, UniqueId};
 use crate::login::cookie_name;
 use crate::login::finish::{finish, Finish};
-use crate::login::start::{self, validate_start, Refusal, Start, StartError};
+use crate::login::start::{self, validate_start, AuthorizeQuery, Refusal, Start};
+use crate::login::LoginError;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -66,29 +69,19 @@ async fn get_authorize(
     // A path id that cannot be one is as unknown as a well-formed id that is not configured.
     let checked = match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
         (Ok(p), Ok(u)) => validate_start(&st, &p, &u, &q),
-        (Err(_), _) => Err(Box::new((Refusal::UnknownPool { pool }, None))),
-        (Ok(_), Err(_)) => Err(Box::new((
-            Refusal::UnknownConnection {
-                pool,
-                connection: uid,
-            },
-            None,
-        ))),
+        (Err(_), _) => Err(Refusal::UnknownPool { pool }),
+        (Ok(_), Err(_)) => Err(Refusal::UnknownConnection {
+            pool,
+            connection: uid,
+        }),
     };
-    if let Err(refused) = &checked {
-        log_refusal(&q, &refused.0);
-    }
-    let start = match checked.map_err(|b| *b) {
+    let start = match checked {
         Ok(s) => s,
-        Err((refusal, Some((target, attempt)))) => {
-            let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
-            return deliver(&target, &m, lang, StatusCode::BAD_REQUEST);
-        }
-        Err((refusal, None)) => {
-            let status = if refusal.code() == ErrorCode::ConnectionNotEnabled {
-                StatusCode::NOT_FOUND
-            } else {
-                StatusCode::BAD_REQUEST
+        Err(refusal) => {
+            log_refusal(&q, &refusal);
+            let status = match refusal.code() {
+                ErrorCode::ConnectionNotEnabled => StatusCode::NOT_FOUND,
+                _ => StatusCode::BAD_REQUEST,
             };
             return pages::refusal_page(status, lang, &refusal);
         }
@@ -103,45 +96,48 @@ async fn get_authorize(
             pages::secure_headers(h);
             r
         }
-        Err(e) => start_refused(&start, e, lang),
+        Err(e) => start_refused(&q, &start, e, lang),
     }
 }
 
-/// The result page (or redirect) for an attempt that could not be recorded.
-fn start_refused(start: &Start<'_>, e: StartError, lang: Lang) -> Response {
-    match e {
-        StartError::Taken => {
+/// The result page (or redirect) for an attempt that could not start: the connection is not
+/// enabled for the app, the attempt id was used, too many logins are pending, the database or
+/// the provider failed.
+fn start_refused(q: &AuthorizeQuery, start: &Start<'_>, e: LoginError, lang: Lang) -> Response {
+    let attempt = &start.attempt;
+    let (status, m) = match e {
+        LoginError::NotEnabled => {
+            let refusal = Refusal::NotEnabled;
+            log_refusal(q, &refusal);
+            let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
+            (StatusCode::BAD_REQUEST, m)
+        }
+        LoginError::AttemptTaken => {
             // A second attempt under a recorded id: a replayed or leaked popup URL.
             tracing::warn!("authorize with an attempt id that was already used");
             let m = ResultMessage::failure_with(
-            &start.attempt,
-            ErrorCode::InvalidRequest,
-            "This login was already started (each attempt is used once). Close this window and click the button again.",
-        );
-            deliver(&start.target, &m, lang, StatusCode::CONFLICT)
+                attempt,
+                ErrorCode::InvalidRequest,
+                "This login was already started (each attempt is used once). Close this window and click the button again.",
+            );
+            (StatusCode::CONFLICT, m)
+        }
+        LoginError::Busy | LoginError::BusyClient => {
+            tracing::warn!(error = %e, "attempt refused");
+            let text = match e {
+                LoginError::Busy => "Too many logins are in progress. Please try again in a minute.",
+                _ => "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
+            };
+            let m = ResultMessage::failure_with(attempt, ErrorCode::Internal, text);
+            (StatusCode::SERVICE_UNAVAILABLE, m)
         }
         e => {
-            if let StartError::Store(_) = e {
-                tracing::error!(error = %e, "cannot record the attempt");
-            } else {
-                tracing::warn!(error = %e, "attempt refused");
-            }
-            let m = match e {
-            StartError::Busy => ResultMessage::failure_with(
-                &start.attempt,
-                ErrorCode::Internal,
-                "Too many logins are in progress. Please try again in a minute.",
-            ),
-            StartError::BusyClient => ResultMessage::failure_with(
-                &start.attempt,
-                ErrorCode::Internal,
-                "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
-            ),
-            _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
-        };
-            deliver(&start.target, &m, lang, StatusCode::SERVICE_UNAVAILABLE)
+            log_cause(&e);
+            let m = ResultMessage::failure(attempt, ErrorCode::Internal);
+            (StatusCode::SERVICE_UNAVAILABLE, m)
         }
-    }
+    };
+    deliver(&start.target, &m, lang, status)
 }
 
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
@@ -165,26 +161,25 @@ async fn get_callback(
     };
     let state_hash = params.state.as_deref().map(sha256_hex);
     let finish = finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
-    match &finish {
-        Finish::Refuse(code, _) => st.metrics.login(false, code.as_str()),
-        // Counted by `conclude`.
-        Finish::Deliver { .. } => {}
-        // Counted when the binding step ends (routes::binding).
-        Finish::Bind(_) => {}
-    }
+    // `conclude` counts delivered results; the binding step counts its own end.
     let mut r = match finish {
-        Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
-        Finish::Deliver {
+        Finish::Refuse(error) => {
+            st.metrics.login(false, error.code().as_str());
+            refusal(lang, &error)
+        }
+        Finish::Deliver { target, message } => {
+            conclude(&st, &target, &message, lang, StatusCode::OK).await
+        }
+        Finish::Fail {
             target,
-            message,
-            client_error,
+            attempt,
+            error,
         } => {
-            let status = if client_error {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
+            let status = match error.is_client_error() {
+                true => StatusCode::BAD_REQUEST,
+                false => StatusCode::OK,
             };
-            conclude(&st, &target, &message, lang, status).await
+            conclude(&st, &target, &failure(&attempt, &error), lang, status).await
         }
         Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
     };
@@ -200,7 +195,7 @@ async fn get_callback(
 /// that is not registered). The origin, app and redirect URI are the page's words, cut, recorded
 /// as plain strings (escaped in the text format, JSON strings in the JSON one; absent ones are
 /// left out); nothing here is a secret.
-fn log_refusal(q: &start::AuthorizeQuery, refusal: &Refusal) {
+fn log_refusal(q: &AuthorizeQuery, refusal: &Refusal) {
     let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     let origin = q.origin.as_ref().map(|o| match o {
         Ok(o) => cut(o.as_str(), 200),

@@ -133,7 +133,16 @@ async fn complete(
 ) -> Result<Step, LoginError> {
     if let Some(e) = error {
         tracing::info!(provider_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "the provider returned an error");
-        return Err(match e == "96012" || e == "access_denied" {
+        // The attempt's provider reads its own error codes (any provider: OAuth's `access_denied`).
+        let declined = match st
+            .config
+            .pool(&a.pool)
+            .and_then(|p| p.connection(&a.connection))
+        {
+            Some(conn) => st.providers.of(conn)?.declined(&e),
+            None => e == "access_denied",
+        };
+        return Err(match declined {
             true => LoginError::Declined,
             false => LoginError::CallbackError,
         });

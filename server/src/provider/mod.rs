@@ -152,6 +152,12 @@ pub trait Provider: Send + Sync {
     /// The URL to send the browser to.
     fn authorize_url(&self, connection: &Connection, redirect_uri: &str, state: &str) -> String;
 
+    /// True when the callback's `error` parameter says the person declined (rather than the
+    /// provider failing): OAuth 2.0's `access_denied`, plus whatever code the provider uses.
+    fn declined(&self, error: &str) -> bool {
+        error == "access_denied"
+    }
+
     /// Exchanges `code` (never retried) and reads the profile.
     async fn identity(
         &self,

@@ -258,6 +258,11 @@ impl Provider for Xiaomi {
         url.into()
     }
 
+    /// Xiaomi says 96012 when the person refuses at its consent page (xiaomi-oauth.md §2.3).
+    fn declined(&self, error: &str) -> bool {
+        error == "96012" || error == "access_denied"
+    }
+
     async fn identity(
         &self,
         c: &Connection,

@@ -215,3 +215,33 @@ pub async fn serve_metrics(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_built_for_each_kind_the_connections_use() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        let text = r#"
+[server]
+public_url = "https://login.example.com"
+[[pools]]
+id = "p"
+  [[pools.apps]]
+  id = "a"
+  origins = ["https://shop.example.com"]
+  connections = ["mi"]
+  [[pools.connections]]
+  unique_id = "mi"
+  kind = "xiaomi"
+  app_id = "1"
+  app_secret = { file = "secret" }
+"#;
+        let config = Config::from_toml(text, Vec::new(), dir.path()).unwrap();
+        let built = providers(&config, &Arc::new(Metrics::default())).unwrap();
+        assert_eq!(built.kinds().collect::<Vec<_>>(), [ProviderKind::Xiaomi]);
+        assert!(built.of(&config.pools[0].connections[0]).is_ok());
+    }
+}

@@ -6,8 +6,12 @@
 //! measured by `milogin-bench` (README "Benchmarks").
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use milogin_server::domain::mode::Mode;
+use milogin_server::domain::{AppId, AttemptId, Origin, PoolId, UniqueId};
 use milogin_server::provider::xiaomi::{parse_envelope, parse_profile, parse_token};
-use milogin_server::store::{Attempt, Identity, NewUser, SqliteStore, Store};
+use milogin_server::store::{
+    Attempt, Attempts, Destination, Identity, Lifecycle, NewUser, SqliteStore, Users,
+};
 use milogin_server::token::{Claims, PoolKey};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,8 +65,12 @@ fn store(c: &mut Criterion) {
     let store = rt.block_on(SqliteStore::connect(&url)).expect("store");
     let seq = AtomicU64::new(0);
     let next = || seq.fetch_add(1, Ordering::Relaxed);
+    let (pool, xiaomi) = (
+        PoolId::parse("p").unwrap(),
+        UniqueId::parse("xiaomi").unwrap(),
+    );
     let identity = |subject: String| Identity {
-        connection: "xiaomi".into(),
+        connection: xiaomi.clone(),
         subject,
         client_id: "2882303761520000000".into(),
         union_id: None,
@@ -70,7 +78,7 @@ fn store(c: &mut Criterion) {
     };
     let new_user = |n: u64| NewUser {
         id: format!("u_bench{n:016}"),
-        pool: "p".into(),
+        pool: pool.clone(),
         nickname: format!("User {n}"),
         avatar: None,
     };
@@ -114,13 +122,15 @@ fn store(c: &mut Criterion) {
                 Attempt {
                     state_hash: format!("{n:064x}"),
                     binding_hash: format!("{:064x}", n + 1),
-                    pool: "p".into(),
-                    connection: "xiaomi".into(),
-                    app: "app".into(),
-                    origin: Some("https://shop.example.com".into()),
-                    mode: "popup".into(),
-                    redirect_uri: None,
-                    attempt: format!("att-{n:016}"),
+                    connection: xiaomi.clone(),
+                    dest: Destination {
+                        pool: pool.clone(),
+                        app: AppId::parse("app").unwrap(),
+                        attempt: AttemptId::parse(&format!("att-{n:016}")).unwrap(),
+                        mode: Mode::Popup,
+                        origin: Some(Origin::parse("https://shop.example.com").unwrap()),
+                        redirect_uri: None,
+                    },
                     created_at: 1_900_000_000,
                     expires_at: 1_900_000_600,
                 }

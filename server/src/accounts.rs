@@ -5,6 +5,7 @@
 pub use crate::domain::contact::{
     normalize_email, normalize_phone, normalize_username, parse_login_id, LoginId,
 };
+use crate::domain::{IdError, PoolId};
 use crate::store::{NewLocalUser, Store, StoreError, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -20,6 +21,9 @@ const DISPLAY_NAME_MAX_CHARS: usize = 64;
 /// Why an account could not be created (messages are for the operator at the command line).
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
+    /// Not a pool id.
+    #[error("invalid pool id {0:?}: it {1}")]
+    InvalidPool(String, IdError),
     /// Not one plain email address.
     #[error("invalid email {0:?}: write one address such as name@example.com (ASCII, no lists, no spaces)")]
     InvalidEmail(String),
@@ -154,6 +158,7 @@ pub async fn create_account(
     a: NewAccount,
     now: i64,
 ) -> Result<User, AccountError> {
+    let pool = PoolId::parse(pool).map_err(|e| AccountError::InvalidPool(pool.to_owned(), e))?;
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let (username, email, phone) = (present(a.username), present(a.email), present(a.phone));
     if username.is_none() && email.is_none() && phone.is_none() {
@@ -201,7 +206,7 @@ pub async fn create_account(
     };
     let user = NewLocalUser {
         id: new_user_id(),
-        pool: pool.to_owned(),
+        pool,
         nickname,
         username,
         email,

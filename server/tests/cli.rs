@@ -545,37 +545,7 @@ fn user_create_show_disable_enable_delete() {
 #[test]
 fn user_unlink_removes_the_identity_of_one_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = user_config(dir.path());
-    let ann = ok_json(&user_cmd(
-        &cfg,
-        &["create", "--username", "ann", "--json"],
-        &[],
-        None,
-    ));
-    let id = ann["id"].as_str().unwrap().to_string();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = milogin_server::store::open(&format!(
-            "sqlite://{}",
-            dir.path().join("milogin.db").display()
-        ))
-        .await
-        .unwrap();
-        let identity = milogin_server::store::Identity {
-            connection: "mi".into(),
-            subject: "2.0Vq3xK9mZ7pL1aB4cD8eF2gH".into(),
-            client_id: "2882303761520000001".into(),
-            union_id: None,
-            created_at: 1,
-        };
-        assert_eq!(
-            store
-                .link_identity("p1", &id, &identity, None, 1)
-                .await
-                .unwrap(),
-            milogin_server::store::Link::Linked
-        );
-    });
+    let cfg = ann_bound_to_mi(dir.path());
     let shown = ok_json(&user_cmd(
         &cfg,
         &["show", "--user", "ann", "--json"],
@@ -623,6 +593,58 @@ fn user_unlink_removes_the_identity_of_one_connection() {
             None,
         ),
         "has no identity",
+    );
+}
+
+/// The configuration of [`user_config`] with the user `ann` (`milogin user create`) and a Xiaomi
+/// identity on connection `mi` bound to her through the store, as a login would bind it.
+fn ann_bound_to_mi(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = user_config(dir);
+    let ann = ok_json(&user_cmd(
+        &cfg,
+        &["create", "--username", "ann", "--json"],
+        &[],
+        None,
+    ));
+    let id = ann["id"].as_str().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store =
+            milogin_server::store::open(&format!("sqlite://{}", dir.join("milogin.db").display()))
+                .await
+                .unwrap();
+        let identity = milogin_server::store::Identity {
+            connection: "mi".try_into().unwrap(),
+            subject: "2.0Vq3xK9mZ7pL1aB4cD8eF2gH".into(),
+            client_id: "2882303761520000001".into(),
+            union_id: None,
+            created_at: 1,
+        };
+        assert_eq!(
+            store
+                .link_identity("p1", id, &identity, None, 1)
+                .await
+                .unwrap(),
+            milogin_server::store::Link::Linked
+        );
+        store.close().await;
+    });
+    cfg
+}
+
+/// A value changed by hand into one milogin never writes (here a connection Unique ID with a
+/// capital) is named with its table and column, not passed on as text.
+#[test]
+fn a_row_changed_by_hand_is_named_by_table_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ann_bound_to_mi(dir.path());
+    rusqlite::Connection::open(dir.path().join("milogin.db"))
+        .unwrap()
+        .execute("UPDATE identities SET connection = 'Mi'", [])
+        .unwrap();
+    fails_with(
+        &user_cmd(&cfg, &["list", "--json"], &[], None),
+        "identities.connection holds \"Mi\", which is not a connection Unique ID: it contains 'M'",
     );
 }
 

@@ -4,6 +4,7 @@
 
 use super::{bind, cookie_name, issue::issue, resolve, LoginError, Target};
 use crate::crypto::{ct_eq, sha256_hex};
+use crate::domain::Origin;
 use crate::state::AppState;
 use crate::store::{Attempt, Consumed};
 use milogin_shared::ResultMessage;
@@ -72,7 +73,7 @@ pub async fn finish(
         Ok(Consumed::Unknown) => return Finish::Refuse(LoginError::StateUnknown),
         Err(e) => return Finish::Refuse(e.into()),
     };
-    if attempt.pool != path_pool || attempt.connection != path_connection {
+    if attempt.dest.pool != *path_pool || attempt.connection != *path_connection {
         tracing::warn!(
             pool = path_pool,
             connection = path_connection,
@@ -88,7 +89,7 @@ pub async fn finish(
     }
     match complete(st, &attempt, params.code, params.error).await {
         Ok(Step::Done(message)) => Finish::Deliver {
-            target: target_of(st, &attempt),
+            target: Target::recorded(st, &attempt.dest),
             message,
         },
         Ok(Step::Bind(offer)) => Finish::Bind(offer),
@@ -96,22 +97,13 @@ pub async fn finish(
     }
 }
 
-fn target_of(st: &AppState, a: &Attempt) -> Target {
-    Target::recorded(
-        st,
-        (&a.pool, &a.app),
-        &a.mode,
-        a.origin.as_ref(),
-        a.redirect_uri.as_ref(),
-    )
-}
-
 fn fail(st: &AppState, a: &Attempt, error: LoginError) -> Finish {
     // The recorded origin (checked at authorize) names the site whose login failed.
-    tracing::info!(reason = error.code().as_str(), origin = a.origin.as_deref(), pool = %a.pool, app = %a.app, "login refused");
+    let d = &a.dest;
+    tracing::info!(reason = error.code().as_str(), origin = d.origin.as_ref().map(Origin::as_str), pool = %d.pool, app = %d.app, "login refused");
     Finish::Fail {
-        target: target_of(st, a),
-        attempt: a.attempt.clone(),
+        target: Target::recorded(st, d),
+        attempt: d.attempt.to_string(),
         error,
     }
 }
@@ -136,7 +128,7 @@ async fn complete(
         // The attempt's provider reads its own error codes (any provider: OAuth's `access_denied`).
         let declined = match st
             .config
-            .pool(&a.pool)
+            .pool(&a.dest.pool)
             .and_then(|p| p.connection(&a.connection))
         {
             Some(conn) => st.providers.of(conn)?.declined(&e),
@@ -150,12 +142,12 @@ async fn complete(
     let code = code
         .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or(LoginError::BadCode)?;
-    let pool = st.config.pool(&a.pool).ok_or(LoginError::NotEnabled)?;
+    let pool = st.config.pool(&a.dest.pool).ok_or(LoginError::NotEnabled)?;
     let conn = pool
         .connection(&a.connection)
         .ok_or(LoginError::NotEnabled)?;
     if !pool
-        .app(&a.app)
+        .app(&a.dest.app)
         .is_some_and(|app| app.enables(&conn.unique_id))
     {
         return Err(LoginError::NotEnabled);
@@ -170,6 +162,6 @@ async fn complete(
             return Ok(Step::Bind(Box::new(offer)));
         }
     };
-    let message = issue(st, pool, conn, &a.app, &a.attempt, user, new_user).await?;
+    let message = issue(st, pool, conn, &a.dest.app, &a.dest.attempt, user, new_user).await?;
     Ok(Step::Done(message))
 }

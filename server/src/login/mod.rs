@@ -18,6 +18,7 @@ use crate::config::App;
 use crate::domain::mode::Mode;
 use crate::domain::Origin;
 use crate::state::AppState;
+use crate::store::Destination;
 
 /// The name of the per-attempt binding cookie (derived from the state, so parallel logins in
 /// one browser never overwrite each other). `__Host-` when served over https.
@@ -52,23 +53,18 @@ impl Target {
         }
     }
 
-    /// The target recorded with an attempt or a binding ticket. The store keeps the origin as
-    /// text; it was an [`Origin`] when written, so it parses back to the same value.
-    pub fn recorded(
-        st: &AppState,
-        (pool, app): (&str, &str),
-        mode: &str,
-        origin: Option<&String>,
-        redirect_uri: Option<&String>,
-    ) -> Self {
-        match (redirect_uri, origin) {
-            (Some(u), _) if Mode::parse(mode) == Some(Mode::Redirect) => Self::Redirect(u.clone()),
-            (_, o) => match o.and_then(|o| Origin::parse(o).ok()) {
-                Some(o) => Self::popup(st.config.pool(pool).and_then(|p| p.app(app)), o),
-                None => Self::Popup {
-                    origin: None,
-                    return_uri: None,
-                },
+    /// The target an attempt or a binding ticket recorded (with the app's return page for its
+    /// origin, if registered).
+    pub fn recorded(st: &AppState, d: &Destination) -> Self {
+        match (&d.redirect_uri, &d.origin) {
+            (Some(u), _) if d.mode == Mode::Redirect => Self::Redirect(u.clone()),
+            (_, Some(o)) => Self::popup(
+                st.config.pool(&d.pool).and_then(|p| p.app(&d.app)),
+                o.clone(),
+            ),
+            (_, None) => Self::Popup {
+                origin: None,
+                return_uri: None,
             },
         }
     }

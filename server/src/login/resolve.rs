@@ -118,7 +118,7 @@ pub async fn resolve_user(
 /// The identity row of a provider identity.
 pub fn identity_of(conn: &Connection, id: &ProviderIdentity, now: i64) -> Identity {
     Identity {
-        connection: conn.unique_id.to_string(),
+        connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
         client_id: conn.provider.client_id().to_owned(),
         union_id: id.union_id.clone(),
@@ -136,7 +136,7 @@ pub async fn create_user(
     let now = st.clock.now();
     let new = NewUser {
         id: crate::accounts::new_user_id(),
-        pool: pool.id.to_string(),
+        pool: pool.id.clone(),
         nickname: id.nickname.clone(),
         avatar: id.avatar.clone(),
     };

@@ -7,7 +7,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::domain::mode::Mode;
 use crate::domain::{AppId, AttemptId, IdError, Origin, PoolId, UniqueId};
 use crate::state::AppState;
-use crate::store::Attempt;
+use crate::store::{Attempt, Destination};
 use milogin_shared::ErrorCode;
 
 /// The authorize query (each key at most once), its values parsed at the HTTP edge. A value that
@@ -233,19 +233,21 @@ pub async fn start(
         return Err(LoginError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
-        Target::Popup { origin, .. } => (origin.as_ref().map(Origin::to_string), Mode::Popup, None),
+        Target::Popup { origin, .. } => (origin.clone(), Mode::Popup, None),
         Target::Redirect(u) => (None, Mode::Redirect, Some(u.clone())),
     };
     let attempt = Attempt {
         state_hash: state_hash.clone(),
         binding_hash: sha256_hex(&binding),
-        pool: s.pool.id.to_string(),
-        connection: s.connection.unique_id.to_string(),
-        app: s.app.id.to_string(),
-        origin,
-        mode: mode.as_str().into(),
-        redirect_uri,
-        attempt: s.attempt.to_string(),
+        connection: s.connection.unique_id.clone(),
+        dest: Destination {
+            pool: s.pool.id.clone(),
+            app: s.app.id.clone(),
+            attempt: s.attempt.clone(),
+            mode,
+            origin,
+            redirect_uri,
+        },
         created_at: now,
         expires_at,
     };

@@ -222,7 +222,7 @@ async fn refused(r: reqwest::Response) {
 async fn pre_bind(env: &Env, user_id: &str, account: &str) {
     let now = env.clock.now();
     let identity = Identity {
-        connection: CONN.into(),
+        connection: CONN.try_into().unwrap(),
         subject: subject(env, account),
         client_id: DEMO_CLIENT_ID.into(),
         union_id: None,
@@ -1341,7 +1341,7 @@ async fn username_email_and_phone_are_unique_per_pool_through_partial_indexes() 
         |id: &str, pool: &str, username: Option<&str>, email: Option<&str>, phone: Option<&str>| {
             NewLocalUser {
                 id: id.into(),
-                pool: pool.into(),
+                pool: pool.try_into().unwrap(),
                 nickname: id.into(),
                 username: username.map(Into::into),
                 email: email.map(Into::into),
@@ -1355,12 +1355,12 @@ async fn username_email_and_phone_are_unique_per_pool_through_partial_indexes() 
     for i in 0..3 {
         let user = NewUser {
             id: format!("x{i}"),
-            pool: "p".into(),
+            pool: "p".try_into().unwrap(),
             nickname: format!("Mi {i}"),
             avatar: None,
         };
         let identity = Identity {
-            connection: "xiaomi".into(),
+            connection: "xiaomi".try_into().unwrap(),
             subject: format!("open-{i}"),
             client_id: "c".into(),
             union_id: None,

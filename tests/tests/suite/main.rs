@@ -14,3 +14,4 @@ mod keys;
 mod newcomer;
 mod pages;
 mod security3;
+mod store;

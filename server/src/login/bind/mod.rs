@@ -74,7 +74,7 @@ fn redirect_origin(redirect_uri: Option<&String>) -> Option<String> {
 }
 
 /// Stores a ticket for this identity and attempt, and builds the page that offers the binding.
-#[tracing::instrument(skip_all, fields(pool = %a.pool, connection = %conn.unique_id))]
+#[tracing::instrument(skip_all, fields(pool = %a.dest.pool, connection = %conn.unique_id))]
 pub async fn offer(
     st: &AppState,
     a: &Attempt,
@@ -87,18 +87,13 @@ pub async fn offer(
     let t = Ticket {
         ticket_hash: sha256_hex(&ticket),
         csrf_hash: sha256_hex(&csrf),
-        pool: a.pool.clone(),
-        connection: conn.unique_id.to_string(),
+        connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
         client_id: conn.provider.client_id().to_owned(),
         union_id: id.union_id.clone(),
         nickname: id.nickname.clone(),
         avatar: id.avatar.clone(),
-        app: a.app.clone(),
-        attempt: a.attempt.clone(),
-        origin: a.origin.clone(),
-        mode: a.mode.clone(),
-        redirect_uri: a.redirect_uri.clone(),
+        dest: a.dest.clone(),
         matched,
         failures: 0,
         created_at: now,
@@ -111,14 +106,14 @@ pub async fn offer(
         cookie_name: cookie_name(&csrf, st.config.server.secure_cookies()),
         ticket: SecretString::from(ticket),
         form: Form {
-            action: form_action(st, &a.pool, &conn.unique_id),
+            action: form_action(st, &a.dest.pool, &conn.unique_id),
             csrf,
             nickname: id.nickname.clone(),
             can_create: conn.login_mode == LoginMode::LoginAndRegister,
             matched,
             error: None,
             identifier: String::new(),
-            redirect_origin: redirect_origin(a.redirect_uri.as_ref()),
+            redirect_origin: redirect_origin(a.dest.redirect_uri.as_ref()),
         },
     })
 }
@@ -150,29 +145,19 @@ pub enum Answer {
     Refuse(LoginError),
 }
 
-fn target_of(st: &AppState, t: &Ticket) -> Target {
-    Target::recorded(
-        st,
-        (&t.pool, &t.app),
-        &t.mode,
-        t.origin.as_ref(),
-        t.redirect_uri.as_ref(),
-    )
-}
-
 /// Ends the login with `why`'s code and this step's own sentence.
 fn end(st: &AppState, t: &Ticket, why: LoginError, message: &str) -> Answer {
     Answer::Deliver {
-        target: target_of(st, t),
-        message: ResultMessage::failure_with(&t.attempt, why.code(), message),
+        target: Target::recorded(st, &t.dest),
+        message: ResultMessage::failure_with(&t.dest.attempt, why.code(), message),
     }
 }
 
 /// The login failed after the destination was trusted (the database, the keys…).
 fn failed(st: &AppState, t: &Ticket, error: impl Into<LoginError>) -> Answer {
     Answer::Fail {
-        target: target_of(st, t),
-        attempt: t.attempt.clone(),
+        target: Target::recorded(st, &t.dest),
+        attempt: t.dest.attempt.to_string(),
         error: error.into(),
     }
 }
@@ -216,8 +201,8 @@ pub async fn submit(
         Err(e) => return Answer::Refuse(e.into()),
     };
     if !ct_eq(&sha256_hex(&sub.csrf), &t.csrf_hash)
-        || t.pool != path_pool
-        || t.connection != path_connection
+        || t.dest.pool != *path_pool
+        || t.connection != *path_connection
     {
         tracing::warn!("binding form with a ticket of another page or connection");
         return Answer::Refuse(LoginError::TicketGone);
@@ -237,9 +222,9 @@ pub async fn submit(
     }
     let Some((pool, conn)) = st
         .config
-        .pool(&t.pool)
+        .pool(&t.dest.pool)
         .and_then(|p| Some((p, p.connection(&t.connection)?)))
-        .filter(|(p, c)| p.app(&t.app).is_some_and(|a| a.enables(&c.unique_id)))
+        .filter(|(p, c)| p.app(&t.dest.app).is_some_and(|a| a.enables(&c.unique_id)))
     else {
         let why = LoginError::NotEnabled;
         return consume(why, ErrorCode::ConnectionNotEnabled.default_message()).await;
@@ -269,12 +254,14 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
     }
     let id = identity_of(t);
     let result = match create_user(st, pool, conn, &id).await {
-        Ok((user, created)) => issue(st, pool, conn, &t.app, &t.attempt, user, created).await,
+        Ok((user, created)) => {
+            issue(st, pool, conn, &t.dest.app, &t.dest.attempt, user, created).await
+        }
         Err(e) => Err(e),
     };
     match result {
         Ok(message) => Answer::Deliver {
-            target: target_of(st, t),
+            target: Target::recorded(st, &t.dest),
             message,
         },
         Err(e) => failed(st, t, e),

@@ -3,15 +3,15 @@
 
 use super::Answer;
 use super::{
-    consume_then_end, end, failed, form_action, identity_of, redirect_origin, target_of, Form,
-    FormError, Submission, ACCOUNT_WINDOW_SECS, LINKED_ELSEWHERE, MAX_FAILURES_PER_ACCOUNT,
+    consume_then_end, end, failed, form_action, identity_of, redirect_origin, Form, FormError,
+    Submission, ACCOUNT_WINDOW_SECS, LINKED_ELSEWHERE, MAX_FAILURES_PER_ACCOUNT,
     MAX_TRIES_PER_TICKET, TOO_MANY,
 };
 use crate::accounts::{parse_login_id, verify_password_blocking};
 use crate::config::{Connection, LoginMode, Pool};
 use crate::login::issue::issue;
 use crate::login::resolve::identity_of as identity_row;
-use crate::login::LoginError;
+use crate::login::{LoginError, Target};
 use crate::state::AppState;
 use crate::store::{Link, Ticket, User};
 use crate::telemetry::Chain;
@@ -28,14 +28,14 @@ pub(super) async fn prove(
     now: i64,
 ) -> Answer {
     let mut form = Form {
-        action: form_action(st, &t.pool, &t.connection),
+        action: form_action(st, &t.dest.pool, &t.connection),
         csrf: sub.csrf.clone(),
         nickname: t.nickname.clone(),
         can_create: conn.login_mode == LoginMode::LoginAndRegister,
         matched: t.matched,
         error: Some(FormError::Missing),
         identifier: sub.identifier.chars().take(254).collect(),
-        redirect_origin: redirect_origin(t.redirect_uri.as_ref()),
+        redirect_origin: redirect_origin(t.dest.redirect_uri.as_ref()),
     };
     if sub.identifier.trim().is_empty() || sub.password.expose_secret().is_empty() {
         return Answer::Form(form);
@@ -155,9 +155,9 @@ async fn link(
     {
         Ok(Link::Linked | Link::AlreadyLinked) => {
             tracing::info!(user = %user.id, "identity linked by password");
-            match issue(st, pool, conn, &t.app, &t.attempt, user, false).await {
+            match issue(st, pool, conn, &t.dest.app, &t.dest.attempt, user, false).await {
                 Ok(message) => Answer::Deliver {
-                    target: target_of(st, t),
+                    target: Target::recorded(st, &t.dest),
                     message,
                 },
                 Err(e) => failed(st, t, e),

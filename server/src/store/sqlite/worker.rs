@@ -278,7 +278,7 @@ impl<'c> Db<'c> {
         &self,
         sql: &str,
         params: &[&dyn ToSql],
-        mut map: impl FnMut(&Row) -> rusqlite::Result<T>,
+        mut map: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let mut stmt = self.bound(sql, params)?;
         let mut rows = stmt.raw_query();
@@ -294,7 +294,7 @@ impl<'c> Db<'c> {
         &self,
         sql: &str,
         params: &[&dyn ToSql],
-        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+        map: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         Ok(self.rows(sql, params, map)?.into_iter().next())
     }
@@ -342,7 +342,7 @@ mod tests {
     }
 
     fn keys(db: &Db) -> Vec<i64> {
-        db.rows("SELECT k FROM t ORDER BY k", &[], |r| r.get(0))
+        db.rows("SELECT k FROM t ORDER BY k", &[], |r| Ok(r.get(0)?))
             .unwrap()
     }
 
@@ -527,7 +527,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         let w = Worker::start(conn).unwrap();
         assert_eq!(
-            w.call(|db| db.row("SELECT 1", &[], |r| r.get::<_, i64>(0)))
+            w.call(|db| db.row("SELECT 1", &[], |r| Ok(r.get::<_, i64>(0)?)))
                 .await
                 .unwrap(),
             Some(1)

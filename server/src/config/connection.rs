@@ -6,7 +6,6 @@
 use crate::domain::UniqueId;
 use secrecy::SecretString;
 use serde::Deserialize;
-use std::fmt;
 
 /// Login mode of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -178,18 +177,9 @@ impl XiaomiSettings {
     }
 }
 
-impl fmt::Debug for XiaomiSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("XiaomiSettings")
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"[REDACTED]")
-            .field("scopes", &self.scopes)
-            .field("skip_confirm", &self.skip_confirm)
-            .field("trust_xiaomi_email", &self.trust_xiaomi_email)
-            .field("trust_xiaomi_phone", &self.trust_xiaomi_phone)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(XiaomiSettings {
+    app_id, scopes, skip_confirm, trust_xiaomi_email, trust_xiaomi_phone
+} redacts { app_secret });
 
 /// A connection (identity source) of a pool.
 #[derive(Clone, Debug)]

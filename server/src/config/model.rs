@@ -246,7 +246,7 @@ pub struct ServerConfig {
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
 pub const KEY_PUBLISH_DEFAULT_SECS: u64 = 3600;
 
-/// The JWKS is served with `Cache-Control: max-age` this long (`routes/oidc.rs`).
+/// The JWKS is served with `Cache-Control: max-age` this long (`http/oidc.rs`).
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
@@ -397,7 +397,7 @@ impl Config {
     /// a provider's settings that make part of a connection useless). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
-        if super::validate::has_inline_password(&self.server.database_url) {
+        if has_inline_password(&self.server.database_url) {
             out.push(Problem {
                 key: "server.database_url".into(),
                 message: "holds a password: anyone who sees the file (or a process listing of a command given the URL) sees it. Move it to server.database_password = { file = \"…\" } or { env = \"…\" } and write the URL without it".into(),
@@ -427,4 +427,10 @@ impl Config {
         }
         out
     }
+}
+
+/// True when a PostgreSQL URL carries a password (`postgres://user:password@…`).
+pub(super) fn has_inline_password(url: &str) -> bool {
+    (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && Url::parse(url).is_ok_and(|u| u.password().is_some())
 }

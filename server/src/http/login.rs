@@ -1,20 +1,18 @@
 //! `GET /connection/social/{uid}/{pool}/authorize` and `…/callback`: the browser half of a login.
 //! `HEAD` (link prefetchers, X-10/X-29) is refused with 405 and changes nothing.
 
-use super::extract::{cookie, ClientIp};
+use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit};
 use super::pages::{self, Lang};
-use super::query;
-use super::respond::{
-    conclude, deliver, failure, log_cause, rate_limited, refusal, set_cookie, SameSite,
-};
+use super::params::{AuthorizeParams, CallbackQuery, Query};
+use super::respond::{conclude, deliver, failure, log_cause, refusal, set_cookie, SameSite};
+use super::try_login::TryTicket;
 use crate::crypto::sha256_hex;
 use crate::domain::{PoolId, UniqueId};
-use crate::login::cookie_name;
-use crate::login::finish::{finish, Finish};
+use crate::login::finish::{finish, CallbackParams, Finish};
 use crate::login::start::{self, validate_start, AuthorizeQuery, Refusal, Start};
-use crate::login::LoginError;
+use crate::login::{cookie_name, LoginError};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -42,62 +40,63 @@ async fn head_refused() -> StatusCode {
 async fn get_authorize(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    _: RateLimit<AuthorizeRoute>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    lang: Lang,
+    Query(q): Query<AuthorizeParams>,
+    _: TryTicket,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.authorize, ("authorize", ip), &headers) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
-    let q = match query::parse_authorize_query(raw.as_deref()) {
-        Ok(q) => q,
-        Err(why) => {
-            let code = ErrorCode::InvalidRequest;
-            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
+    let q = AuthorizeQuery::from(q);
+    let start = match validate(&st, pool, uid, &q) {
+        Ok(s) => s,
+        Err(refused) => {
+            log_refusal(&q, &refused);
+            return refusal_response(&refused, lang);
         }
     };
-    if q.app_id.as_ref().is_some_and(|a| {
-        a.as_ref()
-            .is_ok_and(|a| a.as_str() == crate::config::TRY_APP)
-    }) {
-        if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
-        {
-            return refused;
-        }
+    match start::start(&st, &start, ip).await {
+        Ok(started) => to_provider(&st, started),
+        Err(e) => start_refused(&q, &start, e, lang),
     }
-    // A path id that cannot be one is as unknown as a well-formed id that is not configured.
-    let checked = match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
-        (Ok(p), Ok(u)) => validate_start(&st, &p, &u, &q),
+}
+
+/// [`validate_start`] for the path's ids: one that cannot be an id is as unknown as a
+/// well-formed id that is not configured.
+fn validate<'a>(
+    st: &'a AppState,
+    pool: String,
+    uid: String,
+    q: &AuthorizeQuery,
+) -> Result<Start<'a>, Refusal> {
+    match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
+        (Ok(p), Ok(u)) => validate_start(st, &p, &u, q),
         (Err(_), _) => Err(Refusal::UnknownPool { pool }),
         (Ok(_), Err(_)) => Err(Refusal::UnknownConnection {
             pool,
             connection: uid,
         }),
-    };
-    let start = match checked {
-        Ok(s) => s,
-        Err(refusal) => {
-            log_refusal(&q, &refusal);
-            let status = match refusal.code() {
-                ErrorCode::ConnectionNotEnabled => StatusCode::NOT_FOUND,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            return pages::refusal_page(status, lang, &refusal);
-        }
-    };
-    match start::start(&st, &start, ip).await {
-        Ok(s) => {
-            let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
-            let h = r.headers_mut();
-            let ttl = st.config.server.attempt_ttl_secs as i64;
-            let cookie = (s.cookie_name.as_str(), s.cookie_value.as_str());
-            set_cookie(&st, h, cookie, ttl, SameSite::Lax);
-            pages::secure_headers(h);
-            r
-        }
-        Err(e) => start_refused(&q, &start, e, lang),
     }
+}
+
+/// A refused authorize, before its destination is trusted: the page naming the fix (404 for an
+/// unknown pool, app or connection).
+fn refusal_response(refusal: &Refusal, lang: Lang) -> Response {
+    let status = match refusal.code() {
+        ErrorCode::ConnectionNotEnabled => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    pages::refusal_page(status, lang, refusal)
+}
+
+/// The redirect to the provider, with the attempt's binding cookie.
+fn to_provider(st: &AppState, s: start::Started) -> Response {
+    let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
+    let h = r.headers_mut();
+    let ttl = st.config.server.attempt_ttl_secs as i64;
+    let cookie = (s.cookie_name.as_str(), s.cookie_value.as_str());
+    set_cookie(st, h, cookie, ttl, SameSite::Lax);
+    pages::secure_headers(h);
+    r
 }
 
 /// The result page (or redirect) for an attempt that could not start: the connection is not
@@ -144,31 +143,34 @@ fn start_refused(q: &AuthorizeQuery, start: &Start<'_>, e: LoginError, lang: Lan
 async fn get_callback(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-    ClientIp(ip): ClientIp,
+    _: RateLimit<CallbackRoute>,
+    lang: Lang,
+    Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.callback, ("callback", ip), &headers) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
-    let params = match query::parse_callback_query(raw.as_deref()) {
-        Ok(p) => p,
-        Err(why) => {
-            let code = ErrorCode::InvalidRequest;
-            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
-        }
-    };
+    let params = CallbackParams::from(q);
     let state_hash = params.state.as_deref().map(sha256_hex);
     let finish = finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
-    // `conclude` counts delivered results; the binding step counts its own end.
-    let mut r = match finish {
+    let mut r = finished(&st, finish, lang, &headers).await;
+    if let Some(h) = state_hash {
+        // The binding cookie has done its job.
+        let name = cookie_name(&h, st.config.server.secure_cookies());
+        set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Lax);
+    }
+    r
+}
+
+/// The answer to a finished callback: a refusal (counted here), the result (counted by
+/// `conclude`; a failure's cause logged there), or the binding page (counted when the binding
+/// step ends).
+async fn finished(st: &AppState, finish: Finish, lang: Lang, headers: &HeaderMap) -> Response {
+    match finish {
         Finish::Refuse(error) => {
             st.metrics.login(false, error.code().as_str());
             refusal(lang, &error)
         }
         Finish::Deliver { target, message } => {
-            conclude(&st, &target, &message, lang, StatusCode::OK).await
+            conclude(st, &target, &message, lang, StatusCode::OK).await
         }
         Finish::Fail {
             target,
@@ -179,16 +181,10 @@ async fn get_callback(
                 true => StatusCode::BAD_REQUEST,
                 false => StatusCode::OK,
             };
-            conclude(&st, &target, &failure(&attempt, &error), lang, status).await
+            conclude(st, &target, &failure(&attempt, &error), lang, status).await
         }
-        Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
-    };
-    if let Some(h) = state_hash {
-        // The binding cookie has done its job.
-        let name = cookie_name(&h, st.config.server.secure_cookies());
-        set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Lax);
+        Finish::Bind(offer) => super::binding::offer_response(st, headers, &offer),
     }
-    r
 }
 
 /// Operators see why a site's button fails (a missing origin, app or connection, a redirect URI

@@ -5,8 +5,7 @@
 //! would log its user into app A when A checks tokens here.
 
 use super::error::ApiError;
-use super::extract::ClientIp;
-use super::respond::{retry_after, take};
+use super::extract::{RateLimit, UserinfoRoute};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -84,19 +83,10 @@ struct UserinfoQuery {
 async fn get_userinfo(
     State(st): State<AppState>,
     Path(pool): Path<String>,
-    ClientIp(ip): ClientIp,
     Query(query): Query<UserinfoQuery>,
+    _: RateLimit<UserinfoRoute>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = take(&st, &st.limiters.userinfo, "userinfo", ip) {
-        let mut r = (
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({ "error": "rate_limited", "message": "too many requests; retry later" })),
-        )
-            .into_response();
-        retry_after(&mut r, wait);
-        return Ok(r);
-    }
     let pool_config = st
         .config
         .pool(&pool)
@@ -107,33 +97,7 @@ async fn get_userinfo(
     pool_config
         .app(&app)
         .ok_or(ApiError::NotFound("unknown app"))?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or(ApiError::Unauthorized(
-            "send Authorization: Bearer <id_token>",
-        ))?;
-    let claims = st
-        .keys
-        .verify(
-            &pool,
-            &st.config.server.issuer(&pool),
-            token.trim(),
-            st.clock.now(),
-        )
-        .await
-        .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
-    if claims.aud != app {
-        tracing::warn!(pool = %pool, token_for = %claims.aud, app = %app, "userinfo: a token of another app refused");
-        return Err(ApiError::WrongAudience {
-            aud: claims.aud,
-            expected: app,
-        });
-    }
+    let claims = verify_for(&st, &pool, bearer(&headers)?, app).await?;
     let user = st
         .store
         .user(&pool, &claims.sub)
@@ -150,4 +114,42 @@ async fn get_userinfo(
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+/// The token of `Authorization: Bearer <id_token>`.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized(
+            "send Authorization: Bearer <id_token>",
+        ))
+}
+
+/// The claims of a live token of this pool issued to `app` (a token of another app is refused
+/// with the app it was issued to).
+async fn verify_for(
+    st: &AppState,
+    pool: &str,
+    token: &str,
+    app: String,
+) -> Result<crate::token::Claims, ApiError> {
+    let claims = st
+        .keys
+        .verify(pool, &st.config.server.issuer(pool), token, st.clock.now())
+        .await
+        .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
+    if claims.aud != app {
+        tracing::warn!(pool = %pool, token_for = %claims.aud, app = %app, "userinfo: a token of another app refused");
+        return Err(ApiError::WrongAudience {
+            aud: claims.aud,
+            expected: app,
+        });
+    }
+    Ok(claims)
 }

@@ -222,24 +222,16 @@ mod tests {
 
     #[test]
     fn a_client_is_built_for_each_kind_the_connections_use() {
+        use crate::config::fixture::{AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder};
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secret"), "s").unwrap();
-        let text = r#"
-[server]
-public_url = "https://login.example.com"
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  kind = "xiaomi"
-  app_id = "1"
-  app_secret = { file = "secret" }
-"#;
-        let config = Config::from_toml(text, Vec::new(), dir.path()).unwrap();
+        let secret = crate::config::fixture::Secret::File("secret".into());
+        let file = ConfigBuilder::on_loopback(8080, "sqlite::memory:").pool(
+            PoolBuilder::new("p")
+                .app(AppBuilder::new("a", "https://shop.example.com", &["mi"]))
+                .connection(ConnectionBuilder::xiaomi("mi", "1", secret)),
+        );
+        let config = Config::from_toml(&file.render(), Vec::new(), dir.path()).unwrap();
         let built = providers(&config, &Arc::new(Metrics::default())).unwrap();
         assert_eq!(built.kinds().collect::<Vec<_>>(), [ProviderKind::Xiaomi]);
         assert!(built.of(&config.pools[0].connections[0]).is_ok());

@@ -56,6 +56,20 @@ pub fn serve(cfg: &std::path::Path, env: &[(&str, &str)], log: Option<&std::path
     Kill(c.spawn().unwrap())
 }
 
+/// Spawns `c` (a working directory, another user, … set by the caller) with its output discarded,
+/// and waits until `127.0.0.1:port` accepts connections: the process and that base URL.
+pub fn spawn_ready(c: &mut Command, port: u16) -> (Kill, String) {
+    let child = Kill(
+        c.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (child, base)
+}
+
 /// A config for one pool `p1`, app `web` (origin https://shop.example.com), connection `mi`
 /// against the mock at `mock_base`, limits out of the way of one client's bursts (the rates,
 /// the per-client pending and connection caps); the secret is read from `secret` next to the

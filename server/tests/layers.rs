@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("limits", 3),
     ("provider", 3),
     ("token", 3),
+    ("oidc", 3),
     ("keys", 4),
     ("state", 5),
     ("login", 6),

@@ -6,10 +6,12 @@ use super::*;
 impl Attempts for PgStore {
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
         if self.sweep.due(now) {
-            sqlx::query(q::SWEEP_ATTEMPTS)
-                .bind(now - q::ATTEMPT_GRACE_SECS)
-                .execute(&mut *self.db().await?)
-                .await?;
+            for sweep in [q::SWEEP_ATTEMPTS, q::SWEEP_CODES] {
+                sqlx::query(sweep)
+                    .bind(now - q::ATTEMPT_GRACE_SECS)
+                    .execute(&mut *self.db().await?)
+                    .await?;
+            }
         }
         sqlx::query(q::INSERT_ATTEMPT)
             .bind(&a.state_hash)

@@ -1,8 +1,9 @@
 //! PostgreSQL: several replicas share one database through sqlx's connection pool. The SQL text
-//! is [`super::queries`], the same as SQLite's. One file per role trait ([`attempts`], [`users`],
+//! is [`super::queries`], the same as SQLite's. One file per role trait ([`attempts`], [`codes`], [`users`],
 //! [`tickets`], [`keys`]); the connection, and [`Lifecycle`], here.
 
 mod attempts;
+mod codes;
 mod keys;
 mod tickets;
 mod users;

@@ -1,0 +1,91 @@
+//! The codes role: one-time authorization codes of the OpenID Connect flow (`crate::oidc`).
+//! Issued when a login of an `oidc` attempt succeeds, redeemed once at the token endpoint by any
+//! replica: the redeem is one `UPDATE … WHERE consumed_at IS NULL RETURNING`, so of two racing
+//! redeems exactly one gets the code.
+
+use super::columns::{AnyRow, Cols};
+use super::StoreError;
+use crate::domain::{AppId, PoolId, UniqueId};
+use async_trait::async_trait;
+
+/// An issued authorization code: what it was bound to, and who logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    /// SHA-256 (hex) of the code; the code itself is never stored.
+    pub code_hash: String,
+    /// The pool.
+    pub pool: PoolId,
+    /// The client (app) the code was issued to.
+    pub client: AppId,
+    /// The redirect URI of the authorization request (the token request must repeat it).
+    pub redirect_uri: String,
+    /// The PKCE challenge (`S256`) of the authorization request, if it had one.
+    pub challenge: Option<String>,
+    /// The client's nonce, for the id_token.
+    pub nonce: Option<String>,
+    /// The scopes granted.
+    pub scope: String,
+    /// The user who logged in.
+    pub user_id: String,
+    /// The connection they logged in with (the id_token's `idp`).
+    pub connection: UniqueId,
+    /// When they logged in (the id_token's `auth_time`), Unix seconds.
+    pub auth_time: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Code {
+    /// An `oidc_codes` row.
+    pub(super) fn read<R: AnyRow + ?Sized>(row: &R) -> Result<Self, StoreError> {
+        let r = Cols::new(row, "oidc_codes");
+        Ok(Self {
+            code_hash: r.get("code_hash")?,
+            pool: r.get("pool")?,
+            client: r.get("client_id")?,
+            redirect_uri: r.get("redirect_uri")?,
+            challenge: r.get("code_challenge")?,
+            nonce: r.get("nonce")?,
+            scope: r.get("scope")?,
+            user_id: r.get("user_id")?,
+            connection: r.get("connection")?,
+            auth_time: r.get("auth_time")?,
+            created_at: r.get("created_at")?,
+            expires_at: r.get("expires_at")?,
+        })
+    }
+
+    /// What redeeming it at `now` found: fresh, or too late.
+    pub(super) fn redeemed(self, now: i64) -> Redeemed {
+        if now > self.expires_at {
+            Redeemed::Expired(self)
+        } else {
+            Redeemed::Fresh(self)
+        }
+    }
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// First use, within its lifetime.
+    Fresh(Code),
+    /// First use, but too late.
+    Expired(Code),
+    /// Used before: a replay (RFC 6749 §4.1.2 "MUST deny the request").
+    Reused(Code),
+    /// No such code.
+    Unknown,
+}
+
+/// Authorization codes.
+#[async_trait]
+pub trait Codes: Send + Sync {
+    /// Records an issued code. Expired codes are swept with the attempts (`insert_attempt`).
+    async fn insert_code(&self, code: &Code) -> Result<(), StoreError>;
+
+    /// Marks the code used, atomically; a second call never returns `Fresh`.
+    async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError>;
+}

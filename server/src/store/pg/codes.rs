@@ -1,0 +1,44 @@
+//! PostgreSQL's [`Codes`]: record, redeem (one `UPDATE … RETURNING`).
+
+use super::*;
+
+#[async_trait]
+impl Codes for PgStore {
+    async fn insert_code(&self, c: &Code) -> Result<(), StoreError> {
+        sqlx::query(q::INSERT_CODE)
+            .bind(&c.code_hash)
+            .bind(&c.pool)
+            .bind(&c.client)
+            .bind(&c.redirect_uri)
+            .bind(&c.challenge)
+            .bind(&c.nonce)
+            .bind(&c.scope)
+            .bind(&c.user_id)
+            .bind(&c.connection)
+            .bind(c.auth_time)
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError> {
+        let row = sqlx::query(q::REDEEM_CODE)
+            .bind(code_hash)
+            .bind(now)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        if let Some(r) = row {
+            return Ok(Code::read(&r)?.redeemed(now));
+        }
+        let seen = sqlx::query(q::CODE)
+            .bind(code_hash)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        Ok(match seen {
+            Some(r) => Redeemed::Reused(Code::read(&r)?),
+            None => Redeemed::Unknown,
+        })
+    }
+}

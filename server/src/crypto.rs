@@ -25,6 +25,44 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// What a redacting `Debug` prints in place of a secret: `[REDACTED]`.
+pub struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// A `Debug` that prints [`Redacted`] for secrets, the one way this crate writes one.
+/// `redacting_debug!(Name { shown, … } redacts { secret, … })` names every field: one left out
+/// of both lists is a compile error, so a new field cannot slip into the logs unseen.
+/// `redacting_debug!(Name(..))` is a tuple struct whose one field is the secret.
+/// `tests/redaction.rs` checks every type that uses it.
+macro_rules! redacting_debug {
+    ($ty:ident { $($shown:ident),* $(,)? } redacts { $($hidden:ident),* $(,)? }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let Self { $($shown,)* $($hidden: _,)* } = self;
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), $shown))*
+                    $(.field(stringify!($hidden), &$crate::crypto::Redacted))*
+                    .finish()
+            }
+        }
+    };
+    ($ty:ident(..)) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($ty))
+                    .field(&$crate::crypto::Redacted)
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use redacting_debug;
+
 /// What a wrapped value starts with (the format's version: a later one gets a new prefix).
 const WRAPPED_PREFIX: &str = "milogin-kek-v1:";
 
@@ -35,11 +73,7 @@ const WRAPPED_PREFIX: &str = "milogin-kek-v1:";
 #[derive(Clone)]
 pub struct Kek(std::sync::Arc<ring::aead::LessSafeKey>);
 
-impl std::fmt::Debug for Kek {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Kek([REDACTED])")
-    }
-}
+redacting_debug!(Kek(..));
 
 /// Why a wrapped value did not open.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,7 @@
 //!
 //! [`app`] builds the router that `milogin serve` runs and that the tests drive; everything it
 //! needs travels in [`state::AppState`], built by [`startup`]. The modules form one-way layers
-//! (ARCHITECTURE.md; `tests/layers.rs` fails on a new cycle):
+//! (ARCHITECTURE.md; `tests/layers/` fails on a new cycle or a wrong-way import):
 //! `cli` → `demo` → `startup` → `http` → `login` → `state` → (`keys`, `provider`, `limits`,
 //! `accounts`, `token`) → `store` → `config` → (`domain`, `crypto`, `metrics`).
 
@@ -45,7 +45,7 @@ pub mod token;
 
 pub use http::app;
 /// The mock Xiaomi, a crate of its own (`mock-xiaomi/`): `milogin mock-xiaomi` and `milogin demo`
-/// run it, so the binary depends on it, but no module below `demo` uses it (`tests/layers.rs`).
+/// run it, so the binary depends on it, but no module below `demo` uses it (`tests/layers/`).
 /// Re-exported so tests and the benchmark keep one import path.
 pub use milogin_mock_xiaomi as mock_xiaomi;
 pub use startup::serve;

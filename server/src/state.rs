@@ -53,7 +53,6 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> i64;
 }
 
-/// The real clock.
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -38,7 +38,6 @@ impl Engine {
         }
     }
 
-    /// The browser binary.
     fn binary(self) -> String {
         match self {
             Self::Chromium => std::env::var("MILOGIN_TEST_CHROMIUM")

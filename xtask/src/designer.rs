@@ -9,7 +9,10 @@
 //! * `designer-<hash>.js`, `designer-<hash>.wasm` — the glue and the wasm, content-hashed (cached
 //!   for a year), each with `.br` and `.gz` siblings.
 
-use super::{brotli, fnv1a, gzip, root, wasm_bindgen_output, Result};
+use crate::compress::{brotli, fnv1a, gzip};
+use crate::process::root;
+use crate::wasm::wasm_bindgen_output;
+use crate::Result;
 use std::fs;
 use std::time::Instant;
 

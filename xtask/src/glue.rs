@@ -1,6 +1,7 @@
 //! The wasm-bindgen glue's clean-up for the loader: dependencies' unused `#[wasm_bindgen]`
-//! classes out of the wasm and the glue (with what only they needed). Each step checks the
-//! glue's shape and fails loudly, naming the step, when wasm-bindgen changes it.
+//! classes out of the wasm and the glue (with what only they needed), short import and
+//! closure-invoke names, the glue wrapped as one statement. Each step checks the glue's shape and
+//! fails loudly, naming the step, when wasm-bindgen changes it.
 
 use crate::Result;
 
@@ -103,4 +104,87 @@ fn drop_import_entries(js: &str, imports: &std::collections::HashSet<String>) ->
     }
     out.push_str(&js[end..]);
     Ok(out)
+}
+
+/// wasm-bindgen's glue as a statement for the loader: `const glue = (() => { … return { init,
+/// start, mount, login_page }; })();`. The function scope keeps its names apart from the loader's; its exports become
+/// the returned object, so terser can drop what the loader doesn't use (`initSync`, …).
+pub(crate) fn wrap_glue(glue: &str) -> Result<String> {
+    let glue = glue
+        .replacen("export function mount(", "function mount(", 1)
+        .replacen("export function start(", "function start(", 1)
+        .replacen("export function login_page(", "function login_page(", 1)
+        .replacen("export class Button", "class Button", 1)
+        .replacen("export { initSync, __wbg_init as default };", "", 1)
+        .replacen(
+            "console.warn('using deprecated parameters for the initialization function; pass a single object instead')",
+            "",
+            1,
+        )
+        // `Debug` of a JsValue (only in Rust panic messages): `String(v)` instead of the ~1 KB
+        // pretty-printer, which terser then drops.
+        .replacen("const ret = debugString(arg1);", "const ret = String(arg1);", 1);
+    let unknown: Vec<&str> = glue
+        .lines()
+        .filter(|l| l.trim_start().starts_with("export "))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "the wasm-bindgen glue has exports xtask's wrap_glue does not know ({unknown:?}); update it"
+        )
+        .into());
+    }
+    Ok(format!(
+        "\nconst glue = (() => {{\n{glue}\nreturn {{ init: __wbg_init, start, mount, login_page }};\n}})();\n"
+    ))
+}
+
+/// Renames the glue's imports (`__wbg_addEventListener_847fd86b8c33ec43` → `b`) and
+/// closure-invoke exports in both the wasm and the glue: the hashes in ~100 names are random
+/// text that no compressor can shrink (≈ 1.5 KB brotli).
+pub(crate) fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<String> {
+    let mut js = js.to_owned();
+    let short = |mut i: usize| {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut s = String::new();
+        loop {
+            s.push(LETTERS[i % LETTERS.len()] as char);
+            i /= LETTERS.len();
+            if i == 0 {
+                return s;
+            }
+        }
+    };
+    let ids: Vec<_> = module
+        .imports
+        .iter()
+        .filter(|i| i.module == "./milogin_bg.js")
+        .map(|i| i.id())
+        .collect();
+    for (n, id) in ids.into_iter().enumerate() {
+        let import = module.imports.get_mut(id);
+        let (old, new) = (
+            format!("{}: function(", import.name),
+            format!("{}: function(", short(n)),
+        );
+        if js.matches(&old).count() != 1 {
+            return Err(format!(
+                "glue: import `{}` not found once; update xtask's shorten_names",
+                import.name
+            )
+            .into());
+        }
+        js = js.replacen(&old, &new, 1);
+        import.name = short(n);
+    }
+    let invokers = module
+        .exports
+        .iter_mut()
+        .filter(|e| e.name.starts_with("wasm_bindgen__convert__closures"));
+    for (n, export) in invokers.enumerate() {
+        let new = format!("__inv{n}");
+        js = js.replace(&export.name, &new);
+        export.name = new;
+    }
+    Ok(js)
 }

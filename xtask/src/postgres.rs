@@ -46,7 +46,7 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
     if !is_root() {
         return Err("PostgreSQL is not installed; run `sudo apt-get install -y postgresql` (the tests start their own temporary cluster)".into());
     }
-    crate::run(
+    crate::process::run(
         Command::new("apt-get")
             .args(["install", "-y", "-q", "postgresql"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
@@ -96,14 +96,14 @@ impl TempPostgres {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         if is_root() {
-            crate::run(
+            crate::process::run(
                 Command::new("chown")
                     .args(["-R", "postgres:postgres"])
                     .arg(&dir),
             )?;
         }
         let data = dir.join("data");
-        crate::run(
+        crate::process::run(
             as_postgres(&bin, "initdb")
                 .args([
                     "-A",
@@ -123,7 +123,7 @@ impl TempPostgres {
             "-c listen_addresses=127.0.0.1 -p {port} -k {} {settings} -c max_connections=300",
             dir.display()
         );
-        crate::run(
+        crate::process::run(
             as_postgres(&bin, "pg_ctl")
                 .args(["-w", "-t", "60", "-D"])
                 .arg(&data)

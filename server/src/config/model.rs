@@ -245,7 +245,7 @@ pub struct ServerConfig {
 /// Default of `server.key_publish_secs`: an hour covers the JWKS caches of common JWT libraries.
 pub const KEY_PUBLISH_DEFAULT_SECS: u64 = 3600;
 
-/// The JWKS is served with `Cache-Control: max-age` this long (`routes/oidc.rs`).
+/// The JWKS is served with `Cache-Control: max-age` this long (`http/oidc.rs`).
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 /// The app id of the experience-login page (`/connection/social/{uid}/{pool}/try`): present in
@@ -486,22 +486,10 @@ impl Connection {
     }
 }
 
-impl fmt::Debug for Connection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection")
-            .field("unique_id", &self.unique_id)
-            .field("display_name", &self.display_name)
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"[REDACTED]")
-            .field("scopes", &self.scopes)
-            .field("login_mode", &self.login_mode)
-            .field("association", &self.association)
-            .field("match_fields", &self.match_fields)
-            .field("trust_xiaomi_email", &self.trust_xiaomi_email)
-            .field("trust_xiaomi_phone", &self.trust_xiaomi_phone)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(Connection {
+    unique_id, display_name, app_id, scopes, skip_confirm, login_mode, association, match_fields,
+    trust_xiaomi_email, trust_xiaomi_phone
+} redacts { app_secret });
 
 impl Config {
     /// The pool with this id.
@@ -515,7 +503,7 @@ impl Config {
     /// requested (that field is then never compared). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
-        if super::validate::has_inline_password(&self.server.database_url) {
+        if has_inline_password(&self.server.database_url) {
             out.push(Problem {
                 key: "server.database_url".into(),
                 message: "holds a password: anyone who sees the file (or a process listing of a command given the URL) sees it. Move it to server.database_password = { file = \"…\" } or { env = \"…\" } and write the URL without it".into(),
@@ -578,4 +566,10 @@ impl DisplayName {
             self.en.as_deref().unwrap_or("Sign in with Xiaomi")
         }
     }
+}
+
+/// True when a PostgreSQL URL carries a password (`postgres://user:password@…`).
+pub(super) fn has_inline_password(url: &str) -> bool {
+    (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && Url::parse(url).is_ok_and(|u| u.password().is_some())
 }

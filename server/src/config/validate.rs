@@ -221,16 +221,10 @@ fn database_password(
             key,
             "is for a PostgreSQL database_url only (SQLite has no password); remove it",
         );
-    } else if has_inline_password(&s.database_url) {
+    } else if super::model::has_inline_password(&s.database_url) {
         p.add(key, "server.database_url holds a password too: write the URL without it (postgres://user@host/db), so that the password lives only in this secret");
     }
     Some(password)
-}
-
-/// True when a PostgreSQL URL carries a password (`postgres://user:password@…`).
-pub(super) fn has_inline_password(url: &str) -> bool {
-    (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        && Url::parse(url).is_ok_and(|u| u.password().is_some())
 }
 
 /// A SQLite URL's relative path joined to `base_dir` (the config file's folder), so the

@@ -25,11 +25,7 @@ impl AccessToken {
     }
 }
 
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken([REDACTED])")
-    }
-}
+crate::crypto::redacting_debug!(AccessToken(..));
 
 /// Who logged in, as the provider says.
 #[derive(Debug, Clone)]

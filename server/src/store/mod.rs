@@ -124,17 +124,9 @@ pub struct StoredKey {
     pub activates_at: i64,
 }
 
-impl std::fmt::Debug for StoredKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredKey")
-            .field("kid", &self.kid)
-            .field("private_pem", &"[REDACTED]")
-            .field("seq", &self.seq)
-            .field("created_at", &self.created_at)
-            .field("activates_at", &self.activates_at)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(StoredKey {
+    kid, seq, created_at, activates_at
+} redacts { private_pem });
 
 /// A local account to insert (`milogin user create`): values already normalised and validated.
 #[derive(Clone)]
@@ -159,19 +151,9 @@ pub struct NewLocalUser {
     pub password_hash: Option<String>,
 }
 
-impl std::fmt::Debug for NewLocalUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewLocalUser")
-            .field("id", &self.id)
-            .field("pool", &self.pool)
-            .field("username", &self.username)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "[REDACTED]"),
-            )
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::redacting_debug!(NewLocalUser {
+    id, pool, username, email_verified, phone_verified
+} redacts { nickname, email, phone, password_hash });
 
 /// The database as a whole.
 #[async_trait]

@@ -173,11 +173,25 @@ fn sqlite_inspect(path: &Path) -> Result<(Schema, Vec<(String, String)>), StoreE
     Ok((Schema::compare(&rows), bound))
 }
 
+/// The connection settings of `db`: its URL, the password kept out of it, and
+/// `client_min_messages = warning` (sqlx creates its bookkeeping table with `IF NOT EXISTS`
+/// before every migration run, and PostgreSQL answers each with a NOTICE that would land in
+/// every command's log: `relation "_sqlx_migrations" already exists`).
+pub(super) fn connect_options(
+    db: &Database<'_>,
+) -> Result<sqlx::postgres::PgConnectOptions, StoreError> {
+    use secrecy::ExposeSecret;
+    let mut options: sqlx::postgres::PgConnectOptions = db.url.parse()?;
+    if let Some(password) = db.password {
+        options = options.password(password.expose_secret());
+    }
+    Ok(options.options([("client_min_messages", "warning")]))
+}
+
 async fn pg_inspect(db: &Database<'_>) -> Result<(Schema, Vec<(String, String)>), StoreError> {
     use sqlx::{Connection, Row};
     // Every transaction of this session is read-only: PostgreSQL itself refuses a write.
-    let options =
-        super::pg::connect_options(db)?.options([("default_transaction_read_only", "on")]);
+    let options = connect_options(db)?.options([("default_transaction_read_only", "on")]);
     let mut conn = sqlx::PgConnection::connect_with(&options).await?;
     let has = |table: &'static str| format!("SELECT to_regclass('{table}') IS NOT NULL AS has");
     let migrations: bool = sqlx::query(&has("_sqlx_migrations"))

@@ -54,8 +54,9 @@ pub struct Pending {
 
 impl Pending {
     /// One line per field. None of them holds a newline: attempt ids are base64url, and the rest
-    /// are configuration ids (`shared::is_valid_id`) or an element id, where a newline would only
-    /// make the record unreadable, never another attempt's.
+    /// are configuration ids (the server's `domain::ids`: letters, digits, `-`, `_`) or an
+    /// element id, where a newline would only make the record unreadable, never another
+    /// attempt's.
     pub fn encode(&self) -> String {
         let [pool, app, connection] = &self.keys;
         [&self.attempt, &self.element_id, pool, app, connection]

@@ -39,17 +39,9 @@ pub struct Form {
     pub redirect_origin: Option<String>,
 }
 
-impl std::fmt::Debug for Form {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Form")
-            .field("action", &self.action)
-            .field("csrf", &"[REDACTED]")
-            .field("can_create", &self.can_create)
-            .field("matched", &self.matched)
-            .field("error", &self.error)
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::redacting_debug!(Form {
+    action, can_create, matched, error, redirect_origin
+} redacts { csrf, nickname, identifier });
 
 /// The callback's answer when binding is needed: the page and its ticket cookie.
 pub struct Offer {
@@ -61,15 +53,7 @@ pub struct Offer {
     pub form: Form,
 }
 
-impl std::fmt::Debug for Offer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Offer")
-            .field("cookie_name", &self.cookie_name)
-            .field("ticket", &"[REDACTED]")
-            .field("form", &self.form)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(Offer { cookie_name, form } redacts { ticket });
 
 /// What the person chose on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,15 +78,7 @@ pub struct Submission {
     pub password: SecretString,
 }
 
-impl std::fmt::Debug for Submission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Submission")
-            .field("action", &self.action)
-            .field("csrf", &"[REDACTED]")
-            .field("password", &"[REDACTED]")
-            .finish_non_exhaustive()
-    }
-}
+crate::crypto::redacting_debug!(Submission { action } redacts { csrf, identifier, password });
 
 /// Parses an `application/x-www-form-urlencoded` body: known fields once each, bounded sizes.
 pub fn parse_submission(body: &[u8]) -> Result<Submission, &'static str> {

@@ -28,18 +28,9 @@ pub struct TokenResponse {
     pub expires_in: Option<u64>,
 }
 
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &"[REDACTED]")
-            .field("open_id", &self.open_id)
-            .field("union_id", &self.union_id)
-            .field("mac_key", &self.mac_key.as_ref().map(|_| "[REDACTED]"))
-            .field("scopes", &self.scopes)
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
-}
+crate::crypto::redacting_debug!(TokenResponse {
+    open_id, union_id, scopes, expires_in
+} redacts { access_token, mac_key });
 
 /// A parsed `/user/profile` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

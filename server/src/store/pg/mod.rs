@@ -11,7 +11,7 @@ mod users;
 use super::queries as q;
 use super::users::with_identities;
 use super::*;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::time::Duration;
 
@@ -21,26 +21,13 @@ pub struct PgStore {
     sweep: Sweep,
 }
 
-/// The connection settings of `db`: its URL, the password kept out of it, and
-/// `client_min_messages = warning` (sqlx creates its bookkeeping table with `IF NOT EXISTS`
-/// before every migration run, and PostgreSQL answers each with a NOTICE that would land in
-/// every command's log: `relation "_sqlx_migrations" already exists`).
-pub(super) fn connect_options(db: &schema::Database<'_>) -> Result<PgConnectOptions, StoreError> {
-    use secrecy::ExposeSecret;
-    let mut options: PgConnectOptions = db.url.parse()?;
-    if let Some(password) = db.password {
-        options = options.password(password.expose_secret());
-    }
-    Ok(options.options([("client_min_messages", "warning")]))
-}
-
 impl PgStore {
     /// Connects and migrates (a database a newer milogin migrated is refused, untouched).
     pub async fn connect(db: &schema::Database<'_>) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(connect_options(db)?)
+            .connect_with(schema::connect_options(db)?)
             .await?;
         match sqlx::migrate!().run(&pool).await {
             Err(sqlx::migrate::MigrateError::VersionMissing(v)) => {

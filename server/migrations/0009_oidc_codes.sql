@@ -18,3 +18,19 @@ CREATE TABLE oidc_codes (
     consumed_at    BIGINT
 );
 CREATE INDEX oidc_codes_expires ON oidc_codes (expires_at);
+
+-- The OpenID Connect request a login of mode `oidc` carries from authorize to its end (by the
+-- attempt's id, which its binding ticket keeps): the client's state, nonce, PKCE challenge and
+-- the scopes granted. Taken (deleted) when the login ends, whatever the result.
+CREATE TABLE oidc_requests (
+    attempt        TEXT PRIMARY KEY,
+    pool           TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    state          TEXT,
+    nonce          TEXT,
+    code_challenge TEXT,
+    scope          TEXT NOT NULL,
+    expires_at     BIGINT NOT NULL
+);
+CREATE INDEX oidc_requests_expires ON oidc_requests (expires_at);

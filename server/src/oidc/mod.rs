@@ -29,3 +29,9 @@ pub const CODE_LIFETIME_SECS: i64 = 60;
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 600;
+
+/// The `aud` of a pool's access tokens: its userinfo endpoint, never a client id, so no client
+/// takes an access token for an id_token.
+pub fn userinfo_audience(issuer: &str) -> String {
+    format!("{issuer}/userinfo")
+}

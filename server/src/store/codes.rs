@@ -1,11 +1,12 @@
-//! The codes role: one-time authorization codes of the OpenID Connect flow (`crate::oidc`).
+//! The codes role: one-time authorization codes of the OpenID Connect flow (`crate::oidc`), and
+//! the [`OidcRequest`] a login carries from authorize to the code.
 //! Issued when a login of an `oidc` attempt succeeds, redeemed once at the token endpoint by any
 //! replica: the redeem is one `UPDATE … WHERE consumed_at IS NULL RETURNING`, so of two racing
 //! redeems exactly one gets the code.
 
 use super::columns::{AnyRow, Cols};
 use super::StoreError;
-use crate::domain::{AppId, PoolId, UniqueId};
+use crate::domain::{AppId, AttemptId, PoolId, UniqueId};
 use async_trait::async_trait;
 
 /// An issued authorization code: what it was bound to, and who logged in.
@@ -67,6 +68,48 @@ impl Code {
     }
 }
 
+/// An OpenID Connect authorization request on its way through a login (mode `oidc`): recorded at
+/// authorize under the attempt's id, taken when the login ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcRequest {
+    /// The attempt's id (the login's `Destination::attempt`).
+    pub attempt: AttemptId,
+    /// The pool.
+    pub pool: PoolId,
+    /// The client.
+    pub client: AppId,
+    /// The registered redirect URI it asked for.
+    pub redirect_uri: String,
+    /// The client's `state`.
+    pub state: Option<String>,
+    /// The client's `nonce`.
+    pub nonce: Option<String>,
+    /// The PKCE challenge.
+    pub challenge: Option<String>,
+    /// The scopes granted.
+    pub scope: String,
+    /// Unix seconds (the attempt's and a binding step's lifetimes together).
+    pub expires_at: i64,
+}
+
+impl OidcRequest {
+    /// An `oidc_requests` row.
+    pub(super) fn read<R: AnyRow + ?Sized>(row: &R) -> Result<Self, StoreError> {
+        let r = Cols::new(row, "oidc_requests");
+        Ok(Self {
+            attempt: r.get("attempt")?,
+            pool: r.get("pool")?,
+            client: r.get("client_id")?,
+            redirect_uri: r.get("redirect_uri")?,
+            state: r.get("state")?,
+            nonce: r.get("nonce")?,
+            challenge: r.get("code_challenge")?,
+            scope: r.get("scope")?,
+            expires_at: r.get("expires_at")?,
+        })
+    }
+}
+
 /// What redeeming a code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redeemed {
@@ -88,4 +131,15 @@ pub trait Codes: Send + Sync {
 
     /// Marks the code used, atomically; a second call never returns `Fresh`.
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError>;
+
+    /// Records the OpenID Connect request of a login (swept with the attempts).
+    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError>;
+
+    /// Takes (deletes and returns) the request of the login `attempt`, if recorded and not
+    /// expired at `now`; a second call finds nothing.
+    async fn take_oidc_request(
+        &self,
+        attempt: &AttemptId,
+        now: i64,
+    ) -> Result<Option<OidcRequest>, StoreError>;
 }

@@ -76,6 +76,12 @@ pub const CODE: &str = concat!(
     " FROM oidc_codes WHERE code_hash = $1"
 );
 
+pub const SWEEP_OIDC_REQUESTS: &str = "DELETE FROM oidc_requests WHERE expires_at < $1";
+pub const INSERT_OIDC_REQUEST: &str = "INSERT INTO oidc_requests (attempt, pool, client_id, redirect_uri, state, nonce, code_challenge, scope, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const TAKE_OIDC_REQUEST: &str = "DELETE FROM oidc_requests WHERE attempt = $1 AND expires_at >= $2
+     RETURNING attempt, pool, client_id, redirect_uri, state, nonce, code_challenge, scope, expires_at";
+
 // Users and identities.
 pub const USER_BY_IDENTITY: &str = concat!(
     "SELECT ",

@@ -6,9 +6,14 @@ use super::*;
 impl Attempts for PgStore {
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
         if self.sweep.due(now) {
-            for sweep in [q::SWEEP_ATTEMPTS, q::SWEEP_CODES] {
+            let grace = now - q::ATTEMPT_GRACE_SECS;
+            for (sweep, before) in [
+                (q::SWEEP_ATTEMPTS, grace),
+                (q::SWEEP_CODES, grace),
+                (q::SWEEP_OIDC_REQUESTS, now),
+            ] {
                 sqlx::query(sweep)
-                    .bind(now - q::ATTEMPT_GRACE_SECS)
+                    .bind(before)
                     .execute(&mut *self.db().await?)
                     .await?;
             }

@@ -1,6 +1,7 @@
 //! PostgreSQL's [`Codes`]: record, redeem (one `UPDATE … RETURNING`).
 
 use super::*;
+use crate::domain::AttemptId;
 
 #[async_trait]
 impl Codes for PgStore {
@@ -40,5 +41,34 @@ impl Codes for PgStore {
             Some(r) => Redeemed::Reused(Code::read(&r)?),
             None => Redeemed::Unknown,
         })
+    }
+
+    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError> {
+        sqlx::query(q::INSERT_OIDC_REQUEST)
+            .bind(&r.attempt)
+            .bind(&r.pool)
+            .bind(&r.client)
+            .bind(&r.redirect_uri)
+            .bind(&r.state)
+            .bind(&r.nonce)
+            .bind(&r.challenge)
+            .bind(&r.scope)
+            .bind(r.expires_at)
+            .execute(&mut *self.db().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_oidc_request(
+        &self,
+        attempt: &AttemptId,
+        now: i64,
+    ) -> Result<Option<OidcRequest>, StoreError> {
+        let row = sqlx::query(q::TAKE_OIDC_REQUEST)
+            .bind(attempt)
+            .bind(now)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        row.map(|r| OidcRequest::read(&r)).transpose()
     }
 }

@@ -12,6 +12,7 @@ impl Attempts for SqliteStore {
             if sweep {
                 db.exec(q::SWEEP_ATTEMPTS, &[&(now - q::ATTEMPT_GRACE_SECS)])?;
                 db.exec(q::SWEEP_CODES, &[&(now - q::ATTEMPT_GRACE_SECS)])?;
+                db.exec(q::SWEEP_OIDC_REQUESTS, &[&now])?;
             }
             db.exec(
                 q::INSERT_ATTEMPT,

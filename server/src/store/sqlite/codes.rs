@@ -2,6 +2,7 @@
 //! store's thread.
 
 use super::*;
+use crate::domain::AttemptId;
 
 #[async_trait]
 impl Codes for SqliteStore {
@@ -39,6 +40,42 @@ impl Codes for SqliteStore {
             Ok(match db.row(q::CODE, &[&hash], |r| Code::read(r))? {
                 Some(c) => Redeemed::Reused(c),
                 None => Redeemed::Unknown,
+            })
+        })
+        .await
+    }
+
+    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError> {
+        let r = r.clone();
+        self.call(move |db| {
+            db.exec(
+                q::INSERT_OIDC_REQUEST,
+                &[
+                    &r.attempt,
+                    &r.pool,
+                    &r.client,
+                    &r.redirect_uri,
+                    &r.state,
+                    &r.nonce,
+                    &r.challenge,
+                    &r.scope,
+                    &r.expires_at,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_oidc_request(
+        &self,
+        attempt: &AttemptId,
+        now: i64,
+    ) -> Result<Option<OidcRequest>, StoreError> {
+        let attempt = attempt.clone();
+        self.call(move |db| {
+            db.row(q::TAKE_OIDC_REQUEST, &[&attempt, &now], |r| {
+                OidcRequest::read(r)
             })
         })
         .await

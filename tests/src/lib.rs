@@ -63,6 +63,11 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Extra lines of the `[server]` table (e.g. `trusted_proxies = ["127.0.0.1/32"]`).
     pub server_extra: String,
+    /// `client_secret` of the app (an OpenID Connect confidential client), read from a file;
+    /// `None`: a public client.
+    pub client_secret: Option<String>,
+    /// More connections of the app, after `xiaomi` (`"xiaomi-2"` is defined in the pool).
+    pub more_connections: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -83,6 +88,8 @@ impl Default for Options {
             scopes: vec![1, 3],
             admin_token: None,
             server_extra: String::new(),
+            client_secret: None,
+            more_connections: vec![],
         }
     }
 }
@@ -167,8 +174,8 @@ id = "{POOL}"
   [[pools.apps]]
   id = "{APP}"
   origins = [{origins}]
-  redirect_uris = [{redirect_uris}]{return_uris}
-  connections = ["{CONN}"]
+  redirect_uris = [{redirect_uris}]{return_uris}{client_secret}
+  connections = ["{CONN}"{more_connections}]
   [[pools.apps]]
   id = "app-no-conn"
   origins = ["{ORIGIN}"]
@@ -217,6 +224,15 @@ id = "pool-b"
         account_base = o.account_base.as_deref().unwrap_or(mock_base),
         limits = o.limits,
         server_extra = o.server_extra,
+        more_connections = o
+            .more_connections
+            .iter()
+            .map(|c| format!(", {c:?}"))
+            .collect::<String>(),
+        client_secret = match o.client_secret {
+            Some(_) => "\n  client_secret = { file = \"client-secret.txt\" }",
+            None => "",
+        },
     )
 }
 
@@ -292,6 +308,9 @@ pub async fn spawn_with(o: Options) -> Env {
     std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
     if let Some(t) = &o.admin_token {
         std::fs::write(dir.path().join("admin.txt"), t).unwrap();
+    }
+    if let Some(s) = &o.client_secret {
+        std::fs::write(dir.path().join("client-secret.txt"), s).unwrap();
     }
     let db = database_url(dir.path()).await;
     let text = config_text(&o, port, &mock_base, &db);

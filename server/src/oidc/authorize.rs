@@ -130,6 +130,12 @@ pub fn check(
                 .cloned()
                 .ok_or_else(|| back(AuthorizeCode::InvalidRequest, format!("connection {c:?} is not enabled for this client; leave it out to let the person pick")))?,
         ),
+        None if app.connections.is_empty() => {
+            return Err(back(
+                AuthorizeCode::InvalidRequest,
+                format!("no connection is enabled for {} (pools.apps.connections)", app.id.as_str()),
+            ))
+        }
         None if app.connections.len() == 1 => app.connections.first().cloned(),
         None => None,
     };
@@ -320,6 +326,12 @@ mod tests {
             redirect_error(&no_state),
             (AuthorizeCode::LoginRequired, None)
         );
+    }
+
+    #[test]
+    fn an_app_without_connections_is_told_so() {
+        let (code, _) = redirect_error(&format!("{BASE}&client_id=none"));
+        assert_eq!(code, AuthorizeCode::InvalidRequest);
     }
 
     #[test]

@@ -277,5 +277,8 @@ async fn an_authorization_code_is_redeemed_once() {
             fresh_count += 1;
         }
     }
-    assert_eq!(fresh_count, 1, "exactly one concurrent redeem gets the code");
+    assert_eq!(
+        fresh_count, 1,
+        "exactly one concurrent redeem gets the code"
+    );
 }

@@ -209,6 +209,7 @@ mod tests {
             apps: vec![
                 app("conf", true, &["xiaomi"]),
                 app("pub", false, &["xiaomi", "mi2"]),
+                app("none", true, &[]),
             ],
             connections: vec![],
         }

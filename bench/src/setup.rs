@@ -6,6 +6,10 @@
 use crate::db::{Db, StoreKind};
 use crate::login::{Kind, Target, APP, CONN, ORIGIN, POOL};
 use crate::Args;
+use milogin_server::config::fixture::{
+    AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder, Secret,
+};
+use milogin_server::config::Limits;
 use milogin_server::mock_xiaomi::{
     Mock, MockAccount, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
 };
@@ -163,57 +167,26 @@ fn free_port() -> Result<u16, String> {
 
 /// The configuration: one pool, app and connection against the mock; limits out of the way.
 fn config_text(port: u16, mock_base: &str, database_url: &str, widget_dir: &Path) -> String {
-    format!(
-        r#"[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = {database_url}
-widget_dir = "{widget}"
-
-[xiaomi]
-account_base = "{mock_base}"
-open_base = "{mock_base}"
-allow_insecure_endpoints = true
-timeout_ms = 10000
-
-[limits]
-authorize_per_minute = 1000000000
-callback_per_minute = 1000000000
-binding_per_minute = 1000000000
-max_pending_attempts = 1000000000
-max_pending_per_client = 1000000000
-max_connections_per_client = 1000000
-
-[[pools]]
-id = "{POOL}"
-  [[pools.apps]]
-  id = "{APP}"
-  origins = ["{ORIGIN}"]
-  connections = ["{CONN}"]
-  [[pools.connections]]
-  unique_id = "{CONN}"
-  app_id = "{DEMO_CLIENT_ID}"
-  app_secret = {{ file = "secret.txt" }}
-"#,
-        widget = widget_dir.display(),
-        database_url = toml_string(database_url),
-    )
-}
-
-/// `s` as a TOML basic string (a password in a database URL may hold `"` or `\`).
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let mut file = ConfigBuilder::on_loopback(port, database_url).mock_xiaomi(mock_base);
+    file.server.widget_dir = Some(widget_dir.display().to_string());
+    file.xiaomi.timeout_ms = Some(10_000);
+    let secret = Secret::File("secret.txt".into());
+    let limits = Limits {
+        authorize_per_minute: 1_000_000_000,
+        callback_per_minute: 1_000_000_000,
+        binding_per_minute: 1_000_000_000,
+        max_pending_attempts: 1_000_000_000,
+        max_pending_per_client: 1_000_000_000,
+        max_connections_per_client: 1_000_000,
+        ..Limits::default()
+    };
+    file.limits(limits)
+        .pool(
+            PoolBuilder::new(POOL)
+                .app(AppBuilder::new(APP, ORIGIN, &[CONN]))
+                .connection(ConnectionBuilder::xiaomi(CONN, DEMO_CLIENT_ID, secret)),
+        )
+        .render()
 }
 
 /// Starts `milogin serve` against the mock at `mock_base` and waits until it is ready.
@@ -385,14 +358,12 @@ async fn wait_ready(mut env: Env) -> Result<Env, String> {
 mod tests {
     #[test]
     fn database_urls_are_written_as_toml_strings() {
-        assert_eq!(
-            super::toml_string("sqlite:///tmp/a.db"),
-            r#""sqlite:///tmp/a.db""#
-        );
-        assert_eq!(
-            super::toml_string("postgres://u:a\"b\\c@h/d\n"),
-            r#""postgres://u:a\"b\\c@h/d\u000A""#
-        );
+        // A password in a database URL may hold `"`, `\` or a control character.
+        for url in ["sqlite:///tmp/a.db", "postgres://u:a\"b\\c@h/d\n"] {
+            let text = super::config_text(1, "http://127.0.0.1:2", url, std::path::Path::new("w"));
+            let file: toml::Table = toml::from_str(&text).unwrap();
+            assert_eq!(file["server"]["database_url"].as_str(), Some(url), "{text}");
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Redacted {
 /// `redacting_debug!(Name { shown, … } redacts { secret, … })` names every field: one left out
 /// of both lists is a compile error, so a new field cannot slip into the logs unseen.
 /// `redacting_debug!(Name(..))` is a tuple struct whose one field is the secret.
-/// `tests/redaction.rs` checks every type that uses it.
+/// `tests/process/redaction.rs` checks every type that uses it.
 macro_rules! redacting_debug {
     ($ty:ident { $($shown:ident),* $(,)? } redacts { $($hidden:ident),* $(,)? }) => {
         impl std::fmt::Debug for $ty {

@@ -3,6 +3,9 @@
 //! The page is built into the binary like the widget, so a copied `milogin` runs the demo
 //! anywhere; the data folder is private (0700, its files 0600) like the database.
 
+use crate::config::fixture::{
+    AppBuilder, ConfigBuilder, ConnectionBuilder, DisplayName, PoolBuilder, Secret,
+};
 use crate::config::Config;
 use crate::state::{AppState, SystemClock};
 use axum::response::Html;
@@ -49,46 +52,33 @@ pub fn write_config(
     write_private(&data_dir.join("xiaomi-secret.txt"), secret)?;
     // A checkout's freshly built widget wins over the copy built into the binary.
     let widget_dir = public_dir().join("widget");
-    let widget = if widget_dir.join("milogin.js").is_file() {
-        format!("widget_dir = {:?}", widget_dir.display().to_string())
-    } else {
-        String::new()
-    };
+    let mut file = ConfigBuilder::on_loopback(
+        port,
+        format!("sqlite://{}", data_dir.join("milogin.db").display()),
+    )
+    .mock_xiaomi(&format!("http://127.0.0.1:{mock_port}"));
+    if widget_dir.join("milogin.js").is_file() {
+        file.server.widget_dir = Some(widget_dir.display().to_string());
+    }
+    file.xiaomi.timeout_ms = Some(10_000);
+    let page = |host: &str| format!("http://{host}:{}", port + 1);
+    let mut app = AppBuilder::new(APP, &page("localhost"), &[CONNECTION]);
+    app.origins.push(page("127.0.0.1"));
+    app.redirect_uris = vec![page("localhost") + "/", page("127.0.0.1") + "/"];
+    let mut connection = ConnectionBuilder::xiaomi(
+        CONNECTION,
+        milogin_mock_xiaomi::DEMO_CLIENT_ID,
+        Secret::File("xiaomi-secret.txt".into()),
+    );
+    connection.display_name = Some(DisplayName::en_zh(
+        "Sign in with Xiaomi",
+        "使用小米账号登录",
+    ));
+    connection.scopes = Some(vec![1, 3]);
+    let file = file.pool(PoolBuilder::new(POOL).app(app).connection(connection));
     let text = format!(
-        r#"# Written by `milogin demo`. Everything on 127.0.0.1; the mock Xiaomi stands in for Xiaomi.
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "sqlite://{db}"
-{widget}
-
-[xiaomi]
-account_base = "http://127.0.0.1:{mock_port}"
-open_base = "http://127.0.0.1:{mock_port}"
-allow_insecure_endpoints = true
-timeout_ms = 10000
-
-[[pools]]
-id = "{POOL}"
-
-  [[pools.apps]]
-  id = "{APP}"
-  origins = ["http://localhost:{page}", "http://127.0.0.1:{page}"]
-  redirect_uris = ["http://localhost:{page}/", "http://127.0.0.1:{page}/"]
-  connections = ["{CONNECTION}"]
-
-  [[pools.connections]]
-  unique_id = "{CONNECTION}"
-  kind = "xiaomi"
-  display_name = {{ en = "Sign in with Xiaomi", zh-CN = "使用小米账号登录" }}
-  app_id = "2882303761520000000"
-  app_secret = {{ file = "xiaomi-secret.txt" }}
-  scopes = [1, 3]
-  login_mode = "login_and_register"
-  association = "off"
-"#,
-        db = data_dir.join("milogin.db").display(),
-        page = port + 1,
+        "# Written by `milogin demo`. Everything on 127.0.0.1; the mock Xiaomi stands in for Xiaomi.\n{}",
+        file.render()
     );
     let path = data_dir.join("milogin.toml");
     write_private(&path, &text)?;

@@ -20,8 +20,9 @@ pub const ATTEMPT_LEN: std::ops::RangeInclusive<usize> = 16..=128;
 /// Closed set of error codes a result can carry (contract).
 ///
 /// The first fourteen are produced by the server (`unknown_pool` and `unknown_app` by the
-/// connections endpoint the widget asks before a login). `PopupBlocked` and `Timeout` are produced by the
-/// widget only (the server never sends them); they share the enum so a page handles one set.
+/// connections endpoint the widget asks before a login). `PopupBlocked`, `Timeout` and
+/// `PopupCutOff` are produced by the widget only (the server never sends them); they share the
+/// enum so a page handles one set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -57,11 +58,14 @@ pub enum ErrorCode {
     PopupBlocked,
     /// Widget only: no result within the widget's `timeout`.
     Timeout,
+    /// Widget only: the page's `Cross-Origin-Opener-Policy` cut the login window off from it
+    /// and the app registers no return page, so no result can ever reach the page.
+    PopupCutOff,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::AccessDenied,
         Self::InvalidRequest,
         Self::InvalidState,
@@ -78,6 +82,7 @@ impl ErrorCode {
         Self::Internal,
         Self::PopupBlocked,
         Self::Timeout,
+        Self::PopupCutOff,
     ];
 
     /// The wire spelling (`snake_case`).
@@ -99,6 +104,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::PopupBlocked => "popup_blocked",
             Self::Timeout => "timeout",
+            Self::PopupCutOff => "popup_cut_off",
         }
     }
 
@@ -128,6 +134,10 @@ impl ErrorCode {
             Self::Internal => "Something went wrong on our side. Please try again.",
             Self::PopupBlocked => "The browser blocked the login window. Allow popups and retry.",
             Self::Timeout => "The login window did not answer in time.",
+            Self::PopupCutOff => {
+                "This page's Cross-Origin-Opener-Policy cut the login window off: register a return \
+                 page (return_uris) or send `Cross-Origin-Opener-Policy: same-origin-allow-popups`."
+            }
         }
     }
 }

@@ -5,7 +5,12 @@
 /// Real-browser harness (chromedriver + headless Chromium).
 pub mod browser;
 
+pub use milogin_server::config::fixture::{generous_limits, generous_rates};
+use milogin_server::config::fixture::{
+    AppBuilder, ConfigBuilder, ConnectionBuilder, DisplayName, PoolBuilder, Secret,
+};
 use milogin_server::config::Config;
+pub use milogin_server::config::{Association, Limits, LoginMode, MatchField};
 use milogin_server::mock_xiaomi::{Mock, MockConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use milogin_server::state::{AppState, ManualClock};
 use milogin_shared::ResultMessage;
@@ -20,20 +25,11 @@ pub const APP: &str = "app-a";
 /// Connection Unique ID.
 pub const CONN: &str = "xiaomi";
 
-/// Rate limits high enough for the suite's bursts from one IP (without the per-client pending cap:
-/// [`GENEROUS_LIMITS`] adds it).
-pub const GENEROUS_RATES: &str =
-    "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000";
-
-/// Limits high enough for the suite's bursts from one IP (every test client is 127.0.0.1; a test
-/// of 50 browsers holds more connections than one client may by default).
-pub const GENEROUS_LIMITS: &str = "authorize_per_minute = 100000\ncallback_per_minute = 100000\nbinding_per_minute = 100000\nmax_pending_per_client = 100000\nmax_connections_per_client = 100000";
-
 /// Knobs of a test environment.
 #[derive(Clone)]
 pub struct Options {
     /// `login_mode` of the connection.
-    pub login_mode: &'static str,
+    pub login_mode: LoginMode,
     /// Extra origins for the app (browser tests register their host page).
     pub origins: Vec<String>,
     /// Extra redirect URIs for the app, after `{ORIGIN}/login/done` (redirect-mode browser tests
@@ -47,22 +43,26 @@ pub struct Options {
     pub secret: String,
     /// `xiaomi.account_base` instead of the mock (unreachable hosts for fault tests).
     pub account_base: Option<String>,
-    /// The `[limits]` table (tests default to generous rate limits: many logins come from 127.0.0.1).
-    pub limits: String,
-    /// `association` of the connection: `off`, `field_match`, `query_binding`.
-    pub association: &'static str,
-    /// `match_fields` of the connection (written only when not empty).
-    pub match_fields: Vec<&'static str>,
-    /// `trust_xiaomi_email` (written only when true).
+    /// The `[limits]` table (tests default to [`generous_limits`]: many logins come from
+    /// 127.0.0.1).
+    pub limits: Limits,
+    /// `association` of the connection.
+    pub association: Association,
+    /// `match_fields` of the connection.
+    pub match_fields: Vec<MatchField>,
+    /// `trust_xiaomi_email`.
     pub trust_xiaomi_email: bool,
-    /// `trust_xiaomi_phone` (written only when true).
+    /// `trust_xiaomi_phone`.
     pub trust_xiaomi_phone: bool,
     /// `scopes` of the connection (4 = phone, 6 = email for field matching).
     pub scopes: Vec<u32>,
     /// `server.admin_token` (experience-login page), read from a file; `None` disables the page.
     pub admin_token: Option<String>,
-    /// Extra lines of the `[server]` table (e.g. `trusted_proxies = ["127.0.0.1/32"]`).
-    pub server_extra: String,
+    /// `server.trusted_proxies` (the suite connects from 127.0.0.1: `["127.0.0.1/32"]` puts it
+    /// behind a proxy).
+    pub trusted_proxies: Vec<String>,
+    /// `server.designer`.
+    pub designer: bool,
     /// `client_secret` of the app (an OpenID Connect confidential client), read from a file;
     /// `None`: a public client.
     pub client_secret: Option<String>,
@@ -73,21 +73,22 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            login_mode: "login_and_register",
+            login_mode: LoginMode::LoginAndRegister,
             origins: vec![],
             redirect_uris: vec![],
             return_uris: vec![],
             timeout_ms: 3000,
             secret: DEMO_CLIENT_SECRET.into(),
             account_base: None,
-            limits: GENEROUS_LIMITS.into(),
-            association: "off",
+            limits: generous_limits(),
+            association: Association::Off,
             match_fields: vec![],
             trust_xiaomi_email: false,
             trust_xiaomi_phone: false,
             scopes: vec![1, 3],
             admin_token: None,
-            server_extra: String::new(),
+            trusted_proxies: vec![],
+            designer: true,
             client_secret: None,
             more_connections: vec![],
         }
@@ -123,131 +124,61 @@ pub async fn spawn() -> Env {
     spawn_with(Options::default()).await
 }
 
-/// The configuration text the tests use (also exercised by `milogin check` tests).
-pub fn config_text(o: &Options, server_port: u16, mock_base: &str, db: &str) -> String {
-    let mut origins = vec![ORIGIN.to_string()];
-    origins.extend(o.origins.iter().cloned());
-    let origins = origins
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let redirect_uris = std::iter::once(format!("{ORIGIN}/login/done"))
+/// The configuration the tests use (also exercised by `milogin check` tests): pool `pool-a` with
+/// app `app-a` (connection `xiaomi`, shaped by `o`), app `app-no-conn` and a second connection
+/// `xiaomi-2`; pool `pool-b` with the same app and connection ids.
+pub fn config(o: &Options, server_port: u16, mock_base: &str, db: &str) -> ConfigBuilder {
+    let secret = || Secret::File("secret.txt".into());
+    let mut file = ConfigBuilder::on_loopback(server_port, db)
+        .mock_xiaomi(mock_base)
+        .limits(o.limits.clone());
+    file.server.widget_dir = Some(widget_dir().display().to_string());
+    file.server.admin_token = o
+        .admin_token
+        .as_ref()
+        .map(|_| Secret::File("admin.txt".into()));
+    file.server.trusted_proxies = o.trusted_proxies.clone();
+    file.server.designer = (!o.designer).then_some(false);
+    file.xiaomi.account_base = Some(o.account_base.as_deref().unwrap_or(mock_base).to_owned());
+    file.xiaomi.timeout_ms = Some(o.timeout_ms);
+    file.xiaomi.connect_timeout_ms = Some(1000);
+    let mut app = AppBuilder::new(APP, ORIGIN, &[CONN]);
+    app.origins.extend(o.origins.iter().cloned());
+    app.redirect_uris = std::iter::once(format!("{ORIGIN}/login/done"))
         .chain(o.redirect_uris.iter().cloned())
-        .map(|s| format!("{s:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // Written only when asked for (older servers refuse the key: a test can run against them).
-    let return_uris = match o.return_uris.is_empty() {
-        true => String::new(),
-        false => format!(
-            "\n  return_uris = [{}]",
-            o.return_uris
-                .iter()
-                .map(|s| format!("{s:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:{server_port}"
-public_url = "http://127.0.0.1:{server_port}"
-database_url = "{db}"
-widget_dir = "{widget}"
-{admin}
-{server_extra}
-
-[xiaomi]
-account_base = "{account_base}"
-open_base = "{mock_base}"
-allow_insecure_endpoints = true
-timeout_ms = {timeout}
-connect_timeout_ms = 1000
-
-[limits]
-{limits}
-
-[[pools]]
-id = "{POOL}"
-  [[pools.apps]]
-  id = "{APP}"
-  origins = [{origins}]
-  redirect_uris = [{redirect_uris}]{return_uris}{client_secret}
-  connections = ["{CONN}"{more_connections}]
-  [[pools.apps]]
-  id = "app-no-conn"
-  origins = ["{ORIGIN}"]
-  connections = []
-  [[pools.connections]]
-  unique_id = "{CONN}"
-  display_name = {{ en = "Sign in with Xiaomi", zh-CN = "用小米账号登录（测试）" }}
-  app_id = "{DEMO_CLIENT_ID}"
-  app_secret = {{ file = "secret.txt" }}
-  scopes = [{scopes}]
-  login_mode = "{mode}"
-  association = "{association}"{association_extra}
-  [[pools.connections]]
-  unique_id = "xiaomi-2"
-  display_name = "Xiaomi (second app)"
-  app_id = "{DEMO_CLIENT_ID}"
-  app_secret = {{ file = "secret.txt" }}
-
-[[pools]]
-id = "pool-b"
-  [[pools.apps]]
-  id = "{APP}"
-  origins = ["{ORIGIN}"]
-  connections = ["{CONN}"]
-  [[pools.connections]]
-  unique_id = "{CONN}"
-  app_id = "{DEMO_CLIENT_ID}"
-  app_secret = {{ file = "secret.txt" }}
-"#,
-        widget = widget_dir().display(),
-        admin = if o.admin_token.is_some() {
-            "admin_token = { file = \"admin.txt\" }"
-        } else {
-            ""
-        },
-        timeout = o.timeout_ms,
-        mode = o.login_mode,
-        scopes = o
-            .scopes
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        association = o.association,
-        association_extra = association_extra(o),
-        account_base = o.account_base.as_deref().unwrap_or(mock_base),
-        limits = o.limits,
-        server_extra = o.server_extra,
-        more_connections = o
-            .more_connections
-            .iter()
-            .map(|c| format!(", {c:?}"))
-            .collect::<String>(),
-        client_secret = match o.client_secret {
-            Some(_) => "\n  client_secret = { file = \"client-secret.txt\" }",
-            None => "",
-        },
+        .collect();
+    app.return_uris = o.return_uris.clone();
+    app.connections
+        .extend(o.more_connections.iter().map(|&c| c.to_owned()));
+    app.client_secret = o
+        .client_secret
+        .as_ref()
+        .map(|_| Secret::File("client-secret.txt".into()));
+    let mut connection = ConnectionBuilder::xiaomi(CONN, DEMO_CLIENT_ID, secret());
+    connection.display_name = Some(DisplayName::en_zh(
+        "Sign in with Xiaomi",
+        "用小米账号登录（测试）",
+    ));
+    connection.scopes = Some(o.scopes.clone());
+    connection.login_mode = o.login_mode;
+    connection.association = o.association;
+    connection.match_fields = o.match_fields.clone();
+    connection.trust_xiaomi_email = o.trust_xiaomi_email;
+    connection.trust_xiaomi_phone = o.trust_xiaomi_phone;
+    let mut second = ConnectionBuilder::xiaomi("xiaomi-2", DEMO_CLIENT_ID, secret());
+    second.display_name = Some(DisplayName::One("Xiaomi (second app)".into()));
+    file.pool(
+        PoolBuilder::new(POOL)
+            .app(app)
+            .app(AppBuilder::new("app-no-conn", ORIGIN, &[]))
+            .connection(connection)
+            .connection(second),
     )
-}
-
-fn association_extra(o: &Options) -> String {
-    let mut out = String::new();
-    if !o.match_fields.is_empty() {
-        out.push_str(&format!("\n  match_fields = {:?}", o.match_fields));
-    }
-    if o.trust_xiaomi_email {
-        out.push_str("\n  trust_xiaomi_email = true");
-    }
-    if o.trust_xiaomi_phone {
-        out.push_str("\n  trust_xiaomi_phone = true");
-    }
-    out
+    .pool(
+        PoolBuilder::new("pool-b")
+            .app(AppBuilder::new(APP, ORIGIN, &[CONN]))
+            .connection(ConnectionBuilder::xiaomi(CONN, DEMO_CLIENT_ID, secret())),
+    )
 }
 
 /// A local account for a test, created by the same code as `milogin user create`.
@@ -313,7 +244,7 @@ pub async fn spawn_with(o: Options) -> Env {
         std::fs::write(dir.path().join("client-secret.txt"), s).unwrap();
     }
     let db = database_url(dir.path()).await;
-    let text = config_text(&o, port, &mock_base, &db);
+    let text = config(&o, port, &mock_base, &db).render();
     let config = Config::from_toml(&text, Vec::new(), dir.path())
         .unwrap_or_else(|e| panic!("test config: {e}"));
     let clock = Arc::new(ManualClock::new());

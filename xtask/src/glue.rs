@@ -188,3 +188,120 @@ pub(crate) fn shorten_names(module: &mut walrus::Module, js: &str) -> Result<Str
     }
     Ok(js)
 }
+
+/// wasm-bindgen's instantiation for the one way the loader does it: `init({module_or_path})` with
+/// the URL of the content-hashed wasm on the milogin server, which serves it as
+/// `application/wasm`. `__wbg_init_once` fetches that URL and `__wbg_load` instantiates the
+/// response streaming; their other branches (a string, a `Request`, a `BufferSource` or a
+/// `Module` instead of a URL object; a wrong MIME type, answered with `arrayBuffer()` and a long
+/// warning) are never taken, and a server that sends the wrong type gets the browser's own error,
+/// which the loader's `ready` handler logs with what to check. ≈ 0.25 KB brotli.
+pub fn streaming_only(glue: &str) -> Result<String> {
+    let glue = replace_fn(
+        glue,
+        "async function __wbg_load(module, imports) {",
+        "function expectedResponseType(",
+        "return false;",
+        2,
+        "\n    if (!module.ok) throw new Error(`failed to fetch Wasm: ${module.status} ${module.url}`);\
+         \n    return WebAssembly.instantiateStreaming(module, imports);\n}",
+    )?;
+    replace_fn(
+        &glue,
+        "async function __wbg_init_once(module_or_path) {",
+        "const imports = __wbg_get_imports();",
+        "return __wbg_finalize_init(instance, module);",
+        1,
+        "\n    const { instance, module } = await __wbg_load(await fetch(module_or_path.module_or_path), __wbg_get_imports());\
+         \n    return __wbg_finalize_init(instance, module);\n}",
+    )
+}
+
+/// Replaces the function that starts with `head`, contains `inner` and then `last`, and ends at
+/// the `closes`-th `}` after `last`, by `head` + `body`. Fails, naming `head`, when any of them
+/// is missing: the glue changed shape, so look again.
+fn replace_fn(
+    glue: &str,
+    head: &str,
+    inner: &str,
+    last: &str,
+    closes: usize,
+    body: &str,
+) -> Result<String> {
+    let changed = || format!("glue: `{head}` changed shape; update xtask's glue clean-up");
+    let start = glue.find(head).ok_or_else(changed)?;
+    let mut end = glue[start..]
+        .find(inner)
+        .and_then(|i| glue[start + i..].find(last).map(|j| start + i + j))
+        .ok_or_else(changed)?;
+    for _ in 0..closes {
+        end += glue[end..].find('}').ok_or_else(changed)? + 1;
+    }
+    Ok([&glue[..start], head, body, &glue[end..]].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two functions as wasm-bindgen 0.2.130 writes them (shortened where nothing is cut).
+    const GLUE: &str = "let wasm;
+async function __wbg_load(module, imports) {
+    if (typeof Response === 'function' && module instanceof Response) {
+        try { return await WebAssembly.instantiateStreaming(module, imports); }
+        catch (e) { console.warn(\"`WebAssembly.instantiateStreaming` failed\", e); }
+        const bytes = await module.arrayBuffer();
+        return await WebAssembly.instantiate(bytes, imports);
+    }
+    function expectedResponseType(type) {
+        switch (type) {
+            case 'basic': case 'cors': case 'default': return true;
+        }
+        return false;
+    }
+}
+
+function initSync(module) {}
+async function __wbg_init_once(module_or_path) {
+    if (module_or_path !== undefined) {}
+    const imports = __wbg_get_imports();
+    if (typeof module_or_path === 'string') { module_or_path = fetch(module_or_path); }
+    const { instance, module } = await __wbg_load(await module_or_path, imports);
+    return __wbg_finalize_init(instance, module);
+}
+export { initSync };
+";
+
+    #[test]
+    fn the_glue_keeps_only_the_loaders_way_to_instantiate() {
+        let js = streaming_only(GLUE).unwrap();
+        assert!(
+            !js.contains("arrayBuffer") && !js.contains("console.warn"),
+            "{js}"
+        );
+        assert!(
+            !js.contains("expectedResponseType") && !js.contains("typeof module_or_path"),
+            "{js}"
+        );
+        assert!(js.contains("return WebAssembly.instantiateStreaming(module, imports);\n}\n\nfunction initSync(module) {}"), "{js}");
+        assert!(
+            js.contains("await fetch(module_or_path.module_or_path)"),
+            "{js}"
+        );
+        assert!(
+            js.ends_with(
+                "return __wbg_finalize_init(instance, module);\n}\nexport { initSync };\n"
+            ),
+            "{js}"
+        );
+    }
+
+    #[test]
+    fn a_glue_of_another_shape_is_refused_by_name() {
+        let other = GLUE.replace("function expectedResponseType(", "function isResponse(");
+        let e = streaming_only(&other).unwrap_err().to_string();
+        assert!(e.contains("__wbg_load"), "{e}");
+        let e = streaming_only("let wasm;").unwrap_err().to_string();
+        assert!(e.contains("__wbg_load"), "{e}");
+    }
+}

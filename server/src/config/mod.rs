@@ -6,9 +6,11 @@
 //! Secrets are `{ env = "NAME" }` or `{ file = "path" }` and live in [`secrecy::SecretString`].
 //!
 //! `model` is what the rest of the server reads; `load` reads the file and the environment;
-//! `raw` is the file's serde shape; `validate` turns it into the model.
+//! `raw` is the file's serde shape; `validate` turns it into the model; `fixture` writes files
+//! (tests, the benchmark, `milogin demo`).
 
 mod check;
+pub mod fixture;
 mod load;
 mod model;
 mod origin;

@@ -53,7 +53,7 @@ pub struct Config {
 }
 
 /// `[limits]`: per-IP rate limits and other bounds (X-87…X-90). Rate limits are per replica.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Authorize requests per client IP per minute (burst = the same number).

@@ -2,19 +2,19 @@
 //! (logic in `crate::login::bind`), and [`offer_response`], the callback's answer that shows the page
 //! and sets its ticket cookie (`HttpOnly; SameSite=Strict`, `__Host-…; Secure` over https).
 
-use super::extract::{cookie, ClientIp};
+use super::extract::{cookie, BindingRoute, RateLimit};
 use super::pages::{self, Lang};
-use super::respond::{conclude, rate_limited, set_cookie, SameSite};
-use crate::login::bind::{self as binding, Answer, Offer, TICKET_TTL_SECS};
+use super::params::{Bounded, Form, Params};
+use super::respond::{conclude, set_cookie, SameSite};
+use crate::login::bind::{self as binding, Action, Answer, Offer, Submission, TICKET_TTL_SECS};
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use milogin_shared::ErrorCode;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 /// The binding form's endpoint (other methods: 405).
 pub fn router() -> Router<AppState> {
@@ -35,25 +35,42 @@ pub fn offer_response(st: &AppState, headers: &HeaderMap, offer: &Offer) -> Resp
     r
 }
 
+/// The binding form's fields, each at most once and 1 KiB; other fields are ignored.
+#[derive(Deserialize)]
+pub struct BindForm {
+    csrf: Option<Bounded<1024>>,
+    #[serde(default)]
+    action: Action,
+    identifier: Option<Bounded<1024>>,
+    password: Option<Bounded<1024>>,
+}
+
+impl Params for BindForm {
+    const MAX_BYTES: usize = 8192;
+}
+
+impl From<BindForm> for Submission {
+    fn from(f: BindForm) -> Self {
+        let text = |v: Option<Bounded<1024>>| v.map(Bounded::into_inner).unwrap_or_default();
+        Self {
+            csrf: text(f.csrf),
+            action: f.action,
+            identifier: text(f.identifier),
+            password: SecretString::from(text(f.password)),
+        }
+    }
+}
+
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
 async fn post_bind(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
-    ClientIp(ip): ClientIp,
+    _: RateLimit<BindingRoute>,
+    lang: Lang,
     headers: HeaderMap,
-    body: Bytes,
+    Form(form): Form<BindForm>,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.binding, ("binding", ip), &headers) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
-    let sub = match binding::parse_submission(&body) {
-        Ok(s) => s,
-        Err(why) => {
-            let code = ErrorCode::InvalidRequest;
-            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
-        }
-    };
+    let sub = Submission::from(form);
     let name = binding::cookie_name(&sub.csrf, st.config.server.secure_cookies());
     match binding::submit(&st, &pool, &uid, sub, |n| cookie(&headers, n)).await {
         Answer::Form(form) => pages::binding::page(StatusCode::OK, lang, &form),
@@ -63,5 +80,47 @@ async fn post_bind(
             r
         }
         Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::params::parse;
+
+    fn submission(body: &str) -> Result<Submission, String> {
+        parse::<BindForm>(body.as_bytes()).map(Submission::from)
+    }
+
+    #[test]
+    fn submissions_parse_strictly_and_redact() {
+        let s =
+            submission("csrf=abc&identifier=alice%40example.com&password=p%26ss+word&action=bind")
+                .unwrap();
+        assert_eq!(
+            (s.csrf.as_str(), s.action, s.identifier.as_str()),
+            ("abc", Action::Bind, "alice@example.com")
+        );
+        assert_eq!(s.password.expose_secret(), "p&ss word");
+        let d = format!("{s:?}");
+        assert!(!d.contains("abc") && !d.contains("p&ss"), "{d}");
+        assert_eq!(
+            submission("csrf=a&action=create").unwrap().action,
+            Action::Create
+        );
+        assert_eq!(
+            submission("csrf=a&action=cancel").unwrap().action,
+            Action::Cancel
+        );
+        assert!(submission("csrf=a&csrf=b").is_err());
+        let unknown = submission("csrf=a&action=delete").unwrap_err();
+        assert!(
+            unknown.contains("action: unknown variant `delete`"),
+            "{unknown}"
+        );
+        assert!(submission(&format!("csrf=a&password={}", "x".repeat(2000))).is_err());
+        assert!(submission(&"a".repeat(9000)).is_err());
+        let empty = submission("").unwrap();
+        assert_eq!((empty.csrf.as_str(), empty.action), ("", Action::Bind));
     }
 }

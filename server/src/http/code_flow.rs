@@ -19,8 +19,9 @@
 
 use super::code_delivery::found;
 use super::extract::ClientIp;
+use super::extract::{AuthorizeRoute, RateLimit};
 use super::pages::{self, Lang, Page, NO_SOURCES};
-use super::respond::{rate_limited, set_cookie, SameSite};
+use super::respond::{set_cookie, SameSite};
 use crate::config::{App, Pool};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::AttemptId;
@@ -59,17 +60,9 @@ async fn get_authorize(
     Path(pool): Path<String>,
     RawQuery(raw): RawQuery,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    lang: Lang,
+    _: RateLimit<AuthorizeRoute>,
 ) -> Response {
-    if let Some(r) = rate_limited(
-        &st,
-        &st.limiters.authorize,
-        ("oidc_authorize", ip),
-        &headers,
-    ) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
     let Some(pool) = st.config.pool(&pool) else {
         let why = "no such pool: the authorization endpoint is {public_url}/pools/{pool}/oidc/authorize of a configured pool";
         return pages::error_page(StatusCode::NOT_FOUND, lang, ErrorCode::InvalidRequest, why);

@@ -90,20 +90,22 @@ async fn get_login_page(
         };
         return pages::refusal_page(StatusCode::NOT_FOUND, lang, &refusal);
     };
-    let m = match mode_attributes(pool, app, &q) {
-        Ok(m) => m,
-        Err(refusal) => return pages::refusal_page(StatusCode::BAD_REQUEST, lang, &refusal),
-    };
+    match mode_attributes(pool, app, &q) {
+        Ok(m) => login_page(&st, (pool, app), &m, (locale, lang), &q),
+        Err(refusal) => pages::refusal_page(StatusCode::BAD_REQUEST, lang, &refusal),
+    }
+}
+
+/// The page: one button per connection of the app, the app's name, the language switch.
+fn login_page(
+    st: &AppState,
+    (pool, app): (&crate::config::Pool, &crate::config::App),
+    m: &ModeAttributes<'_>,
+    (locale, lang): (&'static str, Lang),
+    q: &LoginQuery,
+) -> Response {
     let (title, other, other_label) =
         lang.pick(("Sign in", "zh-CN", "中文"), ("登录", "en", "English"));
-    let mut switch: Vec<(String, String)> = form_urlencoded::parse(headers_query(&q).as_bytes())
-        .into_owned()
-        .filter(|(k, _)| k != "lang")
-        .collect();
-    switch.push(("lang".into(), other.into()));
-    let switch = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(switch)
-        .finish();
     let connections = app
         .connections
         .iter()
@@ -127,7 +129,7 @@ async fn get_login_page(
                 }
             }
         }
-        p { a id="lang-switch" href={ "?" (switch) } lang=(other) { (other_label) } }
+        p { a id="lang-switch" href={ "?" (switched_query(q, other)) } lang=(other) { (other_label) } }
     };
     let widget = format!("{}/widget/milogin.js", st.config.server.base());
     html_page(Page {
@@ -207,8 +209,8 @@ fn mode_attributes<'q>(
     }
 }
 
-/// The query of the hosted page, re-serialised for the language switch.
-fn headers_query(q: &LoginQuery) -> String {
+/// The query of the hosted page, re-serialised for the language switch (to `lang`).
+fn switched_query(q: &LoginQuery, lang: &str) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("app_id", &q.app_id),
@@ -221,5 +223,6 @@ fn headers_query(q: &LoginQuery) -> String {
             s.append_pair(k, v);
         }
     }
+    s.append_pair("lang", lang);
     s.finish()
 }

@@ -1,17 +1,20 @@
 //! `GET /connection/social/{uid}/{pool}/authorize` and `…/callback`: the browser half of a login.
 //! `HEAD` (link prefetchers, X-10/X-29) is refused with 405 and changes nothing.
 
-use super::extract::{cookie, ClientIp};
+use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit};
 use super::pages::{self, Lang};
-use super::query;
-use super::respond::{conclude, deliver, rate_limited, set_cookie, SameSite};
+use super::params::{AuthorizeParams, CallbackQuery, Query};
+use super::respond::{conclude, deliver, set_cookie, SameSite};
+use super::try_login::TryTicket;
 use crate::crypto::sha256_hex;
-use crate::domain::{PoolId, UniqueId};
-use crate::login::cookie_name;
-use crate::login::finish::{finish, Finish};
-use crate::login::start::{self, validate_start, Refusal, Start, StartError};
+use crate::domain::{AttemptId, PoolId, UniqueId};
+use crate::login::finish::{finish, CallbackParams, Finish};
+use crate::login::start::{
+    self, validate_start, AuthorizeQuery, Refusal, Start, StartError, StartRefusal,
+};
+use crate::login::{cookie_name, Target};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,72 +42,74 @@ async fn head_refused() -> StatusCode {
 async fn get_authorize(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    _: RateLimit<AuthorizeRoute>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    lang: Lang,
+    Query(q): Query<AuthorizeParams>,
+    _: TryTicket,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.authorize, ("authorize", ip), &headers) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
-    let q = match query::parse_authorize_query(raw.as_deref()) {
-        Ok(q) => q,
-        Err(why) => {
-            let code = ErrorCode::InvalidRequest;
-            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
-        }
-    };
-    if q.app_id.as_ref().is_some_and(|a| {
-        a.as_ref()
-            .is_ok_and(|a| a.as_str() == crate::config::TRY_APP)
-    }) {
-        if let Some(refused) = super::try_login::redeem_try_ticket(&st, &pool, &uid, &headers).await
-        {
-            return refused;
-        }
-    }
-    // A path id that cannot be one is as unknown as a well-formed id that is not configured.
-    let checked = match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
-        (Ok(p), Ok(u)) => validate_start(&st, &p, &u, &q),
-        (Err(_), _) => Err(Box::new((Refusal::UnknownPool { pool }, None))),
-        (Ok(_), Err(_)) => Err(Box::new((
-            Refusal::UnknownConnection {
-                pool,
-                connection: uid,
-            },
-            None,
-        ))),
-    };
-    if let Err(refused) = &checked {
-        log_refusal(&q, &refused.0);
-    }
-    let start = match checked.map_err(|b| *b) {
+    let q = AuthorizeQuery::from(q);
+    let start = match validate(&st, pool, uid, &q) {
         Ok(s) => s,
-        Err((refusal, Some((target, attempt)))) => {
-            let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
-            return deliver(&target, &m, lang, StatusCode::BAD_REQUEST);
-        }
-        Err((refusal, None)) => {
-            let status = if refusal.code() == ErrorCode::ConnectionNotEnabled {
-                StatusCode::NOT_FOUND
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return pages::refusal_page(status, lang, &refusal);
+        Err(refused) => {
+            log_refusal(&q, &refused.0);
+            return refusal_response(*refused, lang);
         }
     };
     match start::start(&st, &start, ip).await {
-        Ok(s) => {
-            let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
-            let h = r.headers_mut();
-            let ttl = st.config.server.attempt_ttl_secs as i64;
-            let cookie = (s.cookie_name.as_str(), s.cookie_value.as_str());
-            set_cookie(&st, h, cookie, ttl, SameSite::Lax);
-            pages::secure_headers(h);
-            r
-        }
+        Ok(started) => to_xiaomi(&st, started),
         Err(e) => start_refused(&start, e, lang),
     }
+}
+
+/// [`validate_start`] for the path's ids: one that cannot be an id is as unknown as a
+/// well-formed id that is not configured.
+fn validate<'a>(
+    st: &'a AppState,
+    pool: String,
+    uid: String,
+    q: &AuthorizeQuery,
+) -> Result<Start<'a>, StartRefusal> {
+    match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
+        (Ok(p), Ok(u)) => validate_start(st, &p, &u, q),
+        (Err(_), _) => Err(Box::new((Refusal::UnknownPool { pool }, None))),
+        (Ok(_), Err(_)) => {
+            let refusal = Refusal::UnknownConnection {
+                pool,
+                connection: uid,
+            };
+            Err(Box::new((refusal, None)))
+        }
+    }
+}
+
+/// A refused authorize: the error result to a trusted target, else the page naming the fix
+/// (404 for a connection that is not enabled).
+fn refusal_response(
+    (refusal, trusted): (Refusal, Option<(Target, AttemptId)>),
+    lang: Lang,
+) -> Response {
+    if let Some((target, attempt)) = trusted {
+        let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
+        return deliver(&target, &m, lang, StatusCode::BAD_REQUEST);
+    }
+    let status = if refusal.code() == ErrorCode::ConnectionNotEnabled {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    pages::refusal_page(status, lang, &refusal)
+}
+
+/// The redirect to Xiaomi, with the attempt's binding cookie.
+fn to_xiaomi(st: &AppState, s: start::Started) -> Response {
+    let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
+    let h = r.headers_mut();
+    let ttl = st.config.server.attempt_ttl_secs as i64;
+    let cookie = (s.cookie_name.as_str(), s.cookie_value.as_str());
+    set_cookie(st, h, cookie, ttl, SameSite::Lax);
+    pages::secure_headers(h);
+    r
 }
 
 /// The result page (or redirect) for an attempt that could not be recorded.
@@ -148,32 +153,31 @@ fn start_refused(start: &Start<'_>, e: StartError, lang: Lang) -> Response {
 async fn get_callback(
     State(st): State<AppState>,
     Path((uid, pool)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-    ClientIp(ip): ClientIp,
+    _: RateLimit<CallbackRoute>,
+    lang: Lang,
+    Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.callback, ("callback", ip), &headers) {
-        return r;
-    }
-    let lang = Lang::from_headers(&headers);
-    let params = match query::parse_callback_query(raw.as_deref()) {
-        Ok(p) => p,
-        Err(why) => {
-            let code = ErrorCode::InvalidRequest;
-            return pages::error_page(StatusCode::BAD_REQUEST, lang, code, why);
-        }
-    };
+    let params = CallbackParams::from(q);
     let state_hash = params.state.as_deref().map(sha256_hex);
     let finish = finish(&st, &pool, &uid, params, |name| cookie(&headers, name)).await;
-    match &finish {
-        Finish::Refuse(code, _) => st.metrics.login(false, code.as_str()),
-        // Counted by `conclude`.
-        Finish::Deliver { .. } => {}
-        // Counted when the binding step ends (routes::binding).
-        Finish::Bind(_) => {}
+    let mut r = finished(&st, finish, lang, &headers).await;
+    if let Some(h) = state_hash {
+        // The binding cookie has done its job.
+        let name = cookie_name(&h, st.config.server.secure_cookies());
+        set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Lax);
     }
-    let mut r = match finish {
-        Finish::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
+    r
+}
+
+/// The answer to a finished callback: a refusal (counted here), the result (counted by
+/// `conclude`), or the binding page (counted when the binding step ends).
+async fn finished(st: &AppState, finish: Finish, lang: Lang, headers: &HeaderMap) -> Response {
+    match finish {
+        Finish::Refuse(code, msg) => {
+            st.metrics.login(false, code.as_str());
+            pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg)
+        }
         Finish::Deliver {
             target,
             message,
@@ -184,23 +188,17 @@ async fn get_callback(
             } else {
                 StatusCode::OK
             };
-            conclude(&st, &target, &message, lang, status).await
+            conclude(st, &target, &message, lang, status).await
         }
-        Finish::Bind(offer) => super::binding::offer_response(&st, &headers, &offer),
-    };
-    if let Some(h) = state_hash {
-        // The binding cookie has done its job.
-        let name = cookie_name(&h, st.config.server.secure_cookies());
-        set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Lax);
+        Finish::Bind(offer) => super::binding::offer_response(st, headers, &offer),
     }
-    r
 }
 
 /// Operators see why a site's button fails (a missing origin, app or connection, a redirect URI
 /// that is not registered). The origin, app and redirect URI are the page's words, cut, recorded
 /// as plain strings (escaped in the text format, JSON strings in the JSON one; absent ones are
 /// left out); nothing here is a secret.
-fn log_refusal(q: &start::AuthorizeQuery, refusal: &Refusal) {
+fn log_refusal(q: &AuthorizeQuery, refusal: &Refusal) {
     let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
     let origin = q.origin.as_ref().map(|o| match o {
         Ok(o) => cut(o.as_str(), 200),

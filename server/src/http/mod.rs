@@ -15,7 +15,7 @@ pub mod hosted;
 pub mod login;
 pub mod oidc;
 pub mod pages;
-pub mod query;
+pub mod params;
 pub mod respond;
 pub mod try_login;
 pub mod widget;

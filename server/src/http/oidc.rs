@@ -7,8 +7,7 @@
 //! otherwise app B's token would log its user into app A when A checks tokens here.
 
 use super::error::ApiError;
-use super::extract::ClientIp;
-use super::respond::{retry_after, take};
+use super::extract::{RateLimit, UserinfoRoute};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -90,42 +89,24 @@ struct UserinfoQuery {
     app_id: Option<String>,
 }
 
-/// `?app_id=A` with `Authorization: Bearer <id_token of app A>` → the user's current claims and
+/// `Authorization: Bearer <access token>`, or `?app_id=A` with `Bearer <id_token of app A>` → the
+/// user's current claims and the client the token was issued to (`aud`, `azp`).
 /// the app the token was issued to (`aud`).
 async fn get_userinfo(
     State(st): State<AppState>,
     Path(pool): Path<String>,
-    ClientIp(ip): ClientIp,
     Query(query): Query<UserinfoQuery>,
+    _: RateLimit<UserinfoRoute>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = take(&st, &st.limiters.userinfo, "userinfo", ip) {
-        let mut r = (
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({ "error": "rate_limited", "message": "too many requests; retry later" })),
-        )
-            .into_response();
-        retry_after(&mut r, wait);
-        return Ok(r);
-    }
     let pool_config = st
         .config
         .pool(&pool)
         .ok_or(ApiError::NotFound("unknown pool"))?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or(ApiError::Unauthorized(
-            "send Authorization: Bearer <access token> (or an id_token with ?app_id=)",
-        ))?;
     let issuer = st.config.server.issuer(&pool);
     let claims = st
         .keys
-        .verify(&pool, &issuer, token.trim(), st.clock.now())
+        .verify(&pool, &issuer, bearer(&headers)?, st.clock.now())
         .await
         .map_err(|_| ApiError::Unauthorized("the token is invalid or expired"))?;
     let client = client_of(pool_config, &issuer, &claims, query.app_id)?;
@@ -184,4 +165,19 @@ fn client_of(
         });
     }
     Ok(app)
+}
+
+/// The token of `Authorization: Bearer <access token or id_token>`.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized(
+            "send Authorization: Bearer <access token> (or an id_token with ?app_id=)",
+        ))
 }

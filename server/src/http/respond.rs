@@ -1,6 +1,6 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and 429 with
-//! `Retry-After`.
+//! fragment), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a rate
+//! limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
 
 use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
@@ -133,23 +133,4 @@ pub fn retry_after(r: &mut Response, wait: Duration) {
         header::RETRY_AFTER,
         HeaderValue::from(wait.as_secs().max(1)),
     );
-}
-
-/// 429 page (in the reader's language) with `Retry-After` when `limiter` has no token for this
-/// client.
-pub fn rate_limited(
-    st: &AppState,
-    limiter: &RateLimiter,
-    (route, ip): (&'static str, IpAddr),
-    headers: &HeaderMap,
-) -> Option<Response> {
-    let wait = take(st, limiter, route, ip).err()?;
-    let mut r = pages::error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        Lang::from_headers(headers),
-        ErrorCode::InvalidRequest,
-        "Too many login attempts from your network. Please wait a minute and try again.",
-    );
-    retry_after(&mut r, wait);
-    Some(r)
 }

@@ -7,12 +7,14 @@
 //! request whose `Sec-Fetch-Site` is anything but `same-origin` cannot use it. Wrong admin passwords are
 //! throttled per client.
 
-use super::extract::ClientIp;
+use super::extract::{ClientIp, RateLimit, TryRoute};
 use super::pages::{self, html_page, json_block, Lang, Page};
-use super::respond::{cookie_header, rate_limited, retry_after, SameSite};
+use super::params::{AuthorizeParams, Query};
+use super::respond::{cookie_header, retry_after, SameSite};
 use crate::config::TRY_APP;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -46,9 +48,20 @@ fn try_ticket_cookie(st: &AppState, pool: &str, uid: &str) -> String {
     format!("{prefix}milogin-try.{pool}.{uid}")
 }
 
-/// The operator gate of the experience-login pages: 404 when disabled, 429 after too many wrong
-/// passwords from this client (checked before the password, so guessing stops), 401 otherwise;
-/// `None` lets the operator in.
+/// The operator behind the experience-login pages (HTTP Basic with `server.admin_token`). Refused
+/// with 404 when the pages are disabled, 429 after too many wrong passwords from this client
+/// (checked before the password, so guessing stops), 401 otherwise.
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, st).await;
+        admin_gate(st, &parts.headers, ip).map_or(Ok(Self), Err)
+    }
+}
+
 fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Option<Response> {
     let lang = Lang::from_headers(headers);
     if st.config.server.admin_token.is_none() {
@@ -77,10 +90,28 @@ fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Optio
     Some(admin_challenge(st, lang))
 }
 
-/// Authorize for `__try__`: redeems the one-time ticket the experience-login page of this
-/// connection set in its cookie. Returns the refusal (403 without a live ticket), `None` when
-/// the login may start.
-pub async fn redeem_try_ticket(
+/// Authorize for the reserved app `__try__` needs the one-time ticket the experience-login page
+/// of this connection set in its cookie: redeemed here (refused with 403 without a live one).
+/// Authorize for any other app passes.
+pub struct TryTicket;
+
+impl FromRequestParts<AppState> for TryTicket {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
+        let Query(q) = Query::<AuthorizeParams>::from_request_parts(parts, st).await?;
+        if q.app_id() != Some(TRY_APP) {
+            return Ok(Self);
+        }
+        let Path((uid, pool)) = Path::<(String, String)>::from_request_parts(parts, st)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let refused = redeem_try_ticket(st, &pool, &uid, &parts.headers).await;
+        refused.map_or(Ok(Self), Err)
+    }
+}
+
+async fn redeem_try_ticket(
     st: &AppState,
     pool: &str,
     uid: &str,
@@ -90,20 +121,8 @@ pub async fn redeem_try_ticket(
     if st.config.server.admin_token.is_none() {
         return Some(admin_challenge(st, lang));
     }
-    // Origin-bound, not only site-bound: `SameSite=Strict` still sends the ticket on requests
-    // from another origin of the same site (another port, a sibling subdomain). Where the
-    // browser says where the request comes from, only the try page's own origin may use it (a
-    // refusal leaves the ticket usable).
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if site.as_bytes() != b"same-origin" {
-            tracing::warn!(sec_fetch_site = ?site, "experience login from another origin refused");
-            return Some(pages::error_page(
-                StatusCode::FORBIDDEN,
-                lang,
-                ErrorCode::InvalidRequest,
-                "Experience logins start only from the experience-login page itself (same origin): open it and press its button.",
-            ));
-        }
+    if let Some(refused) = from_another_origin(headers, lang) {
+        return Some(refused);
     }
     let Some(value) = super::extract::cookie(headers, &try_ticket_cookie(st, pool, uid)) else {
         tracing::warn!("experience login without a ticket refused");
@@ -125,6 +144,24 @@ pub async fn redeem_try_ticket(
             Some(database_down(lang))
         }
     }
+}
+
+/// Origin-bound, not only site-bound: `SameSite=Strict` still sends the ticket on requests from
+/// another origin of the same site (another port, a sibling subdomain). Where the browser says
+/// where the request comes from, only the try page's own origin may use it (a refusal leaves
+/// the ticket usable).
+fn from_another_origin(headers: &HeaderMap, lang: Lang) -> Option<Response> {
+    let site = headers.get("sec-fetch-site")?;
+    if site.as_bytes() == b"same-origin" {
+        return None;
+    }
+    tracing::warn!(sec_fetch_site = ?site, "experience login from another origin refused");
+    Some(pages::error_page(
+        StatusCode::FORBIDDEN,
+        lang,
+        ErrorCode::InvalidRequest,
+        "Experience logins start only from the experience-login page itself (same origin): open it and press its button.",
+    ))
 }
 
 fn database_down(lang: Lang) -> Response {
@@ -237,16 +274,10 @@ d.getElementById('try-start').addEventListener('click',function(){
 async fn get_try_page(
     State(st): State<AppState>,
     Path((uid, pool_id)): Path<(String, String)>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    _: RateLimit<TryRoute>,
+    _: Operator,
+    lang: Lang,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, ("try", ip), &headers) {
-        return r;
-    }
-    if let Some(refused) = admin_gate(&st, &headers, ip) {
-        return refused;
-    }
-    let lang = Lang::from_headers(&headers);
     let Some(conn) = st.config.pool(&pool_id).and_then(|p| p.connection(&uid)) else {
         return pages::error_page(
             StatusCode::NOT_FOUND,
@@ -320,16 +351,10 @@ struct SubQuery {
 async fn get_try_identity(
     State(st): State<AppState>,
     Path((_uid, pool_id)): Path<(String, String)>,
-    Query(q): Query<SubQuery>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<SubQuery>,
+    _: RateLimit<TryRoute>,
+    _: Operator,
 ) -> Response {
-    if let Some(r) = rate_limited(&st, &st.limiters.try_pages, ("try", ip), &headers) {
-        return r;
-    }
-    if let Some(refused) = admin_gate(&st, &headers, ip) {
-        return refused;
-    }
     let user = match st.store.user(&pool_id, &q.sub).await {
         Ok(Some(u)) => u,
         Ok(None) => return super::error::ApiError::NotFound("no such user").into_response(),

@@ -18,7 +18,11 @@ fn code(m: &milogin_shared::ResultMessage) -> Option<ErrorCode> {
 async fn authorize_and_callback_are_rate_limited_per_ip() {
     //
     let env = spawn_with(Options {
-        limits: "authorize_per_minute = 3\ncallback_per_minute = 2".into(),
+        limits: Limits {
+            authorize_per_minute: 3,
+            callback_per_minute: 2,
+            ..Limits::default()
+        },
         ..Options::default()
     })
     .await;
@@ -71,7 +75,10 @@ async fn the_attempt_store_is_bounded() {
     // pending attempts are capped (503 beyond), expire after their lifetime (then count no
     // more), and every binding cookie is per attempt with that lifetime; a refused start sets none.
     let env = spawn_with(Options {
-        limits: format!("{GENEROUS_LIMITS}\nmax_pending_attempts = 2"),
+        limits: Limits {
+            max_pending_attempts: 2,
+            ..generous_limits()
+        },
         ..Options::default()
     })
     .await;
@@ -113,7 +120,10 @@ async fn the_attempt_store_is_bounded() {
 async fn slow_clients_are_disconnected_after_the_header_timeout() {
     // X-89 (slowloris)
     let env = spawn_with(Options {
-        limits: format!("{GENEROUS_LIMITS}\nheader_read_timeout_ms = 300"),
+        limits: Limits {
+            header_read_timeout_ms: 300,
+            ..generous_limits()
+        },
         ..Options::default()
     })
     .await;
@@ -155,7 +165,11 @@ async fn slow_clients_are_disconnected_after_the_header_timeout() {
 async fn while_xiaomi_fails_logins_fail_fast_and_recover_quickly() {
     //
     let env = spawn_with(Options {
-        limits: format!("{GENEROUS_LIMITS}\nbreaker_failures = 3\nbreaker_cooldown_ms = 500"),
+        limits: Limits {
+            breaker_failures: 3,
+            breaker_cooldown_ms: 500,
+            ..generous_limits()
+        },
         ..Options::default()
     })
     .await;

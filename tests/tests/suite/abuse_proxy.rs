@@ -9,15 +9,24 @@ use milogin_shared::Outcome;
 use milogin_tests::*;
 
 const XFF: &str = "x-forwarded-for";
-const BEHIND_PROXY: &str = "trusted_proxies = [\"127.0.0.1/32\"]";
+const BEHIND_PROXY: &[&str] = &["127.0.0.1/32"];
+const DIRECT: &[&str] = &[];
 
-async fn spawn_limited(limits: &str, server_extra: &str) -> Env {
+async fn spawn_limited(limits: Limits, trusted_proxies: &[&str]) -> Env {
     spawn_with(Options {
-        limits: limits.into(),
-        server_extra: server_extra.into(),
+        limits,
+        trusted_proxies: trusted_proxies.iter().map(|&p| p.to_owned()).collect(),
         ..Options::default()
     })
     .await
+}
+
+/// The server's default limits with this authorize rate.
+fn authorize_per_minute(n: u32) -> Limits {
+    Limits {
+        authorize_per_minute: n,
+        ..Limits::default()
+    }
 }
 
 /// Authorize of the default app, as `client` according to `header` (none: no header).
@@ -38,7 +47,7 @@ async fn status_as(env: &Env, client: &str) -> u16 {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
-    let env = spawn_limited("authorize_per_minute = 2", BEHIND_PROXY).await;
+    let env = spawn_limited(authorize_per_minute(2), BEHIND_PROXY).await;
     assert_eq!(status_as(&env, "203.0.113.1").await, 302);
     assert_eq!(status_as(&env, "203.0.113.1").await, 302);
     assert_eq!(
@@ -58,7 +67,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
 #[tokio::test]
 async fn an_untrusted_peer_cannot_choose_its_bucket_with_forwarding_headers() {
     // No trusted proxy (the default): 127.0.0.1 is the client whatever it claims.
-    let env = spawn_limited("authorize_per_minute = 2", "").await;
+    let env = spawn_limited(authorize_per_minute(2), DIRECT).await;
     let b = Browser::new();
     for client in ["203.0.113.1", "203.0.113.2"] {
         assert_eq!(
@@ -74,7 +83,7 @@ async fn an_untrusted_peer_cannot_choose_its_bucket_with_forwarding_headers() {
 
 #[tokio::test]
 async fn ipv6_clients_share_a_bucket_per_64() {
-    let env = spawn_limited("authorize_per_minute = 2", BEHIND_PROXY).await;
+    let env = spawn_limited(authorize_per_minute(2), BEHIND_PROXY).await;
     assert_eq!(status_as(&env, "2001:db8:1:2::1").await, 302);
     assert_eq!(status_as(&env, "2001:db8:1:2:ffff::9").await, 302);
     assert_eq!(
@@ -97,7 +106,10 @@ async fn ipv6_clients_share_a_bucket_per_64() {
 #[tokio::test]
 async fn one_network_cannot_take_every_pending_attempt_slot() {
     let env = spawn_limited(
-        &format!("{GENEROUS_RATES}\nmax_pending_per_client = 2"),
+        Limits {
+            max_pending_per_client: 2,
+            ..generous_rates()
+        },
         BEHIND_PROXY,
     )
     .await;
@@ -128,7 +140,14 @@ async fn one_network_cannot_take_every_pending_attempt_slot() {
 
 #[tokio::test]
 async fn userinfo_is_rate_limited_per_client() {
-    let env = spawn_limited(&format!("{GENEROUS_LIMITS}\nuserinfo_per_minute = 2"), "").await;
+    let env = spawn_limited(
+        Limits {
+            userinfo_per_minute: 2,
+            ..generous_limits()
+        },
+        DIRECT,
+    )
+    .await;
     let url = format!("{}/pools/{POOL}/userinfo?app_id={APP}", env.base);
     let http = reqwest::Client::new();
     for _ in 0..2 {
@@ -157,10 +176,10 @@ fn basic(password: &str) -> String {
     )
 }
 
-async fn spawn_try(server_extra: &str) -> Env {
+async fn spawn_try(trusted_proxies: &[&str]) -> Env {
     spawn_with(Options {
         admin_token: Some(ADMIN.into()),
-        server_extra: server_extra.into(),
+        trusted_proxies: trusted_proxies.iter().map(|&p| p.to_owned()).collect(),
         ..Options::default()
     })
     .await
@@ -177,7 +196,7 @@ fn try_authorize(env: &Env) -> String {
 
 #[tokio::test]
 async fn a_try_login_needs_the_try_pages_one_time_ticket_not_basic_credentials() {
-    let env = spawn_try("").await;
+    let env = spawn_try(DIRECT).await;
     // What a foreign page gets when the browser re-sends cached Basic credentials.
     let b = Browser::new();
     let r = b

@@ -26,7 +26,7 @@ fn err(m: &ResultMessage) -> (ErrorCode, String) {
     }
 }
 
-fn opts(mode: &'static str, association: &'static str) -> Options {
+fn opts(mode: LoginMode, association: Association) -> Options {
     Options {
         login_mode: mode,
         association,
@@ -35,12 +35,12 @@ fn opts(mode: &'static str, association: &'static str) -> Options {
 }
 
 /// Field matching on email (scope 6), optionally trusted.
-fn email_match(mode: &'static str, trusted: bool) -> Options {
+fn email_match(mode: LoginMode, trusted: bool) -> Options {
     Options {
-        match_fields: vec!["email"],
+        match_fields: vec![MatchField::Email],
         scopes: vec![1, 3, 6],
         trust_xiaomi_email: trusted,
-        ..opts(mode, "field_match")
+        ..opts(mode, Association::FieldMatch)
     }
 }
 
@@ -251,7 +251,7 @@ fn ann() -> Local {
 #[tokio::test]
 async fn off_login_and_register_creates_once_and_a_disabled_user_is_refused() {
     // Item 5 (idempotency), X-53, user_disabled.
-    let env = spawn_with(opts("login_and_register", "off")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::Off)).await;
     let first = login_result(&env, "alice").await;
     let u = ok_user(&first);
     assert!(u.new_user);
@@ -284,7 +284,7 @@ async fn off_login_and_register_creates_once_and_a_disabled_user_is_refused() {
 #[tokio::test]
 async fn off_login_only_refuses_unknown_users_and_logs_in_bound_ones() {
     // X-54, T-15; an operator-bound user logs in.
-    let env = spawn_with(opts("login_only", "off")).await;
+    let env = spawn_with(opts(LoginMode::LoginOnly, Association::Off)).await;
     create_local(
         &env,
         Local {
@@ -322,7 +322,7 @@ async fn off_login_only_refuses_unknown_users_and_logs_in_bound_ones() {
 #[tokio::test]
 async fn field_match_links_a_verified_and_trusted_email_in_both_modes() {
     // X-55, X-53 (no re-matching on the next login), item 5.
-    for mode in ["login_only", "login_and_register"] {
+    for mode in [LoginMode::LoginOnly, LoginMode::LoginAndRegister] {
         let env = spawn_with(email_match(mode, true)).await;
         let local = create_local(
             &env,
@@ -338,23 +338,23 @@ async fn field_match_links_a_verified_and_trusted_email_in_both_modes() {
         assert_eq!(
             (u.id.as_str(), u.new_user),
             (local.id.as_str(), false),
-            "{mode}"
+            "{mode:?}"
         );
         assert_eq!(
             bound(&users(&env).await),
             map([(local.id.clone(), vec![subject(&env, "alice")])]),
-            "{mode}"
+            "{mode:?}"
         );
-        assert_eq!(env.mock.calls(), calls(1, 1, 1), "{mode}");
+        assert_eq!(env.mock.calls(), calls(1, 1, 1), "{mode:?}");
 
         let m = login_result(&env, "alice").await;
-        assert_eq!(ok_user(&m).id, local.id, "{mode}");
+        assert_eq!(ok_user(&m).id, local.id, "{mode:?}");
         assert_eq!(
             env.mock.calls(),
             calls(2, 2, 1),
-            "{mode}: a bound identity is not matched again"
+            "{mode:?}: a bound identity is not matched again"
         );
-        assert_eq!(rows(&env).await, (1, 1), "{mode}");
+        assert_eq!(rows(&env).await, (1, 1), "{mode:?}");
     }
 }
 
@@ -362,10 +362,10 @@ async fn field_match_links_a_verified_and_trusted_email_in_both_modes() {
 async fn field_match_on_phone_normalises_both_sides() {
     // spaces, dashes, +86 on either side compare equal.
     let env = spawn_with(Options {
-        match_fields: vec!["phone"],
+        match_fields: vec![MatchField::Phone],
         scopes: vec![1, 3, 4],
         trust_xiaomi_phone: true,
-        ..opts("login_only", "field_match")
+        ..opts(LoginMode::LoginOnly, Association::FieldMatch)
     })
     .await;
     env.mock.set_faults(Faults {
@@ -395,7 +395,7 @@ async fn field_match_on_phone_normalises_both_sides() {
 async fn an_unverified_local_email_is_never_linked_automatically() {
     // X-56, T-13 (pre-account takeover): the attacker pre-registered the victim's email with a
     // password they know. The victim's Xiaomi login must not land in that account.
-    let env = spawn_with(email_match("login_and_register", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
     let attacker = create_local(
         &env,
         Local {
@@ -438,7 +438,7 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
 #[tokio::test]
 async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_required() {
     // X-56 in login-only mode: no "create" button; without any provable account: binding_required.
-    let env = spawn_with(email_match("login_only", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
     let local = create_local(
         &env,
         Local {
@@ -460,7 +460,7 @@ async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_r
     assert_eq!(rows(&env).await, (1, 1));
 
     // A match nobody can prove (no password) in login-only mode: binding_required, nothing written.
-    let env = spawn_with(email_match("login_only", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
     create_local(
         &env,
         Local {
@@ -478,7 +478,7 @@ async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_r
 #[tokio::test]
 async fn an_untrusted_xiaomi_email_is_not_linked_until_the_password_is_proven() {
     // X-57 (default: Xiaomi's email untrusted), then X-60 through the field-match fallback.
-    let env = spawn_with(email_match("login_and_register", false)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, false)).await;
     let local = create_local(
         &env,
         Local {
@@ -506,11 +506,11 @@ async fn an_untrusted_xiaomi_email_is_not_linked_until_the_password_is_proven() 
 async fn two_matching_users_are_never_picked() {
     // Xiaomi's email matches one user and its phone another; both verified and trusted.
     let o = Options {
-        match_fields: vec!["email", "phone"],
+        match_fields: vec![MatchField::Email, MatchField::Phone],
         scopes: vec![1, 3, 4, 6],
         trust_xiaomi_email: true,
         trust_xiaomi_phone: true,
-        ..opts("login_only", "field_match")
+        ..opts(LoginMode::LoginOnly, Association::FieldMatch)
     };
     let env = spawn_with(o.clone()).await;
     create_local(
@@ -576,7 +576,7 @@ async fn two_matching_users_are_never_picked() {
 #[tokio::test]
 async fn a_disabled_matched_user_is_not_linked() {
     //
-    let env = spawn_with(email_match("login_only", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
     let local = create_local(
         &env,
         Local {
@@ -596,7 +596,7 @@ async fn a_disabled_matched_user_is_not_linked() {
     assert_eq!(rows(&env).await, (1, 0));
 
     // In login-and-register mode the page is shown; proving the disabled account ends in user_disabled.
-    let env = spawn_with(email_match("login_and_register", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
     let local = create_local(
         &env,
         Local {
@@ -622,11 +622,11 @@ async fn a_disabled_matched_user_is_not_linked() {
 async fn empty_and_hostile_xiaomi_values_never_match() {
     // Xiaomi's "" next to local users without email; X-51: lists and confusables.
     let env = spawn_with(Options {
-        match_fields: vec!["email", "phone"],
+        match_fields: vec![MatchField::Email, MatchField::Phone],
         scopes: vec![1, 3, 4, 6],
         trust_xiaomi_email: true,
         trust_xiaomi_phone: true,
-        ..opts("login_only", "field_match")
+        ..opts(LoginMode::LoginOnly, Association::FieldMatch)
     })
     .await;
     create_local(
@@ -681,7 +681,7 @@ async fn empty_and_hostile_xiaomi_values_never_match() {
 
 #[tokio::test]
 async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing() {
-    let env = spawn_with(email_match("login_and_register", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
     create_local(
         &env,
         Local {
@@ -703,7 +703,7 @@ async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing()
     // Scope 6 not configured: the call is not even made.
     let env = spawn_with(Options {
         scopes: vec![1, 3],
-        ..email_match("login_only", true)
+        ..email_match(LoginMode::LoginOnly, true)
     })
     .await;
     create_local(
@@ -724,14 +724,14 @@ async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing()
 #[tokio::test]
 async fn a_field_match_with_no_candidate_follows_the_login_mode() {
     // X-54 with field matching: no user has Xiaomi's email.
-    let env = spawn_with(email_match("login_only", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
     create_local(&env, ann()).await;
     assert_eq!(
         err(&login_result(&env, "alice").await).0,
         ErrorCode::UserNotFound
     );
     assert_eq!(rows(&env).await, (1, 0));
-    let env = spawn_with(email_match("login_and_register", true)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
     assert!(ok_user(&login_result(&env, "alice").await).new_user);
     assert_eq!(rows(&env).await, (1, 1));
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
@@ -743,7 +743,7 @@ async fn a_field_match_with_no_candidate_follows_the_login_mode() {
 #[tokio::test]
 async fn query_binding_with_the_right_password_links_exactly_that_account() {
     // X-60, X-63 (replay after success), X-53 / item 5 (the next login goes straight in).
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     assert!(
@@ -795,7 +795,7 @@ async fn query_binding_with_the_right_password_links_exactly_that_account() {
 
 #[tokio::test]
 async fn the_identifier_may_be_a_username_email_or_phone_in_any_spelling() {
-    let env = spawn_with(opts("login_only", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginOnly, Association::QueryBinding)).await;
     let local = create_local(
         &env,
         Local {
@@ -831,7 +831,7 @@ async fn the_identifier_may_be_a_username_email_or_phone_in_any_spelling() {
 #[tokio::test]
 async fn wrong_passwords_get_one_generic_answer_and_the_fifth_ends_the_login() {
     // X-61 (per ticket): unknown account, wrong password, empty fields.
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     let missing = page.bind("ann", "").await.text().await.unwrap();
@@ -868,7 +868,7 @@ async fn wrong_passwords_get_one_generic_answer_and_the_fifth_ends_the_login() {
 #[tokio::test]
 async fn the_per_account_limit_spans_tickets_and_browsers() {
     // X-61 (per account): 10 failures in 15 minutes lock the account's password, silently.
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let local = create_local(&env, ann()).await;
     for _ in 0..2 {
         let page = bind_page(&env, "alice").await;
@@ -894,7 +894,7 @@ async fn the_per_account_limit_spans_tickets_and_browsers() {
 #[tokio::test]
 async fn a_ticket_needs_its_browser_and_its_csrf_token() {
     // X-63 (another browser), X-66 (cross-site POST without the CSRF token).
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     refused(
@@ -952,7 +952,7 @@ async fn a_ticket_needs_its_browser_and_its_csrf_token() {
 #[tokio::test]
 async fn an_expired_ticket_ends_in_state_expired() {
     // X-63 (after the TTL).
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     env.clock.advance(601);
@@ -969,7 +969,7 @@ async fn an_expired_ticket_ends_in_state_expired() {
 async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
     // the attacker holds a ticket for their own Xiaomi account (mallory) and the victim's
     // CSRF token; the victim's ticket binds only the victim's Xiaomi account.
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let victim = create_local(&env, ann()).await;
     let attacker = create_local(
         &env,
@@ -1036,7 +1036,7 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
 #[tokio::test]
 async fn proving_a_different_account_than_the_matched_one_links_the_proven_one() {
     // X-62 (Keycloak case): the field match points at one account, the person proves another.
-    let env = spawn_with(email_match("login_and_register", false)).await;
+    let env = spawn_with(email_match(LoginMode::LoginAndRegister, false)).await;
     let matched = create_local(
         &env,
         Local {
@@ -1072,7 +1072,7 @@ async fn proving_a_different_account_than_the_matched_one_links_the_proven_one()
 async fn an_identity_bound_meanwhile_is_never_rebound_and_an_account_keeps_one_xiaomi_identity() {
     // two pending tickets of one Xiaomi account; the first binds user A, the second may not
     // move it to user B. And a user that already has a Xiaomi identity here cannot take a second.
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let a = create_local(&env, ann()).await;
     let b = create_local(
         &env,
@@ -1118,7 +1118,7 @@ async fn an_identity_bound_meanwhile_is_never_rebound_and_an_account_keeps_one_x
 #[tokio::test]
 async fn unlink_leaves_no_usable_proof_behind() {
     // X-65, item 5: after `user unlink`, the earlier ticket stays dead; the next login asks again.
-    let env = spawn_with(opts("login_only", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginOnly, Association::QueryBinding)).await;
     let local = create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     assert_eq!(
@@ -1148,7 +1148,7 @@ async fn unlink_leaves_no_usable_proof_behind() {
 #[tokio::test]
 async fn login_only_binding_never_creates_a_user() {
     // T-15 on the binding path: no "create" button, and a forged create is refused.
-    let env = spawn_with(opts("login_only", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginOnly, Association::QueryBinding)).await;
     create_local(&env, ann()).await;
     let page = bind_page(&env, "alice").await;
     assert!(!page.html.contains("value=\"create\"") && page.html.contains("value=\"cancel\""));
@@ -1165,7 +1165,7 @@ async fn login_only_binding_never_creates_a_user() {
 
 #[tokio::test]
 async fn login_and_register_binding_may_create_a_new_account_or_cancel() {
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let page = bind_page(&env, "carol").await;
     assert_eq!(
         err(&result_in(page.post(&[("action", "cancel")]).await).await).0,
@@ -1191,7 +1191,7 @@ async fn login_and_register_binding_may_create_a_new_account_or_cancel() {
 
 #[tokio::test]
 async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
-    let env = spawn_with(opts("login_only", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginOnly, Association::QueryBinding)).await;
     let local = create_local(&env, ann()).await;
     let b = Browser::new();
     let attempt = attempt_id();
@@ -1232,7 +1232,7 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
 
 #[tokio::test]
 async fn the_binding_page_speaks_chinese_when_asked_and_escapes_the_nickname() {
-    let env = spawn_with(opts("login_and_register", "query_binding")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let b = Browser::new();
     let req = b
         .start(&env, &Browser::authorize_url(&env, &attempt_id()))
@@ -1280,7 +1280,7 @@ async fn the_binding_page_speaks_chinese_when_asked_and_escapes_the_nickname() {
 #[tokio::test]
 async fn usernames_are_never_derived_from_nicknames() {
     // new Xiaomi users get no username, so a nickname can neither collide nor be invalid.
-    let env = spawn_with(opts("login_and_register", "off")).await;
+    let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::Off)).await;
     create_local(
         &env,
         Local {

@@ -522,7 +522,7 @@ async fn a_reused_code_in_a_fresh_flow_is_refused_by_xiaomi_and_creates_nothing(
 #[tokio::test]
 async fn login_only_refuses_an_unknown_xiaomi_user_and_writes_nothing() {
     let env = spawn_with(Options {
-        login_mode: "login_only",
+        login_mode: LoginMode::LoginOnly,
         ..Options::default()
     })
     .await;

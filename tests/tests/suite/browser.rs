@@ -452,7 +452,7 @@ async fn with_a_return_page_a_quick_close_waits_but_a_retry_is_one_click() {
     c.client.switch_to_window(popup).await.unwrap();
     c.client.close_window().await.unwrap();
     c.client.switch_to_window(main).await.unwrap();
-    // Closed at once reads like a cut opener that may still deliver through the return page…
+    // Closed at once: the relay's short wait (the return page could still be relaying)…
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(c.events().await.len(), 0);
     // …but one click ends that wait (a cancel) and opens a new window.
@@ -474,15 +474,13 @@ async fn closing_the_popup_is_a_cancel_event() {
     };
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
-    // As a person would, after a look: closed within 3 s of opening, `closed` reads like a
-    // Cross-Origin-Opener-Policy that cut the opener, and the widget waits for the return page's
-    // relay until the timeout (see `a_coop_host_page_gets_one_result_through_the_return_page`).
+    // As a person would, after a look (this page has no Cross-Origin-Opener-Policy, so its
+    // window's `closed` is the truth; see `a_coop_host_page_gets_one_result` for one that lies).
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     c.client.switch_to_window(popup).await.unwrap();
     c.client.close_window().await.unwrap();
     c.client.switch_to_window(main).await.unwrap();
-    // A relayed result may still come for 3 s more (the return page closes its window as it
-    // relays), then the cancel.
+    // No return page: nothing can come back, a cancel once the page's policy is read.
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["type"], "milogin:cancel");
@@ -927,6 +925,111 @@ pub(super) async fn a_coop_host_page_gets_one_result(engine: Engine, tls: bool) 
         1,
         "the return page closed its window"
     );
+}
+
+/// Issue 19.6: the host page sends `Cross-Origin-Opener-Policy: same-origin` and the app has no
+/// return page, so nothing the popup does can reach the page. The page hears it as
+/// `popup_cut_off` (naming both fixes) as soon as the window is cut off, not as a cancel; the
+/// person, who goes on in the window, is told on its last page that the site got nothing.
+pub(super) async fn a_coop_host_page_without_a_return_page_gets_popup_cut_off(engine: Engine) {
+    let host = Host {
+        engine,
+        headers: vec![("cross-origin-opener-policy", "same-origin")],
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(B1, false, host).await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(
+        (ev[0]["type"].as_str(), ev[0]["detail"]["code"].as_str()),
+        (Some("milogin:error"), Some("popup_cut_off")),
+        "{ev:?}"
+    );
+    let message = ev[0]["detail"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("return_uris") && message.contains("same-origin-allow-popups"),
+        "{message}"
+    );
+    // The window is still there (the policy only hides it from this page); the person finishes.
+    assert_eq!(c.window_count().await, 2);
+    c.client.switch_to_window(popup).await.unwrap();
+    c.click_id("account-alice").await;
+    c.wait_until(
+        "document.getElementById('milogin-status')?.textContent.includes('could not receive')",
+        15,
+        "the result page saying the site got nothing",
+    )
+    .await;
+    c.client.switch_to_window(main).await.unwrap();
+    assert_eq!(c.events().await.len(), 1, "one ending");
+}
+
+#[tokio::test]
+async fn a_coop_host_page_without_a_return_page_gets_popup_cut_off_not_a_cancel() {
+    a_coop_host_page_without_a_return_page_gets_popup_cut_off(Engine::Chromium).await;
+}
+
+/// Records the page's console warnings in `window.__warned` (the widget's diagnostics).
+const WARNINGS: &str = r#"<script>window.__warned=[];const w=console.warn;console.warn=(...a)=>{window.__warned.push(a.join(" "));w.apply(console,a)};</script>"#;
+
+#[tokio::test]
+async fn with_a_return_page_a_popup_closed_at_once_is_a_cancel_within_seconds() {
+    // Issue 19.7: a page without a Cross-Origin-Opener-Policy that cuts popups off reads its
+    // window's `closed` truthfully, so a window closed at once with a return page registered is
+    // a cancel after the relay's short wait, not a spinner until the timeout; and the console
+    // does not blame a COOP the page does not have.
+    let host = Host {
+        return_paths: &["/milogin-return"],
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(&format!("{WARNINGS}{B1}"), false, host).await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.client.close_window().await.unwrap();
+    c.client.switch_to_window(main).await.unwrap();
+    let ev = wait_events(&c, 1).await;
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["type"], "milogin:cancel");
+    let warned = c.js("return window.__warned.join('\\n');", vec![]).await;
+    assert!(
+        !warned
+            .as_str()
+            .unwrap()
+            .contains("Cross-Origin-Opener-Policy"),
+        "{warned}"
+    );
+}
+
+/// With a return page, a COOP host page's window reads closed at once while the person is still
+/// in it: the widget waits for the relay and the console names the page's policy as the cause.
+#[tokio::test]
+async fn a_coop_host_page_with_a_return_page_waits_and_names_its_policy() {
+    let host = Host {
+        headers: vec![("cross-origin-opener-policy", "same-origin")],
+        return_paths: &["/milogin-return"],
+        ..Host::default()
+    };
+    let Some((_env, c, _)) = setup_with(&format!("{WARNINGS}{B1}"), false, host).await else {
+        return;
+    };
+    c.click_button("#b1").await;
+    c.popup().await;
+    c.wait_until(
+        "window.__warned.some((w) => w.includes('Cross-Origin-Opener-Policy'))",
+        15,
+        "a console warning naming the page's policy",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(4000)).await;
+    assert_eq!(c.events().await.len(), 0, "still waiting for the relay");
+    assert_eq!(c.window_count().await, 2);
 }
 
 #[tokio::test]
@@ -1544,6 +1647,40 @@ async fn a_button_too_narrow_for_its_label_shows_the_mark_only() {
         wide["dy"].as_i64().unwrap().abs() <= 1,
         "the mark centred vertically: {got}"
     );
+}
+
+#[tokio::test]
+async fn an_icon_button_centres_its_mark() {
+    // Issue 19.9: `shape="icon"` is the mark alone, in the middle of the button, at every size,
+    // in every theme, and at a width set by the page.
+    let body = r#"<milogin-button id="s" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" size="small"></milogin-button>
+<milogin-button id="m" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" theme="dark"></milogin-button>
+<milogin-button id="l" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" size="large" theme="brand"></milogin-button>
+<milogin-button id="w" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" width="64"></milogin-button>
+<milogin-button id="z" pool="pool-a" app="app-a" connection="xiaomi" shape="icon" locale="zh-CN"></milogin-button>"#;
+    let Some((_env, c, _)) = setup(body, false).await else {
+        return;
+    };
+    let got = c
+        .js(
+            &format!(
+                "return [{}].map((b) => {{ const r = b.getBoundingClientRect(), m = b.querySelector('svg').getBoundingClientRect();
+                   return [b.getRootNode().host.id, r.width, r.height, m.width,
+                           (m.left + m.right) / 2 - (r.left + r.right) / 2, (m.top + m.bottom) / 2 - (r.top + r.bottom) / 2]; }});",
+                ["s", "m", "l", "w", "z"].map(inner).join(", ")
+            ),
+            vec![],
+        )
+        .await;
+    for b in got.as_array().unwrap() {
+        let f = |i: usize| b[i].as_f64().unwrap();
+        assert!(f(3) > 10.0, "the mark shows: {b}");
+        assert!(
+            f(4).abs() <= 0.5 && f(5).abs() <= 0.5,
+            "the mark's centre is the button's: {b}"
+        );
+    }
+    assert_eq!(got[3][1], json!(64), "the page's width: {got}");
 }
 
 #[tokio::test]

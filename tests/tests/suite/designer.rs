@@ -106,7 +106,7 @@ async fn the_designer_page_has_its_csp_and_its_files_are_served() {
 #[tokio::test]
 async fn server_designer_false_turns_every_designer_route_off() {
     let env = spawn_with(Options {
-        server_extra: "designer = false".into(),
+        designer: false,
         ..Options::default()
     })
     .await;

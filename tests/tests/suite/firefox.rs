@@ -1,5 +1,6 @@
 //! The same scenarios in a second engine, headless Firefox ESR through geckodriver: the popup
-//! login, a COOP host page with its return page (on `http://localhost` and over https), redirect
+//! login, a COOP host page with its return page (on `http://localhost` and over https) and
+//! without one (`popup_cut_off`), redirect
 //! mode, and a live `display-name` during a login. Each test runs the scenario function that the
 //! Chromium test of `browser.rs` runs, with every assertion. What differs between the engines:
 //! docs/browsers.md.
@@ -20,6 +21,11 @@ async fn firefox_coop_host_page_on_localhost_gets_one_result_through_the_return_
 #[tokio::test]
 async fn firefox_coop_host_page_over_https_gets_one_result_through_the_return_page() {
     a_coop_host_page_gets_one_result(Engine::Firefox, true).await;
+}
+
+#[tokio::test]
+async fn firefox_coop_host_page_without_a_return_page_gets_popup_cut_off_not_a_cancel() {
+    a_coop_host_page_without_a_return_page_gets_popup_cut_off(Engine::Firefox).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Security, round three (issue 18), through HTTP: a token crosses no app at `/userinfo`, and
 //! the experience-login ticket starts a login only from the server's own origin. The
 //! process-level items (per-client connection and pending caps, `milogin keys`, `milogin check`)
-//! are in `server/tests/security3.rs`.
+//! are in `server/tests/process/security3.rs`.
 
 use milogin_shared::Outcome;
 use milogin_tests::*;

@@ -6,17 +6,19 @@
 
 use milogin_shared as wire;
 
-/// Closed within this many milliseconds of opening, with no message: probably not the user but a
-/// `Cross-Origin-Opener-Policy` that cut the popup off from this page (`closed` then reads true
-/// while the window is still there). Where the page can hear the return page's relay, the wait goes
-/// on until the deadline.
-/// The cut comes when the popup's first cross-origin page arrives, which on a slow mobile
-/// connection takes a couple of seconds; a person rarely closes the window that fast (and a click
-/// on the button ends the wait).
-pub const COOP_SUSPECT_MS: f64 = 3000.0;
-/// Closed later without a result: wait this long for a relayed result before calling it a cancel
-/// (the return page closes its window right after it relayed).
+/// Closed without a result, on a page whose policy keeps the window in reach: wait this long for
+/// a relayed result before calling it a cancel (the return page closes its window right after it
+/// relayed). The page's policy is read within it ([`Effect::Probe`]).
 pub const DRAIN_MS: f64 = 3000.0;
+
+/// Whether a `Cross-Origin-Opener-Policy` header value cuts this page off from the cross-origin
+/// windows it opens: `same-origin` does (the window's `closed` then reads true as soon as it
+/// leaves for the server, while the person goes on in it); `same-origin-allow-popups`,
+/// `unsafe-none`, `noopener-allow-popups`, none or an invalid value do not. Parameters
+/// (`;report-to=…`, a structured header's: no space before the `;`) do not change it.
+pub fn cuts_popups(coop: Option<&str>) -> bool {
+    coop.is_some_and(|v| v == "same-origin" || v.starts_with("same-origin;"))
+}
 
 /// Where one button (or one `login()` call) is in its login.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +29,6 @@ pub enum Phase {
     Open {
         /// The attempt id sent to the server and expected back in the message.
         attempt: String,
-        /// When the popup opened (ms, the caller's clock).
-        opened_at: f64,
         /// No result after this time (ms) means [`End::TimedOut`].
         deadline: f64,
         /// A result can come back through the return page's relay (the page has a
@@ -82,6 +82,9 @@ pub enum Event {
         /// `popup.closed`.
         closed: bool,
     },
+    /// The page's own `Cross-Origin-Opener-Policy` was read ([`Effect::Probe`]): `true` when it
+    /// cuts the page off from its popups ([`cuts_popups`]), so `closed` lies.
+    Probed(bool),
 }
 
 /// How an attempt ended.
@@ -89,12 +92,11 @@ pub enum Event {
 pub enum End {
     /// The server's result (success or an error code from the server).
     Outcome(wire::Outcome),
-    /// The popup was closed without a result. `suspect_coop`: it closed suspiciously fast and
-    /// there was no relay to fall back on.
-    Cancelled {
-        /// True when it closed within [`COOP_SUSPECT_MS`] (and no relay could come).
-        suspect_coop: bool,
-    },
+    /// The popup was closed without a result.
+    Cancelled,
+    /// The page's `Cross-Origin-Opener-Policy` cut the popup off and no return page can relay:
+    /// nothing can ever arrive (`popup_cut_off`).
+    CutOff,
     /// The browser blocked the popup.
     Blocked,
     /// No result before the deadline.
@@ -107,10 +109,12 @@ impl End {
         // Consts, so only these two default messages end up in the wasm.
         const BLOCKED: &str = wire::ErrorCode::PopupBlocked.default_message();
         const TIMEOUT: &str = wire::ErrorCode::Timeout.default_message();
+        const CUT: &str = wire::ErrorCode::PopupCutOff.default_message();
         match self {
             Self::Outcome(wire::Outcome::Failure(e)) => Some((e.code, &e.message)),
             Self::Blocked => Some((wire::ErrorCode::PopupBlocked, BLOCKED)),
             Self::TimedOut => Some((wire::ErrorCode::Timeout, TIMEOUT)),
+            Self::CutOff => Some((wire::ErrorCode::PopupCutOff, CUT)),
             _ => None,
         }
     }
@@ -127,8 +131,12 @@ pub enum Effect {
     Focus,
     /// The popup is open: announce it and start listening.
     Listen,
-    /// The popup read closed right after it opened: warn that the opener link was probably cut
-    /// (COOP), and wait for the return page's relay until the deadline.
+    /// The popup reads closed without a result: read this page's own
+    /// `Cross-Origin-Opener-Policy` (a same-origin `HEAD` of its URL) and answer
+    /// [`Event::Probed`]. `closed` is the truth unless that policy cut the window off.
+    Probe,
+    /// The page's policy cut the popup off (its `closed` lies): warn, and wait for the return
+    /// page's relay until the deadline.
     Severed,
     /// The popup was gone and only a relay could still come: the click ends that wait (report
     /// `end`, a cancel) and starts a new attempt at once — a retry is one click.
@@ -177,7 +185,6 @@ impl Attempt {
     /// Applies one event and says what to do.
     pub fn on(&mut self, event: Event) -> Effect {
         let Phase::Open {
-            opened_at,
             deadline,
             relay,
             until,
@@ -194,7 +201,6 @@ impl Attempt {
                 } => {
                     self.phase = Phase::Open {
                         attempt,
-                        opened_at: now,
                         deadline: now + timeout_ms,
                         relay,
                         until: None,
@@ -206,9 +212,7 @@ impl Attempt {
                 _ => Effect::None,
             };
         };
-        let cancelled = End::Cancelled {
-            suspect_coop: false,
-        };
+        let cancelled = End::Cancelled;
         match event {
             // The popup is gone and only a relay could still come: a click ends that wait and
             // starts afresh, rather than focusing a window that is not there.
@@ -218,23 +222,20 @@ impl Attempt {
             }
             Event::Click => Effect::Focus,
             Event::Result(outcome) => self.end(End::Outcome(outcome), false),
-            Event::Tick { now, closed } if closed && until.is_none() => {
-                let severed = now - *opened_at < COOP_SUSPECT_MS;
-                if !*relay {
-                    return self.end(
-                        End::Cancelled {
-                            suspect_coop: severed,
-                        },
-                        false,
-                    );
-                }
-                *until = Some(if severed { *deadline } else { now + DRAIN_MS });
-                if severed {
-                    Effect::Severed
-                } else {
-                    Effect::None
-                }
+            Event::Tick { now, closed: true } if until.is_none() => {
+                *until = Some(now + DRAIN_MS);
+                Effect::Probe
             }
+            // Once per attempt: a relay waits until the deadline only from then on.
+            Event::Probed(cut) if until.is_some_and(|u| u < *deadline) => match (cut, *relay) {
+                (false, false) => self.end(cancelled, false),
+                (true, false) => self.end(End::CutOff, false),
+                (false, true) => Effect::None,
+                (true, true) => {
+                    *until = Some(*deadline);
+                    Effect::Severed
+                }
+            },
             Event::Tick { now, .. } => match *until {
                 Some(u) if now >= u && u < *deadline => self.end(cancelled, false),
                 _ if now >= *deadline => {
@@ -243,7 +244,9 @@ impl Attempt {
                 }
                 _ => Effect::None,
             },
-            Event::Opened { .. } | Event::Blocked | Event::Refused(_) => Effect::None,
+            Event::Opened { .. } | Event::Blocked | Event::Refused(_) | Event::Probed(_) => {
+                Effect::None
+            }
         }
     }
 
@@ -632,8 +635,29 @@ mod tests {
         assert_eq!(a.phase().as_str(), "done");
     }
 
+    fn probed(a: &mut Attempt, cut: bool) -> Effect {
+        a.on(Event::Probed(cut))
+    }
+
     #[test]
-    fn without_a_relay_closed_is_a_cancel_and_a_fast_close_suggests_coop() {
+    fn a_popup_policy_cuts_only_with_same_origin() {
+        for v in ["same-origin", "same-origin;report-to=\"r\""] {
+            assert!(cuts_popups(Some(v)), "{v}");
+        }
+        for v in [
+            None,
+            Some("same-origin-allow-popups"),
+            Some("unsafe-none"),
+            Some("noopener-allow-popups"),
+            Some("Same-Origin"),
+            Some(""),
+        ] {
+            assert!(!cuts_popups(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_relay_closed_is_a_cancel_unless_the_pages_policy_cut_it_off() {
         let mut a = Attempt::default();
         opened(&mut a, 1000.0, false);
         assert_eq!(tick(&mut a, 1400.0, false), Effect::None);
@@ -642,35 +666,33 @@ mod tests {
             Effect::None,
             "open: nothing to do"
         );
-        assert_eq!(
-            tick(&mut a, 2450.0, true),
-            finish(End::Cancelled { suspect_coop: true }, false)
-        );
+        // Closed, however soon: the page's policy decides, not the time.
+        assert_eq!(tick(&mut a, 2450.0, true), Effect::Probe);
+        assert_eq!(tick(&mut a, 2950.0, true), Effect::None, "one probe");
+        assert_eq!(probed(&mut a, false), finish(End::Cancelled, false));
+        assert_eq!(End::Cancelled.error(), None);
+        // A policy that cuts popups off: nothing can ever come, an error that names the fixes.
         opened(&mut a, 1000.0, false);
-        assert_eq!(
-            tick(&mut a, 20_000.0, true),
-            finish(
-                End::Cancelled {
-                    suspect_coop: false
-                },
-                false
-            )
-        );
-        assert_eq!(
-            End::Cancelled {
-                suspect_coop: false
-            }
-            .error(),
-            None
-        );
+        assert_eq!(tick(&mut a, 1500.0, true), Effect::Probe);
+        assert_eq!(probed(&mut a, true), finish(End::CutOff, false));
+        let (code, message) = End::CutOff.error().unwrap();
+        assert_eq!(code, ErrorCode::PopupCutOff);
+        assert!(message.contains("return_uris") && message.contains("same-origin-allow-popups"));
+        // Late, and after the end: ignored.
+        assert_eq!(probed(&mut a, true), Effect::None);
+        opened(&mut a, 1000.0, false);
+        assert_eq!(probed(&mut a, true), Effect::None, "no probe was asked for");
+        assert_eq!(tick(&mut a, 20_000.0, true), Effect::Probe);
+        assert_eq!(probed(&mut a, false), finish(End::Cancelled, false));
     }
 
     #[test]
-    fn closed_at_once_is_a_cut_opener_a_relay_is_awaited_until_the_deadline() {
+    fn cut_off_by_the_pages_policy_a_relay_is_awaited_until_the_deadline() {
         let mut a = Attempt::default();
         opened(&mut a, 1000.0, true);
         assert_eq!(tick(&mut a, 1500.0, false), Effect::None);
-        assert_eq!(tick(&mut a, 1500.0, true), Effect::Severed);
+        assert_eq!(tick(&mut a, 1500.0, true), Effect::Probe);
+        assert_eq!(probed(&mut a, true), Effect::Severed);
         assert_eq!(tick(&mut a, 2000.0, true), Effect::None);
         // Far past the 3 s a closed popup gets: still waiting, the window is probably open.
         assert_eq!(tick(&mut a, 60_000.0, true), Effect::None);
@@ -687,29 +709,37 @@ mod tests {
         assert_eq!(a.on(Event::Result(ok)), Effect::None);
         // No answer at all: a timeout at the deadline (the window cannot be closed from here).
         opened(&mut a, 0.0, true);
-        assert_eq!(tick(&mut a, 500.0, true), Effect::Severed);
+        assert_eq!(tick(&mut a, 500.0, true), Effect::Probe);
+        assert_eq!(probed(&mut a, true), Effect::Severed);
         assert_eq!(tick(&mut a, 299_999.0, true), Effect::None);
         assert_eq!(tick(&mut a, 300_000.0, true), finish(End::TimedOut, false));
+        // A policy not read within the relay's 3 s (the page did not answer): `closed` is
+        // believed, a cancel.
+        opened(&mut a, 0.0, true);
+        assert_eq!(tick(&mut a, 500.0, true), Effect::Probe);
+        assert_eq!(tick(&mut a, 3500.0, true), finish(End::Cancelled, false));
+        assert_eq!(probed(&mut a, true), Effect::None);
     }
 
     #[test]
-    fn closed_later_waits_three_seconds_for_a_relay_then_cancels() {
+    fn closed_on_a_page_that_keeps_its_popups_waits_three_seconds_for_a_relay_then_cancels() {
+        // However soon it closed (issue 19.7: not the timeout's spinner).
+        for closed_at in [500.0, 10_000.0] {
+            let mut a = Attempt::default();
+            opened(&mut a, 0.0, true);
+            assert_eq!(tick(&mut a, closed_at, true), Effect::Probe);
+            assert_eq!(probed(&mut a, false), Effect::None);
+            assert_eq!(tick(&mut a, closed_at + 2000.0, true), Effect::None);
+            assert_eq!(
+                tick(&mut a, closed_at + 3000.0, true),
+                finish(End::Cancelled, false)
+            );
+        }
+        // The relay arrives in time: it wins, once.
         let mut a = Attempt::default();
         opened(&mut a, 0.0, true);
-        assert_eq!(tick(&mut a, 10_000.0, true), Effect::None);
-        assert_eq!(tick(&mut a, 12_000.0, true), Effect::None);
-        assert_eq!(
-            tick(&mut a, 13_000.0, true),
-            finish(
-                End::Cancelled {
-                    suspect_coop: false
-                },
-                false
-            )
-        );
-        // The relay arrives in time: it wins, once.
-        opened(&mut a, 0.0, true);
         tick(&mut a, 10_000.0, true);
+        probed(&mut a, false);
         let outcome = Outcome::Success {
             id_token: "h.p.s".into(),
             user: wire::UserInfo {
@@ -725,18 +755,22 @@ mod tests {
             finish(End::Outcome(outcome), false)
         );
         assert_eq!(tick(&mut a, 13_000.0, true), Effect::None);
-        // A click while only a relay could come ends that wait and starts afresh: one click.
-        opened(&mut a, 0.0, true);
-        tick(&mut a, 10_000.0, true);
-        assert_eq!(
-            a.on(Event::Click),
-            Effect::Restart {
-                end: End::Cancelled {
-                    suspect_coop: false
-                }
+        // A click while only a relay could come (or while the policy is read) ends that wait and
+        // starts afresh: one click.
+        for probe in [false, true] {
+            opened(&mut a, 0.0, true);
+            tick(&mut a, 10_000.0, true);
+            if probe {
+                probed(&mut a, false);
             }
-        );
-        assert_eq!(a.phase(), &Phase::Done);
+            assert_eq!(
+                a.on(Event::Click),
+                Effect::Restart {
+                    end: End::Cancelled
+                }
+            );
+            assert_eq!(a.phase(), &Phase::Done);
+        }
     }
 
     #[test]
@@ -773,7 +807,8 @@ mod tests {
             timeout_ms: 5000.0,
             relay: true,
         });
-        assert_eq!(tick(&mut a, 4000.0, true), Effect::None);
+        assert_eq!(tick(&mut a, 4000.0, true), Effect::Probe);
+        assert_eq!(probed(&mut a, false), Effect::None);
         assert_eq!(tick(&mut a, 5000.0, true), finish(End::TimedOut, false));
     }
 }

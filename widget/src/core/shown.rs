@@ -37,8 +37,8 @@ impl Shown {
     pub fn after(end: &End) -> Self {
         Self::Done(match end {
             End::Outcome(wire::Outcome::Success { .. }) => Said::SignedIn,
-            End::Outcome(wire::Outcome::Failure(_)) => Said::Failed,
-            End::Cancelled { .. } => Said::Cancelled,
+            End::Outcome(wire::Outcome::Failure(_)) | End::CutOff => Said::Failed,
+            End::Cancelled => Said::Cancelled,
             End::Blocked => Said::Blocked,
             End::TimedOut => Said::TimedOut,
         })
@@ -84,20 +84,22 @@ mod tests {
     #[test]
     fn every_ending_has_its_announcement_in_both_languages() {
         let ends = [
-            End::Cancelled {
-                suspect_coop: false,
-            },
+            End::Cancelled,
             End::Blocked,
             End::TimedOut,
             End::Outcome(wire::Outcome::Failure(wire::ErrorBody {
                 code: wire::ErrorCode::AccessDenied,
                 message: String::new(),
             })),
+            End::CutOff,
         ];
         for locale in [Locale::En, Locale::ZhCn] {
             let t = locale.texts();
             let said: Vec<_> = ends.iter().map(|e| Shown::after(e).said(t)).collect();
-            assert_eq!(said, [t.cancelled, t.blocked, t.timed_out, t.failed]);
+            assert_eq!(
+                said,
+                [t.cancelled, t.blocked, t.timed_out, t.failed, t.failed]
+            );
             assert_eq!(Shown::Open.said(t), t.opened);
             assert_eq!(Shown::Idle.said(t), "");
         }

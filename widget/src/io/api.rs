@@ -3,7 +3,9 @@
 //! language) however many buttons ask, and asked again only when a button's pool, app or
 //! language changes. Read with `JSON.parse` and `Reflect` into [`Listing`]: never gloo-net's
 //! `.json::<T>()`, which would link serde_json (~17 KB) into the wasm. What the list means for a
-//! button is `core::listing`; the console says what to fix when the server refuses.
+//! button is `core::listing`; the console says what to fix when the server refuses. Also the
+//! one request to the page's own origin: a `HEAD` of the page, for its
+//! `Cross-Origin-Opener-Policy` ([`opener_policy`]).
 
 use crate::core::listing::Listing;
 use crate::core::num::decimal;
@@ -74,6 +76,19 @@ pub fn ask(url: String, app: &str, then: Waiter) {
     if let Some((listing, then)) = known {
         then(listing);
     }
+}
+
+/// This page's own `Cross-Origin-Opener-Policy`, from a same-origin `HEAD` of its URL (a
+/// same-origin response's headers are all readable). Asked only when a login window reads closed
+/// without a result, to tell a window the person closed from one the policy hid (`None` when
+/// the page does not answer: read as no policy, so a cancel).
+pub async fn opener_policy() -> Option<String> {
+    let init = web::object(&[("method", "HEAD".into())]);
+    let request =
+        web_sys::Request::new_with_str_and_init(&web::location("href"), init.unchecked_ref())
+            .ok()?;
+    let response = Request::from(request).send().await.ok()?;
+    response.headers().get("cross-origin-opener-policy")
 }
 
 /// The answer, and whether it lasts for the page (a list or a 4xx refusal do; a failure to reach

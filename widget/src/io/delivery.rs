@@ -182,7 +182,7 @@ pub fn report(host: &Element, end: &End) {
             ]);
             ("success", detail.into())
         }
-        End::Cancelled { .. } => ("cancel", JsValue::NULL),
+        End::Cancelled => ("cancel", JsValue::NULL),
         _ => {
             let (code, message) = end.error().unwrap_or((wire::ErrorCode::Internal, ""));
             ("error", error_detail(code.as_str().into(), message.into()))

@@ -12,8 +12,8 @@ use crate::core::num::decimal;
 use crate::core::protocol::{self, Effect, End, Event, MessageFields, Value, Verdict};
 use crate::core::redirect::Pending;
 use crate::core::shown::Shown;
-use crate::io::delivery;
 use crate::io::web::{self, prop, warn, window};
+use crate::io::{api, delivery};
 use crate::ui::state::ButtonState;
 use leptos::prelude::Set;
 use std::cell::{Cell, RefCell};
@@ -151,8 +151,8 @@ impl Login {
             attempt: attempt.0,
             now: js_sys::Date::now(),
             timeout_ms: f64::from(self.ui.config().timeout_s) * 1000.0,
-            // A cut-off window can deliver only through a registered return page, heard on a
-            // BroadcastChannel; without one, a window that reads closed is a cancel at once.
+            // A cut-off window delivers only through a registered return page, heard on a
+            // BroadcastChannel; without one, a closed window ends at once (cancel or cut off).
             relay: return_page
                 && js_sys::Reflect::has(&js_sys::global(), &"BroadcastChannel".into())
                     .unwrap_or(false),
@@ -248,11 +248,20 @@ impl Login {
                 self.listen();
                 let _ = self.ui.shown.try_set(Shown::Open);
             }
+            Effect::Probe => {
+                let me = Rc::downgrade(self);
+                leptos::task::spawn_local(async move {
+                    let cut = protocol::cuts_popups(api::opener_policy().await.as_deref());
+                    if let Some(me) = me.upgrade() {
+                        me.handle(Event::Probed(cut));
+                    }
+                });
+            }
             Effect::Severed => {
                 warn(&[
-                    "the login window was cut off from this page as it opened (a Cross-Origin-Opener-Policy?): \
-                     waiting for the app's return page (return_uris) to relay the result. Serving this \
-                     page with `Cross-Origin-Opener-Policy: same-origin-allow-popups` keeps the direct path.",
+                    "This page's Cross-Origin-Opener-Policy cut the login window off: waiting for the \
+                     return page's relay. `Cross-Origin-Opener-Policy: same-origin-allow-popups` keeps \
+                     the direct path.",
                 ]);
             }
             Effect::Finish { end, close_popup } => self.finish(end, close_popup),
@@ -343,11 +352,7 @@ impl Login {
                 "the browser blocked the login popup: open it from a click (no await before login()), or \
                  set fallback=\"redirect\".",
             ]),
-            End::Cancelled { suspect_coop: true } => warn(&[
-                "the login window closed right after it opened. If nobody closed it, a \
-                 Cross-Origin-Opener-Policy cut it off: serve this page with \
-                 `Cross-Origin-Opener-Policy: same-origin-allow-popups`, or register a return page (return_uris).",
-            ]),
+            End::CutOff => web::error(&[wire_cut()]),
             _ => {}
         }
         if self.stopped.get() {
@@ -457,4 +462,9 @@ fn issued_for(id_token: &str, attempt: &str) -> bool {
         .and_then(|claims| js_sys::JSON::parse(&claims).ok())
         .and_then(|claims| web::prop_str(&claims, "nonce"))
         .is_some_and(|nonce| nonce == attempt)
+}
+
+/// `popup_cut_off`'s message, for the console too.
+fn wire_cut() -> &'static str {
+    milogin_shared::ErrorCode::PopupCutOff.default_message()
 }

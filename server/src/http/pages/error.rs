@@ -32,6 +32,7 @@ pub fn code_sentence(code: ErrorCode, lang: Lang) -> &'static str {
         ErrorCode::Internal => "服务出现问题。请重试。",
         ErrorCode::PopupBlocked => "浏览器拦截了登录窗口。请允许弹出窗口后重试。",
         ErrorCode::Timeout => "登录窗口未及时响应。",
+        ErrorCode::PopupCutOff => "此页面的跨源打开者策略（Cross-Origin-Opener-Policy）切断了登录窗口，结果无法送达：请登记返回页（return_uris），或发送 Cross-Origin-Opener-Policy: same-origin-allow-popups。",
     }
 }
 

@@ -153,9 +153,17 @@ pub fn secure_headers(h: &mut axum::http::HeaderMap) {
 /// it, or the page that opened it is gone) it goes on to the app's registered return page on that
 /// origin, the result in the fragment: only a document of the registered origin can read it
 /// there, enforced by the browser, and it relays the result to the waiting tab (the widget's
-/// `BroadcastChannel`). Without a return page it asks the person to close the window (the text
-/// in the status line's `data-closed`, in the page's language).
+/// `BroadcastChannel`). Without a return page nothing can reach the site: the status line says
+/// so and asks the person to go back to it (the text in its `data-closed`, in the page's
+/// language; the widget there reports `popup_cut_off` or a cancel).
 const POST_SCRIPT: &str = "(function(){var d=document,j=function(i){return JSON.parse(d.getElementById(i).textContent)},m=j('milogin-result'),t=j('milogin-target'),r=j('milogin-return'),o=window.opener;if(o&&!o.closed){try{o.postMessage(m,t);window.close();return}catch(e){}}if(r){location.replace(r+'#milogin_result='+encodeURIComponent(JSON.stringify(m)));return}var s=d.getElementById('milogin-status');s.textContent=s.getAttribute('data-closed')})();";
+
+/// The result page's last words when no opener and no return page are left (English, Chinese):
+/// the site never got the result, whatever the page says above.
+pub const NOT_RECEIVED: (&str, &str) = (
+    "The site could not receive the result of this sign-in. Please close this window and return to the site.",
+    "网站未能收到本次登录的结果。请关闭此窗口，返回网站。",
+);
 
 /// The popup result page in `lang`: the message as JSON in `#milogin-result`, posted to
 /// `target_origin`; `return_uri` (on that origin) in `#milogin-return` for a lost opener.
@@ -186,7 +194,7 @@ pub fn result_page(
         h1 { (title) }
         p { (text) }
         p id="milogin-status" role="status"
-            data-closed=(lang.pick("You can close this window.", "您可以关闭此窗口。")) {
+            data-closed=(lang.pick(NOT_RECEIVED.0, NOT_RECEIVED.1)) {
             (lang.pick("Returning to the site…", "正在返回…"))
         }
         (close_button(lang))

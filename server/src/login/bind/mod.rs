@@ -27,7 +27,7 @@
 mod form;
 mod prove;
 
-pub use form::{parse_submission, Action, Form, FormError, Offer, Submission};
+pub use form::{Action, Form, FormError, Offer, Submission};
 
 use super::issue::issue;
 use super::resolve::create_user;

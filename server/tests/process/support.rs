@@ -1,6 +1,11 @@
 //! Shared by the process-level tests: spawn `milogin`, free ports, a scripted popup login.
 #![allow(dead_code)]
 
+pub use milogin_server::config::fixture::{
+    generous_limits, AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder, Secret, ServerKeys,
+};
+pub use milogin_server::config::{Association, Limits};
+use milogin_server::mock_xiaomi::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -52,36 +57,105 @@ pub fn serve(cfg: &std::path::Path, env: &[(&str, &str)], log: Option<&std::path
 }
 
 /// A config for one pool `p1`, app `web` (origin https://shop.example.com), connection `mi`
-/// against the mock at `mock_base`; the secret is read from `secret` next to the file.
-pub fn config(port: u16, public_port: u16, mock_base: &str, database_url: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{public_port}"
-database_url = "{database_url}"
-[xiaomi]
-account_base = "{mock_base}"
-open_base = "{mock_base}"
-allow_insecure_endpoints = true
-timeout_ms = 3000
-[limits]
-authorize_per_minute = 100000
-callback_per_minute = 100000
-max_pending_per_client = 100000
-max_connections_per_client = 100000
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000000"
-  app_secret = {{ file = "secret" }}
-"#
-    )
+/// against the mock at `mock_base`, limits out of the way of one client's bursts (the rates,
+/// the per-client pending and connection caps); the secret is read from `secret` next to the
+/// file.
+pub fn config(port: u16, public_port: u16, mock_base: &str, database_url: &str) -> ConfigBuilder {
+    let mut file = ConfigBuilder::on_loopback(port, database_url)
+        .mock_xiaomi(mock_base)
+        .limits(generous_limits());
+    file.server.public_url = Some(format!("http://127.0.0.1:{public_port}"));
+    file.xiaomi.timeout_ms = Some(3000);
+    file.pool(pool_p1(DEMO_CLIENT_ID))
+}
+
+/// Pool `p1`: app `web` (origin https://shop.example.com) with connection `mi` to Xiaomi app
+/// `app_id`, whose secret is the file `secret` next to the configuration.
+pub fn pool_p1(app_id: &str) -> PoolBuilder {
+    let secret = Secret::File("secret".into());
+    PoolBuilder::new("p1")
+        .app(AppBuilder::new("web", "https://shop.example.com", &["mi"]))
+        .connection(ConnectionBuilder::xiaomi("mi", app_id, secret))
+}
+
+/// `dir/milogin.toml` holding `file`, with the mock's Xiaomi secret beside it (`secret`).
+pub fn write_config(dir: &std::path::Path, file: &ConfigBuilder) -> std::path::PathBuf {
+    std::fs::write(dir.join("secret"), DEMO_CLIENT_SECRET).unwrap();
+    let cfg = dir.join("milogin.toml");
+    std::fs::write(&cfg, file.render()).unwrap();
+    cfg
+}
+
+/// `milogin serve` of [`config`] over `db` against the mock at `mock_base`, on a free port, in
+/// `dir`, and ready: the process, its configuration and its base URL.
+pub fn serve_config(
+    dir: &std::path::Path,
+    mock_base: &str,
+    db: &str,
+) -> (Kill, std::path::PathBuf, String) {
+    let port = free_port();
+    let cfg = write_config(dir, &config(port, port, mock_base, db));
+    let server = serve(&cfg, &[], None);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (server, cfg, base)
+}
+
+/// `milogin keys <args> --config cfg`.
+pub fn keys_cmd(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--config")
+        .arg(cfg)
+        .output()
+        .unwrap()
+}
+
+/// `keys list --pool p1 --json` as `(kid, state)`.
+pub fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
+    let out = keys_cmd(cfg, &["list", "--pool", "p1", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_string(),
+                k["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `milogin check` of `cfg` (`None`: no `--config`) with this environment and without
+/// `MILOGIN_CONFIG`.
+pub fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.arg("check");
+    if let Some(cfg) = cfg {
+        c.arg("--config").arg(cfg);
+    }
+    c.env_remove("MILOGIN_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// The standard output of a command that must succeed (its stderr otherwise).
+pub fn succeeds(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A scripted browser.

@@ -6,35 +6,50 @@
 //! Every read has a timeout and every loop a bound: a server that waits forever fails the test
 //! instead of hanging it.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 use support::*;
 
-/// A server for pool `p1` / app `web` with `server_extra` and `limits_extra` lines added to
-/// `[server]` and `[limits]`; authorize needs no Xiaomi, so the mock's address is a dead one.
-fn start(server_extra: &str, limits_extra: &str) -> (tempfile::TempDir, Kill, SocketAddr) {
+/// A server for pool `p1` / app `web` with `limits` (the per-client connection cap at its
+/// default, 32, unless a test sets it), its `[server]` keys changed by `server`; authorize
+/// needs no Xiaomi, so the mock's address is a dead one.
+fn start(
+    server: impl FnOnce(&mut ServerKeys),
+    limits: Limits,
+) -> (tempfile::TempDir, Kill, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), "s3cr+t/=").unwrap();
     let port = free_port();
     let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
-    // The per-client connection cap at its default (32) unless a test sets it.
-    let mut text = config(port, port, "http://127.0.0.1:9", &db)
-        .replace("max_connections_per_client = 100000\n", "");
-    if limits_extra.contains("max_pending_per_client") {
-        text = text.replace("max_pending_per_client = 100000\n", "");
-    }
-    let text = text
-        .replace("[server]\n", &format!("[server]\n{server_extra}\n"))
-        .replace("[limits]\n", &format!("[limits]\n{limits_extra}\n"));
+    let mut file = config(port, port, "http://127.0.0.1:9", &db).limits(limits);
+    server(&mut file.server);
     let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, text).unwrap();
+    std::fs::write(&cfg, file.render()).unwrap();
     let server = serve(&cfg, &[], Some(&dir.path().join("log")));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_ready(&format!("http://{addr}"));
     (dir, server, addr)
+}
+
+/// Limits out of the way of one client's bursts, but the per-client connection cap at its
+/// default (32).
+fn limits() -> Limits {
+    Limits {
+        max_connections_per_client: Limits::default().max_connections_per_client,
+        ..generous_limits()
+    }
+}
+
+/// [`limits`] with head deadlines far longer than a test: held connections stay held.
+fn long_heads() -> Limits {
+    Limits {
+        header_read_timeout_ms: 60_000,
+        first_request_timeout_ms: 60_000,
+        ..limits()
+    }
 }
 
 /// A TCP connection to `to` from the loopback address `127.0.0.{last}`.
@@ -70,9 +85,6 @@ fn read_until_closed(s: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Head deadlines far longer than a test: held connections stay held.
-const LONG_HEADS: &str = "header_read_timeout_ms = 60000\nfirst_request_timeout_ms = 60000";
-
 /// Half a request head: the server waits for the rest.
 const HALF_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
 
@@ -95,7 +107,13 @@ async fn one_address_at_its_connection_cap_leaves_room_for_another() {
     // Issue 18 item 1: 40 slots in all; 127.0.0.2 opens 40 connections and sends half a head on
     // each. With the per-client cap (default 32) it holds 32 and its others are closed at once.
     // (Long head deadlines: a slow machine must not free the held slots during the test.)
-    let (_dir, _server, addr) = start("", &format!("max_connections = 40\n{LONG_HEADS}"));
+    let (_dir, _server, addr) = start(
+        |_| {},
+        Limits {
+            max_connections: 40,
+            ..long_heads()
+        },
+    );
     let mut held = Vec::new();
     for _ in 0..40 {
         let mut s = connect_from(2, addr).await;
@@ -122,7 +140,13 @@ async fn a_connection_that_sends_no_whole_head_is_closed_after_the_first_request
     // Issue 18 item 1: the head of the first request must arrive within
     // `limits.first_request_timeout_ms` (default 5000), far sooner than the header timeout
     // (60 s here), so a held connection costs its holder a new connection every few seconds.
-    let (_dir, _server, addr) = start("", "header_read_timeout_ms = 60000");
+    let (_dir, _server, addr) = start(
+        |_| {},
+        Limits {
+            header_read_timeout_ms: 60_000,
+            ..limits()
+        },
+    );
     let mut s = connect_from(2, addr).await;
     s.write_all(b"GET /hea").unwrap();
     let answer = tokio::task::spawn_blocking(move || read_until_closed(&mut s))
@@ -140,8 +164,12 @@ async fn a_trusted_proxy_is_not_held_to_the_per_client_cap() {
     // Issue 18 item 1: every client of a reverse proxy shares its address; only the global cap
     // (`limits.max_connections`) applies to it.
     let (_dir, _server, addr) = start(
-        "trusted_proxies = [\"127.0.0.2/32\"]",
-        &format!("max_connections = 48\nmax_connections_per_client = 4\n{LONG_HEADS}"),
+        |s| s.trusted_proxies = vec!["127.0.0.2/32".into()],
+        Limits {
+            max_connections: 48,
+            max_connections_per_client: 4,
+            ..long_heads()
+        },
     );
     let mut held = Vec::new();
     for _ in 0..10 {
@@ -216,8 +244,14 @@ async fn twelve_64s_of_one_48_cannot_lock_out_an_unrelated_client() {
     // 1 per /64, 3 per /56, 6 per /48: twelve /64s of 2001:db8:aa::/48 (in three /56s) get 6,
     // and an unrelated client still starts its login.
     let (_dir, _server, addr) = start(
-        "trusted_proxies = [\"127.0.0.1/32\"]",
-        "max_pending_attempts = 12\nmax_pending_per_client = 1\nmax_pending_per_56 = 3\nmax_pending_per_48 = 6",
+        |s| s.trusted_proxies = vec!["127.0.0.1/32".into()],
+        Limits {
+            max_pending_attempts: 12,
+            max_pending_per_client: 1,
+            max_pending_per_56: 3,
+            max_pending_per_48: 6,
+            ..limits()
+        },
     );
     let mut admitted = 0;
     for i in 0..12u16 {
@@ -252,50 +286,29 @@ async fn twelve_64s_of_one_48_cannot_lock_out_an_unrelated_client() {
 }
 
 /// A configuration of an https server whose app `web` has the given origins, redirect and return
-/// URIs, in a folder with a widget and the secret; `server_extra` goes into `[server]`.
+/// URIs, in a folder with a widget and the secret; `allow_plain_http_apps` as given.
 fn https_config(
     dir: &std::path::Path,
     origins: &[&str],
     redirect_uris: &[&str],
     return_uris: &[&str],
-    server_extra: &str,
+    allow_plain_http_apps: bool,
 ) -> std::path::PathBuf {
     std::fs::create_dir_all(dir.join("widget")).unwrap();
     std::fs::write(dir.join("widget/milogin.js"), "// widget").unwrap();
     std::fs::write(dir.join("secret"), "s3cr+t/=").unwrap();
-    let list = |v: &[&str]| {
-        v.iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "https://login.example.com"
-database_url = "sqlite://{db}"
-widget_dir = "widget"
-{server_extra}
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = [{origins}]
-  redirect_uris = [{redirect_uris}]
-  return_uris = [{return_uris}]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000000"
-  app_secret = {{ file = "secret" }}
-"#,
-        port = free_port(),
-        db = dir.join("milogin.db").display(),
-        origins = list(origins),
-        redirect_uris = list(redirect_uris),
-        return_uris = list(return_uris),
-    );
+    let db = format!("sqlite://{}", dir.join("milogin.db").display());
+    let mut file = ConfigBuilder::on_loopback(free_port(), db);
+    file.server.public_url = Some("https://login.example.com".into());
+    file.server.widget_dir = Some("widget".into());
+    file.server.allow_plain_http_apps = allow_plain_http_apps;
+    let list = |v: &[&str]| v.iter().map(|&s| s.to_owned()).collect();
+    let mut p1 = pool_p1("2882303761520000000");
+    let app = &mut p1.apps[0];
+    app.origins = list(origins);
+    app.redirect_uris = list(redirect_uris);
+    app.return_uris = list(return_uris);
+    let text = file.pool(p1).render();
     let cfg = dir.join("milogin.toml");
     std::fs::write(&cfg, text).unwrap();
     cfg
@@ -346,7 +359,7 @@ fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
         "https://secure.example.com/done",
     ];
     let return_uris = ["http://shop.example.com/return"];
-    let cfg = https_config(dir.path(), &origins, &redirect_uris, &return_uris, "");
+    let cfg = https_config(dir.path(), &origins, &redirect_uris, &return_uris, false);
     for command in ["check", "serve"] {
         let (failed, err) = run_bounded(&[command], &cfg);
         assert!(failed, "{command} accepted plain-http pages:\n{err}");
@@ -376,55 +389,8 @@ fn plain_http_pages_of_an_https_server_are_refused_by_check_and_at_start() {
         );
     }
     // The explicit opt-in for a lab.
-    let cfg = https_config(
-        dir.path(),
-        &origins,
-        &redirect_uris,
-        &return_uris,
-        "allow_plain_http_apps = true",
-    );
-    let out = std::process::Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `milogin keys <args> --config cfg`.
-fn keys(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN)
-        .arg("keys")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .output()
-        .unwrap()
-}
-
-/// `keys list --pool p1 --json` as `(kid, state)`.
-fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
-    let out = keys(cfg, &["list", "--pool", "p1", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["kid"].as_str().unwrap().into(),
-                k["state"].as_str().unwrap().into(),
-            )
-        })
-        .collect()
+    let cfg = https_config(dir.path(), &origins, &redirect_uris, &return_uris, true);
+    succeeds(&check_cmd(Some(&cfg), &[]));
 }
 
 /// A whole login at the server `base` (pool `p1`, app `web`): the id_token.
@@ -491,23 +457,13 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     // it an hour later, and the pool must keep signing.
     let dir = tempfile::tempdir().unwrap();
     let (_mock, mock_base) = mock().await;
-    std::fs::write(
-        dir.path().join("secret"),
-        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
-    )
-    .unwrap();
-    let port = free_port();
     let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
-    let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(&cfg, &[], None);
-    wait_ready(&base);
+    let (_server, cfg, base) = serve_config(dir.path(), &mock_base, &db);
 
     let stolen_token = login_token(&base, "attempt-revoke-000001").await;
     let stolen = kid_of(&stolen_token);
     assert_eq!(userinfo_status(&base, &stolen_token).await, 200);
-    let out = keys(&cfg, &["rotate", "--pool", "p1"]);
+    let out = keys_cmd(&cfg, &["rotate", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -516,7 +472,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     let next = key_states(&cfg)[1].0.clone();
 
     // Revoke the signing key while a next key waits: that one signs at once.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", &stolen]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", &stolen]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -541,7 +497,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     assert_eq!(userinfo_status(&base, &fresh).await, 200);
 
     // Revoke the signing key with none waiting: a new key is made and signs at once.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", &next]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", &next]);
     assert!(
         out.status.success(),
         "{}",
@@ -562,7 +518,7 @@ async fn keys_revoke_drops_a_compromised_key_now_and_the_next_one_signs_at_once(
     );
 
     // An unknown kid is named, with where to look.
-    let out = keys(&cfg, &["revoke", "--pool", "p1", "no-such-kid"]);
+    let out = keys_cmd(&cfg, &["revoke", "--pool", "p1", "no-such-kid"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -577,8 +533,8 @@ async fn metrics_can_move_to_their_own_listen_address() {
     // public address.
     let metrics_port = free_port();
     let (_dir, _server, addr) = start(
-        &format!("metrics_listen = \"127.0.0.1:{metrics_port}\""),
-        "",
+        |s| s.metrics_listen = Some(format!("127.0.0.1:{metrics_port}")),
+        limits(),
     );
     let public = reqwest::get(format!("http://{addr}/metrics"))
         .await
@@ -638,18 +594,14 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     std::fs::write(dir.path().join("other-kek"), b64.encode([8u8; 32])).unwrap();
     let port = free_port();
     let db_file = dir.path().join("milogin.db");
-    let plain = config(
-        port,
-        port,
-        &mock_base,
-        &format!("sqlite://{}", db_file.display()),
-    );
+    let db = format!("sqlite://{}", db_file.display());
+    let plain = config(port, port, &mock_base, &db);
     let with = |kek: &str| {
-        plain.replace(
-            "[server]\n",
-            &format!("[server]\nkey_encryption_key = {{ file = \"{kek}\" }}\n"),
-        )
+        let mut file = plain.clone();
+        file.server.key_encryption_key = Some(Secret::File(kek.into()));
+        file.render()
     };
+    let plain = plain.render();
     let cfg_plain = dir.path().join("plain.toml");
     let cfg_kek = dir.path().join("kek.toml");
     let cfg_other = dir.path().join("other.toml");
@@ -666,7 +618,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     assert!(stored_private_keys(&db_file)[0].contains("PRIVATE KEY"));
 
     // `keys wrap` wraps it in place; a second run has nothing left to do.
-    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -681,7 +633,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
         "{}",
         stored[0]
     );
-    let out = keys(&cfg_kek, &["wrap", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["wrap", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",
@@ -709,7 +661,7 @@ async fn signing_keys_are_wrapped_at_rest_with_the_key_encryption_key() {
     let token = login_token(&base, "attempt-kek-000002").await;
     assert_eq!(kid_of(&token), before, "the wrapped key is the same key");
     assert_eq!(userinfo_status(&base, &token).await, 200);
-    let out = keys(&cfg_kek, &["rotate", "--pool", "p1"]);
+    let out = keys_cmd(&cfg_kek, &["rotate", "--pool", "p1"]);
     assert!(
         out.status.success(),
         "{}",

@@ -4,11 +4,13 @@
 //! schema, the systemd unit, the demo from a copied binary, `user list` with Chinese names and the
 //! hosted page's app name.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::{free_port, postgres_database, wait_ready, Kill, BIN};
+use support::{
+    free_port, pool_p1, postgres_database, wait_ready, AppBuilder, ConfigBuilder, Kill, Secret, BIN,
+};
 
 /// `milogin ARGS --config cfg`, with extra environment.
 fn milogin(args: &[&str], cfg: &Path, env: &[(&str, &str)]) -> Output {
@@ -29,39 +31,31 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A whole configuration over `database_url` (with `server_extra` lines in `[server]`), a widget
-/// folder so that `check` has one, the Xiaomi secret in a file; returns the file.
-fn config(dir: &Path, database_url: &str, server_extra: &str) -> PathBuf {
+/// A whole configuration over `database_url` (changed by `edit`), a widget folder so that
+/// `check` has one, the Xiaomi secret in a file; returns the file.
+fn config(dir: &Path, database_url: &str, edit: impl FnOnce(&mut ConfigBuilder)) -> PathBuf {
     std::fs::create_dir_all(dir.join("widget")).unwrap();
     std::fs::write(dir.join("widget/milogin.js"), "// stand-in\n").unwrap();
     std::fs::write(dir.join("secret"), "s3cret\n").unwrap();
+    let mut file = ConfigBuilder::on_loopback(free_port(), database_url);
+    file.server.widget_dir = Some("widget".into());
+    let mut file = file.pool(pool_p1("2882303761520000001"));
+    edit(&mut file);
     let cfg = dir.join("milogin.toml");
-    let port = free_port();
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "{database_url}"
-widget_dir = "widget"
-{server_extra}
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, file.render()).unwrap();
     cfg
+}
+
+/// The port of `server.listen` in the configuration file `cfg`.
+fn listen_port(cfg: &Path) -> u16 {
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
+    let listen = file["server"]["listen"].as_str().unwrap();
+    listen.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+/// `server.database_password` from `source`.
+fn password_from(source: Secret) -> impl FnOnce(&mut ConfigBuilder) {
+    move |f| f.server.database_password = Some(source)
 }
 
 /// This binary's migrations.
@@ -126,7 +120,7 @@ fn sqlite_versions(file: &Path) -> Vec<i64> {
 fn check_reads_an_older_sqlite_database_and_migrate_applies_what_it_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.db");
-    let cfg = config(dir.path(), &format!("sqlite://{}", file.display()), "");
+    let cfg = config(dir.path(), &format!("sqlite://{}", file.display()), |_| {});
     let all = migrations();
     let latest = all.last().unwrap();
     older_sqlite(&file, all.len() - 1);
@@ -214,7 +208,7 @@ async fn check_reads_a_postgres_database_and_migrate_applies_what_it_lacks() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &url, "");
+    let cfg = config(dir.path(), &url, |_| {});
     let mut pg = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
         .unwrap();
@@ -357,14 +351,14 @@ fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
     let cfg = config(
         dir.path(),
         &url,
-        r#"database_password = { file = "pg-password" }"#,
+        password_from(Secret::File("pg-password".into())),
     );
     let out = milogin(&["migrate"], &cfg, &[]);
     assert!(!out.status.success(), "{}", text(&out));
     let cfg = config(
         dir.path(),
         &url,
-        r#"database_password = { env = "MILOGIN_TEST_PG_PASSWORD" }"#,
+        password_from(Secret::Env("MILOGIN_TEST_PG_PASSWORD".into())),
     );
     let out = milogin(
         &["user", "list", "--pool", "p1"],
@@ -384,28 +378,19 @@ fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
 
     // A password in the URL as well is refused; on SQLite it means nothing; alone in the URL it
     // is a warning that says where it belongs.
-    let cfg = config(
-        dir.path(),
-        &format!("postgres://milogin:inline@127.0.0.1:{port}/milogin"),
-        r#"database_password = { file = "pg-password" }"#,
-    );
-    let out = milogin(&["check"], &cfg, &[]);
-    assert!(
-        !out.status.success() && text(&out).contains("server.database_password"),
-        "{}",
-        text(&out)
-    );
-    let cfg = config(
-        dir.path(),
-        "sqlite://m.db",
-        r#"database_password = { file = "pg-password" }"#,
-    );
-    let out = milogin(&["check"], &cfg, &[]);
-    assert!(
-        !out.status.success() && text(&out).contains("PostgreSQL database_url only"),
-        "{}",
-        text(&out)
-    );
+    let inline = format!("postgres://milogin:inline@127.0.0.1:{port}/milogin");
+    for (url, says) in [
+        (inline.as_str(), "server.database_password"),
+        ("sqlite://m.db", "PostgreSQL database_url only"),
+    ] {
+        let password = password_from(Secret::File("pg-password".into()));
+        let out = milogin(&["check"], &config(dir.path(), url, password), &[]);
+        assert!(
+            !out.status.success() && text(&out).contains(says),
+            "{url}: {}",
+            text(&out)
+        );
+    }
     let cfg = config(
         dir.path(),
         // Nothing listens there: the database check is a warning, the password advice too.
@@ -413,7 +398,7 @@ fn the_postgres_password_is_a_secret_sent_when_postgres_asks() {
             "postgres://milogin:inline@127.0.0.1:{}/milogin",
             free_port()
         ),
-        "",
+        |_| {},
     );
     let out = milogin(&["check"], &cfg, &[]);
     let said = String::from_utf8_lossy(&out.stdout);
@@ -473,7 +458,7 @@ fn user_list_aligns_columns_after_chinese_names() {
     let cfg = config(
         dir.path(),
         &format!("sqlite://{}", dir.path().join("m.db").display()),
-        "",
+        |_| {},
     );
     for (user, name) in [("ann", "Ann"), ("zhang", "张三丰"), ("li", "李小龙 Bruce")] {
         let out = milogin(
@@ -513,27 +498,14 @@ async fn the_hosted_page_names_the_app_not_its_id() {
     let cfg = config(
         dir.path(),
         &format!("sqlite://{}", dir.path().join("m.db").display()),
-        "",
+        |f| {
+            let pool = &mut f.pools[0];
+            pool.apps[0].name = Some("Sunny Shop 阳光商店".into());
+            let plain = AppBuilder::new("app-7f3a", "https://plain.example.org", &["mi"]);
+            pool.apps.push(plain);
+        },
     );
-    let text_of = std::fs::read_to_string(&cfg).unwrap().replace(
-        "  id = \"web\"\n",
-        "  id = \"web\"\n  name = \"Sunny Shop 阳光商店\"\n",
-    ) + r#"
-  [[pools.apps]]
-  id = "app-7f3a"
-  origins = ["https://plain.example.org"]
-  connections = ["mi"]
-"#;
-    std::fs::write(&cfg, text_of).unwrap();
-    let port = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .split("127.0.0.1:")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = listen_port(&cfg);
     let _server = support::serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
@@ -709,22 +681,14 @@ async fn the_service_user_of_the_install_steps_reads_its_config_and_writes_its_s
     let cfg = config(
         &etc,
         &format!("sqlite://{}", state.join("milogin.db").display()),
-        "",
+        |_| {},
     );
     for p in [&cfg, &etc.join("secret"), &etc.join("widget/milogin.js")] {
         set(p, 0o640, 0, GID);
     }
     set(&etc.join("widget"), 0o750, 0, GID);
     set(&etc, 0o750, 0, GID);
-    let port = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .split("127.0.0.1:")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let port = listen_port(&cfg);
     let as_user = |uid: u32, gid: u32, args: &[&str]| {
         let mut c = Command::new("setpriv");
         c.args([

@@ -1,42 +1,30 @@
 //! The `milogin` binary as an operator uses it: `check` on good and broken files, and `serve`
 //! against `mock-xiaomi` as two real processes, driven by a scripted browser.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use support::{approve, browser, free_port, result, wait_ready, Kill, BIN};
+use support::{
+    approve, browser, check_cmd, free_port, key_states, keys_cmd, pool_p1, result, serve, succeeds,
+    wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill, PoolBuilder, Secret, BIN,
+};
 
 #[test]
 fn check_lists_every_problem_with_its_key_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        r#"
-[server]
-listen = "here"
-public_url = "ftp://x"
-[xiaomi]
-open_base = "http://127.0.0.1:1"
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://a.example/path"]
-  connections = ["missing"]
-  [[pools.connections]]
-  unique_id = "Not Valid"
-  app_id = "12ab"
-  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
-"#,
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_SECRET".into());
+    let mut file = ConfigBuilder::default().pool(
+        PoolBuilder::new("p")
+            .app(AppBuilder::new("a", "https://a.example/path", &["missing"]))
+            .connection(ConnectionBuilder::xiaomi("Not Valid", "12ab", secret)),
+    );
+    file.server.listen = Some("here".into());
+    file.server.public_url = Some("ftp://x".into());
+    file.xiaomi.open_base = Some("http://127.0.0.1:1".into());
+    std::fs::write(&f, file.render()).unwrap();
+    let out = check_cmd(Some(&f), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     for key in [
@@ -67,24 +55,14 @@ fn check_prints_each_callback_url_for_a_good_file() {
         EXAMPLE.replace("{ env = \"XIAOMI_APP_SECRET\" }", "{ file = \"s.txt\" }"),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = succeeds(&check_cmd(Some(&f), &[]));
     assert!(
         stdout.contains("https://login.example.com/connection/social/xiaomi/demo-pool/callback"),
         "{stdout}"
     );
 }
 
-const EXAMPLE: &str = include_str!("../../milogin.example.toml");
+const EXAMPLE: &str = include_str!("../../../milogin.example.toml");
 
 /// `milogin serve` + `milogin mock-xiaomi` as separate processes; concurrent scripted logins;
 /// then `milogin user list --json` sees the users; removing the bound connection is refused.
@@ -111,39 +89,14 @@ async fn serve_and_mock_as_processes_complete_concurrent_logins() {
     assert!(line.contains(&format!("127.0.0.1:{mock_port}")), "{line}");
     let port = free_port();
     std::fs::write(dir.path().join("secret"), "s3cr+t/=\n").unwrap();
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "sqlite://{db}"
-[xiaomi]
-account_base = "http://127.0.0.1:{mock_port}"
-open_base = "http://127.0.0.1:{mock_port}"
-allow_insecure_endpoints = true
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#,
-        db = dir.path().join("data/milogin.db").display()
-    );
+    let db = format!("sqlite://{}", dir.path().join("data/milogin.db").display());
+    let config = ConfigBuilder::on_loopback(port, db)
+        .mock_xiaomi(&format!("http://127.0.0.1:{mock_port}"))
+        .pool(pool_p1("2882303761520000001"))
+        .render();
     let cfg = dir.path().join("milogin.toml");
     std::fs::write(&cfg, &config).unwrap();
-    let server = Kill(
-        Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&cfg)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let server = serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
 
@@ -200,11 +153,7 @@ id = "p1"
         "{err}"
     );
     // Issue 13.7: `check` refuses the same rename, so it fails before a deploy does.
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
+    let out = check_cmd(Some(&cfg), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -252,25 +201,10 @@ async fn login(base: &str, account: &str, attempt: &str) -> String {
 fn user_config(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(dir.join("secret"), "s3cret\n").unwrap();
     let cfg = dir.join("milogin.toml");
-    let text = format!(
-        r#"
-[server]
-public_url = "https://login.example.com"
-database_url = "sqlite://{db}"
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#,
-        db = dir.join("milogin.db").display()
-    );
-    std::fs::write(&cfg, text).unwrap();
+    let db = format!("sqlite://{}", dir.join("milogin.db").display());
+    let mut file = ConfigBuilder::database(db).pool(pool_p1("2882303761520000001"));
+    file.server.public_url = Some("https://login.example.com".into());
+    std::fs::write(&cfg, file.render()).unwrap();
     cfg
 }
 
@@ -413,55 +347,48 @@ fn user_create_show_disable_enable_delete() {
     ));
 
     // Clear refusals that name the problem.
-    fails_with(
-        &user_cmd(&cfg, &["create", "--username", "ANN"], &[], None),
-        "the username is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--email", "ann@EXAMPLE.com"], &[], None),
-        "the email is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--phone", "+8613800138000"], &[], None),
-        "the phone is already used",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--email", "a@x.com,b@y.com"], &[], None),
-        "invalid email",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--phone", "12345"], &[], None),
-        "invalid phone",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--username", "1abc"], &[], None),
-        "invalid username",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["create", "--display-name", "x"], &[], None),
-        "at least one of --username, --email, --phone",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+    let short_password: &[(&str, &str)] = &[("MILOGIN_USER_PASSWORD", "short")];
+    // (arguments, environment, what the refusal says)
+    type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refusals: [Refusal; 11] = [
+        (
+            &["create", "--username", "ANN"],
+            &[],
+            "the username is already used",
+        ),
+        (
+            &["create", "--email", "ann@EXAMPLE.com"],
+            &[],
+            "the email is already used",
+        ),
+        (
+            &["create", "--phone", "+8613800138000"],
+            &[],
+            "the phone is already used",
+        ),
+        (
+            &["create", "--email", "a@x.com,b@y.com"],
+            &[],
+            "invalid email",
+        ),
+        (&["create", "--phone", "12345"], &[], "invalid phone"),
+        (&["create", "--username", "1abc"], &[], "invalid username"),
+        (
+            &["create", "--display-name", "x"],
+            &[],
+            "at least one of --username, --email, --phone",
+        ),
+        (
             &["create", "--username", "dee", "--phone-verified"],
             &[],
-            None,
+            "--phone-verified needs --phone",
         ),
-        "--phone-verified needs --phone",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+        (
             &["create", "--username", "dee"],
-            &[("MILOGIN_USER_PASSWORD", "short")],
-            None,
+            short_password,
+            "at least 8 characters",
         ),
-        "at least 8 characters",
-    );
-    fails_with(
-        &user_cmd(
-            &cfg,
+        (
             &[
                 "create",
                 "--username",
@@ -470,14 +397,13 @@ fn user_create_show_disable_enable_delete() {
                 "in-the-process-list",
             ],
             &[],
-            None,
+            "--password",
         ),
-        "--password",
-    );
-    fails_with(
-        &user_cmd(&cfg, &["show", "--user", "nobody"], &[], None),
-        "no user \"nobody\"",
-    );
+        (&["show", "--user", "nobody"], &[], "no user \"nobody\""),
+    ];
+    for (args, env, says) in refusals {
+        fails_with(&user_cmd(&cfg, args, env, None), says);
+    }
 
     // show by id, username, email or phone.
     for who in [id.as_str(), "ann", "ANN@example.com", "13800138000"] {
@@ -494,30 +420,17 @@ fn user_create_show_disable_enable_delete() {
     assert!(String::from_utf8_lossy(&text.stdout)
         .contains("email     ann@example.com (verified: true)"));
 
-    assert!(user_cmd(&cfg, &["disable", "--user", "ann"], &[], None)
-        .status
-        .success());
-    assert_eq!(
-        ok_json(&user_cmd(
+    for (command, disabled) in [("disable", true), ("enable", false)] {
+        let out = user_cmd(&cfg, &[command, "--user", "ann"], &[], None);
+        assert!(out.status.success(), "{command}");
+        let shown = ok_json(&user_cmd(
             &cfg,
             &["show", "--user", "ann", "--json"],
             &[],
-            None
-        ))["disabled"],
-        true
-    );
-    assert!(user_cmd(&cfg, &["enable", "--user", "ann"], &[], None)
-        .status
-        .success());
-    assert_eq!(
-        ok_json(&user_cmd(
-            &cfg,
-            &["show", "--user", "ann", "--json"],
-            &[],
-            None
-        ))["disabled"],
-        false
-    );
+            None,
+        ));
+        assert_eq!(shown["disabled"], disabled, "{command}");
+    }
 
     let list = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(list.as_array().unwrap().len(), 3);
@@ -648,32 +561,6 @@ fn a_row_changed_by_hand_is_named_by_table_and_column() {
     );
 }
 
-/// Runs `milogin keys …` with `--config cfg` (and the pool given in `args`).
-fn keys_cmd(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("keys")
-        .args(args)
-        .arg("--config")
-        .arg(cfg)
-        .output()
-        .unwrap()
-}
-
-/// `(kid, state)` of each key `keys list --json` prints.
-fn key_states(cfg: &std::path::Path) -> Vec<(String, String)> {
-    let list = ok_json(&keys_cmd(cfg, &["list", "--pool", "p1", "--json"]));
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            (
-                k["kid"].as_str().unwrap().to_string(),
-                k["state"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn keys_rotate_publishes_a_next_key_and_refuses_a_second_rotation_while_it_waits() {
     let dir = tempfile::tempdir().unwrap();
@@ -777,11 +664,7 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
     ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(mode(&db), 0o600);
     let check = || {
-        let out = Command::new(BIN)
-            .args(["check", "--config"])
-            .arg(&cfg)
-            .output()
-            .unwrap();
+        let out = check_cmd(Some(&cfg), &[]);
         assert!(
             out.status.success(),
             "{}",
@@ -808,28 +691,6 @@ fn check_warns_about_a_database_other_users_can_read_and_user_creates_it_private
 }
 
 /// Runs `milogin check` with `--config cfg` (when given) and extra environment.
-fn check_cmd(cfg: Option<&std::path::Path>, env: &[(&str, &str)]) -> std::process::Output {
-    let mut c = Command::new(BIN);
-    c.arg("check");
-    if let Some(cfg) = cfg {
-        c.arg("--config").arg(cfg);
-    }
-    c.env_remove("MILOGIN_CONFIG");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn succeeds(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Issue 13.9: a digits-only override of a string key stays a string (Xiaomi's APP ID), and
 /// `MILOGIN_CONFIG` names the file when `--config` is absent.
 #[test]
@@ -861,21 +722,13 @@ fn env_overrides_keep_strings_strings_and_milogin_config_names_the_file() {
 fn user_commands_need_only_the_database_settings() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("milogin.toml");
-    let text = format!(
-        r#"
-[server]
-database_url = "sqlite://{db}"
-admin_token = {{ env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }}
-[[pools]]
-id = "p1"
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ env = "MILOGIN_TEST_UNSET_XIAOMI_SECRET" }}
-"#,
-        db = dir.path().join("milogin.db").display()
-    );
-    std::fs::write(&cfg, &text).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("milogin.db").display());
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_XIAOMI_SECRET".into());
+    let mut file = ConfigBuilder::database(db).pool(PoolBuilder::new("p1").connection(
+        ConnectionBuilder::xiaomi("mi", "2882303761520000001", secret),
+    ));
+    file.server.admin_token = Some(Secret::Env("MILOGIN_TEST_UNSET_ADMIN_TOKEN".into()));
+    std::fs::write(&cfg, file.render()).unwrap();
     let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(users, serde_json::json!([]));
     ok_json(&user_cmd(
@@ -887,12 +740,17 @@ id = "p1"
     let users = ok_json(&user_cmd(&cfg, &["list", "--json"], &[], None));
     assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
     let other = dir.path().join("other.toml");
-    std::fs::write(&other, text.replace("p1", "p2")).unwrap();
+    let mut p2 = file.clone();
+    p2.pools[0].id = "p2".into();
+    std::fs::write(&other, p2.render()).unwrap();
     fails_with(
         &user_cmd(&other, &["list"], &[], None),
         "pool \"p1\" is not in the configuration (pools: p2)",
     );
-    std::fs::write(&other, text.replace("sqlite://", "mysql://")).unwrap();
+    let mut mysql = file.clone();
+    let url = file.server.database_url.as_deref().unwrap_or_default();
+    mysql.server.database_url = Some(url.replace("sqlite://", "mysql://"));
+    std::fs::write(&other, mysql.render()).unwrap();
     fails_with(
         &user_cmd(&other, &["list"], &[], None),
         "server.database_url",
@@ -906,30 +764,26 @@ id = "p1"
 fn check_reports_shape_errors_by_path_with_every_other_problem() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        r#"
-[server]
-public_url = "https://login.example.com"
-colour = "blue"
-admin_token = { env = "MILOGIN_TEST_UNSET_ADMIN_TOKEN" }
-[[pools]]
-id = "p"
-  [[pools.apps]]
-  id = "a"
-  origins = ["https://a.example"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = { env = "MILOGIN_TEST_UNSET_SECRET" }
-  login_mode = "sometimes"
-  scopes = [1, 99]
-  [[pools.connections]]
-  unique_id = "mi-2"
-"#,
-    )
-    .unwrap();
+    let secret = Secret::Env("MILOGIN_TEST_UNSET_SECRET".into());
+    let mut mi = ConnectionBuilder::xiaomi("mi", "2882303761520000001", secret);
+    mi.scopes = Some(vec![1, 99]);
+    let mut file = ConfigBuilder::default().pool(
+        PoolBuilder::new("p")
+            .app(AppBuilder::new("a", "https://a.example", &["mi"]))
+            .connection(mi),
+    );
+    file.server.public_url = Some("https://login.example.com".into());
+    file.server.admin_token = Some(Secret::Env("MILOGIN_TEST_UNSET_ADMIN_TOKEN".into()));
+    // What the typed fields cannot write: an unknown key, a value of no variant, a connection
+    // without its required keys.
+    let mut table = file.to_table();
+    let server = table["server"].as_table_mut().unwrap();
+    server.insert("colour".into(), "blue".into());
+    let connections = table["pools"][0]["connections"].as_array_mut().unwrap();
+    let mi = connections[0].as_table_mut().unwrap();
+    mi.insert("login_mode".into(), "sometimes".into());
+    connections.push(toml::Value::Table(toml::toml! { unique_id = "mi-2" }));
+    std::fs::write(&f, toml::to_string(&table).unwrap()).unwrap();
     let out = check_cmd(Some(&f), &[]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
@@ -971,31 +825,10 @@ fn relative_config(
 ) -> std::path::PathBuf {
     std::fs::create_dir_all(conf).unwrap();
     std::fs::write(conf.join("secret"), "s3cret\n").unwrap();
-    let widget = widget_dir.map_or(String::new(), |d| format!("widget_dir = \"{d}\""));
+    let mut file = ConfigBuilder::on_loopback(port, "sqlite://data/milogin.db");
+    file.server.widget_dir = widget_dir.map(str::to_owned);
     let cfg = conf.join("milogin.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-database_url = "sqlite://data/milogin.db"
-{widget}
-[[pools]]
-id = "p1"
-  [[pools.apps]]
-  id = "web"
-  origins = ["https://shop.example.com"]
-  connections = ["mi"]
-  [[pools.connections]]
-  unique_id = "mi"
-  app_id = "2882303761520000001"
-  app_secret = {{ file = "secret" }}
-"#
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, file.pool(pool_p1("2882303761520000001")).render()).unwrap();
     cfg
 }
 
@@ -1070,14 +903,7 @@ async fn the_widget_is_served_from_the_binary_when_widget_dir_is_unset() {
     let port = free_port();
     let cfg = relative_config(dir.path(), port, None);
     succeeds(&check_cmd(Some(&cfg), &[]));
-    let _server = Kill(
-        Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&cfg)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _server = serve(&cfg, &[], None);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base);
     let http = reqwest::Client::new();

@@ -4,7 +4,7 @@
 //! experience-login page — a password (right or wrong), a CSRF token, a binding ticket, the
 //! admin token or a try ticket.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[tokio::test]
@@ -18,7 +18,11 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
     let cfg = dir.path().join("milogin.toml");
     let admin = "admin-token-for-the-log-test-0123456789";
     std::fs::write(dir.path().join("admin"), admin).unwrap();
-    std::fs::write(&cfg, with_binding(&config(port, port, &mock_base, &db))).unwrap();
+    std::fs::write(
+        &cfg,
+        with_binding(config(port, port, &mock_base, &db)).render(),
+    )
+    .unwrap();
     let password = "correct horse battery staple 42";
     let created = std::process::Command::new(BIN)
         .args([
@@ -127,20 +131,15 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
 
 /// The test config plus a second connection `mb` (query binding) for the app, and the
 /// experience-login page (`server.admin_token`).
-fn with_binding(cfg: &str) -> String {
-    cfg.replacen(
-        "[xiaomi]",
-        "admin_token = { file = \"admin\" }\n[xiaomi]",
-        1,
-    )
-    .replace("connections = [\"mi\"]", "connections = [\"mi\", \"mb\"]")
-        + r#"
-  [[pools.connections]]
-  unique_id = "mb"
-  app_id = "2882303761520000000"
-  app_secret = { file = "secret" }
-  association = "query_binding"
-"#
+fn with_binding(mut cfg: ConfigBuilder) -> ConfigBuilder {
+    cfg.server.admin_token = Some(Secret::File("admin".into()));
+    let pool = &mut cfg.pools[0];
+    pool.apps[0].connections.push("mb".into());
+    let secret = Secret::File("secret".into());
+    let mut mb = ConnectionBuilder::xiaomi("mb", "2882303761520000000", secret);
+    mb.association = Association::QueryBinding;
+    pool.connections.push(mb);
+    cfg
 }
 
 /// A login through `mb` that ends on the binding page: a wrong password, then the right one.
@@ -235,7 +234,7 @@ fn logged_server(
     let port = free_port();
     let db = format!("sqlite://{}", dir.join("m.db").display());
     let cfg = dir.join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, mock_base, &db)).unwrap();
+    std::fs::write(&cfg, config(port, port, mock_base, &db).render()).unwrap();
     let log = dir.join("server.log");
     let server = serve(
         &cfg,

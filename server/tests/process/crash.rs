@@ -3,24 +3,14 @@
 //! (and no identity without its user), pending attempts expire, and logging in again finds the
 //! same users instead of creating duplicates. Runs on SQLite, and on PostgreSQL when available.
 
-mod support;
+use crate::support;
 use std::time::Duration;
 use support::*;
 
 async fn crash_and_restart(db: String) {
     let dir = tempfile::tempdir().unwrap();
     let (_mock, mock_base) = mock().await;
-    std::fs::write(
-        dir.path().join("secret"),
-        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
-    )
-    .unwrap();
-    let port = free_port();
-    let cfg = dir.path().join("milogin.toml");
-    std::fs::write(&cfg, config(port, port, &mock_base, &db)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(&cfg, &[], None);
-    wait_ready(&base);
+    let (mut server, cfg, base) = serve_config(dir.path(), &mock_base, &db);
 
     // 40 logins of 40 distinct Xiaomi users is not possible with 4 test accounts, so: many
     // flows over the accounts, in flight when the process dies.

@@ -2,7 +2,7 @@
 //! output: one value of each, holding a planted secret, printed. The list of types is checked
 //! against the macro's uses in `server/src`, so a new user without a case here fails.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,7 +10,9 @@ use std::path::Path;
 use milogin_server::config::Config;
 use milogin_server::crypto::Kek;
 use milogin_server::domain::PoolId;
-use milogin_server::login::bind::{parse_submission, Form, Offer};
+use milogin_server::http::binding::BindForm;
+use milogin_server::http::params::parse;
+use milogin_server::login::bind::{Form, Offer, Submission};
 use milogin_server::provider::xiaomi::parse_token;
 use milogin_server::provider::AccessToken;
 use milogin_server::store::{NewLocalUser, StoredKey};
@@ -24,7 +26,7 @@ const SECRET: &str = "PLANTED-SECRET-7f3a";
 fn connection_debug() -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), SECRET).unwrap();
-    let text = support::config(1, 1, "http://127.0.0.1:1", "sqlite::memory:");
+    let text = support::config(1, 1, "http://127.0.0.1:1", "sqlite::memory:").render();
     let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap();
     format!("{:?}", config.pools[0].connections[0])
 }
@@ -74,7 +76,10 @@ fn printed() -> Vec<(&'static str, String)> {
         ),
         (
             "Submission",
-            format!("{:?}", parse_submission(submission.as_bytes()).unwrap()),
+            format!(
+                "{:?}",
+                Submission::from(parse::<BindForm>(submission.as_bytes()).unwrap())
+            ),
         ),
         (
             "StoredKey",

@@ -2,7 +2,7 @@
 //! replica 2 works, an attempt is single use across replicas, both publish the same signing key
 //! (both started at once against an empty database), and nothing lives in one process's memory.
 
-mod support;
+use crate::support;
 use support::*;
 
 #[tokio::test]
@@ -20,8 +20,8 @@ async fn two_replicas_share_attempts_keys_and_users() {
     let (p1, p2) = (free_port(), free_port());
     // Both advertise replica 1's URL as the public one, as they would behind a load balancer.
     let (c1, c2) = (dir.path().join("r1.toml"), dir.path().join("r2.toml"));
-    std::fs::write(&c1, config(p1, p1, &mock_base, &db)).unwrap();
-    std::fs::write(&c2, config(p2, p1, &mock_base, &db)).unwrap();
+    std::fs::write(&c1, config(p1, p1, &mock_base, &db).render()).unwrap();
+    std::fs::write(&c2, config(p2, p1, &mock_base, &db).render()).unwrap();
     let (_r1, _r2) = (serve(&c1, &[], None), serve(&c2, &[], None));
     let (b1, b2) = (
         format!("http://127.0.0.1:{p1}"),

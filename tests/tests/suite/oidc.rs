@@ -469,3 +469,90 @@ async fn with_several_connections_the_person_picks_one_and_the_login_goes_on() {
     let id = verify(&env, POOL, body["id_token"].as_str().unwrap(), APP).await;
     assert_eq!(id["idp"], CONN);
 }
+
+/// The page an OpenID Connect login reached after consent (a binding page, or a redirect).
+async fn after_consent(env: &Env, b: &Browser, url: &str, account: &str) -> reqwest::Response {
+    let req = b.start(env, url).await;
+    let callback = b.decide(env, &req, Some(account)).await;
+    b.get(&callback).await
+}
+
+#[tokio::test]
+async fn the_binding_step_runs_inside_an_oidc_login_and_ends_in_a_code_for_the_bound_user() {
+    let env = spawn_with(Options {
+        association: Association::QueryBinding,
+        ..Default::default()
+    })
+    .await;
+    let password = "a long enough password 123";
+    let ann = create_local(
+        &env,
+        Local {
+            username: Some("ann"),
+            password: Some(password),
+            ..Local::default()
+        },
+    )
+    .await;
+    let b = Browser::new();
+    let r = after_consent(
+        &env,
+        &b,
+        &authorize_url(&env, APP, &pkce(VERIFIER)),
+        "alice",
+    )
+    .await;
+    assert_eq!(r.status(), 200, "the binding page");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"milogin-bind\""), "{html}");
+    let csrf = between(&html, "name=\"csrf\" value=\"", "\"").unwrap();
+    let action = between(&html, "action=\"", "\"").unwrap();
+    let r = b
+        .http
+        .post(&action)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("identifier", "ann"),
+            ("password", password),
+            ("action", "bind"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let q = query_of(&location(&r));
+    assert_eq!(q["state"], "st-1");
+    let uri = redirect_uri();
+    let mut form = grant(&q["code"], &uri);
+    form.extend([("client_id", APP), ("code_verifier", VERIFIER)]);
+    let (status, _, body) = token(&env, None, &form).await;
+    assert_eq!(status, 200, "{body}");
+    let id = verify(&env, POOL, body["id_token"].as_str().unwrap(), APP).await;
+    assert_eq!(
+        id["sub"],
+        ann.id.as_str(),
+        "the code is for the user the password proved"
+    );
+}
+
+#[tokio::test]
+async fn login_only_refuses_an_unknown_user_back_to_the_client_as_access_denied() {
+    let env = spawn_with(Options {
+        login_mode: LoginMode::LoginOnly,
+        ..Default::default()
+    })
+    .await;
+    let b = Browser::new();
+    let r = after_consent(
+        &env,
+        &b,
+        &authorize_url(&env, APP, &pkce(VERIFIER)),
+        "alice",
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+    let q = query_of(&location(&r));
+    assert_eq!(q["error"], "access_denied", "{q:?}");
+    assert_eq!(q["state"], "st-1");
+    assert_eq!(counts(&env).await.0, 0, "nobody was created");
+}

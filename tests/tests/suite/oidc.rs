@@ -556,3 +556,57 @@ async fn login_only_refuses_an_unknown_user_back_to_the_client_as_access_denied(
     assert_eq!(q["state"], "st-1");
     assert_eq!(counts(&env).await.0, 0, "nobody was created");
 }
+
+/// Runs `tests/oidc-rp/rp.mjs` (openid-client, an OpenID-certified relying party) against `env`
+/// as `APP` (with `secret`: a confidential client) and returns what it printed: the id_token
+/// claims the library validated and the userinfo answer. Bounded: killed after 60 s.
+async fn openid_client(env: &Env, secret: Option<&str>) -> Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("../node_modules/openid-client").is_dir(),
+        "openid-client is not installed: run `npm ci` at the repository root (cargo xtask build-widget does)"
+    );
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(root.join("oidc-rp/rp.mjs"))
+        .env("ISSUER", format!("{}/pools/{POOL}", env.base))
+        .env("CLIENT_ID", APP)
+        .env("REDIRECT_URI", redirect_uri())
+        .env("ACCOUNT", "alice")
+        .kill_on_drop(true);
+    if let Some(s) = secret {
+        cmd.env("CLIENT_SECRET", s);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("the relying party finishes within 60 s")
+        .expect("node runs (install Node.js ≥ 18)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "openid-client failed: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+}
+
+fn assert_logged_in(env: &Env, r: &Value) {
+    let claims = &r["claims"];
+    assert_eq!(claims["iss"], format!("{}/pools/{POOL}", env.base));
+    assert_eq!(claims["aud"], APP);
+    assert_eq!(claims["azp"], APP);
+    assert!(claims["nonce"].as_str().is_some_and(|n| !n.is_empty()));
+    assert!(claims["auth_time"].as_i64().is_some());
+    assert_eq!(r["userinfo"]["sub"], claims["sub"]);
+    assert_eq!(r["userinfo"]["aud"], APP);
+    assert_eq!(r["scope"], "openid profile");
+}
+
+#[tokio::test]
+async fn openid_client_logs_in_as_a_confidential_client() {
+    let env = confidential().await;
+    let r = openid_client(&env, Some(SECRET)).await;
+    assert_logged_in(&env, &r);
+}
+
+#[tokio::test]
+async fn openid_client_logs_in_as_a_public_client() {
+    let env = spawn().await;
+    let r = openid_client(&env, None).await;
+    assert_logged_in(&env, &r);
+}

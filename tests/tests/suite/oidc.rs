@@ -610,3 +610,86 @@ async fn openid_client_logs_in_as_a_public_client() {
     let r = openid_client(&env, None).await;
     assert_logged_in(&env, &r);
 }
+
+/// The Rust `openidconnect` crate as the relying party: discovery → PKCE, state, nonce → the
+/// login through the mock's consent page → token (client authentication by the crate) → the
+/// id_token verified by the crate against the JWKS → userinfo with the access token.
+async fn openidconnect_login(env: &Env, secret: Option<&str>) -> (String, String) {
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+        CoreUserInfoClaims,
+    };
+    use openidconnect::{
+        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+        OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let issuer = IssuerUrl::new(format!("{}/pools/{POOL}", env.base)).unwrap();
+    let meta = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(APP.into()),
+        secret.map(|s| ClientSecret::new(s.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect_uri()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let q = code_for(env, url.as_str(), "alice").await;
+    assert_eq!(&q["state"], state.secret());
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(q["code"].clone()))
+        .expect("a token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the token request");
+    let id_token = tokens.id_token().expect("an id_token");
+    let id_verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = id_token
+        .claims(&id_verifier, &nonce)
+        .expect("the id_token verifies");
+    assert_eq!(claims.audiences()[0].as_str(), APP);
+    assert!(claims.auth_time().is_some());
+    let info: CoreUserInfoClaims = client
+        .user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+        .expect("a userinfo endpoint")
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    (
+        claims.subject().as_str().to_owned(),
+        info.subject().as_str().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn openidconnect_crate_logs_in_as_a_confidential_client() {
+    let env = confidential().await;
+    let (sub, info_sub) = openidconnect_login(&env, Some(SECRET)).await;
+    assert_eq!(sub, info_sub);
+}
+
+#[tokio::test]
+async fn openidconnect_crate_logs_in_as_a_public_client() {
+    let env = spawn().await;
+    let (sub, info_sub) = openidconnect_login(&env, None).await;
+    assert_eq!(sub, info_sub);
+}

@@ -31,7 +31,7 @@ use crate::oidc::error::{AuthorizeCode, AuthorizeError, ErrorRedirect, TokenCode
 use crate::oidc::params::Params;
 use crate::oidc::{self, authorize::AuthorizeRequest};
 use crate::state::AppState;
-use crate::store::{OidcRequest, Redeemed};
+use crate::store::{Code, OidcRequest, Redeemed};
 use crate::token::{Claims, OidcClaims};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -71,23 +71,7 @@ async fn get_authorize(
     let raw = raw.unwrap_or_default();
     let req = match oidc::authorize::check(pool, Params::parse(&raw)) {
         Ok(r) => r,
-        Err(AuthorizeError::Page(why)) => {
-            tracing::info!(why, "oidc authorize refused with a page");
-            return pages::error_page(
-                StatusCode::BAD_REQUEST,
-                lang,
-                ErrorCode::InvalidRequest,
-                &why,
-            );
-        }
-        Err(AuthorizeError::Redirect(e)) => {
-            tracing::info!(
-                error = e.code.as_str(),
-                why = e.description,
-                "oidc authorize refused"
-            );
-            return found(&e.location(&issuer));
-        }
+        Err(e) => return refused(e, lang, &issuer),
     };
     let app = pool
         .app(req.client.as_str())
@@ -100,6 +84,22 @@ async fn get_authorize(
                 tracing::warn!(why = e.description, "oidc login not started");
                 found(&e.location(&issuer))
             }),
+    }
+}
+
+/// A refused authorization request: the page, or the redirect back to the client.
+fn refused(e: AuthorizeError, lang: Lang, issuer: &str) -> Response {
+    match e {
+        AuthorizeError::Page(why) => {
+            tracing::info!(why, "oidc authorize refused with a page");
+            let code = ErrorCode::InvalidRequest;
+            pages::error_page(StatusCode::BAD_REQUEST, lang, code, &why)
+        }
+        AuthorizeError::Redirect(e) => {
+            let (error, why) = (e.code.as_str(), e.description.as_str());
+            tracing::info!(error, why, "oidc authorize refused");
+            found(&e.location(issuer))
+        }
     }
 }
 
@@ -316,6 +316,19 @@ async fn exchange(
                 "the user no longer exists or is disabled",
             )
         })?;
+    tokens(st, pool, app, &code, &user, now).await
+}
+
+/// The answer of a redeemed code: an id_token (`nonce`, `auth_time`, `azp`) and an access token
+/// for the pool's userinfo endpoint, both signed with the pool's current key.
+async fn tokens(
+    st: &AppState,
+    pool: &Pool,
+    app: &App,
+    code: &Code,
+    user: &crate::store::User,
+    now: i64,
+) -> Result<serde_json::Value, TokenError> {
     let issuer = st.config.server.issuer(&pool.id);
     let key = st.keys.signer(&pool.id, now).await.ok_or_else(|| {
         tracing::error!("no signing key for the pool");

@@ -126,6 +126,7 @@ async fn begin(
     })?;
     let attempt =
         AttemptId::parse(&random_token()).expect("43 base64url characters are an attempt id");
+    let now = st.clock.now();
     let record = OidcRequest {
         attempt: attempt.clone(),
         pool: pool.id.clone(),
@@ -135,15 +136,18 @@ async fn begin(
         nonce: req.nonce.clone(),
         challenge: req.challenge.as_ref().map(|c| c.as_str().to_owned()),
         scope: req.scope.clone(),
-        expires_at: st.clock.now() + REQUEST_LIFETIME_SECS,
+        expires_at: now + REQUEST_LIFETIME_SECS,
     };
-    st.store.insert_oidc_request(&record).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot record the oidc request");
-        back(
-            AuthorizeCode::ServerError,
-            "the login could not be recorded; try again",
-        )
-    })?;
+    st.store
+        .insert_oidc_request(&record, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot record the oidc request");
+            back(
+                AuthorizeCode::ServerError,
+                "the login could not be recorded; try again",
+            )
+        })?;
     let s = Start {
         pool,
         app,

@@ -126,14 +126,16 @@ pub enum Redeemed {
 /// Authorization codes.
 #[async_trait]
 pub trait Codes: Send + Sync {
-    /// Records an issued code. Expired codes are swept with the attempts (`insert_attempt`).
+    /// Records an issued code.
     async fn insert_code(&self, code: &Code) -> Result<(), StoreError>;
 
     /// Marks the code used, atomically; a second call never returns `Fresh`.
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError>;
 
-    /// Records the OpenID Connect request of a login (swept with the attempts).
-    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError>;
+    /// Records the OpenID Connect request of a login; at most once a minute also deletes expired
+    /// requests and codes that expired more than an hour ago (only OpenID Connect logins pay for
+    /// it: the widget's logins sweep attempts alone).
+    async fn insert_oidc_request(&self, r: &OidcRequest, now: i64) -> Result<(), StoreError>;
 
     /// Takes (deletes and returns) the request of the login `attempt`, if recorded and not
     /// expired at `now`; a second call finds nothing.

@@ -282,3 +282,41 @@ async fn an_authorization_code_is_redeemed_once() {
         "exactly one concurrent redeem gets the code"
     );
 }
+
+/// The OpenID Connect request of a login is taken once, and not after it expired.
+#[tokio::test]
+async fn an_oidc_request_is_taken_once() {
+    use milogin_server::store::OidcRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = fresh(dir.path()).await;
+    let request = |attempt: &str| OidcRequest {
+        attempt: AttemptId::parse(attempt).unwrap(),
+        pool: PoolId::parse("shop_2").unwrap(),
+        client: AppId::parse("web-app").unwrap(),
+        redirect_uri: "https://shop.example.com/cb".into(),
+        state: Some("st".into()),
+        nonce: None,
+        challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        scope: "openid".into(),
+        expires_at: NOW + 3600,
+    };
+    let r = request("oidc-request-000001");
+    store.insert_oidc_request(&r, NOW).await.unwrap();
+    assert_eq!(
+        store.take_oidc_request(&r.attempt, NOW + 1).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store.take_oidc_request(&r.attempt, NOW + 2).await.unwrap(),
+        None
+    );
+    let late = request("oidc-request-000002");
+    store.insert_oidc_request(&late, NOW).await.unwrap();
+    assert_eq!(
+        store
+            .take_oidc_request(&late.attempt, NOW + 3601)
+            .await
+            .unwrap(),
+        None
+    );
+}

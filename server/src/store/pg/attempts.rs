@@ -6,17 +6,10 @@ use super::*;
 impl Attempts for PgStore {
     async fn insert_attempt(&self, a: &Attempt, now: i64) -> Result<(), StoreError> {
         if self.sweep.due(now) {
-            let grace = now - q::ATTEMPT_GRACE_SECS;
-            for (sweep, before) in [
-                (q::SWEEP_ATTEMPTS, grace),
-                (q::SWEEP_CODES, grace),
-                (q::SWEEP_OIDC_REQUESTS, now),
-            ] {
-                sqlx::query(sweep)
-                    .bind(before)
-                    .execute(&mut *self.db().await?)
-                    .await?;
-            }
+            sqlx::query(q::SWEEP_ATTEMPTS)
+                .bind(now - q::ATTEMPT_GRACE_SECS)
+                .execute(&mut *self.db().await?)
+                .await?;
         }
         sqlx::query(q::INSERT_ATTEMPT)
             .bind(&a.state_hash)

@@ -43,7 +43,16 @@ impl Codes for PgStore {
         })
     }
 
-    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError> {
+    async fn insert_oidc_request(&self, r: &OidcRequest, now: i64) -> Result<(), StoreError> {
+        if self.code_sweep.due(now) {
+            let grace = now - q::ATTEMPT_GRACE_SECS;
+            for (sweep, before) in [(q::SWEEP_CODES, grace), (q::SWEEP_OIDC_REQUESTS, now)] {
+                sqlx::query(sweep)
+                    .bind(before)
+                    .execute(&mut *self.db().await?)
+                    .await?;
+            }
+        }
         sqlx::query(q::INSERT_OIDC_REQUEST)
             .bind(&r.attempt)
             .bind(&r.pool)

@@ -19,6 +19,8 @@ use std::time::Duration;
 pub struct PgStore {
     pool: PgPool,
     sweep: Sweep,
+    /// The sweep of expired codes and OpenID Connect requests (`codes`).
+    code_sweep: Sweep,
 }
 
 impl PgStore {
@@ -42,6 +44,7 @@ impl PgStore {
         Ok(Self {
             pool,
             sweep: Sweep::default(),
+            code_sweep: Sweep::default(),
         })
     }
 

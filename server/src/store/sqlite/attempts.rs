@@ -11,8 +11,6 @@ impl Attempts for SqliteStore {
         self.call(move |db| {
             if sweep {
                 db.exec(q::SWEEP_ATTEMPTS, &[&(now - q::ATTEMPT_GRACE_SECS)])?;
-                db.exec(q::SWEEP_CODES, &[&(now - q::ATTEMPT_GRACE_SECS)])?;
-                db.exec(q::SWEEP_OIDC_REQUESTS, &[&now])?;
             }
             db.exec(
                 q::INSERT_ATTEMPT,

@@ -45,9 +45,14 @@ impl Codes for SqliteStore {
         .await
     }
 
-    async fn insert_oidc_request(&self, r: &OidcRequest) -> Result<(), StoreError> {
+    async fn insert_oidc_request(&self, r: &OidcRequest, now: i64) -> Result<(), StoreError> {
+        let sweep = self.code_sweep.due(now);
         let r = r.clone();
         self.call(move |db| {
+            if sweep {
+                db.exec(q::SWEEP_CODES, &[&(now - q::ATTEMPT_GRACE_SECS)])?;
+                db.exec(q::SWEEP_OIDC_REQUESTS, &[&now])?;
+            }
             db.exec(
                 q::INSERT_OIDC_REQUEST,
                 &[

@@ -28,6 +28,8 @@ use worker::{Db, Worker};
 pub struct SqliteStore {
     worker: Worker,
     sweep: Sweep,
+    /// The sweep of expired codes and OpenID Connect requests (`codes`).
+    code_sweep: Sweep,
 }
 
 impl SqliteStore {
@@ -50,6 +52,7 @@ impl SqliteStore {
         Ok(Self {
             worker,
             sweep: Sweep::default(),
+            code_sweep: Sweep::default(),
         })
     }
 

@@ -9,7 +9,11 @@
 use std::path::Path;
 
 fn main() {
-    let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+    // Read at run time, not with `env!`: a build script compiled in one checkout and reused from a
+    // copied target dir would otherwise embed the other checkout's files.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest = Path::new(&manifest);
+    let public = manifest.join("../public");
     // The whole folder, which exists in the checkout: watching `public/widget` itself would
     // rerun this script on every build while the widget is not built.
     println!("cargo:rerun-if-changed={}", public.display());
@@ -17,7 +21,7 @@ fn main() {
     // line a new migration file would not reach the binary until some source file changed.
     println!("cargo:rerun-if-changed=migrations");
     // The newest migration's number: `milogin --version` names the schema the binary writes.
-    let schema = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+    let schema = std::fs::read_dir(manifest.join("migrations"))
         .expect("server/migrations")
         .filter_map(Result::ok)
         .filter_map(|e| {

@@ -50,8 +50,16 @@ const REQUEST_LIFETIME_SECS: i64 = 3600;
 /// Authorize and token.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pools/{pool}/oidc/authorize", get(get_authorize))
+        .route(
+            "/pools/{pool}/oidc/authorize",
+            get(get_authorize).head(head_refused),
+        )
         .route("/pools/{pool}/oidc/token", post(post_token))
+}
+
+/// `HEAD` (link prefetchers) starts nothing, as at the widget's authorize.
+async fn head_refused() -> StatusCode {
+    StatusCode::METHOD_NOT_ALLOWED
 }
 
 #[tracing::instrument(skip_all, fields(pool = %pool))]

@@ -287,6 +287,12 @@ async fn authorize_refuses_with_a_page_or_a_redirect_as_rfc_6749_says() {
         no_pkce["error_description"].contains("public client"),
         "{no_pkce:?}"
     );
+    let head = reqwest::Client::new()
+        .head(authorize_url(&env, APP, &pkce(VERIFIER)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 405, "a prefetch starts nothing");
     assert_eq!(
         counts(&env).await.2,
         0,
@@ -414,6 +420,33 @@ async fn the_token_endpoint_refuses_every_mismatch() {
     // None of those spent the code: the client's own request still works.
     let (status, _, body) = token(&env, basic, &grant(&q["code"], &uri)).await;
     assert_eq!(status, 200, "{body}");
+
+    // A code of this pool presented at another pool (pool-b has an app of the same id).
+    let q = code_for(&env, &authorize_url(&env, APP, ""), "alice").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/pools/pool-b/oidc/token", env.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", uri.as_str()),
+            ("client_id", APP),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(error(&body), "invalid_grant", "{body}");
+
+    // Not a form.
+    let r = reqwest::Client::new()
+        .post(format!("{}/pools/{POOL}/oidc/token", env.base))
+        .basic_auth(APP, Some(SECRET))
+        .json(&serde_json::json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 
     // A grant type we do not offer.
     let (status, _, body) = token(&env, basic, &[("grant_type", "password")]).await;

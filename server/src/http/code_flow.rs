@@ -15,7 +15,8 @@
 //! redeemed once in the database (a second use is `invalid_grant` and a warning in the log),
 //! then an id_token (`nonce`, `auth_time`, `azp`) and an access token (a JWT for the pool's
 //! userinfo endpoint, `token_use: "access"`, `azp` = the client), both signed with the pool's key
-//! so any replica verifies them. Answers carry `Cache-Control: no-store`.
+//! so any replica verifies them. Answers carry `Cache-Control: no-store`, and CORS for the
+//! client's registered origins (a public client in a page redeems its code there).
 
 use super::code_delivery::found;
 use super::extract::ClientIp;
@@ -24,7 +25,7 @@ use super::pages::{self, Lang, Page, NO_SOURCES};
 use super::respond::{set_cookie, SameSite};
 use crate::config::{App, Pool};
 use crate::crypto::{random_token, sha256_hex};
-use crate::domain::AttemptId;
+use crate::domain::{AttemptId, Origin};
 use crate::login::start::{self, Start};
 use crate::login::Target;
 use crate::oidc::error::{AuthorizeCode, AuthorizeError, ErrorRedirect, TokenCode, TokenError};
@@ -54,7 +55,10 @@ pub fn router() -> Router<AppState> {
             "/pools/{pool}/oidc/authorize",
             get(get_authorize).head(head_refused),
         )
-        .route("/pools/{pool}/oidc/token", post(post_token))
+        .route(
+            "/pools/{pool}/oidc/token",
+            post(post_token).options(token_preflight),
+        )
 }
 
 /// `HEAD` (link prefetchers) starts nothing, as at the widget's authorize.
@@ -248,9 +252,13 @@ async fn post_token(
         return token_error(&st, &pool, &e);
     };
     match exchange(&st, pool_config, &headers, &body).await {
-        Ok(answer) => {
+        Ok((answer, app)) => {
             let mut r = Json(answer).into_response();
             no_store(r.headers_mut());
+            cors(
+                r.headers_mut(),
+                cors_origin(&headers, pool_config, Some(app)),
+            );
             r
         }
         Err(e) => {
@@ -259,18 +267,73 @@ async fn post_token(
                 why = e.description,
                 "token request refused"
             );
-            token_error(&st, &pool, &e)
+            let mut r = token_error(&st, &pool, &e);
+            cors(r.headers_mut(), cors_origin(&headers, pool_config, None));
+            r
         }
     }
 }
 
+/// The request's `Origin` when it is registered (in its normal form) for `app`, or for any app of
+/// the pool when the client is not known yet (a preflight, an error): a public client in a page
+/// of its own origin redeems its code here.
+fn cors_origin(headers: &HeaderMap, pool: &Pool, app: Option<&App>) -> Option<HeaderValue> {
+    let raw = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let origin = Origin::parse(raw).ok().filter(|o| o.as_str() == raw)?;
+    let registered = match app {
+        Some(a) => a.allows_origin(&origin),
+        None => pool.apps.iter().any(|a| a.allows_origin(&origin)),
+    };
+    registered
+        .then(|| HeaderValue::from_str(raw).ok())
+        .flatten()
+}
+
+/// `Access-Control-Allow-Origin` for `origin` (and `Vary: Origin` always: the answer depends on it).
+fn cors(h: &mut HeaderMap, origin: Option<HeaderValue>) {
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(o) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+    }
+}
+
+/// The CORS preflight of the token endpoint: `POST` with `Content-Type` from a registered origin.
+async fn token_preflight(
+    State(st): State<AppState>,
+    Path(pool): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let origin = st
+        .config
+        .pool(&pool)
+        .and_then(|p| cors_origin(&headers, p, None));
+    let h = r.headers_mut();
+    if origin.is_some() {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    cors(h, origin);
+    r
+}
+
 /// Authenticates the client, redeems the code, signs the tokens.
-async fn exchange(
+async fn exchange<'p>(
     st: &AppState,
-    pool: &Pool,
+    pool: &'p Pool,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<serde_json::Value, TokenError> {
+) -> Result<(serde_json::Value, &'p App), TokenError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -328,7 +391,7 @@ async fn exchange(
                 "the user no longer exists or is disabled",
             )
         })?;
-    tokens(st, pool, app, &code, &user, now).await
+    Ok((tokens(st, pool, app, &code, &user, now).await?, app))
 }
 
 /// The answer of a redeemed code: an id_token (`nonce`, `auth_time`, `azp`) and an access token

@@ -726,3 +726,54 @@ async fn openidconnect_crate_logs_in_as_a_public_client() {
     let (sub, info_sub) = openidconnect_login(&env, None).await;
     assert_eq!(sub, info_sub);
 }
+
+#[tokio::test]
+async fn the_token_endpoint_answers_cors_for_registered_origins_only() {
+    let env = spawn().await;
+    let url = format!("{}/pools/{POOL}/oidc/token", env.base);
+    let http = reqwest::Client::new();
+    let acao = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let r = preflight(ORIGIN).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(acao(&r).as_deref(), Some(ORIGIN));
+    assert_eq!(r.headers()["access-control-allow-methods"], "POST");
+    let r = preflight("https://evil.example").await.unwrap();
+    assert_eq!(acao(&r), None, "an unregistered origin reads nothing");
+
+    // A public client in a page of its origin redeems its code and reads the answer.
+    let q = code_for(&env, &authorize_url(&env, APP, &pkce(VERIFIER)), "alice").await;
+    let uri = redirect_uri();
+    let mut form = grant(&q["code"], &uri);
+    form.extend([("client_id", APP), ("code_verifier", VERIFIER)]);
+    let r = http
+        .post(&url)
+        .header("origin", ORIGIN)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(acao(&r).as_deref(), Some(ORIGIN));
+    assert_eq!(r.headers()["vary"], "Origin");
+    // The same (now spent) code from another origin: an error it cannot even read.
+    let r = http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(acao(&r), None);
+}

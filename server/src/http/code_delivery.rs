@@ -25,8 +25,7 @@ pub fn found(location: &str) -> Response {
 }
 
 /// The end of an `oidc` login: a code (or the error) back to the client's redirect URI.
-pub async fn deliver(st: &AppState, redirect_uri: &str, m: &ResultMessage) -> Response {
-    let lang = Lang::En;
+pub async fn deliver(st: &AppState, redirect_uri: &str, m: &ResultMessage, lang: Lang) -> Response {
     let now = st.clock.now();
     let attempt = AttemptId::parse(&m.attempt);
     let request = match attempt {

@@ -60,7 +60,7 @@ pub async fn conclude(
         Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
     }
     if let Target::Oidc(uri) = target {
-        return super::code_delivery::deliver(st, uri, m).await;
+        return super::code_delivery::deliver(st, uri, m, lang).await;
     }
     deliver(target, m, lang, popup_status)
 }

@@ -1,12 +1,15 @@
 //! Where the concrete parts are built and wired — the only place that does: the store, the
-//! signing keys, the Xiaomi client and the limiters into an [`AppState`], and the accept loop
+//! signing keys, the provider clients (one per configured kind) and the limiters into an [`AppState`], and the accept loop
 //! that serves [`crate::http::app`].
 
-use crate::config::Config;
+use crate::config::{Config, ProviderKind};
 use crate::keys::Keys;
 use crate::limits::{ClientPending, PendingCap, RateLimiter};
+use crate::metrics::Metrics;
+use crate::provider::{Provider, Providers};
 use crate::state::{AppState, Clock, Limiters};
 use crate::store::Store;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Why the service could not start.
@@ -24,7 +27,7 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Opens the store, loads the signing keys, builds the Xiaomi client.
+    /// Opens the store, loads the signing keys, builds the provider clients.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = crate::store::open_with(&config.server.database()).await?;
         Self::with_store(config, store, clock).await
@@ -45,12 +48,8 @@ impl AppState {
             config.server.token_ttl_secs,
         )
         .await?;
-        let metrics = Arc::new(crate::metrics::Metrics::default());
-        let provider = Arc::new(crate::provider::xiaomi::Xiaomi::new(
-            &config.xiaomi,
-            &config.limits,
-            metrics.clone(),
-        )?);
+        let metrics = Arc::new(Metrics::default());
+        let providers = providers(&config, &metrics)?;
         let l = &config.limits;
         let limiters = Arc::new(Limiters {
             authorize: RateLimiter::new(l.authorize_per_minute),
@@ -69,13 +68,36 @@ impl AppState {
         Ok(Self {
             config: Arc::new(config),
             store,
-            provider,
+            providers,
             keys: Arc::new(keys),
             clock,
             metrics,
             limiters,
         })
     }
+}
+
+/// One client per provider kind the configuration's connections use (a kind no connection uses
+/// gets none: its client is never asked for).
+fn providers(config: &Config, metrics: &Arc<Metrics>) -> Result<Providers, StartError> {
+    let kinds: BTreeSet<ProviderKind> = config
+        .pools
+        .iter()
+        .flat_map(|p| &p.connections)
+        .map(|c| c.provider.kind())
+        .collect();
+    let mut providers = Providers::default();
+    for kind in kinds {
+        let client: Arc<dyn Provider> = match kind {
+            ProviderKind::Xiaomi => Arc::new(crate::provider::xiaomi::Xiaomi::new(
+                &config.xiaomi,
+                &config.limits,
+                metrics.clone(),
+            )?),
+        };
+        providers = providers.with(kind, client);
+    }
+    Ok(providers)
 }
 
 /// Refuses a configuration that no longer defines a connection users are bound to (a renamed or
@@ -192,4 +214,26 @@ pub async fn serve_metrics(
     axum::serve(listener, crate::http::metrics_app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_built_for_each_kind_the_connections_use() {
+        use crate::config::fixture::{AppBuilder, ConfigBuilder, ConnectionBuilder, PoolBuilder};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        let secret = crate::config::fixture::Secret::File("secret".into());
+        let file = ConfigBuilder::on_loopback(8080, "sqlite::memory:").pool(
+            PoolBuilder::new("p")
+                .app(AppBuilder::new("a", "https://shop.example.com", &["mi"]))
+                .connection(ConnectionBuilder::xiaomi("mi", "1", secret)),
+        );
+        let config = Config::from_toml(&file.render(), Vec::new(), dir.path()).unwrap();
+        let built = providers(&config, &Arc::new(Metrics::default())).unwrap();
+        assert_eq!(built.kinds().collect::<Vec<_>>(), [ProviderKind::Xiaomi]);
+        assert!(built.of(&config.pools[0].connections[0]).is_ok());
+    }
 }

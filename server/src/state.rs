@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::keys::Keys;
-use crate::provider::Provider;
+use crate::provider::Providers;
 use crate::store::Store;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -15,8 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The database.
     pub store: Arc<dyn Store>,
-    /// The identity provider (Xiaomi).
-    pub provider: Arc<dyn Provider>,
+    /// The identity-provider clients, one per configured kind (`providers.of(connection)`).
+    pub providers: Providers,
     /// Per-pool signing keys (cached; the database is the truth, see `crate::keys`).
     pub keys: Arc<Keys>,
     /// Wall clock (tests inject a fixed one).

@@ -22,3 +22,51 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// An error and its causes on one line, outermost first (`a: b: c`), walking `source()`: what a
+/// log line records of a failure. A cause whose text its parent already shows (errors that
+/// print their source in their own message) is not repeated.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        // Bounded: a source chain is short, but a cyclic one must not hang a log line.
+        for _ in 0..16 {
+            let Some(e) = next else { break };
+            let text = e.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+                shown = text;
+            }
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Chain;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("the login failed")]
+        Inner(#[source] Inner),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database error: {0}")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_names_every_cause_once() {
+        let e = Outer::Inner(Inner(std::io::Error::other("disk full")));
+        assert_eq!(
+            Chain(&e).to_string(),
+            "the login failed: database error: disk full"
+        );
+    }
+}

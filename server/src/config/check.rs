@@ -1,5 +1,5 @@
 //! What every validation step shares: the list of problems it adds to, where secrets are read
-//! from, how a bad id is reported and Xiaomi's scope ids.
+//! from, how a bad id is reported.
 
 use super::raw::RawSecret;
 use super::{ConfigError, Problem};
@@ -93,64 +93,5 @@ fn resolve_secret(
         }
         Some(v) => SecretString::from(v),
         None => SecretString::from(String::new()),
-    }
-}
-
-/// Xiaomi's scope ids (xiaomi-oauth.md §2.5) and whether they are only in the legacy list (the
-/// HyperOS list dropped them: they may be refused for new apps).
-const XIAOMI_SCOPES: [(u32, bool); 22] = [
-    (1, false),
-    (2, true),
-    (3, false),
-    (4, true),
-    (6, true),
-    (1000, false),
-    (1001, false),
-    (2000, true),
-    (2001, false),
-    (2002, false),
-    (6000, false),
-    (6002, false),
-    (6003, false),
-    (6004, false),
-    (7000, false),
-    (11000, false),
-    (12001, false),
-    (12005, false),
-    (13002, true),
-    (16000, false),
-    (20000, false),
-    (40000, false),
-];
-
-/// `scopes` of the connection at `ck`: known Xiaomi ids, 1 (profile) among them.
-pub(super) fn check_scopes(p: &mut Problems, ck: &str, scopes: &[u32]) {
-    if scopes.is_empty() {
-        p.add(
-            format!("{ck}.scopes"),
-            "is empty; use at least [1] (profile)",
-        );
-        return;
-    }
-    for (i, s) in scopes.iter().enumerate() {
-        if !XIAOMI_SCOPES.iter().any(|(id, _)| id == s) {
-            let known: Vec<String> = XIAOMI_SCOPES
-                .iter()
-                .map(|(id, legacy)| match legacy {
-                    true => format!("{id} (legacy only)"),
-                    false => id.to_string(),
-                })
-                .collect();
-            p.add(
-                format!("{ck}.scopes[{i}]"),
-                format!("{s} is not a Xiaomi scope id; known: {} (\"legacy only\": not in the HyperOS list, may be refused for new apps)", known.join(", ")),
-            );
-        }
-    }
-    if !scopes.contains(&1) {
-        p.add(
-            format!("{ck}.scopes"),
-            "must contain 1 (user profile): the login reads the nickname and avatar",
-        );
     }
 }

@@ -400,7 +400,7 @@ mod tests {
                 vec![MatchField::Email]
             )
         );
-        assert_eq!(conn.display_name.for_locale("zh-CN"), "小米");
+        assert_eq!(conn.label("zh-CN"), "小米");
         assert!(pool.app("web").is_some());
         assert_eq!(c.limits.authorize_per_minute, 100_000);
         assert_eq!(c.server.base(), "http://127.0.0.1:8080");

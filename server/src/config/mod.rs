@@ -5,11 +5,13 @@
 //!
 //! Secrets are `{ env = "NAME" }` or `{ file = "path" }` and live in [`secrecy::SecretString`].
 //!
-//! `model` is what the rest of the server reads; `load` reads the file and the environment;
-//! `raw` is the file's serde shape; `validate` turns it into the model; `fixture` writes files
-//! (tests, the benchmark, `milogin demo`).
+//! `model` is what the rest of the server reads, `connection` a connection and its provider's
+//! settings; `load` reads the file and the environment; `raw` is the file's serde shape;
+//! `validate` turns it into the model; `fixture` writes files (tests, the benchmark, `milogin
+//! demo`).
 
 mod check;
+mod connection;
 pub mod fixture;
 mod load;
 mod model;
@@ -17,7 +19,9 @@ mod origin;
 mod pools;
 mod raw;
 mod validate;
+mod xiaomi;
 
+pub use connection::*;
 pub use load::DatabaseSettings;
 pub use model::*;
 

@@ -1,5 +1,6 @@
 //! The validated configuration every other module reads: typed, parsed once, secrets redacted.
 
+use super::connection::Connection;
 use crate::domain::{AppId, Origin, PoolId, UniqueId};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -393,104 +394,6 @@ impl App {
     }
 }
 
-/// Login mode of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginMode {
-    /// Log in existing users and create new ones.
-    LoginAndRegister,
-    /// Log in existing users only; an unknown Xiaomi user gets `user_not_found`.
-    LoginOnly,
-}
-
-/// Account identity association of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Association {
-    /// A new Xiaomi identity always gets a new user.
-    Off,
-    /// Match an existing user by field (email, phone).
-    FieldMatch,
-    /// The user proves ownership of an existing account.
-    QueryBinding,
-}
-
-/// A field that `association = "field_match"` compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchField {
-    /// Xiaomi's bound email (scope 6) against the user's email.
-    Email,
-    /// Xiaomi's bound phone number (scope 4) against the user's phone.
-    Phone,
-}
-
-impl MatchField {
-    /// The Xiaomi scope that releases this field through `/user/phoneAndEmail`.
-    pub const fn scope(self) -> u32 {
-        match self {
-            Self::Email => 6,
-            Self::Phone => 4,
-        }
-    }
-
-    /// The key's spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Phone => "phone",
-        }
-    }
-}
-
-/// A Xiaomi connection (identity source).
-#[derive(Clone)]
-pub struct Connection {
-    /// Unique ID, `^[a-z0-9-]{1,31}$`; identities bind to it.
-    pub unique_id: UniqueId,
-    /// Shown on the button by default, per language.
-    pub display_name: DisplayName,
-    /// Xiaomi APP ID, a decimal string.
-    pub app_id: String,
-    /// Xiaomi APP Secret.
-    pub app_secret: SecretString,
-    /// Numeric Xiaomi scopes.
-    pub scopes: Vec<u32>,
-    /// `skip_confirm` sent to Xiaomi.
-    pub skip_confirm: bool,
-    /// Login mode.
-    pub login_mode: LoginMode,
-    /// Account association policy.
-    pub association: Association,
-    /// Fields compared when `association` is `field_match` (empty otherwise).
-    pub match_fields: Vec<MatchField>,
-    /// The operator trusts Xiaomi's email to belong to the person logging in: a match with a
-    /// verified local email links automatically. Off by default (pre-account takeover, T-13).
-    pub trust_xiaomi_email: bool,
-    /// Same for the phone number.
-    pub trust_xiaomi_phone: bool,
-}
-
-impl Connection {
-    /// True when `field` is compared by this connection's field matching.
-    pub fn matches_on(&self, field: MatchField) -> bool {
-        self.association == Association::FieldMatch && self.match_fields.contains(&field)
-    }
-
-    /// True when an operator declared Xiaomi's value of `field` trustworthy.
-    pub fn trusts(&self, field: MatchField) -> bool {
-        match field {
-            MatchField::Email => self.trust_xiaomi_email,
-            MatchField::Phone => self.trust_xiaomi_phone,
-        }
-    }
-}
-
-crate::crypto::redacting_debug!(Connection {
-    unique_id, display_name, app_id, scopes, skip_confirm, login_mode, association, match_fields,
-    trust_xiaomi_email, trust_xiaomi_phone
-} redacts { app_secret });
-
 impl Config {
     /// The pool with this id.
     pub fn pool(&self, id: &str) -> Option<&Pool> {
@@ -499,8 +402,8 @@ impl Config {
 }
 
 impl Config {
-    /// Advice that is not an error: field matching on a field whose Xiaomi scope is not
-    /// requested (that field is then never compared). Printed by `milogin check`.
+    /// Advice that is not an error (a password in the database URL, a short key publication,
+    /// a provider's settings that make part of a connection useless). Printed by `milogin check`.
     pub fn warnings(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if has_inline_password(&self.server.database_url) {
@@ -520,51 +423,18 @@ impl Config {
         }
         for (pi, pool) in self.pools.iter().enumerate() {
             for (ci, c) in pool.connections.iter().enumerate() {
-                for f in &c.match_fields {
-                    if c.association == Association::FieldMatch && !c.scopes.contains(&f.scope()) {
-                        out.push(Problem {
-                            key: format!("pools[{pi}].connections[{ci}].scopes"),
-                            message: format!(
-                                "matching on {} needs Xiaomi scope {} (approved for your app by Xiaomi); without it that field is never compared",
-                                f.as_str(),
-                                f.scope()
-                            ),
-                        });
-                    }
-                }
+                out.extend(
+                    c.provider
+                        .warnings(c)
+                        .into_iter()
+                        .map(|(key, message)| Problem {
+                            key: format!("pools[{pi}].connections[{ci}].{key}"),
+                            message,
+                        }),
+                );
             }
         }
         out
-    }
-}
-
-/// A connection's button label: one for every language, or one per language; languages without
-/// one get the widget's own default in that language (never another language's text).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct DisplayName {
-    /// English (`en`), or the one name for every language.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub en: Option<String>,
-    /// Simplified Chinese (`zh-CN`), or the one name for every language.
-    #[serde(rename = "zh-CN", skip_serializing_if = "Option::is_none")]
-    pub zh_cn: Option<String>,
-}
-
-impl DisplayName {
-    /// The languages a per-language `display_name` may name.
-    pub const LANGUAGES: [&'static str; 2] = ["en", "zh-CN"];
-
-    /// The label for `locale` (`zh…` → Chinese, else English): the configured one, else the
-    /// default in that language.
-    pub fn for_locale(&self, locale: &str) -> &str {
-        if locale
-            .get(..2)
-            .is_some_and(|p| p.eq_ignore_ascii_case("zh"))
-        {
-            self.zh_cn.as_deref().unwrap_or("使用小米账号登录")
-        } else {
-            self.en.as_deref().unwrap_or("Sign in with Xiaomi")
-        }
     }
 }
 

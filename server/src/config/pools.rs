@@ -1,10 +1,13 @@
-//! `[[pools]]`: each pool's connections (Xiaomi app, secret, login mode, association) and apps
+//! `[[pools]]`: each pool's connections (kind, login mode, association; the provider's own
+//! settings in its module, e.g. `xiaomi`) and apps
 //! (origins, redirect and return URIs), ids unique per pool.
 
-use super::check::{check_scopes, parse_id, Problems, Secrets};
+use super::check::{parse_id, Problems, Secrets};
 use super::origin::check_redirect_uri;
 use super::raw::{RawApp, RawConnection, RawDisplayName, RawPool};
-use super::{App, Association, Connection, DisplayName, MatchField, Pool, TRY_APP};
+use super::{
+    App, Association, Connection, DisplayName, Pool, ProviderKind, ProviderSettings, TRY_APP,
+};
 use crate::domain::{AppId, Origin, PoolId, UniqueId};
 use std::collections::HashSet;
 
@@ -72,7 +75,7 @@ pub(super) fn pools(
 fn connection(
     p: &mut Problems,
     ck: &str,
-    rc: RawConnection,
+    mut rc: RawConnection,
     uids: &mut HashSet<String>,
     secrets: &Secrets<'_>,
 ) -> Option<Connection> {
@@ -89,64 +92,30 @@ fn connection(
             format!("{:?} is used twice in this pool", rc.unique_id),
         );
     }
-    if rc.kind != "xiaomi" {
+    let kind = ProviderKind::parse(&rc.kind);
+    if kind.is_none() {
+        let kinds: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
         p.add(
             format!("{ck}.kind"),
-            format!(
-                "{:?} is not supported; the only kind is \"xiaomi\"",
-                rc.kind
-            ),
+            format!("{:?} is not supported; the kinds are {kinds:?}", rc.kind),
         );
     }
-    let app_id = xiaomi_app_id(p, ck, rc.app_id.as_ref());
     check_association(p, ck, &rc);
-    let secret = match rc.app_secret {
-        Some(raw) => secrets.resolve(p, &format!("{ck}.app_secret"), raw),
-        None => {
-            p.add(format!("{ck}.app_secret"), "is required: the APP Secret from the Xiaomi console, as { env = \"XIAOMI_APP_SECRET\" } or { file = \"xiaomi-secret.txt\" }");
-            secrecy::SecretString::from(String::new())
+    let display_name = display_name(p, ck, rc.display_name.take());
+    // The provider's own keys, judged by its kind (one arm per kind).
+    let provider = match kind? {
+        ProviderKind::Xiaomi => {
+            ProviderSettings::Xiaomi(super::xiaomi::settings(p, ck, &mut rc, secrets))
         }
     };
-    check_scopes(p, ck, &rc.scopes);
     Some(Connection {
-        display_name: display_name(p, ck, rc.display_name),
+        display_name,
         unique_id: unique_id.ok()?,
-        app_id,
-        app_secret: secret,
-        scopes: rc.scopes,
-        skip_confirm: rc.skip_confirm,
         login_mode: rc.login_mode,
         association: rc.association,
         match_fields: rc.match_fields,
-        trust_xiaomi_email: rc.trust_xiaomi_email,
-        trust_xiaomi_phone: rc.trust_xiaomi_phone,
+        provider,
     })
-}
-
-/// Xiaomi's APP ID: a quoted decimal string (a TOML integer would lose precision in JSON tools).
-fn xiaomi_app_id(p: &mut Problems, ck: &str, v: Option<&toml::Value>) -> String {
-    let Some(v) = v else {
-        p.add(format!("{ck}.app_id"), "is required: the APP ID from the Xiaomi console, as a quoted decimal string, e.g. app_id = \"2882303761520000000\"");
-        return String::new();
-    };
-    match v {
-        toml::Value::String(s)
-            if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.clone()
-        }
-        toml::Value::String(s) => {
-            p.add(
-                format!("{ck}.app_id"),
-                format!("{s:?} must be the decimal APP ID from the Xiaomi console"),
-            );
-            String::new()
-        }
-        _ => {
-            p.add(format!("{ck}.app_id"), "must be a quoted decimal string, e.g. app_id = \"2882303761520000000\" (large numbers lose precision otherwise)");
-            String::new()
-        }
-    }
 }
 
 /// The shortest `client_secret` accepted (a guessable secret makes a confidential client public).
@@ -234,7 +203,8 @@ fn app(
     })
 }
 
-/// `association`, `match_fields` and the trust flags must make sense together.
+/// `association` and `match_fields` must make sense together (a provider's trust flags are
+/// checked with its settings).
 fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
     let mut seen = HashSet::new();
     for (i, f) in rc.match_fields.iter().enumerate() {
@@ -254,25 +224,6 @@ fn check_association(p: &mut Problems, ck: &str, rc: &RawConnection) {
             format!("{ck}.match_fields"),
             "only applies to association = \"field_match\"; remove it or change association",
         );
-    }
-    for (key, on, field) in [
-        (
-            "trust_xiaomi_email",
-            rc.trust_xiaomi_email,
-            MatchField::Email,
-        ),
-        (
-            "trust_xiaomi_phone",
-            rc.trust_xiaomi_phone,
-            MatchField::Phone,
-        ),
-    ] {
-        if on && !(rc.association == Association::FieldMatch && rc.match_fields.contains(&field)) {
-            p.add(
-                format!("{ck}.{key}"),
-                format!("has no effect unless association = \"field_match\" and match_fields contains {:?}; remove it", field.as_str()),
-            );
-        }
     }
 }
 

@@ -36,14 +36,21 @@ fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     raw.validate(&lookup, Path::new("."))
 }
 
+/// The Xiaomi settings of a connection.
+fn xiaomi(conn: &Connection) -> &XiaomiSettings {
+    match &conn.provider {
+        ProviderSettings::Xiaomi(x) => x,
+    }
+}
+
 #[test]
 fn a_good_config_loads_with_defaults() {
     let c = parse(GOOD, &[("XIAOMI_SECRET_FOR_TEST", "s+/=")]).unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(c.xiaomi.timeout_ms, 10_000);
     let conn = &c.pools[0].connections[0];
-    assert_eq!(conn.app_secret.expose_secret(), "s+/=");
-    assert_eq!(conn.scopes, vec![1, 3]);
+    assert_eq!(xiaomi(conn).app_secret.expose_secret(), "s+/=");
+    assert_eq!(xiaomi(conn).scopes, vec![1, 3]);
     assert_eq!(conn.login_mode, LoginMode::LoginAndRegister);
     assert_eq!(
         c.server.callback_url("demo-pool", "xiaomi"),
@@ -259,7 +266,7 @@ fn field_matching_keys_load_with_safe_defaults() {
         (Association::Off, 0)
     );
     assert!(
-        !conn.trust_xiaomi_email && !conn.trust_xiaomi_phone,
+        !xiaomi(conn).trust_xiaomi_email && !xiaomi(conn).trust_xiaomi_phone,
         "Xiaomi's values are untrusted by default"
     );
 
@@ -323,20 +330,17 @@ fn display_names_are_one_text_or_one_per_language() {
         )
     };
     let c = parse(&with(r#"display_name = "Mi""#), &env).unwrap();
-    let d = &c.pools[0].connections[0].display_name;
-    assert_eq!((d.for_locale("en"), d.for_locale("zh-CN")), ("Mi", "Mi"));
+    let d = &c.pools[0].connections[0];
+    assert_eq!((d.label("en"), d.label("zh-CN")), ("Mi", "Mi"));
     let c = parse(&with(r#"display_name = { zh-CN = "小米登录" }"#), &env).unwrap();
-    let d = &c.pools[0].connections[0].display_name;
+    let d = &c.pools[0].connections[0];
     assert_eq!(
-        (d.for_locale("en"), d.for_locale("zh-Hans")),
+        (d.label("en"), d.label("zh-Hans")),
         ("Sign in with Xiaomi", "小米登录"),
         "a language left out gets the default in that language"
     );
     let c = parse(GOOD, &env).unwrap();
-    assert_eq!(
-        c.pools[0].connections[0].display_name.for_locale("zh-CN"),
-        "使用小米账号登录"
-    );
+    assert_eq!(c.pools[0].connections[0].label("zh-CN"), "使用小米账号登录");
     let e = parse(&with(r#"display_name = { fr = "Se connecter" }"#), &env)
         .unwrap_err()
         .to_string();
@@ -472,4 +476,69 @@ fn an_apps_client_secret_makes_it_confidential_is_redacted_and_must_be_long() {
             && !empty.contains("Xiaomi console"),
         "{empty}"
     );
+}
+
+/// Item 20.2: `kind` selects the provider, whose keys (flat on the connection in the file) are
+/// read into its own settings; an unknown kind is refused by its key, naming the kinds, and its
+/// connection's keys are not judged as Xiaomi's.
+#[test]
+fn the_kind_selects_the_provider_settings() {
+    let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+    let with = |line: &str| {
+        GOOD.replace(
+            "  unique_id = \"xiaomi\"\n",
+            &format!("  unique_id = \"xiaomi\"\n  {line}\n"),
+        )
+    };
+    let c = parse(&with(r#"kind = "xiaomi""#), &env).unwrap();
+    let conn = &c.pools[0].connections[0];
+    assert_eq!(conn.provider.kind(), ProviderKind::Xiaomi);
+    assert_eq!(conn.provider.client_id(), xiaomi(conn).app_id);
+    assert!(!xiaomi(conn).skip_confirm);
+    // The experience-login page shows the provider's keys as the file spells them, no secret.
+    let shown = serde_json::to_value(&conn.provider).unwrap();
+    assert_eq!(shown["kind"], "xiaomi");
+    assert_eq!(shown["scopes"], serde_json::json!([1, 3]));
+    assert!(shown.get("app_secret").is_none(), "{shown}");
+    assert!(shown.get("trust_xiaomi_email").is_some(), "{shown}");
+
+    let text = with(r#"kind = "github""#).replace("  app_id = \"2882303761520000000\"\n", "");
+    let err = parse(&text, &env).unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["pools[0].connections[0].kind"], "{err}");
+    assert!(err.to_string().contains(r#"["xiaomi"]"#), "{err}");
+}
+
+/// Item 20.2: the Xiaomi-only keys are validated with the Xiaomi settings, each under its key.
+#[test]
+fn xiaomi_keys_are_validated_inside_the_xiaomi_settings() {
+    let env = [("XIAOMI_SECRET_FOR_TEST", "x")];
+    let text = GOOD.replace(
+        "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }",
+        "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }\n  scopes = [3]\n  trust_xiaomi_phone = true",
+    );
+    let err = parse(&text, &env).unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "pools[0].connections[0].trust_xiaomi_phone",
+            "pools[0].connections[0].scopes"
+        ],
+        "{err}"
+    );
+    let text = GOOD.replace(
+        "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }",
+        "app_secret = { env = \"XIAOMI_SECRET_FOR_TEST\" }\n  association = \"field_match\"\n  match_fields = [\"phone\"]\n  trust_xiaomi_phone = true",
+    );
+    let c = parse(&text, &env).unwrap();
+    let conn = &c.pools[0].connections[0];
+    assert!(conn.trusts(MatchField::Phone) && !conn.trusts(MatchField::Email));
+    assert!(
+        !xiaomi(conn).requests(MatchField::Phone),
+        "scope 4 is not asked for"
+    );
+    let w = c.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].key, "pools[0].connections[0].scopes", "{w:?}");
 }

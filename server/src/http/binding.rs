@@ -5,7 +5,7 @@
 use super::extract::{cookie, BindingRoute, RateLimit};
 use super::pages::{self, Lang};
 use super::params::{Bounded, Form, Params};
-use super::respond::{conclude, set_cookie, SameSite};
+use super::respond::{conclude, failure, refusal, set_cookie, SameSite};
 use crate::login::bind::{self as binding, Action, Answer, Offer, Submission, TICKET_TTL_SECS};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -72,15 +72,20 @@ async fn post_bind(
 ) -> Response {
     let sub = Submission::from(form);
     let name = binding::cookie_name(&sub.csrf, st.config.server.secure_cookies());
-    match binding::submit(&st, &pool, &uid, sub, |n| cookie(&headers, n)).await {
-        Answer::Form(form) => pages::binding::page(StatusCode::OK, lang, &form),
-        Answer::Deliver { target, message } => {
-            let mut r = conclude(&st, &target, &message, lang, StatusCode::OK).await;
-            set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
-            r
-        }
-        Answer::Refuse(code, msg) => pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg),
-    }
+    let (target, message) =
+        match binding::submit(&st, &pool, &uid, sub, |n| cookie(&headers, n)).await {
+            Answer::Form(form) => return pages::binding::page(StatusCode::OK, lang, &form),
+            Answer::Refuse(error) => return refusal(lang, &error),
+            Answer::Deliver { target, message } => (target, message),
+            Answer::Fail {
+                target,
+                attempt,
+                error,
+            } => (target, failure(&attempt, &error)),
+        };
+    let mut r = conclude(&st, &target, &message, lang, StatusCode::OK).await;
+    set_cookie(&st, r.headers_mut(), (&name, ""), 0, SameSite::Strict);
+    r
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ fn picker(pool: &Pool, app: &App, raw: &str, lang: Lang) -> Response {
         .filter_map(|u| pool.connection(u.as_str()))
         .map(|c| {
             let href = format!("?{raw}&connection={}", c.unique_id.as_str());
-            (href, c.display_name.for_locale(lang.tag()))
+            (href, c.label(lang.tag()))
         })
         .collect();
     let title = lang.pick("Choose how to log in", "选择登录方式");

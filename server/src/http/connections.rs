@@ -148,8 +148,8 @@ pub(super) fn answer(
         .filter_map(|uid| pool.connection(uid))
         .map(|c| ConnectionInfo {
             unique_id: c.unique_id.to_string(),
-            kind: "xiaomi".into(),
-            display_name: c.display_name.for_locale(locale).to_owned(),
+            kind: c.provider.kind().as_str().into(),
+            display_name: c.label(locale).to_owned(),
         })
         .collect();
     let mut r = Json(list).into_response();

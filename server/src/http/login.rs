@@ -4,15 +4,13 @@
 use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit};
 use super::pages::{self, Lang};
 use super::params::{AuthorizeParams, CallbackQuery, Query};
-use super::respond::{conclude, deliver, set_cookie, SameSite};
+use super::respond::{conclude, deliver, failure, log_cause, refusal, set_cookie, SameSite};
 use super::try_login::spend_try_ticket;
 use crate::crypto::sha256_hex;
-use crate::domain::{AttemptId, PoolId, UniqueId};
+use crate::domain::{PoolId, UniqueId};
 use crate::login::finish::{finish, CallbackParams, Finish};
-use crate::login::start::{
-    self, validate_start, AuthorizeQuery, Refusal, Start, StartError, StartRefusal,
-};
-use crate::login::{cookie_name, Target};
+use crate::login::start::{self, validate_start, AuthorizeQuery, Refusal, Start};
+use crate::login::{cookie_name, LoginError};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -56,13 +54,13 @@ async fn get_authorize(
     let start = match validate(&st, pool, uid, &q) {
         Ok(s) => s,
         Err(refused) => {
-            log_refusal(&q, &refused.0);
-            return refusal_response(*refused, lang);
+            log_refusal(&q, &refused);
+            return refusal_response(&refused, lang);
         }
     };
     match start::start(&st, &start, ip).await {
-        Ok(started) => to_xiaomi(&st, started),
-        Err(e) => start_refused(&start, e, lang),
+        Ok(started) => to_provider(&st, started),
+        Err(e) => start_refused(&q, &start, e, lang),
     }
 }
 
@@ -73,40 +71,29 @@ fn validate<'a>(
     pool: String,
     uid: String,
     q: &AuthorizeQuery,
-) -> Result<Start<'a>, StartRefusal> {
+) -> Result<Start<'a>, Refusal> {
     match (PoolId::parse(&pool), UniqueId::parse(&uid)) {
         (Ok(p), Ok(u)) => validate_start(st, &p, &u, q),
-        (Err(_), _) => Err(Box::new((Refusal::UnknownPool { pool }, None))),
-        (Ok(_), Err(_)) => {
-            let refusal = Refusal::UnknownConnection {
-                pool,
-                connection: uid,
-            };
-            Err(Box::new((refusal, None)))
-        }
+        (Err(_), _) => Err(Refusal::UnknownPool { pool }),
+        (Ok(_), Err(_)) => Err(Refusal::UnknownConnection {
+            pool,
+            connection: uid,
+        }),
     }
 }
 
-/// A refused authorize: the error result to a trusted target, else the page naming the fix
-/// (404 for a connection that is not enabled).
-fn refusal_response(
-    (refusal, trusted): (Refusal, Option<(Target, AttemptId)>),
-    lang: Lang,
-) -> Response {
-    if let Some((target, attempt)) = trusted {
-        let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
-        return deliver(&target, &m, lang, StatusCode::BAD_REQUEST);
-    }
-    let status = if refusal.code() == ErrorCode::ConnectionNotEnabled {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::BAD_REQUEST
+/// A refused authorize, before its destination is trusted: the page naming the fix (404 for an
+/// unknown pool, app or connection).
+fn refusal_response(refusal: &Refusal, lang: Lang) -> Response {
+    let status = match refusal.code() {
+        ErrorCode::ConnectionNotEnabled => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
     };
-    pages::refusal_page(status, lang, &refusal)
+    pages::refusal_page(status, lang, refusal)
 }
 
-/// The redirect to Xiaomi, with the attempt's binding cookie.
-fn to_xiaomi(st: &AppState, s: start::Started) -> Response {
+/// The redirect to the provider, with the attempt's binding cookie.
+fn to_provider(st: &AppState, s: start::Started) -> Response {
     let mut r = (StatusCode::FOUND, [(header::LOCATION, s.location)]).into_response();
     let h = r.headers_mut();
     let ttl = st.config.server.attempt_ttl_secs as i64;
@@ -116,41 +103,44 @@ fn to_xiaomi(st: &AppState, s: start::Started) -> Response {
     r
 }
 
-/// The result page (or redirect) for an attempt that could not be recorded.
-fn start_refused(start: &Start<'_>, e: StartError, lang: Lang) -> Response {
-    match e {
-        StartError::Taken => {
+/// The result page (or redirect) for an attempt that could not start: the connection is not
+/// enabled for the app, the attempt id was used, too many logins are pending, the database or
+/// the provider failed.
+fn start_refused(q: &AuthorizeQuery, start: &Start<'_>, e: LoginError, lang: Lang) -> Response {
+    let attempt = &start.attempt;
+    let (status, m) = match e {
+        LoginError::NotEnabled => {
+            let refusal = Refusal::NotEnabled;
+            log_refusal(q, &refusal);
+            let m = ResultMessage::failure_with(attempt, refusal.code(), refusal.message());
+            (StatusCode::BAD_REQUEST, m)
+        }
+        LoginError::AttemptTaken => {
             // A second attempt under a recorded id: a replayed or leaked popup URL.
             tracing::warn!("authorize with an attempt id that was already used");
             let m = ResultMessage::failure_with(
-            &start.attempt,
-            ErrorCode::InvalidRequest,
-            "This login was already started (each attempt is used once). Close this window and click the button again.",
-        );
-            deliver(&start.target, &m, lang, StatusCode::CONFLICT)
+                attempt,
+                ErrorCode::InvalidRequest,
+                "This login was already started (each attempt is used once). Close this window and click the button again.",
+            );
+            (StatusCode::CONFLICT, m)
+        }
+        LoginError::Busy | LoginError::BusyClient => {
+            tracing::warn!(error = %e, "attempt refused");
+            let text = match e {
+                LoginError::Busy => "Too many logins are in progress. Please try again in a minute.",
+                _ => "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
+            };
+            let m = ResultMessage::failure_with(attempt, ErrorCode::Internal, text);
+            (StatusCode::SERVICE_UNAVAILABLE, m)
         }
         e => {
-            if let StartError::Store(_) = e {
-                tracing::error!(error = %e, "cannot record the attempt");
-            } else {
-                tracing::warn!(error = %e, "attempt refused");
-            }
-            let m = match e {
-            StartError::Busy => ResultMessage::failure_with(
-                &start.attempt,
-                ErrorCode::Internal,
-                "Too many logins are in progress. Please try again in a minute.",
-            ),
-            StartError::BusyClient => ResultMessage::failure_with(
-                &start.attempt,
-                ErrorCode::Internal,
-                "Too many logins are in progress from your network. Please finish or close them, or try again in a few minutes.",
-            ),
-            _ => ResultMessage::failure(&start.attempt, ErrorCode::Internal),
-        };
-            deliver(&start.target, &m, lang, StatusCode::SERVICE_UNAVAILABLE)
+            log_cause(&e);
+            let m = ResultMessage::failure(attempt, ErrorCode::Internal);
+            (StatusCode::SERVICE_UNAVAILABLE, m)
         }
-    }
+    };
+    deliver(&start.target, &m, lang, status)
 }
 
 #[tracing::instrument(skip_all, fields(pool = %pool, connection = %uid))]
@@ -175,24 +165,27 @@ async fn get_callback(
 }
 
 /// The answer to a finished callback: a refusal (counted here), the result (counted by
-/// `conclude`), or the binding page (counted when the binding step ends).
+/// `conclude`; a failure's cause logged there), or the binding page (counted when the binding
+/// step ends).
 async fn finished(st: &AppState, finish: Finish, lang: Lang, headers: &HeaderMap) -> Response {
     match finish {
-        Finish::Refuse(code, msg) => {
-            st.metrics.login(false, code.as_str());
-            pages::error_page(StatusCode::BAD_REQUEST, lang, code, msg)
+        Finish::Refuse(error) => {
+            st.metrics.login(false, error.code().as_str());
+            refusal(lang, &error)
         }
-        Finish::Deliver {
+        Finish::Deliver { target, message } => {
+            conclude(st, &target, &message, lang, StatusCode::OK).await
+        }
+        Finish::Fail {
             target,
-            message,
-            client_error,
+            attempt,
+            error,
         } => {
-            let status = if client_error {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
+            let status = match error.is_client_error() {
+                true => StatusCode::BAD_REQUEST,
+                false => StatusCode::OK,
             };
-            conclude(st, &target, &message, lang, status).await
+            conclude(st, &target, &failure(&attempt, &error), lang, status).await
         }
         Finish::Bind(offer) => super::binding::offer_response(st, headers, &offer),
     }

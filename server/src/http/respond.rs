@@ -1,11 +1,13 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a rate
-//! limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
+//! fragment), a [`LoginError`] as a result or an error page with its cause logged as a chain,
+//! `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a rate limit's token
+//! with `Retry-After` (the 429 page is `super::extract::RateLimit`).
 
 use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
-use crate::login::Target;
+use crate::login::{LoginError, Target};
 use crate::state::AppState;
+use crate::telemetry::Chain;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
@@ -63,6 +65,33 @@ pub async fn conclude(
         return super::code_delivery::deliver(st, uri, m, lang).await;
     }
     deliver(target, m, lang, popup_status)
+}
+
+/// The result of a login that failed with `error`, its cause logged ([`log_cause`]).
+pub fn failure(attempt: &str, error: &LoginError) -> ResultMessage {
+    log_cause(error);
+    ResultMessage::failure(attempt, error.code())
+}
+
+/// The error page of a login refused before its destination was trusted, its cause logged.
+pub fn refusal(lang: Lang, error: &LoginError) -> Response {
+    log_cause(error);
+    let text = error.refusal_text();
+    pages::error_page(StatusCode::BAD_REQUEST, lang, error.code(), text)
+}
+
+/// Where a login error meets HTTP, its cause is logged once, as a chain (`a: b: c`): at `error`
+/// when something of ours broke (database, keys), at `warn` when the provider did. A decision
+/// (a refusal, a disabled user…) is not a failure and logs nothing here.
+pub fn log_cause(error: &LoginError) {
+    if !error.is_failure() {
+        return;
+    }
+    let (chain, reason) = (Chain(error), error.code().as_str());
+    match error.code() {
+        ErrorCode::Internal => tracing::error!(error = %chain, reason, "login failed"),
+        _ => tracing::warn!(error = %chain, reason, "login failed"),
+    }
 }
 
 /// Sends a result to its target: the popup page (in `lang`), or a 302 with the result in the

@@ -301,20 +301,26 @@ fn try_page(st: &AppState, conn: &crate::config::Connection, pool_id: &str, uid:
     );
     // The connection's settings spelled as in the configuration file (keys and values), so an
     // operator compares them with the file line by line.
-    let settings = serde_json::json!({
-        "unique_id": conn.unique_id, "display_name": conn.display_name, "app_id": conn.app_id,
-        "scopes": conn.scopes, "skip_confirm": conn.skip_confirm,
+    let mut settings = serde_json::json!({
+        "unique_id": conn.unique_id, "display_name": conn.display_name,
         "login_mode": conn.login_mode, "association": conn.association,
         "match_fields": conn.match_fields,
-        "trust_xiaomi_email": conn.trust_xiaomi_email, "trust_xiaomi_phone": conn.trust_xiaomi_phone,
         "callback_url (derived)": st.config.server.callback_url(pool_id, uid),
     });
+    // The provider's keys (`kind` and its own settings, the secret left out) sit on the
+    // connection in the file too.
+    if let (Some(keys), Ok(serde_json::Value::Object(provider))) = (
+        settings.as_object_mut(),
+        serde_json::to_value(&conn.provider),
+    ) {
+        keys.extend(provider);
+    }
     let cfg = serde_json::json!({ "authorize": format!("{base}/authorize"), "identity": format!("{base}/try/identity"), "app": TRY_APP });
     let settings = serde_json::to_string_pretty(&settings).unwrap_or_default();
     let body = html! {
         h1 { "Experience login" }
         p {
-            "Runs a real login through " b { (conn.display_name.for_locale("en")) } " (pool " (pool_id)
+            "Runs a real login through " b { (conn.label("en")) } " (pool " (pool_id)
             ") and shows what came back: check the Xiaomi app's settings end to end."
         }
         p id="try-warning" class="warning" {

@@ -1,13 +1,13 @@
-//! Finishing a login at Xiaomi's callback: the state is consumed first, then the attempt's
-//! bindings (path, browser cookie) are checked, and only then is Xiaomi called; the user is
+//! Finishing a login at the provider's callback: the state is consumed first, then the attempt's
+//! bindings (path, browser cookie) are checked, and only then is the provider called; the user is
 //! resolved (`super::resolve`) and the token issued (`super::issue`) — or the binding step offered.
 
-use super::{bind, cookie_name, issue::issue, resolve, Target};
+use super::{bind, cookie_name, issue::issue, resolve, LoginError, Target};
 use crate::crypto::{ct_eq, sha256_hex};
 use crate::domain::Origin;
 use crate::state::AppState;
 use crate::store::{Attempt, Consumed};
-use milogin_shared::{ErrorCode, ResultMessage};
+use milogin_shared::ResultMessage;
 
 /// The only callback parameters we read (X-05, X-23: everything else is ignored).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -31,18 +31,26 @@ pub enum Finish {
         target: Target,
         /// What.
         message: ResultMessage,
-        /// HTTP status of the popup page (400 for state problems).
-        client_error: bool,
+    },
+    /// The login failed after its destination was trusted: deliver `error`'s code to the target
+    /// (its page answers 400 when [`LoginError::is_client_error`]).
+    Fail {
+        /// Where.
+        target: Target,
+        /// The widget's attempt id.
+        attempt: String,
+        /// Why.
+        error: LoginError,
     },
     /// No trusted destination: a plain error page, nothing posted.
-    Refuse(ErrorCode, &'static str),
-    /// The Xiaomi identity is not bound yet: the "link your Xiaomi account" page (item 4 of the
-    /// accounts design), with its ticket cookie.
+    Refuse(LoginError),
+    /// The provider identity is not bound yet: the "link your Xiaomi account" page (item 4 of
+    /// the accounts design), with its ticket cookie.
     Bind(Box<bind::Offer>),
 }
 
 /// Finishes a login. The state is consumed before anything else (and stays consumed on any
-/// failure); Xiaomi is called only after every local check passed.
+/// failure); the provider is called only after every local check passed.
 pub async fn finish(
     st: &AppState,
     path_pool: &str,
@@ -51,10 +59,7 @@ pub async fn finish(
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Finish {
     let Some(state) = params.state.filter(|s| !s.is_empty()) else {
-        return Finish::Refuse(
-            ErrorCode::InvalidState,
-            "The login link has no state. Please start again from the site.",
-        );
+        return Finish::Refuse(LoginError::StateMissing);
     };
     let state_hash = sha256_hex(&state);
     let now = st.clock.now();
@@ -63,26 +68,10 @@ pub async fn finish(
     st.limiters.pending_per_client.release(&state_hash);
     let attempt = match consumed {
         Ok(Consumed::Fresh(a)) => a,
-        Ok(Consumed::Expired(a)) => return deliver_error(st, &a, ErrorCode::StateExpired, true),
-        Ok(Consumed::Replayed) => {
-            return Finish::Refuse(
-                ErrorCode::InvalidState,
-                "This login link was already used. Please start again from the site.",
-            )
-        }
-        Ok(Consumed::Unknown) => {
-            return Finish::Refuse(
-                ErrorCode::InvalidState,
-                "This login link is not valid. Please start again from the site.",
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "consume attempt failed");
-            return Finish::Refuse(
-                ErrorCode::Internal,
-                "The login service could not read its database. Please try again.",
-            );
-        }
+        Ok(Consumed::Expired(a)) => return fail(st, &a, LoginError::StateExpired),
+        Ok(Consumed::Replayed) => return Finish::Refuse(LoginError::StateUsed),
+        Ok(Consumed::Unknown) => return Finish::Refuse(LoginError::StateUnknown),
+        Err(e) => return Finish::Refuse(e.into()),
     };
     if attempt.dest.pool != *path_pool || attempt.connection != *path_connection {
         tracing::warn!(
@@ -90,37 +79,32 @@ pub async fn finish(
             connection = path_connection,
             "state presented at another connection's callback"
         );
-        return Finish::Refuse(
-            ErrorCode::InvalidState,
-            "This login link belongs to another login. Please start again from the site.",
-        );
+        return Finish::Refuse(LoginError::StateElsewhere);
     }
     let name = cookie_name(&state_hash, st.config.server.secure_cookies());
     let bound = cookie(&name).is_some_and(|v| ct_eq(&sha256_hex(&v), &attempt.binding_hash));
     if !bound {
         tracing::warn!("callback without this attempt's binding cookie");
-        return deliver_error(st, &attempt, ErrorCode::InvalidState, true);
+        return fail(st, &attempt, LoginError::NotBound);
     }
-    let message = match complete(st, &attempt, params.code, params.error).await {
-        Ok(Step::Done(m)) => m,
-        Ok(Step::Bind(offer)) => return Finish::Bind(offer),
-        Err(code) => return deliver_error(st, &attempt, code, code == ErrorCode::InvalidRequest),
-    };
-    Finish::Deliver {
-        target: Target::recorded(st, &attempt.dest),
-        message,
-        client_error: false,
+    match complete(st, &attempt, params.code, params.error).await {
+        Ok(Step::Done(message)) => Finish::Deliver {
+            target: Target::recorded(st, &attempt.dest),
+            message,
+        },
+        Ok(Step::Bind(offer)) => Finish::Bind(offer),
+        Err(e) => fail(st, &attempt, e),
     }
 }
 
-fn deliver_error(st: &AppState, a: &Attempt, code: ErrorCode, client_error: bool) -> Finish {
+fn fail(st: &AppState, a: &Attempt, error: LoginError) -> Finish {
     // The recorded origin (checked at authorize) names the site whose login failed.
     let d = &a.dest;
-    tracing::info!(reason = code.as_str(), origin = d.origin.as_ref().map(Origin::as_str), pool = %d.pool, app = %d.app, "login refused");
-    Finish::Deliver {
+    tracing::info!(reason = error.code().as_str(), origin = d.origin.as_ref().map(Origin::as_str), pool = %d.pool, app = %d.app, "login refused");
+    Finish::Fail {
         target: Target::recorded(st, d),
-        message: ResultMessage::failure(&d.attempt, code),
-        client_error,
+        attempt: d.attempt.to_string(),
+        error,
     }
 }
 
@@ -132,55 +116,52 @@ enum Step {
     Bind(Box<bind::Offer>),
 }
 
-/// After the state checks: Xiaomi, the user, the token.
+/// After the state checks: the provider, the user, the token.
 async fn complete(
     st: &AppState,
     a: &Attempt,
     code: Option<String>,
     error: Option<String>,
-) -> Result<Step, ErrorCode> {
+) -> Result<Step, LoginError> {
     if let Some(e) = error {
-        tracing::info!(xiaomi_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "xiaomi returned an error");
-        return Err(if e == "96012" || e == "access_denied" {
-            ErrorCode::AccessDenied
-        } else {
-            ErrorCode::ProviderError
+        tracing::info!(provider_error = %e.chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>(), "the provider returned an error");
+        // The attempt's provider reads its own error codes (any provider: OAuth's `access_denied`).
+        let declined = match st
+            .config
+            .pool(&a.dest.pool)
+            .and_then(|p| p.connection(&a.connection))
+        {
+            Some(conn) => st.providers.of(conn)?.declined(&e),
+            None => e == "access_denied",
+        };
+        return Err(match declined {
+            true => LoginError::Declined,
+            false => LoginError::CallbackError,
         });
     }
     let code = code
         .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or(ErrorCode::InvalidRequest)?;
-    let pool = st
-        .config
-        .pool(&a.dest.pool)
-        .ok_or(ErrorCode::ConnectionNotEnabled)?;
+        .ok_or(LoginError::BadCode)?;
+    let pool = st.config.pool(&a.dest.pool).ok_or(LoginError::NotEnabled)?;
     let conn = pool
         .connection(&a.connection)
-        .ok_or(ErrorCode::ConnectionNotEnabled)?;
+        .ok_or(LoginError::NotEnabled)?;
     if !pool
         .app(&a.dest.app)
         .is_some_and(|app| app.enables(&conn.unique_id))
     {
-        return Err(ErrorCode::ConnectionNotEnabled);
+        return Err(LoginError::NotEnabled);
     }
     let callback = st.config.server.callback_url(&pool.id, &conn.unique_id);
-    let identity = st
-        .provider
-        .identity(conn, &code, &callback)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, connection = %conn.unique_id, "xiaomi step failed");
-            e.code()
-        })?;
+    let provider = st.providers.of(conn)?;
+    let identity = provider.identity(conn, &code, &callback).await?;
     let (user, new_user) = match resolve::resolve_user(st, pool, conn, &identity).await? {
         resolve::Resolved::User(user, new_user) => (user, new_user),
         resolve::Resolved::Bind { matched } => {
-            return bind::offer(st, a, conn, &identity, matched)
-                .await
-                .map(|o| Step::Bind(Box::new(o)))
+            let offer = bind::offer(st, a, conn, &identity, matched).await?;
+            return Ok(Step::Bind(Box::new(offer)));
         }
     };
-    issue(st, pool, conn, &a.dest.app, &a.dest.attempt, user, new_user)
-        .await
-        .map(Step::Done)
+    let message = issue(st, pool, conn, &a.dest.app, &a.dest.attempt, user, new_user).await?;
+    Ok(Step::Done(message))
 }

@@ -1,11 +1,12 @@
 //! The one end of every successful login (the callback's direct path and the binding step):
 //! the id_token signed with the pool's current key, and the success result around it.
 
+use super::LoginError;
 use crate::config::{Connection, Pool};
 use crate::state::AppState;
 use crate::store::User;
 use crate::token::Claims;
-use milogin_shared::{ErrorCode, Outcome, ResultMessage, UserInfo};
+use milogin_shared::{Outcome, ResultMessage, UserInfo};
 
 /// Signs the id_token of a logged-in user and builds the success result (the callback and the
 /// binding step end the same way).
@@ -17,7 +18,7 @@ pub async fn issue(
     attempt: &str,
     user: User,
     new_user: bool,
-) -> Result<ResultMessage, ErrorCode> {
+) -> Result<ResultMessage, LoginError> {
     let claims = Claims {
         iss: st.config.server.issuer(&pool.id),
         sub: user.id.clone(),
@@ -34,7 +35,7 @@ pub async fn issue(
         .keys
         .signer(&pool.id, claims.iat)
         .await
-        .ok_or(ErrorCode::Internal)?;
+        .ok_or_else(|| LoginError::NoSigningKey(pool.id.to_string()))?;
     tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, new_user, "login succeeded");
     Ok(ResultMessage {
         attempt: attempt.to_owned(),

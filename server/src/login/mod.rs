@@ -2,13 +2,17 @@
 //! binding), [`finish`] ends Xiaomi's callback (consume the state first, check every binding, call
 //! Xiaomi), [`resolve`] finds or creates the user, [`bind`] is the "link your Xiaomi account"
 //! step, and [`issue`] signs the token — the one way both the callback and the binding step end.
-//! It sees the world through `AppState`; it never builds HTTP responses (that is `crate::http`).
+//! Every step fails with [`LoginError`] (its [`error`] module). It sees the world through
+//! `AppState`; it never builds HTTP responses (that is `crate::http`).
 
 pub mod bind;
+pub mod error;
 pub mod finish;
 pub mod issue;
 pub mod resolve;
 pub mod start;
+
+pub use error::LoginError;
 
 use crate::config::App;
 use crate::domain::mode::Mode;

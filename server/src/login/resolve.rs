@@ -1,13 +1,14 @@
-//! Who a Xiaomi identity is: an existing user, a user linked by a verified and trusted field, a
+//! Who a provider identity is: an existing user, a user linked by a verified and trusted field, a
 //! new user, or the binding step — decided by the connection's login mode and association.
 
+use super::LoginError;
 use crate::config::{Association, Connection, LoginMode, MatchField, Pool};
-use crate::provider::{Contact, ProviderError, ProviderIdentity};
+use crate::provider::{Contact, ProviderIdentity};
 use crate::state::AppState;
 use crate::store::{Identity, Link, NewUser, User};
-use milogin_shared::ErrorCode;
+use crate::telemetry::Chain;
 
-/// What logging in a Xiaomi identity leads to.
+/// What logging in a provider identity leads to.
 #[derive(Debug)]
 pub enum Resolved {
     /// Logged in as this user; `true` when this login created it.
@@ -22,7 +23,7 @@ pub enum Resolved {
 
 /// The outcome of field matching (association = "field_match").
 enum FieldMatch {
-    /// No local user has Xiaomi's email or phone (or Xiaomi gave none).
+    /// No local user has the provider's email or phone (or it gave none).
     None,
     /// Exactly one user matches on a field that is verified locally **and** trusted by the
     /// operator, is enabled and has no other identity on this connection: link automatically.
@@ -35,7 +36,7 @@ enum FieldMatch {
     },
 }
 
-/// Finds, links or creates the user of a Xiaomi identity according to the connection's login mode
+/// Finds, links or creates the user of a provider identity according to the connection's login mode
 /// and account association. Decisions come before any write: a refused login writes nothing
 /// (T-15), and nothing here binds an identity to an account whose owner did not prove it (a
 /// verified-and-trusted field; passwords are proven in `binding`).
@@ -52,26 +53,20 @@ pub async fn resolve_user(
     pool: &Pool,
     conn: &Connection,
     id: &ProviderIdentity,
-) -> Result<Resolved, ErrorCode> {
+) -> Result<Resolved, LoginError> {
     let now = st.clock.now();
-    let internal = |e: crate::store::StoreError| {
-        tracing::error!(error = %e, "store failed during login");
-        ErrorCode::Internal
-    };
     if let Some(user) = st
         .store
         .user_by_identity(&pool.id, &conn.unique_id, &id.subject)
-        .await
-        .map_err(internal)?
+        .await?
     {
         if user.disabled {
-            return Err(ErrorCode::UserDisabled);
+            return Err(LoginError::UserDisabled);
         }
         if user.nickname != id.nickname || user.avatar != id.avatar {
             st.store
                 .update_profile(&user.id, &id.nickname, id.avatar.as_deref(), now)
-                .await
-                .map_err(internal)?;
+                .await?;
         }
         return Ok(Resolved::User(
             User {
@@ -92,8 +87,7 @@ pub async fn resolve_user(
                 match st
                     .store
                     .link_identity(&pool.id, &user.id, &identity, None, now)
-                    .await
-                    .map_err(internal)?
+                    .await?
                 {
                     Link::Linked | Link::AlreadyLinked => {
                         tracing::info!(pool = %pool.id, connection = %conn.unique_id, user = %user.id, "identity linked by a verified and trusted field");
@@ -110,12 +104,12 @@ pub async fn resolve_user(
                 if provable || conn.login_mode == LoginMode::LoginAndRegister {
                     return Ok(Resolved::Bind { matched: true });
                 }
-                return Err(ErrorCode::BindingRequired);
+                return Err(LoginError::BindingRequired);
             }
         },
     }
     if conn.login_mode == LoginMode::LoginOnly {
-        return Err(ErrorCode::UserNotFound);
+        return Err(LoginError::UserNotFound);
     }
     let (user, created) = create_user(st, pool, conn, id).await?;
     Ok(Resolved::User(user, created))
@@ -126,7 +120,7 @@ pub fn identity_of(conn: &Connection, id: &ProviderIdentity, now: i64) -> Identi
     Identity {
         connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
-        client_id: conn.app_id.clone(),
+        client_id: conn.provider.client_id().to_owned(),
         union_id: id.union_id.clone(),
         created_at: now,
     }
@@ -138,7 +132,7 @@ pub async fn create_user(
     pool: &Pool,
     conn: &Connection,
     id: &ProviderIdentity,
-) -> Result<(User, bool), ErrorCode> {
+) -> Result<(User, bool), LoginError> {
     let now = st.clock.now();
     let new = NewUser {
         id: crate::accounts::new_user_id(),
@@ -149,35 +143,28 @@ pub async fn create_user(
     let (user, created) = st
         .store
         .create_user_with_identity(&new, &identity_of(conn, id, now), now)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "store failed during login");
-            ErrorCode::Internal
-        })?;
+        .await?;
     if user.disabled {
-        return Err(ErrorCode::UserDisabled);
+        return Err(LoginError::UserDisabled);
     }
     Ok((user, created))
 }
 
-/// Compares Xiaomi's email and phone with the pool's users (T-13, X-50…X-59). Empty or invalid
-/// values never match (they are `None` after normalisation); Xiaomi refusing the call (scope
-/// not granted) skips matching; Xiaomi being unreachable fails the login, rather than silently
-/// registering a second account for someone who has one.
+/// Compares the provider's email and phone with the pool's users (T-13, X-50…X-59). Empty or
+/// invalid values never match (they are `None` after normalisation); the provider refusing the
+/// call (Xiaomi: scope not granted) skips matching; the provider being unreachable fails the
+/// login, rather than silently registering a second account for someone who has one.
 async fn field_match(
     st: &AppState,
     pool: &Pool,
     conn: &Connection,
     id: &ProviderIdentity,
-) -> Result<FieldMatch, ErrorCode> {
-    let contact = match st.provider.contact(conn, id).await {
+) -> Result<FieldMatch, LoginError> {
+    let contact = match st.providers.of(conn)?.contact(conn, id).await {
         Ok(c) => c,
-        Err(e @ ProviderError::Unavailable(_)) => {
-            tracing::warn!(error = %e, connection = %conn.unique_id, "phoneAndEmail unavailable");
-            return Err(e.code());
-        }
+        Err(e) if e.is_outage() => return Err(e.into()),
         Err(e) => {
-            tracing::info!(error = %e, connection = %conn.unique_id, "phoneAndEmail refused; field matching skipped");
+            tracing::info!(error = %Chain(&e), connection = %conn.unique_id, "contact refused; field matching skipped");
             Contact::default()
         }
     };
@@ -194,11 +181,7 @@ async fn field_match(
             email.as_deref(),
             phone.as_deref(),
         )
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "store failed during field matching");
-            ErrorCode::Internal
-        })?;
+        .await?;
     let provable = candidates
         .iter()
         .any(|c| c.has_password && !c.user.disabled && !c.bound_here);

@@ -1,7 +1,7 @@
 //! Starting a login: the authorize request checked against the configuration
-//! ([`validate_start`]), then the attempt recorded and the Xiaomi redirect built ([`start`]).
+//! ([`validate_start`]), then the attempt recorded and the provider's redirect built ([`start`]).
 
-use super::{cookie_name, Target};
+use super::{cookie_name, LoginError, Target};
 use crate::config::{App, Connection, Pool};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::mode::Mode;
@@ -104,45 +104,42 @@ impl Refusal {
     }
 }
 
-/// Why an authorize request is refused, and the target once it is trusted (boxed: the rare
-/// path should not size every `Result`).
-pub type StartRefusal = Box<(Refusal, Option<(Target, AttemptId)>)>;
-
-/// Validates an authorize request against the configuration. `Err` carries the refusal and —
-/// once the destination is trusted — the target to deliver the error to.
+/// Validates an authorize request against the configuration: the pool, connection and app
+/// exist, the origin or redirect URI is registered, the attempt id is well formed. (Whether the
+/// app enables the connection is [`start`]'s first check: its refusal goes to the target.)
 pub fn validate_start<'a>(
     st: &'a AppState,
     pool_id: &PoolId,
     uid: &UniqueId,
     q: &AuthorizeQuery,
-) -> Result<Start<'a>, StartRefusal> {
-    let pool = st.config.pool(pool_id).ok_or_else(|| {
-        let pool = pool_id.to_string();
-        Box::new((Refusal::UnknownPool { pool }, None))
-    })?;
-    let connection = pool.connection(uid).ok_or_else(|| {
-        let (pool, connection) = (pool.id.to_string(), uid.to_string());
-        Box::new((Refusal::UnknownConnection { pool, connection }, None))
-    })?;
+) -> Result<Start<'a>, Refusal> {
+    let pool = st
+        .config
+        .pool(pool_id)
+        .ok_or_else(|| Refusal::UnknownPool {
+            pool: pool_id.to_string(),
+        })?;
+    let connection = pool
+        .connection(uid)
+        .ok_or_else(|| Refusal::UnknownConnection {
+            pool: pool.id.to_string(),
+            connection: uid.to_string(),
+        })?;
     let app = q
         .app_id
         .as_ref()
         .and_then(|id| pool.app(id.as_ref().ok()?.as_str()))
-        .ok_or_else(|| {
-            let app = q.app_id.as_ref().map(|a| match a {
+        .ok_or_else(|| Refusal::UnknownApp {
+            pool: pool.id.to_string(),
+            app: q.app_id.as_ref().map(|a| match a {
                 Ok(id) => id.to_string(),
                 Err(raw) => raw.clone(),
-            });
-            let pool = pool.id.to_string();
-            Box::new((Refusal::UnknownApp { pool, app }, None))
+            }),
         })?;
-    let target = target(pool, app, q).map_err(|r| Box::new((r, None)))?;
+    let target = target(pool, app, q)?;
     let Some(Ok(attempt)) = q.attempt.clone() else {
-        return Err(Box::new((Refusal::BadAttempt, None)));
+        return Err(Refusal::BadAttempt);
     };
-    if !app.enables(uid) {
-        return Err(Box::new((Refusal::NotEnabled, Some((target, attempt)))));
-    }
     Ok(Start {
         pool,
         app,
@@ -205,34 +202,21 @@ pub struct Started {
     pub cookie_name: String,
     /// Cookie value (the binding secret).
     pub cookie_value: String,
-    /// The Xiaomi authorize URL.
+    /// The provider's authorize URL.
     pub location: String,
 }
 
-/// Why an attempt could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// Too many logins are in progress (`limits.max_pending_attempts`).
-    #[error("too many logins in progress")]
-    Busy,
-    /// Too many logins are in progress from this client's network (`limits.max_pending_per_client`,
-    /// `…_per_56`, `…_per_48`).
-    #[error("too many logins in progress from this client")]
-    BusyClient,
-    /// This attempt id was used before (ids are single use).
-    #[error("attempt id already used")]
-    Taken,
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// Records the attempt of `client` and builds the Xiaomi redirect.
+/// Records the attempt of `client` and builds the provider's redirect — when the app enables
+/// the connection ([`LoginError::NotEnabled`] otherwise, before anything is counted).
 pub async fn start(
     st: &AppState,
     s: &Start<'_>,
     client: std::net::IpAddr,
-) -> Result<Started, StartError> {
+) -> Result<Started, LoginError> {
+    if !s.app.enables(&s.connection.unique_id) {
+        return Err(LoginError::NotEnabled);
+    }
+    let provider = st.providers.of(s.connection)?;
     let state = random_token();
     let binding = random_token();
     let state_hash = sha256_hex(&state);
@@ -242,11 +226,11 @@ pub async fn start(
     let per_client = &st.limiters.pending_per_client;
     if !per_client.admit(client, &state_hash, now, expires_at) {
         tracing::warn!(%client, "pending-attempt cap of this client reached");
-        return Err(StartError::BusyClient);
+        return Err(LoginError::BusyClient);
     }
     if !st.limiters.pending.admit(st.store.as_ref(), now).await {
         per_client.release(&state_hash);
-        return Err(StartError::Busy);
+        return Err(LoginError::Busy);
     }
     let (origin, mode, redirect_uri) = match &s.target {
         Target::Popup { origin, .. } => (origin.clone(), Mode::Popup, None),
@@ -271,7 +255,7 @@ pub async fn start(
     if let Err(e) = st.store.insert_attempt(&attempt, now).await {
         per_client.release(&state_hash);
         return Err(match e {
-            crate::store::StoreError::Taken(_) => StartError::Taken,
+            crate::store::StoreError::Taken(_) => LoginError::AttemptTaken,
             e => e.into(),
         });
     }
@@ -282,6 +266,6 @@ pub async fn start(
     Ok(Started {
         cookie_name: cookie_name(&state_hash, st.config.server.secure_cookies()),
         cookie_value: binding,
-        location: st.provider.authorize_url(s.connection, &callback, &state),
+        location: provider.authorize_url(s.connection, &callback, &state),
     })
 }

@@ -495,3 +495,39 @@ async fn a_reused_authorization_code_is_logged_and_no_oidc_secret_is() {
         );
     }
 }
+
+/// Issue 20.4: a login that fails inside the server (here the database: a table the callback
+/// reads is gone) ends as an `internal` result and is logged once where the error meets HTTP, at
+/// `error`, with its cause as a chain — what failed, then why — not a bare string.
+#[tokio::test]
+async fn a_failed_login_logs_its_cause_once_as_a_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_mock, mock_base) = mock().await;
+    let secret = milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET;
+    let (server, log, base) = logged_server(dir.path(), &mock_base, secret, "json");
+    let http = browser();
+    let cb = approve(&http, &base, "alice", "attempt-logs-chain-0001").await;
+    let db = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute_batch("DROP TABLE identities").unwrap();
+    let page = http.get(&cb).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("internal"), "{page}");
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let failed: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .filter(|l| l["fields"]["message"] == "login failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "logged once:\n{text}");
+    assert_eq!(failed[0]["level"], "ERROR", "{text}");
+    assert_eq!(failed[0]["fields"]["reason"], "internal", "{text}");
+    let chain = failed[0]["fields"]["error"].as_str().unwrap();
+    assert!(
+        chain.starts_with("the database failed: ") && chain.contains("no such table: identities"),
+        "{chain}"
+    );
+}

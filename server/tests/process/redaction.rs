@@ -7,7 +7,7 @@ use crate::support;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use milogin_server::config::Config;
+use milogin_server::config::{Config, ProviderSettings};
 use milogin_server::crypto::Kek;
 use milogin_server::domain::PoolId;
 use milogin_server::http::binding::BindForm;
@@ -21,14 +21,16 @@ use secrecy::SecretString;
 /// Planted in every secret field; no `Debug` may print it.
 const SECRET: &str = "PLANTED-SECRET-7f3a";
 
-/// A connection whose app secret is [`SECRET`], as `milogin` loads it (the process tests'
-/// config, whose secret is the file `secret` beside it).
-fn connection_debug() -> String {
+/// The Xiaomi settings of a connection whose app secret is [`SECRET`], as `milogin` loads it
+/// (the process tests' config, whose secret is the file `secret` beside it).
+fn xiaomi_settings_debug() -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("secret"), SECRET).unwrap();
     let text = support::config(1, 1, "http://127.0.0.1:1", "sqlite::memory:").render();
     let config = Config::from_toml(&text, Vec::new(), dir.path()).unwrap();
-    format!("{:?}", config.pools[0].connections[0])
+    match &config.pools[0].connections[0].provider {
+        ProviderSettings::Xiaomi(x) => format!("{x:?}"),
+    }
 }
 
 fn form() -> Form {
@@ -61,7 +63,7 @@ fn printed() -> Vec<(&'static str, String)> {
             "TokenResponse",
             format!("{:?}", parse_token(token.as_bytes()).unwrap()),
         ),
-        ("Connection", connection_debug()),
+        ("XiaomiSettings", xiaomi_settings_debug()),
         ("Form", format!("{:?}", form())),
         (
             "Offer",

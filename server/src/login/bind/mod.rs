@@ -31,12 +31,12 @@ pub use form::{Action, Form, FormError, Offer, Submission};
 
 use super::issue::issue;
 use super::resolve::create_user;
-use super::Target;
+use super::{LoginError, Target};
 use crate::config::{Connection, LoginMode, Pool};
 use crate::crypto::{ct_eq, random_token, sha256_hex};
 use crate::provider::ProviderIdentity;
 use crate::state::AppState;
-use crate::store::{Attempt, StoreError, Ticket};
+use crate::store::{Attempt, Ticket};
 use milogin_shared::{ErrorCode, ResultMessage};
 use secrecy::SecretString;
 
@@ -49,9 +49,6 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 10;
 /// The per-account window, seconds.
 pub const ACCOUNT_WINDOW_SECS: i64 = 900;
 
-const GONE: &str = "This account-linking page is no longer valid in this browser. Please start the login again from the site.";
-const USED: &str =
-    "This account-linking page was already used. Please start the login again from the site.";
 const TOO_MANY: &str = "Too many wrong passwords. Please start the login again from the site.";
 const LINKED_ELSEWHERE: &str =
     "This Xiaomi account is already linked to another account. Please start the login again.";
@@ -61,11 +58,6 @@ const DECLINED: &str = "The Xiaomi account was not linked to an account.";
 pub fn cookie_name(csrf: &str, secure: bool) -> String {
     let prefix = if secure { "__Host-" } else { "" };
     format!("{prefix}milogin-bind-{}", &sha256_hex(csrf)[..16])
-}
-
-fn internal(e: StoreError) -> ErrorCode {
-    tracing::error!(error = %e, "store failed during account binding");
-    ErrorCode::Internal
 }
 
 fn form_action(st: &AppState, pool: &str, connection: &str) -> String {
@@ -89,7 +81,7 @@ pub async fn offer(
     conn: &Connection,
     id: &ProviderIdentity,
     matched: bool,
-) -> Result<Offer, ErrorCode> {
+) -> Result<Offer, LoginError> {
     let (ticket, csrf) = (random_token(), random_token());
     let now = st.clock.now();
     let t = Ticket {
@@ -97,7 +89,7 @@ pub async fn offer(
         csrf_hash: sha256_hex(&csrf),
         connection: conn.unique_id.clone(),
         subject: id.subject.clone(),
-        client_id: conn.app_id.clone(),
+        client_id: conn.provider.client_id().to_owned(),
         union_id: id.union_id.clone(),
         nickname: id.nickname.clone(),
         avatar: id.avatar.clone(),
@@ -108,7 +100,7 @@ pub async fn offer(
         expires_at: now + TICKET_TTL_SECS,
         consumed_at: None,
     };
-    st.store.insert_ticket(&t, now).await.map_err(internal)?;
+    st.store.insert_ticket(&t, now).await?;
     tracing::info!(matched, "binding step offered");
     Ok(Offer {
         cookie_name: cookie_name(&csrf, st.config.server.secure_cookies()),
@@ -138,34 +130,49 @@ pub enum Answer {
         /// What.
         message: ResultMessage,
     },
-    /// No usable ticket (no cookie, wrong CSRF token, unknown or used ticket): a plain error
-    /// page, nothing posted.
-    Refuse(ErrorCode, &'static str),
+    /// The login failed after its destination was trusted: deliver `error`'s code to the
+    /// ticket's target.
+    Fail {
+        /// Where.
+        target: Target,
+        /// The widget's attempt id.
+        attempt: String,
+        /// Why.
+        error: LoginError,
+    },
+    /// No usable ticket (no cookie, wrong CSRF token, unknown or used ticket) or no database: a
+    /// plain error page, nothing posted.
+    Refuse(LoginError),
 }
 
-fn end(st: &AppState, t: &Ticket, code: ErrorCode, message: &str) -> Answer {
+/// Ends the login with `why`'s code and this step's own sentence.
+fn end(st: &AppState, t: &Ticket, why: LoginError, message: &str) -> Answer {
     Answer::Deliver {
         target: Target::recorded(st, &t.dest),
-        message: ResultMessage::failure_with(&t.dest.attempt, code, message),
+        message: ResultMessage::failure_with(&t.dest.attempt, why.code(), message),
     }
 }
 
-/// The database failed after the destination was trusted: an `internal` result.
-fn failed(st: &AppState, t: &Ticket, e: StoreError) -> Answer {
-    end(st, t, internal(e), ErrorCode::Internal.default_message())
+/// The login failed after the destination was trusted (the database, the keys…).
+fn failed(st: &AppState, t: &Ticket, error: impl Into<LoginError>) -> Answer {
+    Answer::Fail {
+        target: Target::recorded(st, &t.dest),
+        attempt: t.dest.attempt.to_string(),
+        error: error.into(),
+    }
 }
 
-/// Ends the login with `code`: the ticket is consumed first, so only one end is delivered.
+/// Ends the login with `why`: the ticket is consumed first, so only one end is delivered.
 async fn consume_then_end(
     st: &AppState,
     t: &Ticket,
     now: i64,
-    code: ErrorCode,
+    why: LoginError,
     message: &str,
 ) -> Answer {
     match st.store.consume_ticket(&t.ticket_hash, now).await {
-        Ok(true) => end(st, t, code, message),
-        Ok(false) => Answer::Refuse(ErrorCode::InvalidState, USED),
+        Ok(true) => end(st, t, why, message),
+        Ok(false) => Answer::Refuse(LoginError::TicketUsed),
         Err(e) => failed(st, t, e),
     }
 }
@@ -185,35 +192,30 @@ pub async fn submit(
         .flatten();
     let Some(ticket) = ticket else {
         tracing::warn!("binding form without its ticket cookie (other browser, or no CSRF token)");
-        return Answer::Refuse(ErrorCode::InvalidState, GONE);
+        return Answer::Refuse(LoginError::TicketGone);
     };
     let hash = sha256_hex(&ticket);
     let t = match st.store.ticket(&hash).await {
         Ok(Some(t)) => t,
-        Ok(None) => return Answer::Refuse(ErrorCode::InvalidState, GONE),
-        Err(e) => {
-            return Answer::Refuse(
-                internal(e),
-                "The login service could not read its database. Please try again.",
-            )
-        }
+        Ok(None) => return Answer::Refuse(LoginError::TicketGone),
+        Err(e) => return Answer::Refuse(e.into()),
     };
     if !ct_eq(&sha256_hex(&sub.csrf), &t.csrf_hash)
         || t.dest.pool != *path_pool
         || t.connection != *path_connection
     {
         tracing::warn!("binding form with a ticket of another page or connection");
-        return Answer::Refuse(ErrorCode::InvalidState, GONE);
+        return Answer::Refuse(LoginError::TicketGone);
     }
     if t.consumed_at.is_some() {
-        return Answer::Refuse(ErrorCode::InvalidState, USED);
+        return Answer::Refuse(LoginError::TicketUsed);
     }
     // From here the destination is trusted: every end of the login is a delivered result.
     let consume =
-        |code: ErrorCode, message: &'static str| consume_then_end(st, &t, now, code, message);
+        |why: LoginError, message: &'static str| consume_then_end(st, &t, now, why, message);
     if now > t.expires_at {
         return consume(
-            ErrorCode::StateExpired,
+            LoginError::StateExpired,
             "The account-linking page expired. Please start the login again.",
         )
         .await;
@@ -224,25 +226,19 @@ pub async fn submit(
         .and_then(|p| Some((p, p.connection(&t.connection)?)))
         .filter(|(p, c)| p.app(&t.dest.app).is_some_and(|a| a.enables(&c.unique_id)))
     else {
-        return consume(
-            ErrorCode::ConnectionNotEnabled,
-            ErrorCode::ConnectionNotEnabled.default_message(),
-        )
-        .await;
+        let why = LoginError::NotEnabled;
+        return consume(why, ErrorCode::ConnectionNotEnabled.default_message()).await;
     };
     let declined = if conn.login_mode == LoginMode::LoginOnly {
-        ErrorCode::UserNotFound
+        LoginError::UserNotFound
     } else {
-        ErrorCode::BindingRequired
+        LoginError::BindingRequired
     };
     match sub.action {
         Action::Cancel => consume(declined, DECLINED).await,
         Action::Create if conn.login_mode == LoginMode::LoginOnly => {
-            consume(
-                ErrorCode::UserNotFound,
-                ErrorCode::UserNotFound.default_message(),
-            )
-            .await
+            let why = LoginError::UserNotFound;
+            consume(why, ErrorCode::UserNotFound.default_message()).await
         }
         Action::Create => create(st, pool, conn, &t, now).await,
         Action::Bind => prove::prove(st, pool, conn, &t, sub, now).await,
@@ -253,7 +249,7 @@ pub async fn submit(
 async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: i64) -> Answer {
     match st.store.consume_ticket(&t.ticket_hash, now).await {
         Ok(true) => {}
-        Ok(false) => return Answer::Refuse(ErrorCode::InvalidState, USED),
+        Ok(false) => return Answer::Refuse(LoginError::TicketUsed),
         Err(e) => return failed(st, t, e),
     }
     let id = identity_of(t);
@@ -261,18 +257,18 @@ async fn create(st: &AppState, pool: &Pool, conn: &Connection, t: &Ticket, now: 
         Ok((user, created)) => {
             issue(st, pool, conn, &t.dest.app, &t.dest.attempt, user, created).await
         }
-        Err(code) => Err(code),
+        Err(e) => Err(e),
     };
     match result {
         Ok(message) => Answer::Deliver {
             target: Target::recorded(st, &t.dest),
             message,
         },
-        Err(code) => end(st, t, code, code.default_message()),
+        Err(e) => failed(st, t, e),
     }
 }
 
-/// The Xiaomi identity the ticket stands for (its subject is the only one it may bind).
+/// The provider identity the ticket stands for (its subject is the only one it may bind).
 fn identity_of(t: &Ticket) -> ProviderIdentity {
     ProviderIdentity {
         subject: t.subject.clone(),

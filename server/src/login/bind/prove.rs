@@ -5,15 +5,16 @@ use super::Answer;
 use super::{
     consume_then_end, end, failed, form_action, identity_of, redirect_origin, Form, FormError,
     Submission, ACCOUNT_WINDOW_SECS, LINKED_ELSEWHERE, MAX_FAILURES_PER_ACCOUNT,
-    MAX_TRIES_PER_TICKET, TOO_MANY, USED,
+    MAX_TRIES_PER_TICKET, TOO_MANY,
 };
 use crate::accounts::{parse_login_id, verify_password_blocking};
 use crate::config::{Connection, LoginMode, Pool};
 use crate::login::issue::issue;
 use crate::login::resolve::identity_of as identity_row;
-use crate::login::Target;
+use crate::login::{LoginError, Target};
 use crate::state::AppState;
 use crate::store::{Link, Ticket, User};
+use crate::telemetry::Chain;
 use milogin_shared::ErrorCode;
 use secrecy::ExposeSecret;
 
@@ -48,11 +49,11 @@ pub(super) async fn prove(
         Err(SignIn::End(answer)) => return answer,
     };
     if let Err(e) = st.store.clear_account_failures(&user.id).await {
-        tracing::error!(error = %e, "cannot clear failed sign-ins");
+        tracing::error!(error = %Chain(&e), "cannot clear failed sign-ins");
     }
     if user.disabled {
-        let code = ErrorCode::UserDisabled;
-        return consume_then_end(st, t, now, code, code.default_message()).await;
+        let message = ErrorCode::UserDisabled.default_message();
+        return consume_then_end(st, t, now, LoginError::UserDisabled, message).await;
     }
     link(st, pool, conn, t, user, form, now).await
 }
@@ -83,9 +84,9 @@ async fn sign_in(
         Ok(Some(n)) => n,
         // Used up (or consumed by a parallel post): the ticket is dead.
         Ok(None) => {
-            let code = ErrorCode::BindingRequired;
+            let why = LoginError::BindingRequired;
             return Err(SignIn::End(
-                consume_then_end(st, t, now, code, TOO_MANY).await,
+                consume_then_end(st, t, now, why, TOO_MANY).await,
             ));
         }
         Err(e) => return Err(failed(e)),
@@ -119,15 +120,15 @@ async fn sign_in(
                     .store
                     .record_account_failure(&u.id, now, ACCOUNT_WINDOW_SECS);
                 if let Err(e) = recorded.await {
-                    tracing::error!(error = %e, "cannot record a failed sign-in");
+                    tracing::error!(error = %Chain(&e), "cannot record a failed sign-in");
                 }
             }
             let known = user.is_some();
             tracing::info!(tries, known, locked, "binding sign-in failed");
             if tries >= MAX_TRIES_PER_TICKET {
-                let code = ErrorCode::BindingRequired;
+                let why = LoginError::BindingRequired;
                 return Err(SignIn::End(
-                    consume_then_end(st, t, now, code, TOO_MANY).await,
+                    consume_then_end(st, t, now, why, TOO_MANY).await,
                 ));
             }
             Err(SignIn::Wrong)
@@ -159,18 +160,18 @@ async fn link(
                     target: Target::recorded(st, &t.dest),
                     message,
                 },
-                Err(code) => end(st, t, code, code.default_message()),
+                Err(e) => failed(st, t, e),
             }
         }
         Ok(Link::LinkedToOther) => {
             tracing::warn!(user = %user.id, "identity was bound to another user meanwhile; binding refused");
-            end(st, t, ErrorCode::InvalidState, LINKED_ELSEWHERE)
+            end(st, t, LoginError::LinkedElsewhere, LINKED_ELSEWHERE)
         }
         Ok(Link::UserHasOther) => {
             form.error = Some(FormError::AccountHasOther);
             Answer::Form(form)
         }
-        Ok(Link::TicketGone) => Answer::Refuse(ErrorCode::InvalidState, USED),
+        Ok(Link::TicketGone) => Answer::Refuse(LoginError::TicketUsed),
         Err(e) => failed(st, t, e),
     }
 }

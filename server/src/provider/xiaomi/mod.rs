@@ -20,7 +20,9 @@ mod parse;
 mod tests;
 
 use super::{AccessToken, Contact, Provider, ProviderError, ProviderIdentity};
-use crate::config::{Connection, Limits, MatchField, XiaomiConfig};
+use crate::config::{
+    Connection, Limits, MatchField, ProviderSettings, XiaomiConfig, XiaomiSettings,
+};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
 use breaker::Breaker;
@@ -72,6 +74,14 @@ impl Xiaomi {
         })
     }
 
+    /// The Xiaomi settings of a connection (the registry routes only Xiaomi connections here;
+    /// a second kind makes this match refuse to compile until it says what happens).
+    fn settings(c: &Connection) -> &XiaomiSettings {
+        match &c.provider {
+            ProviderSettings::Xiaomi(x) => x,
+        }
+    }
+
     fn endpoint(base: &Url, path: &str) -> String {
         format!("{}{path}", base.as_str().trim_end_matches('/'))
     }
@@ -83,6 +93,7 @@ impl Xiaomi {
         code: &str,
         redirect_uri: &str,
     ) -> Result<TokenResponse, ProviderError> {
+        let c = Self::settings(c);
         let form = [
             ("client_id", c.app_id.as_str()),
             ("redirect_uri", redirect_uri),
@@ -92,7 +103,7 @@ impl Xiaomi {
             ("token_type", "mac"),
         ];
         let body = serde_urlencoded::to_string(form)
-            .map_err(|_| ProviderError::Invalid("cannot encode form".into()))?;
+            .map_err(|_| ProviderError::Malformed("cannot encode form".into()))?;
         let req = self
             .http
             .post(Self::endpoint(&self.account_base, "/oauth2/token"))
@@ -106,13 +117,13 @@ impl Xiaomi {
         if status.is_server_error() || status.as_u16() == 429 {
             // Xiaomi's JSON errors are read at any status; a 5xx/429 without one is an outage.
             return Err(match parse_token(&bytes) {
-                Err(e @ ProviderError::Xiaomi { .. }) => e,
+                Err(e @ ProviderError::Refused { .. }) => e,
                 _ => unavailable_status(status),
             });
         }
         parse_token(&bytes).map_err(|e| match e {
-            ProviderError::Invalid(m) if status.is_redirection() => {
-                ProviderError::Invalid(format!("unexpected redirect ({status}); {m}"))
+            ProviderError::Malformed(m) if status.is_redirection() => {
+                ProviderError::Malformed(format!("unexpected redirect ({status}); {m}"))
             }
             other => other,
         })
@@ -126,6 +137,7 @@ impl Xiaomi {
         token: &SecretString,
     ) -> Result<Map<String, Value>, ProviderError> {
         let url = Self::endpoint(&self.open_base, path);
+        let c = Self::settings(c);
         let mut last = None;
         for attempt in 0..2 {
             if attempt == 1 {
@@ -141,11 +153,11 @@ impl Xiaomi {
                     let _ = bytes;
                 }
                 Ok((_, bytes)) => return parse_envelope(&bytes),
-                Err(e @ ProviderError::Unavailable(_)) => last = Some(e),
+                Err(e) if e.is_outage() => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| ProviderError::Unavailable("no answer".into())))
+        Err(last.unwrap_or_else(|| ProviderError::Transport("no answer".into())))
     }
 
     /// Reads `/user/profile`.
@@ -194,7 +206,7 @@ impl Xiaomi {
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&e))? {
             if body.len() + chunk.len() > self.max_body {
-                return Err(ProviderError::Invalid(format!(
+                return Err(ProviderError::Malformed(format!(
                     "response larger than {} bytes",
                     self.max_body
                 )));
@@ -210,13 +222,11 @@ impl Xiaomi {
         call: impl std::future::Future<Output = Result<T, ProviderError>>,
     ) -> Result<T, ProviderError> {
         if !self.breaker.allow() {
-            return Err(ProviderError::Unavailable(
-                "Xiaomi is failing; failing fast for a few seconds".into(),
-            ));
+            return Err(ProviderError::FailingFast);
         }
         let r = call.await;
         match &r {
-            Err(ProviderError::Unavailable(_)) => self.breaker.failure(),
+            Err(e) if e.is_outage() => self.breaker.failure(),
             _ => self.breaker.success(),
         }
         r
@@ -226,6 +236,7 @@ impl Xiaomi {
 #[async_trait]
 impl Provider for Xiaomi {
     fn authorize_url(&self, c: &Connection, redirect_uri: &str, state: &str) -> String {
+        let c = Self::settings(c);
         let scope = c
             .scopes
             .iter()
@@ -245,6 +256,11 @@ impl Provider for Xiaomi {
                 if c.skip_confirm { "true" } else { "false" },
             );
         url.into()
+    }
+
+    /// Xiaomi says 96012 when the person refuses at its consent page (xiaomi-oauth.md §2.3).
+    fn declined(&self, error: &str) -> bool {
+        error == "96012" || error == "access_denied"
     }
 
     async fn identity(
@@ -276,10 +292,10 @@ impl Provider for Xiaomi {
     ) -> Result<Contact, ProviderError> {
         // Ask only for what the connection matches on, with its scope configured and — when the
         // token response listed scopes — granted; otherwise Xiaomi would refuse anyway (96005).
+        let x = Self::settings(c);
         let wanted = |f: MatchField| {
-            c.matches_on(f)
-                && c.scopes.contains(&f.scope())
-                && (id.scopes.is_empty() || id.scopes.contains(&f.scope()))
+            let scope = XiaomiSettings::scope_of(f);
+            c.matches_on(f) && x.requests(f) && (id.scopes.is_empty() || id.scopes.contains(&scope))
         };
         let (email, phone) = (wanted(MatchField::Email), wanted(MatchField::Phone));
         let Some(access) = id.access.as_ref().filter(|_| email || phone) else {
@@ -307,11 +323,13 @@ fn transport(e: &reqwest::Error) -> ProviderError {
     } else {
         "request failed"
     };
-    ProviderError::Unavailable(kind.into())
+    ProviderError::Transport(kind.into())
 }
 
 fn unavailable_status(status: reqwest::StatusCode) -> ProviderError {
-    ProviderError::Unavailable(format!("HTTP {}", status.as_u16()))
+    ProviderError::Overloaded {
+        status: status.as_u16(),
+    }
 }
 
 fn jitter_ms(max: u64) -> u64 {

@@ -62,17 +62,17 @@ pub fn parse_phone_and_email(data: &Map<String, Value>) -> Contact {
 /// typos `"token_type "`, `"mac_key "`); a key present twice (even after trimming) is refused.
 pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ProviderError> {
     let text = std::str::from_utf8(body)
-        .map_err(|_| ProviderError::Invalid("body is not UTF-8".into()))?;
+        .map_err(|_| ProviderError::Malformed("body is not UTF-8".into()))?;
     let text = text.trim_start_matches('\u{feff}').trim();
     let text = text.strip_prefix(PREFIX).unwrap_or(text).trim_start();
     if text.is_empty() {
-        return Err(ProviderError::Invalid("empty body".into()));
+        return Err(ProviderError::Malformed("empty body".into()));
     }
     let value: UniqueKeys = serde_json::from_str(text)
-        .map_err(|_| ProviderError::Invalid("body is not JSON".into()))?;
+        .map_err(|_| ProviderError::Malformed("body is not JSON".into()))?;
     match value.0 {
         Value::Object(m) => Ok(m),
-        _ => Err(ProviderError::Invalid("body is not a JSON object".into())),
+        _ => Err(ProviderError::Malformed("body is not a JSON object".into())),
     }
 }
 
@@ -156,6 +156,7 @@ fn as_id(v: &Value) -> Option<String> {
     (!s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic())).then_some(s)
 }
 
+/// Xiaomi's numeric error (`-1` when it sent none or a non-number) as a refusal.
 fn xiaomi_error(m: &Map<String, Value>, code_key: &str, desc_key: &str) -> ProviderError {
     let code = m.get(code_key).and_then(as_int).unwrap_or(-1);
     let description = m
@@ -163,8 +164,8 @@ fn xiaomi_error(m: &Map<String, Value>, code_key: &str, desc_key: &str) -> Provi
         .and_then(Value::as_str)
         .map(clean_text)
         .unwrap_or_default();
-    ProviderError::Xiaomi {
-        code,
+    ProviderError::Refused {
+        code: code.to_string(),
         description: description.chars().take(200).collect(),
     }
 }
@@ -178,7 +179,7 @@ pub fn parse_token(body: &[u8]) -> Result<TokenResponse, ProviderError> {
     let access_token = match m.get("access_token") {
         Some(Value::String(s)) if !s.trim().is_empty() => SecretString::from(s.trim().to_owned()),
         _ => {
-            return Err(ProviderError::Invalid(
+            return Err(ProviderError::Malformed(
                 "access_token missing or empty".into(),
             ))
         }
@@ -186,7 +187,7 @@ pub fn parse_token(body: &[u8]) -> Result<TokenResponse, ProviderError> {
     let open_id = match m.get("openId") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into()))?,
+            as_id(v).ok_or_else(|| ProviderError::Malformed("openId is not a usable id".into()))?,
         ),
     };
     let union_id = m.get("union_id").and_then(as_id);
@@ -226,9 +227,9 @@ pub fn parse_envelope(body: &[u8]) -> Result<Map<String, Value>, ProviderError> 
         .map(|r| r.eq_ignore_ascii_case("ok"));
     let code = m.get("code").map(as_int);
     let ok = match (result_ok, code) {
-        (_, Some(None)) => return Err(ProviderError::Invalid("code is not a number".into())),
+        (_, Some(None)) => return Err(ProviderError::Malformed("code is not a number".into())),
         (None, None) => {
-            return Err(ProviderError::Invalid(
+            return Err(ProviderError::Malformed(
                 "no result or code in the answer".into(),
             ))
         }
@@ -241,7 +242,7 @@ pub fn parse_envelope(body: &[u8]) -> Result<Map<String, Value>, ProviderError> 
     }
     match m.get("data") {
         Some(Value::Object(d)) => Ok(d.clone()),
-        _ => Err(ProviderError::Invalid("data missing".into())),
+        _ => Err(ProviderError::Malformed("data missing".into())),
     }
 }
 
@@ -250,7 +251,11 @@ pub fn parse_profile(data: Map<String, Value>) -> Result<Profile, ProviderError>
     let nickname = match data.get("miliaoNick") {
         Some(Value::String(s)) => clean_nickname(s),
         None | Some(Value::Null) => clean_nickname(""),
-        Some(_) => return Err(ProviderError::Invalid("miliaoNick is not a string".into())),
+        Some(_) => {
+            return Err(ProviderError::Malformed(
+                "miliaoNick is not a string".into(),
+            ))
+        }
     };
     let avatar = ["miliaoIcon_orig", "miliaoIcon_320", "miliaoIcon"]
         .iter()
@@ -267,13 +272,13 @@ pub fn parse_profile(data: Map<String, Value>) -> Result<Profile, ProviderError>
 /// Extracts the openId from `/user/openidV2`'s `data` (`openId` or legacy `openid`).
 pub fn parse_open_id(data: &Map<String, Value>) -> Result<String, ProviderError> {
     match (data.get("openId"), data.get("openid")) {
-        (Some(a), Some(b)) if a != b => {
-            Err(ProviderError::Invalid("openId and openid disagree".into()))
-        }
+        (Some(a), Some(b)) if a != b => Err(ProviderError::Malformed(
+            "openId and openid disagree".into(),
+        )),
         (Some(v), _) | (None, Some(v)) => {
-            as_id(v).ok_or_else(|| ProviderError::Invalid("openId is not a usable id".into()))
+            as_id(v).ok_or_else(|| ProviderError::Malformed("openId is not a usable id".into()))
         }
-        (None, None) => Err(ProviderError::Invalid("openId missing".into())),
+        (None, None) => Err(ProviderError::Malformed("openId missing".into())),
     }
 }
 

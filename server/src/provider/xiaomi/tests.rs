@@ -49,15 +49,15 @@ fn token_errors_numeric_or_string_at_any_status() {
     ] {
         assert_eq!(
             tok(body).unwrap_err(),
-            ProviderError::Xiaomi {
-                code: 96013,
+            ProviderError::Refused {
+                code: "96013".into(),
                 description: "invalid code".into()
             }
         );
     }
     assert!(matches!(
         tok(r#"{"error":"invalid_client"}"#),
-        Err(ProviderError::Xiaomi { code: -1, .. })
+        Err(ProviderError::Refused { code, .. }) if code == "-1"
     ));
     assert_eq!(
         tok(r#"{"error":96012,"error_description":"x"}"#)
@@ -86,13 +86,13 @@ fn token_malformed_shapes_are_invalid_not_panics() {
         r#"{"access_token":"AT","mac_key":"a","mac_key ":"b"}"#,
     ] {
         assert!(
-            matches!(tok(body), Err(ProviderError::Invalid(_))),
+            matches!(tok(body), Err(ProviderError::Malformed(_))),
             "{body:?}"
         );
     }
     assert!(matches!(
         parse_token(&[0xff, 0xfe]),
-        Err(ProviderError::Invalid(_))
+        Err(ProviderError::Malformed(_))
     ));
 }
 
@@ -134,18 +134,18 @@ fn open_api_errors_and_contradictions() {
     assert_eq!(
         parse_envelope(br#"{"result":"error","description":"invalid token","code":96008}"#)
             .unwrap_err(),
-        ProviderError::Xiaomi {
-            code: 96008,
+        ProviderError::Refused {
+            code: "96008".into(),
             description: "invalid token".into()
         }
     );
     assert!(matches!(
         parse_envelope(br#"{"result":"error","code":"96012"}"#),
-        Err(ProviderError::Xiaomi { code: 96012, .. })
+        Err(ProviderError::Refused { code, .. }) if code == "96012"
     ));
     assert!(matches!(
         parse_envelope(br#"{"result":"ok","code":96008,"data":{}}"#),
-        Err(ProviderError::Xiaomi { .. })
+        Err(ProviderError::Refused { .. })
     ));
     for body in [
         r#"{"result":"ok","code":0}"#,
@@ -156,7 +156,7 @@ fn open_api_errors_and_contradictions() {
         assert!(
             matches!(
                 parse_envelope(body.as_bytes()),
-                Err(ProviderError::Invalid(_))
+                Err(ProviderError::Malformed(_))
             ),
             "{body}"
         );
@@ -235,7 +235,7 @@ fn phone_and_email_fixtures() {
     // Refused without the scope (96005): an error, which the flow treats as "no values".
     assert!(matches!(
         parse_envelope(br#"{"result":"error","description":"no permission","code":96005}"#),
-        Err(ProviderError::Xiaomi { code: 96005, .. })
+        Err(ProviderError::Refused { code, .. }) if code == "96005"
     ));
 }
 

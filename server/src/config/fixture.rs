@@ -199,6 +199,9 @@ pub struct AppBuilder {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub return_uris: Vec<String>,
     pub connections: Vec<String>,
+    /// `client_secret` (an OpenID Connect confidential client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
 }
 
 impl AppBuilder {

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
-/// The longest value we read (a redirect URI, a state, a nonce).
-pub const MAX_VALUE: usize = 2048;
+/// The longest value we read (a redirect URI, a state, a nonce): 8 KiB, as the callback's whole
+/// query. `redirect_uris` has no length limit in the configuration, so a cap below the longest
+/// registered URI would refuse a client that `milogin check` accepts.
+pub const MAX_VALUE: usize = 8192;
 
 /// At most this many parameters.
 pub const MAX_PARAMS: usize = 32;
@@ -99,6 +101,10 @@ mod tests {
         let (e, _) = Params::parse(&format!("nonce={long}")).unwrap_err();
         assert_eq!(e, ParamsError::TooLong("nonce".into()));
         assert!(Params::parse(&format!("nonce={}", &long[1..])).is_ok());
+        // A registered redirect URI of 2.5 KB (the configuration sets no limit) is read.
+        let uri = format!("https://shop.example.com/cb?{}", "q".repeat(2500));
+        let p = Params::parse(&format!("redirect_uri={uri}")).unwrap();
+        assert_eq!(p.get("redirect_uri"), Some(uri.as_str()));
         let many: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("p{i}=1")).collect();
         assert_eq!(
             Params::parse(&many.join("&")).unwrap_err().0,

@@ -49,7 +49,7 @@ pub struct Claims {
     pub oidc: OidcClaims,
 }
 
-/// The claims of the code flow's tokens (`http::code_flow`): none is set on the widget's id_token.
+/// The claims of the code flow's tokens (`login::code::exchange`): none is set on the widget's id_token.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OidcClaims {
     /// When the person logged in, Unix seconds (id_token).

@@ -1,39 +1,33 @@
-//! OpenID Connect's authorization code flow (issue 21): `GET /pools/{pool}/oidc/authorize` and
-//! `POST /pools/{pool}/oidc/token`. The checks are `crate::oidc`'s; this module is their HTTP.
+//! OpenID Connect's authorization code flow (issue 21) in HTTP: `GET /pools/{pool}/oidc/authorize`
+//! and `POST /pools/{pool}/oidc/token`. The checks are `crate::oidc`'s, the flow is
+//! `crate::login::code`'s; this module extracts, calls and renders.
 //!
 //! **authorize**: the request is checked ([`oidc::authorize::check`]): an unknown client or an
 //! unregistered redirect URI gets an error page, anything else wrong goes back to the redirect
-//! URI (`error`, `error_description`, `state`, `iss`). A good request records its
-//! [`OidcRequest`] under a fresh attempt id and starts an ordinary login of mode `oidc` (the
-//! whole login runs unchanged: login-only mode, field matching, the binding page, limits); with
-//! several connections and no `connection=`, a page lets the person pick. When that login ends,
-//! `super::code_delivery` takes the request back, issues a one-time code bound to client, redirect URI,
-//! PKCE challenge and nonce (only its SHA-256 is stored, 60 s), and redirects with
-//! `code`, `state` and `iss` (RFC 9207) in the query.
+//! URI (`error`, `error_description`, `state`, `iss`). A good request begins its login
+//! (`crate::login::code::begin`: 302 to the provider with the binding cookie); with several
+//! connections and no `connection=`, a page lets the person pick. When that login ends,
+//! `super::code_delivery` answers with the code.
 //!
-//! **token**: client authentication ([`oidc::client`]), the grant ([`oidc::grant`]), the code
-//! redeemed once in the database (a second use is `invalid_grant` and a warning in the log),
-//! then an id_token (`nonce`, `auth_time`, `azp`) and an access token (a JWT for the pool's
-//! userinfo endpoint, `token_use: "access"`, `azp` = the client), both signed with the pool's key
-//! so any replica verifies them. Answers carry `Cache-Control: no-store`, and CORS for the
+//! **token**: the form is read here (its type, UTF-8, each parameter once) and redeemed by
+//! `crate::login::code::exchange`. Answers carry `Cache-Control: no-store`, and CORS for the
 //! client's registered origins (a public client in a page redeems its code there).
 
-use super::code_delivery::found;
+use super::cause::log_code_cause;
+use super::code_delivery::{found, returned};
 use super::extract::ClientIp;
 use super::extract::{AuthorizeRoute, RateLimit};
 use super::pages::{self, Lang, Page, NO_SOURCES};
 use super::respond::{set_cookie, SameSite};
 use crate::config::{App, Pool};
-use crate::crypto::{random_token, sha256_hex};
-use crate::domain::{AttemptId, Origin};
-use crate::login::start::{self, Start};
-use crate::login::Target;
-use crate::oidc::error::{AuthorizeCode, AuthorizeError, ErrorRedirect, TokenCode, TokenError};
+use crate::domain::Origin;
+use crate::login::code::begin::{begin, Begin};
+use crate::login::code::exchange::exchange;
+use crate::login::code::CodeError;
+use crate::oidc::error::{AuthorizeError, TokenCode, TokenError};
 use crate::oidc::params::Params;
 use crate::oidc::{self, authorize::AuthorizeRequest};
 use crate::state::AppState;
-use crate::store::{Code, OidcRequest, Redeemed};
-use crate::token::{Claims, OidcClaims};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -43,10 +37,6 @@ use axum::{Json, Router};
 use maud::html;
 use milogin_shared::ErrorCode;
 use serde_json::json;
-
-/// How long an OpenID Connect request waits for its login to end (the attempt's ten minutes and
-/// a binding step's ten).
-const REQUEST_LIFETIME_SECS: i64 = 3600;
 
 /// Authorize and token.
 pub fn router() -> Router<AppState> {
@@ -90,12 +80,7 @@ async fn get_authorize(
         .expect("checked: an app of the pool");
     match &req.connection {
         None => picker(pool, app, &raw, lang),
-        Some(uid) => begin(&st, pool, app, &req, uid.as_str(), ip)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(why = e.description, "oidc login not started");
-                found(&e.location(&issuer))
-            }),
+        Some(uid) => start(&st, pool, app, &req, uid.as_str(), ip).await,
     }
 }
 
@@ -115,70 +100,32 @@ fn refused(e: AuthorizeError, lang: Lang, issuer: &str) -> Response {
     }
 }
 
-/// Records the request and starts the login (302 to Xiaomi with the binding cookie).
-async fn begin(
+/// Begins the login of a checked request: 302 to the provider with the binding cookie, or the
+/// error back to the client.
+async fn start(
     st: &AppState,
     pool: &Pool,
     app: &App,
-    req: &AuthorizeRequest,
-    uid: &str,
+    request: &AuthorizeRequest,
+    connection: &str,
     ip: std::net::IpAddr,
-) -> Result<Response, ErrorRedirect> {
-    let back = |code, description: &str| ErrorRedirect {
-        redirect_uri: req.redirect_uri.clone(),
-        state: req.state.clone(),
-        code,
-        description: description.to_owned(),
-    };
-    let connection = pool.connection(uid).ok_or_else(|| {
-        back(
-            AuthorizeCode::ServerError,
-            "the app's connection is not configured",
-        )
-    })?;
-    let attempt =
-        AttemptId::parse(&random_token()).expect("43 base64url characters are an attempt id");
-    let now = st.clock.now();
-    let record = OidcRequest {
-        attempt: attempt.clone(),
-        pool: pool.id.clone(),
-        client: app.id.clone(),
-        redirect_uri: req.redirect_uri.clone(),
-        state: req.state.clone(),
-        nonce: req.nonce.clone(),
-        challenge: req.challenge.as_ref().map(|c| c.as_str().to_owned()),
-        scope: req.scope.clone(),
-        expires_at: now + REQUEST_LIFETIME_SECS,
-    };
-    st.store
-        .insert_oidc_request(&record, now)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot record the oidc request");
-            back(
-                AuthorizeCode::ServerError,
-                "the login could not be recorded; try again",
-            )
-        })?;
-    let s = Start {
+) -> Response {
+    let b = Begin {
         pool,
         app,
+        request,
         connection,
-        target: Target::Oidc(req.redirect_uri.clone()),
-        attempt,
     };
-    let started = start::start(st, &s, ip).await.map_err(|e| {
-        tracing::warn!(error = %e, "oidc attempt refused");
-        back(
-            AuthorizeCode::TemporarilyUnavailable,
-            "too many logins are in progress; try again in a minute",
-        )
-    })?;
-    let mut r = found(&started.location);
-    let ttl = st.config.server.attempt_ttl_secs as i64;
-    let cookie = (started.cookie_name.as_str(), started.cookie_value.as_str());
-    set_cookie(st, r.headers_mut(), cookie, ttl, SameSite::Lax);
-    Ok(r)
+    match begin(st, &b, ip).await {
+        Ok(started) => {
+            let mut r = found(&started.location);
+            let ttl = st.config.server.attempt_ttl_secs as i64;
+            let cookie = (started.cookie_name.as_str(), started.cookie_value.as_str());
+            set_cookie(st, r.headers_mut(), cookie, ttl, SameSite::Lax);
+            r
+        }
+        Err(back) => returned(&back),
+    }
 }
 
 /// The app's connections as links: the same request with `connection=` added.
@@ -251,27 +198,54 @@ async fn post_token(
         let e = TokenError::new(TokenCode::InvalidClient, "no such pool");
         return token_error(&st, &pool, &e);
     };
-    match exchange(&st, pool_config, &headers, &body).await {
-        Ok((answer, app)) => {
-            let mut r = Json(answer).into_response();
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let redeemed = match form(&headers, &body) {
+        Ok(params) => exchange(&st, pool_config, authorization, &params).await,
+        Err(e) => Err(e.into()),
+    };
+    match redeemed {
+        Ok(done) => {
+            let mut r = Json(done.answer).into_response();
             no_store(r.headers_mut());
-            cors(
-                r.headers_mut(),
-                cors_origin(&headers, pool_config, Some(app)),
-            );
+            let origin = cors_origin(&headers, pool_config, Some(done.app));
+            cors(r.headers_mut(), origin);
             r
         }
-        Err(e) => {
-            tracing::info!(
-                error = e.code.as_str(),
-                why = e.description,
-                "token request refused"
-            );
-            let mut r = token_error(&st, &pool, &e);
-            cors(r.headers_mut(), cors_origin(&headers, pool_config, None));
-            r
-        }
+        Err(e) => token_refused(&st, &pool, &e, cors_origin(&headers, pool_config, None)),
     }
+}
+
+/// The token request's form: `application/x-www-form-urlencoded`, UTF-8, each parameter once.
+fn form(headers: &HeaderMap, body: &[u8]) -> Result<Params, TokenError> {
+    let invalid = |d: String| TokenError::new(TokenCode::InvalidRequest, d);
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        let d = "send the token request as application/x-www-form-urlencoded";
+        return Err(invalid(d.to_owned()));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| invalid("the body is not UTF-8".into()))?;
+    Params::parse(text).map_err(|(e, _)| invalid(e.to_string()))
+}
+
+/// A refused token request: its cause logged, the RFC 6749 §5.2 answer (with CORS).
+fn token_refused(
+    st: &AppState,
+    pool: &str,
+    e: &CodeError,
+    origin: Option<HeaderValue>,
+) -> Response {
+    let answer = e.token_error();
+    log_code_cause(e, answer.code.as_str());
+    let (error, why) = (answer.code.as_str(), answer.description.as_str());
+    tracing::info!(error, why, "token request refused");
+    let mut r = token_error(st, pool, &answer);
+    cors(r.headers_mut(), origin);
+    r
 }
 
 /// The request's `Origin` when it is registered (in its normal form) for `app`, or for any app of
@@ -325,124 +299,4 @@ async fn token_preflight(
     }
     cors(h, origin);
     r
-}
-
-/// Authenticates the client, redeems the code, signs the tokens.
-async fn exchange<'p>(
-    st: &AppState,
-    pool: &'p Pool,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(serde_json::Value, &'p App), TokenError> {
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if !form_type {
-        return Err(TokenError::new(
-            TokenCode::InvalidRequest,
-            "send the token request as application/x-www-form-urlencoded",
-        ));
-    }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| TokenError::new(TokenCode::InvalidRequest, "the body is not UTF-8"))?;
-    let params = Params::parse(text)
-        .map_err(|(e, _)| TokenError::new(TokenCode::InvalidRequest, e.to_string()))?;
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let presented = oidc::client::presented(authorization, &params)?;
-    let app = oidc::client::authenticate(pool, &presented)?;
-    let req = oidc::grant::parse(&params)?;
-    let now = st.clock.now();
-    let internal = |e: crate::store::StoreError| {
-        tracing::error!(error = %e, "token endpoint: database");
-        TokenError::new(
-            TokenCode::InvalidRequest,
-            "the code could not be checked; try again",
-        )
-    };
-    let found = st
-        .store
-        .redeem_code(&sha256_hex(&req.code), now)
-        .await
-        .map_err(internal)?;
-    let found = match found {
-        Redeemed::Reused(c) => {
-            tracing::warn!(client = %c.client, user = %c.user_id, presented_by = %app.id, "authorization code reused: refused");
-            Redeemed::Reused(c)
-        }
-        Redeemed::Fresh(c) | Redeemed::Expired(c) if c.pool != pool.id => {
-            tracing::warn!(code_pool = %c.pool, "authorization code of another pool");
-            Redeemed::Unknown
-        }
-        other => other,
-    };
-    let code = oidc::grant::accept(found, app, &req)?;
-    let user = st
-        .store
-        .user(&pool.id, &code.user_id)
-        .await
-        .map_err(internal)?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| {
-            TokenError::new(
-                TokenCode::InvalidGrant,
-                "the user no longer exists or is disabled",
-            )
-        })?;
-    Ok((tokens(st, pool, app, &code, &user, now).await?, app))
-}
-
-/// The answer of a redeemed code: an id_token (`nonce`, `auth_time`, `azp`) and an access token
-/// for the pool's userinfo endpoint, both signed with the pool's current key.
-async fn tokens(
-    st: &AppState,
-    pool: &Pool,
-    app: &App,
-    code: &Code,
-    user: &crate::store::User,
-    now: i64,
-) -> Result<serde_json::Value, TokenError> {
-    let issuer = st.config.server.issuer(&pool.id);
-    let key = st.keys.signer(&pool.id, now).await.ok_or_else(|| {
-        tracing::error!("no signing key for the pool");
-        TokenError::new(TokenCode::InvalidRequest, "no signing key; try again")
-    })?;
-    let base = Claims {
-        iss: issuer.clone(),
-        sub: user.id.clone(),
-        aud: app.id.to_string(),
-        exp: now + st.config.server.token_ttl_secs as i64,
-        iat: now,
-        nonce: code.nonce.clone().unwrap_or_default(),
-        name: user.nickname.clone(),
-        picture: user.avatar.clone(),
-        idp: code.connection.to_string(),
-        oidc: OidcClaims {
-            auth_time: Some(code.auth_time),
-            azp: Some(app.id.to_string()),
-            ..Default::default()
-        },
-    };
-    let access = Claims {
-        aud: oidc::userinfo_audience(&issuer),
-        exp: now + oidc::ACCESS_TOKEN_LIFETIME_SECS,
-        nonce: String::new(),
-        oidc: OidcClaims {
-            azp: Some(app.id.to_string()),
-            scope: Some(code.scope.clone()),
-            token_use: Some("access".into()),
-            auth_time: None,
-        },
-        ..base.clone()
-    };
-    tracing::info!(client = %app.id, user = %user.id, "authorization code redeemed");
-    Ok(json!({
-        "access_token": key.sign(&access),
-        "token_type": "Bearer",
-        "expires_in": oidc::ACCESS_TOKEN_LIFETIME_SECS,
-        "id_token": key.sign(&base),
-        "scope": code.scope,
-    }))
 }

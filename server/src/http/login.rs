@@ -1,10 +1,11 @@
 //! `GET /connection/social/{uid}/{pool}/authorize` and `…/callback`: the browser half of a login.
 //! `HEAD` (link prefetchers, X-10/X-29) is refused with 405 and changes nothing.
 
+use super::cause::log_cause;
 use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit};
 use super::pages::{self, Lang};
 use super::params::{AuthorizeParams, CallbackQuery, Query};
-use super::respond::{conclude, deliver, failure, log_cause, refusal, set_cookie, SameSite};
+use super::respond::{conclude, deliver, failure, refusal, set_cookie, SameSite};
 use super::try_login::spend_try_ticket;
 use crate::crypto::sha256_hex;
 use crate::domain::{PoolId, UniqueId};

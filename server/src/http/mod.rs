@@ -3,6 +3,7 @@
 //! Handlers translate HTTP to calls of `crate::login` and back; nothing below imports this module.
 
 pub mod binding;
+pub mod cause;
 pub mod code_delivery;
 pub mod code_flow;
 pub mod connections;

@@ -1,13 +1,13 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment), a [`LoginError`] as a result or an error page with its cause logged as a chain,
-//! `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a rate limit's token
-//! with `Retry-After` (the 429 page is `super::extract::RateLimit`).
+//! fragment), a [`LoginError`] as a result or an error page with its cause logged as a chain
+//! (`super::cause`), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a
+//! rate limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
 
+use super::cause::log_cause;
 use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
 use crate::login::{LoginError, Target};
 use crate::state::AppState;
-use crate::telemetry::Chain;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
@@ -78,20 +78,6 @@ pub fn refusal(lang: Lang, error: &LoginError) -> Response {
     log_cause(error);
     let text = error.refusal_text();
     pages::error_page(StatusCode::BAD_REQUEST, lang, error.code(), text)
-}
-
-/// Where a login error meets HTTP, its cause is logged once, as a chain (`a: b: c`): at `error`
-/// when something of ours broke (database, keys), at `warn` when the provider did. A decision
-/// (a refusal, a disabled user…) is not a failure and logs nothing here.
-pub fn log_cause(error: &LoginError) {
-    if !error.is_failure() {
-        return;
-    }
-    let (chain, reason) = (Chain(error), error.code().as_str());
-    match error.code() {
-        ErrorCode::Internal => tracing::error!(error = %chain, reason, "login failed"),
-        _ => tracing::warn!(error = %chain, reason, "login failed"),
-    }
 }
 
 /// Sends a result to its target: the popup page (in `lang`), or a 302 with the result in the

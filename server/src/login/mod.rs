@@ -2,10 +2,13 @@
 //! binding), [`finish`] ends Xiaomi's callback (consume the state first, check every binding, call
 //! Xiaomi), [`resolve`] finds or creates the user, [`bind`] is the "link your Xiaomi account"
 //! step, and [`issue`] signs the token — the one way both the callback and the binding step end.
-//! Every step fails with [`LoginError`] (its [`error`] module). It sees the world through
+//! Every step fails with [`LoginError`] (its [`error`] module). [`code`] is OpenID Connect's code
+//! flow around such a login (begin, deliver a code, exchange it), with its own error,
+//! [`code::CodeError`]. It sees the world through
 //! `AppState`; it never builds HTTP responses (that is `crate::http`).
 
 pub mod bind;
+pub mod code;
 pub mod error;
 pub mod finish;
 pub mod issue;
@@ -42,7 +45,7 @@ pub enum Target {
     /// 302 to this registered URI with the result in the fragment.
     Redirect(String),
     /// An OpenID Connect login: 302 to this registered URI with a one-time code (or an error) in
-    /// the query, with the client's state (`http::code_flow`).
+    /// the query, with the client's state ([`code`]).
     Oidc(String),
 }
 

@@ -12,6 +12,7 @@
 //! on the path's pool and app (a `CorsLayer` predicate would need the configuration and a second
 //! parse of the path), and unknown pools and apps answer `*` on purpose (see [`unknown`]).
 
+use crate::config::{App, Pool};
 use crate::domain::Origin;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -142,6 +143,18 @@ pub(super) fn answer(
             &asked,
         );
     }
+    listed(pool, app, locale, origin, parsed.as_ref())
+}
+
+/// The list itself: the app's connections in `locale`, readable by `origin` (CORS), with whether
+/// that origin has a return page (`X-Milogin-Return-Page`).
+fn listed(
+    pool: &Pool,
+    app: &App,
+    locale: &str,
+    origin: Option<&str>,
+    parsed: Option<&Origin>,
+) -> Response {
     let list: Vec<ConnectionInfo> = app
         .connections
         .iter()
@@ -163,7 +176,7 @@ pub(super) fn answer(
         if let Ok(v) = HeaderValue::from_str(origin) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        let return_page = parsed.as_ref().is_some_and(|o| app.return_uri(o).is_some());
+        let return_page = parsed.is_some_and(|o| app.return_uri(o).is_some());
         h.insert(
             RETURN_PAGE,
             HeaderValue::from_static(if return_page { "1" } else { "0" }),

@@ -217,13 +217,14 @@ pub(super) async fn a_live_display_name_keeps_the_login(engine: Engine) {
         st["bg"].as_str().is_some_and(|bg| dark.contains(&bg)),
         "dark now: {st}"
     );
-    let width = c
-        .js(
-            &format!("return {}.getBoundingClientRect().width;", inner("b1")),
-            vec![],
-        )
-        .await;
-    assert_eq!(width, 260, "width=260");
+    // The width goes through the same transition (`transition: .15s` on every property), and
+    // it may start a frame after the colours: wait for it too (Firefox read 181.8 px once).
+    c.wait_until(
+        &format!("{}.getBoundingClientRect().width === 260", inner("b1")),
+        5,
+        "width=260",
+    )
+    .await;
     assert_eq!(c.window_count().await, 2, "the login window is still open");
     c.consent("account-alice").await;
     let ev = wait_events(&c, 1).await;

@@ -23,7 +23,6 @@ pub(crate) fn build_widget() -> Result {
     let started = Instant::now();
     let mut out = wasm_bindgen_output("milogin-widget", "milogin", !keep_names())?;
     let glue = out.js().to_owned();
-    let glue = glue::drop_unused_classes(out.wasm_mut(), &glue)?;
     let glue = glue::streaming_only(&glue)?;
     let glue = glue::shorten_names(out.wasm_mut(), &glue)?;
     let glue = glue::wrap_glue(&glue)?;

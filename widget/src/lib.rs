@@ -64,6 +64,7 @@ mod entry {
             mark,
             hash,
         });
+        web::prepare_pkce();
         delivery::start();
     }
 
@@ -211,6 +212,7 @@ mod entry {
             attempt,
             element_id: String::new(),
             keys: [pool, app, String::new()],
+            verifier: String::new(),
         };
         web::leave(&pending, &url);
     }

@@ -111,12 +111,46 @@ fn prefixed(parts: &[&str]) -> JsValue {
 
 /// A fresh attempt id: 24 random bytes (`crypto.getRandomValues`), base64url.
 pub fn attempt_id() -> String {
-    let mut bytes = [0u8; 24];
+    random(&mut [0u8; 24])
+}
+
+/// `bytes` filled at random, base64url.
+fn random(bytes: &mut [u8]) -> String {
     let crypto = window().crypto().expect_throw("milogin: no crypto");
     crypto
-        .get_random_values_with_u8_array(&mut bytes)
+        .get_random_values_with_u8_array(bytes)
         .expect_throw("milogin: getRandomValues");
-    redirect::b64url(&bytes)
+    redirect::b64url(bytes)
+}
+
+thread_local! {
+    /// The next attempt's PKCE pair, `[verifier, challenge]`, made ahead of the click.
+    static PKCE: RefCell<Option<[String; 2]>> = const { RefCell::new(None) };
+}
+
+/// Makes the next attempt's PKCE pair: a 43-character verifier and its `S256` challenge. Ahead
+/// of the click, because `crypto.subtle.digest` answers with a promise and the popup must open
+/// synchronously inside the click.
+pub fn prepare_pkce() {
+    js_sys::futures::spawn_local(async {
+        let verifier = random(&mut [0u8; 32]);
+        let subtle = window().crypto().expect_throw("milogin: no crypto").subtle();
+        let Ok(p) = subtle.digest_with_str_and_u8_array("SHA-256", verifier.as_bytes()) else {
+            return;
+        };
+        let Ok(hash) = js_sys::futures::JsFuture::from(p).await else {
+            return;
+        };
+        let challenge = redirect::b64url(&js_sys::Uint8Array::new(&hash).to_vec());
+        PKCE.with(|n| *n.borrow_mut() = Some([verifier, challenge]));
+    });
+}
+
+/// The prepared `[verifier, challenge]` (empty when not ready yet), and the next one on its way.
+pub fn take_pkce() -> [String; 2] {
+    let pair = PKCE.with(|n| n.borrow_mut().take());
+    prepare_pkce();
+    pair.unwrap_or_default()
 }
 
 /// `S/<path segments, each percent-encoded>?<query>`: the query form-encoded by
@@ -128,14 +162,19 @@ pub fn server_url(segments: &[&str], query: &[(&str, &str)]) -> String {
         url.push_str(&String::from(js_sys::encode_uri_component(s)));
     }
     if !query.is_empty() {
-        let q = UrlSearchParams::new().expect_throw("milogin: URLSearchParams");
-        for (k, v) in query {
-            q.append(k, v);
-        }
         url.push('?');
-        url.push_str(&String::from(q.to_string()));
+        url.push_str(&String::from(form(query).to_string()));
     }
     url
+}
+
+/// `query` as `URLSearchParams` (a fetch body sent as `application/x-www-form-urlencoded`).
+pub fn form(query: &[(&str, &str)]) -> UrlSearchParams {
+    let q = UrlSearchParams::new().expect_throw("milogin: URLSearchParams");
+    for (k, v) in query {
+        q.append(k, v);
+    }
+    q
 }
 
 /// Redirect mode: remember the attempt in this tab (only its result is accepted back), then go.

@@ -64,6 +64,7 @@ mod entry {
             mark,
             hash,
         });
+        let _ = any_spawner::Executor::init_wasm_bindgen();
         web::prepare_pkce();
         delivery::start();
     }

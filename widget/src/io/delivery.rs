@@ -116,7 +116,7 @@ fn redirect_return() {
         return;
     }
     let _ = storage.remove_item(web::PENDING);
-    js_sys::futures::spawn_local(async move {
+    leptos::task::spawn_local(async move {
         let [pool, app, _] = &p.keys;
         let back = web::this_page();
         let verdict = outcome(&h, &p.attempt, [pool, app], &p.verifier, &back).await;

@@ -132,7 +132,7 @@ thread_local! {
 /// of the click, because `crypto.subtle.digest` answers with a promise and the popup must open
 /// synchronously inside the click.
 pub fn prepare_pkce() {
-    js_sys::futures::spawn_local(async {
+    leptos::task::spawn_local(async {
         let verifier = random(&mut [0u8; 32]);
         let subtle = window().crypto().expect_throw("milogin: no crypto").subtle();
         let Ok(p) = subtle.digest_with_str_and_u8_array("SHA-256", verifier.as_bytes()) else {

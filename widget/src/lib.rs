@@ -57,15 +57,15 @@ mod entry {
     /// address bar (or ""). Opens the return page's relay (and relays, on the return page) and
     /// takes back a redirect-mode result.
     #[wasm_bindgen]
-    pub fn start(server: String, in_app: bool, mark: String, hash: String) {
+    pub fn start(server: String, in_app: bool, mark: String, hash: String, pkce: js_sys::Function) {
         web::set_page(web::Page {
             server,
             in_app,
             mark,
             hash,
+            pkce,
         });
         let _ = any_spawner::Executor::init_wasm_bindgen();
-        web::prepare_pkce();
         delivery::start();
     }
 

@@ -22,10 +22,12 @@ pub struct Page {
     /// The fragment the loader took out of the address bar as it evaluated (empty unless it was
     /// milogin's, or looked like it).
     pub hash: String,
+    /// The loader's PKCE pair maker ([`take_pkce`]).
+    pub pkce: js_sys::Function,
 }
 
 thread_local! {
-    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new() }) };
+    static PAGE: RefCell<Page> = RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new(), pkce: js_sys::Function::new_no_args("") });
 }
 
 /// Records what the loader said at start.
@@ -111,46 +113,21 @@ fn prefixed(parts: &[&str]) -> JsValue {
 
 /// A fresh attempt id: 24 random bytes (`crypto.getRandomValues`), base64url.
 pub fn attempt_id() -> String {
-    random(&mut [0u8; 24])
-}
-
-/// `bytes` filled at random, base64url.
-fn random(bytes: &mut [u8]) -> String {
+    let mut bytes = [0u8; 24];
     let crypto = window().crypto().expect_throw("milogin: no crypto");
     crypto
-        .get_random_values_with_u8_array(bytes)
+        .get_random_values_with_u8_array(&mut bytes)
         .expect_throw("milogin: getRandomValues");
-    redirect::b64url(bytes)
+    redirect::b64url(&bytes)
 }
 
-thread_local! {
-    /// The next attempt's PKCE pair, `[verifier, challenge]`, made ahead of the click.
-    static PKCE: RefCell<Option<[String; 2]>> = const { RefCell::new(None) };
-}
-
-/// Makes the next attempt's PKCE pair: a 43-character verifier and its `S256` challenge. Ahead
-/// of the click, because `crypto.subtle.digest` answers with a promise and the popup must open
-/// synchronously inside the click.
-pub fn prepare_pkce() {
-    leptos::task::spawn_local(async {
-        let verifier = random(&mut [0u8; 32]);
-        let subtle = window().crypto().expect_throw("milogin: no crypto").subtle();
-        let Ok(p) = subtle.digest_with_str_and_u8_array("SHA-256", verifier.as_bytes()) else {
-            return;
-        };
-        let Ok(hash) = js_sys::futures::JsFuture::from(p).await else {
-            return;
-        };
-        let challenge = redirect::b64url(&js_sys::Uint8Array::new(&hash).to_vec());
-        PKCE.with(|n| *n.borrow_mut() = Some([verifier, challenge]));
-    });
-}
-
-/// The prepared `[verifier, challenge]` (empty when not ready yet), and the next one on its way.
+/// The next attempt's PKCE pair `[verifier, challenge]` (`S256`), made by the loader ahead of
+/// the click (`crypto.subtle.digest` answers with a promise; the popup must open inside the
+/// click); empty when not ready yet.
 pub fn take_pkce() -> [String; 2] {
-    let pair = PKCE.with(|n| n.borrow_mut().take());
-    prepare_pkce();
-    pair.unwrap_or_default()
+    let f = PAGE.with(|p| p.borrow().pkce.clone());
+    let pair = f.call0(&JsValue::NULL).unwrap_or_default();
+    [0, 1].map(|i| js_sys::Reflect::get_u32(&pair, i).ok().and_then(|v| v.as_string()).unwrap_or_default())
 }
 
 /// `S/<path segments, each percent-encoded>?<query>`: the query form-encoded by

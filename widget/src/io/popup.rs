@@ -184,8 +184,7 @@ impl Login {
         }
         let attempt = web::attempt_id();
         let [verifier, challenge] = web::take_pkce();
-        let mut popup_verifier = verifier.clone();
-        let pkce = [("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+        let pkce = ("code_challenge", challenge.as_str());
         let away = || {
             if let Some(p) = &pre {
                 let _ = p.close();
@@ -198,8 +197,7 @@ impl Login {
                     ("attempt", &a),
                     ("mode", "redirect"),
                     ("redirect_uri", &back),
-                    pkce[0],
-                    pkce[1],
+                    pkce,
                 ],
             );
             let pending = Pending {
@@ -221,11 +219,10 @@ impl Login {
                 ("origin", &origin),
                 ("attempt", &attempt),
                 ("mode", "popup"),
-                pkce[0],
-                pkce[1],
+                pkce,
             ],
         );
-        std::mem::swap(&mut self.state.borrow_mut().verifier, &mut popup_verifier);
+        self.state.borrow_mut().verifier = verifier.clone();
         let popup = match &pre {
             Some(p) => {
                 let _ = p.location().set_href(&url);

@@ -49,6 +49,7 @@ fn id_token(c: &mut Criterion) {
             "https://cdn.cnbj1.fds.api.mi-img.com/user-avatar/p01Qx3aLice9Vm2K_orig.jpg".into(),
         ),
         idp: "xiaomi".into(),
+        oidc: Default::default(),
     };
     c.bench_function("token/PoolKey::sign (ES256)", |b| {
         b.iter(|| key.sign(black_box(&claims)))

@@ -28,6 +28,8 @@ pub mod limits;
 pub mod login;
 /// Prometheus metrics.
 pub mod metrics;
+/// OpenID Connect's code flow as pure functions: authorize and token requests, PKCE, client authentication.
+pub mod oidc;
 /// Identity providers: the `Provider` trait and Xiaomi (with its circuit breaker).
 pub mod provider;
 /// Building the application state and serving it.

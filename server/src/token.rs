@@ -33,7 +33,9 @@ pub struct Claims {
     pub exp: i64,
     /// Issued at, Unix seconds.
     pub iat: i64,
-    /// The widget's attempt id.
+    /// The widget's attempt id, or an OpenID Connect client's `nonce` (omitted when empty: a
+    /// client that sent none, and access tokens).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub nonce: String,
     /// Display name.
     pub name: String,
@@ -42,6 +44,27 @@ pub struct Claims {
     pub picture: Option<String>,
     /// The connection that authenticated the user.
     pub idp: String,
+    /// What OpenID Connect's code flow adds (all absent from the widget's tokens).
+    #[serde(flatten)]
+    pub oidc: OidcClaims,
+}
+
+/// The claims of the code flow's tokens (`http::code_flow`): none is set on the widget's id_token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OidcClaims {
+    /// When the person logged in, Unix seconds (id_token).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth_time: Option<i64>,
+    /// The client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub azp: Option<String>,
+    /// The scopes granted (access token).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
+    /// `"access"` on an access token (its `aud` is the pool's userinfo endpoint, so no client
+    /// takes it for an id_token).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token_use: Option<String>,
 }
 
 /// A pool's key pair.
@@ -237,6 +260,7 @@ mod tests {
             name: "Ann".into(),
             picture: None,
             idp: "xiaomi".into(),
+            oidc: Default::default(),
         }
     }
 

@@ -63,6 +63,11 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     /// `server.designer`.
     pub designer: bool,
+    /// `client_secret` of the app (an OpenID Connect confidential client), read from a file;
+    /// `None`: a public client.
+    pub client_secret: Option<String>,
+    /// More connections of the app, after `xiaomi` (`"xiaomi-2"` is defined in the pool).
+    pub more_connections: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -84,6 +89,8 @@ impl Default for Options {
             admin_token: None,
             trusted_proxies: vec![],
             designer: true,
+            client_secret: None,
+            more_connections: vec![],
         }
     }
 }
@@ -141,6 +148,12 @@ pub fn config(o: &Options, server_port: u16, mock_base: &str, db: &str) -> Confi
         .chain(o.redirect_uris.iter().cloned())
         .collect();
     app.return_uris = o.return_uris.clone();
+    app.connections
+        .extend(o.more_connections.iter().map(|&c| c.to_owned()));
+    app.client_secret = o
+        .client_secret
+        .as_ref()
+        .map(|_| Secret::File("client-secret.txt".into()));
     let mut connection = ConnectionBuilder::xiaomi(CONN, DEMO_CLIENT_ID, secret());
     connection.display_name = Some(DisplayName::en_zh(
         "Sign in with Xiaomi",
@@ -226,6 +239,9 @@ pub async fn spawn_with(o: Options) -> Env {
     std::fs::write(dir.path().join("secret.txt"), &o.secret).unwrap();
     if let Some(t) = &o.admin_token {
         std::fs::write(dir.path().join("admin.txt"), t).unwrap();
+    }
+    if let Some(s) = &o.client_secret {
+        std::fs::write(dir.path().join("client-secret.txt"), s).unwrap();
     }
     let db = database_url(dir.path()).await;
     let text = config(&o, port, &mock_base, &db).render();

@@ -83,10 +83,12 @@ fn resolve_secret(
     };
     match value {
         Some(v) if v.is_empty() => {
-            p.add(
-                key,
-                "the secret is empty; paste the APP Secret from the Xiaomi console",
-            );
+            let hint = if key.ends_with(".client_secret") {
+                "the secret is empty; generate one with `openssl rand -base64 32` and give the same value to the app"
+            } else {
+                "the secret is empty; paste the APP Secret from the Xiaomi console"
+            };
+            p.add(key, hint);
             SecretString::from(String::new())
         }
         Some(v) => SecretString::from(v),

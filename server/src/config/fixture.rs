@@ -227,6 +227,9 @@ pub struct AppBuilder {
     pub return_uris: Vec<String>,
     /// `connections` (always written: an app may have none).
     pub connections: Vec<String>,
+    /// `client_secret` (an OpenID Connect confidential client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
 }
 
 impl AppBuilder {

@@ -343,12 +343,21 @@ pub struct App {
     pub return_uris: Vec<String>,
     /// Unique IDs of the connections enabled for this app.
     pub connections: Vec<UniqueId>,
+    /// The app's secret as an OpenID Connect client (`client_secret_basic` or
+    /// `client_secret_post` at `/pools/{pool}/oidc/token`): with one the app is a confidential
+    /// client, without one a public client that must use PKCE.
+    pub client_secret: Option<SecretString>,
 }
 
 impl App {
     /// True when `origin` is registered.
     pub fn allows_origin(&self, origin: &Origin) -> bool {
         self.origins.contains(origin)
+    }
+
+    /// True when the app has a `client_secret` (a confidential OpenID Connect client).
+    pub fn is_confidential(&self) -> bool {
+        self.client_secret.is_some()
     }
 
     /// True when `uri` is registered, byte for byte.

@@ -44,7 +44,7 @@ pub(super) fn pools(
         let mut app_ids = HashSet::new();
         for (ai, ra) in rp.apps.into_iter().enumerate() {
             let ak = format!("{pk}.apps[{ai}]");
-            apps.extend(app(p, &ak, ra, &mut app_ids, &uids));
+            apps.extend(app(p, &ak, ra, &mut app_ids, &uids, secrets));
         }
         if let Some(origin) = &try_origin {
             apps.push(App {
@@ -54,6 +54,7 @@ pub(super) fn pools(
                 redirect_uris: vec![],
                 return_uris: vec![],
                 connections: connections.iter().map(|c| c.unique_id.clone()).collect(),
+                client_secret: None,
             });
         }
         if let Some(id) = id {
@@ -148,6 +149,9 @@ fn xiaomi_app_id(p: &mut Problems, ck: &str, v: Option<&toml::Value>) -> String 
     }
 }
 
+/// The shortest `client_secret` accepted (a guessable secret makes a confidential client public).
+const MIN_CLIENT_SECRET: usize = 32;
+
 /// One `[[pools.apps]]` at key `ak`; `app_ids` are the pool's app ids so far, `uids` the Unique
 /// IDs of its connections.
 fn app(
@@ -156,6 +160,7 @@ fn app(
     ra: RawApp,
     app_ids: &mut HashSet<String>,
     uids: &HashSet<String>,
+    secrets: &Secrets<'_>,
 ) -> Option<App> {
     let id = parse_id(p, &format!("{ak}.id"), &ra.id, AppId::parse);
     if !app_ids.insert(ra.id.clone()) {
@@ -204,9 +209,19 @@ fn app(
         }
         fine
     });
+    let client_secret = ra.client_secret.map(|raw| {
+        let key = format!("{ak}.client_secret");
+        let s = secrets.resolve(p, &key, raw);
+        let len = secrecy::ExposeSecret::expose_secret(&s).len();
+        if (1..MIN_CLIENT_SECRET).contains(&len) {
+            p.add(key, format!("is {len} characters; a client secret needs at least {MIN_CLIENT_SECRET}: generate one with `openssl rand -base64 32`"));
+        }
+        s
+    });
     Some(App {
         id: id?,
         name,
+        client_secret,
         origins,
         redirect_uris: ra.redirect_uris,
         return_uris: ra.return_uris,

@@ -130,6 +130,8 @@ pub(super) struct RawApp {
     pub(super) return_uris: Vec<String>,
     #[serde(default)]
     pub(super) connections: Vec<String>,
+    #[serde(default)]
+    pub(super) client_secret: Option<RawSecret>,
 }
 
 #[derive(Deserialize)]

@@ -406,3 +406,70 @@ fn issue_18_keys_are_checked_with_their_key_and_fix() {
         "Debug must redact the key-encryption key"
     );
 }
+
+#[test]
+fn an_apps_client_secret_makes_it_confidential_is_redacted_and_must_be_long() {
+    let with = |secret: &str| {
+        GOOD.replace(
+            "connections = [\"xiaomi\"]\n  [[pools.connections]]",
+            &format!(
+                "connections = [\"xiaomi\"]\n  client_secret = {secret}\n  [[pools.connections]]"
+            ),
+        )
+    };
+    let long = "k".repeat(32);
+    let c = parse(
+        &with("{ env = \"APP_CLIENT_SECRET\" }"),
+        &[
+            ("XIAOMI_SECRET_FOR_TEST", "x"),
+            ("APP_CLIENT_SECRET", &long),
+        ],
+    )
+    .unwrap();
+    let app = &c.pools[0].apps[0];
+    assert!(app.is_confidential());
+    assert_eq!(app.client_secret.as_ref().unwrap().expose_secret(), long);
+    assert!(
+        !format!("{app:?}").contains(&long),
+        "Debug must redact the client secret"
+    );
+    let public = parse(GOOD, &[("XIAOMI_SECRET_FOR_TEST", "x")]).unwrap();
+    assert!(!public.pools[0].apps[0].is_confidential());
+
+    let short = parse(
+        &with("{ env = \"APP_CLIENT_SECRET\" }"),
+        &[
+            ("XIAOMI_SECRET_FOR_TEST", "x"),
+            ("APP_CLIENT_SECRET", "short"),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        short.contains("pools[0].apps[0].client_secret") && short.contains("openssl rand"),
+        "{short}"
+    );
+    let inline = parse(
+        &with("\"inline-secret\""),
+        &[("XIAOMI_SECRET_FOR_TEST", "x")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        inline.contains("pools[0].apps[0].client_secret")
+            && inline.contains("never written inline"),
+        "{inline}"
+    );
+    let empty = parse(
+        &with("{ env = \"APP_CLIENT_SECRET\" }"),
+        &[("XIAOMI_SECRET_FOR_TEST", "x"), ("APP_CLIENT_SECRET", "")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        empty.contains("client_secret")
+            && empty.contains("openssl rand")
+            && !empty.contains("Xiaomi console"),
+        "{empty}"
+    );
+}

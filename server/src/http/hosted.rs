@@ -205,7 +205,7 @@ fn mode_attributes<'q>(
                 ..Default::default()
             })
         }
-        None => Err(Refusal::BadMode),
+        Some(Mode::Oidc) | None => Err(Refusal::BadMode),
     }
 }
 

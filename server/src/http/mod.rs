@@ -3,6 +3,8 @@
 //! Handlers translate HTTP to calls of `crate::login` and back; nothing below imports this module.
 
 pub mod binding;
+pub mod code_delivery;
+pub mod code_flow;
 pub mod connections;
 pub mod designer;
 pub mod edge;
@@ -33,6 +35,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(binding::router())
         .merge(connections::router())
         .merge(oidc::router())
+        .merge(code_flow::router())
         .merge(health::router())
         .merge(hosted::router())
         .merge(try_login::router())

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
 pub use cookie::SameSite;
-use milogin_shared::{Outcome, ResultMessage};
+use milogin_shared::{ErrorCode, Outcome, ResultMessage};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -59,6 +59,9 @@ pub async fn conclude(
         Outcome::Success { .. } => st.metrics.login(true, "none"),
         Outcome::Failure(e) => st.metrics.login(false, e.code.as_str()),
     }
+    if let Target::Oidc(uri) = target {
+        return super::code_delivery::deliver(st, uri, m).await;
+    }
     deliver(target, m, lang, popup_status)
 }
 
@@ -75,6 +78,14 @@ pub fn deliver(
             let origin = origin.as_ref().map_or("", |o| o.as_str());
             pages::result_page(popup_status, lang, m, origin, return_uri.as_deref())
         }
+        // Only `conclude` ends an OpenID Connect login (it needs the store); no route that can
+        // fail before a login is recorded has this target.
+        Target::Oidc(_) => pages::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            lang,
+            ErrorCode::Internal,
+            "This login cannot be finished here. Please start again from the site.",
+        ),
         Target::Redirect(uri) => {
             let mut f = form_urlencoded::Serializer::new(String::new());
             match &m.outcome {

@@ -28,6 +28,7 @@ pub async fn issue(
         name: user.nickname.clone(),
         picture: user.avatar.clone(),
         idp: conn.unique_id.to_string(),
+        oidc: Default::default(),
     };
     let key = st
         .keys

@@ -37,6 +37,9 @@ pub enum Target {
     },
     /// 302 to this registered URI with the result in the fragment.
     Redirect(String),
+    /// An OpenID Connect login: 302 to this registered URI with a one-time code (or an error) in
+    /// the query, with the client's state (`http::code_flow`).
+    Oidc(String),
 }
 
 impl Target {
@@ -54,6 +57,7 @@ impl Target {
     pub fn recorded(st: &AppState, d: &Destination) -> Self {
         match (&d.redirect_uri, &d.origin) {
             (Some(u), _) if d.mode == Mode::Redirect => Self::Redirect(u.clone()),
+            (Some(u), _) if d.mode == Mode::Oidc => Self::Oidc(u.clone()),
             (_, Some(o)) => Self::popup(
                 st.config.pool(&d.pool).and_then(|p| p.app(&d.app)),
                 o.clone(),

@@ -180,7 +180,7 @@ fn target(pool: &Pool, app: &App, q: &AuthorizeQuery) -> Result<Target, Refusal>
             }
             Target::Redirect(uri.to_owned())
         }
-        None => return Err(Refusal::BadMode),
+        Some(Mode::Oidc) | None => return Err(Refusal::BadMode),
     };
     Ok(target)
 }
@@ -251,6 +251,7 @@ pub async fn start(
     let (origin, mode, redirect_uri) = match &s.target {
         Target::Popup { origin, .. } => (origin.clone(), Mode::Popup, None),
         Target::Redirect(u) => (None, Mode::Redirect, Some(u.clone())),
+        Target::Oidc(u) => (None, Mode::Oidc, Some(u.clone())),
     };
     let attempt = Attempt {
         state_hash: state_hash.clone(),

@@ -64,9 +64,9 @@ impl Text for Mode {
         self.as_str()
     }
     fn read(s: &str) -> Result<Self, String> {
-        Mode::parse(s).ok_or_else(|| {
+        Mode::from_stored(s).ok_or_else(|| {
             format!(
-                "{}, which is not a delivery mode (popup or redirect)",
+                "{}, which is not a delivery mode (popup, redirect or oidc)",
                 shown(s)
             )
         })
@@ -200,7 +200,7 @@ mod tests {
         let origin = Origin::parse("https://shop.example.com").unwrap();
         assert_eq!(read_back(&Some(origin.clone())).unwrap(), Some(origin));
         assert_eq!(read_back::<Option<Origin>>(&None).unwrap(), None);
-        for m in [Mode::Popup, Mode::Redirect] {
+        for m in [Mode::Popup, Mode::Redirect, Mode::Oidc] {
             assert_eq!(read_back(&m).unwrap(), m);
         }
     }

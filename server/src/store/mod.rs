@@ -1,5 +1,5 @@
 //! The database, one trait per role (as lldap splits its backend handler): [`Attempts`] (login
-//! attempts), [`Users`] (users, their identities and failed sign-ins), [`Tickets`] (binding and
+//! attempts), [`Codes`] (OpenID Connect authorization codes), [`Users`] (users, their identities and failed sign-ins), [`Tickets`] (binding and
 //! experience-login tickets), [`SigningKeys`] (per-pool keys) and [`Lifecycle`] (ping, counts,
 //! close). [`Store`] is all of them together: what `AppState` holds, what both backends are.
 //! Records carry the domain's types (`PoolId`, `Mode`, `Origin`…), converted once in [`columns`].
@@ -9,6 +9,7 @@
 //! Migrations are embedded (`server/migrations/`): the same SQL files serve both databases.
 
 mod attempts;
+mod codes;
 mod columns;
 pub mod files;
 mod keys;
@@ -23,6 +24,7 @@ use crate::domain::PoolId;
 use async_trait::async_trait;
 
 pub use attempts::{Attempt, Attempts, Consumed, Destination};
+pub use codes::{Code, Codes, OidcRequest, Redeemed};
 pub use keys::SigningKeys;
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -172,9 +174,9 @@ pub trait Lifecycle: Send + Sync {
 }
 
 /// The database: every role. Both backends are one; callers that need one role may take it alone.
-pub trait Store: Attempts + Users + Tickets + SigningKeys + Lifecycle {}
+pub trait Store: Attempts + Codes + Users + Tickets + SigningKeys + Lifecycle {}
 
-impl<T: Attempts + Users + Tickets + SigningKeys + Lifecycle> Store for T {}
+impl<T: Attempts + Codes + Users + Tickets + SigningKeys + Lifecycle> Store for T {}
 
 /// Opens the store named by `database_url` and runs migrations.
 pub async fn open(database_url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {

@@ -24,6 +24,12 @@ macro_rules! attempt_columns {
     };
 }
 
+macro_rules! code_columns {
+    () => {
+        "code_hash, pool, client_id, redirect_uri, code_challenge, nonce, scope, user_id, connection, auth_time, created_at, expires_at"
+    };
+}
+
 macro_rules! ticket_columns {
     () => {
         "ticket_hash, csrf_hash, pool, connection, subject, client_id, union_id, nickname, avatar, app, attempt, origin, mode, redirect_uri, matched, failures, created_at, expires_at, consumed_at"
@@ -52,6 +58,29 @@ pub const CONSUME_ATTEMPT: &str = concat!(
 pub const ATTEMPT_SEEN: &str = "SELECT 1 FROM attempts WHERE state_hash = $1";
 pub const PENDING_ATTEMPTS: &str =
     "SELECT COUNT(*) AS n FROM attempts WHERE consumed_at IS NULL AND expires_at >= $1";
+
+// Authorization codes (swept with the attempts).
+pub const SWEEP_CODES: &str = "DELETE FROM oidc_codes WHERE expires_at < $1";
+pub const INSERT_CODE: &str = concat!(
+    "INSERT INTO oidc_codes (",
+    code_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+);
+pub const REDEEM_CODE: &str = concat!(
+    "UPDATE oidc_codes SET consumed_at = $2 WHERE code_hash = $1 AND consumed_at IS NULL RETURNING ",
+    code_columns!()
+);
+pub const CODE: &str = concat!(
+    "SELECT ",
+    code_columns!(),
+    " FROM oidc_codes WHERE code_hash = $1"
+);
+
+pub const SWEEP_OIDC_REQUESTS: &str = "DELETE FROM oidc_requests WHERE expires_at < $1";
+pub const INSERT_OIDC_REQUEST: &str = "INSERT INTO oidc_requests (attempt, pool, client_id, redirect_uri, state, nonce, code_challenge, scope, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const TAKE_OIDC_REQUEST: &str = "DELETE FROM oidc_requests WHERE attempt = $1 AND expires_at >= $2
+     RETURNING attempt, pool, client_id, redirect_uri, state, nonce, code_challenge, scope, expires_at";
 
 // Users and identities.
 pub const USER_BY_IDENTITY: &str = concat!(

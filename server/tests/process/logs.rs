@@ -386,3 +386,103 @@ async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
         }
     }
 }
+
+/// Issue 21: an OpenID Connect login of a confidential client at trace level. A second redeem of
+/// its code is refused and says so in the log (`authorization code reused`); no line carries the
+/// code, the client secret, the PKCE verifier, the id_token or the access token.
+#[tokio::test]
+async fn a_reused_authorization_code_is_logged_and_no_oidc_secret_is() {
+    use base64::Engine;
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let (_mock, mock_base) = mock().await;
+    std::fs::write(
+        dir.path().join("secret"),
+        milogin_server::mock_xiaomi::DEMO_CLIENT_SECRET,
+    )
+    .unwrap();
+    let client_secret = "client-secret-for-the-oidc-log-test-0123";
+    std::fs::write(dir.path().join("client-secret"), client_secret).unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let mut file = config(port, port, &mock_base, &db);
+    let cb = "https://shop.example.com/cb";
+    file.pools[0].apps[0].redirect_uris = vec![cb.into()];
+    file.pools[0].apps[0].client_secret = Some(Secret::File("client-secret".into()));
+    let cfg = dir.path().join("milogin.toml");
+    std::fs::write(&cfg, file.render()).unwrap();
+    let log = dir.path().join("server.log");
+    let server = serve(
+        &cfg,
+        &[("RUST_LOG", "trace"), ("MILOGIN_LOG_FORMAT", "json")],
+        Some(&log),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+
+    let verifier = "a-verifier-of-the-oidc-log-test-0123456789-abcdef";
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let http = browser();
+    let r = http
+        .get(format!(
+            "{base}/pools/p1/oidc/authorize?response_type=code&client_id=web&redirect_uri={}&scope=openid&state=s1&code_challenge={challenge}&code_challenge_method=S256",
+            enc(cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "authorize");
+    let consent = http.get(location(&r)).send().await.unwrap();
+    let page = consent.text().await.unwrap();
+    let req = attr_value(&page, "req");
+    let r = http
+        .post(format!("{mock_base}/oauth2/authorize/decision"))
+        .form(&[("req", req.as_str()), ("account", "alice")])
+        .send()
+        .await
+        .unwrap();
+    let r = http.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), 302, "callback");
+    let to = url::Url::parse(&location(&r)).unwrap();
+    let code = to
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let redeem = || {
+        http.post(format!("{base}/pools/p1/oidc/token"))
+            .basic_auth("web", Some(client_secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", cb),
+                ("code_verifier", verifier),
+            ])
+            .send()
+    };
+    let first: serde_json::Value = redeem().await.unwrap().json().await.unwrap();
+    let second = redeem().await.unwrap();
+    assert_eq!(second.status(), 400);
+    drop(server);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let reused = text
+        .lines()
+        .find(|l| l.contains("authorization code reused"))
+        .unwrap_or_else(|| panic!("the reuse is not in the log:\n{text}"));
+    assert!(reused.contains("WARN"), "{reused}");
+    let mut secrets = vec![code.clone(), client_secret.to_owned(), verifier.to_owned()];
+    for t in ["id_token", "access_token"] {
+        let t = first[t].as_str().expect("tokens in the answer");
+        secrets.push(t.to_owned());
+        secrets.push(t.rsplit('.').next().unwrap().to_owned());
+    }
+    for s in &secrets {
+        assert!(
+            !text.contains(s.as_str()),
+            "a secret ({}…) appears in the log",
+            &s[..s.len().min(6)]
+        );
+    }
+}

@@ -202,6 +202,7 @@ async fn an_existing_database_keeps_its_key_across_the_migration() {
         name: "Ann".into(),
         picture: None,
         idp: CONN.into(),
+        oidc: Default::default(),
     });
 
     let store = milogin_server::store::open(&url).await.unwrap();

@@ -12,6 +12,7 @@ mod faults;
 mod firefox;
 mod keys;
 mod newcomer;
+mod oidc;
 mod pages;
 mod security3;
 mod store;

@@ -134,7 +134,7 @@ async fn the_plain_hosted_page_link_comes_back_to_the_first_redirect_uri() {
 }
 
 #[tokio::test]
-async fn discovery_advertises_only_what_a_relying_party_can_use() {
+async fn discovery_names_every_field_openid_connect_requires() {
     let env = spawn().await;
     let d: Value = reqwest::get(format!(
         "{}/pools/{POOL}/.well-known/openid-configuration",
@@ -150,16 +150,16 @@ async fn discovery_advertises_only_what_a_relying_party_can_use() {
         d["jwks_uri"],
         format!("{}/pools/{POOL}/.well-known/jwks.json", env.base)
     );
+    // The code flow's endpoints (issue 21): every field OpenID Connect Discovery requires.
     for key in [
         "authorization_endpoint",
         "userinfo_endpoint",
         "token_endpoint",
         "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
     ] {
-        assert!(
-            d.get(key).is_none(),
-            "{key} is not something a relying party can use here: {d}"
-        );
+        assert!(d.get(key).is_some(), "{key} is missing: {d}");
     }
 }
 

@@ -215,3 +215,108 @@ async fn a_stored_value_its_type_refuses_is_an_error_naming_table_and_column() {
     outside(&url, "UPDATE users SET pool = 'shop 2'").await;
     assert_corrupt(store.user("shop 2", "u1").await, "users", "pool", "shop 2");
 }
+
+fn code(hash: &str) -> milogin_server::store::Code {
+    milogin_server::store::Code {
+        code_hash: hash.into(),
+        pool: PoolId::parse("shop_2").unwrap(),
+        client: AppId::parse("web-app").unwrap(),
+        redirect_uri: "https://shop.example.com/cb?x=1".into(),
+        challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        nonce: Some("nonce-1".into()),
+        scope: "openid profile".into(),
+        user_id: "u1".into(),
+        connection: UniqueId::parse("mi-2").unwrap(),
+        auth_time: NOW - 5,
+        created_at: NOW,
+        expires_at: NOW + 60,
+    }
+}
+
+/// An authorization code comes back as issued, once: a second redeem (on any replica: one
+/// `UPDATE … RETURNING`) reads "reused", a late one "expired", one never issued "unknown"; of
+/// many concurrent redeems exactly one gets it.
+#[tokio::test]
+async fn an_authorization_code_is_redeemed_once() {
+    use milogin_server::store::Redeemed;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = fresh(dir.path()).await;
+    let c = code("code-hash-1");
+    store.insert_code(&c).await.unwrap();
+    assert_eq!(
+        store.redeem_code("code-hash-1", NOW + 1).await.unwrap(),
+        Redeemed::Fresh(c.clone())
+    );
+    assert_eq!(
+        store.redeem_code("code-hash-1", NOW + 2).await.unwrap(),
+        Redeemed::Reused(c.clone())
+    );
+    assert_eq!(
+        store.redeem_code("never-issued", NOW).await.unwrap(),
+        Redeemed::Unknown
+    );
+    let mut late = code("code-hash-2");
+    late.challenge = None;
+    late.nonce = None;
+    store.insert_code(&late).await.unwrap();
+    assert_eq!(
+        store.redeem_code("code-hash-2", NOW + 61).await.unwrap(),
+        Redeemed::Expired(late)
+    );
+
+    store.insert_code(&code("code-hash-3")).await.unwrap();
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.redeem_code("code-hash-3", NOW + 1).await.unwrap() })
+        })
+        .collect();
+    let mut fresh_count = 0;
+    for r in racers {
+        if matches!(r.await.unwrap(), Redeemed::Fresh(_)) {
+            fresh_count += 1;
+        }
+    }
+    assert_eq!(
+        fresh_count, 1,
+        "exactly one concurrent redeem gets the code"
+    );
+}
+
+/// The OpenID Connect request of a login is taken once, and not after it expired.
+#[tokio::test]
+async fn an_oidc_request_is_taken_once() {
+    use milogin_server::store::OidcRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = fresh(dir.path()).await;
+    let request = |attempt: &str| OidcRequest {
+        attempt: AttemptId::parse(attempt).unwrap(),
+        pool: PoolId::parse("shop_2").unwrap(),
+        client: AppId::parse("web-app").unwrap(),
+        redirect_uri: "https://shop.example.com/cb".into(),
+        state: Some("st".into()),
+        nonce: None,
+        challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        scope: "openid".into(),
+        expires_at: NOW + 3600,
+    };
+    let r = request("oidc-request-000001");
+    store.insert_oidc_request(&r, NOW).await.unwrap();
+    assert_eq!(
+        store.take_oidc_request(&r.attempt, NOW + 1).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store.take_oidc_request(&r.attempt, NOW + 2).await.unwrap(),
+        None
+    );
+    let late = request("oidc-request-000002");
+    store.insert_oidc_request(&late, NOW).await.unwrap();
+    assert_eq!(
+        store
+            .take_oidc_request(&late.attempt, NOW + 3601)
+            .await
+            .unwrap(),
+        None
+    );
+}

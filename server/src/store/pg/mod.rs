@@ -1,8 +1,9 @@
 //! PostgreSQL: several replicas share one database through sqlx's connection pool. The SQL text
-//! is [`super::queries`], the same as SQLite's. One file per role trait ([`attempts`], [`users`],
+//! is [`super::queries`], the same as SQLite's. One file per role trait ([`attempts`], [`codes`], [`users`],
 //! [`tickets`], [`keys`]); the connection, and [`Lifecycle`], here.
 
 mod attempts;
+mod codes;
 mod keys;
 mod tickets;
 mod users;
@@ -18,6 +19,8 @@ use std::time::Duration;
 pub struct PgStore {
     pool: PgPool,
     sweep: Sweep,
+    /// The sweep of expired codes and OpenID Connect requests (`codes`).
+    code_sweep: Sweep,
 }
 
 impl PgStore {
@@ -41,6 +44,7 @@ impl PgStore {
         Ok(Self {
             pool,
             sweep: Sweep::default(),
+            code_sweep: Sweep::default(),
         })
     }
 

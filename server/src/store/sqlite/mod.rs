@@ -1,7 +1,7 @@
 //! SQLite (the default): a file under the data dir, WAL, one connection owned by the store's own
 //! thread ([`worker`]), statements run in that thread through rusqlite with the SQL text of
 //! [`super::queries`] (the same as PostgreSQL's) and the same migrations ([`migrate`]). One file
-//! per role trait ([`attempts`], [`users`], [`tickets`], [`keys`]); opening, and [`Lifecycle`], here.
+//! per role trait ([`attempts`], [`codes`], [`users`], [`tickets`], [`keys`]); opening, and [`Lifecycle`], here.
 //!
 //! One connection is what SQLite wants from one process: it runs one writer at a time, and a
 //! second connection that wants to write meanwhile gets `SQLITE_BUSY` and sleeps in SQLite's busy
@@ -11,6 +11,7 @@
 //! with `BEGIN IMMEDIATE` and waits for their lock for up to 10 s.
 
 mod attempts;
+mod codes;
 mod keys;
 mod migrate;
 mod tickets;
@@ -27,6 +28,8 @@ use worker::{Db, Worker};
 pub struct SqliteStore {
     worker: Worker,
     sweep: Sweep,
+    /// The sweep of expired codes and OpenID Connect requests (`codes`).
+    code_sweep: Sweep,
 }
 
 impl SqliteStore {
@@ -49,6 +52,7 @@ impl SqliteStore {
         Ok(Self {
             worker,
             sweep: Sweep::default(),
+            code_sweep: Sweep::default(),
         })
     }
 

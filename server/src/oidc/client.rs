@@ -1,0 +1,224 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic` (HTTP
+//! Basic with the form-urlencoded id and secret), `client_secret_post` (`client_id` and
+//! `client_secret` in the body), or none (a public client names itself with `client_id` and
+//! proves the login with PKCE). One method per request; secrets compared in constant time.
+
+use super::error::{TokenCode, TokenError};
+use super::params::Params;
+use crate::config::{App, Pool};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+
+/// How the client presented itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `Authorization: Basic`.
+    Basic,
+    /// `client_secret` in the body.
+    Post,
+    /// No secret: a public client.
+    None,
+}
+
+/// The credentials of a token request, before they are checked.
+#[derive(Debug)]
+pub struct Presented {
+    /// The client id.
+    pub id: String,
+    /// The secret, if one was sent.
+    pub secret: Option<SecretString>,
+    /// How.
+    pub method: Method,
+}
+
+fn invalid_request(d: &str) -> TokenError {
+    TokenError::new(TokenCode::InvalidRequest, d)
+}
+
+fn invalid_client(d: impl Into<String>) -> TokenError {
+    TokenError::new(TokenCode::InvalidClient, d)
+}
+
+/// Reads the credentials from the `Authorization` header and the form.
+pub fn presented(authorization: Option<&str>, p: &Params) -> Result<Presented, TokenError> {
+    let body_id = p.get("client_id");
+    let body_secret = p.get("client_secret");
+    let Some(header) = authorization else {
+        let id = body_id.ok_or_else(|| {
+            invalid_client("authenticate the client: HTTP Basic (client_secret_basic), client_id and client_secret in the body (client_secret_post), or client_id alone for a public client")
+        })?;
+        return Ok(Presented {
+            id: id.to_owned(),
+            secret: body_secret.map(|s| SecretString::from(s.to_owned())),
+            method: if body_secret.is_some() {
+                Method::Post
+            } else {
+                Method::None
+            },
+        });
+    };
+    if body_secret.is_some() {
+        return Err(invalid_request("use one client authentication method: HTTP Basic or client_secret in the body, not both"));
+    }
+    let (id, secret) = basic(header)?;
+    if body_id.is_some_and(|b| b != id) {
+        return Err(invalid_request(
+            "client_id in the body differs from the HTTP Basic user",
+        ));
+    }
+    Ok(Presented {
+        id,
+        secret: Some(secret),
+        method: Method::Basic,
+    })
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+fn basic(header: &str) -> Result<(String, SecretString), TokenError> {
+    let bad = || {
+        invalid_client("the Authorization header must be Basic base64(client_id \":\" client_secret), each form-urlencoded (RFC 6749 §2.3.1)")
+    };
+    let (scheme, value) = header.trim().split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let raw = STANDARD.decode(value.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let id = decode(id);
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((id, SecretString::from(decode(secret))))
+}
+
+/// The app the credentials authenticate: a confidential client with its secret, a public client
+/// without one.
+pub fn authenticate<'a>(pool: &'a Pool, c: &Presented) -> Result<&'a App, TokenError> {
+    let app = pool
+        .app(&c.id)
+        .ok_or_else(|| invalid_client("unknown client: client_id must be an app of this pool"))?;
+    match (&app.client_secret, &c.secret) {
+        (Some(want), Some(got)) => {
+            if crate::crypto::ct_eq(want.expose_secret(), got.expose_secret()) {
+                Ok(app)
+            } else {
+                Err(invalid_client("client authentication failed"))
+            }
+        }
+        (Some(_), None) => Err(invalid_client(
+            "this client is confidential: authenticate with its client_secret (HTTP Basic or client_secret_post)",
+        )),
+        (None, Some(_)) => Err(invalid_client(
+            "this client has no client_secret (a public client): send client_id alone and a code_verifier",
+        )),
+        (None, None) => Ok(app),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AppId, PoolId};
+
+    const SECRET: &str = "s3cret:with+symbols/and=more-than-32";
+
+    fn pool() -> Pool {
+        let app = |id: &str, secret: Option<&str>| App {
+            id: AppId::parse(id).unwrap(),
+            name: None,
+            origins: vec![],
+            redirect_uris: vec![],
+            return_uris: vec![],
+            connections: vec![],
+            client_secret: secret.map(|s| SecretString::from(s.to_owned())),
+        };
+        Pool {
+            id: PoolId::parse("p").unwrap(),
+            apps: vec![app("conf", Some(SECRET)), app("pub", None)],
+            connections: vec![],
+        }
+    }
+
+    fn basic_header(id: &str, secret: &str) -> String {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+        )
+    }
+
+    fn auth(header: Option<&str>, body: &str) -> Result<String, TokenError> {
+        let p = Params::parse(body).unwrap();
+        let pool = pool();
+        let c = presented(header, &p)?;
+        authenticate(&pool, &c).map(|a| format!("{}/{:?}", a.id.as_str(), c.method))
+    }
+
+    #[test]
+    fn basic_post_and_public_authenticate() {
+        let h = basic_header("conf", SECRET);
+        assert_eq!(auth(Some(&h), "").unwrap(), "conf/Basic");
+        assert_eq!(auth(Some(&h), "client_id=conf").unwrap(), "conf/Basic");
+        let body = format!(
+            "client_id=conf&client_secret={}",
+            form_urlencoded::byte_serialize(SECRET.as_bytes()).collect::<String>()
+        );
+        assert_eq!(auth(None, &body).unwrap(), "conf/Post");
+        assert_eq!(auth(None, "client_id=pub").unwrap(), "pub/None");
+    }
+
+    #[test]
+    fn wrong_missing_or_doubled_credentials_are_refused() {
+        let code = |h: Option<&str>, b: &str| auth(h, b).unwrap_err().code;
+        assert_eq!(
+            code(Some(&basic_header("conf", "wrong")), ""),
+            TokenCode::InvalidClient
+        );
+        assert_eq!(
+            code(Some(&basic_header("nobody", SECRET)), ""),
+            TokenCode::InvalidClient
+        );
+        assert_eq!(
+            code(None, "client_id=conf"),
+            TokenCode::InvalidClient,
+            "a confidential client without its secret"
+        );
+        assert_eq!(
+            code(None, "client_id=pub&client_secret=x"),
+            TokenCode::InvalidClient,
+            "a public client has no secret"
+        );
+        assert_eq!(code(None, ""), TokenCode::InvalidClient);
+        assert_eq!(code(Some("Bearer abc"), ""), TokenCode::InvalidClient);
+        assert_eq!(code(Some("Basic !!!"), ""), TokenCode::InvalidClient);
+        let h = basic_header("conf", SECRET);
+        assert_eq!(
+            code(Some(&h), "client_secret=x"),
+            TokenCode::InvalidRequest,
+            "two methods"
+        );
+        assert_eq!(code(Some(&h), "client_id=pub"), TokenCode::InvalidRequest);
+        // The secret is not percent-decoded twice, nor taken raw when it was encoded.
+        let raw = format!("Basic {}", STANDARD.encode(format!("conf:{SECRET}")));
+        assert_eq!(
+            code(Some(&raw), ""),
+            TokenCode::InvalidClient,
+            "'+' in a raw secret reads as a space"
+        );
+    }
+
+    #[test]
+    fn a_presented_secret_is_redacted() {
+        let p = Params::parse("client_id=conf&client_secret=visible-secret").unwrap();
+        let c = presented(None, &p).unwrap();
+        assert!(!format!("{c:?}").contains("visible-secret"));
+    }
+}

@@ -12,7 +12,7 @@ use crate::oidc::{
     error::{with_query, AuthorizeCode, ErrorRedirect},
 };
 use crate::state::AppState;
-use crate::store::Code;
+use crate::store::{Code, OidcRequest};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use milogin_shared::{ErrorCode, Outcome, ResultMessage};
@@ -69,6 +69,30 @@ pub async fn deliver(st: &AppState, redirect_uri: &str, m: &ResultMessage) -> Re
             "the login ended without its connection",
         );
     };
+    let Some(code) = issue(st, &request, &user.id, connection, now).await else {
+        return back(
+            AuthorizeCode::ServerError,
+            "the login could not be finished; try again",
+        );
+    };
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &issuer));
+    found(&with_query(&request.redirect_uri, &pairs))
+}
+
+/// Issues a one-time code for `user_id`'s login under `request` (only its SHA-256 stored, 60 s);
+/// `None` (logged) when it cannot be recorded. Also the widget's fragment paths
+/// (`super::respond`).
+pub async fn issue(
+    st: &AppState,
+    request: &OidcRequest,
+    user_id: &str,
+    connection: UniqueId,
+    now: i64,
+) -> Option<String> {
     let code = random_token();
     let record = Code {
         code_hash: sha256_hex(&code),
@@ -78,25 +102,19 @@ pub async fn deliver(st: &AppState, redirect_uri: &str, m: &ResultMessage) -> Re
         challenge: request.challenge.clone(),
         nonce: request.nonce.clone(),
         scope: request.scope.clone(),
-        user_id: user.id.clone(),
+        user_id: user_id.to_owned(),
         connection,
         auth_time: now,
         created_at: now,
         expires_at: now + oidc::CODE_LIFETIME_SECS,
     };
-    if let Err(e) = st.store.insert_code(&record).await {
-        tracing::error!(error = %e, "cannot record the authorization code");
-        return back(
-            AuthorizeCode::ServerError,
-            "the login could not be finished; try again",
-        );
+    match st.store.insert_code(&record).await {
+        Ok(()) => Some(code),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the authorization code");
+            None
+        }
     }
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &request.state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", &issuer));
-    found(&with_query(&request.redirect_uri, &pairs))
 }
 
 /// The authorization response's `error` for a failed login.

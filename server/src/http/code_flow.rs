@@ -438,11 +438,25 @@ async fn tokens(
         ..base.clone()
     };
     tracing::info!(client = %app.id, user = %user.id, "authorization code redeemed");
+    // The widget's fields too (a result message: RFC 6749 §5.1 allows more parameters), so the
+    // tab that redeems the code of redirect mode or the return page reads the user as the popup's
+    // message gives it. `new_user` is not kept with the code (false).
     Ok(json!({
         "access_token": key.sign(&access),
         "token_type": "Bearer",
         "expires_in": oidc::ACCESS_TOKEN_LIFETIME_SECS,
         "id_token": key.sign(&base),
         "scope": code.scope,
+        "type": milogin_shared::MESSAGE_TYPE,
+        "version": milogin_shared::MESSAGE_VERSION,
+        "attempt": code.nonce,
+        "ok": true,
+        "user": {
+            "id": user.id,
+            "nickname": user.nickname,
+            "avatar": user.avatar,
+            "connection": code.connection.to_string(),
+            "new_user": false,
+        },
     }))
 }

@@ -13,7 +13,9 @@ use crate::login::start::{
     self, validate_start, AuthorizeQuery, Refusal, Start, StartError, StartRefusal,
 };
 use crate::login::{cookie_name, Target};
+use crate::oidc::pkce::Challenge;
 use crate::state::AppState;
+use crate::store::OidcRequest;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,9 +58,47 @@ async fn get_authorize(
             return refusal_response(*refused, lang);
         }
     };
+    if let Some(c) = &q.code_challenge {
+        record_pkce(&st, &start, c).await;
+    }
     match start::start(&st, &start, ip).await {
         Ok(started) => to_xiaomi(&st, started),
         Err(e) => start_refused(&start, e, lang),
+    }
+}
+
+/// The widget's PKCE challenge (`S256`), recorded under the attempt when its result can come back
+/// through a page's address (redirect mode, the return page): that page then gets a one-time
+/// code bound to it (`super::respond::conclude`), which only the tab holding the verifier
+/// redeems at the pool's token endpoint. A malformed challenge records nothing (the login then
+/// ends with `invalid_request` on those paths).
+async fn record_pkce(st: &AppState, s: &Start<'_>, challenge: &str) {
+    let back = match &s.target {
+        Target::Redirect(u) => u.clone(),
+        Target::Popup {
+            return_uri: Some(r),
+            ..
+        } => r.clone(),
+        _ => return,
+    };
+    let Ok(challenge) = Challenge::parse(challenge) else {
+        tracing::info!("authorize with a malformed code_challenge");
+        return;
+    };
+    let now = st.clock.now();
+    let r = OidcRequest {
+        attempt: s.attempt.clone(),
+        pool: s.pool.id.clone(),
+        client: s.app.id.clone(),
+        redirect_uri: back,
+        state: None,
+        nonce: Some(s.attempt.as_str().to_owned()),
+        challenge: Some(challenge.as_str().to_owned()),
+        scope: "openid".into(),
+        expires_at: now + st.config.server.attempt_ttl_secs as i64 * 2,
+    };
+    if let Err(e) = st.store.insert_oidc_request(&r, now).await {
+        tracing::error!(error = %e, "cannot record the widget's pkce challenge");
     }
 }
 

@@ -115,6 +115,7 @@ pub struct AuthorizeParams {
     attempt: Option<Bounded<256>>,
     mode: Option<Bounded<64>>,
     redirect_uri: Option<Bounded<2048>>,
+    code_challenge: Option<Bounded<64>>,
 }
 
 impl Params for AuthorizeParams {
@@ -142,6 +143,7 @@ impl From<AuthorizeParams> for AuthorizeQuery {
             attempt: q.attempt.map(|a| AttemptId::parse(a.as_str())),
             mode: q.mode.map(Bounded::into_inner),
             redirect_uri: q.redirect_uri.map(Bounded::into_inner),
+            code_challenge: q.code_challenge.map(Bounded::into_inner),
         }
     }
 }

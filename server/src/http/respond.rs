@@ -3,6 +3,7 @@
 //! limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
 
 use super::pages::{self, Lang};
+use crate::domain::{AttemptId, UniqueId};
 use crate::limits::RateLimiter;
 use crate::login::Target;
 use crate::state::AppState;
@@ -47,7 +48,9 @@ pub fn set_cookie(
     }
 }
 
-/// The end of a login (callback or binding step): counts it and delivers it.
+/// The end of a login (callback or binding step): counts it and delivers it. A success that
+/// goes to a page of the app through its address (redirect mode, the return page) carries a
+/// one-time code there, issued under the widget's PKCE challenge recorded at authorize.
 pub async fn conclude(
     st: &AppState,
     target: &Target,
@@ -62,21 +65,83 @@ pub async fn conclude(
     if let Target::Oidc(uri) = target {
         return super::code_delivery::deliver(st, uri, m).await;
     }
-    deliver(target, m, lang, popup_status)
+    let code = match target {
+        Target::Redirect(_) | Target::Popup { return_uri: Some(_), .. } => widget_code(st, m).await,
+        _ => None,
+    };
+    deliver_with(target, m, lang, popup_status, code.as_deref())
 }
 
-/// Sends a result to its target: the popup page (in `lang`), or a 302 with the result in the
-/// fragment.
+/// The one-time code of a successful widget login whose authorize carried a PKCE challenge.
+async fn widget_code(st: &AppState, m: &ResultMessage) -> Option<String> {
+    let Outcome::Success { user, .. } = &m.outcome else {
+        return None;
+    };
+    let attempt = AttemptId::parse(&m.attempt).ok()?;
+    let now = st.clock.now();
+    let request = match st.store.take_oidc_request(&attempt, now).await {
+        Ok(r) => r?,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the widget's pkce request");
+            return None;
+        }
+    };
+    request.challenge.as_ref()?;
+    let connection = UniqueId::parse(&user.connection).ok()?;
+    super::code_delivery::issue(st, &request, &user.id, connection, now).await
+}
+
+/// What a page of the app gets in its fragment: `code=…&attempt=…` for a success (with its
+/// one-time code), `error=…&error_description=…&attempt=…` otherwise. Never the token.
+fn fragment(m: &ResultMessage, code: Option<&str>) -> String {
+    let mut f = form_urlencoded::Serializer::new(String::new());
+    match (&m.outcome, code) {
+        (Outcome::Success { .. }, Some(c)) => {
+            f.append_pair("code", c);
+        }
+        (Outcome::Success { .. }, None) => {
+            f.append_pair("error", ErrorCode::InvalidRequest.as_str())
+                .append_pair("error_description", NO_CHALLENGE);
+        }
+        (Outcome::Failure(e), _) => {
+            f.append_pair("error", e.code.as_str())
+                .append_pair("error_description", &e.message);
+        }
+    }
+    f.append_pair("attempt", &m.attempt);
+    f.finish()
+}
+
+const NO_CHALLENGE: &str = "This login started without code_challenge, so its result cannot come back through the page's address. Update the widget (milogin.js) and log in again.";
+
+/// Sends a result to its target: the popup page (in `lang`), or a 302 with the error in the
+/// fragment (a failure before a login was recorded).
 pub fn deliver(
     target: &Target,
     m: &ResultMessage,
     lang: Lang,
     popup_status: StatusCode,
 ) -> Response {
+    deliver_with(target, m, lang, popup_status, None)
+}
+
+fn deliver_with(
+    target: &Target,
+    m: &ResultMessage,
+    lang: Lang,
+    popup_status: StatusCode,
+    code: Option<&str>,
+) -> Response {
     match target {
         Target::Popup { origin, return_uri } => {
             let origin = origin.as_ref().map_or("", |o| o.as_str());
-            pages::result_page(popup_status, lang, m, origin, return_uri.as_deref())
+            let return_to = return_uri.as_ref().map(|r| {
+                let f = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("milogin_result", &fragment(m, code))
+                    .finish();
+                format!("{r}#{f}")
+            });
+            pages::result_page(popup_status, lang, m, origin, return_to.as_deref())
         }
         // Only `conclude` ends an OpenID Connect login (it needs the store); no route that can
         // fail before a login is recorded has this target.
@@ -87,20 +152,9 @@ pub fn deliver(
             "This login cannot be finished here. Please start again from the site.",
         ),
         Target::Redirect(uri) => {
-            let mut f = form_urlencoded::Serializer::new(String::new());
-            match &m.outcome {
-                Outcome::Success { id_token, .. } => {
-                    f.append_pair("id_token", id_token);
-                }
-                Outcome::Failure(e) => {
-                    f.append_pair("error", e.code.as_str())
-                        .append_pair("error_description", &e.message);
-                }
-            }
-            f.append_pair("attempt", &m.attempt);
             let mut r = (
                 StatusCode::FOUND,
-                [(header::LOCATION, format!("{uri}#{}", f.finish()))],
+                [(header::LOCATION, format!("{uri}#{}", fragment(m, code)))],
             )
                 .into_response();
             pages::secure_headers(r.headers_mut());

@@ -27,6 +27,9 @@ pub struct AuthorizeQuery {
     pub mode: Option<String>,
     /// Redirect mode target.
     pub redirect_uri: Option<String>,
+    /// The widget's PKCE challenge (`S256`): the result comes back to a fragment (redirect mode,
+    /// the return page) only as a one-time code that the tab holding the verifier redeems.
+    pub code_challenge: Option<String>,
 }
 
 /// Why an authorize request is refused, with what the developer must fix (the popup's error

@@ -15,7 +15,9 @@ CREATE TABLE oidc_codes (
     auth_time      BIGINT NOT NULL,
     created_at     BIGINT NOT NULL,
     expires_at     BIGINT NOT NULL,
-    consumed_at    BIGINT
+    consumed_at    BIGINT,
+    -- the login created the user (the widget's result message says so)
+    new_user       BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX oidc_codes_expires ON oidc_codes (expires_at);
 

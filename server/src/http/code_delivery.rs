@@ -69,7 +69,7 @@ pub async fn deliver(st: &AppState, redirect_uri: &str, m: &ResultMessage) -> Re
             "the login ended without its connection",
         );
     };
-    let Some(code) = issue(st, &request, &user.id, connection, now).await else {
+    let Some(code) = issue(st, &request, &user.id, connection, user.new_user, now).await else {
         return back(
             AuthorizeCode::ServerError,
             "the login could not be finished; try again",
@@ -91,6 +91,7 @@ pub async fn issue(
     request: &OidcRequest,
     user_id: &str,
     connection: UniqueId,
+    new_user: bool,
     now: i64,
 ) -> Option<String> {
     let code = random_token();
@@ -107,6 +108,7 @@ pub async fn issue(
         auth_time: now,
         created_at: now,
         expires_at: now + oidc::CODE_LIFETIME_SECS,
+        new_user,
     };
     match st.store.insert_code(&record).await {
         Ok(()) => Some(code),

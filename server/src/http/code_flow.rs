@@ -440,7 +440,7 @@ async fn tokens(
     tracing::info!(client = %app.id, user = %user.id, "authorization code redeemed");
     // The widget's fields too (a result message: RFC 6749 §5.1 allows more parameters), so the
     // tab that redeems the code of redirect mode or the return page reads the user as the popup's
-    // message gives it. `new_user` is not kept with the code (false).
+    // message gives it.
     Ok(json!({
         "access_token": key.sign(&access),
         "token_type": "Bearer",
@@ -456,7 +456,7 @@ async fn tokens(
             "nickname": user.nickname,
             "avatar": user.avatar,
             "connection": code.connection.to_string(),
-            "new_user": false,
+            "new_user": code.new_user,
         },
     }))
 }

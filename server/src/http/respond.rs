@@ -88,7 +88,7 @@ async fn widget_code(st: &AppState, m: &ResultMessage) -> Option<String> {
     };
     request.challenge.as_ref()?;
     let connection = UniqueId::parse(&user.connection).ok()?;
-    super::code_delivery::issue(st, &request, &user.id, connection, now).await
+    super::code_delivery::issue(st, &request, &user.id, connection, user.new_user, now).await
 }
 
 /// What a page of the app gets in its fragment: `code=…&attempt=…` for a success (with its

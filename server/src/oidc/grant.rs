@@ -142,6 +142,7 @@ mod tests {
             auth_time: 1,
             created_at: 1,
             expires_at: 61,
+            new_user: false,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct Code {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The login created the user (a widget login's result message says so).
+    pub new_user: bool,
 }
 
 impl Code {
@@ -55,6 +57,7 @@ impl Code {
             auth_time: r.get("auth_time")?,
             created_at: r.get("created_at")?,
             expires_at: r.get("expires_at")?,
+            new_user: r.get("new_user")?,
         })
     }
 

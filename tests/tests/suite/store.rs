@@ -230,6 +230,7 @@ fn code(hash: &str) -> milogin_server::store::Code {
         auth_time: NOW - 5,
         created_at: NOW,
         expires_at: NOW + 60,
+        new_user: false,
     }
 }
 

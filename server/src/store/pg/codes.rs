@@ -19,6 +19,7 @@ impl Codes for PgStore {
             .bind(c.auth_time)
             .bind(c.created_at)
             .bind(c.expires_at)
+            .bind(c.new_user)
             .execute(&mut *self.db().await?)
             .await?;
         Ok(())

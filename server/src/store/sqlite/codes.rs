@@ -24,6 +24,7 @@ impl Codes for SqliteStore {
                     &c.auth_time,
                     &c.created_at,
                     &c.expires_at,
+                    &c.new_user,
                 ],
             )?;
             Ok(())

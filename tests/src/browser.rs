@@ -484,6 +484,7 @@ pub fn page(server: &str, body: &str) -> String {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host</title>
 <script type="module" src="{server}/widget/milogin.js"></script>
 <script>
+window.__arrived = location.href; // the address this page arrived at (what history keeps)
 window.__events = [];
 const open = window.open;
 window.open = function (u, ...rest) {{ window.__opened = String(u); return (window.__w = open.call(window, u, ...rest)); }};

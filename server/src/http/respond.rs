@@ -66,7 +66,11 @@ pub async fn conclude(
         return super::code_delivery::deliver(st, uri, m).await;
     }
     let code = match target {
-        Target::Redirect(_) | Target::Popup { return_uri: Some(_), .. } => widget_code(st, m).await,
+        Target::Redirect(_)
+        | Target::Popup {
+            return_uri: Some(_),
+            ..
+        } => widget_code(st, m).await,
         _ => None,
     };
     deliver_with(target, m, lang, popup_status, code.as_deref())

@@ -43,9 +43,16 @@ impl Pending {
     /// attempt's.
     pub fn encode(&self) -> String {
         let [pool, app, connection] = &self.keys;
-        [&self.attempt, &self.element_id, pool, app, connection, &self.verifier]
-            .map(String::as_str)
-            .join("\n")
+        [
+            &self.attempt,
+            &self.element_id,
+            pool,
+            app,
+            connection,
+            &self.verifier,
+        ]
+        .map(String::as_str)
+        .join("\n")
     }
 
     /// The record [`Pending::encode`] wrote; `None` for anything else (an older loader's record

@@ -60,8 +60,8 @@ fn relay() {
     let on = Closure::<dyn FnMut(JsValue)>::new(|e: JsValue| relayed(&prop(&e, "data")));
     let _ = channel.add_event_listener_with_callback("message", on.as_ref().unchecked_ref());
     on.forget(); // the page's one channel lives as long as the page
-    // The return page: `#milogin_result=<code=…&attempt=… or error=…&error_description=…&attempt=…>`,
-    // passed on with the address it came back to (the code is bound to it).
+                 // The return page: `#milogin_result=<code=…&attempt=… or error=…&error_description=…&attempt=…>`,
+                 // passed on with the address it came back to (the code is bound to it).
     if let Some(h) = web::fragment().get("milogin_result") {
         if let Ok(q) = UrlSearchParams::new_with_str(&h) {
             q.append("redirect_uri", &web::this_page());
@@ -75,7 +75,13 @@ fn relay() {
 /// at the token endpoint with the attempt's PKCE `verifier` (`keys` = pool, app; `back` = the
 /// address the code came back to). A fragment for another attempt, a code that does not redeem
 /// (replayed, forged, someone else's) and a malformed answer are ignored.
-pub async fn outcome(h: &UrlSearchParams, attempt: &str, keys: [&str; 2], verifier: &str, back: &str) -> Verdict {
+pub async fn outcome(
+    h: &UrlSearchParams,
+    attempt: &str,
+    keys: [&str; 2],
+    verifier: &str,
+    back: &str,
+) -> Verdict {
     if h.get("attempt").as_deref() != Some(attempt) {
         return Verdict::Ignore("result of another login attempt");
     }
@@ -86,7 +92,10 @@ pub async fn outcome(h: &UrlSearchParams, attempt: &str, keys: [&str; 2], verifi
             version: Value::Num(wire::MESSAGE_VERSION.into()),
             attempt: Value::Str(attempt.into()),
             ok: Value::Bool(false),
-            error: Some([h.get("error"), h.get("error_description")].map(|v| v.map_or(Value::Nothing, Value::Str))),
+            error: Some(
+                [h.get("error"), h.get("error_description")]
+                    .map(|v| v.map_or(Value::Nothing, Value::Str)),
+            ),
             ..MessageFields::default()
         },
     };

@@ -190,6 +190,8 @@ impl Login {
                 let _ = p.close();
             }
             let a = attr("hosted-attempt").unwrap_or_else(|| attempt.clone());
+            // The host tab's challenge (`loginPage()`): it holds the verifier.
+            let ch = attr("hosted-challenge").unwrap_or_else(|| challenge.clone());
             let back = attr("redirect-uri").unwrap_or_else(web::this_page);
             let url = authorize(
                 cfg,
@@ -197,7 +199,7 @@ impl Login {
                     ("attempt", &a),
                     ("mode", "redirect"),
                     ("redirect_uri", &back),
-                    pkce,
+                    ("code_challenge", &ch),
                 ],
             );
             let pending = Pending {
@@ -287,7 +289,9 @@ impl Login {
     /// any document of the origin can send one, with the attempt id, which the popup's URL leaks —
     /// yields nothing.
     pub fn relayed(self: &Rc<Self>, data: &JsValue) {
-        let Some(q) = data.as_string().and_then(|d| web_sys::UrlSearchParams::new_with_str(&d).ok())
+        let Some(q) = data
+            .as_string()
+            .and_then(|d| web_sys::UrlSearchParams::new_with_str(&d).ok())
         else {
             return;
         };

@@ -23,11 +23,11 @@ pub struct Page {
     /// milogin's, or looked like it).
     pub hash: String,
     /// The loader's PKCE pair maker ([`take_pkce`]).
-    pub pkce: js_sys::Function,
+    pub pkce: Option<js_sys::Function>,
 }
 
 thread_local! {
-    static PAGE: RefCell<Page> = RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new(), pkce: js_sys::Function::new_no_args("") });
+    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new(), pkce: None }) };
 }
 
 /// Records what the loader said at start.
@@ -126,8 +126,15 @@ pub fn attempt_id() -> String {
 /// click); empty when not ready yet.
 pub fn take_pkce() -> [String; 2] {
     let f = PAGE.with(|p| p.borrow().pkce.clone());
-    let pair = f.call0(&JsValue::NULL).unwrap_or_default();
-    [0, 1].map(|i| js_sys::Reflect::get_u32(&pair, i).ok().and_then(|v| v.as_string()).unwrap_or_default())
+    let pair = f
+        .map(|f| f.call0(&JsValue::NULL).unwrap_or_default())
+        .unwrap_or_default();
+    [0, 1].map(|i| {
+        js_sys::Reflect::get_u32(&pair, i)
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    })
 }
 
 /// `S/<path segments, each percent-encoded>?<query>`: the query form-encoded by

@@ -8,16 +8,12 @@ use super::{Association, Limits, LoginMode, MatchField};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A whole configuration file.
+/// A whole configuration file, a field per table (`[limits]` has every key written).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ConfigBuilder {
-    /// `[server]`.
     pub server: ServerKeys,
-    /// `[xiaomi]`.
     pub xiaomi: XiaomiKeys,
-    /// `[limits]` (every key written).
     pub limits: Limits,
-    /// `[[pools]]`.
     pub pools: Vec<PoolBuilder>,
 }
 
@@ -94,74 +90,58 @@ pub fn generous_rates() -> Limits {
     }
 }
 
-/// `[server]`; `None`, `false` and empty lists are left out (the server's default).
+/// `[server]`, a field per key (`designer` unset: on); `None`, `false` and empty lists are left
+/// out (the server's default).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServerKeys {
-    /// `listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
-    /// `public_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
-    /// `database_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
-    /// `database_password`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_password: Option<Secret>,
-    /// `widget_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub widget_dir: Option<String>,
-    /// `designer` (the server's default is on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub designer: Option<bool>,
-    /// `token_ttl_secs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_ttl_secs: Option<u64>,
-    /// `key_publish_secs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_publish_secs: Option<u64>,
-    /// `attempt_ttl_secs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt_ttl_secs: Option<u64>,
-    /// `admin_token` (the experience-login page).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<Secret>,
-    /// `trusted_proxies`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
-    /// `forwarded_header`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forwarded_header: Option<String>,
-    /// `allow_plain_http_apps`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_http_apps: bool,
-    /// `metrics_listen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<String>,
-    /// `key_encryption_key`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_encryption_key: Option<Secret>,
 }
 
-/// `[xiaomi]`; unset keys keep the real endpoints and the server's timeouts.
+/// `[xiaomi]`, a field per key; unset keys keep the real endpoints and the server's timeouts
+/// (`allow_insecure_endpoints`: a mock on plain HTTP).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct XiaomiKeys {
-    /// `account_base`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_base: Option<String>,
-    /// `open_base`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_base: Option<String>,
-    /// `allow_insecure_endpoints` (a mock on plain HTTP).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure_endpoints: bool,
-    /// `timeout_ms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
-    /// `connect_timeout_ms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
 }
 
 /// A secret's source: `{ env = "NAME" }` or `{ file = "path" }` (relative to the file).
@@ -174,14 +154,11 @@ pub enum Secret {
     File(String),
 }
 
-/// One `[[pools]]`.
+/// One `[[pools]]`, a field per key.
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolBuilder {
-    /// `id`.
     pub id: String,
-    /// `[[pools.apps]]`.
     pub apps: Vec<AppBuilder>,
-    /// `[[pools.connections]]`.
     pub connections: Vec<ConnectionBuilder>,
 }
 
@@ -208,24 +185,19 @@ impl PoolBuilder {
     }
 }
 
-/// One `[[pools.apps]]`; empty lists are left out.
+/// One `[[pools.apps]]`, a field per key; empty lists are left out (`connections` is always
+/// written: an app may have none).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AppBuilder {
-    /// `id`.
     pub id: String,
-    /// `name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `origins`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<String>,
-    /// `redirect_uris`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
-    /// `return_uris`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub return_uris: Vec<String>,
-    /// `connections` (always written: an app may have none).
     pub connections: Vec<String>,
     /// `client_secret` (an OpenID Connect confidential client).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,35 +216,27 @@ impl AppBuilder {
     }
 }
 
-/// One `[[pools.connections]]` (a Xiaomi app); options at their default are left out.
+/// One `[[pools.connections]]` (a Xiaomi app), a field per key (`kind` unset: `xiaomi`;
+/// `app_id`: the Xiaomi AppID); options at their default are left out.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionBuilder {
-    /// `unique_id`.
     pub unique_id: String,
-    /// `display_name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<DisplayName>,
-    /// `app_id` (the Xiaomi AppID).
     pub app_id: String,
-    /// `app_secret`.
     pub app_secret: Secret,
-    /// `scopes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<u32>>,
-    /// `skip_confirm`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub skip_confirm: bool,
-    /// `login_mode`.
     pub login_mode: LoginMode,
-    /// `association`.
     pub association: Association,
-    /// `match_fields`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub match_fields: Vec<MatchField>,
-    /// `trust_xiaomi_email`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub trust_xiaomi_email: bool,
-    /// `trust_xiaomi_phone`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub trust_xiaomi_phone: bool,
 }
@@ -283,6 +247,7 @@ impl ConnectionBuilder {
     pub fn xiaomi(unique_id: &str, app_id: &str, app_secret: Secret) -> Self {
         Self {
             unique_id: unique_id.to_owned(),
+            kind: None,
             display_name: None,
             app_id: app_id.to_owned(),
             app_secret,
@@ -320,6 +285,87 @@ impl DisplayName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// The key paths of a file (`server.listen`, `pools.apps.id`): through the top-level tables
+    /// and every array of tables; a table below the top level (`display_name`, a secret's
+    /// `{ file = … }`) is one value.
+    fn key_paths(table: &toml::Table) -> BTreeSet<String> {
+        fn walk(table: &toml::Table, prefix: &str, top: bool, out: &mut BTreeSet<String>) {
+            for (key, value) in table {
+                let path = format!("{prefix}{key}");
+                match value {
+                    toml::Value::Table(t) if top => walk(t, &format!("{path}."), false, out),
+                    toml::Value::Array(a)
+                        if a.iter().all(toml::Value::is_table) && !a.is_empty() =>
+                    {
+                        for t in a.iter().filter_map(toml::Value::as_table) {
+                            walk(t, &format!("{path}."), false, out);
+                        }
+                    }
+                    _ => {
+                        out.insert(path);
+                    }
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(table, "", true, &mut out);
+        out
+    }
+
+    /// A builder with every field set away from its default (so every key is written).
+    fn every_key() -> ConfigBuilder {
+        let secret = |name: &str| Some(Secret::File(name.into()));
+        let mut file =
+            ConfigBuilder::on_loopback(8080, "sqlite://x.db").mock_xiaomi("http://127.0.0.1:9");
+        let server = &mut file.server;
+        server.database_password = secret("db-password");
+        server.widget_dir = Some("widget".into());
+        server.designer = Some(false);
+        (server.token_ttl_secs, server.key_publish_secs) = (Some(60), Some(60));
+        server.attempt_ttl_secs = Some(60);
+        server.admin_token = secret("admin");
+        server.trusted_proxies = vec!["10.0.0.0/8".into()];
+        server.forwarded_header = Some("forwarded".into());
+        server.allow_plain_http_apps = true;
+        server.metrics_listen = Some("127.0.0.1:9090".into());
+        server.key_encryption_key = secret("kek");
+        (file.xiaomi.timeout_ms, file.xiaomi.connect_timeout_ms) = (Some(1000), Some(500));
+        file.xiaomi.max_body_bytes = Some(1 << 16);
+        let mut app = AppBuilder::new("web", "https://shop.example.com", &["mi"]);
+        app.name = Some("Shop".into());
+        app.redirect_uris = vec!["https://shop.example.com/done".into()];
+        app.return_uris = vec!["https://shop.example.com/return.html".into()];
+        let mut connection =
+            ConnectionBuilder::xiaomi("mi", "2882303761520000000", Secret::Env("S".into()));
+        connection.kind = Some("xiaomi".into());
+        connection.display_name = Some(DisplayName::One("Xiaomi".into()));
+        connection.scopes = Some(vec![1, 3, 6]);
+        connection.skip_confirm = true;
+        connection.match_fields = vec![MatchField::Email];
+        (connection.trust_xiaomi_email, connection.trust_xiaomi_phone) = (true, true);
+        file.pool(PoolBuilder::new("p1").app(app).connection(connection))
+    }
+
+    #[test]
+    fn the_builder_writes_every_key_of_the_example_file_and_none_the_reader_refuses() {
+        // The builder repeats the file's shape (`raw.rs` reads it): this keeps the two together.
+        let example: toml::Table = include_str!("../../../milogin.example.toml")
+            .parse()
+            .unwrap();
+        let every = every_key();
+        let written = key_paths(&every.to_table());
+        let missing: Vec<_> = key_paths(&example).difference(&written).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "keys of milogin.example.toml the builder cannot write: {missing:?}"
+        );
+        let text = every.render();
+        if let Err(e) = toml::from_str::<super::super::raw::RawConfig>(&text) {
+            panic!("{e}\n{text}");
+        }
+    }
 
     #[test]
     fn a_built_file_loads_as_the_configuration_it_describes() {

@@ -62,8 +62,7 @@ pub trait Limited {
 }
 
 macro_rules! limited_routes {
-    ($($(#[$doc:meta])* $name:ident => $field:ident, $route:literal;)*) => {$(
-        $(#[$doc])*
+    ($($name:ident => $field:ident, $route:literal;)*) => {$(
         pub enum $name {}
         impl Limited for $name {
             const ROUTE: &'static str = $route;
@@ -74,14 +73,11 @@ macro_rules! limited_routes {
     )*};
 }
 
+// The routes whose 429 is the page: type => its limiter in `Limiters`, its `route` label.
 limited_routes! {
-    /// `/authorize`.
     AuthorizeRoute => authorize, "authorize";
-    /// `/callback`.
     CallbackRoute => callback, "callback";
-    /// The binding form.
     BindingRoute => binding, "binding";
-    /// The experience-login pages.
     TryRoute => try_pages, "try";
 }
 

@@ -5,7 +5,7 @@ use super::extract::{cookie, AuthorizeRoute, CallbackRoute, ClientIp, RateLimit}
 use super::pages::{self, Lang};
 use super::params::{AuthorizeParams, CallbackQuery, Query};
 use super::respond::{conclude, deliver, set_cookie, SameSite};
-use super::try_login::TryTicket;
+use super::try_login::spend_try_ticket;
 use crate::crypto::sha256_hex;
 use crate::domain::{AttemptId, PoolId, UniqueId};
 use crate::login::finish::{finish, CallbackParams, Finish};
@@ -47,9 +47,13 @@ async fn get_authorize(
     _: RateLimit<AuthorizeRoute>,
     ClientIp(ip): ClientIp,
     lang: Lang,
+    headers: HeaderMap,
     Query(q): Query<AuthorizeParams>,
-    _: TryTicket,
 ) -> Response {
+    // Here, after every extractor's check: a request refused by one keeps its try ticket.
+    if let Err(refused) = spend_try_ticket(&st, &pool, &uid, &q, &headers).await {
+        return refused;
+    }
     let q = AuthorizeQuery::from(q);
     let start = match validate(&st, pool, uid, &q) {
         Ok(s) => s,

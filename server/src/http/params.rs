@@ -1,9 +1,10 @@
 //! Query and form parameters as typed structs, read by axum's `Query` and `Form` (serde): a key
 //! the struct names twice is refused as a "duplicate field", keys it does not name are
-//! ignored, values sit in [`Bounded`] fields that refuse over-long ones, and
-//! the whole query or body is capped by [`Params::MAX_BYTES`]. A refusal is the 400 error
-//! page (in the reader's language) saying which parameter is wrong and why. The login routes'
-//! parameter structs live here too: [`AuthorizeParams`], [`CallbackQuery`].
+//! ignored, values no later check bounds sit in [`Bounded`] fields that refuse
+//! over-long ones, and the whole query or body is capped by [`Params::MAX_BYTES`].
+//! A refusal is the 400 error page (in the reader's language) saying which parameter is wrong
+//! and why. The login routes' parameter structs live here too: [`AuthorizeParams`],
+//! [`CallbackQuery`].
 
 use super::pages::{error_page, Lang};
 use crate::domain::{AppId, AttemptId, Origin};
@@ -23,12 +24,6 @@ use serde::{Deserialize, Deserializer};
 pub struct Bounded<const MAX: usize>(String);
 
 impl<const MAX: usize> Bounded<MAX> {
-    /// The value.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The value.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -107,15 +102,18 @@ impl<T: Params, S: Send + Sync> FromRequest<S> for Form<T> {
     }
 }
 
-/// The authorize query: the login's inputs, each at most once; other keys are ignored.
+/// The authorize query: the login's inputs, each at most once; other keys are ignored. Each
+/// value is checked against the configuration (a registered origin or redirect URI may be of any
+/// length `milogin check` accepts) or its own rule, and refused with the page naming the fix and
+/// the "login refused" log line: only the whole query is capped here.
 #[derive(Deserialize)]
 pub struct AuthorizeParams {
-    app_id: Option<Bounded<256>>,
-    origin: Option<Bounded<2048>>,
-    attempt: Option<Bounded<256>>,
-    mode: Option<Bounded<64>>,
-    redirect_uri: Option<Bounded<2048>>,
-    code_challenge: Option<Bounded<64>>,
+    app_id: Option<String>,
+    origin: Option<String>,
+    attempt: Option<String>,
+    mode: Option<String>,
+    redirect_uri: Option<String>,
+    code_challenge: Option<String>,
 }
 
 impl Params for AuthorizeParams {
@@ -125,7 +123,7 @@ impl Params for AuthorizeParams {
 impl AuthorizeParams {
     /// The app id (as sent).
     pub fn app_id(&self) -> Option<&str> {
-        self.app_id.as_ref().map(Bounded::as_str)
+        self.app_id.as_deref()
     }
 }
 
@@ -133,17 +131,13 @@ impl From<AuthorizeParams> for AuthorizeQuery {
     /// The app id, origin and attempt id parsed into their types (the only place), a bad value
     /// kept as its error for the login to refuse in order.
     fn from(q: AuthorizeParams) -> Self {
-        let (app_id, origin) = (
-            q.app_id.map(Bounded::into_inner),
-            q.origin.map(Bounded::into_inner),
-        );
         Self {
-            app_id: app_id.map(|a| AppId::parse(&a).map_err(|_| a)),
-            origin: origin.map(|o| Origin::parse(&o).map_err(|_| o)),
-            attempt: q.attempt.map(|a| AttemptId::parse(a.as_str())),
-            mode: q.mode.map(Bounded::into_inner),
-            redirect_uri: q.redirect_uri.map(Bounded::into_inner),
-            code_challenge: q.code_challenge.map(Bounded::into_inner),
+            app_id: q.app_id.map(|a| AppId::parse(&a).map_err(|_| a)),
+            origin: q.origin.map(|o| Origin::parse(&o).map_err(|_| o)),
+            attempt: q.attempt.map(|a| AttemptId::parse(&a)),
+            mode: q.mode,
+            redirect_uri: q.redirect_uri,
+            code_challenge: q.code_challenge,
         }
     }
 }
@@ -279,6 +273,11 @@ mod tests {
         assert!(q.origin.unwrap().is_err());
         assert!(q.attempt.unwrap().is_err());
         assert!(authorize("attempt=a&attempt=b").is_err());
+        // No value is capped on its own (each is checked against the configuration or its own
+        // rule, and refused with the page naming the fix): only the whole query is.
+        let long = format!("https://shop.example.com/{}", "a".repeat(3000));
+        let q = authorize(&format!("redirect_uri={long}&mode={}", "m".repeat(500))).unwrap();
+        assert_eq!(q.redirect_uri, Some(long));
         assert!(authorize(&format!("app_id=a&pad={}", "x".repeat(4096))).is_err());
     }
 

@@ -9,7 +9,7 @@
 
 use super::extract::{ClientIp, RateLimit, TryRoute};
 use super::pages::{self, html_page, json_block, Lang, Page};
-use super::params::{AuthorizeParams, Query};
+use super::params::AuthorizeParams;
 use super::respond::{cookie_header, retry_after, SameSite};
 use crate::config::TRY_APP;
 use crate::state::AppState;
@@ -91,24 +91,23 @@ fn admin_gate(st: &AppState, headers: &HeaderMap, ip: std::net::IpAddr) -> Optio
 }
 
 /// Authorize for the reserved app `__try__` needs the one-time ticket the experience-login page
-/// of this connection set in its cookie: redeemed here (refused with 403 without a live one).
-/// Authorize for any other app passes.
-pub struct TryTicket;
-
-impl FromRequestParts<AppState> for TryTicket {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let Query(q) = Query::<AuthorizeParams>::from_request_parts(parts, st).await?;
-        if q.app_id() != Some(TRY_APP) {
-            return Ok(Self);
-        }
-        let Path((uid, pool)) = Path::<(String, String)>::from_request_parts(parts, st)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let refused = redeem_try_ticket(st, &pool, &uid, &parts.headers).await;
-        refused.map_or(Ok(Self), Err)
+/// of this connection set in its cookie: spends it (`Err`: the 403 without a live one). Any
+/// other app passes. Called by the authorize handler itself once every extractor accepted the
+/// request (rate limit, query), never from an extractor: there, its place in the argument list
+/// would decide whether a request refused afterwards had already cost the ticket.
+pub async fn spend_try_ticket(
+    st: &AppState,
+    pool: &str,
+    uid: &str,
+    q: &AuthorizeParams,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    if q.app_id() != Some(TRY_APP) {
+        return Ok(());
     }
+    redeem_try_ticket(st, pool, uid, headers)
+        .await
+        .map_or(Ok(()), Err)
 }
 
 async fn redeem_try_ticket(

@@ -2,7 +2,9 @@
 //! attempt ids, origins, the delivery mode) are written as their text and read back through their
 //! own `parse` (rusqlite `ToSql`/`FromSql`, sqlx `Type`/`Encode`/`Decode`), and [`Cols`] reads a
 //! row of either database by column name. A stored value its type refuses (a row changed outside
-//! milogin) is [`StoreError::Corrupt`], naming the table, the column and the rule it breaks.
+//! milogin) is [`StoreError::Corrupt`], naming the table, the column and the rule it breaks; any
+//! other failure to read a column (a type or a NULL the code does not expect: code and schema
+//! disagree) stays the database's own error.
 
 use super::StoreError;
 use crate::domain::mode::Mode;
@@ -17,6 +19,24 @@ trait Text: Sized {
     fn text(&self) -> &str;
     /// Parses stored text; the error says what the value is not.
     fn read(s: &str) -> Result<Self, String>;
+}
+
+/// The error of a [`Text::read`] as it travels through rusqlite and sqlx: the mark that a value
+/// was refused by our own check (and so was not written by milogin), not by the driver.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The [`Refused`] inside a driver's error source, if that is what it is.
+fn refused(source: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
+    source.downcast_ref::<Refused>().map(|r| r.0.clone())
 }
 
 /// A stored value as an error shows it: quoted, and cut to 64 characters.
@@ -84,7 +104,7 @@ macro_rules! text_columns {
 
         impl FromSql for $t {
             fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-                <$t as Text>::read(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+                <$t as Text>::read(v.as_str()?).map_err(|e| FromSqlError::Other(Box::new(Refused(e))))
             }
         }
 
@@ -105,7 +125,7 @@ macro_rules! text_columns {
 
         impl<'r> Decode<'r, Postgres> for $t {
             fn decode(v: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-                Ok(<$t as Text>::read(<&str as Decode<Postgres>>::decode(v)?)?)
+                Ok(<$t as Text>::read(<&str as Decode<Postgres>>::decode(v)?).map_err(Refused)?)
             }
         }
     )*};
@@ -124,30 +144,46 @@ pub(super) trait AnyRow {
     fn cell<T: Cell>(&self, table: &'static str, column: &'static str) -> Result<T, StoreError>;
 }
 
-fn corrupt(table: &'static str, column: &'static str, why: String) -> StoreError {
-    StoreError::Corrupt { table, column, why }
+/// `e`, or [`StoreError::Corrupt`] when our own check refused the value (`why`).
+fn corrupt_or(
+    e: impl Into<StoreError>,
+    why: Option<String>,
+    table: &'static str,
+    column: &'static str,
+) -> StoreError {
+    match why {
+        Some(why) => StoreError::Corrupt { table, column, why },
+        None => e.into(),
+    }
+}
+
+/// A rusqlite read error as the store reports it.
+fn from_sqlite(e: rusqlite::Error, table: &'static str, column: &'static str) -> StoreError {
+    let why = match &e {
+        rusqlite::Error::FromSqlConversionFailure(_, _, source) => refused(source.as_ref()),
+        _ => None,
+    };
+    corrupt_or(e, why, table, column)
+}
+
+/// An sqlx read error as the store reports it.
+fn from_pg(e: sqlx::Error, table: &'static str, column: &'static str) -> StoreError {
+    let why = match &e {
+        sqlx::Error::ColumnDecode { source, .. } => refused(source.as_ref()),
+        _ => None,
+    };
+    corrupt_or(e, why, table, column)
 }
 
 impl AnyRow for rusqlite::Row<'_> {
     fn cell<T: Cell>(&self, table: &'static str, column: &'static str) -> Result<T, StoreError> {
-        self.get(column).map_err(|e| match e {
-            rusqlite::Error::FromSqlConversionFailure(_, _, why) => {
-                corrupt(table, column, why.to_string())
-            }
-            rusqlite::Error::InvalidColumnType(_, _, ty) => {
-                corrupt(table, column, format!("a value of type {ty}"))
-            }
-            e => e.into(),
-        })
+        self.get(column).map_err(|e| from_sqlite(e, table, column))
     }
 }
 
 impl AnyRow for sqlx::postgres::PgRow {
     fn cell<T: Cell>(&self, table: &'static str, column: &'static str) -> Result<T, StoreError> {
-        sqlx::Row::try_get(self, column).map_err(|e| match e {
-            sqlx::Error::ColumnDecode { source, .. } => corrupt(table, column, source.to_string()),
-            e => e.into(),
-        })
+        sqlx::Row::try_get(self, column).map_err(|e| from_pg(e, table, column))
     }
 }
 
@@ -203,6 +239,33 @@ mod tests {
         for m in [Mode::Popup, Mode::Redirect, Mode::Oidc] {
             assert_eq!(read_back(&m).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_value_of_another_type_than_the_code_reads_is_the_databases_error_not_corrupt() {
+        // A code/schema mismatch, not a row edited by hand: "correct or delete it" would mislead.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("SELECT 7 AS v").unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        let e = Cols::new(row, "t").get::<PoolId>("v").unwrap_err();
+        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
+        // PostgreSQL (no server needed: the error as sqlx builds it): a NULL or a type the code
+        // does not expect is the database's error; only our own check's refusal is Corrupt.
+        let decode = |source: sqlx::error::BoxDynError| sqlx::Error::ColumnDecode {
+            index: "\"v\"".into(),
+            source,
+        };
+        let not_ours: [sqlx::error::BoxDynError; 2] = [
+            Box::new(sqlx::error::UnexpectedNullError),
+            "mismatched types; Rust type `String` is not compatible with SQL type `INT8`".into(),
+        ];
+        for source in not_ours {
+            let e = from_pg(decode(source), "t", "v");
+            assert!(matches!(e, StoreError::Db(_)), "{e}");
+        }
+        let ours = from_pg(decode(Box::new(Refused("\"x y\", which".into()))), "t", "v");
+        assert!(matches!(ours, StoreError::Corrupt { .. }), "{ours}");
     }
 
     #[test]

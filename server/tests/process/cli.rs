@@ -6,8 +6,9 @@ use crate::support;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use support::{
-    approve, browser, check_cmd, free_port, key_states, keys_cmd, pool_p1, result, serve, succeeds,
-    wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill, PoolBuilder, Secret, BIN,
+    approve, browser, check_cmd, free_port, free_ports, key_states, keys_cmd, pool_p1, result,
+    serve, spawn_ready, succeeds, wait_ready, AppBuilder, ConfigBuilder, ConnectionBuilder, Kill,
+    PoolBuilder, Secret, BIN,
 };
 
 #[test]
@@ -852,17 +853,13 @@ async fn serve_resolves_relative_paths_against_the_config_folder() {
         .output()
         .unwrap();
     succeeds(&check);
-    let _server = Kill(
+    let (_server, base) = spawn_ready(
         Command::new(BIN)
             .args(["serve", "--config"])
             .arg(&cfg)
-            .current_dir(&elsewhere)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .current_dir(&elsewhere),
+        port,
     );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base);
     let r = reqwest::get(format!("{base}/widget/milogin.js"))
         .await
         .unwrap();
@@ -971,19 +968,14 @@ async fn the_demo_serves_the_widget_and_a_chinese_label_from_the_checkout() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let _demo = Kill(
+    let port = free_ports(3);
+    let (_demo, base) = spawn_ready(
         Command::new(BIN)
             .args(["demo", "--port", &port.to_string(), "--data-dir"])
             .arg(dir.path())
-            .current_dir(&root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .current_dir(&root),
+        port,
     );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base);
     let r = reqwest::get(format!("{base}/widget/milogin.js"))
         .await
         .unwrap();

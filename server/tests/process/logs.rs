@@ -314,6 +314,13 @@ async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
     });
     let cb = approve(&http, &base, "alice", "attempt-logs-callback-1").await;
     http.get(&cb).send().await.unwrap();
+    // An over-long app id is refused (and logged) as any unknown one is, its field cut.
+    authorize(format!(
+        "app_id={}&origin={}&attempt=attempt-logs-long-app-1&mode=popup",
+        "a".repeat(300),
+        enc("https://shop.example.com")
+    ))
+    .await;
     for (path, origin) in [
         ("nope/apps/web", Some("https://shop.example.com")),
         ("p1/apps/nope", None),
@@ -340,7 +347,7 @@ async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
             .collect()
     };
     let refused = with("login refused");
-    assert_eq!(refused.len(), 3, "{text}");
+    assert_eq!(refused.len(), 4, "{text}");
     assert_eq!(refused[0]["reason"], "origin_not_allowed", "{text}");
     assert_eq!(refused[0]["origin"], "https://evil.example", "{text}");
     assert_eq!(refused[1]["reason"], "origin_not_allowed", "{text}");
@@ -351,6 +358,8 @@ async fn refusals_are_logged_with_plain_fields_an_operator_can_read() {
     assert!(refused[1].get("origin").is_none(), "{text}");
     assert_eq!(refused[2]["origin"], "https://shop.example.com", "{text}");
     assert_eq!(refused[2]["pool"], "p1", "{text}");
+    assert_eq!(refused[3]["reason"], "connection_not_enabled", "{text}");
+    assert_eq!(refused[3]["app"], "a".repeat(64), "{text}");
 
     let listed = with("connections refused");
     assert_eq!(listed.len(), 3, "one line per refusal: {text}");

@@ -9,7 +9,8 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use support::{
-    free_port, pool_p1, postgres_database, wait_ready, AppBuilder, ConfigBuilder, Kill, Secret, BIN,
+    free_port, free_ports, pool_p1, postgres_database, spawn_ready, wait_ready, AppBuilder,
+    ConfigBuilder, Secret, BIN,
 };
 
 /// `milogin ARGS --config cfg`, with extra environment.
@@ -571,20 +572,15 @@ async fn the_demo_serves_its_page_from_the_binary_and_keeps_its_files_private() 
         "not the demo page",
     )
     .unwrap();
-    let port = free_port();
+    let port = free_ports(3);
     let data = dir.path().join("data").join("demo");
-    let _demo = Kill(
+    let (_demo, page) = spawn_ready(
         Command::new(&bin)
             .args(["demo", "--port", &port.to_string(), "--data-dir"])
             .arg(&data)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .current_dir(dir.path()),
+        port + 1,
     );
-    let page = format!("http://127.0.0.1:{}", port + 1);
-    wait_ready(&page);
     let html = reqwest::get(&page).await.unwrap().text().await.unwrap();
     assert!(
         html.contains("milogin-button") && html.contains(&format!("127.0.0.1:{port}")),
@@ -707,15 +703,7 @@ async fn the_service_user_of_the_install_steps_reads_its_config_and_writes_its_s
         let out = as_user(UID, GID, args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out));
     }
-    let _server = Kill(
-        as_user(UID, GID, &["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base);
+    let (_server, base) = spawn_ready(&mut as_user(UID, GID, &["serve"]), port);
     let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
     assert_eq!(r.status(), 200);
     let db = std::fs::metadata(state.join("milogin.db")).unwrap();

@@ -415,10 +415,10 @@ fn kid_of(token: &str) -> String {
 }
 
 /// The kids of the pool's JWKS once the server no longer publishes `gone` (its key cache is
-/// re-read every few seconds: a bounded wait, 100 × 100 ms).
+/// re-read every 5 s: a bounded wait, 300 × 100 ms, generous for a loaded machine).
 async fn jwks_without(base: &str, gone: &str) -> Vec<String> {
     let mut kids = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         let jwks: serde_json::Value =
             reqwest::get(format!("{base}/pools/p1/.well-known/jwks.json"))
                 .await

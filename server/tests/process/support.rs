@@ -31,6 +31,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The first of `n` consecutive ports that were all free a moment ago (`milogin demo --port P`
+/// binds P, P+1 and P+2: a neighbour of one free port may be another test's connection).
+pub fn free_ports(n: u16) -> u16 {
+    for _ in 0..50 {
+        let first = free_port();
+        let held: Vec<_> = (0..n)
+            .map_while(|i| first.checked_add(i))
+            .map_while(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports on 127.0.0.1 in 50 tries");
+}
+
 /// Waits until `base` (`http://host:port`) accepts connections.
 pub fn wait_ready(base: &str) {
     for _ in 0..400 {
@@ -54,6 +70,30 @@ pub fn serve(cfg: &std::path::Path, env: &[(&str, &str)], log: Option<&std::path
         c.env(k, v);
     }
     Kill(c.spawn().unwrap())
+}
+
+/// Spawns `c` (a working directory, another user, … set by the caller) with its output discarded,
+/// and waits until `127.0.0.1:port` accepts connections: the process and that base URL.
+pub fn spawn_ready(c: &mut Command, port: u16) -> (Kill, String) {
+    let child = Kill(
+        c.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut child = child;
+    let base = format!("http://127.0.0.1:{port}");
+    let addr = base.trim_start_matches("http://");
+    for _ in 0..400 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return (child, base);
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("{c:?} exited ({status}) before {base} came up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{base} never came up");
 }
 
 /// A config for one pool `p1`, app `web` (origin https://shop.example.com), connection `mi`

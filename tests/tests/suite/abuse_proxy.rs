@@ -239,6 +239,27 @@ async fn a_try_login_needs_the_try_pages_one_time_ticket_not_basic_credentials()
 }
 
 #[tokio::test]
+async fn a_try_authorize_refused_for_its_query_keeps_the_ticket() {
+    // The ticket is spent by the handler once the rate limit and the query were accepted: a
+    // request refused for its shape (a repeated key) costs nothing, the next one still starts.
+    let env = spawn_try(DIRECT).await;
+    let b = Browser::new();
+    let page = b
+        .http
+        .get(format!("{}/connection/social/{CONN}/{POOL}/try", env.base))
+        .header("authorization", basic(ADMIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let r = b.get(&format!("{}&mode=popup", try_authorize(&env))).await;
+    assert_eq!(r.status(), 400, "a repeated key");
+    let r = b.get(&try_authorize(&env)).await;
+    assert_eq!(r.status(), 302, "the ticket was not spent");
+    assert_eq!(b.get(&try_authorize(&env)).await.status(), 403, "now it is");
+}
+
+#[tokio::test]
 async fn wrong_admin_passwords_are_throttled_per_client() {
     let env = spawn_try(BEHIND_PROXY).await;
     let page = format!("{}/connection/social/{CONN}/{POOL}/try", env.base);

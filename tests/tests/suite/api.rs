@@ -731,6 +731,36 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
 }
 
 #[tokio::test]
+async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
+    // `milogin check` sets no length on a redirect URI: one of ~2,500 bytes is registered, and
+    // the login through it reaches Xiaomi and lands on it (only the whole query is capped, 4 KiB).
+    let done = format!("{ORIGIN}/login/{}", "a".repeat(2_500));
+    let env = spawn_with(Options {
+        redirect_uris: vec![done.clone()],
+        ..Options::default()
+    })
+    .await;
+    let b = Browser::new();
+    let attempt = attempt_id();
+    let url = format!(
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
+        env.base,
+        enc(&done)
+    );
+    let req = b.start(&env, &url).await;
+    let cb = b.decide(&env, &req, Some("carol")).await;
+    let r = b.get(&cb).await;
+    assert_eq!(r.status(), 302);
+    let loc = location(&r);
+    let (before, fragment) = loc.split_once('#').unwrap();
+    assert_eq!(before, done);
+    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect();
+    verify(&env, POOL, &f["id_token"], APP).await;
+}
+
+#[tokio::test]
 async fn several_concurrent_flows_all_succeed_with_one_exchange_each() {
     let env = std::sync::Arc::new(spawn().await);
     let accounts = [

@@ -225,7 +225,7 @@ async fn a_repeated_or_over_long_parameter_is_named_on_the_page() {
     let bind = format!("{}/connection/social/{CONN}/{POOL}/bind", env.base);
     for (body, says) in [
         ("csrf=a&csrf=b", "duplicate field `csrf`"),
-        ("csrf=a&action=delete", "action: unknown variant `delete`"),
+        ("csrf=a&action=delete", "action: unknown form action"),
     ] {
         let r = reqwest::Client::new()
             .post(&bind)
@@ -240,6 +240,67 @@ async fn a_repeated_or_over_long_parameter_is_named_on_the_page() {
             page.contains(&format!("The form is not valid: {says}")),
             "{body}: {page}"
         );
+    }
+    assert_eq!(counts(&env).await.2, 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn an_unknown_bind_form_action_is_refused_without_echoing_it() {
+    // The form is read before any CSRF check: a value the client planted in `action` must not
+    // come back as text on milogin's origin (serde's "unknown variant `…`" would echo it).
+    let env = spawn().await;
+    let bind = format!("{}/connection/social/{CONN}/{POOL}/bind", env.base);
+    let planted = "Your-account-is-locked.-Call-0800-PLANTED";
+    for action in [planted.to_owned(), format!("{planted}{}", "x".repeat(6000))] {
+        let r = reqwest::Client::new()
+            .post(&bind)
+            .form(&[("csrf", "a"), ("action", &action)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("The form is not valid: action: unknown form action"),
+            "{page}"
+        );
+        assert!(!page.contains("PLANTED"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn an_over_long_authorize_value_gets_the_refusal_page_that_names_the_fix() {
+    // Authorize's values are checked against the configuration or their own rule, whatever their
+    // length (only the whole query is capped): an over-long one is refused as any wrong one is,
+    // on the page that names the fix, not on the generic 400 page of an unreadable query.
+    let env = spawn().await;
+    let authorize = format!("{}/connection/social/{CONN}/{POOL}/authorize", env.base);
+    let long_app = "a".repeat(300);
+    let origin = enc(ORIGIN);
+    for (query, status, says) in [
+        (
+            format!("app_id={long_app}&origin={origin}&attempt={}", attempt_id()),
+            404,
+            format!("There is no app <code>{long_app}</code> in pool <code>{POOL}</code>"),
+        ),
+        (
+            format!(
+                "app_id={APP}&origin={origin}&attempt={}&mode={}",
+                attempt_id(),
+                "p".repeat(100)
+            ),
+            400,
+            "mode must be popup or redirect.".to_owned(),
+        ),
+        (
+            format!("app_id={APP}&origin={origin}&attempt={}", "a".repeat(300)),
+            400,
+            "The attempt parameter must be 16–128 characters".to_owned(),
+        ),
+    ] {
+        let (got, _, page) = get(&format!("{authorize}?{query}"), None).await;
+        assert_eq!(got, status, "{query}: {page}");
+        assert!(page.contains(&says), "{query}: {page}");
     }
     assert_eq!(counts(&env).await.2, 0, "nothing was stored");
 }

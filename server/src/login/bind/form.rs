@@ -54,8 +54,7 @@ crate::crypto::redacting_debug!(Offer { cookie_name, form } redacts { ticket });
 
 /// What the person chose on the page (the form's `action`: `bind`, the default, `create` or
 /// `cancel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Action {
     /// Prove an existing account and bind the Xiaomi account to it.
     #[default]
@@ -79,6 +78,22 @@ pub struct Submission {
 }
 
 crate::crypto::redacting_debug!(Submission { action } redacts { csrf, identifier, password });
+
+impl<'de> serde::Deserialize<'de> for Action {
+    /// Any other value is refused with a fixed message that never repeats it: the form is read
+    /// before its CSRF check, so an echo would put a stranger's text on milogin's page (serde's
+    /// derived "unknown variant `…`" does).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "bind" => Ok(Self::Bind),
+            "create" => Ok(Self::Create),
+            "cancel" => Ok(Self::Cancel),
+            _ => Err(serde::de::Error::custom(
+                "unknown form action (expected bind, create or cancel)",
+            )),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -289,7 +289,8 @@ impl<'c> Db<'c> {
         Ok(out)
     }
 
-    /// The first row, if any (the statement still runs to its end).
+    /// The first row, if any: [`Db::rows`] keeping the first, so every row is read and mapped
+    /// until one fails to map (that error is the answer, the rows after it are not read).
     pub fn row<T>(
         &self,
         sql: &str,

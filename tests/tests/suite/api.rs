@@ -743,7 +743,7 @@ async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
     let b = Browser::new();
     let attempt = attempt_id();
     let url = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         env.base,
         enc(&done)
     );
@@ -757,7 +757,11 @@ async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
     let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
         .into_owned()
         .collect();
-    verify(&env, POOL, &f["id_token"], APP).await;
+    // The one-time code, never the token. (Redeeming it needs this URI at the token endpoint,
+    // whose values are capped at 2,048 bytes (`oidc::params::MAX_VALUE`): not yet for a URI this
+    // long.)
+    assert_eq!(f["attempt"], attempt);
+    assert!(f["code"].len() >= 43 && !loc.contains("id_token"), "{loc}");
 }
 
 #[tokio::test]

@@ -71,35 +71,44 @@ fn relay() {
     }
 }
 
-/// What a fragment (`h`) says about `attempt`: an error as it is, or the one-time code redeemed
-/// at the token endpoint with the attempt's PKCE `verifier` (`keys` = pool, app; `back` = the
-/// address the code came back to). A fragment for another attempt, a code that does not redeem
-/// (replayed, forged, someone else's) and a malformed answer are ignored.
-pub async fn outcome(
-    h: &UrlSearchParams,
-    attempt: &str,
-    keys: [&str; 2],
-    verifier: &str,
-    back: &str,
-) -> Verdict {
-    if h.get("attempt").as_deref() != Some(attempt) {
-        return Verdict::Ignore("result of another login attempt");
-    }
-    let fields = match h.get("code") {
-        Some(code) => read_fields(&api::redeem(keys[0], keys[1], &code, verifier, back).await),
-        None => MessageFields {
-            kind: Value::Str(wire::MESSAGE_TYPE.into()),
-            version: Value::Num(wire::MESSAGE_VERSION.into()),
-            attempt: Value::Str(attempt.into()),
-            ok: Value::Bool(false),
-            error: Some(
-                [h.get("error"), h.get("error_description")]
-                    .map(|v| v.map_or(Value::Nothing, Value::Str)),
-            ),
-            ..MessageFields::default()
-        },
-    };
-    protocol::check(attempt, fields)
+/// Redeems what a fragment (`h`) says about `attempt` and gives the verdict to `then`: an error
+/// as it is, or the one-time code redeemed at the token endpoint with the attempt's PKCE
+/// `verifier` (`keys` = pool, app; `back` = the address the code came back to). A fragment for
+/// another attempt, a code that does not redeem (replayed, forged, someone else's) and a
+/// malformed answer are ignored. The one future of both ways back (the relay and redirect
+/// mode's return): each future type is its own poll function and drop glue in the wasm.
+pub fn redeem(
+    h: UrlSearchParams,
+    attempt: String,
+    keys: [String; 2],
+    verifier: String,
+    back: String,
+    then: Box<dyn FnOnce(Verdict)>,
+) {
+    leptos::task::spawn_local(async move {
+        let verdict = if h.get("attempt").as_deref() != Some(attempt.as_str()) {
+            Verdict::Ignore("result of another login attempt")
+        } else {
+            let fields = match h.get("code") {
+                Some(code) => read_fields(
+                    &api::redeem(&keys[0], &keys[1], &code, &verifier, &back).await,
+                ),
+                None => MessageFields {
+                    kind: Value::Str(wire::MESSAGE_TYPE.into()),
+                    version: Value::Num(wire::MESSAGE_VERSION.into()),
+                    attempt: Value::Str(attempt.clone()),
+                    ok: Value::Bool(false),
+                    error: Some(
+                        [h.get("error"), h.get("error_description")]
+                            .map(|v| v.map_or(Value::Nothing, Value::Str)),
+                    ),
+                    ..MessageFields::default()
+                },
+            };
+            protocol::check(&attempt, fields)
+        };
+        then(verdict);
+    });
 }
 
 /// Redirect mode, back on the page: the result is in the fragment (a one-time code, or an
@@ -125,17 +134,17 @@ fn redirect_return() {
         return;
     }
     let _ = storage.remove_item(web::PENDING);
-    leptos::task::spawn_local(async move {
-        let [pool, app, _] = &p.keys;
-        let back = web::this_page();
-        let verdict = outcome(&h, &p.attempt, [pool, app], &p.verifier, &back).await;
+    let [pool, app, _] = p.keys.clone();
+    let (attempt, verifier) = (p.attempt.clone(), p.verifier.clone());
+    let then = move |verdict| {
         let Verdict::Accept(o) = verdict else {
             return web::error(&["the login's result could not be redeemed; log in again"]);
         };
         after_load(Closure::once_into_js(move || {
             report(&returning_button(&p), &End::Outcome(o));
         }));
-    });
+    };
+    redeem(h, attempt, [pool, app], verifier, web::this_page(), Box::new(then));
 }
 
 /// Runs `f` in a task after the page's `load` (now, if it has loaded).

@@ -304,17 +304,18 @@ impl Login {
         };
         let me = Rc::downgrade(self);
         let cfg = self.ui.config();
-        leptos::task::spawn_local(async move {
-            let back = q.get("redirect_uri").unwrap_or_default();
-            let keys = [cfg.pool.as_str(), cfg.app.as_str()];
-            let verdict = delivery::outcome(&q, &attempt, keys, &verifier, &back).await;
+        let back = q.get("redirect_uri").unwrap_or_default();
+        let ours = attempt.clone();
+        let then = move |verdict| {
             // Still the same attempt (a posted result may have ended it meanwhile).
             if let Some(me) = me.upgrade() {
-                if me.state.borrow().machine.current() == Some(attempt.as_str()) {
+                if me.state.borrow().machine.current() == Some(ours.as_str()) {
                     me.take_verdict(verdict);
                 }
             }
-        });
+        };
+        let keys = [cfg.pool.clone(), cfg.app.clone()];
+        delivery::redeem(q, attempt, keys, verifier, back, Box::new(then));
     }
 
     fn take_verdict(self: &Rc<Self>, verdict: Verdict) {

@@ -106,17 +106,17 @@ fn node_tools() -> Result<Option<PathBuf>> {
     Ok(Some(bin))
 }
 
-/// `wasm-opt -Oz` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's
+/// `wasm-opt -Os` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's
 /// externref table (toolchain.md §3).
 fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     let (input, output) = scratch("in.wasm", &wasm)?;
-    // `-g` keeps the names (the same code). A second `-Oz` after `--converge` measured 26 B
-    // brotli larger.
+    // `-g` keeps the names (the same code). `-Os`, not `-Oz`: larger raw, smaller in brotli
+    // (≈ 230 B); `--monomorphize` and a last `-Os` ≈ 90 B more (docs/widget-size.md).
     let keep: &[&str] = if keep_names() { &["-g"] } else { &[] };
     // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB
     // stack), so constant offsets fold into loads and stores (~270 B brotli).
     run(Command::new(bin.join("wasm-opt"))
-        .args(["-Oz", "--low-memory-unused", "--gufa", "--converge"])
+        .args(["-Os", "--low-memory-unused", "--gufa", "--converge", "--monomorphize", "-Os"])
         .args(keep)
         .arg(&input)
         .arg("-o")

@@ -1,5 +1,5 @@
 //! `cargo xtask build-widget`: release wasm → wasm-bindgen ([`crate::wasm`]) → glue clean-up
-//! ([`crate::glue`]) → wasm-opt -Oz and terser (npm, from package-lock.json, when npm is present)
+//! ([`crate::glue`]) → wasm-opt -Os and terser (npm, from package-lock.json, when npm is present)
 //! → `public/widget/`: `milogin.js` (the loader with the glue inside) and
 //! `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
 

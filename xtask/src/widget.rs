@@ -116,7 +116,14 @@ fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB
     // stack), so constant offsets fold into loads and stores (~270 B brotli).
     run(Command::new(bin.join("wasm-opt"))
-        .args(["-Os", "--low-memory-unused", "--gufa", "--converge", "--monomorphize", "-Os"])
+        .args([
+            "-Os",
+            "--low-memory-unused",
+            "--gufa",
+            "--converge",
+            "--monomorphize",
+            "-Os",
+        ])
         .args(keep)
         .arg(&input)
         .arg("-o")

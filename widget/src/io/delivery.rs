@@ -90,9 +90,9 @@ pub fn redeem(
             Verdict::Ignore("result of another login attempt")
         } else {
             let fields = match h.get("code") {
-                Some(code) => read_fields(
-                    &api::redeem(&keys[0], &keys[1], &code, &verifier, &back).await,
-                ),
+                Some(code) => {
+                    read_fields(&api::redeem(&keys[0], &keys[1], &code, &verifier, &back).await)
+                }
                 None => MessageFields {
                     kind: Value::Str(wire::MESSAGE_TYPE.into()),
                     version: Value::Num(wire::MESSAGE_VERSION.into()),
@@ -144,7 +144,14 @@ fn redirect_return() {
             report(&returning_button(&p), &End::Outcome(o));
         }));
     };
-    redeem(h, attempt, [pool, app], verifier, web::this_page(), Box::new(then));
+    redeem(
+        h,
+        attempt,
+        [pool, app],
+        verifier,
+        web::this_page(),
+        Box::new(then),
+    );
 }
 
 /// Runs `f` in a task after the page's `load` (now, if it has loaded).

@@ -49,6 +49,14 @@ const S = new URL(import.meta.url).origin;
 // analytics (a classic inline script above it, or an async one, may still run first).
 const H = /(^#|&)(id_token|attempt|milogin_result)=/.test(location.hash) ? location.hash : "";
 if (H) history.replaceState(history.state, "", location.href.split("#")[0]);
+
+// PKCE (S256) for the next attempt, ahead of the click: the digest is a promise, and the popup
+// must open inside the click. The wasm takes a pair per attempt (`pk()` makes the next one).
+const b64 = (a) => btoa(String.fromCharCode(...new Uint8Array(a))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
+let P;
+const pk = (v = b64(crypto.getRandomValues(new Uint8Array(32)))) =>
+  crypto.subtle?.digest("SHA-256", new TextEncoder().encode(v)).then((h) => (P = [v, b64(h)]));
+pk();
 let live = false; // the wasm runs: instantiated once per page, however many buttons
 let why; // the wasm could not start: [English, Chinese] for the fallback button's title
 
@@ -63,7 +71,7 @@ export const inApp = (ua = navigator.userAgent) =>
 
 export const ready = glue.init({ module_or_path: new URL("./milogin-@HASH@.wasm", import.meta.url) }).then(
   () => {
-    glue.start(S, inApp(), MARK, H);
+    glue.start(S, inApp(), MARK, H, (p = P) => ((P = pk()), p));
     live = true;
   },
   (e) => {

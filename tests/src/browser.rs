@@ -138,7 +138,7 @@ pub struct Browser {
     /// Which browser this is.
     pub engine: Engine,
     driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 /// The name the Chromium-only tests use: [`Browser::start`] and [`Browser::start_with`] start
@@ -218,7 +218,36 @@ impl Browser {
             client,
             engine,
             driver,
-            _profile: profile,
+            profile,
+        }
+    }
+
+    /// Ends the session (the browser shuts down and writes its history database to the profile)
+    /// and returns every address in the profile's history: Chromium's `Default/History` table
+    /// `urls`, Firefox's `places.sqlite` table `moz_places`.
+    pub async fn history(self) -> Vec<String> {
+        self.client.clone().close().await.unwrap();
+        let (file, query) = match self.engine {
+            Engine::Chromium => ("Default/History", "SELECT url FROM urls"),
+            Engine::Firefox => ("places.sqlite", "SELECT url FROM moz_places"),
+        };
+        let path = self.profile.path().join(file);
+        // The browser may still be writing as it exits: read once it lets go (bounded).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let read = rusqlite::Connection::open(&path).and_then(|db| {
+                let mut q = db.prepare(query)?;
+                let urls = q.query_map([], |r| r.get::<_, String>(0))?;
+                urls.collect::<Result<Vec<_>, _>>()
+            });
+            match read {
+                Ok(urls) => return urls,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
         }
     }
 
@@ -484,6 +513,7 @@ pub fn page(server: &str, body: &str) -> String {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host</title>
 <script type="module" src="{server}/widget/milogin.js"></script>
 <script>
+window.__arrived = location.href; // the address this page arrived at (what history keeps)
 window.__events = [];
 const open = window.open;
 window.open = function (u, ...rest) {{ window.__opened = String(u); return (window.__w = open.call(window, u, ...rest)); }};

@@ -57,13 +57,15 @@ mod entry {
     /// address bar (or ""). Opens the return page's relay (and relays, on the return page) and
     /// takes back a redirect-mode result.
     #[wasm_bindgen]
-    pub fn start(server: String, in_app: bool, mark: String, hash: String) {
+    pub fn start(server: String, in_app: bool, mark: String, hash: String, pkce: js_sys::Function) {
         web::set_page(web::Page {
             server,
             in_app,
             mark,
             hash,
+            pkce: Some(pkce),
         });
+        let _ = any_spawner::Executor::init_wasm_bindgen();
         delivery::start();
     }
 
@@ -197,11 +199,13 @@ mod entry {
     ) {
         let (pool, app) = (pool.unwrap_or_default(), app.unwrap_or_default());
         let attempt = web::attempt_id();
+        let [verifier, challenge] = web::take_pkce();
         let back = redirect_uri.unwrap_or_else(web::this_page);
         let mut q = vec![("app_id", app.as_str()), ("mode", "redirect")];
         q.extend([
             ("redirect_uri", back.as_str()),
             ("attempt", attempt.as_str()),
+            ("code_challenge", &challenge),
         ]);
         if let Some(lang) = &lang {
             q.push(("lang", lang));
@@ -211,6 +215,7 @@ mod entry {
             attempt,
             element_id: String::new(),
             keys: [pool, app, String::new()],
+            verifier,
         };
         web::leave(&pending, &url);
     }

@@ -1,7 +1,7 @@
 //! `cargo xtask <command>` — the project's build and test entry points (design.md §2).
 //!
 //! * `build-widget` — release wasm → wasm-bindgen (as a library, pinned to Cargo.lock's
-//!   wasm-bindgen) → glue clean-up → wasm-opt -Oz and terser (npm, from package-lock.json, when
+//!   wasm-bindgen) → glue clean-up → wasm-opt -Os and terser (npm, from package-lock.json, when
 //!   npm is present) → `public/widget/`: `milogin.js` (the loader with the glue inside) and
 //!   `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
 //! * `build-designer` — the button designer into `public/designer/` (`designer.rs`).

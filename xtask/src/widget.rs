@@ -1,5 +1,5 @@
 //! `cargo xtask build-widget`: release wasm → wasm-bindgen ([`crate::wasm`]) → glue clean-up
-//! ([`crate::glue`]) → wasm-opt -Oz and terser (npm, from package-lock.json, when npm is present)
+//! ([`crate::glue`]) → wasm-opt -Os and terser (npm, from package-lock.json, when npm is present)
 //! → `public/widget/`: `milogin.js` (the loader with the glue inside) and
 //! `milogin-<hash>.wasm`, each with `.br` and `.gz` siblings.
 
@@ -105,16 +105,25 @@ fn node_tools() -> Result<Option<PathBuf>> {
     Ok(Some(bin))
 }
 
-/// `wasm-opt -Oz` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's
+/// `wasm-opt -Os` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's
 /// externref table (toolchain.md §3).
 fn wasm_opt(bin: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     let (input, output) = scratch("in.wasm", &wasm)?;
-    // `-g` keeps the names (with the -Oz before it).
-    let keep = if keep_names() { "-g" } else { "-Oz" };
+    // `-g` keeps the names (the same code). `-Os`, not `-Oz`: larger raw, smaller in brotli
+    // (≈ 230 B); `--monomorphize` and a last `-Os` ≈ 90 B more (docs/widget-size.md).
+    let keep: &[&str] = if keep_names() { &["-g"] } else { &[] };
     // `--low-memory-unused`: Rust's wasm never uses the first 1 KiB (the bottom of a 1 MiB
     // stack), so constant offsets fold into loads and stores (~270 B brotli).
     run(Command::new(bin.join("wasm-opt"))
-        .args(["-Oz", "--low-memory-unused", "--gufa", "--converge", keep])
+        .args([
+            "-Os",
+            "--low-memory-unused",
+            "--gufa",
+            "--converge",
+            "--monomorphize",
+            "-Os",
+        ])
+        .args(keep)
         .arg(&input)
         .arg("-o")
         .arg(&output))?;
@@ -132,7 +141,9 @@ fn minify(bin: &Path, name: &str, js: &str) -> Result<String> {
             "--ecma",
             "2020",
             "--compress",
-            "passes=2",
+            // Function expressions that use neither `this` nor `arguments` as arrows, and
+            // `{k: function() {}}` as methods (nothing here calls them with `new`): 84 B brotli.
+            "passes=2,unsafe_arrows=true,unsafe_methods=true",
             "--mangle",
             "-o",
         ])

@@ -35,6 +35,8 @@ struct LoginQuery {
     attempt: Option<String>,
     origin: Option<String>,
     lang: Option<String>,
+    /// Redirect mode: the host tab's PKCE challenge (`loginPage()`), for its button's authorize.
+    code_challenge: Option<String>,
 }
 
 /// `zh-CN` when asked (query) or preferred (`Accept-Language`), else `en`.
@@ -60,6 +62,7 @@ struct ModeAttributes<'q> {
     redirect_uri: Option<&'q str>,
     hosted_origin: Option<&'q str>,
     hosted_attempt: Option<&'q str>,
+    hosted_challenge: Option<&'q str>,
 }
 
 async fn get_login_page(
@@ -125,6 +128,7 @@ fn login_page(
                     milogin-button pool=(pool.id) app=(app.id) locale=(locale) size="large"
                         mode=[m.redirect.then_some("redirect")] redirect-uri=[m.redirect_uri]
                         hosted-origin=[m.hosted_origin] hosted-attempt=[m.hosted_attempt]
+                        hosted-challenge=[m.hosted_challenge]
                         connection=(c.unique_id) {}
                 }
             }
@@ -202,6 +206,7 @@ fn mode_attributes<'q>(
                 redirect: true,
                 redirect_uri: Some(uri),
                 hosted_attempt: attempt,
+                hosted_challenge: q.code_challenge.as_deref(),
                 ..Default::default()
             })
         }
@@ -218,6 +223,7 @@ fn switched_query(q: &LoginQuery, lang: &str) -> String {
         ("redirect_uri", &q.redirect_uri),
         ("attempt", &q.attempt),
         ("origin", &q.origin),
+        ("code_challenge", &q.code_challenge),
     ] {
         if let Some(v) = v {
             s.append_pair(k, v);

@@ -113,6 +113,7 @@ pub struct AuthorizeParams {
     attempt: Option<String>,
     mode: Option<String>,
     redirect_uri: Option<String>,
+    code_challenge: Option<String>,
 }
 
 impl Params for AuthorizeParams {
@@ -136,6 +137,7 @@ impl From<AuthorizeParams> for AuthorizeQuery {
             attempt: q.attempt.map(|a| AttemptId::parse(&a)),
             mode: q.mode,
             redirect_uri: q.redirect_uri,
+            code_challenge: q.code_challenge,
         }
     }
 }

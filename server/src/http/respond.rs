@@ -1,11 +1,12 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment), a [`LoginError`] as a result or an error page with its cause logged as a chain
+//! fragment, with a one-time code in place of the token), a [`LoginError`] as a result or an error page with its cause logged as a chain
 //! (`super::cause`), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a
 //! rate limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
 
-use super::cause::log_cause;
+use super::cause::{log_cause, log_code_cause};
 use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
+use crate::login::code::widget;
 use crate::login::{LoginError, Target};
 use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -49,7 +50,9 @@ pub fn set_cookie(
     }
 }
 
-/// The end of a login (callback or binding step): counts it and delivers it.
+/// The end of a login (callback or binding step): counts it and delivers it. A result that goes
+/// to a page of the app through its address (redirect mode, the return page) carries a one-time
+/// code there, never the token (`crate::login::code::widget`).
 pub async fn conclude(
     st: &AppState,
     target: &Target,
@@ -64,7 +67,19 @@ pub async fn conclude(
     if let Target::Oidc(uri) = target {
         return super::code_delivery::deliver(st, uri, m, lang).await;
     }
-    deliver(target, m, lang, popup_status)
+    let issued = match target.address() {
+        Some(back) => widget::code_for(st, back, m).await.map_err(|e| {
+            log_code_cause(&e, ErrorCode::Internal.as_str());
+        }),
+        None => Ok(None),
+    };
+    send(
+        target,
+        m,
+        lang,
+        popup_status,
+        issued.as_ref().map(Option::as_deref),
+    )
 }
 
 /// The result of a login that failed with `error`, its cause logged ([`log_cause`]).
@@ -80,18 +95,37 @@ pub fn refusal(lang: Lang, error: &LoginError) -> Response {
     pages::error_page(StatusCode::BAD_REQUEST, lang, error.code(), text)
 }
 
-/// Sends a result to its target: the popup page (in `lang`), or a 302 with the result in the
-/// fragment.
+/// Sends the result of a login that ended before it was recorded (a refused start) to its target:
+/// the popup page (in `lang`), or a 302 with the error in the fragment.
 pub fn deliver(
     target: &Target,
     m: &ResultMessage,
     lang: Lang,
     popup_status: StatusCode,
 ) -> Response {
+    send(target, m, lang, popup_status, Ok(None))
+}
+
+/// The popup page (its return page's address with `issued`'s fragment), or the 302 to redirect
+/// mode's URI with it ([`widget::fragment`]).
+fn send(
+    target: &Target,
+    m: &ResultMessage,
+    lang: Lang,
+    popup_status: StatusCode,
+    issued: Result<Option<&str>, &()>,
+) -> Response {
+    let fragment = || widget::fragment(m, issued.map_err(|_| ()));
     match target {
         Target::Popup { origin, return_uri } => {
             let origin = origin.as_ref().map_or("", |o| o.as_str());
-            pages::result_page(popup_status, lang, m, origin, return_uri.as_deref())
+            let return_to = return_uri.as_ref().map(|r| {
+                let f = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("milogin_result", &fragment())
+                    .finish();
+                format!("{r}#{f}")
+            });
+            pages::result_page(popup_status, lang, m, origin, return_to.as_deref())
         }
         // Only `conclude` ends an OpenID Connect login (it needs the store); no route that can
         // fail before a login is recorded has this target.
@@ -102,22 +136,8 @@ pub fn deliver(
             "This login cannot be finished here. Please start again from the site.",
         ),
         Target::Redirect(uri) => {
-            let mut f = form_urlencoded::Serializer::new(String::new());
-            match &m.outcome {
-                Outcome::Success { id_token, .. } => {
-                    f.append_pair("id_token", id_token);
-                }
-                Outcome::Failure(e) => {
-                    f.append_pair("error", e.code.as_str())
-                        .append_pair("error_description", &e.message);
-                }
-            }
-            f.append_pair("attempt", &m.attempt);
-            let mut r = (
-                StatusCode::FOUND,
-                [(header::LOCATION, format!("{uri}#{}", f.finish()))],
-            )
-                .into_response();
+            let location = format!("{uri}#{}", fragment());
+            let mut r = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
             pages::secure_headers(r.headers_mut());
             r
         }

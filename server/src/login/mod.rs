@@ -59,6 +59,19 @@ impl Target {
         }
     }
 
+    /// The page of the app a result comes back to through its address (redirect mode's URI, the
+    /// popup's return page): it gets a one-time code, never the token (`code::widget`).
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            Self::Redirect(u)
+            | Self::Popup {
+                return_uri: Some(u),
+                ..
+            } => Some(u),
+            Self::Popup { .. } | Self::Oidc(_) => None,
+        }
+    }
+
     /// The target an attempt or a binding ticket recorded (with the app's return page for its
     /// origin, if registered).
     pub fn recorded(st: &AppState, d: &Destination) -> Self {

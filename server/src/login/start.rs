@@ -6,8 +6,9 @@ use crate::config::{App, Connection, Pool};
 use crate::crypto::{random_token, sha256_hex};
 use crate::domain::mode::Mode;
 use crate::domain::{AppId, AttemptId, IdError, Origin, PoolId, UniqueId};
+use crate::oidc::pkce::Challenge;
 use crate::state::AppState;
-use crate::store::{Attempt, Destination};
+use crate::store::{Attempt, Destination, OidcRequest};
 use milogin_shared::ErrorCode;
 
 /// The authorize query (each key at most once), its values parsed at the HTTP edge. A value that
@@ -27,6 +28,9 @@ pub struct AuthorizeQuery {
     pub mode: Option<String>,
     /// Redirect mode target.
     pub redirect_uri: Option<String>,
+    /// The widget's PKCE challenge (`S256`): the result comes back to a fragment (redirect mode,
+    /// the return page) only as a one-time code that the tab holding the verifier redeems.
+    pub code_challenge: Option<String>,
 }
 
 /// Why an authorize request is refused, with what the developer must fix (the popup's error
@@ -62,6 +66,11 @@ pub enum Refusal {
     BadAttempt,
     /// The connection exists but the app does not list it (`pools.apps.connections`).
     NotEnabled,
+    /// Redirect mode without `code_challenge`: its result comes back through the page's address,
+    /// so only as a one-time code that the tab holding the PKCE verifier redeems.
+    MissingChallenge,
+    /// `code_challenge` is not an `S256` challenge (43 characters of base64url).
+    BadChallenge,
 }
 
 impl Refusal {
@@ -75,9 +84,12 @@ impl Refusal {
             Self::OriginNotAllowed { .. } | Self::RedirectUriNotAllowed { .. } => {
                 ErrorCode::OriginNotAllowed
             }
-            Self::MissingOrigin | Self::MissingRedirectUri | Self::BadMode | Self::BadAttempt => {
-                ErrorCode::InvalidRequest
-            }
+            Self::MissingOrigin
+            | Self::MissingRedirectUri
+            | Self::BadMode
+            | Self::BadAttempt
+            | Self::MissingChallenge
+            | Self::BadChallenge => ErrorCode::InvalidRequest,
         }
     }
 
@@ -100,6 +112,8 @@ impl Refusal {
                 "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."
             }
             Self::NotEnabled => "This connection is not enabled for the app.",
+            Self::MissingChallenge => "Redirect mode needs code_challenge (PKCE S256): the result comes back as a one-time code that only the tab holding the verifier can redeem. Load milogin.js from this server (its button and loginPage() send it), or send an S256 code_challenge and redeem the code at the pool's token endpoint.",
+            Self::BadChallenge => "code_challenge must be a PKCE S256 challenge: 43 characters of A-Z, a-z, 0-9, '-', '_'.",
         }
     }
 }
@@ -140,12 +154,14 @@ pub fn validate_start<'a>(
     let Some(Ok(attempt)) = q.attempt.clone() else {
         return Err(Refusal::BadAttempt);
     };
+    let challenge = challenge(&target, q.code_challenge.as_deref())?;
     Ok(Start {
         pool,
         app,
         connection,
         target,
         attempt,
+        challenge,
     })
 }
 
@@ -182,6 +198,22 @@ fn target(pool: &Pool, app: &App, q: &AuthorizeQuery) -> Result<Target, Refusal>
     Ok(target)
 }
 
+/// The widget's PKCE challenge, kept when the result may come back through a page's address
+/// (redirect mode: required; a popup with a return page: when sent). A popup without a return
+/// page has no use for it.
+fn challenge(target: &Target, sent: Option<&str>) -> Result<Option<Challenge>, Refusal> {
+    let parsed = sent.map(Challenge::parse).transpose();
+    let challenge = parsed.map_err(|_| Refusal::BadChallenge)?;
+    match target {
+        Target::Redirect(_) => challenge.map(Some).ok_or(Refusal::MissingChallenge),
+        Target::Popup {
+            return_uri: Some(_),
+            ..
+        } => Ok(challenge),
+        Target::Popup { .. } | Target::Oidc(_) => Ok(None),
+    }
+}
+
 /// A validated authorize request.
 pub struct Start<'a> {
     /// The pool.
@@ -194,6 +226,9 @@ pub struct Start<'a> {
     pub target: Target,
     /// The widget's attempt id.
     pub attempt: AttemptId,
+    /// The widget's PKCE challenge, for a result that comes back through a page's address
+    /// (`crate::login::code::widget`).
+    pub challenge: Option<Challenge>,
 }
 
 /// What `start` hands back to the route: the cookie and where to send the browser.
@@ -259,6 +294,9 @@ pub async fn start(
             e => e.into(),
         });
     }
+    if let Some(request) = widget_request(s, now) {
+        st.store.insert_oidc_request(&request, now).await?;
+    }
     let callback = st
         .config
         .server
@@ -267,5 +305,23 @@ pub async fn start(
         cookie_name: cookie_name(&state_hash, st.config.server.secure_cookies()),
         cookie_value: binding,
         location: provider.authorize_url(s.connection, &callback, &state),
+    })
+}
+
+/// The request a widget login whose result comes back through a page's address carries to its
+/// one-time code (`super::code::widget`): bound to that page, the attempt (as the nonce) and the
+/// PKCE challenge.
+fn widget_request(s: &Start<'_>, now: i64) -> Option<OidcRequest> {
+    let (back, challenge) = (s.target.address()?, s.challenge.as_ref()?);
+    Some(OidcRequest {
+        attempt: s.attempt.clone(),
+        pool: s.pool.id.clone(),
+        client: s.app.id.clone(),
+        redirect_uri: back.to_owned(),
+        state: None,
+        nonce: Some(s.attempt.as_str().to_owned()),
+        challenge: Some(challenge.as_str().to_owned()),
+        scope: "openid".to_owned(),
+        expires_at: now + crate::oidc::REQUEST_LIFETIME_SECS,
     })
 }

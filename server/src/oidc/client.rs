@@ -1,11 +1,14 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic` (HTTP
 //! Basic with the form-urlencoded id and secret), `client_secret_post` (`client_id` and
 //! `client_secret` in the body), or none (a public client names itself with `client_id` and
-//! proves the login with PKCE). One method per request; secrets compared in constant time.
+//! proves the login with PKCE). One method per request; secrets compared in constant time. The
+//! widget's tab names a confidential client without its secret: it may redeem only the widget's
+//! codes ([`Caller::Tab`]).
 
 use super::error::{TokenCode, TokenError};
 use super::params::Params;
 use crate::config::{App, Pool};
+use crate::store::Redeemer;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
@@ -99,27 +102,59 @@ fn basic(header: &str) -> Result<(String, SecretString), TokenError> {
     Ok((id, SecretString::from(decode(secret))))
 }
 
-/// The app the credentials authenticate: a confidential client with its secret, a public client
-/// without one.
-pub fn authenticate<'a>(pool: &'a Pool, c: &Presented) -> Result<&'a App, TokenError> {
+/// Who is at the token endpoint, after [`authenticate`].
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// A client that proved itself: a confidential one with its secret, a public one by name
+    /// (its codes carry PKCE).
+    Client(&'a App),
+    /// A confidential client's id without its secret: the widget's tab, which holds no secret.
+    /// Only a code issued to the widget may be redeemed so (its PKCE verifier is the proof,
+    /// [`Caller::may_redeem`]).
+    Tab(&'a App),
+}
+
+impl<'a> Caller<'a> {
+    /// The app it names.
+    pub fn app(&self) -> &'a App {
+        match self {
+            Self::Client(app) | Self::Tab(app) => app,
+        }
+    }
+
+    /// Whether this caller may redeem a code for `redeemer`: a code for a client needs the
+    /// client's own proof; a code for the widget needs only its verifier (checked by
+    /// [`super::grant::accept`]).
+    pub fn may_redeem(&self, redeemer: Redeemer) -> Result<(), TokenError> {
+        match (self, redeemer) {
+            (Self::Tab(_), Redeemer::Client) => Err(invalid_client(
+                "this client is confidential: authenticate with its client_secret (HTTP Basic or client_secret_post)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Who the credentials name: a confidential client with its right secret or a public client
+/// ([`Caller::Client`]), a confidential client's id alone ([`Caller::Tab`]). A wrong secret, a
+/// secret for a public client and an unknown id are `invalid_client`.
+pub fn authenticate<'a>(pool: &'a Pool, c: &Presented) -> Result<Caller<'a>, TokenError> {
     let app = pool
         .app(&c.id)
         .ok_or_else(|| invalid_client("unknown client: client_id must be an app of this pool"))?;
     match (&app.client_secret, &c.secret) {
         (Some(want), Some(got)) => {
             if crate::crypto::ct_eq(want.expose_secret(), got.expose_secret()) {
-                Ok(app)
+                Ok(Caller::Client(app))
             } else {
                 Err(invalid_client("client authentication failed"))
             }
         }
-        (Some(_), None) => Err(invalid_client(
-            "this client is confidential: authenticate with its client_secret (HTTP Basic or client_secret_post)",
-        )),
+        (Some(_), None) => Ok(Caller::Tab(app)),
         (None, Some(_)) => Err(invalid_client(
             "this client has no client_secret (a public client): send client_id alone and a code_verifier",
         )),
-        (None, None) => Ok(app),
+        (None, None) => Ok(Caller::Client(app)),
     }
 }
 
@@ -159,7 +194,10 @@ mod tests {
         let p = Params::parse(body).unwrap();
         let pool = pool();
         let c = presented(header, &p)?;
-        authenticate(&pool, &c).map(|a| format!("{}/{:?}", a.id.as_str(), c.method))
+        authenticate(&pool, &c).and_then(|caller| {
+            caller.may_redeem(Redeemer::Client)?;
+            Ok(format!("{}/{:?}", caller.app().id.as_str(), c.method))
+        })
     }
 
     #[test]
@@ -213,6 +251,22 @@ mod tests {
             TokenCode::InvalidClient,
             "'+' in a raw secret reads as a space"
         );
+    }
+
+    #[test]
+    fn a_confidential_clients_id_alone_redeems_only_the_widgets_codes() {
+        let pool = pool();
+        let p = Params::parse("client_id=conf").unwrap();
+        let caller = authenticate(&pool, &presented(None, &p).unwrap()).unwrap();
+        assert!(matches!(caller, Caller::Tab(_)));
+        let widget = Redeemer::Widget { new_user: false };
+        assert!(caller.may_redeem(widget).is_ok());
+        let refused = caller.may_redeem(Redeemer::Client).unwrap_err();
+        assert_eq!(refused.code, TokenCode::InvalidClient);
+        // A client that proved itself may redeem either.
+        let p = Params::parse("client_id=pub").unwrap();
+        let public = authenticate(&pool, &presented(None, &p).unwrap()).unwrap();
+        assert!(public.may_redeem(Redeemer::Client).is_ok() && public.may_redeem(widget).is_ok());
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn accept(found: Redeemed, client: &App, req: &TokenRequest) -> Result<Code,
 mod tests {
     use super::*;
     use crate::domain::{AppId, PoolId, UniqueId};
+    use crate::store::Redeemer;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -142,6 +143,7 @@ mod tests {
             auth_time: 1,
             created_at: 1,
             expires_at: 61,
+            redeemer: Redeemer::Client,
         }
     }
 

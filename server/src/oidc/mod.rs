@@ -27,6 +27,10 @@ pub const SCOPES: &[&str] = &["openid", "profile"];
 /// RECOMMENDED"; ours is redeemed by a server a moment later).
 pub const CODE_LIFETIME_SECS: i64 = 60;
 
+/// How long a login's request (OpenID Connect's, or the widget's PKCE challenge) waits for its
+/// login to end: the attempt's ten minutes and a binding step's ten, with room.
+pub const REQUEST_LIFETIME_SECS: i64 = 3600;
+
 /// How long an access token lives.
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 600;
 

@@ -36,6 +36,39 @@ pub struct Code {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Who redeems it, and so what the token endpoint answers.
+    pub redeemer: Redeemer,
+}
+
+/// Who a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeemer {
+    /// An OpenID Connect client: the token response (`crate::login::code::exchange`).
+    Client,
+    /// The widget's tab that started the login (redirect mode, the return page): it proves itself
+    /// with the PKCE verifier alone and gets the result message; `new_user` as the login found.
+    Widget {
+        /// The login created the user.
+        new_user: bool,
+    },
+}
+
+impl Redeemer {
+    /// The `(widget, new_user)` columns.
+    pub(super) fn columns(self) -> (bool, bool) {
+        match self {
+            Self::Client => (false, false),
+            Self::Widget { new_user } => (true, new_user),
+        }
+    }
+
+    fn from_columns(widget: bool, new_user: bool) -> Self {
+        if widget {
+            Self::Widget { new_user }
+        } else {
+            Self::Client
+        }
+    }
 }
 
 impl Code {
@@ -55,6 +88,7 @@ impl Code {
             auth_time: r.get("auth_time")?,
             created_at: r.get("created_at")?,
             expires_at: r.get("expires_at")?,
+            redeemer: Redeemer::from_columns(r.get("widget")?, r.get("new_user")?),
         })
     }
 
@@ -128,6 +162,10 @@ pub enum Redeemed {
 pub trait Codes: Send + Sync {
     /// Records an issued code.
     async fn insert_code(&self, code: &Code) -> Result<(), StoreError>;
+
+    /// The code, used or not, without redeeming it (a caller that may redeem only the widget's
+    /// codes looks first, so it never spends a client's code).
+    async fn find_code(&self, code_hash: &str) -> Result<Option<Code>, StoreError>;
 
     /// Marks the code used, atomically; a second call never returns `Fresh`.
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError>;

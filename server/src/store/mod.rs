@@ -24,7 +24,7 @@ use crate::domain::PoolId;
 use async_trait::async_trait;
 
 pub use attempts::{Attempt, Attempts, Consumed, Destination};
-pub use codes::{Code, Codes, OidcRequest, Redeemed};
+pub use codes::{Code, Codes, OidcRequest, Redeemed, Redeemer};
 pub use keys::SigningKeys;
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;

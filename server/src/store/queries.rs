@@ -26,7 +26,7 @@ macro_rules! attempt_columns {
 
 macro_rules! code_columns {
     () => {
-        "code_hash, pool, client_id, redirect_uri, code_challenge, nonce, scope, user_id, connection, auth_time, created_at, expires_at"
+        "code_hash, pool, client_id, redirect_uri, code_challenge, nonce, scope, user_id, connection, auth_time, created_at, expires_at, widget, new_user"
     };
 }
 
@@ -64,7 +64,7 @@ pub const SWEEP_CODES: &str = "DELETE FROM oidc_codes WHERE expires_at < $1";
 pub const INSERT_CODE: &str = concat!(
     "INSERT INTO oidc_codes (",
     code_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 );
 pub const REDEEM_CODE: &str = concat!(
     "UPDATE oidc_codes SET consumed_at = $2 WHERE code_hash = $1 AND consumed_at IS NULL RETURNING ",

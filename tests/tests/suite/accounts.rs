@@ -1196,7 +1196,13 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
     let b = Browser::new();
     let attempt = attempt_id();
     let done = format!("{ORIGIN}/login/done");
-    let url = format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}", env.base, enc(&done));
+    // RFC 7636's example pair: the widget's challenge at authorize, its verifier at the token
+    // endpoint.
+    let (verifier, challenge) = (
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    );
+    let url = format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={challenge}", env.base, enc(&done));
     let req = b.start(&env, &url).await;
     let cb = b.decide(&env, &req, Some("alice")).await;
     let r = b.get(&cb).await;
@@ -1223,8 +1229,28 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
         .into_owned()
         .collect();
     assert_eq!(f["attempt"], attempt);
+    assert!(
+        !loc.contains("id_token"),
+        "a one-time code, never the token: {loc}"
+    );
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", APP),
+        ("code", f["code"].as_str()),
+        ("code_verifier", verifier),
+        ("redirect_uri", done.as_str()),
+    ];
+    let m: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/pools/{POOL}/oidc/token", env.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
-        verify(&env, POOL, &f["id_token"], APP).await["sub"],
+        verify(&env, POOL, m["id_token"].as_str().unwrap(), APP).await["sub"],
         local.id.as_str()
     );
     assert_eq!(rows(&env).await, (1, 1));

@@ -861,6 +861,18 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         (format!("{origin}/login/done"), String::new()),
         "gone before the page's later script ran"
     );
+    // The address this page arrived at (and the browser's history keeps) has a one-time code,
+    // never the token.
+    let arrived = c.js("return window.__arrived;", vec![]).await;
+    let arrived = arrived.as_str().unwrap();
+    assert!(
+        arrived.starts_with(&format!("{origin}/login/done#code=")),
+        "{arrived}"
+    );
+    assert!(
+        !arrived.contains("id_token") && !arrived.contains("eyJ"),
+        "{arrived}"
+    );
     assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
     assert_eq!(
         (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
@@ -1138,30 +1150,110 @@ async fn a_lost_opener_delivers_once_through_the_return_page() {
     c.client.switch_to_window(main).await.unwrap();
 }
 
+/// Issue 21.6's proof: after a login through the return page (a lost opener) and one in redirect
+/// mode, the browser's own history database (read from the profile once the browser has shut
+/// down) holds the addresses those results came back to, with their one-time codes, and no
+/// token anywhere.
+pub(super) async fn no_token_reaches_the_browsers_history(engine: Engine) {
+    let body = [
+        B1,
+        r#"<milogin-button id="b2" pool="pool-a" app="app-a" connection="xiaomi" mode="redirect" redirect-uri="{HOST}/login/done"></milogin-button>"#,
+    ]
+    .concat();
+    let host = Host {
+        engine,
+        redirect_paths: &["/login/done"],
+        return_paths: &["/milogin-return"],
+        ..Host::default()
+    };
+    let Some((_env, c, origin)) = setup_with(&body, false, host).await else {
+        return;
+    };
+    // The return page: the popup's opener is lost, so its result goes on there.
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.wait_until(
+        "document.getElementById('account-alice')",
+        15,
+        "the consent page",
+    )
+    .await;
+    c.js("window.opener = null;", vec![]).await;
+    c.click_id("account-alice").await;
+    c.client.switch_to_window(main).await.unwrap();
+    let ev = wait_result(&c).await;
+    assert_eq!(ev[0]["type"].as_str(), Some("milogin:success"), "{ev:?}");
+    // Redirect mode: this window leaves for the consent page and comes back.
+    c.click_button("#b2").await;
+    c.click_id("account-alice").await;
+    let ev = wait_result(&c).await;
+    assert_eq!(ev[0]["type"].as_str(), Some("milogin:success"), "{ev:?}");
+    let token = ev[0]["detail"]["id_token"].as_str().unwrap().to_owned();
+
+    let history = c.history().await;
+    let came_back = |path: &str, code: &str| {
+        history
+            .iter()
+            .any(|u| u.starts_with(&format!("{origin}{path}#")) && u.contains(code))
+    };
+    assert!(
+        came_back("/milogin-return", "milogin_result=code%3D"),
+        "the return page's address with its code is in the history: {history:#?}"
+    );
+    assert!(
+        came_back("/login/done", "code="),
+        "redirect mode's address with its code is in the history: {history:#?}"
+    );
+    let leaked: Vec<_> = history
+        .iter()
+        .filter(|u| u.contains("id_token") || u.contains("eyJ") || u.contains(&token[..20]))
+        .collect();
+    assert!(leaked.is_empty(), "a token in the history: {leaked:#?}");
+}
+
 #[tokio::test]
-async fn a_relayed_result_counts_only_with_a_token_issued_for_the_waiting_attempt() {
-    // A crafted return-page link (or any script of the origin) can relay any message. Even with
-    // the waiting attempt's id (it leaks: the popup's URL), a token from another login — the
-    // attacker's own — is refused; only one whose `nonce` is this attempt ends it.
+async fn no_token_reaches_chromiums_history() {
+    no_token_reaches_the_browsers_history(Engine::Chromium).await;
+}
+
+#[tokio::test]
+async fn a_relayed_code_counts_only_when_this_tabs_verifier_redeems_it() {
+    // A crafted return-page link (or any script of the origin) can relay anything, with the
+    // waiting attempt's id (it leaks: the popup's URL): a code this tab's PKCE verifier does not
+    // redeem (forged, replayed, the attacker's own) and a whole result message (the old relay,
+    // with a token) yield nothing. An error relayed for the attempt ends it (errors carry
+    // nothing secret): the channel was heard.
     let Some((_env, c, _)) = setup(B1, false).await else {
         return;
     };
     c.click_button("#b1").await;
     c.popup().await;
     let relay = "const a = new URL(window.__opened).searchParams.get('attempt');
-        const b64 = (o) => btoa(JSON.stringify(o)).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-        const token = 'e30.' + b64({ nonce: arguments[0] ? a : 'another-attempt-0000000000' }) + '.sig';
-        new BroadcastChannel('milogin').postMessage({ type: 'milogin:result', version: 1, attempt: a, ok: true,
-          id_token: token, user: { id: 'u_x', nickname: 'x', avatar: null, connection: 'xiaomi', new_user: false } });";
-    c.js(relay, vec![json!(false)]).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
-    assert!(
-        c.events().await.is_empty(),
-        "a token of another login is ignored"
-    );
-    c.js(relay, vec![json!(true)]).await;
+        const ch = new BroadcastChannel('milogin');
+        const back = encodeURIComponent(location.origin + '/milogin-return');
+        ch.postMessage(arguments[0] + '&attempt=' + a + '&redirect_uri=' + back);";
+    c.js(
+        relay,
+        vec![json!("code=forged-code-000000000000000000000000")],
+    )
+    .await;
+    c.js(
+        "const a = new URL(window.__opened).searchParams.get('attempt');
+         new BroadcastChannel('milogin').postMessage({ type: 'milogin:result', version: 1, attempt: a, ok: true,
+           id_token: 'e30.e30.sig', user: { id: 'u_x', nickname: 'x', avatar: null, connection: 'xiaomi', new_user: false } });",
+        vec![],
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(c.events().await.is_empty(), "a forged relay is ignored");
+    c.js(
+        relay,
+        vec![json!("error=access_denied&error_description=no")],
+    )
+    .await;
     let ev = wait_events(&c, 1).await;
-    assert_eq!(ev[0]["type"], "milogin:success", "{ev:?}");
+    assert_eq!(ev[0]["type"], "milogin:error", "{ev:?}");
 }
 
 /// A page on a foreign origin (not registered for the app) that starts a login for the visitor

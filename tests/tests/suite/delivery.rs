@@ -88,9 +88,10 @@ async fn an_attempt_id_is_used_once() {
     // Finished, it stays used: a replay of the popup URL starts nothing.
     assert_eq!(attacker.get(&url).await.status(), 409);
     let redirect = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={}",
         env.base,
-        enc(&format!("{ORIGIN}/login/done"))
+        enc(&format!("{ORIGIN}/login/done")),
+        "c".repeat(43)
     );
     let r = attacker.get(&redirect).await;
     assert_eq!(r.status(), 302);
@@ -111,27 +112,27 @@ async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_or
     })
     .await;
     let b = Browser::new();
-    let req = b
-        .start(&env, &Browser::authorize_url(&env, &attempt_id()))
-        .await;
+    // The widget's PKCE challenge (43 base64url characters; the verifier stays in its tab).
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let url = Browser::authorize_url(&env, &attempt_id()) + "&code_challenge=" + challenge;
+    let req = b.start(&env, &url).await;
     let cb = b.decide(&env, &req, Some("bob")).await;
     let page = b.get(&cb).await.text().await.unwrap();
     assert!(result_of(&page).is_ok());
-    assert_eq!(
-        block(&page, "milogin-return"),
-        serde_json::json!(format!("{ORIGIN}/milogin-return"))
-    );
+    // Issue 21.6: the return page gets a one-time code in its fragment, never the token.
+    let to = block(&page, "milogin-return");
+    let to = to.as_str().unwrap();
+    let prefix = format!("{ORIGIN}/milogin-return#milogin_result=code%3D");
+    assert!(to.starts_with(&prefix), "{to}");
+    assert!(!to.contains("id_token") && !to.contains("eyJ"), "{to}");
     // The script posts to the recorded origin, and only without an opener goes on (by
-    // `location.replace`) to the return page, the result in the fragment.
+    // `location.replace`) to the return page.
     let script = between(&page, "<script nonce=", "</script>").unwrap();
     assert!(
         script.contains("o.postMessage(m,t)") && !script.contains("'*'"),
         "{script}"
     );
-    assert!(
-        script.contains("location.replace(r+'#milogin_result='"),
-        "{script}"
-    );
+    assert!(script.contains("location.replace(r)"), "{script}");
     // An origin of the app without a return page gets none (never another origin's page).
     let url = format!(
         "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={}&attempt={}&mode=popup",

@@ -42,3 +42,8 @@ async fn firefox_live_display_name_keeps_the_login() {
 async fn firefox_blocked_popup_is_a_popup_blocked_error() {
     a_blocked_popup_is_a_popup_blocked_error_in(Engine::Firefox).await;
 }
+
+#[tokio::test]
+async fn firefox_no_token_reaches_the_history() {
+    no_token_reaches_the_browsers_history(Engine::Firefox).await;
+}

@@ -456,6 +456,64 @@ async fn the_token_endpoint_refuses_every_mismatch() {
     );
 }
 
+/// Issue 21.6 with a confidential app: the widget's tab holds no secret, so it names the app
+/// alone and proves its login with the PKCE verifier; that redeems a widget's code (the result
+/// message, no access token) and only that: the same app's OpenID Connect code needs the secret,
+/// and a try without it does not spend the code.
+#[tokio::test]
+async fn the_token_endpoint_redeems_a_widget_code_without_the_secret_only() {
+    let env = confidential().await;
+    let uri = redirect_uri();
+    let attempt = attempt_id();
+    let widget = format!(
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={}",
+        env.base,
+        enc(&uri),
+        challenge(VERIFIER)
+    );
+    let b = Browser::new();
+    let req = b.start(&env, &widget).await;
+    let callback = b.decide(&env, &req, Some("alice")).await;
+    let back = location(&b.get(&callback).await);
+    let fragment: HashMap<String, String> =
+        form_urlencoded::parse(back.split_once('#').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let mut form = grant(&fragment["code"], &uri);
+    form.extend([("client_id", APP), ("code_verifier", VERIFIER)]);
+    let (status, _, m) = token(&env, None, &form).await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(
+        (&m["type"], &m["attempt"]),
+        (
+            &Value::from("milogin:result"),
+            &Value::from(attempt.as_str())
+        )
+    );
+    assert_eq!(m["user"]["new_user"], true, "{m}");
+    assert!(
+        m.get("access_token").is_none(),
+        "a widget's code gets no access token: {m}"
+    );
+    verify(&env, POOL, m["id_token"].as_str().unwrap(), APP).await;
+
+    // The app's OpenID Connect code, presented the widget's way: refused, and not spent.
+    let q = code_for(&env, &authorize_url(&env, APP, &pkce(VERIFIER)), "alice").await;
+    let mut form = grant(&q["code"], &uri);
+    form.extend([("client_id", APP), ("code_verifier", VERIFIER)]);
+    let (status, _, body) = token(&env, None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (401, "invalid_client"),
+        "{body}"
+    );
+    let mut form = grant(&q["code"], &uri);
+    form.push(("code_verifier", VERIFIER));
+    let (status, _, body) = token(&env, Some((APP, SECRET)), &form).await;
+    assert_eq!(status, 200, "the client's own request still works: {body}");
+    assert!(body["access_token"].is_string(), "{body}");
+}
+
 #[tokio::test]
 async fn a_public_client_cannot_skip_pkce_at_the_token_endpoint_nor_add_a_verifier_later() {
     // A code issued to the confidential client without a challenge: a verifier sent with it is

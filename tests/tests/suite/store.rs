@@ -230,6 +230,7 @@ fn code(hash: &str) -> milogin_server::store::Code {
         auth_time: NOW - 5,
         created_at: NOW,
         expires_at: NOW + 60,
+        redeemer: milogin_server::store::Redeemer::Client,
     }
 }
 
@@ -254,6 +255,19 @@ async fn an_authorization_code_is_redeemed_once() {
     assert_eq!(
         store.redeem_code("never-issued", NOW).await.unwrap(),
         Redeemed::Unknown
+    );
+    // A widget's code keeps who redeems it and whether the login created the user.
+    let mut widget = code("code-hash-w");
+    widget.redeemer = milogin_server::store::Redeemer::Widget { new_user: true };
+    store.insert_code(&widget).await.unwrap();
+    assert_eq!(
+        store.find_code("code-hash-w").await.unwrap(),
+        Some(widget.clone()),
+        "found without being spent"
+    );
+    assert_eq!(
+        store.redeem_code("code-hash-w", NOW + 1).await.unwrap(),
+        Redeemed::Fresh(widget)
     );
     let mut late = code("code-hash-2");
     late.challenge = None;

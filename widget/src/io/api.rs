@@ -14,7 +14,7 @@ use gloo_net::http::Request;
 use milogin_shared as wire;
 use std::cell::RefCell;
 use std::sync::Arc;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Who hears the answer to one URL.
 type Waiter = Box<dyn FnOnce(Arc<Listing>)>;
@@ -89,6 +89,29 @@ pub async fn opener_policy() -> Option<String> {
             .ok()?;
     let response = Request::from(request).send().await.ok()?;
     response.headers().get("cross-origin-opener-policy")
+}
+
+/// Redeems the one-time `code` that came back for an attempt of `app` in `pool` (to the page
+/// `back`) with the attempt's PKCE `verifier`, at the pool's token endpoint; the answer is a
+/// result message (`undefined` when none came).
+pub async fn redeem(pool: &str, app: &str, code: &str, verifier: &str, back: &str) -> JsValue {
+    let body = web::form(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", app),
+        ("code", code),
+        ("code_verifier", verifier),
+        ("redirect_uri", back),
+    ]);
+    let init = web::object(&[("method", "POST".into()), ("body", body.into())]);
+    let url = web::server_url(&["pools", pool, "oidc", "token"], &[]);
+    let Ok(request) = web_sys::Request::new_with_str_and_init(&url, init.unchecked_ref()) else {
+        return JsValue::UNDEFINED;
+    };
+    let Ok(response) = Request::from(request).send().await else {
+        return JsValue::UNDEFINED;
+    };
+    let text = response.text().await.unwrap_or_default();
+    js_sys::JSON::parse(&text).unwrap_or_default()
 }
 
 /// The answer, and whether it lasts for the page (a list or a 4xx refusal do; a failure to reach

@@ -12,15 +12,16 @@
 //! only the result of the attempt it is waiting for ([`crate::core::protocol::check`]). Nothing is
 //! stored anywhere.
 
-use crate::core::protocol::End;
-use crate::core::redirect::{self, Pending};
-use crate::io::popup::Login;
+use crate::core::protocol::{self, End, MessageFields, Value, Verdict};
+use crate::core::redirect::Pending;
+use crate::io::api;
+use crate::io::popup::{read_fields, Login};
 use crate::io::web::{self, object, prop};
 use milogin_shared as wire;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, Element, EventTarget};
+use web_sys::{CustomEvent, Element, EventTarget, UrlSearchParams};
 
 thread_local! {
     /// The mounted buttons' controllers, for relayed results.
@@ -59,21 +60,64 @@ fn relay() {
     let on = Closure::<dyn FnMut(JsValue)>::new(|e: JsValue| relayed(&prop(&e, "data")));
     let _ = channel.add_event_listener_with_callback("message", on.as_ref().unchecked_ref());
     on.forget(); // the page's one channel lives as long as the page
+                 // The return page: `#milogin_result=<code=…&attempt=… or error=…&error_description=…&attempt=…>`,
+                 // passed on with the address it came back to (the code is bound to it).
     if let Some(h) = web::fragment().get("milogin_result") {
-        if let Ok(result) = js_sys::JSON::parse(&h) {
-            let _ = channel.post_message(&result);
+        if let Ok(q) = UrlSearchParams::new_with_str(&h) {
+            q.append("redirect_uri", &web::this_page());
+            let _ = channel.post_message(&q.to_string());
         }
         let _ = web::window().close();
     }
 }
 
-/// Redirect mode, back on the page: the result is in the fragment. It is accepted only for the
-/// attempt this tab left with (`sessionStorage`), so a crafted link cannot log anyone in; anything
-/// else fires nothing. The loader took the fragment out of the address bar as it evaluated (before
-/// the page's later scripts), whoever it was for; the event fires once the page has loaded
-/// (its listeners are in place by then), on the button that started it (by id, else the first with
-/// the same pool, app and connection: focus returns to it), else on the document. `user` is read
-/// from the token's claims; `new_user` is not known there (undefined).
+/// Redeems what a fragment (`h`) says about `attempt` and gives the verdict to `then`: an error
+/// as it is, or the one-time code redeemed at the token endpoint with the attempt's PKCE
+/// `verifier` (`keys` = pool, app; `back` = the address the code came back to). A fragment for
+/// another attempt, a code that does not redeem (replayed, forged, someone else's) and a
+/// malformed answer are ignored. The one future of both ways back (the relay and redirect
+/// mode's return): each future type is its own poll function and drop glue in the wasm.
+pub fn redeem(
+    h: UrlSearchParams,
+    attempt: String,
+    keys: [String; 2],
+    verifier: String,
+    back: String,
+    then: Box<dyn FnOnce(Verdict)>,
+) {
+    leptos::task::spawn_local(async move {
+        let verdict = if h.get("attempt").as_deref() != Some(attempt.as_str()) {
+            Verdict::Ignore("result of another login attempt")
+        } else {
+            let fields = match h.get("code") {
+                Some(code) => {
+                    read_fields(&api::redeem(&keys[0], &keys[1], &code, &verifier, &back).await)
+                }
+                None => MessageFields {
+                    kind: Value::Str(wire::MESSAGE_TYPE.into()),
+                    version: Value::Num(wire::MESSAGE_VERSION.into()),
+                    attempt: Value::Str(attempt.clone()),
+                    ok: Value::Bool(false),
+                    error: Some(
+                        [h.get("error"), h.get("error_description")]
+                            .map(|v| v.map_or(Value::Nothing, Value::Str)),
+                    ),
+                    ..MessageFields::default()
+                },
+            };
+            protocol::check(&attempt, fields)
+        };
+        then(verdict);
+    });
+}
+
+/// Redirect mode, back on the page: the result is in the fragment (a one-time code, or an
+/// error). It is taken only for the attempt this tab left with (`sessionStorage`), the code
+/// redeemed with the verifier kept there, so a crafted or replayed link yields nothing. The
+/// loader took the fragment out of the address bar as it evaluated (before the page's later
+/// scripts), whoever it was for; the event fires once the page has loaded (its listeners are in
+/// place by then), on the button that started it (by id, else the first with the same pool, app
+/// and connection: focus returns to it), else on the document.
 fn redirect_return() {
     let h = web::fragment();
     let Some(attempt) = h.get("attempt") else {
@@ -90,21 +134,24 @@ fn redirect_return() {
         return;
     }
     let _ = storage.remove_item(web::PENDING);
-    let go = Closure::once_into_js(move || {
-        let (kind, detail) = match h.get("id_token") {
-            Some(token) => match success_from_claims(&token) {
-                Some(detail) => ("success", detail),
-                None => return web::error(&["the id_token in the address bar is not a JWT"]),
-            },
-            None => {
-                let code = h.get("error").map_or(JsValue::NULL, JsValue::from);
-                let message = h.get("error_description").unwrap_or_default();
-                ("error", error_detail(code, message.into()))
-            }
+    let [pool, app, _] = p.keys.clone();
+    let (attempt, verifier) = (p.attempt.clone(), p.verifier.clone());
+    let then = move |verdict| {
+        let Verdict::Accept(o) = verdict else {
+            return web::error(&["the login's result could not be redeemed; log in again"]);
         };
-        fire(&returning_button(&p), kind, &detail);
-    });
-    after_load(go);
+        after_load(Closure::once_into_js(move || {
+            report(&returning_button(&p), &End::Outcome(o));
+        }));
+    };
+    redeem(
+        h,
+        attempt,
+        [pool, app],
+        verifier,
+        web::this_page(),
+        Box::new(then),
+    );
 }
 
 /// Runs `f` in a task after the page's `load` (now, if it has loaded).
@@ -135,34 +182,13 @@ fn returning_button(p: &Pending) -> EventTarget {
         .map_or_else(|| doc.into(), Into::into)
 }
 
-/// `{id_token, user}` from the token's claims (`sub`, `name`, `picture`, `idp`).
-fn success_from_claims(token: &str) -> Option<JsValue> {
-    let claims = js_sys::JSON::parse(&redirect::jwt_payload(token)?).ok()?;
-    let avatar = prop(&claims, "picture");
-    let user = object(&[
-        ("id", prop(&claims, "sub")),
-        ("nickname", prop(&claims, "name")),
-        (
-            "avatar",
-            if avatar.is_undefined() {
-                JsValue::NULL
-            } else {
-                avatar
-            },
-        ),
-        ("connection", prop(&claims, "idp")),
-        ("new_user", JsValue::UNDEFINED),
-    ]);
-    Some(object(&[("id_token", token.into()), ("user", user.into())]).into())
-}
-
 fn error_detail(code: JsValue, message: JsValue) -> JsValue {
     object(&[("code", code), ("message", message)]).into()
 }
 
 /// Reports an attempt's ending on `host`: focus back to its button, then `milogin:success`
 /// (detail `{id_token, user}`), `milogin:error` (`{code, message}`) or `milogin:cancel` (null).
-pub fn report(host: &Element, end: &End) {
+pub fn report(host: &EventTarget, end: &End) {
     let (kind, detail) = match end {
         End::Outcome(wire::Outcome::Success { id_token, user }) => {
             let user = object(&[

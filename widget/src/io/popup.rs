@@ -45,6 +45,8 @@ struct State {
     /// the first attempt to navigate.
     pre: Option<Window>,
     listeners: Option<Listeners>,
+    /// The running attempt's PKCE verifier: only this tab can redeem its return page's code.
+    verifier: String,
 }
 
 /// The `message` listener and the poll; removed from the window when dropped.
@@ -181,11 +183,15 @@ impl Login {
             return None;
         }
         let attempt = web::attempt_id();
+        let [verifier, challenge] = web::take_pkce();
+        let pkce = ("code_challenge", challenge.as_str());
         let away = || {
             if let Some(p) = &pre {
                 let _ = p.close();
             }
             let a = attr("hosted-attempt").unwrap_or_else(|| attempt.clone());
+            // The host tab's challenge (`loginPage()`): it holds the verifier.
+            let ch = attr("hosted-challenge").unwrap_or_else(|| challenge.clone());
             let back = attr("redirect-uri").unwrap_or_else(web::this_page);
             let url = authorize(
                 cfg,
@@ -193,12 +199,14 @@ impl Login {
                     ("attempt", &a),
                     ("mode", "redirect"),
                     ("redirect_uri", &back),
+                    ("code_challenge", &ch),
                 ],
             );
             let pending = Pending {
                 attempt: a,
                 element_id: self.host.id(),
                 keys: [cfg.pool.clone(), cfg.app.clone(), cfg.connection.clone()],
+                verifier: verifier.clone(),
             };
             web::leave(&pending, &url);
             None
@@ -213,8 +221,10 @@ impl Login {
                 ("origin", &origin),
                 ("attempt", &attempt),
                 ("mode", "popup"),
+                pkce,
             ],
         );
+        self.state.borrow_mut().verifier = verifier.clone();
         let popup = match &pre {
             Some(p) => {
                 let _ = p.location().set_href(&url);
@@ -273,25 +283,39 @@ impl Login {
         }
     }
 
-    /// A result relayed by the app's return page (`data` as the `BroadcastChannel` gave it):
-    /// taken when it is for this button's running attempt.
-    ///
-    /// A relay's sender is only "a document of this origin", and a crafted return-page link can
-    /// carry any message: a success is taken only when its token was issued for this very attempt
-    /// (its `nonce` claim), so a token from another login — the attacker's own — is refused.
+    /// A result relayed by the app's return page (`data`: its fragment's parameters and
+    /// `redirect_uri`, as the `BroadcastChannel` gave them): for this button's running attempt, its
+    /// code is redeemed with the attempt's PKCE verifier (held only here), so a crafted relay —
+    /// any document of the origin can send one, with the attempt id, which the popup's URL leaks —
+    /// yields nothing.
     pub fn relayed(self: &Rc<Self>, data: &JsValue) {
-        let verdict = match self.state.borrow().machine.current() {
-            Some(attempt) => match protocol::check(attempt, read_fields(data)) {
-                Verdict::Accept(milogin_shared::Outcome::Success { id_token, .. })
-                    if !issued_for(&id_token, attempt) =>
-                {
-                    Verdict::Ignore("relayed token issued for another login")
-                }
-                v => v,
-            },
-            None => return,
+        let Some(q) = data
+            .as_string()
+            .and_then(|d| web_sys::UrlSearchParams::new_with_str(&d).ok())
+        else {
+            return;
         };
-        self.take_verdict(verdict);
+        let (attempt, verifier) = {
+            let s = self.state.borrow();
+            match s.machine.current() {
+                Some(a) => (a.to_owned(), s.verifier.clone()),
+                None => return,
+            }
+        };
+        let me = Rc::downgrade(self);
+        let cfg = self.ui.config();
+        let back = q.get("redirect_uri").unwrap_or_default();
+        let ours = attempt.clone();
+        let then = move |verdict| {
+            // Still the same attempt (a posted result may have ended it meanwhile).
+            if let Some(me) = me.upgrade() {
+                if me.state.borrow().machine.current() == Some(ours.as_str()) {
+                    me.take_verdict(verdict);
+                }
+            }
+        };
+        let keys = [cfg.pool.clone(), cfg.app.clone()];
+        delivery::redeem(q, attempt, keys, verifier, back, Box::new(then));
     }
 
     fn take_verdict(self: &Rc<Self>, verdict: Verdict) {
@@ -410,7 +434,7 @@ fn read_object<const N: usize>(o: &JsValue, key: &str, keys: [&str; N]) -> Optio
 }
 
 /// Reads the message's fields with `Reflect.get` (the data is a structured clone: plain values).
-fn read_fields(data: &JsValue) -> MessageFields {
+pub fn read_fields(data: &JsValue) -> MessageFields {
     if !data.is_object() {
         return MessageFields::default();
     }
@@ -454,14 +478,6 @@ fn features() -> String {
         &decimal(top as i32),
     ]
     .concat()
-}
-
-/// The token's `nonce` claim is `attempt` (the server sets it to the attempt id).
-fn issued_for(id_token: &str, attempt: &str) -> bool {
-    crate::core::redirect::jwt_payload(id_token)
-        .and_then(|claims| js_sys::JSON::parse(&claims).ok())
-        .and_then(|claims| web::prop_str(&claims, "nonce"))
-        .is_some_and(|nonce| nonce == attempt)
 }
 
 /// `popup_cut_off`'s message, for the console too.

@@ -22,10 +22,12 @@ pub struct Page {
     /// The fragment the loader took out of the address bar as it evaluated (empty unless it was
     /// milogin's, or looked like it).
     pub hash: String,
+    /// The loader's PKCE pair maker ([`take_pkce`]).
+    pub pkce: Option<js_sys::Function>,
 }
 
 thread_local! {
-    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new() }) };
+    static PAGE: RefCell<Page> = const { RefCell::new(Page { server: String::new(), in_app: false, mark: String::new(), hash: String::new(), pkce: None }) };
 }
 
 /// Records what the loader said at start.
@@ -119,6 +121,22 @@ pub fn attempt_id() -> String {
     redirect::b64url(&bytes)
 }
 
+/// The next attempt's PKCE pair `[verifier, challenge]` (`S256`), made by the loader ahead of
+/// the click (`crypto.subtle.digest` answers with a promise; the popup must open inside the
+/// click); empty when not ready yet.
+pub fn take_pkce() -> [String; 2] {
+    let f = PAGE.with(|p| p.borrow().pkce.clone());
+    let pair = f
+        .map(|f| f.call0(&JsValue::NULL).unwrap_or_default())
+        .unwrap_or_default();
+    [0, 1].map(|i| {
+        js_sys::Reflect::get_u32(&pair, i)
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    })
+}
+
 /// `S/<path segments, each percent-encoded>?<query>`: the query form-encoded by
 /// `URLSearchParams`, exactly as the server's parsers expect it.
 pub fn server_url(segments: &[&str], query: &[(&str, &str)]) -> String {
@@ -128,14 +146,19 @@ pub fn server_url(segments: &[&str], query: &[(&str, &str)]) -> String {
         url.push_str(&String::from(js_sys::encode_uri_component(s)));
     }
     if !query.is_empty() {
-        let q = UrlSearchParams::new().expect_throw("milogin: URLSearchParams");
-        for (k, v) in query {
-            q.append(k, v);
-        }
         url.push('?');
-        url.push_str(&String::from(q.to_string()));
+        url.push_str(&String::from(form(query).to_string()));
     }
     url
+}
+
+/// `query` as `URLSearchParams` (a fetch body sent as `application/x-www-form-urlencoded`).
+pub fn form(query: &[(&str, &str)]) -> UrlSearchParams {
+    let q = UrlSearchParams::new().expect_throw("milogin: URLSearchParams");
+    for (k, v) in query {
+        q.append(k, v);
+    }
+    q
 }
 
 /// Redirect mode: remember the attempt in this tab (only its result is accepted back), then go.

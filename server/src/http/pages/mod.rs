@@ -156,7 +156,7 @@ pub fn secure_headers(h: &mut axum::http::HeaderMap) {
 /// `BroadcastChannel`). Without a return page nothing can reach the site: the status line says
 /// so and asks the person to go back to it (the text in its `data-closed`, in the page's
 /// language; the widget there reports `popup_cut_off` or a cancel).
-const POST_SCRIPT: &str = "(function(){var d=document,j=function(i){return JSON.parse(d.getElementById(i).textContent)},m=j('milogin-result'),t=j('milogin-target'),r=j('milogin-return'),o=window.opener;if(o&&!o.closed){try{o.postMessage(m,t);window.close();return}catch(e){}}if(r){location.replace(r+'#milogin_result='+encodeURIComponent(JSON.stringify(m)));return}var s=d.getElementById('milogin-status');s.textContent=s.getAttribute('data-closed')})();";
+const POST_SCRIPT: &str = "(function(){var d=document,j=function(i){return JSON.parse(d.getElementById(i).textContent)},m=j('milogin-result'),t=j('milogin-target'),r=j('milogin-return'),o=window.opener;if(o&&!o.closed){try{o.postMessage(m,t);window.close();return}catch(e){}}if(r){location.replace(r);return}var s=d.getElementById('milogin-status');s.textContent=s.getAttribute('data-closed')})();";
 
 /// The result page's last words when no opener and no return page are left (English, Chinese):
 /// the site never got the result, whatever the page says above.
@@ -166,13 +166,14 @@ pub const NOT_RECEIVED: (&str, &str) = (
 );
 
 /// The popup result page in `lang`: the message as JSON in `#milogin-result`, posted to
-/// `target_origin`; `return_uri` (on that origin) in `#milogin-return` for a lost opener.
+/// `target_origin`; `return_to` (the return page on that origin, with the one-time code or the
+/// error in its fragment, never the token) in `#milogin-return` for a lost opener.
 pub fn result_page(
     status: StatusCode,
     lang: Lang,
     msg: &ResultMessage,
     target_origin: &str,
-    return_uri: Option<&str>,
+    return_to: Option<&str>,
 ) -> Response {
     let (title, text) = match &msg.outcome {
         Outcome::Success { user, .. } => (
@@ -188,7 +189,7 @@ pub fn result_page(
     let head = html! {
         (json_block("milogin-result", &script_json(msg)))
         (json_block("milogin-target", &script_json(&target_origin)))
-        (json_block("milogin-return", &script_json(&return_uri)))
+        (json_block("milogin-return", &script_json(&return_to)))
     };
     let body = html! {
         h1 { (title) }

@@ -13,10 +13,6 @@ use crate::oidc::authorize::AuthorizeRequest;
 use crate::state::AppState;
 use crate::store::OidcRequest;
 
-/// How long an OpenID Connect request waits for its login to end (the attempt's ten minutes and
-/// a binding step's ten).
-const REQUEST_LIFETIME_SECS: i64 = 3600;
-
 /// What [`begin`] needs: the checked request, of `app` in `pool`, to log in with `connection`.
 pub struct Begin<'a> {
     /// The pool.
@@ -57,6 +53,8 @@ pub async fn begin(
         connection,
         target: Target::Oidc(b.request.redirect_uri.clone()),
         attempt,
+        // Recorded above with the client's request.
+        challenge: None,
     };
     start::start(st, &s, ip)
         .await
@@ -75,6 +73,6 @@ fn record(b: &Begin<'_>, attempt: AttemptId, now: i64) -> OidcRequest {
         nonce: req.nonce.clone(),
         challenge: req.challenge.as_ref().map(|c| c.as_str().to_owned()),
         scope: req.scope.clone(),
-        expires_at: now + REQUEST_LIFETIME_SECS,
+        expires_at: now + crate::oidc::REQUEST_LIFETIME_SECS,
     }
 }

@@ -9,7 +9,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::domain::{AttemptId, UniqueId};
 use crate::oidc::{self, error::with_query};
 use crate::state::AppState;
-use crate::store::{Code, OidcRequest};
+use crate::store::{Code, OidcRequest, Redeemer};
 use milogin_shared::{Outcome, ResultMessage, UserInfo};
 
 /// Takes (deletes) the request of the login `attempt`, which must end at `redirect_uri`:
@@ -47,7 +47,7 @@ pub async fn deliver(
             return Err(back.returned(CodeError::LoginFailed { code, message }));
         }
     };
-    let code = issue_code(st, request, user)
+    let code = issue_code(st, request, user, Redeemer::Client)
         .await
         .map_err(|e| back.returned(e))?;
     let mut pairs = vec![("code", code.as_str())];
@@ -58,11 +58,13 @@ pub async fn deliver(
     Ok(with_query(&request.redirect_uri, &pairs))
 }
 
-/// Stores a fresh code for `user` (its SHA-256 only) and returns it.
-async fn issue_code(
+/// Stores a fresh code for `user`, to be redeemed by `redeemer` (its SHA-256 only), and returns
+/// it.
+pub(super) async fn issue_code(
     st: &AppState,
     request: &OidcRequest,
     user: &UserInfo,
+    redeemer: Redeemer,
 ) -> Result<String, CodeError> {
     let connection =
         UniqueId::parse(&user.connection).map_err(|_| CodeError::NoConnectionInResult)?;
@@ -81,6 +83,7 @@ async fn issue_code(
         auth_time: now,
         created_at: now,
         expires_at: now + oidc::CODE_LIFETIME_SECS,
+        redeemer,
     };
     st.store.insert_code(&record).await?;
     Ok(code)

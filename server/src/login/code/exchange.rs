@@ -2,15 +2,17 @@
 //! ([`oidc::grant`]), the code redeemed once in the database (a second use is `invalid_grant`
 //! and a warning in the log), then an id_token (`nonce`, `auth_time`, `azp`) and an access token
 //! (a JWT for the pool's userinfo endpoint, `token_use: "access"`, `azp` = the client), both
-//! signed with the pool's key so any replica verifies them.
+//! signed with the pool's key so any replica verifies them. A code issued to the widget's tab
+//! (redirect mode, the return page) answers the widget's result message instead.
 
 use super::CodeError;
 use crate::config::{App, Pool};
 use crate::crypto::sha256_hex;
-use crate::oidc::{self, grant::TokenRequest, params::Params};
+use crate::oidc::{self, client::Caller, grant::TokenRequest, params::Params};
 use crate::state::AppState;
-use crate::store::{Code, Redeemed, User};
+use crate::store::{Code, Redeemed, Redeemer, User};
 use crate::token::{Claims, OidcClaims};
+use milogin_shared::{Outcome, ResultMessage, UserInfo};
 use serde_json::json;
 
 /// A redeemed code: the token response, and the client it was issued to.
@@ -30,8 +32,16 @@ pub async fn exchange<'p>(
     params: &Params,
 ) -> Result<Exchanged<'p>, CodeError> {
     let presented = oidc::client::presented(authorization, params)?;
-    let app = oidc::client::authenticate(pool, &presented)?;
+    let caller = oidc::client::authenticate(pool, &presented)?;
+    let app = caller.app();
     let req = oidc::grant::parse(params)?;
+    if let Caller::Tab(_) = caller {
+        // Without the secret only a widget's code may be redeemed: look before spending it.
+        let hash = sha256_hex(&req.code);
+        if let Some(found) = st.store.find_code(&hash).await? {
+            caller.may_redeem(found.redeemer)?;
+        }
+    }
     let code = redeem(st, pool, app, &req).await?;
     let user = st
         .store
@@ -39,7 +49,12 @@ pub async fn exchange<'p>(
         .await?
         .filter(|u| !u.disabled)
         .ok_or(CodeError::UserGone)?;
-    let answer = tokens(st, pool, app, &code, &user).await?;
+    let answer = match code.redeemer {
+        Redeemer::Client => tokens(st, pool, app, &code, &user).await?,
+        Redeemer::Widget { new_user } => {
+            widget_result(st, pool, app, &code, user, new_user).await?
+        }
+    };
     Ok(Exchanged { answer, app })
 }
 
@@ -93,6 +108,41 @@ async fn tokens(
         "id_token": key.sign(&id),
         "scope": code.scope,
     }))
+}
+
+/// The answer of a widget's code (redirect mode, the return page): the result message the popup
+/// would have posted (`attempt` = the code's nonce), with the id_token signed now.
+async fn widget_result(
+    st: &AppState,
+    pool: &Pool,
+    app: &App,
+    code: &Code,
+    user: User,
+    new_user: bool,
+) -> Result<serde_json::Value, CodeError> {
+    let now = st.clock.now();
+    let key = st
+        .keys
+        .signer(&pool.id, now)
+        .await
+        .ok_or_else(|| CodeError::NoSigningKey(pool.id.to_string()))?;
+    let id_token = key.sign(&id_claims(st, pool, app, code, &user, now));
+    tracing::info!(client = %app.id, user = %user.id, "widget code redeemed");
+    let m = ResultMessage {
+        attempt: code.nonce.clone().unwrap_or_default(),
+        outcome: Outcome::Success {
+            id_token,
+            user: UserInfo {
+                id: user.id,
+                nickname: user.nickname,
+                avatar: user.avatar,
+                connection: code.connection.to_string(),
+                new_user,
+            },
+        },
+    };
+    // `json!` of a value: strings, bools and a struct, so it always serialises.
+    Ok(serde_json::json!(m))
 }
 
 /// The id_token's claims: `nonce`, `auth_time`, `azp`.

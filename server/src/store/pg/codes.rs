@@ -19,9 +19,19 @@ impl Codes for PgStore {
             .bind(c.auth_time)
             .bind(c.created_at)
             .bind(c.expires_at)
+            .bind(c.redeemer.columns().0)
+            .bind(c.redeemer.columns().1)
             .execute(&mut *self.db().await?)
             .await?;
         Ok(())
+    }
+
+    async fn find_code(&self, code_hash: &str) -> Result<Option<Code>, StoreError> {
+        let row = sqlx::query(q::CODE)
+            .bind(code_hash)
+            .fetch_optional(&mut *self.db().await?)
+            .await?;
+        Ok(row.map(|r| Code::read(&r)).transpose()?)
     }
 
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError> {

@@ -8,6 +8,7 @@ use crate::domain::AttemptId;
 impl Codes for SqliteStore {
     async fn insert_code(&self, c: &Code) -> Result<(), StoreError> {
         let c = c.clone();
+        let (widget, new_user) = c.redeemer.columns();
         self.call(move |db| {
             db.exec(
                 q::INSERT_CODE,
@@ -24,11 +25,19 @@ impl Codes for SqliteStore {
                     &c.auth_time,
                     &c.created_at,
                     &c.expires_at,
+                    &widget,
+                    &new_user,
                 ],
             )?;
             Ok(())
         })
         .await
+    }
+
+    async fn find_code(&self, code_hash: &str) -> Result<Option<Code>, StoreError> {
+        let hash = code_hash.to_string();
+        self.call(move |db| db.row(q::CODE, &[&hash], |r| Code::read(r)))
+            .await
     }
 
     async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<Redeemed, StoreError> {

@@ -899,9 +899,13 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
     // attempt of this tab waits for it, so nothing fires; and it is out of the address bar
     // before the page's later script (an analytics tag) reads it.
     let attempt = claims["nonce"].as_str().unwrap();
+    let code_back = arrived.split_once('#').unwrap().1;
     for (path, hash) in [
-        ("/replayed", format!("#id_token={token}&attempt={attempt}")),
+        ("/replayed", format!("#{code_back}")),
+        ("/replayed-token", format!("#id_token={token}&attempt={attempt}")),
         ("/planted", format!("#id_token={token}")),
+        ("/code-alone", "#code=planted-code".to_string()),
+        ("/error-alone", "#error=access_denied&error_description=x".to_string()),
         ("/relayed", "#milogin_result=%7B%7D".to_string()),
     ] {
         c.client

@@ -73,13 +73,8 @@ pub async fn conclude(
         }),
         None => Ok(None),
     };
-    send(
-        target,
-        m,
-        lang,
-        popup_status,
-        issued.as_ref().map(Option::as_deref),
-    )
+    let issued = issued.as_ref().map(Option::as_deref).map_err(|_| ());
+    send(target, m, lang, popup_status, issued)
 }
 
 /// The result of a login that failed with `error`, its cause logged ([`log_cause`]).
@@ -113,9 +108,9 @@ fn send(
     m: &ResultMessage,
     lang: Lang,
     popup_status: StatusCode,
-    issued: Result<Option<&str>, &()>,
+    issued: Result<Option<&str>, ()>,
 ) -> Response {
-    let fragment = || widget::fragment(m, issued.map_err(|_| ()));
+    let fragment = || widget::fragment(m, issued);
     match target {
         Target::Popup { origin, return_uri } => {
             let origin = origin.as_ref().map_or("", |o| o.as_str());

@@ -407,6 +407,31 @@ pub async fn approved_directly(env: &Env, account: &str) -> (Browser, String) {
     (b, cb)
 }
 
+/// The widget's redeem of the one-time `code` that came back to `redirect_uri` (redirect mode,
+/// the return page): the app's id without a secret and the attempt's PKCE `verifier`, sent from
+/// the app's origin as the widget's tab sends it.
+pub async fn redeem_widget_code(
+    env: &Env,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", APP),
+        ("code", code),
+        ("code_verifier", verifier),
+        ("redirect_uri", redirect_uri),
+    ];
+    reqwest::Client::new()
+        .post(format!("{}/pools/{POOL}/oidc/token", env.base))
+        .header("origin", ORIGIN)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The `Location` header.
 pub fn location(r: &reqwest::Response) -> String {
     r.headers()

@@ -1233,19 +1233,8 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
         !loc.contains("id_token"),
         "a one-time code, never the token: {loc}"
     );
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", APP),
-        ("code", f["code"].as_str()),
-        ("code_verifier", verifier),
-        ("redirect_uri", done.as_str()),
-    ];
-    let m: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/pools/{POOL}/oidc/token", env.base))
-        .form(&form)
-        .send()
+    let m: serde_json::Value = redeem_widget_code(&env, &f["code"], verifier, &done)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

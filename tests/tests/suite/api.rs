@@ -658,21 +658,7 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
         .into_owned()
         .collect();
     assert_eq!(f["attempt"], attempt);
-    let redeem = |code: &str, verifier: &str| {
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("client_id", APP),
-            ("code", code),
-            ("code_verifier", verifier),
-            ("redirect_uri", done.as_str()),
-        ];
-        reqwest::Client::new()
-            .post(format!("{}/pools/{POOL}/oidc/token", env.base))
-            .header("origin", ORIGIN)
-            .form(&form)
-            .send()
-    };
-    let wrong = redeem(&f["code"], &"w".repeat(43)).await.unwrap();
+    let wrong = redeem_widget_code(&env, &f["code"], &"w".repeat(43), &done).await;
     assert_eq!(wrong.status(), 400, "another verifier redeems nothing");
     // A wrong verifier spent the code (one redeem): the login starts again for the right one.
     let attempt = attempt_id();
@@ -684,7 +670,7 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
         form_urlencoded::parse(loc.split_once('#').unwrap().1.as_bytes())
             .into_owned()
             .collect();
-    let ok = redeem(&f["code"], &verifier).await.unwrap();
+    let ok = redeem_widget_code(&env, &f["code"], &verifier, &done).await;
     assert_eq!(ok.status(), 200, "{loc}");
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);
     let m: serde_json::Value = ok.json().await.unwrap();
@@ -705,7 +691,7 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
     let claims = verify(&env, POOL, m["id_token"].as_str().unwrap(), APP).await;
     assert_eq!(claims["nonce"], attempt.as_str());
     assert_eq!(m["user"]["id"], claims["sub"]);
-    let replay = redeem(&f["code"], &verifier).await.unwrap();
+    let replay = redeem_widget_code(&env, &f["code"], &verifier, &done).await;
     assert_eq!(replay.status(), 400, "a code redeems once");
     // Without a challenge, or with one that is not S256's, redirect mode does not start: the
     // page names the fix before the person goes to Xiaomi.

@@ -902,10 +902,16 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
     let code_back = arrived.split_once('#').unwrap().1;
     for (path, hash) in [
         ("/replayed", format!("#{code_back}")),
-        ("/replayed-token", format!("#id_token={token}&attempt={attempt}")),
+        (
+            "/replayed-token",
+            format!("#id_token={token}&attempt={attempt}"),
+        ),
         ("/planted", format!("#id_token={token}")),
         ("/code-alone", "#code=planted-code".to_string()),
-        ("/error-alone", "#error=access_denied&error_description=x".to_string()),
+        (
+            "/error-alone",
+            "#error=access_denied&error_description=x".to_string(),
+        ),
         ("/relayed", "#milogin_result=%7B%7D".to_string()),
     ] {
         c.client
@@ -1102,11 +1108,10 @@ async fn a_coop_host_page_over_https_gets_one_result_through_the_return_page() {
     a_coop_host_page_gets_one_result(Engine::Chromium, true).await;
 }
 
-#[tokio::test]
-async fn a_lost_opener_delivers_once_through_the_return_page() {
-    let Some((env, c, _)) = setup_with_return_page().await else {
-        return;
-    };
+/// `#b1`'s popup login whose result page finds no opener (as when a page on the way cut it;
+/// `opener = null` outlives the navigations), so it goes on to the return page, which relays to
+/// this tab: the events then.
+async fn login_with_a_lost_opener(c: &Chrome) -> Vec<Value> {
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     c.client.switch_to_window(popup).await.unwrap();
@@ -1116,13 +1121,18 @@ async fn a_lost_opener_delivers_once_through_the_return_page() {
         "the consent page",
     )
     .await;
-    // The result page will not reach this page's window (as when a page on the way cut the
-    // opener; `opener = null` outlives the navigations)…
     c.js("window.opener = null;", vec![]).await;
     c.click_id("account-alice").await;
     c.client.switch_to_window(main).await.unwrap();
-    // …so it goes on to the return page, which relays to this tab.
-    let ev = wait_result(&c).await;
+    wait_result(c).await
+}
+
+#[tokio::test]
+async fn a_lost_opener_delivers_once_through_the_return_page() {
+    let Some((env, c, _)) = setup_with_return_page().await else {
+        return;
+    };
+    let ev = login_with_a_lost_opener(&c).await;
     assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
     assert_eq!(
         (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
@@ -1174,19 +1184,7 @@ pub(super) async fn no_token_reaches_the_browsers_history(engine: Engine) {
         return;
     };
     // The return page: the popup's opener is lost, so its result goes on there.
-    c.click_button("#b1").await;
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    c.wait_until(
-        "document.getElementById('account-alice')",
-        15,
-        "the consent page",
-    )
-    .await;
-    c.js("window.opener = null;", vec![]).await;
-    c.click_id("account-alice").await;
-    c.client.switch_to_window(main).await.unwrap();
-    let ev = wait_result(&c).await;
+    let ev = login_with_a_lost_opener(&c).await;
     assert_eq!(ev[0]["type"].as_str(), Some("milogin:success"), "{ev:?}");
     // Redirect mode: this window leaves for the consent page and comes back.
     c.click_button("#b2").await;

@@ -11,9 +11,11 @@ use crate::crypto::sha256_hex;
 use crate::oidc::{self, client::Caller, grant::TokenRequest, params::Params};
 use crate::state::AppState;
 use crate::store::{Code, Redeemed, Redeemer, User};
-use crate::token::{Claims, OidcClaims};
+use crate::token::{Claims, OidcClaims, PoolKey};
 use milogin_shared::{Outcome, ResultMessage, UserInfo};
+
 use serde_json::json;
+use std::sync::Arc;
 
 /// A redeemed code: the token response, and the client it was issued to.
 pub struct Exchanged<'p> {
@@ -93,11 +95,7 @@ async fn tokens(
     user: &User,
 ) -> Result<serde_json::Value, CodeError> {
     let now = st.clock.now();
-    let key = st
-        .keys
-        .signer(&pool.id, now)
-        .await
-        .ok_or_else(|| CodeError::NoSigningKey(pool.id.to_string()))?;
+    let key = signer(st, pool, now).await?;
     let id = id_claims(st, pool, app, code, user, now);
     let access = access_claims(&id, app, code);
     tracing::info!(client = %app.id, user = %user.id, "authorization code redeemed");
@@ -121,11 +119,7 @@ async fn widget_result(
     new_user: bool,
 ) -> Result<serde_json::Value, CodeError> {
     let now = st.clock.now();
-    let key = st
-        .keys
-        .signer(&pool.id, now)
-        .await
-        .ok_or_else(|| CodeError::NoSigningKey(pool.id.to_string()))?;
+    let key = signer(st, pool, now).await?;
     let id_token = key.sign(&id_claims(st, pool, app, code, &user, now));
     tracing::info!(client = %app.id, user = %user.id, "widget code redeemed");
     let m = ResultMessage {
@@ -143,6 +137,14 @@ async fn widget_result(
     };
     // `json!` of a value: strings, bools and a struct, so it always serialises.
     Ok(serde_json::json!(m))
+}
+
+/// The pool's key that signs at `now`.
+async fn signer(st: &AppState, pool: &Pool, now: i64) -> Result<Arc<PoolKey>, CodeError> {
+    st.keys
+        .signer(&pool.id, now)
+        .await
+        .ok_or_else(|| CodeError::NoSigningKey(pool.id.to_string()))
 }
 
 /// The id_token's claims: `nonce`, `auth_time`, `azp`.

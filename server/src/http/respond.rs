@@ -1,7 +1,8 @@
 //! Answers every login route shares: a result delivered to its target (popup page or redirect
-//! fragment, with a one-time code in place of the token), a [`LoginError`] as a result or an error page with its cause logged as a chain
-//! (`super::cause`), `Set-Cookie` for the login's cookies (built by the `cookie` crate), and a
-//! rate limit's token with `Retry-After` (the 429 page is `super::extract::RateLimit`).
+//! fragment, with a one-time code in place of the token), a [`LoginError`] as a result or an
+//! error page with its cause logged as a chain (`super::cause`), `Set-Cookie` for the login's
+//! cookies (built by the `cookie` crate), and a rate limit's token with `Retry-After` (the 429
+//! page is `super::extract::RateLimit`).
 
 use super::cause::{log_cause, log_code_cause};
 use super::pages::{self, Lang};

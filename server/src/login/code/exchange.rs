@@ -13,7 +13,6 @@ use crate::state::AppState;
 use crate::store::{Code, Redeemed, Redeemer, User};
 use crate::token::{Claims, OidcClaims, PoolKey};
 use milogin_shared::{Outcome, ResultMessage, UserInfo};
-
 use serde_json::json;
 use std::sync::Arc;
 
@@ -136,7 +135,7 @@ async fn widget_result(
         },
     };
     // `json!` of a value: strings, bools and a struct, so it always serialises.
-    Ok(serde_json::json!(m))
+    Ok(json!(m))
 }
 
 /// The pool's key that signs at `now`.

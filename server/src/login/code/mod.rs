@@ -3,8 +3,9 @@
 //! `oidc`; [`deliver`] ends that login with a one-time code (or the error) for the client's
 //! redirect URI; [`exchange`] redeems a code at the token endpoint and mints the tokens;
 //! [`widget`] gives the widget's fragment paths (redirect mode, the return page) a code in place
-//! of the token. The checks themselves are `crate::oidc`'s pure functions; every step fails with [`CodeError`]
-//! (its [`error`] module), which `crate::http` renders and whose cause it logs once, as a chain.
+//! of the token. The checks themselves are `crate::oidc`'s pure functions; every step fails with
+//! [`CodeError`] (its [`error`] module), which `crate::http` renders and whose cause it logs
+//! once, as a chain.
 
 pub mod begin;
 pub mod deliver;

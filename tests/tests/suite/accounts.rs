@@ -238,11 +238,75 @@ async fn pre_bind(env: &Env, user_id: &str, account: &str) {
 }
 
 fn ann() -> Local {
+    named_pw("ann")
+}
+
+/// Ann with Xiaomi's email of alice, verified or not.
+fn alice_email(email_verified: bool) -> Local {
     Local {
-        username: Some("ann"),
-        password: Some(PW),
+        email: Some("alice@example.com"),
+        email_verified,
+        ..ann()
+    }
+}
+
+/// A local account with only a username (it cannot be proven).
+fn named(username: &'static str) -> Local {
+    Local {
+        username: Some(username),
         ..Local::default()
     }
+}
+
+/// A local account with a username and the password [`PW`].
+fn named_pw(username: &'static str) -> Local {
+    Local {
+        password: Some(PW),
+        ..named(username)
+    }
+}
+
+/// Disables the user (it was enabled).
+async fn disable(env: &Env, user_id: &str) {
+    assert!(env
+        .state
+        .store
+        .set_disabled(POOL, user_id, true, env.clock.now())
+        .await
+        .unwrap());
+}
+
+/// `user unlink`: the user had one identity of the connection.
+async fn unlink(env: &Env, user_id: &str) {
+    assert_eq!(
+        env.state
+            .store
+            .unlink_identity(POOL, user_id, CONN)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// The pool's users are exactly `expected`: each user id with the Xiaomi identity of the mock
+/// account it is bound to, or none.
+async fn assert_bound(env: &Env, expected: &[(&str, Option<&str>)]) {
+    let want: BTreeMap<String, Vec<String>> = expected
+        .iter()
+        .map(|(id, account)| {
+            let subjects = account.iter().map(|a| subject(env, a)).collect();
+            (id.to_string(), subjects)
+        })
+        .collect();
+    assert_eq!(bound(&users(env).await), want);
+}
+
+/// A success that logged in the existing user `user_id`.
+fn returning(m: &ResultMessage, user_id: &str) {
+    assert_eq!(
+        (ok_user(m).id.as_str(), ok_user(m).new_user),
+        (user_id, false)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,21 +320,10 @@ async fn off_login_and_register_creates_once_and_a_disabled_user_is_refused() {
     let u = ok_user(&first);
     assert!(u.new_user);
     let again = login_result(&env, "alice").await;
-    assert_eq!(
-        (ok_user(&again).id.as_str(), ok_user(&again).new_user),
-        (u.id.as_str(), false)
-    );
-    assert_eq!(
-        bound(&users(&env).await),
-        map([(u.id.clone(), vec![subject(&env, "alice")])])
-    );
+    returning(&again, &u.id);
+    assert_bound(&env, &[(&u.id, Some("alice"))]).await;
 
-    assert!(env
-        .state
-        .store
-        .set_disabled(POOL, &u.id, true, env.clock.now())
-        .await
-        .unwrap());
+    disable(&env, &u.id).await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserDisabled);
     assert_eq!(rows(&env).await, (1, 1));
@@ -285,33 +338,15 @@ async fn off_login_and_register_creates_once_and_a_disabled_user_is_refused() {
 async fn off_login_only_refuses_unknown_users_and_logs_in_bound_ones() {
     // X-54, T-15; an operator-bound user logs in.
     let env = spawn_with(opts(LoginMode::LoginOnly, Association::Off)).await;
-    create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
+    create_local(&env, alice_email(true)).await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
     assert_eq!(rows(&env).await, (1, 0), "no user, no identity written");
 
-    let bob = create_local(
-        &env,
-        Local {
-            username: Some("bob"),
-            ..Local::default()
-        },
-    )
-    .await;
+    let bob = create_local(&env, named("bob")).await;
     pre_bind(&env, &bob.id, "bob").await;
     let m = login_result(&env, "bob").await;
-    assert_eq!(
-        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
-        (bob.id.as_str(), false)
-    );
+    returning(&m, &bob.id);
     assert_eq!(rows(&env).await, (2, 1));
     assert_eq!(env.mock.calls(), calls(2, 2, 0));
 }
@@ -384,10 +419,7 @@ async fn field_match_on_phone_normalises_both_sides() {
     assert_eq!(local.phone.as_deref(), Some("+8613900139000"));
     let m = login_result(&env, "bob").await;
     assert_eq!(ok_user(&m).id, local.id);
-    assert_eq!(
-        bound(&users(&env).await),
-        map([(local.id.clone(), vec![subject(&env, "bob")])])
-    );
+    assert_bound(&env, &[(&local.id, Some("bob"))]).await;
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
@@ -399,10 +431,8 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
     let attacker = create_local(
         &env,
         Local {
-            username: Some("mallory"),
             email: Some("alice@example.com"),
-            password: Some(PW),
-            ..Local::default()
+            ..named_pw("mallory")
         },
     )
     .await;
@@ -424,14 +454,7 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
     assert!(u.new_user);
     assert_eq!(m.attempt, page.attempt);
     assert_ne!(u.id, attacker.id);
-    let all = bound(&users(&env).await);
-    assert_eq!(
-        all,
-        map([
-            (attacker.id.clone(), vec![]),
-            (u.id.clone(), vec![subject(&env, "alice")])
-        ])
-    );
+    assert_bound(&env, &[(&attacker.id, None), (&u.id, Some("alice"))]).await;
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
@@ -439,14 +462,7 @@ async fn an_unverified_local_email_is_never_linked_automatically() {
 async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_required() {
     // X-56 in login-only mode: no "create" button; without any provable account: binding_required.
     let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
-    let local = create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            ..ann()
-        },
-    )
-    .await;
+    let local = create_local(&env, alice_email(false)).await;
     let page = bind_page(&env, "alice").await;
     assert!(!page.html.contains("value=\"create\""));
     let m = result_in(page.post(&[("action", "cancel")]).await).await;
@@ -479,26 +495,12 @@ async fn an_unverified_match_in_login_only_mode_needs_a_password_or_is_binding_r
 async fn an_untrusted_xiaomi_email_is_not_linked_until_the_password_is_proven() {
     // X-57 (default: Xiaomi's email untrusted), then X-60 through the field-match fallback.
     let env = spawn_with(email_match(LoginMode::LoginAndRegister, false)).await;
-    let local = create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
+    let local = create_local(&env, alice_email(true)).await;
     let page = bind_page(&env, "alice").await;
     assert_eq!(rows(&env).await, (1, 0));
     let m = result_in(page.bind("alice@example.com", PW).await).await;
-    assert_eq!(
-        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
-        (local.id.as_str(), false)
-    );
-    assert_eq!(
-        bound(&users(&env).await),
-        map([(local.id.clone(), vec![subject(&env, "alice")])])
-    );
+    returning(&m, &local.id);
+    assert_bound(&env, &[(&local.id, Some("alice"))]).await;
     assert_eq!(env.mock.calls(), calls(1, 1, 1));
 }
 
@@ -516,20 +518,18 @@ async fn two_matching_users_are_never_picked() {
     create_local(
         &env,
         Local {
-            username: Some("a1"),
             email: Some("alice@example.com"),
             email_verified: true,
-            ..Local::default()
+            ..named("a1")
         },
     )
     .await;
     create_local(
         &env,
         Local {
-            username: Some("a2"),
             phone: Some("+8613800138000"),
             phone_verified: true,
-            ..Local::default()
+            ..named("a2")
         },
     )
     .await;
@@ -547,22 +547,18 @@ async fn two_matching_users_are_never_picked() {
     create_local(
         &env,
         Local {
-            username: Some("a1"),
             email: Some("alice@example.com"),
             email_verified: true,
-            password: Some(PW),
-            ..Local::default()
+            ..named_pw("a1")
         },
     )
     .await;
     let a2 = create_local(
         &env,
         Local {
-            username: Some("a2"),
             phone: Some("+8613800138000"),
             phone_verified: true,
-            password: Some(PW),
-            ..Local::default()
+            ..named_pw("a2")
         },
     )
     .await;
@@ -577,40 +573,16 @@ async fn two_matching_users_are_never_picked() {
 async fn a_disabled_matched_user_is_not_linked() {
     //
     let env = spawn_with(email_match(LoginMode::LoginOnly, true)).await;
-    let local = create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
-    env.state
-        .store
-        .set_disabled(POOL, &local.id, true, env.clock.now())
-        .await
-        .unwrap();
+    let local = create_local(&env, alice_email(true)).await;
+    disable(&env, &local.id).await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::BindingRequired);
     assert_eq!(rows(&env).await, (1, 0));
 
     // In login-and-register mode the page is shown; proving the disabled account ends in user_disabled.
     let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
-    let local = create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
-    env.state
-        .store
-        .set_disabled(POOL, &local.id, true, env.clock.now())
-        .await
-        .unwrap();
+    let local = create_local(&env, alice_email(true)).await;
+    disable(&env, &local.id).await;
     let page = bind_page(&env, "alice").await;
     let m = result_in(page.bind("ann", PW).await).await;
     assert_eq!(err(&m).0, ErrorCode::UserDisabled);
@@ -629,23 +601,13 @@ async fn empty_and_hostile_xiaomi_values_never_match() {
         ..opts(LoginMode::LoginOnly, Association::FieldMatch)
     })
     .await;
-    create_local(
-        &env,
-        Local {
-            username: Some("noemail"),
-            password: Some(PW),
-            ..Local::default()
-        },
-    )
-    .await;
+    create_local(&env, named_pw("noemail")).await;
     let victim = create_local(
         &env,
         Local {
-            username: Some("victim"),
             email: Some("victim@y.com"),
             email_verified: true,
-            password: Some(PW),
-            ..Local::default()
+            ..named_pw("victim")
         },
     )
     .await;
@@ -682,15 +644,7 @@ async fn empty_and_hostile_xiaomi_values_never_match() {
 #[tokio::test]
 async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing() {
     let env = spawn_with(email_match(LoginMode::LoginAndRegister, true)).await;
-    create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
+    create_local(&env, alice_email(true)).await;
     env.mock.set_faults(Faults {
         phone_email_refused: true,
         ..Faults::default()
@@ -706,15 +660,7 @@ async fn field_matching_is_skipped_when_xiaomi_refuses_or_the_scope_is_missing()
         ..email_match(LoginMode::LoginOnly, true)
     })
     .await;
-    create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
+    create_local(&env, alice_email(true)).await;
     let m = login_result(&env, "alice").await;
     assert_eq!(err(&m).0, ErrorCode::UserNotFound);
     assert_eq!(rows(&env).await, (1, 0));
@@ -772,19 +718,13 @@ async fn query_binding_with_the_right_password_links_exactly_that_account() {
         verify(&env, POOL, id_token, APP).await["sub"],
         local.id.as_str()
     );
-    assert_eq!(
-        bound(&users(&env).await),
-        map([(local.id.clone(), vec![subject(&env, "alice")])])
-    );
+    assert_bound(&env, &[(&local.id, Some("alice"))]).await;
 
     refused(page.bind("ann", PW).await).await;
     assert_eq!(rows(&env).await, (1, 1));
 
     let m = login_result(&env, "alice").await;
-    assert_eq!(
-        (ok_user(&m).id.as_str(), ok_user(&m).new_user),
-        (local.id.as_str(), false)
-    );
+    returning(&m, &local.id);
     assert_eq!(rows(&env).await, (1, 1));
     assert_eq!(
         env.mock.calls(),
@@ -799,11 +739,9 @@ async fn the_identifier_may_be_a_username_email_or_phone_in_any_spelling() {
     let local = create_local(
         &env,
         Local {
-            username: Some("ann"),
             email: Some("ann@example.com"),
             phone: Some("+8613700137000"),
-            password: Some(PW),
-            ..Local::default()
+            ..named_pw("ann")
         },
     )
     .await;
@@ -816,14 +754,7 @@ async fn the_identifier_may_be_a_username_email_or_phone_in_any_spelling() {
         let m = result_in(page.bind(identifier, PW).await).await;
         assert_eq!(ok_user(&m).id, local.id, "{identifier}");
         // One Xiaomi identity per user and connection: unlink before the next one binds.
-        assert_eq!(
-            env.state
-                .store
-                .unlink_identity(POOL, &local.id, CONN)
-                .await
-                .unwrap(),
-            1
-        );
+        unlink(&env, &local.id).await;
     }
     assert_eq!(rows(&env).await, (1, 0));
 }
@@ -971,15 +902,7 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
     // CSRF token; the victim's ticket binds only the victim's Xiaomi account.
     let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let victim = create_local(&env, ann()).await;
-    let attacker = create_local(
-        &env,
-        Local {
-            username: Some("mal"),
-            password: Some(PW),
-            ..Local::default()
-        },
-    )
-    .await;
+    let attacker = create_local(&env, named_pw("mal")).await;
     let victim_page = bind_page(&env, "alice").await;
     let attacker_page = bind_page(&env, "mallory").await;
     // Victim's token with the attacker's cookies: no ticket of that name in the attacker's jar.
@@ -1023,49 +946,30 @@ async fn another_xiaomi_account_cannot_consume_the_victims_ticket() {
     assert_eq!(ok_user(&m).id, attacker.id);
     let m = result_in(victim_page.bind("ann", PW).await).await;
     assert_eq!(ok_user(&m).id, victim.id);
-    let all = bound(&users(&env).await);
-    assert_eq!(
-        all,
-        map([
-            (victim.id.clone(), vec![subject(&env, "alice")]),
-            (attacker.id.clone(), vec![subject(&env, "mallory")])
-        ])
-    );
+    assert_bound(
+        &env,
+        &[(&victim.id, Some("alice")), (&attacker.id, Some("mallory"))],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn proving_a_different_account_than_the_matched_one_links_the_proven_one() {
     // X-62 (Keycloak case): the field match points at one account, the person proves another.
     let env = spawn_with(email_match(LoginMode::LoginAndRegister, false)).await;
-    let matched = create_local(
-        &env,
-        Local {
-            email: Some("alice@example.com"),
-            email_verified: true,
-            ..ann()
-        },
-    )
-    .await;
+    let matched = create_local(&env, alice_email(true)).await;
     let other = create_local(
         &env,
         Local {
-            username: Some("alice2"),
             password: Some("another password"),
-            ..Local::default()
+            ..named("alice2")
         },
     )
     .await;
     let page = bind_page(&env, "alice").await;
     let m = result_in(page.bind("alice2", "another password").await).await;
     assert_eq!(ok_user(&m).id, other.id);
-    let all = bound(&users(&env).await);
-    assert_eq!(
-        all,
-        map([
-            (matched.id.clone(), vec![]),
-            (other.id.clone(), vec![subject(&env, "alice")])
-        ])
-    );
+    assert_bound(&env, &[(&matched.id, None), (&other.id, Some("alice"))]).await;
 }
 
 #[tokio::test]
@@ -1074,15 +978,7 @@ async fn an_identity_bound_meanwhile_is_never_rebound_and_an_account_keeps_one_x
     // move it to user B. And a user that already has a Xiaomi identity here cannot take a second.
     let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::QueryBinding)).await;
     let a = create_local(&env, ann()).await;
-    let b = create_local(
-        &env,
-        Local {
-            username: Some("bea"),
-            password: Some(PW),
-            ..Local::default()
-        },
-    )
-    .await;
+    let b = create_local(&env, named_pw("bea")).await;
     let first = bind_page(&env, "alice").await;
     let second = bind_page(&env, "alice").await;
     assert_eq!(
@@ -1105,14 +1001,7 @@ async fn an_identity_bound_meanwhile_is_never_rebound_and_an_account_keeps_one_x
         b.id,
         "the ticket survived that answer"
     );
-    let all = bound(&users(&env).await);
-    assert_eq!(
-        all,
-        map([
-            (a.id.clone(), vec![subject(&env, "alice")]),
-            (b.id.clone(), vec![subject(&env, "bob")])
-        ])
-    );
+    assert_bound(&env, &[(&a.id, Some("alice")), (&b.id, Some("bob"))]).await;
 }
 
 #[tokio::test]
@@ -1125,14 +1014,7 @@ async fn unlink_leaves_no_usable_proof_behind() {
         ok_user(&result_in(page.bind("ann", PW).await).await).id,
         local.id
     );
-    assert_eq!(
-        env.state
-            .store
-            .unlink_identity(POOL, &local.id, CONN)
-            .await
-            .unwrap(),
-        1
-    );
+    unlink(&env, &local.id).await;
     assert_eq!(rows(&env).await, (1, 0));
     refused(page.bind("ann", PW).await).await;
     assert_eq!(rows(&env).await, (1, 0));
@@ -1176,15 +1058,9 @@ async fn login_and_register_binding_may_create_a_new_account_or_cancel() {
     let m = result_in(page.post(&[("action", "create")]).await).await;
     let u = ok_user(&m);
     assert!(u.new_user && u.nickname == "陈小雨 Carol");
-    assert_eq!(
-        bound(&users(&env).await),
-        map([(u.id.clone(), vec![subject(&env, "carol")])])
-    );
+    assert_bound(&env, &[(&u.id, Some("carol"))]).await;
     let again = login_result(&env, "carol").await;
-    assert_eq!(
-        (ok_user(&again).id.as_str(), ok_user(&again).new_user),
-        (u.id.as_str(), false)
-    );
+    returning(&again, &u.id);
     assert_eq!(rows(&env).await, (1, 1));
     assert_eq!(env.mock.calls(), calls(3, 3, 0));
 }
@@ -1296,14 +1172,7 @@ async fn the_binding_page_speaks_chinese_when_asked_and_escapes_the_nickname() {
 async fn usernames_are_never_derived_from_nicknames() {
     // new Xiaomi users get no username, so a nickname can neither collide nor be invalid.
     let env = spawn_with(opts(LoginMode::LoginAndRegister, Association::Off)).await;
-    create_local(
-        &env,
-        Local {
-            username: Some("bob"),
-            ..Local::default()
-        },
-    )
-    .await;
+    create_local(&env, named("bob")).await;
     env.mock.set_faults(Faults {
         nickname_override: Some("bob".into()),
         ..Faults::default()

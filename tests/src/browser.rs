@@ -327,6 +327,16 @@ impl Browser {
         self.client.windows().await.unwrap().len()
     }
 
+    /// Waits (at most 4 s) until `n` windows are open; the caller asserts what it expects.
+    pub async fn wait_windows(&self, n: usize) {
+        for _ in 0..40 {
+            if self.window_count().await == n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Clicks the inner button of the `n`th `<milogin-button>` (a real, trusted click), once the
     /// wasm's button has replaced the loader's first paint.
     pub async fn click_button(&self, selector: &str) {

@@ -48,6 +48,13 @@ pub(super) struct Host {
 /// The host page `body` (`{HOST}` and `{SERVER}` replaced by the origins) served as `host` says
 /// at every path, the server with that origin registered, the browser on the page.
 async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrome, String)> {
+    let (env, chrome, origin) = open_host(body, blocker, host).await?;
+    wait_rendered(&chrome).await;
+    Some((env, chrome, origin))
+}
+
+/// [`setup_with`] without waiting for a button (host pages that call `login()` themselves).
+async fn open_host(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrome, String)> {
     if !host.engine.require() {
         return None;
     }
@@ -80,7 +87,6 @@ async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrom
     })
     .await;
     chrome.client.goto(&format!("{origin}/")).await.unwrap();
-    wait_rendered(&chrome).await;
     Some((env, chrome, origin))
 }
 
@@ -90,6 +96,50 @@ async fn wait_rendered(c: &Chrome) {
         "document.querySelector('milogin-button')?.shadowRoot?.querySelector('button:not([data-state=loading])')",
         20,
         "the button renders",
+    )
+    .await;
+}
+
+/// The events are exactly one success, on `#b1`.
+fn one_success_at_b1(ev: &[Value]) {
+    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
+    assert_eq!(
+        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
+        (Some("milogin:success"), Some("b1"))
+    );
+}
+
+/// The claims of a success event's token, verified against the pool's JWKS.
+async fn verify_event(env: &Env, event: &Value) -> Value {
+    let token = event["detail"]["id_token"].as_str().unwrap();
+    verify(env, POOL, token, APP).await
+}
+
+/// Clicks `#b1` and closes its popup at once, back in the host page's window.
+async fn close_the_popup_at_once(c: &Chrome) {
+    c.click_button("#b1").await;
+    let (main, popup) = c.popup().await;
+    c.client.switch_to_window(popup).await.unwrap();
+    c.client.close_window().await.unwrap();
+    c.client.switch_to_window(main).await.unwrap();
+}
+
+/// The mock's consent page is shown in the current window.
+async fn wait_consent_page(c: &Chrome) {
+    c.wait_until(
+        "document.getElementById('account-alice')",
+        15,
+        "the consent page",
+    )
+    .await;
+}
+
+/// This window went to Xiaomi's consent page (redirect mode).
+async fn wait_left_for_xiaomi(c: &Chrome, env: &Env) {
+    c.wait_until(
+        &format!("location.href.startsWith('{}/')", env.mock_base),
+        15,
+        "Xiaomi's consent page in this window",
     )
     .await;
 }
@@ -134,12 +184,7 @@ pub(super) async fn a_popup_login_succeeds_with_a_verifiable_token(engine: Engin
     assert_eq!(ev[0]["detail"]["user"]["nickname"], "Alice Wang");
     assert_eq!(claims["sub"], ev[0]["detail"]["user"]["id"]);
     c.wait_until("true", 1, "").await;
-    for _ in 0..40 {
-        if c.window_count().await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    c.wait_windows(1).await;
     assert_eq!(c.window_count().await, 1, "the popup closed itself");
     let st = c.button_state("#b1").await;
     assert_ne!(st["busy"], "true");
@@ -236,13 +281,7 @@ pub(super) async fn a_live_display_name_keeps_the_login(engine: Engine) {
         (Some("milogin:success"), Some("b1")),
         "{ev:?}"
     );
-    verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
+    verify_event(&env, &ev[0]).await;
     assert_eq!(c.js(same_node, vec![]).await, true, "still the same node");
     let st = c.button_state("#b1").await;
     assert_eq!(
@@ -428,11 +467,7 @@ async fn a_popup_closed_at_once_is_a_cancel_at_once_without_a_return_page() {
         return;
     };
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    c.click_button("#b1").await;
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    c.client.close_window().await.unwrap();
-    c.client.switch_to_window(main).await.unwrap();
+    close_the_popup_at_once(&c).await;
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["type"], "milogin:cancel");
@@ -448,11 +483,7 @@ async fn with_a_return_page_a_quick_close_waits_but_a_retry_is_one_click() {
         return;
     };
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    c.click_button("#b1").await;
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    c.client.close_window().await.unwrap();
-    c.client.switch_to_window(main).await.unwrap();
+    close_the_popup_at_once(&c).await;
     // Closed at once: the relay's short wait (the return page could still be relaying)…
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(c.events().await.len(), 0);
@@ -551,13 +582,7 @@ async fn forged_messages_are_ignored_and_only_the_real_result_counts() {
     let ev2 = c.events().await;
     assert_eq!(ev2.len(), 1, "exactly one result: {ev2:?}");
     assert_eq!(ev[0]["type"], "milogin:success");
-    verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
+    verify_event(&env, &ev[0]).await;
     assert!(origin.starts_with("http://localhost:"));
 }
 
@@ -593,12 +618,7 @@ async fn two_buttons_never_receive_each_others_result_and_labels_are_text() {
     c.consent("account-alice").await;
     let ev = wait_events(&c, 1).await;
     assert_eq!((ev.len(), ev[0]["target"].as_str()), (1, Some("b1")));
-    for _ in 0..40 {
-        if c.window_count().await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    c.wait_windows(1).await;
     c.click_button("#b2").await;
     c.consent("account-bob").await;
     let ev = wait_events(&c, 2).await;
@@ -793,13 +813,7 @@ async fn the_hosted_page_in_redirect_mode_comes_back_to_the_redirect_uri() {
         (Some("milogin:success"), Some("b1")),
         "on the button of the same pool and app: {ev:?}"
     );
-    let claims = verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
+    let claims = verify_event(&env, &ev[0]).await;
     assert_eq!(claims["nonce"], attempt);
     assert_eq!(ev[0]["detail"]["user"]["id"], claims["sub"]);
     assert_eq!(c.window_count().await, 1);
@@ -873,11 +887,7 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         !arrived.contains("id_token") && !arrived.contains("eyJ"),
         "{arrived}"
     );
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(
-        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
-        (Some("milogin:success"), Some("b1"))
-    );
+    one_success_at_b1(&ev);
     let token = ev[0]["detail"]["id_token"].as_str().unwrap();
     let claims = verify(&env, POOL, token, APP).await;
     let user = &ev[0]["detail"]["user"];
@@ -960,12 +970,7 @@ pub(super) async fn a_coop_host_page_gets_one_result(engine: Engine, tls: bool) 
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     c.client.switch_to_window(popup).await.unwrap();
-    c.wait_until(
-        "document.getElementById('account-alice')",
-        15,
-        "the consent page",
-    )
-    .await;
+    wait_consent_page(&c).await;
     c.client.switch_to_window(main).await.unwrap();
     // The policy really cut the opener: the popup is there, yet reads closed from this page.
     assert_eq!(c.window_count().await, 2);
@@ -974,18 +979,8 @@ pub(super) async fn a_coop_host_page_gets_one_result(engine: Engine, tls: bool) 
     let ev = wait_result(&c).await;
     tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
     let ev = if ev.len() == 1 { c.events().await } else { ev };
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(
-        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
-        (Some("milogin:success"), Some("b1"))
-    );
-    verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
+    one_success_at_b1(&ev);
+    verify_event(&env, &ev[0]).await;
     assert_eq!(
         c.window_count().await,
         1,
@@ -1055,11 +1050,7 @@ async fn with_a_return_page_a_popup_closed_at_once_is_a_cancel_within_seconds() 
     let Some((_env, c, _)) = setup_with(&format!("{WARNINGS}{B1}"), false, host).await else {
         return;
     };
-    c.click_button("#b1").await;
-    let (main, popup) = c.popup().await;
-    c.client.switch_to_window(popup).await.unwrap();
-    c.client.close_window().await.unwrap();
-    c.client.switch_to_window(main).await.unwrap();
+    close_the_popup_at_once(&c).await;
     let ev = wait_events(&c, 1).await;
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["type"], "milogin:cancel");
@@ -1115,12 +1106,7 @@ async fn login_with_a_lost_opener(c: &Chrome) -> Vec<Value> {
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     c.client.switch_to_window(popup).await.unwrap();
-    c.wait_until(
-        "document.getElementById('account-alice')",
-        15,
-        "the consent page",
-    )
-    .await;
+    wait_consent_page(&c).await;
     c.js("window.opener = null;", vec![]).await;
     c.click_id("account-alice").await;
     c.client.switch_to_window(main).await.unwrap();
@@ -1133,11 +1119,7 @@ async fn a_lost_opener_delivers_once_through_the_return_page() {
         return;
     };
     let ev = login_with_a_lost_opener(&c).await;
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(
-        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
-        (Some("milogin:success"), Some("b1"))
-    );
+    one_success_at_b1(&ev);
     let token = ev[0]["detail"]["id_token"].as_str().unwrap();
     verify(&env, POOL, token, APP).await;
     assert_eq!(
@@ -1441,28 +1423,13 @@ async fn in_app_browsers_use_redirect_mode_unless_the_button_opts_out() {
 
     // The default: this window goes to authorize in redirect mode and comes back to this page.
     c.click_button("#b1").await;
-    c.wait_until(
-        &format!("location.href.startsWith('{}/')", env.mock_base),
-        15,
-        "Xiaomi's consent page in this window",
-    )
-    .await;
+    wait_left_for_xiaomi(&c, &env).await;
     assert_eq!(c.window_count().await, 1, "no popup");
     c.click_id("account-alice").await;
     let ev = wait_result(&c).await;
     assert_eq!(place(&c).await, json!(["/", ""]));
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(
-        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
-        (Some("milogin:success"), Some("b1"))
-    );
-    verify(
-        &env,
-        POOL,
-        ev[0]["detail"]["id_token"].as_str().unwrap(),
-        APP,
-    )
-    .await;
+    one_success_at_b1(&ev);
+    verify_event(&env, &ev[0]).await;
 }
 
 #[tokio::test]
@@ -1486,20 +1453,11 @@ async fn a_blocked_popup_with_fallback_redirect_leaves_for_redirect_mode() {
         vec![],
     )
     .await;
-    c.wait_until(
-        &format!("location.href.startsWith('{}/')", env.mock_base),
-        15,
-        "Xiaomi's consent page in this window",
-    )
-    .await;
+    wait_left_for_xiaomi(&c, &env).await;
     c.click_id("account-alice").await;
     let ev = wait_result(&c).await;
     assert_eq!(place(&c).await, json!(["/", ""]));
-    assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
-    assert_eq!(
-        (ev[0]["type"].as_str(), ev[0]["target"].as_str()),
-        (Some("milogin:success"), Some("b1"))
-    );
+    one_success_at_b1(&ev);
 }
 
 /// A host page that calls `login()` from its own button's click, twice in the same click (the
@@ -1517,15 +1475,6 @@ document.getElementById("go").addEventListener("click", () => {
 
 #[tokio::test]
 async fn login_options_left_undefined_take_their_defaults_silently() {
-    if !require() {
-        return;
-    }
-    let (l, origin) = bind_host().await;
-    let env = spawn_with(Options {
-        origins: vec![origin.clone()],
-        ..Options::default()
-    })
-    .await;
     // An integrator's options object with optional fields left undefined or null.
     let body = r#"<button id="go" type="button">Sign in (login())</button>
 <script type="module">
@@ -1540,11 +1489,10 @@ window.__ready = true;
 document.getElementById("go").addEventListener("click", () =>
   login({ pool: "pool-a", app: "app-a", connection: "xiaomi", fallback: undefined, timeout: null, mode: undefined })
     .then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e })));
-</script>"#
-        .replace("{SERVER}", &env.base);
-    serve_host(l, page(&env.base, &body), vec![]);
-    let c = Chrome::start_with(false, &[]).await;
-    c.client.goto(&format!("{origin}/")).await.unwrap();
+</script>"#;
+    let Some((_env, c, _)) = open_host(body, false, Host::default()).await else {
+        return;
+    };
     c.wait_until("window.__ready", 10, "the widget runs").await;
     c.click_id("go").await;
     c.consent("account-alice").await;
@@ -1564,19 +1512,9 @@ document.getElementById("go").addEventListener("click", () =>
 
 #[tokio::test]
 async fn login_resolves_with_the_user_and_rejects_with_the_error_code() {
-    if !require() {
+    let Some((env, c, _)) = open_host(LOGIN_API, false, Host::default()).await else {
         return;
-    }
-    let (l, origin) = bind_host().await;
-    let env = spawn_with(Options {
-        origins: vec![origin.clone()],
-        ..Options::default()
-    })
-    .await;
-    let body = LOGIN_API.replace("{SERVER}", &env.base);
-    serve_host(l, page(&env.base, &body), vec![]);
-    let c = Chrome::start_with(false, &[]).await;
-    c.client.goto(&format!("{origin}/")).await.unwrap();
+    };
     c.wait_until(
         "document.getElementById('go')",
         10,
@@ -1604,12 +1542,7 @@ async fn login_resolves_with_the_user_and_rejects_with_the_error_code() {
         c.events().await.len() <= 1,
         "one event, on the detached element"
     );
-    for _ in 0..40 {
-        if c.window_count().await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    c.wait_windows(1).await;
     // A refusal rejects with the error's code and message.
     c.js("window.__login = null;", vec![]).await;
     c.click_id("go").await;
@@ -1651,15 +1584,6 @@ async fn a_host_page_with_a_strict_style_csp_still_gets_a_styled_button() {
 
 #[tokio::test]
 async fn login_before_the_wasm_runs_fills_in_the_window_it_opened() {
-    if !require() {
-        return;
-    }
-    let (l, origin) = bind_host().await;
-    let env = spawn_with(Options {
-        origins: vec![origin.clone()],
-        ..Options::default()
-    })
-    .await;
     // Called as the module loads, before its wasm is instantiated (this browser's popup blocker
     // is off, so no click is needed): the loader opens the window, the wasm navigates it.
     let body = r#"<script type="module">
@@ -1667,11 +1591,10 @@ import { login } from "{SERVER}/widget/milogin.js";
 window.__early = true;
 login({ pool: "pool-a", app: "app-a", connection: "xiaomi" })
   .then((v) => (window.__login = { ok: v }), (e) => (window.__login = { err: e }));
-</script>"#
-        .replace("{SERVER}", &env.base);
-    serve_host(l, page(&env.base, &body), vec![]);
-    let c = Chrome::start_with(false, &[]).await;
-    c.client.goto(&format!("{origin}/")).await.unwrap();
+</script>"#;
+    let Some((env, c, _)) = open_host(body, false, Host::default()).await else {
+        return;
+    };
     c.wait_until("window.__early", 10, "the host module ran")
         .await;
     assert_eq!(
@@ -1684,12 +1607,7 @@ login({ pool: "pool-a", app: "app-a", connection: "xiaomi" })
     let ok = c.js("return window.__login.ok;", vec![]).await;
     let claims = verify(&env, POOL, ok["id_token"].as_str().unwrap(), APP).await;
     assert_eq!(ok["user"]["id"], claims["sub"], "{ok}");
-    for _ in 0..40 {
-        if c.window_count().await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    c.wait_windows(1).await;
     assert_eq!(
         c.window_count().await,
         1,

@@ -344,6 +344,16 @@ impl Browser {
         )
     }
 
+    /// The redirect-mode authorize URL of the default app for `attempt`, coming back to
+    /// `redirect_uri` (append `&code_challenge=…`).
+    pub fn redirect_url(env: &Env, attempt: &str, redirect_uri: &str) -> String {
+        format!(
+            "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
+            env.base,
+            enc(redirect_uri)
+        )
+    }
+
     /// Authorize → consent page; returns the consent page's `req` id.
     pub async fn start(&self, env: &Env, authorize_url: &str) -> String {
         let r = self.get(authorize_url).await;
@@ -378,9 +388,18 @@ impl Browser {
 
     /// A whole popup login as `account`: returns the callback response.
     pub async fn login(&self, env: &Env, account: &str) -> reqwest::Response {
-        let req = self
-            .start(env, &Self::authorize_url(env, &attempt_id()))
-            .await;
+        self.login_at(env, &Self::authorize_url(env, &attempt_id()), account)
+            .await
+    }
+
+    /// A whole login from `authorize_url` as `account`: returns the callback response.
+    pub async fn login_at(
+        &self,
+        env: &Env,
+        authorize_url: &str,
+        account: &str,
+    ) -> reqwest::Response {
+        let req = self.start(env, authorize_url).await;
         let callback = self.decide(env, &req, Some(account)).await;
         self.get(&callback).await
     }
@@ -440,6 +459,28 @@ pub fn location(r: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_string()
+}
+
+/// A redirect-mode answer: a 302 to `redirect_uri` with the result in the fragment. Returns the
+/// whole `Location` and the fragment's fields.
+pub fn redirected_to(
+    r: &reqwest::Response,
+    redirect_uri: &str,
+) -> (String, std::collections::HashMap<String, String>) {
+    assert_eq!(r.status(), 302);
+    let loc = location(r);
+    let (before, _) = loc.split_once('#').expect("a fragment");
+    assert_eq!(before, redirect_uri);
+    let fields = fragment_fields(&loc);
+    (loc, fields)
+}
+
+/// The fields of the fragment of `url`.
+pub fn fragment_fields(url: &str) -> std::collections::HashMap<String, String> {
+    let (_, fragment) = url.split_once('#').expect("a fragment");
+    form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// Percent-encodes a query value.

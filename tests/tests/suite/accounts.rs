@@ -1078,10 +1078,8 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
     );
-    let url = format!("{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={challenge}", env.base, enc(&done));
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("alice")).await;
-    let r = b.get(&cb).await;
+    let url = Browser::redirect_url(&env, &attempt, &done) + "&code_challenge=" + challenge;
+    let r = b.login_at(&env, &url, "alice").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-security-policy"]
         .to_str()
@@ -1097,13 +1095,7 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
         &[("identifier", "ann"), ("password", PW)],
     )
     .await;
-    assert_eq!(r.status(), 302);
-    let loc = location(&r);
-    let (before, fragment) = loc.split_once('#').unwrap();
-    assert_eq!(before, done);
-    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
-        .into_owned()
-        .collect();
+    let (loc, f) = redirected_to(&r, &done);
     assert_eq!(f["attempt"], attempt);
     assert!(
         !loc.contains("id_token"),

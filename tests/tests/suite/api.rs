@@ -596,35 +596,35 @@ async fn xiaomi_faults_end_in_error_results_and_write_nothing() {
 #[tokio::test]
 async fn the_openid_fallback_and_prefix_variants_work() {
     let env = spawn().await;
-    env.mock.set_faults(Faults {
-        no_prefix: true,
-        omit_union_id: true,
-        stringify_numbers: true,
-        ..Faults::default()
-    });
-    assert!(result_of(
-        &Browser::new()
-            .login(&env, "alice")
+    let variants = [
+        (
+            "alice",
+            Faults {
+                no_prefix: true,
+                omit_union_id: true,
+                stringify_numbers: true,
+                ..Faults::default()
+            },
+        ),
+        (
+            "bob",
+            Faults {
+                prefix_space: true,
+                prefix_newline: true,
+                ..Faults::default()
+            },
+        ),
+    ];
+    for (account, faults) in variants {
+        env.mock.set_faults(faults);
+        let page = Browser::new()
+            .login(&env, account)
             .await
             .text()
             .await
-            .unwrap()
-    )
-    .is_ok());
-    env.mock.set_faults(Faults {
-        prefix_space: true,
-        prefix_newline: true,
-        ..Faults::default()
-    });
-    assert!(result_of(
-        &Browser::new()
-            .login(&env, "bob")
-            .await
-            .text()
-            .await
-            .unwrap()
-    )
-    .is_ok());
+            .unwrap();
+        assert!(result_of(&page).is_ok(), "{account}: {page}");
+    }
     assert_eq!(counts(&env).await.0, 2);
 }
 
@@ -641,35 +641,18 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
     let verifier = "v".repeat(43);
     let challenge =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&verifier));
-    let url = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={challenge}",
-        env.base,
-        enc(&done)
-    );
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("carol")).await;
-    let r = b.get(&cb).await;
-    assert_eq!(r.status(), 302);
-    let loc = location(&r);
-    let (before, fragment) = loc.split_once('#').unwrap();
-    assert_eq!(before, done);
+    let url = Browser::redirect_url(&env, &attempt, &done) + "&code_challenge=" + &challenge;
+    let r = b.login_at(&env, &url, "carol").await;
+    let (loc, f) = redirected_to(&r, &done);
     assert!(!loc.contains("id_token") && !loc.contains("eyJ"), "{loc}");
-    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
-        .into_owned()
-        .collect();
     assert_eq!(f["attempt"], attempt);
     let wrong = redeem_widget_code(&env, &f["code"], &"w".repeat(43), &done).await;
     assert_eq!(wrong.status(), 400, "another verifier redeems nothing");
     // A wrong verifier spent the code (one redeem): the login starts again for the right one.
     let attempt = attempt_id();
     let url = url.replace(&f["attempt"], &attempt);
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("carol")).await;
-    let loc = location(&b.get(&cb).await);
-    let f: std::collections::HashMap<String, String> =
-        form_urlencoded::parse(loc.split_once('#').unwrap().1.as_bytes())
-            .into_owned()
-            .collect();
+    let loc = location(&b.login_at(&env, &url, "carol").await);
+    let f = fragment_fields(&loc);
     let ok = redeem_widget_code(&env, &f["code"], &verifier, &done).await;
     assert_eq!(ok.status(), 200, "{loc}");
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);
@@ -719,11 +702,7 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
         "https://evil.example/login/done".into(),
         format!("{ORIGIN}/login/done#"),
     ] {
-        let u = format!(
-            "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}",
-            env.base,
-            enc(&bad)
-        );
+        let u = Browser::redirect_url(&env, &attempt, &bad);
         assert_eq!(b.get(&u).await.status(), 400, "{bad}");
     }
 }
@@ -740,21 +719,10 @@ async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
     .await;
     let b = Browser::new();
     let attempt = attempt_id();
-    let url = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        env.base,
-        enc(&done)
-    );
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("carol")).await;
-    let r = b.get(&cb).await;
-    assert_eq!(r.status(), 302);
-    let loc = location(&r);
-    let (before, fragment) = loc.split_once('#').unwrap();
-    assert_eq!(before, done);
-    let f: std::collections::HashMap<String, String> = form_urlencoded::parse(fragment.as_bytes())
-        .into_owned()
-        .collect();
+    let url = Browser::redirect_url(&env, &attempt, &done)
+        + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let r = b.login_at(&env, &url, "carol").await;
+    let (loc, f) = redirected_to(&r, &done);
     // The one-time code, never the token. (Redeeming it needs this URI at the token endpoint,
     // whose values are capped at 2,048 bytes (`oidc::params::MAX_VALUE`): not yet for a URI this
     // long.)
@@ -850,17 +818,6 @@ async fn public_endpoints_connections_discovery_health() {
         refusal.contains("origin_not_allowed") && !refusal.contains("Sign in with Xiaomi"),
         "{refusal}"
     );
-    assert_eq!(
-        c.get(format!(
-            "{}/api/v1/pools/{POOL}/apps/nope/connections",
-            env.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status(),
-        404
-    );
     let d: serde_json::Value = c
         .get(format!(
             "{}/pools/{POOL}/.well-known/openid-configuration",
@@ -874,30 +831,15 @@ async fn public_endpoints_connections_discovery_health() {
         .unwrap();
     assert_eq!(d["issuer"], format!("{}/pools/{POOL}", env.base));
     assert_eq!(d["id_token_signing_alg_values_supported"][0], "ES256");
-    assert_eq!(
-        c.get(format!("{}/pools/nope/.well-known/jwks.json", env.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        c.get(format!("{}/healthz", env.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        c.get(format!("{}/readyz", env.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    for (path, status) in [
+        (format!("/api/v1/pools/{POOL}/apps/nope/connections"), 404),
+        ("/pools/nope/.well-known/jwks.json".into(), 404),
+        ("/healthz".into(), 200),
+        ("/readyz".into(), 200),
+    ] {
+        let r = c.get(format!("{}{path}", env.base)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -1018,11 +960,7 @@ async fn redirect_mode_refuses_every_open_redirect_trick() {
         "https%3A%2F%2Fshop.example.com%2Flogin%2Fdone",
         "",
     ] {
-        let u = format!(
-            "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={a}&mode=redirect&redirect_uri={}",
-            env.base,
-            enc(bad)
-        );
+        let u = Browser::redirect_url(&env, &a, bad);
         let r = b.get(&u).await;
         assert_eq!(r.status(), 400, "{bad:?}");
         assert!(r.headers().get("location").is_none(), "{bad:?}");

@@ -87,12 +87,9 @@ async fn an_attempt_id_is_used_once() {
     assert_eq!(verify(&env, POOL, id_token, APP).await["nonce"], attempt);
     // Finished, it stays used: a replay of the popup URL starts nothing.
     assert_eq!(attacker.get(&url).await.status(), 409);
-    let redirect = format!(
-        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&attempt={attempt}&mode=redirect&redirect_uri={}&code_challenge={}",
-        env.base,
-        enc(&format!("{ORIGIN}/login/done")),
-        "c".repeat(43)
-    );
+    let redirect = Browser::redirect_url(&env, &attempt, &format!("{ORIGIN}/login/done"))
+        + "&code_challenge="
+        + &"c".repeat(43);
     let r = attacker.get(&redirect).await;
     assert_eq!(r.status(), 302);
     assert!(
@@ -115,9 +112,7 @@ async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_or
     // The widget's PKCE challenge (43 base64url characters; the verifier stays in its tab).
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let url = Browser::authorize_url(&env, &attempt_id()) + "&code_challenge=" + challenge;
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("bob")).await;
-    let page = b.get(&cb).await.text().await.unwrap();
+    let page = b.login_at(&env, &url, "bob").await.text().await.unwrap();
     assert!(result_of(&page).is_ok());
     // Issue 21.6: the return page gets a one-time code in its fragment, never the token.
     let to = block(&page, "milogin-return");
@@ -140,9 +135,7 @@ async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_or
         enc(other),
         attempt_id()
     );
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("bob")).await;
-    let page = b.get(&cb).await.text().await.unwrap();
+    let page = b.login_at(&env, &url, "bob").await.text().await.unwrap();
     assert_eq!(target_of(&page), other);
     assert_eq!(block(&page, "milogin-return"), serde_json::Value::Null);
 }

@@ -270,6 +270,35 @@ pub async fn spawn_with(o: Options) -> Env {
     }
 }
 
+/// Starts the mock and the server with these `[limits]` and the default options otherwise.
+pub async fn spawn_with_limits(limits: Limits) -> Env {
+    spawn_with(Options {
+        limits,
+        ..Options::default()
+    })
+    .await
+}
+
+/// A whole popup login as `account` in a fresh browser: the result message of its page.
+pub async fn login_message(env: &Env, account: &str) -> ResultMessage {
+    let page = Browser::new()
+        .login(env, account)
+        .await
+        .text()
+        .await
+        .unwrap();
+    result_of(&page)
+}
+
+/// The `Retry-After` seconds of a refusal.
+pub fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds")
+}
+
 /// Which store the suite runs on: `MILOGIN_TEST_STORE=postgres` (with `MILOGIN_TEST_PG_URL`, an
 /// admin URL of a scratch cluster that `cargo xtask test` starts) or SQLite (default).
 pub fn on_postgres() -> bool {

@@ -14,16 +14,21 @@ fn code(m: &milogin_shared::ResultMessage) -> Option<ErrorCode> {
     }
 }
 
+/// The status of a GET of `path` on the server.
+async fn probe(env: &Env, path: &str) -> reqwest::StatusCode {
+    reqwest::get(format!("{}{path}", env.base))
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test]
 async fn authorize_and_callback_are_rate_limited_per_ip() {
     //
-    let env = spawn_with(Options {
-        limits: Limits {
-            authorize_per_minute: 3,
-            callback_per_minute: 2,
-            ..Limits::default()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        authorize_per_minute: 3,
+        callback_per_minute: 2,
+        ..Limits::default()
     })
     .await;
     let b = Browser::new();
@@ -37,14 +42,7 @@ async fn authorize_and_callback_are_rate_limited_per_ip() {
     }
     let r = b.get(&Browser::authorize_url(&env, &attempt_id())).await;
     assert_eq!(r.status(), 429);
-    assert!(
-        r.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
-    );
+    assert!(retry_after(&r) >= 1);
     assert_eq!(counts(&env).await.2, 3, "a limited request stores nothing");
     let cb = format!(
         "{}/connection/social/{CONN}/{POOL}/callback?code=x&state=y",
@@ -74,12 +72,9 @@ async fn authorize_and_callback_are_rate_limited_per_ip() {
 async fn the_attempt_store_is_bounded() {
     // pending attempts are capped (503 beyond), expire after their lifetime (then count no
     // more), and every binding cookie is per attempt with that lifetime; a refused start sets none.
-    let env = spawn_with(Options {
-        limits: Limits {
-            max_pending_attempts: 2,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        max_pending_attempts: 2,
+        ..generous_limits()
     })
     .await;
     let b = Browser::new();
@@ -119,12 +114,9 @@ async fn the_attempt_store_is_bounded() {
 #[tokio::test]
 async fn slow_clients_are_disconnected_after_the_header_timeout() {
     // X-89 (slowloris)
-    let env = spawn_with(Options {
-        limits: Limits {
-            header_read_timeout_ms: 300,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        header_read_timeout_ms: 300,
+        ..generous_limits()
     })
     .await;
     let addr = env.base.trim_start_matches("http://").to_string();
@@ -152,25 +144,16 @@ async fn slow_clients_are_disconnected_after_the_header_timeout() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(
-        reqwest::get(format!("{}/healthz", env.base))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(probe(&env, "/healthz").await, 200);
 }
 
 #[tokio::test]
 async fn while_xiaomi_fails_logins_fail_fast_and_recover_quickly() {
     //
-    let env = spawn_with(Options {
-        limits: Limits {
-            breaker_failures: 3,
-            breaker_cooldown_ms: 500,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        breaker_failures: 3,
+        breaker_cooldown_ms: 500,
+        ..generous_limits()
     })
     .await;
     env.mock.set_faults(Faults {
@@ -178,26 +161,12 @@ async fn while_xiaomi_fails_logins_fail_fast_and_recover_quickly() {
         ..Faults::default()
     });
     for _ in 0..3 {
-        let m = result_of(
-            &Browser::new()
-                .login(&env, "alice")
-                .await
-                .text()
-                .await
-                .unwrap(),
-        );
+        let m = login_message(&env, "alice").await;
         assert_eq!(code(&m), Some(ErrorCode::ProviderUnavailable));
     }
     assert_eq!(env.mock.calls().token, 3);
     let t = Instant::now();
-    let m = result_of(
-        &Browser::new()
-            .login(&env, "alice")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    );
+    let m = login_message(&env, "alice").await;
     assert_eq!(code(&m), Some(ErrorCode::ProviderUnavailable));
     assert_eq!(
         env.mock.calls().token,
@@ -207,14 +176,7 @@ async fn while_xiaomi_fails_logins_fail_fast_and_recover_quickly() {
     assert!(t.elapsed() < Duration::from_secs(1));
     env.mock.set_faults(Faults::default());
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let m = result_of(
-        &Browser::new()
-            .login(&env, "alice")
-            .await
-            .text()
-            .await
-            .unwrap(),
-    );
+    let m = login_message(&env, "alice").await;
     assert!(m.is_ok(), "recovered after the cool-down: {m:?}");
 }
 
@@ -229,21 +191,9 @@ async fn a_database_outage_ends_in_an_error_without_a_token_and_readyz_reports_i
         let cb = b.decide(&env, &req, Some("alice")).await;
         (b, cb, a)
     };
-    assert_eq!(
-        reqwest::get(format!("{}/readyz", env.base))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(probe(&env, "/readyz").await, 200);
     env.state.store.close().await;
-    assert_eq!(
-        reqwest::get(format!("{}/readyz", env.base))
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    assert_eq!(probe(&env, "/readyz").await, 503);
     let r = b.get(&cb).await;
     assert!(r.status().is_client_error() || r.status().is_server_error());
     let page = r.text().await.unwrap();
@@ -262,28 +212,13 @@ async fn a_database_outage_ends_in_an_error_without_a_token_and_readyz_reports_i
         code(&result_of(&r.text().await.unwrap())),
         Some(ErrorCode::Internal)
     );
-    assert_eq!(
-        reqwest::get(format!("{}/healthz", env.base))
-            .await
-            .unwrap()
-            .status(),
-        200,
-        "still alive"
-    );
+    assert_eq!(probe(&env, "/healthz").await, 200, "still alive");
 }
 
 #[tokio::test]
 async fn metrics_count_logins_xiaomi_latency_and_pending_attempts() {
     let env = spawn().await;
-    assert!(result_of(
-        &Browser::new()
-            .login(&env, "alice")
-            .await
-            .text()
-            .await
-            .unwrap()
-    )
-    .is_ok());
+    assert!(login_message(&env, "alice").await.is_ok());
     let b = Browser::new();
     let req = b
         .start(&env, &Browser::authorize_url(&env, &attempt_id()))
@@ -340,15 +275,7 @@ async fn metrics_count_the_stores_statements_and_commits() {
         )
     };
     let before = scrape().await;
-    assert!(result_of(
-        &Browser::new()
-            .login(&env, "alice")
-            .await
-            .text()
-            .await
-            .unwrap()
-    )
-    .is_ok());
+    assert!(login_message(&env, "alice").await.is_ok());
     let after = scrape().await;
     if on_postgres() {
         assert_eq!(after, (None, None), "PostgreSQL's pool does not count");

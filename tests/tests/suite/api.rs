@@ -617,13 +617,8 @@ async fn the_openid_fallback_and_prefix_variants_work() {
     ];
     for (account, faults) in variants {
         env.mock.set_faults(faults);
-        let page = Browser::new()
-            .login(&env, account)
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(result_of(&page).is_ok(), "{account}: {page}");
+        let m = login_message(&env, account).await;
+        assert!(m.is_ok(), "{account}: {m:?}");
     }
     assert_eq!(counts(&env).await.0, 2);
 }

@@ -61,12 +61,9 @@ fn trickle(addr: String, head: String) -> Option<String> {
 #[tokio::test]
 async fn a_body_that_trickles_in_is_cut_off_with_408_after_the_body_timeout() {
     // X-89 (slow bodies)
-    let env = spawn_with(Options {
-        limits: Limits {
-            body_read_timeout_ms: 300,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        body_read_timeout_ms: 300,
+        ..generous_limits()
     })
     .await;
     for path in [
@@ -137,13 +134,10 @@ async fn an_oversized_body_is_refused_with_413() {
 #[tokio::test]
 async fn over_the_connection_cap_new_connections_are_closed_until_slow_ones_time_out() {
     // X-89 (connection exhaustion): 2 slow clients hold both slots; the third is closed at once
-    let env = spawn_with(Options {
-        limits: Limits {
-            max_connections: 2,
-            header_read_timeout_ms: 2000,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        max_connections: 2,
+        header_read_timeout_ms: 2000,
+        ..generous_limits()
     })
     .await;
     let a = addr(&env);
@@ -194,12 +188,9 @@ async fn over_the_connection_cap_new_connections_are_closed_until_slow_ones_time
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     // X-89 (idle connections): hyper restarts the header-read timer after each response
-    let env = spawn_with(Options {
-        limits: Limits {
-            header_read_timeout_ms: 300,
-            ..generous_limits()
-        },
-        ..Options::default()
+    let env = spawn_with_limits(Limits {
+        header_read_timeout_ms: 300,
+        ..generous_limits()
     })
     .await;
     let a = addr(&env);

@@ -262,14 +262,7 @@ async fn hostile_profile_values_are_stored_safely() {
             avatar_override: Some(avatar.into()),
             ..Faults::default()
         });
-        let m = result_of(
-            &Browser::new()
-                .login(&env, "alice")
-                .await
-                .text()
-                .await
-                .unwrap(),
-        );
+        let m = login_message(&env, "alice").await;
         let Outcome::Success { user, id_token } = m.outcome else {
             panic!("hostile values must not fail the login")
         };
@@ -314,14 +307,7 @@ async fn quirky_but_valid_answers_log_in() {
         },
     ] {
         env.mock.set_faults(faults.clone());
-        let m = result_of(
-            &Browser::new()
-                .login(&env, "bob")
-                .await
-                .text()
-                .await
-                .unwrap(),
-        );
+        let m = login_message(&env, "bob").await;
         assert!(m.is_ok(), "{faults:?}: {m:?}");
     }
     assert_eq!((counts(&env).await.0, counts(&env).await.1), (1, 1));

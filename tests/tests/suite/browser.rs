@@ -45,6 +45,24 @@ pub(super) struct Host {
     pub(super) tls: bool,
 }
 
+impl Host {
+    /// Served at http://localhost with `paths` registered as redirect URIs.
+    fn redirect_to(paths: &'static [&'static str]) -> Self {
+        Self {
+            redirect_paths: paths,
+            ..Self::default()
+        }
+    }
+
+    /// Served at http://localhost with `/milogin-return` registered as the return page.
+    fn with_return_page() -> Self {
+        Self {
+            return_paths: &["/milogin-return"],
+            ..Self::default()
+        }
+    }
+}
+
 /// The host page `body` (`{HOST}` and `{SERVER}` replaced by the origins) served as `host` says
 /// at every path, the server with that origin registered, the browser on the page.
 async fn setup_with(body: &str, blocker: bool, host: Host) -> Option<(Env, Chrome, String)> {
@@ -766,15 +784,7 @@ async fn the_hosted_page_in_a_popup_posts_to_the_host_page() {
 
 #[tokio::test]
 async fn the_hosted_page_in_redirect_mode_comes_back_to_the_redirect_uri() {
-    let Some((env, c, _origin)) = setup_with(
-        B1,
-        false,
-        Host {
-            redirect_paths: &["/login/done"],
-            ..Host::default()
-        },
-    )
-    .await
+    let Some((env, c, _origin)) = setup_with(B1, false, Host::redirect_to(&["/login/done"])).await
     else {
         return;
     };
@@ -852,8 +862,7 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         false,
         Host {
             engine,
-            redirect_paths: &["/login/done"],
-            ..Host::default()
+            ..Host::redirect_to(&["/login/done"])
         },
     )
     .await
@@ -959,9 +968,8 @@ pub(super) async fn a_coop_host_page_gets_one_result(engine: Engine, tls: bool) 
     let host = Host {
         engine,
         headers: vec![("cross-origin-opener-policy", "same-origin")],
-        return_paths: &["/milogin-return"],
         tls,
-        ..Host::default()
+        ..Host::with_return_page()
     };
     let Some((env, c, origin)) = setup_with(B1, false, host).await else {
         return;
@@ -1043,10 +1051,7 @@ async fn with_a_return_page_a_popup_closed_at_once_is_a_cancel_within_seconds() 
     // window's `closed` truthfully, so a window closed at once with a return page registered is
     // a cancel after the relay's short wait, not a spinner until the timeout; and the console
     // does not blame a COOP the page does not have.
-    let host = Host {
-        return_paths: &["/milogin-return"],
-        ..Host::default()
-    };
+    let host = Host::with_return_page();
     let Some((_env, c, _)) = setup_with(&format!("{WARNINGS}{B1}"), false, host).await else {
         return;
     };
@@ -1070,8 +1075,7 @@ async fn with_a_return_page_a_popup_closed_at_once_is_a_cancel_within_seconds() 
 async fn a_coop_host_page_with_a_return_page_waits_and_names_its_policy() {
     let host = Host {
         headers: vec![("cross-origin-opener-policy", "same-origin")],
-        return_paths: &["/milogin-return"],
-        ..Host::default()
+        ..Host::with_return_page()
     };
     let Some((_env, c, _)) = setup_with(&format!("{WARNINGS}{B1}"), false, host).await else {
         return;
@@ -1106,7 +1110,7 @@ async fn login_with_a_lost_opener(c: &Chrome) -> Vec<Value> {
     c.click_button("#b1").await;
     let (main, popup) = c.popup().await;
     c.client.switch_to_window(popup).await.unwrap();
-    wait_consent_page(&c).await;
+    wait_consent_page(c).await;
     c.js("window.opener = null;", vec![]).await;
     c.click_id("account-alice").await;
     c.client.switch_to_window(main).await.unwrap();
@@ -1159,8 +1163,7 @@ pub(super) async fn no_token_reaches_the_browsers_history(engine: Engine) {
     let host = Host {
         engine,
         redirect_paths: &["/login/done"],
-        return_paths: &["/milogin-return"],
-        ..Host::default()
+        ..Host::with_return_page()
     };
     let Some((_env, c, origin)) = setup_with(&body, false, host).await else {
         return;
@@ -1327,11 +1330,7 @@ async fn wait_for_a_user(env: &Env) {
 
 /// The host page with a registered return page, as in production.
 async fn setup_with_return_page() -> Option<(Env, Chrome, String)> {
-    let host = Host {
-        return_paths: &["/milogin-return"],
-        ..Host::default()
-    };
-    setup_with(B1, false, host).await
+    setup_with(B1, false, Host::with_return_page()).await
 }
 
 #[tokio::test]
@@ -1395,8 +1394,7 @@ async fn in_app_browsers_use_redirect_mode_unless_the_button_opts_out() {
         false,
         Host {
             args: vec![wechat],
-            redirect_paths: &["/"],
-            ..Host::default()
+            ..Host::redirect_to(&["/"])
         },
     )
     .await
@@ -1435,16 +1433,7 @@ async fn in_app_browsers_use_redirect_mode_unless_the_button_opts_out() {
 #[tokio::test]
 async fn a_blocked_popup_with_fallback_redirect_leaves_for_redirect_mode() {
     let body = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" fallback="redirect"></milogin-button>"#;
-    let Some((env, c, _)) = setup_with(
-        body,
-        true,
-        Host {
-            redirect_paths: &["/"],
-            ..Host::default()
-        },
-    )
-    .await
-    else {
+    let Some((env, c, _)) = setup_with(body, true, Host::redirect_to(&["/"])).await else {
         return;
     };
     // A scripted click has no user activation: the popup is blocked, and this window goes.

@@ -751,20 +751,25 @@ async fn several_concurrent_flows_all_succeed_with_one_exchange_each() {
     assert_eq!(counts(&env).await.1, 3);
 }
 
+/// The widget's fetch of the default app's connections, from a page of `origin`.
+async fn connections_from(env: &Env, origin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
+            env.base
+        ))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_page_without_an_origin_is_told_to_serve_itself_over_http() {
     // A `file://` page (or a sandboxed frame) sends `Origin: null`: registering "null" is not
     // the fix, serving the page is.
     let env = spawn().await;
-    let r = reqwest::Client::new()
-        .get(format!(
-            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
-            env.base
-        ))
-        .header("origin", "null")
-        .send()
-        .await
-        .unwrap();
+    let r = connections_from(&env, "null").await;
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "origin_not_allowed", "{body}");
@@ -779,15 +784,7 @@ async fn a_page_without_an_origin_is_told_to_serve_itself_over_http() {
 async fn public_endpoints_connections_discovery_health() {
     let env = spawn().await;
     let c = reqwest::Client::new();
-    let r = c
-        .get(format!(
-            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
-            env.base
-        ))
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let r = connections_from(&env, ORIGIN).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], ORIGIN);
     let list: Vec<milogin_shared::ConnectionInfo> = r.json().await.unwrap();
@@ -796,15 +793,7 @@ async fn public_endpoints_connections_discovery_health() {
         (list[0].unique_id.as_str(), list[0].display_name.as_str()),
         (CONN, "Sign in with Xiaomi")
     );
-    let r = c
-        .get(format!(
-            "{}/api/v1/pools/{POOL}/apps/{APP}/connections",
-            env.base
-        ))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let r = connections_from(&env, "https://evil.example").await;
     // A foreign page never reads the list: it gets the refusal, which names only its own origin
     // (issue 13: readable, so the widget can fire `origin_not_allowed` at once).
     assert_eq!(r.status(), 403);

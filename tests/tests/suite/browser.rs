@@ -118,6 +118,15 @@ async fn wait_rendered(c: &Chrome) {
     .await;
 }
 
+/// The id of the host page's focused element.
+async fn focused_id(c: &Chrome) -> Value {
+    c.js(
+        "return document.activeElement && document.activeElement.id;",
+        vec![],
+    )
+    .await
+}
+
 /// The events are exactly one success, on `#b1`.
 fn one_success_at_b1(ev: &[Value]) {
     assert_eq!(ev.len(), 1, "exactly one result: {ev:?}");
@@ -207,11 +216,7 @@ pub(super) async fn a_popup_login_succeeds_with_a_verifiable_token(engine: Engin
     let st = c.button_state("#b1").await;
     assert_ne!(st["busy"], "true");
     assert_eq!(
-        c.js(
-            "return document.activeElement && document.activeElement.id;",
-            vec![]
-        )
-        .await,
+        focused_id(&c).await,
         json!("b1"),
         "focus back on the button"
     );
@@ -906,11 +911,7 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
         "the user from the token's claims: {user}"
     );
     assert_eq!(
-        c.js(
-            "return document.activeElement && document.activeElement.id;",
-            vec![]
-        )
-        .await,
+        focused_id(&c).await,
         json!("b1"),
         "focus on the button that started it"
     );

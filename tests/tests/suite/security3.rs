@@ -8,13 +8,7 @@ use milogin_tests::*;
 
 /// A real popup login of `account` to app `APP`: its id_token.
 async fn token_of(env: &Env, account: &str) -> String {
-    let page = Browser::new()
-        .login(env, account)
-        .await
-        .text()
-        .await
-        .unwrap();
-    match result_of(&page).outcome {
+    match login_message(env, account).await.outcome {
         Outcome::Success { id_token, .. } => id_token,
         other => panic!("login failed: {other:?}"),
     }

@@ -25,9 +25,9 @@ const BASE = `${APP}/api/auth`;
 /** What Auth.js logged, printed when the login fails. */
 const logged = [];
 
-// README.md's snippet, the provider and the callbacks verbatim (the issuer and the client from
-// the environment); `secret`, `trustHost` and `basePath` come from AUTH_SECRET, AUTH_TRUST_HOST
-// and Next.js in an app.
+// README.md's snippet, the provider and the callbacks verbatim (the suite checks each line; the
+// issuer and the client come from the environment); `secret`, `trustHost` and `basePath` come
+// from AUTH_SECRET, AUTH_TRUST_HOST and Next.js in an app.
 const config = {
   providers: [{
     id: "milogin", name: "Xiaomi", type: "oidc",

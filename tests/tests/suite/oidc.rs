@@ -723,11 +723,45 @@ fn authjs_callback() -> String {
     format!("{ORIGIN}/api/auth/callback/milogin")
 }
 
-/// Auth.js (`@auth/core`) configured as README.md's snippet says, as a confidential client whose
+/// README.md's Auth.js snippet (the ```ts block after "Auth.js (`auth.ts`"), each line as
+/// `tests/oidc-rp/authjs.mjs` must have it: the issuer and the client from the environment.
+fn readme_authjs_lines() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let after = &readme[readme
+        .find("Auth.js (`auth.ts`")
+        .expect("README has the Auth.js snippet")..];
+    let block = between(after, "```ts\n", "```").expect("the snippet is a ```ts block");
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l {
+            l if l.starts_with("issuer:") => "issuer: ISSUER,".to_owned(),
+            l if l.starts_with("clientId:") => {
+                "clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,".to_owned()
+            }
+            l => l.to_owned(),
+        })
+        .collect()
+}
+
+/// Auth.js (`@auth/core`) configured as README.md's snippet says (checked line by line), as a confidential client whose
 /// redirect URI is Auth.js's callback: the session it ends with is milogin's user — the mock
-/// account's nickname, milogin's `sub` as the id, no email (milogin has no email claim). The script exits non-zero when Auth.js ends without a session user.
+/// account's nickname, milogin's `sub` as the id, the avatar as the image, no email (milogin
+/// has no email claim). The script exits non-zero when Auth.js ends without a session user.
 #[tokio::test]
 async fn authjs_logs_in_with_the_readme_configuration() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("oidc-rp/authjs.mjs")).unwrap();
+    let lines = readme_authjs_lines();
+    assert!(lines.len() >= 8, "the snippet: {lines:?}");
+    for line in &lines {
+        assert!(
+            script.lines().any(|l| l.trim() == line),
+            "README.md's Auth.js line `{line}` is not in tests/oidc-rp/authjs.mjs"
+        );
+    }
     let env = spawn_with(Options {
         client_secret: Some(SECRET.into()),
         redirect_uris: vec![authjs_callback()],

@@ -62,6 +62,7 @@ impl AppState {
                 v6_48: l.max_pending_per_48,
             }),
             userinfo: RateLimiter::new(l.userinfo_per_minute),
+            token: RateLimiter::new(l.token_per_minute),
             try_pages: RateLimiter::new(l.authorize_per_minute),
             admin_failures: RateLimiter::per_window(10, std::time::Duration::from_secs(15 * 60)),
         });

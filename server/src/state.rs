@@ -41,6 +41,8 @@ pub struct Limiters {
     pub pending_per_client: crate::limits::ClientPending,
     /// `/pools/{pool}/userinfo`.
     pub userinfo: crate::limits::RateLimiter,
+    /// `/pools/{pool}/oidc/token`.
+    pub token: crate::limits::RateLimiter,
     /// The experience-login pages (`…/try`, `…/try/identity`), at the authorize rate.
     pub try_pages: crate::limits::RateLimiter,
     /// Wrong admin passwords: 10 per client per 15 minutes, then 429 (guessing the token).

@@ -67,6 +67,13 @@ pub struct OidcClaims {
     pub token_use: Option<String>,
 }
 
+impl Claims {
+    /// An access token's claims (`token_use` = `access`), not an id_token's.
+    pub fn is_access(&self) -> bool {
+        self.oidc.token_use.as_deref() == Some("access")
+    }
+}
+
 /// A pool's key pair.
 pub struct PoolKey {
     kid: String,
@@ -74,8 +81,12 @@ pub struct PoolKey {
     pair: EcdsaKeyPair,
     /// The PKCS#8 document the pair was read from (what the store keeps, as PEM).
     pkcs8: Vec<u8>,
-    /// The JWS header `{"alg":"ES256","typ":"JWT","kid":…}`, base64url: the same for every token.
+    /// The JWS header `{"alg":"ES256","typ":"JWT","kid":…}`, base64url: the same for every
+    /// id_token.
     header: String,
+    /// The access tokens' header: `typ` `at+jwt` (RFC 9068 §2.1), so neither kind of token reads
+    /// as the other even before its claims are looked at.
+    access_header: String,
     jwk: Value,
 }
 
@@ -112,12 +123,14 @@ impl PoolKey {
         let thumb = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = B64.encode(Sha256::digest(thumb.as_bytes()));
         let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "use": "sig", "alg": "ES256"});
-        let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string());
+        let header =
+            |typ: &str| B64.encode(json!({"alg": "ES256", "typ": typ, "kid": kid}).to_string());
         Ok(Self {
+            header: header(JWT),
+            access_header: header(ACCESS_JWT),
             kid,
             pair,
             pkcs8,
-            header,
             jwk,
         })
     }
@@ -170,11 +183,16 @@ impl PoolKey {
         Self::from_pkcs8(der)
     }
 
-    /// Signs claims into a compact JWS.
+    /// Signs claims into a compact JWS: `typ` `at+jwt` for an access token (`token_use` =
+    /// `access`), `JWT` for an id_token.
     pub fn sign(&self, claims: &Claims) -> String {
         let payload = serde_json::to_vec(claims).expect("claims serialise");
-        let mut jws = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 100);
-        jws.push_str(&self.header);
+        let header = match claims.is_access() {
+            true => &self.access_header,
+            false => &self.header,
+        };
+        let mut jws = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+        jws.push_str(header);
         jws.push('.');
         B64.encode_string(payload, &mut jws);
         // Fixed-size `r ‖ s`, as JWS ES256 requires (RFC 7518 §3.4).
@@ -188,8 +206,13 @@ impl PoolKey {
     }
 }
 
-/// The `kid` of a token's header, which must say `alg` ES256.
-pub fn header_kid(token: &str) -> Result<String, VerifyError> {
+/// `typ` of an id_token.
+const JWT: &str = "JWT";
+/// `typ` of an access token (RFC 9068 §2.1).
+const ACCESS_JWT: &str = "at+jwt";
+
+/// A token's header: which must say `alg` ES256.
+fn header_of(token: &str) -> Result<Value, VerifyError> {
     let h = token.split('.').next().unwrap_or_default();
     let header: Value = B64
         .decode(h)
@@ -199,14 +222,20 @@ pub fn header_kid(token: &str) -> Result<String, VerifyError> {
     if header.get("alg") != Some(&json!("ES256")) {
         return Err(VerifyError::Invalid);
     }
-    match header.get("kid") {
+    Ok(header)
+}
+
+/// The `kid` of a token's header, which must say `alg` ES256.
+pub fn header_kid(token: &str) -> Result<String, VerifyError> {
+    match header_of(token)?.get("kid") {
         Some(Value::String(kid)) => Ok(kid.clone()),
         _ => Err(VerifyError::Invalid),
     }
 }
 
 impl PoolKey {
-    /// Verifies a token signed by this key: header `kid`, signature, `iss`, `exp`.
+    /// Verifies a token signed by this key: header `kid`, signature, `iss`, `exp`, and that the
+    /// header's `typ` is the claims' kind (`at+jwt` for an access token, `JWT` otherwise).
     pub fn verify(&self, issuer: &str, token: &str, now: i64) -> Result<Claims, VerifyError> {
         let mut parts = token.split('.');
         let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -231,6 +260,13 @@ impl PoolKey {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(VerifyError::Malformed)?;
         if claims.iss != issuer {
+            return Err(VerifyError::Invalid);
+        }
+        let typ = match claims.is_access() {
+            true => ACCESS_JWT,
+            false => JWT,
+        };
+        if header_of(token)?.get("typ") != Some(&json!(typ)) {
             return Err(VerifyError::Invalid);
         }
         if claims.exp <= now {
@@ -316,6 +352,30 @@ mod tests {
             parts[1]
         );
         assert_eq!(header_kid(&none), Err(VerifyError::Invalid));
+    }
+
+    #[test]
+    fn an_access_token_says_at_jwt_and_neither_kind_passes_for_the_other() {
+        let k = PoolKey::generate();
+        let iss = "https://l.example/pools/p";
+        let mut access = claims(100);
+        access.oidc.token_use = Some("access".into());
+        let typ = |t: &str| header_of(t).unwrap()["typ"].clone();
+        assert_eq!(typ(&k.sign(&access)), json!("at+jwt"));
+        assert_eq!(typ(&k.sign(&claims(100))), json!("JWT"));
+        assert!(k.verify(iss, &k.sign(&access), 50).unwrap().is_access());
+        // Validly signed, but with the other kind's header: refused.
+        let signed_with = |header: &str, c: &Claims| {
+            let jws = format!("{header}.{}", B64.encode(serde_json::to_vec(c).unwrap()));
+            let sig = k.pair.sign(&SystemRandom::new(), jws.as_bytes()).unwrap();
+            format!("{jws}.{}", B64.encode(sig.as_ref()))
+        };
+        for token in [
+            signed_with(&k.header, &access),
+            signed_with(&k.access_header, &claims(100)),
+        ] {
+            assert_eq!(k.verify(iss, &token, 50), Err(VerifyError::Invalid));
+        }
     }
 
     #[test]

@@ -80,12 +80,13 @@ pub fn generous_limits() -> Limits {
     }
 }
 
-/// [`Limits`] with only the login routes' rates raised (authorize, callback, binding).
+/// [`Limits`] with only the login routes' rates raised (authorize, callback, binding, token).
 pub fn generous_rates() -> Limits {
     Limits {
         authorize_per_minute: 100_000,
         callback_per_minute: 100_000,
         binding_per_minute: 100_000,
+        token_per_minute: 100_000,
         ..Limits::default()
     }
 }

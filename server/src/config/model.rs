@@ -73,6 +73,9 @@ pub struct Limits {
     pub max_pending_per_48: u32,
     /// `/pools/{pool}/userinfo` requests per client per minute.
     pub userinfo_per_minute: u32,
+    /// `/pools/{pool}/oidc/token` requests per client per minute: a relying party's backend
+    /// redeems all its users' codes from one address.
+    pub token_per_minute: u32,
     /// A client must send its request headers within this time, milliseconds (slowloris).
     pub header_read_timeout_ms: u64,
     /// Consecutive Xiaomi outages after which calls fail fast.
@@ -107,6 +110,7 @@ impl Default for Limits {
             max_pending_per_56: 200,
             max_pending_per_48: 1_000,
             userinfo_per_minute: 120,
+            token_per_minute: 600,
             header_read_timeout_ms: 10_000,
             breaker_failures: 5,
             breaker_cooldown_ms: 5_000,

@@ -300,6 +300,7 @@ fn check_limits(p: &mut Problems, l: &Limits, xiaomi_timeout_ms: u64) {
         ("limits.max_pending_per_56", l.max_pending_per_56),
         ("limits.max_pending_per_48", l.max_pending_per_48),
         ("limits.userinfo_per_minute", l.userinfo_per_minute),
+        ("limits.token_per_minute", l.token_per_minute),
     ] {
         if v == 0 {
             p.add(key, "must be at least 1");

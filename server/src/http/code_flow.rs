@@ -187,7 +187,7 @@ async fn post_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(wait) = super::respond::take(&st, &st.limiters.callback, "oidc_token", ip) {
+    if let Err(wait) = super::respond::take(&st, &st.limiters.token, "oidc_token", ip) {
         let e = TokenError::new(TokenCode::InvalidRequest, "too many requests; retry later");
         let mut r = token_error(&st, &pool, &e);
         *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;

@@ -138,7 +138,7 @@ fn client_of(
     claims: &crate::token::Claims,
     app_id: Option<String>,
 ) -> Result<String, ApiError> {
-    if claims.oidc.token_use.as_deref() == Some("access") {
+    if claims.is_access() {
         let azp = claims.oidc.azp.clone().unwrap_or_default();
         if claims.aud != crate::oidc::userinfo_audience(issuer) || pool.app(&azp).is_none() {
             return Err(ApiError::Unauthorized(

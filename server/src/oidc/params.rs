@@ -1,6 +1,11 @@
 //! A query string or form body as a map of parameters: each name at most once (RFC 6749 §3.1), each
 //! value at most [`MAX_VALUE`] bytes. Empty values count as absent (RFC 6749 §3.1: "parameters
 //! sent without a value MUST be treated as if they were omitted").
+//!
+//! Why not `crate::http::params`'s serde read: OAuth needs what a refused request *did* say
+//! (RFC 6749 §4.1.2.1 sends most errors back to its `redirect_uri`, with its `state`), so a
+//! parse error must come with the parameters read anyway ([`Params::parse`]'s `Err` carries
+//! them); serde stops at the first fault and keeps nothing. The widget's routes have no such rule.
 
 use std::collections::BTreeMap;
 

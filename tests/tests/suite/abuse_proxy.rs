@@ -166,6 +166,31 @@ async fn userinfo_is_rate_limited_per_client() {
     assert_eq!(body["error"], "rate_limited");
 }
 
+/// The token endpoint has its own limit: a relying party's backend redeems every code of its
+/// users from one address, so the browser-facing callback limit (60 a minute) must not cap it.
+#[tokio::test]
+async fn the_token_endpoint_has_its_own_limit_not_the_callbacks() {
+    let env = spawn_limited(
+        Limits {
+            callback_per_minute: 2,
+            token_per_minute: 4,
+            ..generous_limits()
+        },
+        DIRECT,
+    )
+    .await;
+    let url = format!("{}/pools/{POOL}/oidc/token", env.base);
+    let http = reqwest::Client::new();
+    let form = [("grant_type", "authorization_code"), ("code", "x")];
+    for _ in 0..4 {
+        let r = http.post(&url).form(&form).send().await.unwrap();
+        assert_ne!(r.status(), 429, "within token_per_minute");
+    }
+    let r = http.post(&url).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
 const ADMIN: &str = "operator-token-0123456789";
 
 fn basic(password: &str) -> String {

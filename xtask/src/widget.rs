@@ -89,11 +89,12 @@ fn inline_assets(loader: &str) -> Result<String> {
 }
 
 /// `node_modules/.bin` with wasm-opt (npm binaryen 132) and terser, from `npm ci` of the
-/// committed package-lock.json; `None` (with a note) when npm is missing.
+/// committed package-lock.json (run when a devDependency is missing: also the test suite's
+/// relying parties, openid-client and @auth/core); `None` (with a note) when npm is missing.
 fn node_tools() -> Result<Option<PathBuf>> {
     let root = root();
     let bin = root.join("node_modules/.bin");
-    if !(bin.join("wasm-opt").exists() && bin.join("terser").exists()) {
+    if !node_modules_complete(&root)? {
         if !found("npm") {
             println!("note: npm not found: skipping wasm-opt and terser (the widget is ~3 KB brotli bigger)");
             return Ok(None);
@@ -103,6 +104,22 @@ fn node_tools() -> Result<Option<PathBuf>> {
             .current_dir(&root))?;
     }
     Ok(Some(bin))
+}
+
+/// Every devDependency of package.json is in node_modules (a checkout that ran `npm ci` before
+/// one was added gets it on the next build, not a test failing later for lack of it).
+fn node_modules_complete(root: &Path) -> Result<bool> {
+    let package: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("package.json"))?)?;
+    let deps = package["devDependencies"]
+        .as_object()
+        .ok_or("package.json has no devDependencies")?;
+    Ok(deps.keys().all(|name| {
+        root.join("node_modules")
+            .join(name)
+            .join("package.json")
+            .exists()
+    }))
 }
 
 /// `wasm-opt -Os` from npm binaryen 132. Never Debian's binaryen 108: it breaks wasm-bindgen's

@@ -112,7 +112,7 @@ impl Refusal {
                 "The attempt parameter must be 16–128 characters of A-Z, a-z, 0-9, '-', '_'."
             }
             Self::NotEnabled => "This connection is not enabled for the app.",
-            Self::MissingChallenge => "Redirect mode needs code_challenge (PKCE S256): the result comes back as a one-time code that only the tab holding the verifier can redeem. Load milogin.js from this server (its button and loginPage() send it), or send an S256 code_challenge and redeem the code at the pool's token endpoint.",
+            Self::MissingChallenge => "Redirect mode needs code_challenge (PKCE S256): the result comes back as a one-time code that only the tab holding the verifier can redeem. Load milogin.js from this server on a secure page (https, or http://localhost: its button and loginPage() make the challenge with the browser's crypto.subtle, which other pages lack), or send an S256 code_challenge yourself and redeem the code at the pool's token endpoint.",
             Self::BadChallenge => "code_challenge must be a PKCE S256 challenge: 43 characters of A-Z, a-z, 0-9, '-', '_'.",
         }
     }
@@ -202,7 +202,12 @@ fn target(pool: &Pool, app: &App, q: &AuthorizeQuery) -> Result<Target, Refusal>
 /// (redirect mode: required; a popup with a return page: when sent). A popup without a return
 /// page has no use for it.
 fn challenge(target: &Target, sent: Option<&str>) -> Result<Option<Challenge>, Refusal> {
-    let parsed = sent.map(Challenge::parse).transpose();
+    // Empty is absent (RFC 6749 §3.1): a page without `crypto.subtle` (not a secure context)
+    // sends `code_challenge=`, and its popup logins must still work.
+    let parsed = sent
+        .filter(|c| !c.is_empty())
+        .map(Challenge::parse)
+        .transpose();
     let challenge = parsed.map_err(|_| Refusal::BadChallenge)?;
     match target {
         Target::Redirect(_) => challenge.map(Some).ok_or(Refusal::MissingChallenge),

@@ -128,6 +128,19 @@ async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_or
         "{script}"
     );
     assert!(script.contains("location.replace(r)"), "{script}");
+    // A page without `crypto.subtle` (not a secure context) sends an empty challenge: its popup
+    // login still works (the result posted to the opener), and its return page would get an
+    // error, never the token.
+    let url = Browser::authorize_url(&env, &attempt_id()) + "&code_challenge=";
+    let req = b.start(&env, &url).await;
+    let cb = b.decide(&env, &req, Some("bob")).await;
+    let page = b.get(&cb).await.text().await.unwrap();
+    assert!(result_of(&page).is_ok());
+    let to = block(&page, "milogin-return");
+    let to = to.as_str().unwrap();
+    let prefix = format!("{ORIGIN}/milogin-return#milogin_result=error%3Dinvalid_request");
+    assert!(to.starts_with(&prefix), "{to}");
+    assert!(!to.contains("id_token") && !to.contains("eyJ"), "{to}");
     // An origin of the app without a return page gets none (never another origin's page).
     let url = format!(
         "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={}&attempt={}&mode=popup",

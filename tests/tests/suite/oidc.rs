@@ -648,20 +648,26 @@ async fn login_only_refuses_an_unknown_user_back_to_the_client_as_access_denied(
     assert_eq!(counts(&env).await.0, 0, "nobody was created");
 }
 
-/// Runs `tests/oidc-rp/rp.mjs` (openid-client, an OpenID-certified relying party) against `env`
-/// as `APP` (with `secret`: a confidential client) and returns what it printed: the id_token
-/// claims the library validated and the userinfo answer. Bounded: killed after 60 s.
-async fn openid_client(env: &Env, secret: Option<&str>) -> Value {
+/// Runs the relying party `script` of `tests/oidc-rp/` (built on the npm package `package`)
+/// against `env` as `APP` (with `secret`: a confidential client) with `redirect_uri`, logging in
+/// as the mock's alice, and returns the JSON line it printed. Bounded: killed after 60 s.
+async fn node_rp(
+    env: &Env,
+    script: &str,
+    package: &str,
+    secret: Option<&str>,
+    redirect_uri: &str,
+) -> Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(
-        root.join("../node_modules/openid-client").is_dir(),
-        "openid-client is not installed: run `npm ci` at the repository root (cargo xtask build-widget does)"
+        root.join("../node_modules").join(package).is_dir(),
+        "{package} is not installed: run `npm ci` at the repository root (cargo xtask build-widget does)"
     );
     let mut cmd = tokio::process::Command::new("node");
-    cmd.arg(root.join("oidc-rp/rp.mjs"))
+    cmd.arg(root.join("oidc-rp").join(script))
         .env("ISSUER", format!("{}/pools/{POOL}", env.base))
         .env("CLIENT_ID", APP)
-        .env("REDIRECT_URI", redirect_uri())
+        .env("REDIRECT_URI", redirect_uri)
         .env("ACCOUNT", "alice")
         .kill_on_drop(true);
     if let Some(s) = secret {
@@ -672,8 +678,17 @@ async fn openid_client(env: &Env, secret: Option<&str>) -> Value {
         .expect("the relying party finishes within 60 s")
         .expect("node runs (install Node.js ≥ 18)");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "openid-client failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "{script} ({package}) failed: {stderr}"
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+}
+
+/// Runs `tests/oidc-rp/rp.mjs` (openid-client, an OpenID-certified relying party): the id_token
+/// claims the library validated and the userinfo answer.
+async fn openid_client(env: &Env, secret: Option<&str>) -> Value {
+    node_rp(env, "rp.mjs", "openid-client", secret, &redirect_uri()).await
 }
 
 fn assert_logged_in(env: &Env, r: &Value) {
@@ -700,6 +715,79 @@ async fn openid_client_logs_in_as_a_public_client() {
     let env = spawn().await;
     let r = openid_client(&env, None).await;
     assert_logged_in(&env, &r);
+}
+
+/// Auth.js's callback URL in `tests/oidc-rp/authjs.mjs` (Next.js's base path `/api/auth`, the
+/// README's provider id `milogin`).
+fn authjs_callback() -> String {
+    format!("{ORIGIN}/api/auth/callback/milogin")
+}
+
+/// README.md's Auth.js snippet (the ```ts block after "Auth.js (`auth.ts`"), each line as
+/// `tests/oidc-rp/authjs.mjs` must have it: the issuer and the client from the environment.
+fn readme_authjs_lines() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let after = &readme[readme
+        .find("Auth.js (`auth.ts`")
+        .expect("README has the Auth.js snippet")..];
+    let block = between(after, "```ts\n", "```").expect("the snippet is a ```ts block");
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l {
+            l if l.starts_with("issuer:") => "issuer: ISSUER,".to_owned(),
+            l if l.starts_with("clientId:") => {
+                "clientId: CLIENT_ID, clientSecret: CLIENT_SECRET,".to_owned()
+            }
+            l => l.to_owned(),
+        })
+        .collect()
+}
+
+/// Auth.js (`@auth/core`) configured as README.md's snippet says (checked line by line), as a confidential client whose
+/// redirect URI is Auth.js's callback: the session it ends with is milogin's user — the mock
+/// account's nickname, milogin's `sub` as the id, the avatar as the image, no email (milogin
+/// has no email claim). The script exits non-zero when Auth.js ends without a session user.
+#[tokio::test]
+async fn authjs_logs_in_with_the_readme_configuration() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("oidc-rp/authjs.mjs")).unwrap();
+    let lines = readme_authjs_lines();
+    assert!(lines.len() >= 8, "the snippet: {lines:?}");
+    for line in &lines {
+        assert!(
+            script.lines().any(|l| l.trim() == line),
+            "README.md's Auth.js line `{line}` is not in tests/oidc-rp/authjs.mjs"
+        );
+    }
+    let env = spawn_with(Options {
+        client_secret: Some(SECRET.into()),
+        redirect_uris: vec![authjs_callback()],
+        ..Default::default()
+    })
+    .await;
+    let session = node_rp(
+        &env,
+        "authjs.mjs",
+        "@auth/core",
+        Some(SECRET),
+        &authjs_callback(),
+    )
+    .await;
+    let created = users(&env).await;
+    assert_eq!(created.len(), 1, "the login created alice");
+    let user = &session["user"];
+    assert_eq!(user["name"], "Alice Wang", "{session}");
+    assert_eq!(user["id"], created[0].user.id.as_str(), "{session}");
+    assert_eq!(
+        user["image"].as_str(),
+        created[0].user.avatar.as_deref(),
+        "{session}"
+    );
+    assert!(user.get("email").is_none(), "no email: {session}");
+    assert!(session["expires"].as_str().is_some(), "{session}");
 }
 
 /// The Rust `openidconnect` crate as the relying party: discovery → PKCE, state, nonce → the

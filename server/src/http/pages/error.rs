@@ -130,7 +130,7 @@ fn what_to_fix(r: &Refusal, lang: Lang) -> Markup {
             p { "该应用未启用此连接：请将它加入该应用的 " code { "pools.apps.connections" } "。" }
         },
         Refusal::MissingChallenge if zh => html! {
-            p { "重定向模式需要 " code { "code_challenge" } "（PKCE S256）：结果以一次性代码返回，只有持有校验码的标签页才能兑换。请从本服务器加载 " code { "milogin.js" } "（其按钮和 " code { "loginPage()" } " 会发送它）。" }
+            p { "重定向模式需要 " code { "code_challenge" } "（PKCE S256）：结果以一次性代码返回，只有持有校验码的标签页才能兑换。请在安全页面（https 或 http://localhost）上从本服务器加载 " code { "milogin.js" } "（其按钮和 " code { "loginPage()" } " 用浏览器的 crypto.subtle 生成它）。" }
         },
         Refusal::BadChallenge if zh => {
             html! { p { code { "code_challenge" } " 必须是 PKCE S256 质询：43 个 A-Z、a-z、0-9、'-'、'_' 字符。" } }

@@ -132,9 +132,7 @@ async fn a_lost_opener_goes_on_to_the_return_page_registered_for_the_recorded_or
     // login still works (the result posted to the opener), and its return page would get an
     // error, never the token.
     let url = Browser::authorize_url(&env, &attempt_id()) + "&code_challenge=";
-    let req = b.start(&env, &url).await;
-    let cb = b.decide(&env, &req, Some("bob")).await;
-    let page = b.get(&cb).await.text().await.unwrap();
+    let page = b.login_at(&env, &url, "bob").await.text().await.unwrap();
     assert!(result_of(&page).is_ok());
     let to = block(&page, "milogin-return");
     let to = to.as_str().unwrap();

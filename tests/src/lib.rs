@@ -290,6 +290,28 @@ pub async fn login_message(env: &Env, account: &str) -> ResultMessage {
     result_of(&page)
 }
 
+/// The default pool's OpenID Connect discovery document.
+pub async fn discovery(env: &Env) -> serde_json::Value {
+    reqwest::get(format!(
+        "{}/pools/{POOL}/.well-known/openid-configuration",
+        env.base
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
+/// A page's `Content-Security-Policy` and its body.
+pub async fn csp_and_text(r: reqwest::Response) -> (String, String) {
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (csp, r.text().await.unwrap())
+}
+
 /// The `Retry-After` seconds of a refusal.
 pub fn retry_after(r: &reqwest::Response) -> u64 {
     r.headers()["retry-after"]

@@ -802,17 +802,7 @@ async fn public_endpoints_connections_discovery_health() {
         refusal.contains("origin_not_allowed") && !refusal.contains("Sign in with Xiaomi"),
         "{refusal}"
     );
-    let d: serde_json::Value = c
-        .get(format!(
-            "{}/pools/{POOL}/.well-known/openid-configuration",
-            env.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = discovery(&env).await;
     assert_eq!(d["issuer"], format!("{}/pools/{POOL}", env.base));
     assert_eq!(d["id_token_signing_alg_values_supported"][0], "ES256");
     for (path, status) in [

@@ -136,15 +136,7 @@ async fn the_plain_hosted_page_link_comes_back_to_the_first_redirect_uri() {
 #[tokio::test]
 async fn discovery_names_every_field_openid_connect_requires() {
     let env = spawn().await;
-    let d: Value = reqwest::get(format!(
-        "{}/pools/{POOL}/.well-known/openid-configuration",
-        env.base
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let d = discovery(&env).await;
     assert_eq!(d["issuer"], format!("{}/pools/{POOL}", env.base));
     assert_eq!(
         d["jwks_uri"],

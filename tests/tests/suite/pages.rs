@@ -159,11 +159,7 @@ async fn the_result_page_is_translated_and_has_a_close_button() {
         .send()
         .await
         .unwrap();
-    let csp = r.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let page = r.text().await.unwrap();
+    let (csp, page) = csp_and_text(r).await;
     assert!(
         page.contains("lang=\"zh-CN\"") && page.contains("登录失败") && page.contains("正在返回"),
         "{page}"
@@ -179,11 +175,7 @@ async fn the_result_page_is_translated_and_has_a_close_button() {
 
     // A success in English.
     let r = b.login(&env, "alice").await;
-    let csp = r.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let page = r.text().await.unwrap();
+    let (csp, page) = csp_and_text(r).await;
     assert!(
         page.contains("lang=\"en\"")
             && page.contains("Signed in")

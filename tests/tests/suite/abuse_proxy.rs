@@ -45,35 +45,33 @@ async fn status_as(env: &Env, client: &str) -> u16 {
         .as_u16()
 }
 
-/// Authorize as each forwarded client in turn answers the status of its row (with why).
-async fn expect_statuses(env: &Env, rows: &[(&str, u16, &str)]) {
+/// Behind the trusted proxy, with 2 authorizes a minute: authorize as each forwarded client in
+/// turn answers the status of its row (with why).
+async fn statuses_behind_the_proxy(rows: &[(&str, u16, &str)]) {
+    let env = spawn_limited(authorize_per_minute(2), BEHIND_PROXY).await;
     for &(client, status, why) in rows {
-        assert_eq!(status_as(env, client).await, status, "{client}: {why}");
+        assert_eq!(status_as(&env, client).await, status, "{client}: {why}");
     }
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
-    let env = spawn_limited(authorize_per_minute(2), BEHIND_PROXY).await;
-    expect_statuses(
-        &env,
-        &[
-            ("203.0.113.1", 302, ""),
-            ("203.0.113.1", 302, ""),
-            ("203.0.113.1", 429, "client A's bucket is empty"),
-            // A forged entry on the left does not help A: the proxy's own entry is the rightmost one.
-            (
-                "198.51.100.77, 203.0.113.1",
-                429,
-                "a forged entry on the left does not help A",
-            ),
-            (
-                "203.0.113.2",
-                302,
-                "client B behind the same proxy is not limited by A",
-            ),
-        ],
-    )
+    statuses_behind_the_proxy(&[
+        ("203.0.113.1", 302, ""),
+        ("203.0.113.1", 302, ""),
+        ("203.0.113.1", 429, "client A's bucket is empty"),
+        // A forged entry on the left does not help A: the proxy's own entry is the rightmost one.
+        (
+            "198.51.100.77, 203.0.113.1",
+            429,
+            "a forged entry on the left does not help A",
+        ),
+        (
+            "203.0.113.2",
+            302,
+            "client B behind the same proxy is not limited by A",
+        ),
+    ])
     .await;
 }
 
@@ -96,25 +94,21 @@ async fn an_untrusted_peer_cannot_choose_its_bucket_with_forwarding_headers() {
 
 #[tokio::test]
 async fn ipv6_clients_share_a_bucket_per_64() {
-    let env = spawn_limited(authorize_per_minute(2), BEHIND_PROXY).await;
-    expect_statuses(
-        &env,
-        &[
-            ("2001:db8:1:2::1", 302, ""),
-            ("2001:db8:1:2:ffff::9", 302, ""),
-            (
-                "2001:db8:1:2::abcd",
-                429,
-                "another address of the same /64 is the same client",
-            ),
-            ("2001:db8:1:3::1", 302, "another /64 is another client"),
-            (
-                "::ffff:192.0.2.9",
-                302,
-                "IPv4-mapped counts as its IPv4 address",
-            ),
-        ],
-    )
+    statuses_behind_the_proxy(&[
+        ("2001:db8:1:2::1", 302, ""),
+        ("2001:db8:1:2:ffff::9", 302, ""),
+        (
+            "2001:db8:1:2::abcd",
+            429,
+            "another address of the same /64 is the same client",
+        ),
+        ("2001:db8:1:3::1", 302, "another /64 is another client"),
+        (
+            "::ffff:192.0.2.9",
+            302,
+            "IPv4-mapped counts as its IPv4 address",
+        ),
+    ])
     .await;
 }
 

@@ -17,6 +17,7 @@
 // against the one Auth.js derives), ACCOUNT.
 import { Auth } from '@auth/core';
 import { inspect } from 'node:util';
+import { loginThroughTheMock, redirect as redirectOf } from './browser.mjs';
 
 const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, ACCOUNT } = process.env;
 const APP = 'https://shop.example.com';
@@ -74,12 +75,9 @@ async function auth(path, init = {}) {
   return response;
 }
 
-/** One step of the scripted browser: the `Location` of a 302. */
-async function redirect(response, what) {
-  if (response.status !== 302) {
-    throw new Error(`${what}: ${response.status} ${await response.text()}\n${logged.join('\n')}`);
-  }
-  return response.headers.get('location');
+/** The `Location` of a 302, with what Auth.js logged when it is not one. */
+function redirect(response, what) {
+  return redirectOf(response, what, `\n${logged.join('\n')}`);
 }
 
 const { csrfToken } = await (await auth(`${BASE}/csrf`)).json();
@@ -95,20 +93,7 @@ if (!authorize.startsWith(`${ISSUER}/`)) {
   throw new Error(`Auth.js sign-in went to ${authorize}\n${logged.join('\n')}`);
 }
 
-let r = await fetch(authorize, { redirect: 'manual' });
-const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-const consent = await redirect(r, 'authorize');
-const page = await (await fetch(consent, { redirect: 'manual' })).text();
-const req = /name="req" value="([^"]+)"/.exec(page)?.[1];
-if (!req) throw new Error(`no consent form: ${page}`);
-r = await fetch(`${new URL(consent).origin}/oauth2/authorize/decision`, {
-  method: 'POST',
-  redirect: 'manual',
-  body: new URLSearchParams({ req, account: ACCOUNT }),
-});
-const callback = await redirect(r, 'consent');
-r = await fetch(callback, { redirect: 'manual', headers: { cookie } });
-const back = await redirect(r, 'callback');
+const back = await loginThroughTheMock(authorize, ACCOUNT);
 if (!back.startsWith(`${REDIRECT_URI}?`)) throw new Error(`milogin sent the browser to ${back}`);
 
 const landed = await redirect(await auth(back), 'Auth.js callback');

@@ -7,6 +7,7 @@
 //
 // Environment: ISSUER, CLIENT_ID, CLIENT_SECRET (absent: a public client), REDIRECT_URI, ACCOUNT.
 import * as client from 'openid-client';
+import { loginThroughTheMock } from './browser.mjs';
 
 const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, ACCOUNT } = process.env;
 
@@ -28,28 +29,7 @@ const url = client.buildAuthorizationUrl(config, {
   nonce,
 });
 
-/** One step of the scripted browser: the `Location` of a 302. */
-async function redirect(response, what) {
-  if (response.status !== 302) {
-    throw new Error(`${what}: ${response.status} ${await response.text()}`);
-  }
-  return response.headers.get('location');
-}
-
-let r = await fetch(url, { redirect: 'manual' });
-const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-const consent = await redirect(r, 'authorize');
-const page = await (await fetch(consent, { redirect: 'manual' })).text();
-const req = /name="req" value="([^"]+)"/.exec(page)?.[1];
-if (!req) throw new Error(`no consent form: ${page}`);
-r = await fetch(`${new URL(consent).origin}/oauth2/authorize/decision`, {
-  method: 'POST',
-  redirect: 'manual',
-  body: new URLSearchParams({ req, account: ACCOUNT }),
-});
-const callback = await redirect(r, 'consent');
-r = await fetch(callback, { redirect: 'manual', headers: { cookie } });
-const back = new URL(await redirect(r, 'callback'));
+const back = new URL(await loginThroughTheMock(url, ACCOUNT));
 
 const tokens = await client.authorizationCodeGrant(config, back, {
   pkceCodeVerifier: verifier,

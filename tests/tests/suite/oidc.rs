@@ -108,15 +108,7 @@ async fn userinfo(env: &Env, query: &str, token: &str) -> (u16, Value) {
 #[tokio::test]
 async fn discovery_names_the_code_flow() {
     let env = spawn().await;
-    let d: Value = reqwest::get(format!(
-        "{}/pools/{POOL}/.well-known/openid-configuration",
-        env.base
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let d = discovery(&env).await;
     let iss = format!("{}/pools/{POOL}", env.base);
     assert_eq!(d["issuer"], iss);
     assert_eq!(d["authorization_endpoint"], format!("{iss}/oidc/authorize"));

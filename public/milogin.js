@@ -47,7 +47,7 @@ const S = new URL(import.meta.url).origin;
 // it (an analytics tag, a router) reads or reports it; the whole fragment goes to the wasm,
 // which takes only what an attempt of this tab waits for. Put this script tag before the page's
 // analytics (a classic inline script above it, or an async one, may still run first).
-const H = /(^#|&)(id_token|code|error(_description)?|attempt|milogin_result)=/.test(location.hash) ? location.hash : "";
+const H = /(^#|&)(id_token|attempt|milogin_result)=/.test(location.hash) ? location.hash : "";
 if (H) history.replaceState(history.state, "", location.href.split("#")[0]);
 
 // PKCE (S256) for the next attempt, ahead of the click: the digest is a promise, and the popup

@@ -7,7 +7,7 @@
 use super::cause::{log_cause, log_code_cause};
 use super::pages::{self, Lang};
 use crate::limits::RateLimiter;
-use crate::login::code::widget;
+use crate::login::code::widget::{self, Issued};
 use crate::login::{LoginError, Target};
 use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -69,13 +69,13 @@ pub async fn conclude(
         return super::code_delivery::deliver(st, uri, m, lang).await;
     }
     let issued = match target.address() {
-        Some(back) => widget::code_for(st, back, m).await.map_err(|e| {
+        Some(back) => widget::code_for(st, back, m).await.unwrap_or_else(|e| {
             log_code_cause(&e, ErrorCode::Internal.as_str());
+            Issued::Failed
         }),
-        None => Ok(None),
+        None => Issued::Nothing,
     };
-    let issued = issued.as_ref().map(Option::as_deref).map_err(|_| ());
-    send(target, m, lang, popup_status, issued)
+    send(target, m, lang, popup_status, &issued)
 }
 
 /// The result of a login that failed with `error`, its cause logged ([`log_cause`]).
@@ -99,7 +99,7 @@ pub fn deliver(
     lang: Lang,
     popup_status: StatusCode,
 ) -> Response {
-    send(target, m, lang, popup_status, Ok(None))
+    send(target, m, lang, popup_status, &Issued::Nothing)
 }
 
 /// The popup page (its return page's address with `issued`'s fragment), or the 302 to redirect
@@ -109,7 +109,7 @@ fn send(
     m: &ResultMessage,
     lang: Lang,
     popup_status: StatusCode,
-    issued: Result<Option<&str>, ()>,
+    issued: &Issued,
 ) -> Response {
     let fragment = || widget::fragment(m, issued);
     match target {

@@ -300,7 +300,10 @@ pub async fn start(
         });
     }
     if let Some(request) = widget_request(s, now) {
-        st.store.insert_oidc_request(&request, now).await?;
+        if let Err(e) = st.store.insert_oidc_request(&request, now).await {
+            per_client.release(&state_hash);
+            return Err(e.into());
+        }
     }
     let callback = st
         .config

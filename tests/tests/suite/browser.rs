@@ -9,9 +9,11 @@
 //! `img-src 'none'`, busy vs disabled, the dark edge, the fallback when the wasm is blocked).
 //! The scenarios that also run in Firefox (`firefox.rs`) are functions taking the [`Engine`].
 
+use base64::Engine as _;
 use milogin_tests::browser::*;
 use milogin_tests::*;
 use serde_json::{json, Value};
+use sha2::Digest as _;
 
 const B1: &str = r#"<milogin-button id="b1" pool="pool-a" app="app-a" connection="xiaomi" theme="brand"></milogin-button>"#;
 
@@ -927,11 +929,6 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
             format!("#id_token={token}&attempt={attempt}"),
         ),
         ("/planted", format!("#id_token={token}")),
-        ("/code-alone", "#code=planted-code".to_string()),
-        (
-            "/error-alone",
-            "#error=access_denied&error_description=x".to_string(),
-        ),
         ("/relayed", "#milogin_result=%7B%7D".to_string()),
     ] {
         c.client
@@ -949,15 +946,96 @@ pub(super) async fn redirect_mode_comes_back_with_one_success(engine: Engine) {
             "{path}: removed before the page's later script ran"
         );
     }
-    // A fragment of the page's own is not milogin's: left alone.
-    c.client
-        .goto(&format!("{origin}/own#section-2"))
-        .await
-        .unwrap();
+    // A fragment of the page's own is not milogin's: left alone — also another library's
+    // `response_mode=fragment` answer (keycloak-js: `#state=…&code=…`) or error (`#error=…`):
+    // every fragment milogin sends names its `attempt`.
+    for (path, own) in [
+        ("/own", "#section-2"),
+        ("/keycloak", "#state=s1&session_state=x&code=their-code"),
+        ("/theirs", "#error=access_denied&error_description=theirs"),
+    ] {
+        c.client
+            .goto(&format!("{origin}{path}{own}"))
+            .await
+            .unwrap();
+        wait_rendered(&c).await;
+        assert_eq!(seen(&c).await, (format!("{origin}{path}{own}"), own.into()));
+    }
+}
+
+/// A redirect-mode login someone else started (their attempt, their challenge) and sent this
+/// browser through lands a real code in the app page's address: no attempt of this tab waits
+/// for it, so nothing fires — and the widget spends it at once, so whoever reads the address
+/// later cannot redeem it even with the verifier. A code of this tab's own attempt that does not
+/// redeem still ends the attempt, as a `state_expired` error the page hears.
+#[tokio::test]
+async fn a_code_in_the_address_counts_only_for_this_tabs_attempt_and_is_spent_otherwise() {
+    let body = [B1, LATE_SCRIPT].concat();
+    let Some((env, c, origin)) =
+        setup_with(&body, false, Host::redirect_to(&["/login/done"])).await
+    else {
+        return;
+    };
+    let done = format!("{origin}/login/done");
+    let verifier = "the-other-partys-verifier-0123456789-abcdefgh";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    // Their login, through this person's consent: a real code for `done`, bound to their verifier.
+    let their_code = |attempt: String| {
+        let (env, done, challenge) = (&env, done.clone(), challenge.clone());
+        async move {
+            let b = milogin_tests::Browser::new();
+            let url = milogin_tests::Browser::redirect_url(env, &attempt, &done)
+                + "&code_challenge="
+                + &challenge;
+            let req = b.start(env, &url).await;
+            let cb = b.decide(env, &req, Some("alice")).await;
+            location(&b.get(&cb).await)
+        }
+    };
+    let landed = their_code(attempt_id()).await;
+    let fields = fragment_fields(&landed);
+    c.client.goto(&landed).await.unwrap();
     wait_rendered(&c).await;
+    c.wait_until("document.readyState == 'complete'", 10, "load")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        c.events().await.is_empty(),
+        "nothing fires for a code this tab did not ask for"
+    );
     assert_eq!(
         seen(&c).await,
-        (format!("{origin}/own#section-2"), "#section-2".to_string())
+        (done.clone(), String::new()),
+        "and it left the address at once"
+    );
+    let late = redeem_widget_code(&env, &fields["code"], verifier, &done).await;
+    assert_eq!(
+        late.status(),
+        400,
+        "the widget spent it: its verifier redeems nothing now"
+    );
+
+    // This tab's own attempt (its record in sessionStorage), whose code does not redeem with the
+    // verifier the tab kept: one error, not silence.
+    let attempt = attempt_id();
+    let landed = their_code(attempt.clone()).await;
+    let record =
+        format!("{attempt}\nb1\npool-a\napp-a\nxiaomi\nnot-the-verifier-of-this-code-0123456789");
+    // (From another page: a fragment change alone would not load the page again.)
+    c.client.goto(&format!("{origin}/")).await.unwrap();
+    c.js(
+        "sessionStorage.setItem('milogin:pending', arguments[0]);",
+        vec![json!(record)],
+    )
+    .await;
+    c.client.goto(&landed).await.unwrap();
+    let ev = wait_result(&c).await;
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(
+        (ev[0]["type"].as_str(), ev[0]["detail"]["code"].as_str()),
+        (Some("milogin:error"), Some("state_expired")),
+        "{ev:?}"
     );
 }
 

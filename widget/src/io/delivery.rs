@@ -113,8 +113,9 @@ pub fn redeem(
 
 /// Redirect mode, back on the page: the result is in the fragment (a one-time code, or an
 /// error). It is taken only for the attempt this tab left with (`sessionStorage`), the code
-/// redeemed with the verifier kept there, so a crafted or replayed link yields nothing. The
-/// loader took the fragment out of the address bar as it evaluated (before the page's later
+/// redeemed with the verifier kept there, so a crafted or replayed link yields nothing (and a
+/// code no attempt of this tab waits for is spent: [`spend`]); a code that does not redeem ends
+/// the attempt as a `state_expired` error. The loader took the fragment out of the address bar as it evaluated (before the page's later
 /// scripts), whoever it was for; the event fires once the page has loaded (its listeners are in
 /// place by then), on the button that started it (by id, else the first with the same pool, app
 /// and connection: focus returns to it), else on the document.
@@ -127,18 +128,25 @@ fn redirect_return() {
         return;
     };
     let pending = storage.get_item(web::PENDING).ok().flatten();
-    let Some(p) = pending.as_deref().and_then(Pending::decode) else {
-        return;
+    let Some(p) = pending
+        .as_deref()
+        .and_then(Pending::decode)
+        .filter(|p| p.attempt == attempt)
+    else {
+        return spend(&h);
     };
-    if p.attempt != attempt {
-        return;
-    }
     let _ = storage.remove_item(web::PENDING);
     let [pool, app, _] = p.keys.clone();
     let (attempt, verifier) = (p.attempt.clone(), p.verifier.clone());
     let then = move |verdict| {
-        let Verdict::Accept(o) = verdict else {
-            return web::error(&["the login's result could not be redeemed; log in again"]);
+        // This tab's own login: a code that does not redeem (expired while the page loaded,
+        // the server unreachable) still ends it, as an error the page hears.
+        let o = match verdict {
+            Verdict::Accept(o) => o,
+            _ => wire::Outcome::Failure(wire::ErrorBody {
+                code: wire::ErrorCode::StateExpired,
+                message: NOT_REDEEMED.into(),
+            }),
         };
         after_load(Closure::once_into_js(move || {
             report(&returning_button(&p), &End::Outcome(o));
@@ -154,7 +162,31 @@ fn redirect_return() {
     );
 }
 
-/// Runs `f` in a task after the page's `load` (now, if it has loaded).
+/// The message of a redirect-mode login whose code did not redeem.
+const NOT_REDEEMED: &str =
+    "The login's one-time code could not be redeemed (it expired or the server could not be reached). Log in again.";
+
+/// A code in the address that no attempt of this tab waits for — a login someone else started
+/// and sent this browser through, bound to their verifier — is spent at once (redeemed with no
+/// verifier: refused, and used up), so that whoever reads this address later (a script above the
+/// widget's, the history) holds nothing. The token endpoint is any button's pool: a code is
+/// spent wherever it is presented.
+fn spend(h: &UrlSearchParams) {
+    let button = web::document()
+        .query_selector("milogin-button[pool][app]")
+        .ok()
+        .flatten();
+    let (Some(code), Some(b)) = (h.get("code"), button) else {
+        return;
+    };
+    let attr = |n: &str| b.get_attribute(n).unwrap_or_default();
+    let (pool, app) = (attr("pool"), attr("app"));
+    leptos::task::spawn_local(async move {
+        api::redeem(&pool, &app, &code, "", &web::this_page()).await;
+    });
+}
+
+/// Runs `f` in a task after the page's `load` (now, if it has loaded)./// Runs `f` in a task after the page's `load` (now, if it has loaded).
 fn after_load(f: JsValue) {
     let later = Closure::once_into_js(move || {
         let _ = web::window().set_timeout_with_callback(f.unchecked_ref());

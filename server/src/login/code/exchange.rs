@@ -134,7 +134,6 @@ async fn widget_result(
             },
         },
     };
-    // `json!` of a value: strings, bools and a struct, so it always serialises.
     Ok(json!(m))
 }
 

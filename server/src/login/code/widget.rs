@@ -11,58 +11,69 @@ use crate::state::AppState;
 use crate::store::Redeemer;
 use milogin_shared::{ErrorCode, Outcome, ResultMessage};
 
-/// The one-time code for the success `m` of a login whose result goes to `back`: `None` when the
-/// login failed or recorded no challenge (a popup with a return page started without one).
-/// The login's request is taken either way.
-pub async fn code_for(
-    st: &AppState,
-    back: &str,
-    m: &ResultMessage,
-) -> Result<Option<String>, CodeError> {
+/// What a login whose result comes back through a page's address got for that page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    /// A one-time code for its success.
+    Code(String),
+    /// Nothing: the login failed (its error goes to the page), or a popup with a return page
+    /// started without a challenge.
+    Nothing,
+    /// Its request is gone (expired, taken, or the page is no longer registered).
+    Gone,
+    /// The code could not be recorded (the database failed; the cause is logged).
+    Failed,
+}
+
+/// The one-time code for the success `m` of a login whose result goes to `back`. The login's
+/// request is taken whatever the result.
+pub async fn code_for(st: &AppState, back: &str, m: &ResultMessage) -> Result<Issued, CodeError> {
     let request = match take(st, back, &m.attempt).await {
         Ok(r) => r,
-        Err(CodeError::RequestGone) => return Ok(None),
+        Err(CodeError::RequestGone) => return Ok(Issued::Gone),
         Err(e) => return Err(e),
     };
     let Outcome::Success { user, .. } = &m.outcome else {
-        return Ok(None);
+        return Ok(Issued::Nothing);
     };
-    let Some(new_user) = request.challenge.as_ref().map(|_| user.new_user) else {
-        return Ok(None);
+    if request.challenge.is_none() {
+        return Ok(Issued::Nothing);
+    }
+    let redeemer = Redeemer::Widget {
+        new_user: user.new_user,
     };
-    let redeemer = Redeemer::Widget { new_user };
-    issue_code(st, &request, user, redeemer).await.map(Some)
+    let code = issue_code(st, &request, user, redeemer).await?;
+    Ok(Issued::Code(code))
 }
 
 /// What the page says when a success came back without a code.
-pub const NO_CODE: &str = "This login started without code_challenge, so its result cannot come back through the page's address. Load milogin.js from this server and log in again.";
+pub const NO_CODE: &str = "This login started without code_challenge, so its result cannot come back through the page's address. Load milogin.js from this server on a secure page (https or http://localhost) and log in again.";
+
+/// What the page says when the login's request is gone.
+pub const GONE: &str =
+    "This login took too long or was already finished. Go back to the site and log in again.";
 
 /// What the page says when the code could not be issued.
 pub const NOT_ISSUED: &str = "The login could not be finished. Please try again.";
 
 /// The fragment for the page at the login's address: `code` for a success that got one (else the
-/// error that says why: `issued` is the code, `Err` when issuing it failed), the login's error
-/// otherwise; always its `attempt`.
-pub fn fragment(m: &ResultMessage, issued: Result<Option<&str>, ()>) -> String {
+/// error that says why), the login's own error otherwise; always its `attempt`.
+pub fn fragment(m: &ResultMessage, issued: &Issued) -> String {
     let mut f = form_urlencoded::Serializer::new(String::new());
-    match (&m.outcome, issued) {
-        (Outcome::Success { .. }, Ok(Some(code))) => {
+    let (code, message) = match (&m.outcome, issued) {
+        (Outcome::Success { .. }, Issued::Code(code)) => {
             f.append_pair("code", code);
+            f.append_pair("attempt", &m.attempt);
+            return f.finish();
         }
-        (Outcome::Success { .. }, Ok(None)) => {
-            f.append_pair("error", ErrorCode::InvalidRequest.as_str())
-                .append_pair("error_description", NO_CODE);
-        }
-        (Outcome::Success { .. }, Err(())) => {
-            f.append_pair("error", ErrorCode::Internal.as_str())
-                .append_pair("error_description", NOT_ISSUED);
-        }
-        (Outcome::Failure(e), _) => {
-            f.append_pair("error", e.code.as_str())
-                .append_pair("error_description", &e.message);
-        }
-    }
-    f.append_pair("attempt", &m.attempt);
+        (Outcome::Failure(e), _) => (e.code, e.message.as_str()),
+        (Outcome::Success { .. }, Issued::Nothing) => (ErrorCode::InvalidRequest, NO_CODE),
+        (Outcome::Success { .. }, Issued::Gone) => (ErrorCode::StateExpired, GONE),
+        (Outcome::Success { .. }, Issued::Failed) => (ErrorCode::Internal, NOT_ISSUED),
+    };
+    f.append_pair("error", code.as_str())
+        .append_pair("error_description", message)
+        .append_pair("attempt", &m.attempt);
     f.finish()
 }
 
@@ -89,11 +100,15 @@ mod tests {
 
     #[test]
     fn a_success_carries_its_code_and_never_the_token() {
-        let f = fragment(&success(), Ok(Some("the-code")));
+        let f = fragment(&success(), &Issued::Code("the-code".into()));
         assert_eq!(f, "code=the-code&attempt=a-1");
-        for issued in [Ok(None), Err(())] {
-            let f = fragment(&success(), issued);
-            assert!(f.starts_with("error="), "{f}");
+        for (issued, code) in [
+            (Issued::Nothing, "invalid_request"),
+            (Issued::Gone, "state_expired"),
+            (Issued::Failed, "internal"),
+        ] {
+            let f = fragment(&success(), &issued);
+            assert!(f.starts_with(&format!("error={code}&")), "{f}");
             assert!(!f.contains("eyJ"), "{f}");
         }
     }
@@ -101,7 +116,7 @@ mod tests {
     #[test]
     fn a_failure_carries_its_error() {
         let m = ResultMessage::failure("a-2", ErrorCode::AccessDenied);
-        let f = fragment(&m, Ok(None));
+        let f = fragment(&m, &Issued::Code("unused".into()));
         assert!(
             f.starts_with("error=access_denied&error_description="),
             "{f}"

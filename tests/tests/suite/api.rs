@@ -697,8 +697,12 @@ async fn redirect_mode_lands_on_the_registered_uri_with_the_result_in_the_fragme
         "https://evil.example/login/done".into(),
         format!("{ORIGIN}/login/done#"),
     ] {
-        let u = Browser::redirect_url(&env, &attempt, &bad);
-        assert_eq!(b.get(&u).await.status(), 400, "{bad}");
+        // With a good challenge: the redirect URI alone is what is refused.
+        let u = Browser::redirect_url(&env, &attempt, &bad) + "&code_challenge=" + &challenge;
+        let r = b.get(&u).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("redirect_uri"), "{bad}: {page}");
     }
 }
 
@@ -718,11 +722,21 @@ async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
         + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let r = b.login_at(&env, &url, "carol").await;
     let (loc, f) = redirected_to(&r, &done);
-    // The one-time code, never the token. (Redeeming it needs this URI at the token endpoint,
-    // whose values are capped at 2,048 bytes (`oidc::params::MAX_VALUE`): not yet for a URI this
-    // long.)
+    // The one-time code, never the token; redeemed with this long URI (the token endpoint reads
+    // values up to 8 KiB) and the verifier of RFC 7636's example challenge.
     assert_eq!(f["attempt"], attempt);
     assert!(f["code"].len() >= 43 && !loc.contains("id_token"), "{loc}");
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let m: serde_json::Value = redeem_widget_code(&env, &f["code"], verifier, &done)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&m["ok"], &m["attempt"]),
+        (&serde_json::json!(true), &serde_json::json!(attempt)),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -934,7 +948,9 @@ async fn redirect_mode_refuses_every_open_redirect_trick() {
         "https%3A%2F%2Fshop.example.com%2Flogin%2Fdone",
         "",
     ] {
-        let u = Browser::redirect_url(&env, &a, bad);
+        // With a good challenge: the redirect URI alone is what is refused.
+        let u = Browser::redirect_url(&env, &a, bad)
+            + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         let r = b.get(&u).await;
         assert_eq!(r.status(), 400, "{bad:?}");
         assert!(r.headers().get("location").is_none(), "{bad:?}");

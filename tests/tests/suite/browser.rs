@@ -1287,23 +1287,40 @@ async fn no_token_reaches_chromiums_history() {
 async fn a_relayed_code_counts_only_when_this_tabs_verifier_redeems_it() {
     // A crafted return-page link (or any script of the origin) can relay anything, with the
     // waiting attempt's id (it leaks: the popup's URL): a code this tab's PKCE verifier does not
-    // redeem (forged, replayed, the attacker's own) and a whole result message (the old relay,
-    // with a token) yield nothing. An error relayed for the attempt ends it (errors carry
+    // redeem (the attacker's own real one, a forged one) and a whole result message (the old
+    // relay, with a token) yield nothing. An error relayed for the attempt ends it (errors carry
     // nothing secret): the channel was heard.
-    let Some((_env, c, _)) = setup(B1, false).await else {
+    let Some((env, c, origin)) = setup_with(B1, false, Host::with_return_page()).await else {
         return;
     };
+    // The attacker's own login through this person's consent: a real code for the return page,
+    // bound to the attacker's verifier.
+    let verifier = "the-attackers-verifier-0123456789-abcdefghijk";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let theirs = format!(
+        "{}/connection/social/{CONN}/{POOL}/authorize?app_id={APP}&origin={}&attempt={}&mode=popup&code_challenge={challenge}",
+        env.base,
+        enc(&origin),
+        attempt_id()
+    );
+    let b = milogin_tests::Browser::new();
+    let req = b.start(&env, &theirs).await;
+    let cb = b.decide(&env, &req, Some("alice")).await;
+    let page = b.get(&cb).await.text().await.unwrap();
+    let code = between(&page, "milogin_result=code%3D", "%26").expect("a code for the return page");
     c.click_button("#b1").await;
     c.popup().await;
     let relay = "const a = new URL(window.__opened).searchParams.get('attempt');
         const ch = new BroadcastChannel('milogin');
         const back = encodeURIComponent(location.origin + '/milogin-return');
         ch.postMessage(arguments[0] + '&attempt=' + a + '&redirect_uri=' + back);";
-    c.js(
-        relay,
-        vec![json!("code=forged-code-000000000000000000000000")],
-    )
-    .await;
+    for forged in [
+        format!("code={code}"),
+        "code=forged-code-000000000000000000000000".into(),
+    ] {
+        c.js(relay, vec![json!(forged)]).await;
+    }
     c.js(
         "const a = new URL(window.__opened).searchParams.get('attempt');
          new BroadcastChannel('milogin').postMessage({ type: 'milogin:result', version: 1, attempt: a, ok: true,
@@ -1313,6 +1330,13 @@ async fn a_relayed_code_counts_only_when_this_tabs_verifier_redeems_it() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert!(c.events().await.is_empty(), "a forged relay is ignored");
+    let return_page = format!("{origin}/milogin-return");
+    let late = redeem_widget_code(&env, &code, verifier, &return_page).await;
+    assert_eq!(
+        late.status(),
+        400,
+        "the tab's try spent the attacker's code"
+    );
     c.js(
         relay,
         vec![json!("error=access_denied&error_description=no")],

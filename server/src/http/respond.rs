@@ -68,13 +68,10 @@ pub async fn conclude(
     if let Target::Oidc(uri) = target {
         return super::code_delivery::deliver(st, uri, m, lang).await;
     }
-    let issued = match target.address() {
-        Some(back) => widget::code_for(st, back, m).await.unwrap_or_else(|e| {
-            log_code_cause(&e, ErrorCode::Internal.as_str());
-            Issued::Failed
-        }),
-        None => Issued::Nothing,
-    };
+    let issued = widget::code_for(st, target, m).await.unwrap_or_else(|e| {
+        log_code_cause(&e, ErrorCode::Internal.as_str());
+        Issued::Failed
+    });
     send(target, m, lang, popup_status, &issued)
 }
 

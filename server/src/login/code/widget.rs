@@ -7,6 +7,7 @@
 
 use super::deliver::{issue_code, take};
 use super::CodeError;
+use crate::login::Target;
 use crate::state::AppState;
 use crate::store::Redeemer;
 use milogin_shared::{ErrorCode, Outcome, ResultMessage};
@@ -19,18 +20,30 @@ pub enum Issued {
     /// Nothing: the login failed (its error goes to the page), or a popup with a return page
     /// started without a challenge.
     Nothing,
-    /// Its request is gone (expired, taken, or the page is no longer registered).
+    /// Redirect mode's request is gone (expired, taken, or the page is no longer registered).
     Gone,
     /// The code could not be recorded (the database failed; the cause is logged).
     Failed,
 }
 
-/// The one-time code for the success `m` of a login whose result goes to `back`. The login's
-/// request is taken whatever the result.
-pub async fn code_for(st: &AppState, back: &str, m: &ResultMessage) -> Result<Issued, CodeError> {
+/// The one-time code for the success `m` of a login whose result goes to `target`'s address
+/// (none for a target without one). The login's request is taken whatever the result; none is
+/// found for a popup that sent no challenge (nothing was recorded), and in redirect mode (where
+/// the challenge is required) only when it is gone.
+pub async fn code_for(
+    st: &AppState,
+    target: &Target,
+    m: &ResultMessage,
+) -> Result<Issued, CodeError> {
+    let Some(back) = target.address() else {
+        return Ok(Issued::Nothing);
+    };
     let request = match take(st, back, &m.attempt).await {
         Ok(r) => r,
-        Err(CodeError::RequestGone) => return Ok(Issued::Gone),
+        Err(CodeError::RequestGone) if matches!(target, Target::Redirect(_)) => {
+            return Ok(Issued::Gone)
+        }
+        Err(CodeError::RequestGone) => return Ok(Issued::Nothing),
         Err(e) => return Err(e),
     };
     let Outcome::Success { user, .. } = &m.outcome else {

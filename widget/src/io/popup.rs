@@ -189,8 +189,11 @@ impl Login {
             if let Some(p) = &pre {
                 let _ = p.close();
             }
-            let a = attr("hosted-attempt").unwrap_or_else(|| attempt.clone());
-            // The host tab's challenge (`loginPage()`): it holds the verifier.
+            // On the hosted page for `loginPage()`: the host tab's attempt and challenge; that
+            // tab (on the app's origin) remembers them and holds the verifier, so this page keeps
+            // no record of its own.
+            let hosted = attr("hosted-attempt");
+            let a = hosted.clone().unwrap_or_else(|| attempt.clone());
             let ch = attr("hosted-challenge").unwrap_or_else(|| challenge.clone());
             let back = attr("redirect-uri").unwrap_or_else(web::this_page);
             let url = authorize(
@@ -208,7 +211,10 @@ impl Login {
                 keys: [cfg.pool.clone(), cfg.app.clone(), cfg.connection.clone()],
                 verifier: verifier.clone(),
             };
-            web::leave(&pending, &url);
+            match hosted {
+                Some(_) => drop(window().location().assign(&url)),
+                None => web::leave(&pending, &url),
+            }
             None
         };
         if cfg.mode == Mode::Redirect || (!cfg.in_app_popup && web::in_app()) {

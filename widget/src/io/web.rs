@@ -123,18 +123,26 @@ pub fn attempt_id() -> String {
 
 /// The next attempt's PKCE pair `[verifier, challenge]` (`S256`), made by the loader ahead of
 /// the click (`crypto.subtle.digest` answers with a promise; the popup must open inside the
-/// click); empty when not ready yet.
+/// click); empty, with a console line that says why, when there is none.
 pub fn take_pkce() -> [String; 2] {
     let f = PAGE.with(|p| p.borrow().pkce.clone());
     let pair = f
         .map(|f| f.call0(&JsValue::NULL).unwrap_or_default())
         .unwrap_or_default();
-    [0, 1].map(|i| {
+    let pair = [0, 1].map(|i| {
         js_sys::Reflect::get_u32(&pair, i)
             .ok()
             .and_then(|v| v.as_string())
             .unwrap_or_default()
-    })
+    });
+    if pair[1].is_empty() {
+        warn(&[
+            "no PKCE pair for this login: the page has no crypto.subtle (not a secure context: \
+             use https or http://localhost), or it was not ready yet. Redirect mode and the \
+             return page need one.",
+        ]);
+    }
+    pair
 }
 
 /// `S/<path segments, each percent-encoded>?<query>`: the query form-encoded by

@@ -477,6 +477,18 @@ pub async fn approved_directly(env: &Env, account: &str) -> (Browser, String) {
     (b, cb)
 }
 
+/// [`redeem_widget_code`] that must succeed: the result message it answers.
+pub async fn redeemed_message(
+    env: &Env,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> serde_json::Value {
+    let r = redeem_widget_code(env, code, verifier, redirect_uri).await;
+    assert_eq!(r.status(), 200, "the widget's code redeems");
+    r.json().await.unwrap()
+}
+
 /// The widget's redeem of the one-time `code` that came back to `redirect_uri` (redirect mode,
 /// the return page): the app's id without a secret and the attempt's PKCE `verifier`, sent from
 /// the app's origin as the widget's tab sends it.

@@ -1101,11 +1101,7 @@ async fn redirect_mode_binding_ends_in_a_redirect_with_the_fragment() {
         !loc.contains("id_token"),
         "a one-time code, never the token: {loc}"
     );
-    let m: serde_json::Value = redeem_widget_code(&env, &f["code"], verifier, &done)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = redeemed_message(&env, &f["code"], verifier, &done).await;
     assert_eq!(
         verify(&env, POOL, m["id_token"].as_str().unwrap(), APP).await["sub"],
         local.id.as_str()

@@ -727,11 +727,7 @@ async fn a_long_registered_redirect_uri_logs_in_as_milogin_check_accepts_it() {
     assert_eq!(f["attempt"], attempt);
     assert!(f["code"].len() >= 43 && !loc.contains("id_token"), "{loc}");
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let m: serde_json::Value = redeem_widget_code(&env, &f["code"], verifier, &done)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = redeemed_message(&env, &f["code"], verifier, &done).await;
     assert_eq!(
         (&m["ok"], &m["attempt"]),
         (&serde_json::json!(true), &serde_json::json!(attempt)),

@@ -60,8 +60,9 @@ fn relay() {
     let on = Closure::<dyn FnMut(JsValue)>::new(|e: JsValue| relayed(&prop(&e, "data")));
     let _ = channel.add_event_listener_with_callback("message", on.as_ref().unchecked_ref());
     on.forget(); // the page's one channel lives as long as the page
-                 // The return page: `#milogin_result=<code=…&attempt=… or error=…&error_description=…&attempt=…>`,
-                 // passed on with the address it came back to (the code is bound to it).
+
+    // The return page: `#milogin_result=<code=…&attempt=…, or error=…&error_description=…&attempt=…>`,
+    // passed on with the address it came back to (the code is bound to it).
     if let Some(h) = web::fragment().get("milogin_result") {
         if let Ok(q) = UrlSearchParams::new_with_str(&h) {
             q.append("redirect_uri", &web::this_page());
@@ -115,10 +116,11 @@ pub fn redeem(
 /// error). It is taken only for the attempt this tab left with (`sessionStorage`), the code
 /// redeemed with the verifier kept there, so a crafted or replayed link yields nothing (and a
 /// code no attempt of this tab waits for is spent: [`spend`]); a code that does not redeem ends
-/// the attempt as a `state_expired` error. The loader took the fragment out of the address bar as it evaluated (before the page's later
-/// scripts), whoever it was for; the event fires once the page has loaded (its listeners are in
-/// place by then), on the button that started it (by id, else the first with the same pool, app
-/// and connection: focus returns to it), else on the document.
+/// the attempt as a `state_expired` error. The loader took the fragment out of the address bar
+/// as it evaluated (before the page's later scripts), whoever it was for; the event fires once
+/// the page has loaded (its listeners are in place by then), on the button that started it (by
+/// id, else the first with the same pool, app and connection: focus returns to it), else on the
+/// document.
 fn redirect_return() {
     let h = web::fragment();
     let Some(attempt) = h.get("attempt") else {
@@ -186,7 +188,7 @@ fn spend(h: &UrlSearchParams) {
     });
 }
 
-/// Runs `f` in a task after the page's `load` (now, if it has loaded)./// Runs `f` in a task after the page's `load` (now, if it has loaded).
+/// Runs `f` in a task after the page's `load` (now, if it has loaded).
 fn after_load(f: JsValue) {
     let later = Closure::once_into_js(move || {
         let _ = web::window().set_timeout_with_callback(f.unchecked_ref());
